@@ -1,0 +1,3 @@
+"""observatoire: toolkit of the territorial social observatories of homelessness."""
+
+__version__ = "0.1.0"

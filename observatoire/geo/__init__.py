@@ -1,0 +1,1 @@
+"""Geography: commune boundaries, reference territories, sectors."""

@@ -1,0 +1,1 @@
+"""Storage: tables, migrations and repositories (the only code that speaks SQL)."""

@@ -1,10 +1,10 @@
 """Settings of an observatory installation, read from the environment.
 
-| variable | meaning | default |
-|---|---|---|
-| ``OBSERVATOIRE_DATA_DIR`` | where the embedded database and generated files live | ``~/.local/share/observatoire`` |
-| ``OBSERVATOIRE_DATABASE_URL`` | SQLAlchemy URL (PostgreSQL in production) | SQLite file in the data directory |
-| ``OBSERVATOIRE_TERRITORY`` | territory shown by default in the app | ``dijon-metropole`` |
+- ``OBSERVATOIRE_DATA_DIR``: where the embedded database and generated files live
+  (default ``~/.local/share/observatoire``).
+- ``OBSERVATOIRE_DATABASE_URL``: SQLAlchemy URL, PostgreSQL in production (default: the
+  SQLite file ``observatoire.sqlite`` in the data directory).
+- ``OBSERVATOIRE_TERRITORY``: territory shown by default in the app (``dijon-metropole``).
 """
 
 from __future__ import annotations

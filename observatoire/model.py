@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from uuid import UUID, uuid4
 from enum import StrEnum
 from typing import Annotated, Any
+from uuid import UUID, uuid4
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 

@@ -1,0 +1,100 @@
+"""Home page: the territory on a map with the latest count night's figures by commune."""
+
+from __future__ import annotations
+
+import json
+
+import plotly.express as px
+import streamlit as st
+
+from dashboards.common import engine, settings
+from observatoire.model import ObservatoireError
+from observatoire.pipeline import home_page_data, territory_choices
+
+
+@st.cache_data(ttl=60, max_entries=8, show_spinner="Chargement du territoire…")
+def _home_data(territory_slug: str):
+    return home_page_data(engine(), territory_slug)
+
+
+@st.cache_data(ttl=300)
+def _territories() -> dict[str, str]:
+    return territory_choices(engine())
+
+
+st.title("Observatoire social du sans-abrisme")
+
+try:
+    choices = _territories()
+except ObservatoireError as exc:
+    st.error(str(exc))
+    st.stop()
+if not choices:
+    st.warning(
+        "La base ne contient encore aucun territoire. Lancez `observatoire demo` pour charger "
+        "l'exemple, ou `observatoire territory import` pour votre territoire."
+    )
+    st.stop()
+
+default = settings().default_territory
+slugs = list(choices)
+slug = st.selectbox(
+    "Territoire",
+    slugs,
+    index=slugs.index(default) if default in slugs else 0,
+    format_func=choices.get,
+)
+data = _home_data(slug)
+
+if data.campaign_name is None:
+    st.info("Aucune nuit de comptage n'est encore enregistrée pour ce territoire.")
+else:
+    st.subheader(f"{data.campaign_name} — nuit du {data.night_date:%d/%m/%Y}")
+    cols = st.columns(4)
+    cols[0].metric("Personnes rencontrées", f"{data.summary['personnes']:,}".replace(",", " "))
+    cols[1].metric("Questionnaires remplis", data.summary["questionnaires"])
+    cols[2].metric("Secteurs parcourus", data.summary["secteurs"])
+    cols[3].metric("Secteurs sans personne rencontrée", data.summary["secteurs_sans_personne"])
+
+measure = st.radio(
+    "Afficher", ["Personnes rencontrées", "Pour 10 000 habitants"], horizontal=True
+)
+column = "personnes" if measure == "Personnes rencontrées" else "pour_10000"
+communes = data.communes
+figure = px.choropleth(
+    communes,
+    geojson=json.loads(communes[["code", "geometry"]].to_json()),
+    locations="code",
+    featureidkey="properties.code",
+    color=column,
+    color_continuous_scale="OrRd",
+    hover_name="nom",
+    hover_data={"code": True, "population": ":,", "personnes": True, "pour_10000": ":.1f"},
+    labels={
+        "personnes": "Personnes rencontrées",
+        "pour_10000": "Pour 10 000 hab.",
+        "population": "Population",
+        "code": "Code INSEE",
+    },
+)
+# No basemap: the map draws offline (poor networks on count nights, closed servers).
+figure.update_geos(fitbounds="geojson", visible=False)
+figure.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=560)
+st.plotly_chart(figure, width="stretch")
+
+st.caption(
+    f"{data.territory_name} : {len(communes)} communes, "
+    f"{int(communes['population'].sum()):,} habitants".replace(",", " ")
+    + ". Contours : IGN ADMIN EXPRESS, populations : INSEE (Licence Ouverte). "
+    "Données de comptage synthétiques (personnes fictives)."
+)
+with st.expander("Tableau par commune"):
+    st.dataframe(
+        communes.drop(columns="geometry")
+        .sort_values("personnes", ascending=False)
+        .rename(columns={"code": "Code INSEE", "nom": "Commune", "population": "Population",
+                         "personnes": "Personnes rencontrées", "pour_10000": "Pour 10 000 hab.",
+                         "parent_code": "Commune parente"}),
+        hide_index=True,
+        width="stretch",
+    )

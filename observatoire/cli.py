@@ -1,0 +1,378 @@
+"""The ``observatoire`` command line (French help, French messages).
+
+Errors the toolkit raises on purpose (`ObservatoireError`) are printed as one clear
+message with exit status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from observatoire import __version__
+from observatoire.config import load_settings, redact_url
+from observatoire.model import ObservatoireError, TerritoryKind
+
+APP_SCRIPT = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+
+
+class FrenchHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):  # noqa: ANN001 - argparse API
+        return super().add_usage(usage, actions, groups, prefix or "usage : ")
+
+
+class Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` that speaks French and never prints a traceback."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - argparse API
+        kwargs.setdefault("formatter_class", FrenchHelpFormatter)
+        kwargs.setdefault("add_help", False)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "arguments"
+        self._optionals.title = "options"
+        self.add_argument(
+            "-h", "--help", action="help", default=argparse.SUPPRESS,
+            help="affiche cette aide et quitte",
+        )
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        for english, french in _ARGPARSE_MESSAGES:
+            message = message.replace(english, french)
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog} : erreur : {message}\n"
+                     f"Aide : {self.prog} --help\n")
+
+
+_ARGPARSE_MESSAGES = (
+    ("the following arguments are required", "arguments obligatoires manquants"),
+    ("unrecognized arguments", "arguments non reconnus"),
+    ("invalid choice", "choix invalide"),
+    ("choose from", "choix possibles"),
+    ("invalid int value", "nombre entier invalide"),
+    ("expected one argument", "une valeur est attendue"),
+)
+
+
+def _progress(message: str) -> None:
+    print(f"• {message}…", file=sys.stderr, flush=True)
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from observatoire.pipeline import open_database
+    from observatoire.store.db import current_revision
+
+    settings = load_settings()
+    engine = open_database(settings, _progress)
+    print(f"Base {redact_url(settings.database_url)} : schéma {current_revision(engine)}")
+    return 0
+
+
+def cmd_db_status(args: argparse.Namespace) -> int:
+    from observatoire.store.db import current_revision, head_revision, make_engine
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    current = current_revision(engine)
+    head = head_revision()
+    print(f"Base : {redact_url(settings.database_url)}")
+    print(f"Schéma : {current or 'vide'} (dernière version : {head})")
+    if current != head:
+        print("Mettez la base à jour avec : observatoire db upgrade")
+        return 1
+    return 0
+
+
+def cmd_sample_build(args: argparse.Namespace) -> int:
+    from observatoire.pipeline import build_sample_database
+
+    settings = load_settings()
+    result = build_sample_database(
+        settings,
+        args.territory,
+        seed=args.seed,
+        n_people=args.people,
+        reset=args.reset,
+        progress=_progress,
+    )
+    if result.created:
+        print(f"Échantillon chargé : {result.observations} observations, fichiers dans "
+              f"{settings.samples_dir / args.territory}")
+    return 0
+
+
+def cmd_sample_generate(args: argparse.Namespace) -> int:
+    from observatoire.geo.sectors import generate_grid_sectors
+    from observatoire.geo.territories import load_reference_territory
+    from observatoire.synthetic import generate_sample, write_sample
+
+    _progress(f"Chargement du territoire {args.territory}")
+    communes = load_reference_territory(args.territory)
+    _progress("Découpage en secteurs")
+    sectors = generate_grid_sectors(communes, args.sector_size)
+    _progress(f"Génération (graine {args.seed})")
+    sample = generate_sample(communes, sectors, seed=args.seed, n_people=args.people)
+    files = write_sample(sample, Path(args.output))
+    for name, path in sorted(files.items()):
+        print(f"{name}\t{path}")
+    return 0
+
+
+def cmd_territory_list(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from observatoire.geo.territories import list_reference_territories
+    from observatoire.pipeline import open_database
+    from observatoire.store import repository
+
+    print("Territoires de référence fournis (data_samples/territoires) :")
+    for ref in list_reference_territories():
+        print(f"  {ref['slug']:<28} {ref['nom']} (COG {ref['cog_year']})")
+    engine = open_database(load_settings())
+    with Session(engine) as session:
+        stored = repository.list_territories(session)
+        print("Territoires enregistrés dans la base :")
+        for t in stored:
+            print(f"  {t.slug:<28} {t.name} ({len(t.communes)} communes, COG {t.cog_year})")
+        if not stored:
+            print("  (aucun)")
+    return 0
+
+
+def cmd_territory_import(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from observatoire.pipeline import import_reference_territory, import_territory, open_database
+
+    engine = open_database(load_settings(), _progress)
+    if args.reference:
+        with Session(engine) as session, session.begin():
+            row = import_reference_territory(session, args.reference)
+            print(f"Territoire {row.slug} enregistré : {len(row.communes)} communes")
+        return 0
+    if not (args.file or args.cartiflette) or not args.slug or not args.name:
+        raise ObservatoireError(
+            "Indiquez un fichier (ou --cartiflette CODES), --slug et --name, "
+            "ou --reference SLUG pour un territoire fourni. Voir : "
+            "observatoire territory import --help"
+        )
+    if args.cartiflette:
+        from observatoire.geo.territories import fetch_cartiflette
+
+        _progress("Téléchargement des contours via cartiflette")
+        communes = fetch_cartiflette(args.cartiflette, year=args.cog_year)
+    else:
+        from observatoire.geo.territories import read_territory_file
+
+        _progress(f"Lecture de {args.file}")
+        communes = read_territory_file(
+            Path(args.file),
+            code_column=args.code_column,
+            name_column=args.name_column,
+            population_column=args.population_column,
+            layer=args.layer,
+        )
+    for warning in communes.attrs.get("warnings", []):
+        print(f"avertissement : {warning}", file=sys.stderr)
+    with Session(engine) as session, session.begin():
+        row = import_territory(
+            session,
+            communes,
+            slug=args.slug,
+            name=args.name,
+            kind=TerritoryKind.EPCI if args.epci else TerritoryKind.CUSTOM,
+            epci_code=args.epci,
+            cog_year=args.cog_year,
+        )
+        print(f"Territoire {row.slug} enregistré : {len(row.communes)} communes")
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    return _run_streamlit(args.port, args.territory)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from observatoire.pipeline import build_sample_database
+
+    settings = load_settings()
+    _progress(f"Dossier de données : {settings.data_dir}")
+    build_sample_database(settings, args.territory, seed=args.seed, progress=_progress)
+    if args.no_app:
+        return 0
+    return _run_streamlit(args.port, args.territory)
+
+
+def _run_streamlit(port: int, territory: str) -> int:
+    if not APP_SCRIPT.exists():
+        raise ObservatoireError(
+            f"Application introuvable : {APP_SCRIPT}. Installez le paquet en mode développement "
+            "depuis le dépôt (pip install -e .)."
+        )
+    _progress(f"Démarrage de l'application sur http://localhost:{port}")
+    env = dict(os.environ, OBSERVATOIRE_TERRITORY=territory)
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
+        "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+# --- parser --------------------------------------------------------------------------------
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="observatoire",
+        description=(
+            "Observatoire social du sans-abrisme : nuits de comptage, flux partenaires, "
+            "indicateurs.\nLa base utilisée est OBSERVATOIRE_DATABASE_URL (par défaut un fichier "
+            "SQLite dans OBSERVATOIRE_DATA_DIR)."
+        ),
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"observatoire {__version__}",
+        help="affiche la version et quitte",
+    )
+    commands = parser.add_subparsers(
+        title="commandes", dest="command", metavar="COMMANDE", parser_class=Parser
+    )
+    commands.required = True
+
+    demo = commands.add_parser(
+        "demo", help="prépare la base d'exemple et lance l'application",
+        description="Crée la base (si besoin), y charge un territoire réel et une nuit de "
+        "comptage synthétique, puis lance l'application Streamlit.",
+    )
+    _territory_option(demo)
+    demo.add_argument("--seed", type=int, default=2026, help="graine du générateur (2026)")
+    demo.add_argument("--port", type=int, default=8501, help="port de l'application (8501)")
+    demo.add_argument("--no-app", action="store_true", help="prépare la base sans lancer l'app")
+    demo.set_defaults(func=cmd_demo)
+
+    app = commands.add_parser("app", help="lance l'application Streamlit",
+                              description="Lance l'application sur la base configurée.")
+    _territory_option(app)
+    app.add_argument("--port", type=int, default=8501, help="port de l'application (8501)")
+    app.set_defaults(func=cmd_app)
+
+    db = commands.add_parser("db", help="schéma de la base de données",
+                             description="Gestion du schéma (migrations Alembic).")
+    db_commands = db.add_subparsers(title="commandes", dest="db_command", metavar="COMMANDE",
+                                    parser_class=Parser)
+    db_commands.required = True
+    db_commands.add_parser(
+        "upgrade", help="crée la base ou la met à jour sans perdre de données",
+        description="Applique les migrations manquantes.",
+    ).set_defaults(func=cmd_db_upgrade)
+    db_commands.add_parser(
+        "status", help="affiche la version du schéma",
+        description="Affiche la version du schéma et la dernière version connue.",
+    ).set_defaults(func=cmd_db_status)
+
+    sample = commands.add_parser("sample", help="échantillon synthétique",
+                                 description="Données synthétiques (personnes fictives).")
+    sample_commands = sample.add_subparsers(title="commandes", dest="sample_command",
+                                            metavar="COMMANDE", parser_class=Parser)
+    sample_commands.required = True
+    build = sample_commands.add_parser(
+        "build", help="charge un territoire et une nuit de comptage synthétique dans la base",
+        description="Charge un territoire de référence et une nuit de comptage synthétique.",
+    )
+    _territory_option(build)
+    build.add_argument("--seed", type=int, default=2026, help="graine du générateur (2026)")
+    build.add_argument("--people", type=int, default=None,
+                       help="taille de la population (par défaut selon le territoire)")
+    build.add_argument("--reset", action="store_true", help="remplace l'échantillon existant")
+    build.set_defaults(func=cmd_sample_build)
+    generate = sample_commands.add_parser(
+        "generate", help="écrit les fichiers d'un échantillon sans toucher à la base",
+        description="Écrit la vérité terrain, la nuit et les fichiers partenaires.",
+    )
+    _territory_option(generate)
+    generate.add_argument("--seed", type=int, default=2026, help="graine du générateur (2026)")
+    generate.add_argument("--people", type=int, default=None,
+                          help="taille de la population (300000 : échelle nationale)")
+    generate.add_argument("--sector-size", type=float, default=1000.0,
+                          help="côté des secteurs en mètres (1000)")
+    generate.add_argument("--output", required=True, help="dossier de sortie")
+    generate.set_defaults(func=cmd_sample_generate)
+
+    territory = commands.add_parser("territory", help="territoires et communes",
+                                    description="Territoires (EPCI ou ensemble de communes).")
+    territory_commands = territory.add_subparsers(title="commandes", dest="territory_command",
+                                                  metavar="COMMANDE", parser_class=Parser)
+    territory_commands.required = True
+    territory_commands.add_parser(
+        "list", help="liste les territoires fournis et enregistrés",
+        description="Liste les territoires de référence et ceux de la base.",
+    ).set_defaults(func=cmd_territory_list)
+    imp = territory_commands.add_parser(
+        "import", help="importe un territoire (fichier, cartiflette ou référence)",
+        description=(
+            "Importe les communes d'un territoire depuis un fichier GeoJSON, GeoPackage ou "
+            "Shapefile portant les codes INSEE,\nou en ligne via cartiflette, ou l'un des "
+            "territoires fournis.\n\nExemples :\n"
+            "  observatoire territory import communes.gpkg --slug grand-nancy "
+            "--name 'Métropole du Grand Nancy' --epci 245400676 --cog-year 2024\n"
+            "  observatoire territory import --reference paris"
+        ),
+    )
+    imp.add_argument("file", nargs="?", help="fichier des communes (GeoJSON, GPKG, SHP)")
+    imp.add_argument("--reference", metavar="SLUG", help="territoire fourni à charger")
+    imp.add_argument("--cartiflette", metavar="CODES", nargs="+",
+                     help="codes INSEE (ou un code EPCI) à télécharger via cartiflette")
+    imp.add_argument("--slug", help="identifiant court (minuscules, chiffres, tirets)")
+    imp.add_argument("--name", help="nom du territoire")
+    imp.add_argument("--epci", help="code SIREN de l'EPCI (9 chiffres), s'il s'agit d'un EPCI")
+    imp.add_argument("--cog-year", type=int, default=2025,
+                     help="millésime du COG des codes communes (2025)")
+    imp.add_argument("--code-column", help="colonne des codes INSEE (détectée sinon)")
+    imp.add_argument("--name-column", help="colonne des noms de communes")
+    imp.add_argument("--population-column", help="colonne des populations municipales")
+    imp.add_argument("--layer", help="couche à lire (GeoPackage à plusieurs couches)")
+    imp.set_defaults(func=cmd_territory_import)
+    return parser
+
+
+def _territory_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--territory", default=os.environ.get("OBSERVATOIRE_TERRITORY", "dijon-metropole"),
+        help="territoire (dijon-metropole, aix-marseille-provence, paris ou un territoire "
+        "importé ; dijon-metropole par défaut)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ObservatoireError as exc:
+        print(f"observatoire : erreur : {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc'])} : {error['msg']}" for error in exc.errors()
+        )
+        print(f"observatoire : erreur : valeur invalide ({details})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("observatoire : interrompu", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

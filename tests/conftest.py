@@ -1,0 +1,91 @@
+"""Shared fixtures: one fresh database per test, on SQLite and on PostgreSQL.
+
+PostgreSQL tests run when ``OBSERVATOIRE_TEST_POSTGRES_URL`` points at a server (an admin
+URL such as ``postgresql://postgres@127.0.0.1:5432/postgres``); each test gets a database
+of its own, dropped afterwards. With ``--require-postgres`` (as ``.ci/run`` passes), a
+missing server fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from observatoire.config import normalise_database_url
+from observatoire.store.db import make_engine
+
+REPO = Path(__file__).resolve().parent.parent
+POSTGRES_ENV = "OBSERVATOIRE_TEST_POSTGRES_URL"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--require-postgres",
+        action="store_true",
+        help="fail (instead of skipping) when the PostgreSQL tests cannot run",
+    )
+
+
+def _postgres_admin_url(config: pytest.Config) -> str | None:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        if config.getoption("--require-postgres"):
+            pytest.fail(f"--require-postgres: set {POSTGRES_ENV} to a PostgreSQL admin URL")
+        return None
+    return normalise_database_url(url)
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest):
+    """URL of a brand-new PostgreSQL database, dropped after the test."""
+    admin_url = _postgres_admin_url(request.config)
+    if admin_url is None:
+        pytest.skip(f"PostgreSQL non configuré ({POSTGRES_ENV})")
+    name = f"observatoire_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'observatoire.sqlite'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database on each backend."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def engine(database_url: str):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With --require-postgres, a run in which no PostgreSQL test passed is a failure."""
+    if not session.config.getoption("--require-postgres"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    passed = [r for r in reporter.stats.get("passed", []) if "postgres" in r.keywords]
+    if not passed and exitstatus == 0:
+        reporter.write_line("ERREUR : aucun test PostgreSQL n'a été exécuté (--require-postgres).")
+        session.exitstatus = 1

@@ -24,7 +24,9 @@ APP_SCRIPT = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 
 class FrenchHelpFormatter(argparse.RawDescriptionHelpFormatter):
     def add_usage(self, usage, actions, groups, prefix=None):  # noqa: ANN001 - argparse API
-        return super().add_usage(usage, actions, groups, prefix or "usage : ")
+        return super().add_usage(
+            usage, actions, groups, "usage : " if prefix is None else prefix
+        )
 
 
 class Parser(argparse.ArgumentParser):
@@ -349,7 +351,9 @@ def build_parser() -> Parser:
 
 def _territory_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--territory", default=os.environ.get("OBSERVATOIRE_TERRITORY", "dijon-metropole"),
+        "--territory",
+        metavar="SLUG",
+        default=os.environ.get("OBSERVATOIRE_TERRITORY", "dijon-metropole"),
         help="territoire (dijon-metropole, aix-marseille-provence, paris ou un territoire "
         "importé ; dijon-metropole par défaut)",
     )

@@ -4,7 +4,7 @@ import streamlit as st
 
 st.set_page_config(
     page_title="Observatoire du sans-abrisme",
-    page_icon=":material/home_pin:",
+    page_icon="🏠",
     layout="wide",
 )
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import plotly.express as px
 import streamlit as st
 
 from dashboards.common import engine, settings
+from observatoire.geo.display import map_geojson, map_view
 from observatoire.model import ObservatoireError
 from observatoire.pipeline import home_page_data, territory_choices
 
@@ -61,9 +60,9 @@ measure = st.radio(
 )
 column = "personnes" if measure == "Personnes rencontrées" else "pour_10000"
 communes = data.communes
-figure = px.choropleth(
+figure = px.choropleth_map(
     communes,
-    geojson=json.loads(communes[["code", "geometry"]].to_json()),
+    geojson=map_geojson(communes),
     locations="code",
     featureidkey="properties.code",
     color=column,
@@ -76,9 +75,11 @@ figure = px.choropleth(
         "population": "Population",
         "code": "Code INSEE",
     },
+    # No basemap tiles: the map draws offline (poor networks on count nights, closed servers).
+    map_style="white-bg",
+    opacity=0.85,
+    **map_view(communes),
 )
-# No basemap: the map draws offline (poor networks on count nights, closed servers).
-figure.update_geos(fitbounds="geojson", visible=False)
 figure.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=560)
 st.plotly_chart(figure, width="stretch")
 

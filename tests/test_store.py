@@ -21,7 +21,7 @@ from observatoire.store.db import (
     make_engine,
     upgrade_database,
 )
-from observatoire.store.tables import metadata
+from observatoire.store.schema import metadata
 
 
 def test_upgrade_creates_the_schema_the_models_describe(engine):

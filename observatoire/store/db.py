@@ -51,7 +51,7 @@ def _alembic_config(engine: Engine):
     return config
 
 
-def upgrade_database(engine: Engine, revision: str = "head") -> None:
+def upgrade_database(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema to ``revision`` (the newest by default), keeping the data.
 
     Raises `DatabaseError` with the (password-free) URL when the server cannot be reached.

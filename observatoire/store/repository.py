@@ -272,11 +272,16 @@ def add_observations(
     return inserted
 
 
+# A person who says they already answered tonight was counted by another team.
+_COUNTED = ObservationRow.situation != ContactSituation.ALREADY_ANSWERED.value
+
+
 def observation_counts_by_commune(session: Session, campaign_id: int) -> pd.DataFrame:
-    """People met per commune on a count night (columns ``code``, ``personnes``)."""
+    """People met per commune on a count night (columns ``code``, ``personnes``), not
+    counting those who had already answered another team."""
     rows = session.execute(
         select(ObservationRow.commune_code, func.count())
-        .where(ObservationRow.campaign_id == campaign_id)
+        .where(ObservationRow.campaign_id == campaign_id, _COUNTED)
         .group_by(ObservationRow.commune_code)
     ).all()
     return pd.DataFrame(rows, columns=["code", "personnes"])
@@ -290,7 +295,7 @@ def campaign_summary(session: Session, campaign_id: int) -> dict[str, int]:
         )
     )
     return {
-        "personnes": count(),
+        "personnes": count(_COUNTED),
         "questionnaires": count(ObservationRow.situation == ContactSituation.INTERVIEWED.value),
         "secteurs": session.scalar(
             select(func.count()).select_from(SectorRow).where(SectorRow.campaign_id == campaign_id)

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from observatoire.store.tables import metadata
+from observatoire.store.schema import metadata
 
 config = context.config
 engine = config.attributes["engine"]

@@ -1,0 +1,37 @@
+"""Geometry shaped for display (plotly maps that draw without any network access)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import geopandas as gpd
+
+
+def map_geojson(gdf: gpd.GeoDataFrame, id_column: str = "code") -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (EPSG:4326) keyed by ``id_column`` for plotly maps."""
+    shaped = gpd.GeoDataFrame(
+        {id_column: gdf[id_column].to_numpy()}, geometry=gdf.geometry.to_crs("EPSG:4326")
+    )
+    return json.loads(shaped.to_json(drop_id=True))
+
+
+def map_view(gdf: gpd.GeoDataFrame, width_px: int = 900, height_px: int = 560) -> dict[str, Any]:
+    """Centre and zoom of a web map that shows the whole of ``gdf``.
+
+    Web-mercator tiles are 512 px wide at zoom 0 in MapLibre: the zoom is the largest at
+    which the bounds fit in the frame, on both axes.
+    """
+    west, south, east, north = gdf.geometry.to_crs("EPSG:4326").total_bounds
+    centre = {"lon": (west + east) / 2, "lat": (south + north) / 2}
+
+    def mercator_y(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    lon_fraction = max(east - west, 1e-6) / 360
+    lat_fraction = max(mercator_y(north) - mercator_y(south), 1e-6) / (2 * math.pi)
+    zoom = min(
+        math.log2(width_px / 512 / lon_fraction), math.log2(height_px / 512 / lat_fraction)
+    )
+    return {"center": centre, "zoom": max(0.0, zoom - 0.15)}

@@ -176,7 +176,7 @@ def build_sample_database(
             seed=seed,
             observations=added,
         )
-        progress(f"{added} personnes rencontrées enregistrées sur {len(sector_ids)} secteurs")
+        progress(f"{added} observations enregistrées sur {len(sector_ids)} secteurs parcourus")
         return SampleBuild(territory_slug, campaign.id, added, files, created=True)
 
 

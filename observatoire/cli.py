@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -165,6 +166,11 @@ def cmd_territory_import(args: argparse.Namespace) -> int:
             "Indiquez un fichier (ou --cartiflette CODES), --slug et --name, "
             "ou --reference SLUG pour un territoire fourni. Voir : "
             "observatoire territory import --help"
+        )
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", args.slug):
+        raise ObservatoireError(
+            f"Identifiant de territoire invalide : {args.slug!r}. Utilisez des minuscules sans "
+            "accent, des chiffres et des tirets, par exemple grand-nancy."
         )
     if args.cartiflette:
         from observatoire.geo.territories import fetch_cartiflette

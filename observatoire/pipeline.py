@@ -124,8 +124,11 @@ def build_sample_database(
             progress("Suppression de l'échantillon précédent")
             _delete_campaign(session, existing)
 
-        progress(f"Chargement du territoire de référence {territory_slug}")
-        import_reference_territory(session, territory_slug)
+        if _is_reference(territory_slug):
+            progress(f"Chargement du territoire de référence {territory_slug}")
+            import_reference_territory(session, territory_slug)
+        else:
+            progress(f"Territoire {territory_slug} lu dans la base")
         communes = repository.territory_communes(session, territory_slug)
 
         progress(f"Découpage en secteurs de {SAMPLE_SECTOR_SIZE_M:.0f} m")
@@ -178,6 +181,12 @@ def build_sample_database(
         )
         progress(f"{added} observations enregistrées sur {len(sector_ids)} secteurs parcourus")
         return SampleBuild(territory_slug, campaign.id, added, files, created=True)
+
+
+def _is_reference(slug: str) -> bool:
+    from observatoire.geo.territories import list_reference_territories
+
+    return any(ref["slug"] == slug for ref in list_reference_territories())
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

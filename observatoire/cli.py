@@ -352,6 +352,10 @@ def build_parser() -> Parser:
     imp.add_argument("--population-column", help="colonne des populations municipales")
     imp.add_argument("--layer", help="couche à lire (GeoPackage à plusieurs couches)")
     imp.set_defaults(func=cmd_territory_import)
+
+    from observatoire.cli_feeds import add_feed_commands
+
+    add_feed_commands(commands)
     return parser
 
 

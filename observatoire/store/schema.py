@@ -3,7 +3,10 @@
 Alembic (``migrations/env.py``) and the schema test compare the migrations to this.
 """
 
-from observatoire.store import tables  # noqa: F401 - registers the core tables
+from observatoire.store import (  # noqa: F401 - each import registers its tables
+    feeds_tables,
+    tables,
+)
 from observatoire.store.tables import metadata
 
 __all__ = ["metadata"]

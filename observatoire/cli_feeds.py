@@ -1,0 +1,219 @@
+"""Commands of the partner feeds: ``feed``, ``pseudonymise``, ``purge``, ``key``.
+
+The secret key comes from ``--key-file``, ``OBSERVATOIRE_SECRET_KEY_FILE`` or
+``OBSERVATOIRE_SECRET_KEY`` (read here, passed down as bytes, never printed nor logged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from observatoire.model import ObservatoireError
+
+KEY_ENV = "OBSERVATOIRE_SECRET_KEY"
+KEY_FILE_ENV = "OBSERVATOIRE_SECRET_KEY_FILE"
+_KEY_HELP = (
+    "Créez une clé avec : observatoire key generate --output /chemin/hors/de/la/base/cle.txt\n"
+    f"puis : export {KEY_FILE_ENV}=/chemin/hors/de/la/base/cle.txt "
+    "(gardez-la hors de la base de données et de ses sauvegardes)."
+)
+
+
+def load_secret_key(key_file: str | None = None, environ: dict[str, str] | None = None) -> bytes:
+    """The territory's key from ``key_file``, ``OBSERVATOIRE_SECRET_KEY_FILE`` or
+    ``OBSERVATOIRE_SECRET_KEY``; a clear French error when none is set."""
+    from observatoire.pseudonymise import SecretKeyError, parse_key
+
+    env = os.environ if environ is None else environ
+    path = key_file or env.get(KEY_FILE_ENV)
+    if path:
+        try:
+            text = Path(path).expanduser().read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SecretKeyError(
+                f"Fichier de clé illisible : {path} ({exc.strerror}).\n{_KEY_HELP}"
+            ) from None
+        return parse_key(text)
+    if env.get(KEY_ENV):
+        return parse_key(env[KEY_ENV])
+    raise SecretKeyError(f"Aucune clé secrète de pseudonymisation.\n{_KEY_HELP}")
+
+
+def _progress(message: str) -> None:
+    print(f"• {message}…", file=sys.stderr, flush=True)
+
+
+def _print_report(report, args: argparse.Namespace) -> None:  # noqa: ANN001
+    print(report.to_text(limit=args.details))
+    if args.report:
+        report.write_csv(Path(args.report))
+        print(f"Rapport détaillé : {args.report}")
+
+
+def cmd_feed_formats(args: argparse.Namespace) -> int:
+    from observatoire.feeds.formats import FORMATS_DIR_ENV, list_formats
+
+    for name, feed_format in list_formats().items():
+        print(f"{name:<18} {feed_format.label}")
+        if args.verbose:
+            for field, spec in feed_format.fields.items():
+                flags = ", ".join(
+                    f for f, on in (("obligatoire", spec.required),
+                                    ("identifiant", feed_format.is_identifier(field))) if on
+                )
+                columns = " | ".join(spec.columns)
+                print(f"    {field:<18} {spec.type:<10} {columns}"
+                      + (f"  ({flags})" if flags else ""))
+    print(f"\nAjoutez vos formats (YAML) dans le dossier désigné par {FORMATS_DIR_ENV}.")
+    return 0
+
+
+def cmd_feed_import(args: argparse.Namespace) -> int:
+    from observatoire.config import load_settings
+    from observatoire.feeds.formats import get_format
+    from observatoire.feeds.importer import import_feed
+    from observatoire.pipeline import open_database
+
+    feed_format = get_format(args.format)
+    key = load_secret_key(args.key_file)
+    engine = open_database(load_settings(), _progress)
+    report = import_feed(engine, Path(args.file), feed_format, key, dry_run=args.dry_run,
+                         progress=_progress if args.progress else lambda _m: None)
+    _print_report(report, args)
+    if report.status.startswith("refusé"):
+        return 1
+    return 0 if report.ok else 3
+
+
+def cmd_pseudonymise(args: argparse.Namespace) -> int:
+    from observatoire.feeds.formats import get_format
+    from observatoire.feeds.importer import pseudonymise_file
+
+    feed_format = get_format(args.format)
+    key = load_secret_key(args.key_file)
+    output = Path(args.output)
+    if output.resolve() == Path(args.file).resolve():
+        raise ObservatoireError("Le fichier de sortie doit être différent du fichier d'origine.")
+    report = pseudonymise_file(Path(args.file), feed_format, key, output)
+    _print_report(report, args)
+    if report.status.startswith("refusé"):
+        return 1
+    return 0 if report.ok else 3
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from observatoire.config import load_settings
+    from observatoire.feeds.importer import purge_expired
+    from observatoire.pipeline import open_database
+
+    engine = open_database(load_settings(), _progress)
+    result = purge_expired(engine, args.retention_days)
+    print(f"Purge des contacts antérieurs au {result['date_limite']:%d/%m/%Y} : "
+          f"{result['enregistrements']} enregistrements et "
+          f"{result['lignes_en_quarantaine']} lignes en quarantaine supprimés "
+          "(inscrit au journal d'audit).")
+    return 0
+
+
+def cmd_key_generate(args: argparse.Namespace) -> int:
+    from observatoire.pseudonymise import generate_key
+
+    output = Path(args.output)
+    if output.exists():
+        raise ObservatoireError(
+            f"{output} existe déjà : une clé ne se remplace pas (les pseudonymes déjà calculés "
+            "ne correspondraient plus). Choisissez un autre chemin."
+        )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(generate_key() + "\n")
+    print(f"Clé écrite dans {output} (lisible par vous seul). Conservez-en une copie sûre, "
+          "hors de la base et de ses sauvegardes ; transmettez-la aux partenaires par un canal "
+          f"sûr.\nUtilisation : export {KEY_FILE_ENV}={output}")
+    return 0
+
+
+def _report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", required=True, metavar="NOM",
+                        help="format du fichier (voir `observatoire feed formats`) ou chemin "
+                        "d'un fichier YAML")
+    parser.add_argument("--key-file", metavar="FICHIER",
+                        help=f"fichier de la clé secrète (sinon {KEY_FILE_ENV} ou {KEY_ENV})")
+    parser.add_argument("--report", metavar="RAPPORT.csv",
+                        help="écrit le détail des erreurs et avertissements dans ce CSV")
+    parser.add_argument("--details", type=int, default=30, metavar="N",
+                        help="nombre de problèmes détaillés à l'écran (30)")
+
+
+def add_feed_commands(commands) -> None:  # noqa: ANN001 - argparse subparsers action
+    """Register ``feed``, ``pseudonymise``, ``purge`` and ``key`` on the main parser."""
+    parser_class = commands._parser_class  # the French `Parser` of observatoire.cli
+
+    feed = commands.add_parser("feed", help="flux des partenaires (SI-SIAO, 115, maraudes…)",
+                               description="Import des fichiers envoyés par les partenaires.")
+    feed_commands = feed.add_subparsers(title="commandes", dest="feed_command",
+                                        metavar="COMMANDE", parser_class=parser_class)
+    feed_commands.required = True
+    formats = feed_commands.add_parser(
+        "formats", help="liste les formats de fichiers connus",
+        description="Liste les formats de flux (fichiers YAML) et, avec -v, leurs colonnes.",
+    )
+    formats.add_argument("-v", "--verbose", action="store_true",
+                         help="affiche les champs et colonnes de chaque format")
+    formats.set_defaults(func=cmd_feed_formats)
+    imp = feed_commands.add_parser(
+        "import", help="importe un fichier partenaire (pseudonymisé à l'entrée)",
+        description=(
+            "Lit, vérifie ligne à ligne, pseudonymise et enregistre un fichier partenaire, en "
+            "une seule transaction.\nLes lignes en erreur sont mises en quarantaine ; le même "
+            "fichier importé deux fois n'ajoute rien.\n\nExemple :\n"
+            "  observatoire feed import extraction.csv --format si_siao --dry-run"
+        ),
+    )
+    imp.add_argument("file", help="fichier CSV ou XLSX")
+    _report_options(imp)
+    imp.add_argument("--dry-run", action="store_true",
+                     help="affiche le rapport sans rien enregistrer")
+    imp.add_argument("--progress", action="store_true", help="affiche l'avancement")
+    imp.set_defaults(func=cmd_feed_import)
+
+    pseudo = commands.add_parser(
+        "pseudonymise", help="pseudonymise un fichier chez le partenaire, avant envoi",
+        description=(
+            "Remplace noms, dates de naissance, téléphones et identifiants par des pseudonymes "
+            "calculés avec la clé du territoire.\nLe fichier produit ne contient aucun nom en "
+            "clair et s'importe comme les autres.\n\nExemple :\n"
+            "  observatoire pseudonymise appels.csv --format appels_115 --output appels_pseudo.csv"
+        ),
+    )
+    pseudo.add_argument("file", help="fichier du partenaire (CSV ou XLSX)")
+    pseudo.add_argument("--output", required=True, metavar="SORTIE.csv",
+                        help="fichier pseudonymisé à écrire")
+    _report_options(pseudo)
+    pseudo.set_defaults(func=cmd_pseudonymise)
+
+    purge = commands.add_parser(
+        "purge", help="supprime les données dont la durée de conservation est dépassée",
+        description="Supprime les enregistrements partenaires dont le dernier contact est plus "
+        "ancien que la durée de conservation ; la purge est inscrite au journal d'audit.",
+    )
+    purge.add_argument("--retention-days", type=int, default=730, metavar="JOURS",
+                       help="durée de conservation en jours après le dernier contact (730)")
+    purge.set_defaults(func=cmd_purge)
+
+    key = commands.add_parser("key", help="clé secrète de pseudonymisation",
+                              description="Gestion de la clé secrète du territoire.")
+    key_commands = key.add_subparsers(title="commandes", dest="key_command", metavar="COMMANDE",
+                                      parser_class=parser_class)
+    key_commands.required = True
+    generate = key_commands.add_parser(
+        "generate", help="crée une nouvelle clé secrète dans un fichier",
+        description="Écrit une clé aléatoire de 256 bits dans un fichier lisible par vous seul.",
+    )
+    generate.add_argument("--output", required=True, metavar="FICHIER",
+                          help="fichier à créer (hors de la base de données)")
+    generate.set_defaults(func=cmd_key_generate)

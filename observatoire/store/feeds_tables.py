@@ -1,0 +1,78 @@
+"""Tables of partner feeds: import batches, quarantined rows, count-night place tallies.
+
+Pseudonymised person records go to the core ``source_record`` table; these tables hold what
+an import needs around them. No direct identifier is stored here either: quarantined rows
+keep their non-identifying cells only (identifiers are masked), with the row number to find
+them in the partner's file. Changing this file means writing an Alembic migration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from observatoire.store.tables import Base, SourceRecordRow, _now
+
+# Purges select partner records by their last contact.
+Index("ix_source_record_last_contact", SourceRecordRow.__table__.c.last_contact)
+
+
+class FeedImportRow(Base):
+    """One partner file imported: its content fingerprint, counts and report."""
+
+    __tablename__ = "feed_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 of the file's bytes: the same file imported twice is recognised.
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    format_name: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))
+    # Public identifier of the pseudonymisation key (see pseudonymise.key_id).
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    actor: Mapped[str] = mapped_column(String(64))
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_imported: Mapped[int] = mapped_column(Integer, default=0)
+    rows_already_present: Mapped[int] = mapped_column(Integer, default=0)
+    rows_duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    rows_quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class FeedQuarantineRow(Base):
+    """A row with a blocking error: kept (identifiers masked) with what to fix."""
+
+    __tablename__ = "feed_quarantine"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(
+        ForeignKey("feed_import.id", ondelete="CASCADE"), index=True
+    )
+    row_number: Mapped[int] = mapped_column(Integer)
+    cells: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    issues: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PlaceTallyRow(Base):
+    """People counted by a partner in a place on the count night (a number, not people)."""
+
+    __tablename__ = "place_tally"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int | None] = mapped_column(
+        ForeignKey("feed_import.id", ondelete="SET NULL"), index=True
+    )
+    row_key: Mapped[str] = mapped_column(String(64), unique=True)
+    campaign: Mapped[str | None] = mapped_column(String(200))
+    night_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    place_kind: Mapped[str] = mapped_column(String(32))
+    place_name: Mapped[str | None] = mapped_column(String(200))
+    commune_code: Mapped[str | None] = mapped_column(String(5))
+    people_count: Mapped[int] = mapped_column(Integer)
+    partner: Mapped[str | None] = mapped_column(String(200))

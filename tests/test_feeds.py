@@ -1,0 +1,450 @@
+"""Partner feeds end to end: formats, tolerant reading, reports, atomic imports, purge.
+
+Imports run on SQLite and PostgreSQL (the ``engine`` fixture). Partner files come from the
+synthetic generator (fictitious people); broken copies are made from them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from observatoire.cli import main
+from observatoire.cli_feeds import load_secret_key
+from observatoire.feeds.formats import FeedFormatError, get_format, list_formats
+from observatoire.feeds.importer import import_feed, pseudonymise_file, purge_expired
+from observatoire.feeds.reading import read_table
+from observatoire.pseudonymise import SecretKeyError
+from observatoire.store.db import make_engine, upgrade_database
+from observatoire.store.feeds_tables import FeedImportRow, FeedQuarantineRow, PlaceTallyRow
+from observatoire.store.tables import AuditLogRow, SourceRecordRow
+
+KEY = bytes(range(32))
+FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
+TODAY = dt.date(2026, 3, 1)
+
+
+@pytest.fixture(scope="session")
+def partner_files(tmp_path_factory) -> dict[str, Path]:
+    from observatoire.geo.sectors import generate_grid_sectors
+    from observatoire.geo.territories import load_reference_territory
+    from observatoire.synthetic import generate_sample, write_sample
+
+    communes = load_reference_territory("dijon-metropole")
+    sample = generate_sample(communes, generate_grid_sectors(communes, 1000), seed=11,
+                             n_people=300)
+    return write_sample(sample, tmp_path_factory.mktemp("echantillon"))
+
+
+@pytest.fixture
+def db(engine):
+    upgrade_database(engine)
+    return engine
+
+
+def _import(engine, path, fmt, **kwargs):
+    return import_feed(engine, path, get_format(fmt), KEY, today=TODAY,
+                       departements=frozenset({"21"}), **kwargs)
+
+
+def _count(engine, table) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(table))
+
+
+def _database_text(engine) -> str:
+    """Everything stored in the feed tables, as one string (to look for names in clear)."""
+    with engine.connect() as connection:
+        parts = []
+        for table in ("source_record", "feed_import", "feed_quarantine", "audit_log"):
+            for row in connection.execute(text(f"SELECT * FROM {table}")):
+                parts.append(json.dumps([str(v) for v in row], ensure_ascii=False))
+    return "\n".join(parts)
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+
+def test_the_shipped_formats():
+    assert {"si_siao", "appels_115", "maraude", "accueil_jour", "liste", "decomptes_lieux"} <= set(
+        list_formats()
+    )
+
+
+def test_an_unknown_format_lists_the_valid_ones():
+    with pytest.raises(FeedFormatError, match="si_siao.*appels_115|appels_115.*si_siao"):
+        get_format("siao")
+
+
+def test_a_user_adds_a_format_without_code(tmp_path, monkeypatch):
+    (tmp_path / "ccas.yaml").write_text(
+        "name: ccas\nlabel: Liste du CCAS\nsource: liste\nfields:\n"
+        "  last_name: {columns: [NOM], type: name}\n"
+        "  contact_date: {columns: [VU LE], type: date, required: true, contact: true}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("OBSERVATOIRE_FEED_FORMATS_DIR", str(tmp_path))
+    list_formats.__globals__["_load_all"].cache_clear()
+    assert get_format("ccas").fields["last_name"].columns == ["NOM"]
+
+
+def test_a_format_that_declares_a_name_as_plain_text_is_refused(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\nlabel: x\nsource: liste\nfields:\n"
+                    "  last_name: {columns: [Nom], type: text}\n"
+                    "  contact_date: {columns: [Date], type: date, contact: true}\n")
+    with pytest.raises(FeedFormatError, match="last_name doit être de type name"):
+        get_format(str(path))
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def test_french_excel_csv_is_read_as_text(tmp_path):
+    path = tmp_path / "liste.csv"
+    path.write_bytes("Nom;Prénom;Code postal;Date\r\nLéger;Zoé;01000;05/01/2026\r\n"
+                     .encode("cp1252"))
+    table = read_table(path)
+    assert (table.encoding, table.delimiter) == ("cp1252", ";")
+    assert table.headers == ["Nom", "Prénom", "Code postal", "Date"]
+    assert list(table.rows()) == [(2, ["Léger", "Zoé", "01000", "05/01/2026"])]
+
+
+def test_utf8_bom_and_xlsx(tmp_path):
+    bom = tmp_path / "bom.csv"
+    bom.write_text("Nom,Date\nÉlodie,05/01/2026\n", encoding="utf-8-sig")
+    assert read_table(bom).headers == ["Nom", "Date"]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["N° appel", "Date", "Code postal"])
+    sheet.append(["000123", dt.datetime(2026, 1, 5), "01000"])
+    workbook.save(tmp_path / "appels.xlsx")
+    table = read_table(tmp_path / "appels.xlsx")
+    assert list(table.rows()) == [(2, ["000123", "2026-01-05", "01000"])]
+
+
+def test_double_encoded_text_is_repaired_with_a_warning(tmp_path):
+    path = tmp_path / "mojibake.csv"
+    path.write_text("Nom;Prénom;Date\nLéger;Zoé;05/01/2026\n".encode().decode("cp1252"),
+                    encoding="utf-8")
+    table = read_table(path)
+    assert table.headers[1] == "Prénom"
+    assert list(table.rows())[0][1][:2] == ["Léger", "Zoé"]
+    assert any("encodé deux fois" in i.message for i in table.issues)
+
+
+# --- imports of the generator's files --------------------------------------------------------
+
+FORMATS_OF_FILES = {"si_siao": "si_siao", "appels_115": "appels_115", "maraude": "maraude",
+                    "accueil_jour": "accueil_jour"}
+
+
+@pytest.mark.parametrize("name", list(FORMATS_OF_FILES))
+def test_the_generator_partner_files_import_with_a_clean_report(db, partner_files, name):
+    report = _import(db, partner_files[name], FORMATS_OF_FILES[name])
+    assert report.status == "importé", report.to_text()
+    assert report.errors == 0, report.to_text()
+    assert report.rows_imported + report.rows_duplicate == report.rows_read > 0
+    assert _count(db, SourceRecordRow) == report.rows_imported
+
+
+def test_no_name_nor_birth_date_in_clear_in_the_database(db, partner_files):
+    import pandas as pd
+
+    _import(db, partner_files["si_siao"], "si_siao")
+    frame = pd.read_csv(partner_files["si_siao"], sep=";", encoding="cp1252", dtype=str,
+                        keep_default_na=False)
+    stored = _database_text(db).lower()
+    names = {n for n in frame["Nom"].str.lower() if len(n) >= 4}
+    assert names and not [n for n in names if n in stored]
+    births = {b for b in frame["Date de naissance"] if b}
+    assert not [b for b in births if b in stored]
+    iso = {dt.datetime.strptime(b, "%d/%m/%Y").date().isoformat() for b in births
+           if len(b) == 10 and b[2] == "/" and b[5] == "/"} - {""}
+    assert not [b for b in list(iso)[:200] if b in stored]
+    ids = {i for i in frame["N° usager SI-SIAO"] if i}
+    assert not [i for i in list(ids)[:200] if f'"{i}"' in stored]
+
+
+def test_importing_the_same_file_twice_adds_nothing(db, partner_files):
+    first = _import(db, partner_files["appels_115"], "appels_115")
+    second = _import(db, partner_files["appels_115"], "appels_115")
+    assert second.status.startswith("déjà importé")
+    assert _count(db, SourceRecordRow) == first.rows_imported
+    assert _count(db, FeedImportRow) == 1
+
+
+def test_an_overlapping_later_extract_adds_only_what_is_new(db, partner_files, tmp_path):
+    lines = partner_files["appels_115"].read_bytes().splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    half = len(rows) // 2
+    (tmp_path / "janvier.csv").write_bytes(header + b"".join(rows[: half + 10]))
+    (tmp_path / "fevrier.csv").write_bytes(header + b"".join(rows[half:]))
+    first = _import(db, tmp_path / "janvier.csv", "appels_115")
+    second = _import(db, tmp_path / "fevrier.csv", "appels_115")
+    assert second.rows_already_present == 10
+    assert first.rows_imported + second.rows_imported == len(rows)
+    assert _count(db, SourceRecordRow) == len(rows)
+
+
+def test_dry_run_reports_without_storing(db, partner_files):
+    report = _import(db, partner_files["maraude"], "maraude", dry_run=True)
+    assert report.rows_imported > 0 and report.status.startswith("essai")
+    assert _count(db, SourceRecordRow) == 0
+    assert _count(db, FeedImportRow) == 0
+    assert _count(db, AuditLogRow) == 0
+
+
+# --- broken copies ---------------------------------------------------------------------------
+
+
+def _copy(source: Path, target: Path, transform) -> Path:  # noqa: ANN001
+    target.write_bytes(transform(source.read_bytes()))
+    return target
+
+
+def _lines(data: bytes) -> list[bytes]:
+    return data.splitlines(keepends=True)
+
+
+def _replace_cell(data: bytes, row: int, column: int, value: str, encoding: str) -> bytes:
+    lines = _lines(data)
+    cells = lines[row].rstrip(b"\r\n").split(b";")
+    cells[column] = value.encode(encoding)
+    lines[row] = b";".join(cells) + b"\r\n"
+    return b"".join(lines)
+
+
+def _issues(report, column=None) -> list[str]:
+    return [i.message for i in report.issues if column is None or i.column == column]
+
+
+def test_wrong_encoding_utf16_is_read(db, partner_files, tmp_path):
+    text_ = partner_files["si_siao"].read_bytes().decode("cp1252")
+    path = tmp_path / "utf16.csv"
+    path.write_text(text_, encoding="utf-16")
+    report = _import(db, path, "si_siao")
+    assert report.errors == 0 and report.encoding == "utf-16"
+
+
+def test_binary_file_is_refused(db, tmp_path):
+    path = tmp_path / "binaire.csv"
+    path.write_bytes(b"\x00\x01\x02garbage\x00" * 50)
+    report = _import(db, path, "si_siao")
+    assert report.status.startswith("refusé")
+    assert "pas un fichier texte" in _issues(report)[0]
+    assert _count(db, SourceRecordRow) == 0
+
+
+def test_missing_required_column_refuses_the_file(db, partner_files, tmp_path):
+    path = _copy(partner_files["si_siao"], tmp_path / "sans_date.csv",
+                 lambda d: d.replace("Date de la demande".encode("cp1252"), b"Jour"))
+    report = _import(db, path, "si_siao")
+    assert report.status.startswith("refusé")
+    assert any("Colonne obligatoire manquante" in m and "Date de la demande" in m
+               for m in _issues(report))
+    assert _count(db, SourceRecordRow) == 0 and _count(db, FeedImportRow) == 0
+
+
+def test_garbage_dates_quarantine_the_row_and_keep_the_others(db, partner_files, tmp_path):
+    path = _copy(partner_files["si_siao"], tmp_path / "dates.csv",
+                 lambda d: _replace_cell(d, 3, 9, "31/02/2025", "cp1252"))
+    report = _import(db, path, "si_siao")
+    assert report.rows_quarantined == 1
+    issue = next(i for i in report.issues if i.severity == "erreur")
+    assert (issue.row, issue.column, issue.value) == (4, "Date de la demande", "31/02/2025")
+    assert "Date impossible" in issue.message and "JJ/MM/AAAA" in issue.fix
+    with Session(db) as session:
+        quarantined = session.scalars(select(FeedQuarantineRow)).one()
+        assert quarantined.row_number == 4
+        assert quarantined.cells["Nom"] == "[masqué]"
+    assert _count(db, SourceRecordRow) == report.rows_imported == report.rows_read - 1
+
+
+def test_garbage_birth_date_is_a_warning_and_masked(db, partner_files, tmp_path):
+    path = _copy(partner_files["si_siao"], tmp_path / "naissance.csv",
+                 lambda d: _replace_cell(d, 2, 4, "n/c", "cp1252"))
+    report = _import(db, path, "si_siao")
+    assert report.rows_quarantined == 0
+    warning = next(i for i in report.issues if i.column == "Date de naissance")
+    assert warning.severity == "avertissement" and warning.value == "[masqué]"
+
+
+def test_commune_not_found_is_a_warning_with_a_suggestion(db, partner_files, tmp_path):
+    path = _copy(partner_files["si_siao"], tmp_path / "commune.csv",
+                 lambda d: _replace_cell(d, 2, 8, "Dijjon", "cp1252"))
+    report = _import(db, path, "si_siao")
+    issue = next(i for i in report.issues if i.column == "Commune")
+    assert "Commune introuvable" in issue.message and "Dijon" in issue.message
+    assert report.rows_quarantined == 0
+
+
+def test_truncated_file_quarantines_the_cut_row(db, partner_files, tmp_path):
+    path = _copy(partner_files["si_siao"], tmp_path / "tronque.csv", lambda d: d[: len(d) - 60])
+    report = _import(db, path, "si_siao")
+    assert report.rows_quarantined == 1
+    assert any("fichier tronqué" in m for m in _issues(report))
+
+
+def test_empty_files_are_refused(db, tmp_path):
+    (tmp_path / "vide.csv").write_bytes(b"")
+    assert "vide" in _issues(_import(db, tmp_path / "vide.csv", "si_siao"))[0]
+    (tmp_path / "entete.csv").write_text("N° demande;Date de la demande\n", encoding="utf-8")
+    report = _import(db, tmp_path / "entete.csv", "si_siao")
+    assert report.rows_read == 0 and any("Aucune ligne" in m for m in _issues(report))
+    assert _count(db, SourceRecordRow) == 0
+
+
+def test_duplicate_rows_are_reported_once_and_stored_once(db, partner_files, tmp_path):
+    def duplicate(data: bytes) -> bytes:
+        lines = _lines(data)
+        return b"".join(lines + [lines[1], lines[2]])
+
+    path = _copy(partner_files["accueil_jour"], tmp_path / "doublons.csv", duplicate)
+    report = _import(db, path, "accueil_jour")
+    assert report.rows_duplicate >= 2
+    assert _count(db, SourceRecordRow) == report.rows_read - report.rows_duplicate
+
+
+def test_formula_injection_in_a_name_is_blocked(db, partner_files, tmp_path):
+    path = _copy(partner_files["si_siao"], tmp_path / "formule.csv",
+                 lambda d: _replace_cell(d, 2, 2, '=HYPERLINK("http://x.example","Dupont")',
+                                         "cp1252"))
+    report = _import(db, path, "si_siao", dry_run=False)
+    issue = next(i for i in report.issues if i.severity == "erreur")
+    assert "Formule de tableur" in issue.message and issue.value == "[masqué]"
+    assert report.rows_quarantined == 1
+    assert "HYPERLINK" not in _database_text(db)
+    csv_path = tmp_path / "rapport.csv"
+    report.write_csv(csv_path)
+    assert "\n=" not in csv_path.read_text(encoding="utf-8-sig")
+
+
+# --- tallies, pseudonymised files, purge -------------------------------------------------------
+
+
+def test_place_tallies_of_the_count_night(db):
+    report = _import(db, FIXTURES / "decomptes_nuit.csv", "decomptes_lieux")
+    assert report.errors == 0 and report.rows_imported == 5
+    with Session(db) as session:
+        rows = session.scalars(select(PlaceTallyRow).order_by(PlaceTallyRow.id)).all()
+    assert [(r.place_kind, r.commune_code, r.people_count) for r in rows][:2] == [
+        ("gare", "21231", 7), ("hopital", "21231", 3)]
+    assert _count(db, SourceRecordRow) == 0
+
+
+def test_a_partner_pseudonymised_file_imports_like_the_original(db, partner_files, tmp_path):
+    output = tmp_path / "si_siao_pseudo.csv"
+    report = pseudonymise_file(partner_files["si_siao"], get_format("si_siao"), KEY, output,
+                               departements=frozenset({"21"}), today=TODAY)
+    assert report.errors == 0 and output.exists()
+    content = output.read_text(encoding="utf-8")
+    assert "Nom" not in content.splitlines()[0].split(";")
+    imported = _import(db, output, "si_siao")
+    assert imported.errors == 0 and imported.rows_imported == report.rows_imported
+    with Session(db) as session:
+        pseudo = session.scalars(select(SourceRecordRow).order_by(SourceRecordRow.id)).first()
+    # The raw file, imported afterwards, is recognised row by row: same keys, same pseudonyms.
+    raw = _import(db, partner_files["si_siao"], "si_siao")
+    assert raw.rows_imported == 0 and raw.rows_already_present == report.rows_imported
+    assert pseudo.pseudonyms["v"] == "1" and "nom_bf" in pseudo.pseudonyms
+
+
+def test_another_key_is_refused(db, partner_files):
+    _import(db, partner_files["maraude"], "maraude")
+    with pytest.raises(Exception, match="clé secrète fournie n'est pas celle"):
+        import_feed(db, partner_files["accueil_jour"], get_format("accueil_jour"),
+                    bytes(range(2, 34)), today=TODAY)
+
+
+def test_purge_removes_old_records_with_an_audit_entry(db, partner_files):
+    _import(db, partner_files["accueil_jour"], "accueil_jour")
+    total = _count(db, SourceRecordRow)
+    result = purge_expired(db, 365, today=dt.date(2026, 12, 31))
+    with Session(db) as session:
+        remaining = session.scalars(select(SourceRecordRow.last_contact)).all()
+        audit = session.scalars(select(AuditLogRow).where(AuditLogRow.action == "feed.purge")).one()
+    assert result["enregistrements"] + len(remaining) == total
+    assert all(d >= dt.date(2025, 12, 31) for d in remaining)
+    assert audit.details["enregistrements"] == result["enregistrements"]
+
+
+# --- key and command line --------------------------------------------------------------------
+
+
+def test_missing_key_says_how_to_create_one():
+    with pytest.raises(SecretKeyError, match="observatoire key generate"):
+        load_secret_key(None, environ={})
+
+
+def test_cli_key_generate_import_and_report(tmp_path, partner_files, monkeypatch, capsys):
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
+    key_file = tmp_path / "cle.txt"
+    assert main(["key", "generate", "--output", str(key_file)]) == 0
+    assert oct(key_file.stat().st_mode)[-3:] == "600"
+    assert main(["key", "generate", "--output", str(key_file)]) == 2  # never overwritten
+    monkeypatch.setenv("OBSERVATOIRE_SECRET_KEY_FILE", str(key_file))
+    report_csv = tmp_path / "rapport.csv"
+    code = main(["feed", "import", str(partner_files["maraude"]), "--format", "maraude",
+                 "--dry-run", "--report", str(report_csv)])
+    out = capsys.readouterr().out
+    assert code in (0, 3) and "essai" in out and report_csv.exists()
+    assert key_file.read_text().strip() not in out
+    assert main(["feed", "formats"]) == 0
+    assert main(["feed", "import", "x.csv", "--format", "inconnu"]) == 2
+    assert "Formats disponibles" in capsys.readouterr().err
+    assert main(["purge", "--retention-days", "730"]) == 0
+
+
+# --- atomicity: a killed import leaves nothing -------------------------------------------------
+
+
+@pytest.mark.slow
+def test_killing_an_import_midway_leaves_the_database_as_before(database_url, tmp_path):
+    engine = make_engine(database_url)
+    upgrade_database(engine)
+    engine.dispose()
+    path = tmp_path / "gros.csv"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("N° appel;Date et heure;Prénom;Nom;Sexe;Commune\n")
+        for i in range(150_000):
+            handle.write(f"{i:07d};29/01/2025 08:{i % 60:02d};Prénom{i % 97};Nom{i % 89};H;"
+                         "Dijon\n")
+    env = {**os.environ, "OBSERVATOIRE_DATABASE_URL": database_url,
+           "OBSERVATOIRE_SECRET_KEY": KEY.hex(), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "observatoire.cli", "feed", "import", str(path), "--format",
+         "appels_115", "--progress"],
+        env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )
+    deadline = time.monotonic() + 240
+    seen = ""
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        seen += line
+        if "enregistrées" in line and not line.startswith("• 0 "):
+            break  # rows have been written inside the open transaction
+        if process.poll() is not None:
+            break
+    assert process.poll() is None, f"l'import s'est terminé avant d'être interrompu : {seen}"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    engine = make_engine(database_url)
+    assert _count(engine, SourceRecordRow) == 0
+    assert _count(engine, FeedImportRow) == 0
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(AuditLogRow)) == 0
+    # And the same file then imports normally.
+    engine.dispose()

@@ -1,6 +1,15 @@
-"""Entry point of the Streamlit app: navigation only; pages live in ``dashboards/``."""
+"""Entry point of the Streamlit app: navigation only; pages live in ``dashboards/``.
+
+Each role sees its own pages (rules in `observatoire.access.PAGE_ACCESS`): the public and
+officials the published pages, volunteers the count-night entry pages, staff the staff
+pages, admins also the admin pages. A page a role may not open is left out of the
+navigation, so Streamlit cannot route to it. New pages are staff-only unless a rule says
+otherwise.
+"""
 
 import streamlit as st
+
+from observatoire.access import current_user, navigation_plan
 
 st.set_page_config(
     page_title="Observatoire du sans-abrisme",
@@ -8,9 +17,50 @@ st.set_page_config(
     layout="wide",
 )
 
-pages = {
+# Section -> (script, title, icon). The first page is the default one.
+PAGES = {
     "Observatoire": [
-        st.Page("dashboards/accueil.py", title="Accueil", icon=":material/map:", default=True),
+        ("dashboards/accueil.py", "Accueil", ":material/map:"),
+        ("dashboards/publication.py", "Carte publiée", ":material/public:"),
+    ],
+    "Indicateurs": [
+        ("dashboards/tableau.py", "Tableau de bord", ":material/dashboard:"),
+        ("dashboards/indicateurs.py", "Flux et Logement d'abord", ":material/trending_down:"),
+        ("dashboards/tableau_qualite.py", "Qualité des données", ":material/rule:"),
+    ],
+    "Nuit de comptage": [
+        ("dashboards/saisie.py", "Saisie (tablette)", ":material/edit_note:"),
+        ("dashboards/terrain.py", "Chef d'équipe", ":material/fact_check:"),
+        ("dashboards/campagnes.py", "Campagnes", ":material/event:"),
+        ("dashboards/couverture.py", "Couverture en direct", ":material/radar:"),
+    ],
+    "Administration": [
+        ("dashboards/admin.py", "Comptes et réglages", ":material/admin_panel_settings:"),
+    ],
+    "Compte": [
+        ("dashboards/connexion.py", "Connexion", ":material/login:"),
     ],
 }
-st.navigation(pages).run()
+DEFAULT_PAGE = "dashboards/accueil.py"
+
+user = current_user(st.session_state)
+titles = {path: (title, icon) for pages in PAGES.values() for path, title, icon in pages}
+plan = navigation_plan(
+    user.role, {section: [path for path, _, _ in pages] for section, pages in PAGES.items()}
+)
+navigation = {
+    section: [
+        st.Page(
+            path,
+            title=titles[path][0],
+            icon=titles[path][1],
+            default=path == DEFAULT_PAGE,
+            visibility=visibility,
+        )
+        for path, visibility in entries
+    ]
+    for section, entries in plan.items()
+}
+if user.role.value != "public":
+    st.sidebar.caption(f"Connecté : {user.display_name} ({user.role.label})")
+st.navigation(navigation).run()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from dashboards.common import engine, settings
+from observatoire.access import current_user
 from observatoire.geo.display import map_geojson, map_view
 from observatoire.model import ObservatoireError
 from observatoire.pipeline import home_page_data, territory_choices
@@ -19,6 +21,30 @@ def _home_data(territory_slug: str):
 @st.cache_data(ttl=300)
 def _territories() -> dict[str, str]:
     return territory_choices(engine())
+
+
+@st.cache_data(ttl=60, max_entries=8, show_spinner="Chargement du territoire…")
+def _public_view(territory_slug: str):
+    """The home data with small cells suppressed (secondary suppression included)."""
+    import dataclasses
+
+    from observatoire.cli_publish import disclosure_rules
+    from observatoire.publish import protect_counts
+
+    data = home_page_data(engine(), territory_slug)
+    rules = disclosure_rules(engine())
+    protected = protect_counts(data.communes, "personnes", "code", rules).set_index("code")
+    communes = data.communes.copy()
+    communes["personnes"] = communes["code"].map(protected["personnes"]).astype("Float64")
+    communes["pour_10000"] = communes["personnes"] / communes["population"].where(
+        communes["population"] > 0) * 10_000
+    total = protected.loc[rules.total_label, "personnes"]
+    summary = dict(data.summary)
+    if summary:
+        summary["personnes"] = "secret" if pd.isna(total) else int(total)
+        summary["questionnaires"] = rules.publish_value(summary["questionnaires"]) if (
+            summary["questionnaires"] >= rules.threshold) else "secret"
+    return dataclasses.replace(data, communes=communes, summary=summary)
 
 
 st.title("Observatoire social du sans-abrisme")
@@ -44,16 +70,21 @@ slug = st.selectbox(
     format_func=choices.get,
 )
 data = _home_data(slug)
+if not current_user(st.session_state).is_staff:
+    # The public and officials see disclosure-controlled figures only.
+    data = _public_view(slug)
 
 if data.campaign_name is None:
     st.info("Aucune nuit de comptage n'est encore enregistrée pour ce territoire.")
 else:
     st.subheader(f"{data.campaign_name} — nuit du {data.night_date:%d/%m/%Y}")
     cols = st.columns(4)
-    cols[0].metric("Personnes rencontrées", f"{data.summary['personnes']:,}".replace(",", " "))
+    people = data.summary["personnes"]
+    cols[0].metric("Personnes rencontrées",
+                   f"{people:,}".replace(",", " ") if isinstance(people, int) else people)
     cols[1].metric("Questionnaires remplis", data.summary["questionnaires"])
     cols[2].metric("Secteurs parcourus", data.summary["secteurs"])
-    cols[3].metric("Secteurs sans personne rencontrée", data.summary["secteurs_sans_personne"])
+    cols[3].metric("Secteurs sans personne", data.summary["secteurs_sans_personne"])
 
 measure = st.radio(
     "Afficher", ["Personnes rencontrées", "Pour 10 000 habitants"], horizontal=True
@@ -78,7 +109,7 @@ figure = px.choropleth_map(
     # No basemap tiles: the map draws offline (poor networks on count nights, closed servers).
     map_style="white-bg",
     opacity=0.85,
-    **map_view(communes),
+    **map_view(communes, width_px=560),
 )
 figure.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=560)
 st.plotly_chart(figure, width="stretch")

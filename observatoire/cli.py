@@ -104,6 +104,7 @@ def cmd_sample_build(args: argparse.Namespace) -> int:
         seed=args.seed,
         n_people=args.people,
         reset=args.reset,
+        history=not args.no_history,
         progress=_progress,
     )
     if result.created:
@@ -304,6 +305,8 @@ def build_parser() -> Parser:
     build.add_argument("--people", type=int, default=None,
                        help="taille de la population (par défaut selon le territoire)")
     build.add_argument("--reset", action="store_true", help="remplace l'échantillon existant")
+    build.add_argument("--no-history", action="store_true",
+                       help="sans les nuits des années précédentes (2022-2025)")
     build.set_defaults(func=cmd_sample_build)
     generate = sample_commands.add_parser(
         "generate", help="écrit les fichiers d'un échantillon sans toucher à la base",
@@ -353,9 +356,13 @@ def build_parser() -> Parser:
     imp.add_argument("--layer", help="couche à lire (GeoPackage à plusieurs couches)")
     imp.set_defaults(func=cmd_territory_import)
 
+    # Command groups of the other parts of the toolkit, each in its own module.
     from observatoire.cli_feeds import add_feed_commands
+    from observatoire.cli_publish import add_publish_commands
+    from observatoire.cli_survey import add_survey_commands
 
-    add_feed_commands(commands)
+    for add_commands in (add_survey_commands, add_feed_commands, add_publish_commands):
+        add_commands(commands)
     return parser
 
 

@@ -24,10 +24,19 @@ from observatoire.store.tables import CampaignRow, TerritoryRow
 
 Progress = Callable[[str], None]
 
-SAMPLE_CAMPAIGN_NAME = "Nuit de la Solidarité 2026 (échantillon synthétique)"
 SAMPLE_NIGHT = dt.date(2026, 1, 29)
+# Earlier nights of the sample, so that trends and year-on-year changes have data.
+SAMPLE_HISTORY = (dt.date(2022, 1, 27), dt.date(2023, 1, 26), dt.date(2024, 1, 25),
+                  dt.date(2025, 1, 30))  # fmt: skip
 SAMPLE_QUESTIONNAIRE = "ndls-2026"
 SAMPLE_SECTOR_SIZE_M = 1000.0
+
+
+def sample_campaign_name(night: dt.date) -> str:
+    return f"Nuit de la Solidarité {night.year} (échantillon synthétique)"
+
+
+SAMPLE_CAMPAIGN_NAME = sample_campaign_name(SAMPLE_NIGHT)
 
 
 def _quiet(_message: str) -> None:
@@ -103,27 +112,32 @@ def build_sample_database(
     seed: int = 2026,
     n_people: int | None = None,
     reset: bool = False,
+    history: bool = True,
     progress: Progress = _quiet,
 ) -> SampleBuild:
     """Load a reference territory and a synthetic count night into the database.
 
-    Does nothing when the sample campaign is already there (unless ``reset``), so
-    that ``observatoire demo`` starts at once the second time. Everything is written in
-    one transaction: an interrupted build leaves no half-loaded campaign behind.
+    With ``history``, four earlier nights (2022-2025, other seeds) are added too, so that
+    trends have data. Does nothing when the sample is already there (unless ``reset``), so
+    that ``observatoire demo`` starts at once the second time. Each night is locked as the
+    last step of its replay: an unlocked sample night is what an interrupted build leaves
+    behind, and the next build replaces it.
     """
     from observatoire.geo.sectors import generate_grid_sectors
     from observatoire.synthetic import generate_sample, write_sample
 
     engine = open_database(settings, progress)
     with Session(engine) as session, session.begin():
-        existing = _sample_campaign(session, territory_slug)
-        if existing is not None and not reset:
+        samples = _sample_campaigns(session, territory_slug)
+        locked = CampaignStatus.LOCKED.value
+        main = samples.get(SAMPLE_CAMPAIGN_NAME)
+        if main is not None and main.status == locked and not reset:
             progress("Échantillon déjà présent dans la base : rien à refaire")
-            return SampleBuild(territory_slug, existing.id, 0, {}, created=False)
-        if existing is not None:
-            progress("Suppression de l'échantillon précédent")
-            _delete_campaign(session, existing)
-
+            return SampleBuild(territory_slug, main.id, 0, {}, created=False)
+        for campaign in samples.values():
+            if reset or campaign.status != locked:
+                progress(f"Suppression de « {campaign.name} »")
+                _delete_campaign(session, campaign)
         if _is_reference(territory_slug):
             progress(f"Chargement du territoire de référence {territory_slug}")
             import_reference_territory(session, territory_slug)
@@ -131,56 +145,96 @@ def build_sample_database(
             progress(f"Territoire {territory_slug} lu dans la base")
         communes = repository.territory_communes(session, territory_slug)
 
-        progress(f"Découpage en secteurs de {SAMPLE_SECTOR_SIZE_M:.0f} m")
-        sectors = generate_grid_sectors(communes, SAMPLE_SECTOR_SIZE_M)
+    progress(f"Découpage en secteurs de {SAMPLE_SECTOR_SIZE_M:.0f} m")
+    sectors = generate_grid_sectors(communes, SAMPLE_SECTOR_SIZE_M)
+    progress(f"Génération de la population synthétique (graine {seed})")
+    sample = generate_sample(
+        communes, sectors, seed=seed, n_people=n_people, night_date=SAMPLE_NIGHT
+    )
+    output = settings.samples_dir / territory_slug
+    progress(f"Écriture des fichiers partenaires dans {output}")
+    files = write_sample(sample, output)
 
-        progress(f"Génération de la population synthétique (graine {seed})")
-        sample = generate_sample(
-            communes, sectors, seed=seed, n_people=n_people, night_date=SAMPLE_NIGHT
+    progress("Saisie de la nuit de comptage (comme depuis les tablettes)")
+    campaign_id, report = _replay_sample_night(engine, territory_slug, sample, sectors)
+    if history:
+        progress("Nuits des années précédentes (tendances)")
+        add_sample_history(
+            engine, territory_slug, seed=seed, n_people=n_people, sectors=sectors
         )
-        output = settings.samples_dir / territory_slug
-        progress(f"Écriture des fichiers partenaires dans {output}")
-        files = write_sample(sample, output)
-
-        progress("Enregistrement de la nuit de comptage")
-        campaign = repository.create_campaign(
-            session,
-            territory_slug,
-            SAMPLE_CAMPAIGN_NAME,
-            SAMPLE_NIGHT,
-            SAMPLE_QUESTIONNAIRE,
-            CampaignStatus.LOCKED,
-        )
-        team_ids = repository.add_teams(session, campaign, sample.teams)
-        walked = sectors[sectors["sector_code"].isin(sample.teams["sector_code"])]
-        team_of_sector = {
-            s: team_ids[t]
-            for s, t in zip(sample.teams["sector_code"], sample.teams["team_code"], strict=True)
-        }
-        sector_ids = repository.add_sectors(session, campaign, walked, team_of_sector)
-        repository.add_sector_reports(
-            session, campaign, sample.sector_reports, sector_ids, team_ids
-        )
-        added = repository.add_observations(
-            session,
-            campaign,
-            _records(sample.observations),
-            sector_ids,
-            team_ids,
-            received_at=dt.datetime.combine(
-                SAMPLE_NIGHT + dt.timedelta(days=1), dt.time(2), tzinfo=dt.UTC
-            ),
-        )
+    with Session(engine) as session, session.begin():
         repository.record_audit(
             session,
             "observatoire",
             "sample.build",
             territory=territory_slug,
             seed=seed,
-            observations=added,
+            observations=report.created,
         )
-        progress(f"{added} observations enregistrées sur {len(sector_ids)} secteurs parcourus")
-        return SampleBuild(territory_slug, campaign.id, added, files, created=True)
+    progress(f"Nuit enregistrée : {report.summary()}")
+    return SampleBuild(territory_slug, campaign_id, report.created, files, created=True)
+
+
+def _replay_sample_night(
+    engine: Engine, territory_slug: str, sample, sectors: gpd.GeoDataFrame
+) -> tuple[int, object]:
+    """Store a synthetic night through the same code path as the volunteers' tablets
+    (validation against the questionnaire, warnings kept, one record per submission UUID),
+    then lock it. Returns the campaign id and the entry report."""
+    from observatoire.countnight import replay_sample
+
+    return replay_sample(
+        engine,
+        territory_slug,
+        sample,
+        sectors,
+        via="tablette",
+        name=sample_campaign_name(sample.night_date),
+        questionnaire_version=SAMPLE_QUESTIONNAIRE,
+        lock=True,
+    )
+
+
+def add_sample_history(
+    engine: Engine,
+    territory_slug: str,
+    nights: tuple[dt.date, ...] = SAMPLE_HISTORY,
+    *,
+    seed: int = 2026,
+    n_people: int | None = None,
+    sectors: gpd.GeoDataFrame | None = None,
+) -> list[int]:
+    """Add synthetic count nights on earlier dates (another seed each), for trends.
+
+    Nights already stored are left alone. Returns the new campaign ids.
+    """
+    from observatoire.geo.sectors import generate_grid_sectors
+    from observatoire.synthetic import generate_sample
+
+    with Session(engine) as session:
+        communes = repository.territory_communes(session, territory_slug)
+        existing = {c.name for c in repository.list_campaigns(session, territory_slug)}
+    if sectors is None:
+        sectors = generate_grid_sectors(communes, SAMPLE_SECTOR_SIZE_M)
+    created = []
+    for night in nights:
+        if sample_campaign_name(night) in existing:
+            continue
+        sample = generate_sample(
+            communes,
+            sectors,
+            seed=seed + night.year - SAMPLE_NIGHT.year,
+            n_people=n_people,
+            night_date=night,
+        )
+        campaign_id, _ = _replay_sample_night(engine, territory_slug, sample, sectors)
+        created.append(campaign_id)
+    with Session(engine) as session, session.begin():
+        repository.record_audit(
+            session, "observatoire", "sample.history", territory=territory_slug,
+            campaigns=created,
+        )  # fmt: skip
+    return created
 
 
 def _is_reference(slug: str) -> bool:
@@ -189,16 +243,15 @@ def _is_reference(slug: str) -> bool:
     return any(ref["slug"] == slug for ref in list_reference_territories())
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return frame.to_dict(orient="records")
-
-
-def _sample_campaign(session: Session, territory_slug: str) -> CampaignRow | None:
-    return session.scalar(
+def _sample_campaigns(session: Session, territory_slug: str) -> dict[str, CampaignRow]:
+    """The territory's synthetic nights (main and history), by name."""
+    names = [sample_campaign_name(n) for n in (SAMPLE_NIGHT, *SAMPLE_HISTORY)]
+    rows = session.scalars(
         select(CampaignRow)
         .join(TerritoryRow, CampaignRow.territory_id == TerritoryRow.id)
-        .where(TerritoryRow.slug == territory_slug, CampaignRow.name == SAMPLE_CAMPAIGN_NAME)
+        .where(TerritoryRow.slug == territory_slug, CampaignRow.name.in_(names))
     )
+    return {row.name: row for row in rows}
 
 
 def _delete_campaign(session: Session, campaign: CampaignRow) -> None:
@@ -211,6 +264,8 @@ def _delete_campaign(session: Session, campaign: CampaignRow) -> None:
         TeamRow,
     )
 
+    # Rows hanging off observations and the campaign (submissions, revisions, practice
+    # entries, options) go with them: their foreign keys cascade.
     for table in (ObservationRow, SectorReportRow, SectorRow, TeamRow):
         session.execute(delete(table).where(table.campaign_id == campaign.id))
     session.delete(campaign)
@@ -257,3 +312,5 @@ def territory_choices(engine: Engine) -> dict[str, str]:
     """Slug -> name of the stored territories."""
     with Session(engine) as session:
         return {t.slug: t.name for t in repository.list_territories(session)}
+
+

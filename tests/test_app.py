@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 def sample_settings(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("donnees")
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)})
-    build_sample_database(settings, "dijon-metropole", seed=7)
+    build_sample_database(settings, "dijon-metropole", seed=7, history=False)
     return settings
 
 

@@ -27,7 +27,8 @@ def test_a_sample_night_runs_on_an_imported_territory(own_territory_file, tmp_pa
     monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
     assert main(["territory", "import", str(own_territory_file), "--slug", "centre-paris",
                  "--name", "Centre de Paris", "--cog-year", "2025"]) == 0
-    assert main(["sample", "build", "--territory", "centre-paris", "--seed", "3"]) == 0
+    assert main(["sample", "build", "--territory", "centre-paris", "--seed", "3",
+                 "--no-history"]) == 0
     settings = load_settings()
     with Session(open_database(settings)) as session:
         communes = repository.territory_communes(session, "centre-paris")
@@ -56,3 +57,25 @@ def test_bad_requests_are_refused_with_a_message(args, message, tmp_path, monkey
     monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_interrupted_sample_build_is_replaced(tmp_path):
+    from sqlalchemy import func, select, update
+
+    from observatoire.pipeline import SAMPLE_CAMPAIGN_NAME, build_sample_database
+    from observatoire.store.tables import CampaignRow, ObservationRow
+
+    settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(tmp_path)})
+    first = build_sample_database(settings, seed=5, history=False)
+    engine = open_database(settings)
+    # What a build killed before its last step leaves: the night not yet locked.
+    with engine.begin() as connection:
+        connection.execute(update(CampaignRow).values(status="open"))
+    again = build_sample_database(settings, seed=5, history=False)
+    assert again.created
+    with Session(engine) as session:
+        campaigns = repository.list_campaigns(session, "dijon-metropole")
+        assert [(c.name, c.status) for c in campaigns] == [(SAMPLE_CAMPAIGN_NAME, "locked")]
+        stored = session.scalar(select(func.count()).select_from(ObservationRow))
+    # The half-built night is gone, not doubled: the same seed stores the same night once.
+    assert stored == again.observations == first.observations > 100

@@ -169,6 +169,19 @@ def test_territory_round_trip_keeps_codes_populations_and_geometry(engine):
     assert communes.geometry.iloc[1].equals(box(5.0, 47.3, 5.1, 47.4))
 
 
+def test_saving_a_territory_again_replaces_its_communes(engine):
+    upgrade_database(engine)
+    with Session(engine) as session, session.begin():
+        repository.save_territory(session, _territory())
+    smaller = _territory().model_copy(update={"communes": _territory().communes[:1]})
+    with Session(engine) as session, session.begin():
+        repository.save_territory(session, smaller)
+        repository.save_territory(session, smaller)
+    with Session(engine) as session:
+        communes = repository.territory_communes(session, "test-territoire")
+    assert communes["code"].tolist() == ["21231"]
+
+
 def test_unknown_territory_lists_the_known_ones(engine):
     upgrade_database(engine)
     with Session(engine) as session, session.begin():

@@ -57,7 +57,11 @@ def save_territory(
     row.epci_code = territory.epci_code
     row.cog_year = territory.cog_year
     parents = parent_codes or {}
-    row.communes = [
+    # Old communes go first: the ORM would otherwise insert the new rows before deleting
+    # the orphans, and trip the (territory, code) unique constraint.
+    row.communes.clear()
+    session.flush()
+    row.communes.extend(
         CommuneRow(
             code=c.code,
             name=c.name,
@@ -67,7 +71,7 @@ def save_territory(
             geometry_wkb=c.geometry_wkb,
         )
         for c in territory.communes
-    ]
+    )
     session.flush()
     return row
 

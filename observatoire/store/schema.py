@@ -4,7 +4,10 @@ Alembic (``migrations/env.py``) and the schema test compare the migrations to th
 """
 
 from observatoire.store import (  # noqa: F401 - each import registers its tables
+    access_tables,
     feeds_tables,
+    indicators_tables,
+    survey_tables,
     tables,
 )
 from observatoire.store.tables import metadata

@@ -1,0 +1,104 @@
+"""Admin page: accounts, publication settings, keys, and the audit log."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from dashboards.common import engine
+from dashboards.tableau_commun import require
+from observatoire.model import ObservatoireError, Role
+from observatoire.store import access_repository as access
+
+admin = require(Role.ADMIN)
+st.title("Administration")
+accounts, settings_tab, keys, journal = st.tabs(
+    ["Comptes", "Réglages", "Clés", "Journal d'audit"]
+)
+
+with accounts:
+    with Session(engine()) as session:
+        users = access.list_users(session)
+    st.dataframe(users.rename(columns={"login": "Identifiant", "display_name": "Nom",
+                                       "role": "Rôle", "active": "Actif",
+                                       "created_at": "Créé le"}),
+                 hide_index=True, width="stretch")  # fmt: skip
+    with st.form("nouveau_compte", clear_on_submit=True):
+        st.markdown("**Nouveau compte**")
+        cols = st.columns(2)
+        login = cols[0].text_input("Identifiant (ou e-mail pour OIDC)")
+        name = cols[1].text_input("Nom affiché")
+        role = cols[0].selectbox("Rôle", ["staff", "admin"],
+                                 format_func=lambda r: Role(r).label)  # fmt: skip
+        password = cols[1].text_input("Mot de passe (12 caractères au moins ; vide pour OIDC)",
+                                      type="password")  # fmt: skip
+        if st.form_submit_button("Créer le compte"):
+            try:
+                with Session(engine()) as session, session.begin():
+                    access.create_user(session, login.strip(), name or login, role,
+                                       password or None, actor=admin.login)  # fmt: skip
+            except (ObservatoireError, ValueError) as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"Compte {login} créé.")
+    if not users.empty:
+        with st.form("modifier_compte"):
+            st.markdown("**Modifier un compte**")
+            cols = st.columns(3)
+            target = cols[0].selectbox("Compte", list(users["login"]))
+            new_role = cols[1].selectbox("Rôle", ["—", "staff", "admin"])
+            active = cols[2].selectbox("État", ["—", "actif", "désactivé"])
+            new_password = st.text_input("Nouveau mot de passe (facultatif)", type="password")
+            if st.form_submit_button("Appliquer"):
+                try:
+                    with Session(engine()) as session, session.begin():
+                        access.update_user(
+                            session, target, actor=admin.login,
+                            role=None if new_role == "—" else new_role,
+                            active=None if active == "—" else active == "actif",
+                            password=new_password or None,
+                        )  # fmt: skip
+                except ObservatoireError as exc:
+                    st.error(str(exc))
+                else:
+                    st.success(f"Compte {target} modifié.")
+                    st.rerun()
+
+with settings_tab:
+    with Session(engine()) as session:
+        current = access.all_settings(session)
+    with st.form("reglages"):
+        threshold = st.number_input("Seuil du secret statistique (effectif minimal publié)",
+                                    min_value=1, max_value=100,
+                                    value=int(current["publication.threshold"]))  # fmt: skip
+        rounding = st.number_input("Arrondi des effectifs publiés (0 : aucun)", min_value=0,
+                                   max_value=100, value=int(current["publication.rounding"]))
+        if st.form_submit_button("Enregistrer les réglages"):
+            with Session(engine()) as session, session.begin():
+                access.set_setting(session, "publication.threshold", int(threshold),
+                                   actor=admin.login)  # fmt: skip
+                access.set_setting(session, "publication.rounding", int(rounding),
+                                   actor=admin.login)  # fmt: skip
+            st.cache_data.clear()
+            st.success("Réglages enregistrés (journal d'audit mis à jour).")
+
+with keys:
+    st.write(
+        "La clé de pseudonymisation (HMAC) reste hors du domaine d'analyse : elle n'est ni "
+        "stockée dans la base ni affichée ici."
+    )
+    configured = [name for name in os.environ if name.startswith("OBSERVATOIRE_") and
+                  ("KEY" in name or "CLE" in name)]  # fmt: skip
+    st.write("Variables de clé présentes dans l'environnement du serveur : "
+             + (", ".join(sorted(configured)) or "aucune"))  # fmt: skip
+
+with journal:
+    prefix = st.selectbox("Actions", ["toutes", "user", "login", "setting", "publish",
+                                      "indicator", "sample"])  # fmt: skip
+    with Session(engine()) as session:
+        log = access.audit_log(session, 300, None if prefix == "toutes" else prefix)
+    st.dataframe(log.rename(columns={"at": "Date", "actor": "Auteur", "action": "Action",
+                                     "details": "Détails"}),
+                 hide_index=True, width="stretch")  # fmt: skip

@@ -1,0 +1,101 @@
+"""Staff: create a campaign, cut or upload its sectors, print team sheets, open it, switch
+training mode, lock it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from dashboards.common import engine, settings
+from observatoire import countnight
+from observatoire.model import ObservatoireError
+from observatoire.pipeline import territory_choices
+from observatoire.store import repository
+from observatoire.survey import list_questionnaires
+
+ACTOR = "coordination"
+
+st.title("Campagnes de comptage")
+territories = territory_choices(engine())
+if not territories:
+    st.warning("Aucun territoire : lancez `observatoire demo` ou `observatoire territory import`.")
+    st.stop()
+slugs = list(territories)
+default = settings().default_territory
+slug = st.selectbox("Territoire", slugs, format_func=territories.get,
+                    index=slugs.index(default) if default in slugs else 0)
+
+with st.expander("Nouvelle campagne"), st.form("new_campaign"):
+    name = st.text_input("Nom", value=f"Nuit de la Solidarité {dt.date.today().year}")
+    night = st.date_input("Date de la nuit", value=dt.date.today(), format="DD/MM/YYYY")
+    version = st.selectbox("Questionnaire", list_questionnaires())
+    mode = st.radio("Secteurs", ["Grille découpée sur les communes", "Fichier de polygones"])
+    size = st.number_input("Côté des secteurs (mètres)", 200, 5000, 800, step=100)
+    upload = st.file_uploader("Polygones (GeoJSON ou GeoPackage)", type=["geojson", "json",
+                                                                        "gpkg"])
+    teams = st.number_input("Nombre d'équipes (0 : une par secteur)", 0, 2000, 0)
+    if st.form_submit_button("Créer la campagne", type="primary"):
+        try:
+            sectors = None
+            if mode == "Fichier de polygones":
+                if upload is None:
+                    raise ObservatoireError("Choisissez un fichier de polygones.")
+                with Session(engine()) as session:
+                    communes = repository.territory_communes(session, slug)
+                sectors = countnight.read_sector_file(upload, communes)
+            campaign_id = countnight.create_campaign(
+                engine(), slug, name, night, questionnaire_version=version, sectors=sectors,
+                sector_size_m=float(size), n_teams=int(teams) or None, actor=ACTOR,
+            )
+        except ObservatoireError as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Campagne créée (n°{campaign_id}).")
+
+with Session(engine()) as session:
+    campaigns = {c.id: c for c in repository.list_campaigns(session, slug)}
+    labels = {i: f"{c.name} — {c.night_date:%d/%m/%Y} ({c.status})" for i, c in campaigns.items()}
+if not campaigns:
+    st.info("Aucune campagne sur ce territoire.")
+    st.stop()
+campaign_id = st.selectbox("Campagne", list(campaigns), format_func=labels.get)
+campaign = campaigns[campaign_id]
+options = countnight.campaign_options(engine(), campaign_id)
+
+cols = st.columns(4)
+cols[0].metric("Statut", {"planned": "Prévue", "open": "Ouverte", "locked": "Verrouillée"}
+               .get(campaign.status, campaign.status))
+cols[1].metric("Mode entraînement", "oui" if options["training"] else "non")
+cols[2].metric("Fiches d'entraînement", options["practice_entries"])
+if options["locked_at"]:
+    cols[3].metric("Verrouillée le", f"{options['locked_at']:%d/%m %H:%M}")
+
+locked = campaign.status == "locked"
+actions = st.columns(4)
+if actions[0].button("Ouvrir la saisie", disabled=locked or campaign.status == "open"):
+    countnight.open_campaign(engine(), campaign_id, ACTOR)
+    st.rerun()
+if actions[1].button("Désactiver l'entraînement" if options["training"]
+                     else "Activer l'entraînement", disabled=locked):
+    countnight.set_training(engine(), campaign_id, not options["training"], ACTOR)
+    st.rerun()
+if actions[2].button("Effacer les fiches d'entraînement", disabled=not options["practice_entries"]):
+    countnight.purge_practice(engine(), campaign_id, ACTOR)
+    st.rerun()
+confirm = actions[3].checkbox("Je confirme le verrouillage", disabled=locked)
+if actions[3].button("Verrouiller la campagne", disabled=locked or not confirm):
+    countnight.lock_campaign(engine(), campaign_id, ACTOR)
+    st.rerun()
+
+st.subheader("Équipes et fiches d'équipe")
+sheet = countnight.team_sheets_table(engine(), campaign_id)
+st.dataframe(sheet.rename(columns={"team_code": "Code d'équipe", "team_name": "Équipe",
+                                   "sector_code": "Secteur", "commune_code": "Commune"}),
+             hide_index=True, width="stretch")
+st.download_button("Fiches d'équipe à imprimer (HTML)",
+                   countnight.team_sheets_html(engine(), campaign_id),
+                   file_name=f"fiches-equipes-{campaign_id}.html", mime="text/html")
+st.download_button("Équipes et secteurs (CSV)", sheet.to_csv(index=False),
+                   file_name=f"equipes-{campaign_id}.csv", mime="text/csv")

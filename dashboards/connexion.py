@@ -1,0 +1,87 @@
+"""Sign in (staff and admins: password or the organisation's OIDC; volunteers: team code)
+and sign out."""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from dashboards.common import engine
+from observatoire.access import SESSION_KEY, current_user
+from observatoire.model import Role
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError, AttributeError):
+        return False
+    except Exception:  # noqa: BLE001 - a malformed secrets file must not break sign-in
+        return False
+
+
+def _sign_in(user) -> None:
+    st.session_state[SESSION_KEY] = {
+        "login": user.login, "display_name": user.display_name, "role": user.role.value,
+        "team_code": user.team_code, "campaign_id": user.campaign_id,
+    }  # fmt: skip
+    if user.team_code:
+        st.session_state["team_code"] = user.team_code
+    st.rerun()
+
+
+st.title("Connexion")
+user = current_user(st.session_state)
+
+if user.role is not Role.PUBLIC:
+    st.success(f"Connecté : {user.display_name} — {user.role.label}.")
+    if st.button("Se déconnecter", type="primary"):
+        for key in (SESSION_KEY, "team_code"):
+            st.session_state.pop(key, None)
+        if _oidc_configured() and getattr(st.user, "is_logged_in", False):
+            st.logout()
+        st.rerun()
+    st.stop()
+
+# An identity from st.login (OIDC) is mapped to the account with the same e-mail.
+if _oidc_configured() and getattr(st.user, "is_logged_in", False):
+    from observatoire.store.access_repository import user_for_oidc
+
+    with Session(engine()) as session, session.begin():
+        oidc_user = user_for_oidc(session, st.user.get("email"), st.user.get("name"))
+    if oidc_user.role is not Role.PUBLIC:
+        _sign_in(oidc_user)
+    st.warning("Cette identité n'a pas de compte actif à l'observatoire : vue publique.")
+
+st.write("Sans connexion, vous voyez les pages publiées (chiffres agrégés et protégés).")
+staff, volunteer = st.tabs(["Équipe de l'observatoire", "Bénévole (code d'équipe)"])
+with staff:
+    with st.form("connexion"):
+        login = st.text_input("Identifiant")
+        password = st.text_input("Mot de passe", type="password")
+        submitted = st.form_submit_button("Se connecter", type="primary")
+    if submitted:
+        from observatoire.store.access_repository import authenticate
+
+        with Session(engine()) as session, session.begin():
+            signed = authenticate(session, login.strip(), password)
+        if signed is None:
+            st.error("Identifiant ou mot de passe incorrect, ou compte désactivé.")
+        else:
+            _sign_in(signed)
+    if _oidc_configured():
+        st.button("Se connecter avec le compte de l'organisation", on_click=st.login)
+with volunteer:
+    with st.form("equipe"):
+        code = st.text_input("Code d'équipe", max_chars=12, placeholder="ex. K7QX2M")
+        joined = st.form_submit_button("Rejoindre mon équipe")
+    if joined:
+        from observatoire.store.access_repository import authenticate_team
+
+        with Session(engine()) as session, session.begin():
+            team = authenticate_team(session, code)
+        if team is None:
+            st.error("Code d'équipe inconnu, ou nuit de comptage close. Vérifiez le code "
+                     "auprès de votre chef d'équipe.")  # fmt: skip
+        else:
+            _sign_in(team)

@@ -1,0 +1,75 @@
+"""Live coverage during the night: sectors walked / in progress / not started, people counted
+so far by commune; refreshed automatically."""
+
+from __future__ import annotations
+
+import json
+
+import plotly.express as px
+import streamlit as st
+
+from dashboards.common import engine, settings
+from observatoire import countnight
+from observatoire.pipeline import territory_choices
+from observatoire.store import repository
+
+COLOURS = {"Parcouru": "#59a14f", "En cours": "#f28e2b", "Pas commencé": "#bab0ac"}
+REFRESH_SECONDS = 30
+
+
+@st.cache_data(ttl=REFRESH_SECONDS, max_entries=16, show_spinner=False)
+def _coverage(campaign_id: int) -> countnight.Coverage:
+    return countnight.coverage(engine(), campaign_id)
+
+
+@st.cache_data(ttl=300)
+def _campaigns(slug: str) -> dict[int, str]:
+    from sqlalchemy.orm import Session
+
+    with Session(engine()) as session:
+        return {c.id: f"{c.name} ({c.status})" for c in repository.list_campaigns(session, slug)}
+
+
+st.title("Couverture en direct")
+territories = territory_choices(engine())
+if not territories:
+    st.warning("Aucun territoire : lancez `observatoire demo`.")
+    st.stop()
+slugs = list(territories)
+default = settings().default_territory
+slug = st.selectbox("Territoire", slugs, format_func=territories.get,
+                    index=slugs.index(default) if default in slugs else 0)
+campaigns = _campaigns(slug)
+if not campaigns:
+    st.info("Aucune campagne sur ce territoire.")
+    st.stop()
+campaign_id = st.selectbox("Campagne", list(campaigns), format_func=campaigns.get)
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def live() -> None:
+    cov = _coverage(campaign_id)
+    cols = st.columns(4)
+    cols[0].metric("Personnes comptées", cov.people)
+    cols[1].metric("Secteurs parcourus", cov.walked)
+    cols[2].metric("En cours", cov.in_progress)
+    cols[3].metric("Pas commencés", cov.not_started)
+    sectors = cov.sectors
+    if len(sectors):
+        figure = px.choropleth(
+            sectors, geojson=json.loads(sectors[["sector_code", "geometry"]].to_json()),
+            locations="sector_code", featureidkey="properties.sector_code", color="statut",
+            color_discrete_map=COLOURS, hover_data=["team_name", "people"],
+        )
+        figure.update_geos(fitbounds="geojson", visible=False)
+        figure.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=520)
+        st.plotly_chart(figure, width="stretch")
+    st.dataframe(cov.by_commune.rename(columns={"commune_code": "Commune",
+                                                "personnes": "Personnes",
+                                                "secteurs": "Secteurs",
+                                                "parcourus": "Parcourus"}),
+                 hide_index=True, width="stretch")
+    st.caption(f"Actualisé automatiquement toutes les {REFRESH_SECONDS} secondes.")
+
+
+live()

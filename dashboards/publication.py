@@ -1,0 +1,102 @@
+"""Published map and report for officials: aggregated, disclosure-controlled figures only."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from dashboards.common import engine
+from dashboards.tableau_commun import choose_territory
+from observatoire.access import current_user
+from observatoire.model import ObservatoireError
+
+
+@st.cache_data(ttl=300, max_entries=8, show_spinner="Préparation de la publication…")
+def _publication(slug: str):
+    from observatoire.cli_publish import load_publication
+
+    return load_publication(engine(), slug)
+
+
+@st.cache_data(ttl=300, max_entries=8, show_spinner=False)
+def _html(slug: str) -> bytes:
+    from observatoire.publish.export import render_html
+
+    publication, shapes = _publication(slug)
+    return render_html(publication, shapes).encode("utf-8")
+
+
+def _audit_download(kind: str, slug: str) -> None:
+    from observatoire.store import repository
+
+    with Session(engine()) as session, session.begin():
+        repository.record_audit(session, current_user(st.session_state).login,
+                                "publish.download", territory=slug, format=kind)  # fmt: skip
+
+
+st.title("Carte et chiffres publiés")
+slug = choose_territory()
+try:
+    publication, shapes = _publication(slug)
+except (ValueError, ObservatoireError) as exc:
+    st.info(f"Rien à publier : {exc}")
+    st.stop()
+
+st.subheader(f"{publication.territory} — {publication.campaign}")
+st.caption(f"Nuit du {publication.night_date:%d/%m/%Y}. " + " ".join(publication.notes))
+figures = dict(zip(publication.key_figures["indicateur"], publication.key_figures["valeur"],
+                   strict=True))  # fmt: skip
+cols = st.columns(len(figures))
+for col, (label, value) in zip(cols, figures.items(), strict=True):
+    col.metric(label, value)
+
+from observatoire.publish.figures import commune_map, trend_figure  # noqa: E402
+
+measure = st.radio("Carte", ["Personnes", "Pour 10 000 habitants"], horizontal=True,
+                   key="publication_mesure")  # fmt: skip
+column = "personnes" if measure == "Personnes" else "pour_10000"
+st.plotly_chart(commune_map(publication, shapes, column), width="stretch")
+st.caption(publication.disclosure_note)
+
+left, right = st.columns(2)
+with left:
+    st.markdown("**Personnes décomptées par lieu**")
+    st.dataframe(publication.places.rename(columns={"libelle": "Lieu", "personnes": "Personnes",
+                                                    "statut": "Statut"}),
+                 hide_index=True, width="stretch")  # fmt: skip
+with right:
+    st.markdown("**Évolution**")
+    st.plotly_chart(trend_figure(publication), width="stretch")
+
+from observatoire.publish.export import commune_table_fr  # noqa: E402
+
+st.markdown("**Par commune**")
+st.dataframe(commune_table_fr(publication), hide_index=True, width="stretch")
+st.markdown("**Profil des personnes rencontrées**")
+st.dataframe(
+    publication.profile.assign(part=publication.profile["part"].map(
+        lambda p: "secret" if pd.isna(p) else f"{100 * p:.0f} %"))
+    .rename(columns={"indicateur": "Indicateur", "part": "Part"}),
+    hide_index=True, width="stretch",
+)  # fmt: skip
+
+st.markdown("**Méthodologie**")
+st.write(publication.methodology)
+st.markdown("**Sources et licences**")
+for name, source in publication.sources:
+    st.write(f"• {name} : {source}")
+
+downloads = st.columns(2)
+downloads[0].download_button(
+    "Télécharger le tableau (CSV)",
+    commune_table_fr(publication).to_csv(index=False, sep=";").encode("utf-8-sig"),
+    file_name=f"publication_{publication.night_date:%Y-%m-%d}.csv", mime="text/csv",
+    on_click=_audit_download, args=("csv", slug),
+)  # fmt: skip
+downloads[1].download_button(
+    "Télécharger la page (HTML)",
+    _html(slug),
+    file_name=f"publication_{publication.night_date:%Y-%m-%d}.html", mime="text/html",
+    on_click=_audit_download, args=("html", slug),
+)  # fmt: skip

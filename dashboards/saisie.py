@@ -1,0 +1,267 @@
+"""Tablet entry for volunteers on the count night: join with the team code, see the sector,
+record people met (one tap when only observed), report the sector walked.
+
+Each questionnaire gets a UUID when it is opened; sending it again (double tap, retry after a
+lost connection) reuses that UUID, and the database keeps one record per UUID.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import plotly.express as px
+import streamlit as st
+
+from dashboards.common import engine
+from observatoire import countnight
+from observatoire.model import ObservatoireError
+from observatoire.survey import Submission, load_questionnaire
+from observatoire.survey.questionnaire import Question, Questionnaire
+from observatoire.survey.responses import clean_value
+
+QUICK = {
+    "asleep": "Endormie",
+    "refused": "A refusé",
+    "not_approachable": "Pas abordable",
+    "already_answered": "A déjà répondu",
+}
+YES_NO = {"oui": "Oui", "non": "Non"}
+
+# Large touch targets: tablets held in the cold, often with gloves.
+st.html(
+    """<style>
+    div.stButton > button {min-height: 3.4rem; font-size: 1.15rem; width: 100%;}
+    div[data-testid="stButtonGroup"] button {min-height: 2.9rem; font-size: 1.05rem;}
+    div[data-testid="stMetricValue"] {font-size: 2.2rem;}
+    </style>"""
+)
+
+
+@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
+def _sector_geojson(team_code: str) -> dict | None:
+    cov = countnight.coverage(engine(), countnight.join_team(engine(), team_code).campaign_id)
+    own = cov.sectors[cov.sectors["team_code"] == team_code]
+    return json.loads(own[["sector_code", "geometry"]].to_json()) if len(own) else None
+
+
+def _form_id() -> str:
+    if "form_id" not in st.session_state:
+        st.session_state.form_id = str(uuid.uuid4())
+    return st.session_state.form_id
+
+
+def _answers(questionnaire: Questionnaire, form_id: str) -> dict:
+    """The values of the form's widgets, for the questions that apply (in order)."""
+    values: dict = {}
+    year = dt.date.today().year
+    for question in questionnaire.questions:
+        if question.relevant is not None and not question.relevant.evaluate(values, year):
+            continue
+        raw = st.session_state.get(f"{form_id}:{question.name}")
+        if question.type == "boolean" and raw is not None:
+            raw = raw == "oui"
+        try:
+            value = clean_value(question, raw, questionnaire)
+        except ValueError:
+            value = raw
+        if value is not None:
+            values[question.name] = value
+    return values
+
+
+def _send(team_code: str, sector_code: str, form_id: str, answers: dict) -> None:
+    """Submit and remember the outcome for this form; runs in a button callback."""
+    sent = st.session_state.setdefault("sent_forms", {})
+    if form_id in sent:  # the same form tapped twice: already handled, show it again
+        st.session_state.message = ("info", "Fiche déjà enregistrée (envoi répété ignoré).")
+        return
+    submission = Submission(
+        submission_uuid=uuid.UUID(form_id),
+        team_code=team_code,
+        sector_code=sector_code,
+        collected_at=dt.datetime.now(dt.UTC),
+        answers=answers,
+    )
+    try:
+        receipt = countnight.submit(engine(), submission)
+    except countnight.SubmissionRejected as exc:
+        st.session_state.message = (
+            "error", "Fiche incomplète : " + " ; ".join(str(e) for e in exc.errors)
+        )
+        return
+    except ObservatoireError as exc:
+        st.session_state.message = ("error", str(exc))
+        return
+    sent[form_id] = receipt.observation_id
+    text = (
+        f"Fiche enregistrée ✓ — {receipt.team_tally} personne(s) comptée(s) par l'équipe."
+        if receipt.created
+        else "Fiche déjà enregistrée (envoi répété ignoré)."
+    )
+    if receipt.practice:
+        text += " (entraînement : hors résultats)"
+    if receipt.warnings:
+        text += " À vérifier : " + " ; ".join(w.message for w in receipt.warnings)
+    st.session_state.message = ("success", text)
+    st.session_state.form_id = str(uuid.uuid4())  # a fresh, empty questionnaire
+
+
+def _submit_form(team_code: str, sector_code: str, form_id: str) -> None:
+    questionnaire = load_questionnaire(st.session_state.questionnaire_version)
+    answers = _answers(questionnaire, form_id)
+    if not answers and form_id not in st.session_state.get("sent_forms", {}):
+        st.session_state.message = ("info", "Fiche vide : rien à enregistrer.")
+        return
+    _send(team_code, sector_code, form_id, answers)
+
+
+def _quick(team_code: str, sector_code: str, form_id: str, situation: str) -> None:
+    _send(team_code, sector_code, form_id, {"situation": situation})
+
+
+def _report(team_code: str, sector_code: str) -> None:
+    try:
+        people = countnight.report_sector(engine(), team_code, sector_code)
+    except ObservatoireError as exc:
+        st.session_state.message = ("error", str(exc))
+        return
+    st.session_state.message = (
+        "success",
+        "Secteur signalé parcouru : personne rencontrée (zéro enregistré)."
+        if people == 0
+        else f"Secteur signalé parcouru : {people} personne(s) comptée(s).",
+    )
+
+
+def _leave() -> None:
+    for key in ("team_code", "message", "form_id", "sent_forms"):
+        st.session_state.pop(key, None)
+    st.query_params.clear()
+
+
+def _widget(question: Question, questionnaire: Questionnaire, key: str) -> None:
+    label = question.label + (" *" if question.required is True else "")
+    if question.type in ("select_one", "select_multiple"):
+        labels = {c.value: c.label for c in questionnaire.choices(question.name)}
+        st.pills(
+            label, list(labels), format_func=labels.get, key=key, help=question.hint,
+            selection_mode="single" if question.type == "select_one" else "multi",
+        )
+    elif question.type == "boolean":
+        st.pills(label, list(YES_NO), format_func=YES_NO.get, key=key, help=question.hint)
+    elif question.type in ("integer", "decimal"):
+        st.number_input(
+            label, min_value=question.min, max_value=question.max, value=None,
+            step=1 if question.type == "integer" else 0.1, key=key, help=question.hint,
+        )
+    else:
+        st.text_input(label, key=key, help=question.hint, max_chars=question.max_length)
+
+
+# --- joining -------------------------------------------------------------------------------
+
+code = st.session_state.get("team_code") or st.query_params.get("equipe")
+if not code:
+    st.title("Nuit de la Solidarité — saisie")
+    st.write("Saisissez le code imprimé sur votre fiche d'équipe. Aucun compte n'est nécessaire.")
+    typed = st.text_input("Code d'équipe", max_chars=12, placeholder="ex. K7QX2M")
+    if st.button("Rejoindre l'équipe", type="primary"):
+        try:
+            context = countnight.join_team(engine(), typed)
+        except ObservatoireError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state.team_code = context.team_code
+            st.query_params["equipe"] = context.team_code
+            st.rerun()
+    st.stop()
+
+try:
+    context = countnight.join_team(engine(), code)
+except ObservatoireError as exc:
+    st.error(str(exc))
+    st.button("Changer de code d'équipe", on_click=_leave)
+    st.stop()
+st.session_state.team_code = context.team_code
+# Kept in the URL so that a reload (or a reconnect) reopens the team without retyping; set
+# on every run because a change of navigation may drop query parameters.
+if st.query_params.get("equipe") != context.team_code:
+    st.query_params["equipe"] = context.team_code
+st.session_state.questionnaire_version = context.questionnaire_version
+questionnaire = load_questionnaire(context.questionnaire_version)
+
+# --- header: team, sector, tally -----------------------------------------------------------
+
+st.title(f"{context.team_name} — {context.campaign_name}")
+if context.training:
+    st.warning("Mode entraînement : vos fiches ne comptent pas dans les résultats.")
+if context.campaign_status == "locked":
+    st.error("Campagne verrouillée : la saisie est fermée.")
+sector_codes = list(context.sectors)
+if not sector_codes:
+    st.error("Aucun secteur n'est attribué à votre équipe : appelez le coordinateur.")
+    st.stop()
+sector = (
+    sector_codes[0]
+    if len(sector_codes) == 1
+    else st.selectbox("Secteur", sector_codes, key="sector")
+)
+left, right = st.columns([2, 1])
+left.markdown(f"**Secteur {sector}** — commune {context.sectors[sector][1]}")
+right.metric("Personnes comptées par l'équipe", countnight.team_tally(engine(), context))
+
+geojson = _sector_geojson(context.team_code)
+if geojson:
+    with st.expander("Carte du secteur", expanded=False):
+        figure = px.choropleth(
+            geojson=geojson, locations=[f["properties"]["sector_code"]
+                                        for f in geojson["features"]],
+            featureidkey="properties.sector_code", color_discrete_sequence=["#f28e2b"],
+        )
+        # No basemap: it must draw without network.
+        figure.update_geos(fitbounds="geojson", visible=False)
+        figure.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=320,
+                             showlegend=False)
+        st.plotly_chart(figure, width="stretch")
+
+message = st.session_state.pop("message", None)
+if message:
+    getattr(st, message[0])(message[1])
+
+form_id = _form_id()
+
+# --- one tap: person observed without interview --------------------------------------------
+
+st.subheader("Personne observée sans questionnaire (un seul appui)")
+columns = st.columns(len(QUICK))
+for column, (situation, label) in zip(columns, QUICK.items(), strict=True):
+    column.button(
+        label, key=f"quick:{situation}:{form_id}", on_click=_quick,
+        args=(context.team_code, sector, form_id, situation),
+    )
+
+# --- the questionnaire ---------------------------------------------------------------------
+
+st.subheader("Questionnaire")
+current = _answers(questionnaire, form_id)
+for question in questionnaire.questions:
+    if question.relevant is not None and not question.relevant.evaluate(
+        current, dt.date.today().year
+    ):
+        continue
+    _widget(question, questionnaire, f"{form_id}:{question.name}")
+
+st.button(
+    "Enregistrer la fiche", type="primary", key=f"submit:{form_id}", on_click=_submit_form,
+    args=(context.team_code, sector, form_id),
+)
+
+st.divider()
+st.button(
+    "Secteur parcouru : fin de tournée", key="report", on_click=_report,
+    args=(context.team_code, sector),
+    help="À la fin du parcours, même si vous n'avez rencontré personne : un zéro compte.",
+)
+st.button("Changer d'équipe", key="leave", on_click=_leave)

@@ -1,0 +1,157 @@
+"""Staff dashboard: indicator tiles with change and target, trends across count nights,
+commune map (counts or rates), where people were counted, profiles."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from dashboards.tableau_commun import (
+    NO_DATA,
+    STAFF_ROLES,
+    choose_territory,
+    filters,
+    fmt_int,
+    fmt_pct,
+    load_inputs,
+    require,
+)
+from observatoire.indicators import (
+    campaign_a_minima,
+    campaign_coverage,
+    campaign_profiles,
+    campaign_table,
+    commune_table,
+    deduplicated,
+    load_catalogue,
+)
+
+require(*STAFF_ROLES)
+catalogue = load_catalogue()
+st.title("Tableau de bord")
+
+slug = choose_territory()
+inputs, campaign_id, codes = filters(load_inputs(slug))
+if campaign_id is None:
+    st.info(f"Aucune nuit de comptage enregistrée : {NO_DATA}.")
+    st.stop()
+
+
+@st.cache_data(ttl=300, max_entries=16)
+def _campaigns(slug: str, codes: tuple[str, ...]) -> pd.DataFrame:
+    return campaign_table(load_inputs(slug).filter_communes(list(codes)))
+
+
+@st.cache_data(ttl=300, max_entries=4)
+def _dedup(slug: str):
+    return deduplicated(load_inputs(slug))
+
+
+trend = _campaigns(slug, tuple(codes))
+row = trend.set_index("campaign_id").loc[campaign_id]
+count = campaign_a_minima(inputs, campaign_id)
+population = int(inputs.communes["population"].sum())
+coverage = campaign_coverage(inputs, campaign_id)
+
+st.caption(f"{row['name']} — nuit du {pd.Timestamp(row['night_date']):%d/%m/%Y}"
+           + (f" — {len(codes)} commune(s) sélectionnée(s)" if codes else ""))  # fmt: skip
+
+tiles = st.columns(4)
+delta = None if pd.isna(row["change"]) else int(row["change"])
+tiles[0].metric(
+    catalogue["a_minima_total"].label, fmt_int(count.total),
+    delta=None if delta is None else f"{delta:+d} vs nuit précédente",
+    delta_color="inverse", help=catalogue["a_minima_total"].definition,
+)  # fmt: skip
+rate = count.total / population * 10_000 if population else None
+tiles[1].metric(catalogue["rate_per_10000"].label,
+                NO_DATA if rate is None else f"{rate:.1f}".replace(".", ","))  # fmt: skip
+tiles[2].metric(catalogue["street_met"].label, fmt_int(count.street))
+tiles[3].metric(catalogue["partner_places"].label,
+                fmt_int(count.partners) if count.places else NO_DATA)  # fmt: skip
+if row["caution"]:
+    st.warning(row["caution"])
+
+tiles = st.columns(4)
+covered = coverage["parcourus"].sum() / coverage["prevus"].sum() if len(coverage) else None
+tiles[0].metric(catalogue["sectors_covered"].label, fmt_pct(covered))
+estimate = _dedup(slug)
+if estimate is None:
+    tiles[1].metric(catalogue["distinct_people"].label, NO_DATA,
+                    help="Aucun enregistrement partenaire rapproché dans la base.")  # fmt: skip
+    tiles[2].metric(catalogue["unknown_to_partners"].label, NO_DATA)
+else:
+    tiles[1].metric(catalogue["distinct_people"].label, fmt_int(estimate.estimate),
+                    help=f"Fourchette : {estimate.low} – {estimate.high}")  # fmt: skip
+    tiles[1].caption(f"fourchette {fmt_int(estimate.low)} – {fmt_int(estimate.high)}")
+    tiles[2].metric(
+        catalogue["unknown_to_partners"].label,
+        fmt_int(estimate.unknown_to_partners) if estimate.met_on_night else NO_DATA,
+    )
+tiles[3].metric("Nuits de comptage", len(trend))
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Évolution d'une nuit à l'autre")
+    chart = trend.assign(nuit=pd.to_datetime(trend["night_date"]))
+    figure = px.line(chart, x="nuit", y=["total", "rue", "lieux"], markers=True,
+                     labels={"value": "Personnes", "nuit": "Nuit", "variable": ""})  # fmt: skip
+    figure.update_layout(height=330, margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    st.plotly_chart(figure, width="stretch")
+    cautions = trend[trend["caution"] != ""]
+    for c in cautions.itertuples():
+        st.caption(f"{c.name} : {c.caution}")
+with right:
+    st.subheader("Où les personnes ont été décomptées")
+    breakdown = count.breakdown()
+    figure = px.bar(breakdown, x="personnes", y="libelle", orientation="h",
+                    labels={"personnes": "Personnes", "libelle": ""})  # fmt: skip
+    figure.update_layout(height=330, margin={"l": 0, "r": 0, "t": 10, "b": 0},
+                         yaxis={"autorange": "reversed"})  # fmt: skip
+    st.plotly_chart(figure, width="stretch")
+
+
+@st.cache_data(ttl=3600, max_entries=4)
+def _shapes(slug: str):
+    from sqlalchemy.orm import Session
+
+    from dashboards.common import engine
+    from observatoire.store import repository
+
+    with Session(engine()) as session:
+        return repository.territory_communes(session, slug)[["code", "geometry"]]
+
+
+st.subheader("Par commune")
+measure = st.radio("Afficher", ["Personnes", "Pour 10 000 habitants"], horizontal=True,
+                   key="carte_mesure")  # fmt: skip
+column = "personnes" if measure == "Personnes" else "pour_10000"
+table = commune_table(inputs, campaign_id)
+from observatoire.publish.figures import choropleth  # noqa: E402 - after the guard
+
+shapes = _shapes(slug).merge(table, on="code")
+st.plotly_chart(
+    choropleth(shapes, column, measure, secret_text="population inconnue",
+               number_format="{:,.0f}" if column == "personnes" else "{:.1f}"),
+    width="stretch",
+)  # fmt: skip
+st.dataframe(
+    table.sort_values("personnes", ascending=False).rename(columns={
+        "code": "Code INSEE", "nom": "Commune", "population": "Population", "rue": "Rue",
+        "lieux": "Lieux partenaires", "personnes": "Total a minima",
+        "pour_10000": "Pour 10 000 hab."}),
+    hide_index=True, width="stretch",
+)  # fmt: skip
+
+st.subheader("Profil des personnes rencontrées")
+profiles = campaign_profiles(inputs, campaign_id)
+profiles["libelle"] = profiles["indicator"].map(lambda i: catalogue[i].label)
+figure = px.bar(profiles, x="share", y="libelle", orientation="h", range_x=[0, 1],
+                text=profiles["share"].map(lambda v: fmt_pct(v)),
+                labels={"share": "Part", "libelle": ""})  # fmt: skip
+figure.update_layout(height=360, margin={"l": 0, "r": 0, "t": 10, "b": 0},
+                     xaxis_tickformat=".0%", yaxis={"autorange": "reversed"})  # fmt: skip
+st.plotly_chart(figure, width="stretch")
+st.caption("Parts calculées parmi les personnes pour qui la réponse est connue "
+           "(effectifs dans l'onglet qualité).")  # fmt: skip

@@ -1,0 +1,95 @@
+"""What the staff pages share: access checks, cached data loads, filters (not a page)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboards.common import engine, settings
+from observatoire.access import AccessDeniedError, CurrentUser, require_role
+from observatoire.indicators import IndicatorInputs
+from observatoire.model import ObservatoireError, Role
+
+STAFF_ROLES = (Role.STAFF, Role.ADMIN)
+NO_DATA = "pas de données"
+
+
+def require(*roles: Role) -> CurrentUser:
+    """The current user, or stop the page with a message when their role may not see it."""
+    try:
+        return require_role(st.session_state, *roles)
+    except AccessDeniedError as exc:
+        st.error(str(exc))
+        st.stop()
+        raise  # pragma: no cover - st.stop raises
+
+
+@st.cache_data(ttl=300, max_entries=4, show_spinner="Chargement des données…")
+def load_inputs(territory_slug: str) -> IndicatorInputs:
+    from observatoire.cli_publish import load_inputs as load
+
+    return load(engine(), territory_slug)
+
+
+@st.cache_data(ttl=300)
+def territories() -> dict[str, str]:
+    from observatoire.pipeline import territory_choices
+
+    return territory_choices(engine())
+
+
+def fmt_int(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return NO_DATA
+    return f"{int(round(float(value))):,}".replace(",", "\u202f")
+
+
+def fmt_pct(value: object, digits: int = 0) -> str:
+    if value is None or value is pd.NA or pd.isna(value):
+        return NO_DATA
+    return f"{100 * float(value):.{digits}f} %".replace(".", ",")
+
+
+def choose_territory() -> str:
+    try:
+        choices = territories()
+    except ObservatoireError as exc:
+        st.error(str(exc))
+        st.stop()
+    if not choices:
+        st.warning("Aucun territoire dans la base : lancez `observatoire demo`.")
+        st.stop()
+    slugs = list(choices)
+    default = settings().default_territory
+    return st.sidebar.selectbox(
+        "Territoire", slugs, index=slugs.index(default) if default in slugs else 0,
+        format_func=choices.get, key="filtre_territoire",
+    )  # fmt: skip
+
+
+def filters(inputs: IndicatorInputs) -> tuple[IndicatorInputs, int | None, list[str]]:
+    """Campaign, commune and population filters in the sidebar.
+
+    Returns the inputs restricted to the chosen communes, the campaign id and the codes.
+    """
+    campaigns = inputs.campaigns.sort_values("night_date", ascending=False)
+    campaign_id = None
+    if not campaigns.empty:
+        names = dict(zip(campaigns["campaign_id"], campaigns["name"], strict=True))
+        campaign_id = st.sidebar.selectbox(
+            "Nuit de comptage", list(names), format_func=names.get, key="filtre_campagne"
+        )
+    communes = inputs.communes
+    minimum = st.sidebar.select_slider(
+        "Population des communes (au moins)", options=[0, 1_000, 5_000, 10_000, 50_000],
+        value=0, format_func=lambda v: f"{v:,} hab.".replace(",", "\u202f"),
+        key="filtre_population",
+    )  # fmt: skip
+    eligible = communes[communes["population"] >= minimum]
+    labels = dict(zip(eligible["code"], eligible["nom"], strict=True))
+    chosen = st.sidebar.multiselect(
+        "Communes", list(labels), format_func=labels.get, key="filtre_communes",
+        placeholder="Toutes les communes",
+    )  # fmt: skip
+    codes = chosen or (list(eligible["code"]) if minimum else [])
+    return inputs.filter_communes(codes), campaign_id, codes

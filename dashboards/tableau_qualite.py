@@ -1,0 +1,92 @@
+"""Staff page: data quality of a count night and of the feeds (missing fields, warnings,
+duplicates found, sectors not covered)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboards.tableau_commun import (
+    NO_DATA,
+    STAFF_ROLES,
+    choose_territory,
+    filters,
+    fmt_int,
+    load_inputs,
+    require,
+)
+from observatoire.indicators import campaign_coverage, campaign_profiles, load_catalogue
+
+require(*STAFF_ROLES)
+catalogue = load_catalogue()
+st.title("Qualité des données")
+slug = choose_territory()
+inputs, campaign_id, _codes = filters(load_inputs(slug))
+if campaign_id is None:
+    st.info(f"Aucune nuit de comptage : {NO_DATA}.")
+    st.stop()
+
+observations = inputs.of_campaign("observations", campaign_id)
+tiles = st.columns(4)
+tiles[0].metric("Fiches de la nuit", fmt_int(len(observations)))
+already = (observations["situation"] == "already_answered").sum() if len(observations) else 0
+tiles[1].metric("Doublons déclarés (« déjà répondu »)", fmt_int(already))
+records = inputs.linked_records
+if records.empty:
+    tiles[2].metric("Doublons trouvés par le rapprochement", NO_DATA)
+else:
+    linked = records.dropna(subset=["person_id"])
+    tiles[2].metric("Doublons trouvés par le rapprochement",
+                    fmt_int(len(linked) - linked["person_id"].nunique()))  # fmt: skip
+tiles[3].metric("Enregistrements partenaires", fmt_int(len(records)) if len(records) else NO_DATA)
+
+st.subheader("Champs manquants")
+fields = {"sex": "Sexe", "age_band": "Tranche d'âge", "sleeping_place": "Lieu",
+          "household": "Ménage", "homeless_duration": "Durée sans logement",
+          "calls_115": "Appels au 115"}  # fmt: skip
+if observations.empty:
+    st.info(NO_DATA)
+else:
+    missing = pd.DataFrame(
+        [(label, int(observations[c].isna().sum() + (observations[c].astype(str) == "").sum())
+          if c in observations else len(observations)) for c, label in fields.items()],
+        columns=["Champ", "Fiches sans réponse"],
+    )  # fmt: skip
+    missing["Part"] = (missing["Fiches sans réponse"] / len(observations)).map(
+        lambda v: f"{100 * v:.0f} %")  # fmt: skip
+    st.dataframe(missing, hide_index=True, width="stretch")
+    shares = campaign_profiles(inputs, campaign_id)
+    shares["Indicateur"] = shares["indicator"].map(lambda i: catalogue[i].label)
+    st.caption("Effectifs derrière chaque part du profil :")
+    st.dataframe(shares[["Indicateur", "numerator", "denominator"]].rename(
+        columns={"numerator": "Concernées", "denominator": "Réponses connues"}),
+        hide_index=True, width="stretch")  # fmt: skip
+
+st.subheader("Avertissements")
+warnings = []
+if not len(inputs.of_campaign("place_tallies", campaign_id)):
+    warnings.append("Aucun décompte des partenaires (gares, métro, hôpitaux...) pour cette "
+                    "nuit : le total a minima ne compte que la rue.")  # fmt: skip
+coverage = campaign_coverage(inputs, campaign_id)
+if len(coverage) and (coverage["couverture"] < 1).any():
+    warnings.append("Des secteurs prévus n'ont pas de compte rendu (voir ci-dessous).")
+if already:
+    warnings.append(f"{already} personne(s) ont déclaré avoir déjà répondu : non recomptées.")
+for text in warnings or ["Aucun avertissement."]:
+    st.write("• " + text)
+
+st.subheader("Secteurs non couverts")
+if coverage.empty:
+    st.info(NO_DATA)
+else:
+    names = dict(zip(inputs.communes["code"], inputs.communes["nom"], strict=True))
+    shown = coverage.assign(
+        commune=coverage["commune_code"].map(names),
+        non_couverts=coverage["non_couverts"].map(lambda c: ", ".join(c) or "—"),
+        couverture=coverage["couverture"].map(lambda v: f"{100 * v:.0f} %"),
+    )[["commune", "prevus", "parcourus", "sans_personne", "couverture", "non_couverts"]]
+    st.dataframe(shown.rename(columns={"commune": "Commune", "prevus": "Secteurs prévus",
+                                       "parcourus": "Parcourus", "sans_personne":
+                                       "Sans personne rencontrée", "couverture": "Couverture",
+                                       "non_couverts": "Secteurs non couverts"}),
+                 hide_index=True, width="stretch")  # fmt: skip

@@ -1,0 +1,210 @@
+"""Static exports of a publication: self-contained HTML, PNG map, CSV and XLSX tables."""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import plotly.io as pio
+
+from observatoire.model import ObservatoireError
+from observatoire.publish.figures import commune_map, trend_figure
+from observatoire.publish.report import Publication
+
+EXPORT_FORMATS = ("html", "png", "csv", "xlsx")
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+
+_COMMUNE_HEADERS = {
+    "code": "Code INSEE",
+    "nom": "Commune",
+    "population": "Population",
+    "personnes": "Personnes sans abri (a minima)",
+    "pour_10000": "Pour 10 000 habitants",
+    "statut": "Statut",
+}
+
+
+def commune_table_fr(publication: Publication) -> pd.DataFrame:
+    """The commune table with French headers, as published (secret cells empty)."""
+    return publication.communes.rename(columns=_COMMUNE_HEADERS)
+
+
+def _stem(publication: Publication) -> str:
+    return f"publication_{publication.night_date:%Y-%m-%d}"
+
+
+def write_csv(publication: Publication, directory: Path) -> Path:
+    path = directory / f"{_stem(publication)}_communes.csv"
+    # UTF-8 with BOM and semicolons: opens as expected in a French spreadsheet.
+    commune_table_fr(publication).to_csv(path, index=False, sep=";", encoding="utf-8-sig",
+                                         decimal=",")  # fmt: skip
+    return path
+
+
+def write_xlsx(publication: Publication, directory: Path) -> Path:
+    path = directory / f"{_stem(publication)}.xlsx"
+    method = pd.DataFrame(
+        {"Méthodologie": [publication.methodology, publication.disclosure_note,
+                          *publication.notes]}
+    )  # fmt: skip
+    sources = pd.DataFrame(publication.sources, columns=["Donnée", "Source et licence"])
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        publication.key_figures.rename(
+            columns={"indicateur": "Indicateur", "valeur": "Valeur", "unite": "Unité"}
+        ).to_excel(writer, sheet_name="Chiffres clés", index=False)
+        commune_table_fr(publication).to_excel(writer, sheet_name="Communes", index=False)
+        publication.places.rename(
+            columns={"libelle": "Lieu", "personnes": "Personnes", "statut": "Statut"}
+        ).to_excel(writer, sheet_name="Lieux", index=False)
+        publication.trend.rename(
+            columns={"campagne": "Nuit de comptage", "nuit": "Date", "personnes": "Personnes",
+                     "evolution_pct": "Évolution (%)", "precaution": "Précaution"}
+        ).to_excel(writer, sheet_name="Évolution", index=False)  # fmt: skip
+        publication.profile.rename(columns={"indicateur": "Indicateur", "part": "Part"}).to_excel(
+            writer, sheet_name="Profil", index=False
+        )
+        method.to_excel(writer, sheet_name="Méthodologie", index=False)
+        sources.to_excel(writer, sheet_name="Sources", index=False)
+    return path
+
+
+def _cell(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return "secret"
+    if isinstance(value, float):
+        return f"{value:.1f}".replace(".", ",")
+    return str(value)
+
+
+def _table_html(frame: pd.DataFrame) -> str:
+    # Nullable columns ignore ``na_rep``: spell every cell out so secret cells say so.
+    cells = frame.astype(object).map(_cell)
+    return cells.to_html(index=False, border=0, classes="table")
+
+
+def render_html(publication: Publication, geometries: gpd.GeoDataFrame) -> str:
+    """One self-contained page (plotly.js inlined: opens offline, on any machine)."""
+    title = f"{publication.territory} — {publication.campaign}"
+    maps = [
+        pio.to_html(commune_map(publication, geometries, m), full_html=False,
+                    include_plotlyjs=(i == 0), config={"displaylogo": False})
+        for i, m in enumerate(("personnes", "pour_10000"))
+    ]  # fmt: skip
+    trend = pio.to_html(trend_figure(publication), full_html=False, include_plotlyjs=False)
+    profile = publication.profile.assign(
+        part=[("secret" if pd.isna(p) else f"{100 * p:.0f} %") for p in publication.profile["part"]]
+    ).rename(columns={"indicateur": "Indicateur", "part": "Part"})
+    sources = "".join(
+        f"<li><strong>{html.escape(a)}</strong> : {html.escape(b)}</li>"
+        for a, b in publication.sources
+    )
+    notes = "".join(f"<p><em>{html.escape(n)}</em></p>" for n in publication.notes)
+    esc = html.escape
+    return f"""<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8">
+<title>{esc(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+       color: #222; }}
+table.table {{ border-collapse: collapse; margin: 1em 0; }}
+table.table td, table.table th {{ padding: .3em .8em; border-bottom: 1px solid #ddd;
+                                  text-align: left; }}
+</style></head><body>
+<h1>{esc(publication.territory)}</h1>
+<h2>{esc(publication.campaign)} — nuit du {publication.night_date:%d/%m/%Y}</h2>
+{notes}
+<h3>Chiffres clés</h3>
+{_table_html(publication.key_figures.rename(columns={"indicateur": "Indicateur",
+             "valeur": "Valeur", "unite": "Unité"}))}
+<h3>Carte par commune</h3>
+{maps[0]}
+{maps[1]}
+<h3>Personnes décomptées par lieu</h3>
+{_table_html(publication.places.rename(columns={"libelle": "Lieu", "personnes": "Personnes",
+             "statut": "Statut"}))}
+<h3>Par commune</h3>
+{_table_html(commune_table_fr(publication))}
+<h3>Évolution</h3>
+{trend}
+{_table_html(publication.trend.rename(columns={"campagne": "Nuit de comptage", "nuit": "Date",
+             "personnes": "Personnes", "evolution_pct": "Évolution (%)",
+             "precaution": "Précaution"}))}
+<h3>Profil des personnes rencontrées</h3>
+{_table_html(profile)}
+<h3>Méthodologie</h3>
+<p>{esc(publication.methodology)}</p>
+<p>{esc(publication.disclosure_note)}</p>
+<h3>Sources et licences</h3>
+<ul>{sources}</ul>
+</body></html>
+"""  # fmt: skip
+
+
+def write_html(publication: Publication, geometries: gpd.GeoDataFrame, directory: Path) -> Path:
+    path = directory / f"{_stem(publication)}.html"
+    path.write_text(render_html(publication, geometries), encoding="utf-8")
+    return path
+
+
+def _browser_path() -> str | None:
+    if os.environ.get("BROWSER_PATH"):
+        return os.environ["BROWSER_PATH"]
+    for candidate in CHROMIUM_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    return shutil.which("chromium") or shutil.which("google-chrome")
+
+
+def write_png(
+    publication: Publication,
+    geometries: gpd.GeoDataFrame,
+    directory: Path,
+    measure: str = "personnes",
+) -> Path:
+    """The commune map as a PNG (plotly's kaleido drives a local Chromium, offline)."""
+    browser = _browser_path()
+    if browser is None:
+        raise ObservatoireError(
+            "Export PNG impossible : aucun navigateur Chromium trouvé. Installez-le "
+            "(apt-get install chromium) ou indiquez son chemin dans BROWSER_PATH ; les "
+            "exports HTML, CSV et XLSX n'en ont pas besoin (--formats html csv xlsx)."
+        )
+    os.environ.setdefault("BROWSER_PATH", browser)
+    path = directory / f"{_stem(publication)}_carte.png"
+    figure = commune_map(publication, geometries, measure)
+    figure.update_layout(title=f"{publication.territory} — {publication.campaign}")
+    try:
+        figure.write_image(path, format="png", width=1200, height=800)
+    except Exception as exc:  # kaleido reports its failures with many exception types
+        raise ObservatoireError(
+            f"Export PNG impossible ({exc}). Vérifiez que kaleido est installé "
+            f"(pip install kaleido) et que Chromium démarre ({browser})."
+        ) from exc
+    return path
+
+
+def export_publication(
+    publication: Publication,
+    geometries: gpd.GeoDataFrame,
+    directory: Path,
+    formats: tuple[str, ...] = EXPORT_FORMATS,
+) -> dict[str, Path]:
+    """Write the asked formats into ``directory``; returns format -> file."""
+    unknown = sorted(set(formats) - set(EXPORT_FORMATS))
+    if unknown:
+        raise ObservatoireError(
+            f"Format d'export inconnu : {', '.join(unknown)}. Formats : "
+            f"{', '.join(EXPORT_FORMATS)}."
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    writers = {
+        "html": lambda: write_html(publication, geometries, directory),
+        "png": lambda: write_png(publication, geometries, directory),
+        "csv": lambda: write_csv(publication, directory),
+        "xlsx": lambda: write_xlsx(publication, directory),
+    }
+    return {f: writers[f]() for f in EXPORT_FORMATS if f in formats}

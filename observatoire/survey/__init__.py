@@ -1,0 +1,27 @@
+"""Count-night questionnaires: definitions, response validation, XLSForm export, ODK/Kobo import.
+
+Pure: reads questionnaire files and export files, never the database.
+"""
+
+from observatoire.survey.questionnaire import (
+    Question,
+    Questionnaire,
+    QuestionnaireError,
+    list_questionnaires,
+    load_questionnaire,
+    parse_questionnaire,
+)
+from observatoire.survey.responses import Issue, ResponseCheck, Submission, validate_response
+
+__all__ = [
+    "Issue",
+    "Question",
+    "Questionnaire",
+    "QuestionnaireError",
+    "ResponseCheck",
+    "Submission",
+    "list_questionnaires",
+    "load_questionnaire",
+    "parse_questionnaire",
+    "validate_response",
+]

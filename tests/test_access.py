@@ -1,0 +1,200 @@
+"""Roles, navigation, passwords, accounts, settings and the audit log."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy.orm import Session
+
+from observatoire.access import (
+    PAGE_ACCESS,
+    PUBLIC_USER,
+    SESSION_KEY,
+    AccessDeniedError,
+    WeakPasswordError,
+    can_open,
+    current_user,
+    hash_password,
+    navigation_plan,
+    pages_for_role,
+    require_role,
+    verify_password,
+)
+from observatoire.model import CampaignStatus, Commune, Role, Territory, TerritoryKind
+from observatoire.store import access_repository as access
+from observatoire.store import repository
+from observatoire.store.db import upgrade_database
+
+PAGES = [
+    "dashboards/accueil.py", "dashboards/publication.py", "dashboards/tableau.py",
+    "dashboards/indicateurs.py", "dashboards/tableau_qualite.py", "dashboards/saisie.py",
+    "dashboards/terrain.py", "dashboards/campagnes.py", "dashboards/couverture.py",
+    "dashboards/revue.py", "dashboards/admin.py", "dashboards/connexion.py",
+]  # fmt: skip
+STAFF_PAGES = ["dashboards/tableau.py", "dashboards/indicateurs.py",
+               "dashboards/tableau_qualite.py", "dashboards/campagnes.py",
+               "dashboards/couverture.py", "dashboards/revue.py"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("role", "menu"),
+    [
+        (Role.PUBLIC, ["accueil", "publication", "connexion"]),
+        (Role.VOLUNTEER, ["saisie", "terrain", "connexion"]),
+        (Role.STAFF, ["accueil", "publication", "tableau", "indicateurs", "tableau_qualite",
+                      "saisie", "terrain", "campagnes", "couverture", "revue", "connexion"]),
+        (Role.ADMIN, ["accueil", "publication", "tableau", "indicateurs", "tableau_qualite",
+                      "saisie", "terrain", "campagnes", "couverture", "revue", "admin",
+                      "connexion"]),
+    ],
+    ids=lambda v: v.value if isinstance(v, Role) else None,
+)  # fmt: skip
+def test_navigation_offers_each_role_only_its_pages(role, menu):
+    assert pages_for_role(role, PAGES) == [f"dashboards/{m}.py" for m in menu]
+
+
+@pytest.mark.parametrize("role", [Role.PUBLIC, Role.VOLUNTEER])
+@pytest.mark.parametrize("page", STAFF_PAGES + ["dashboards/admin.py"])
+def test_public_and_volunteers_cannot_reach_staff_pages(role, page):
+    assert not can_open(role, page)
+    plan = navigation_plan(role, {"Toutes": PAGES})
+    assert page not in [path for path, _ in plan.get("Toutes", [])]
+
+
+def test_entry_pages_are_reachable_by_link_but_hidden_from_the_public_menu():
+    plan = dict(navigation_plan(Role.PUBLIC, {"Toutes": PAGES})["Toutes"])
+    assert plan["dashboards/saisie.py"] == "hidden"
+    assert plan["dashboards/accueil.py"] == "visible"
+
+
+def test_a_new_page_is_staff_only_by_default():
+    assert [r for r in Role if can_open(r, "dashboards/nouvelle_page.py")] == [Role.STAFF,
+                                                                              Role.ADMIN]
+    assert PAGE_ACCESS[-1].pattern == "*"
+
+
+def test_session_roles():
+    assert current_user({}) == PUBLIC_USER
+    assert current_user({"team_code": "K7QX2M"}).role is Role.VOLUNTEER
+    staff = {SESSION_KEY: {"login": "a", "display_name": "A", "role": "staff"}}
+    assert current_user(staff).role is Role.STAFF
+    assert current_user({SESSION_KEY: {"role": "boss"}}) == PUBLIC_USER
+    with pytest.raises(AccessDeniedError, match="Connexion"):
+        require_role({"team_code": "K7QX2M"}, Role.STAFF, Role.ADMIN)
+
+
+def test_passwords_are_hashed_with_argon2id():
+    stored = hash_password("correct horse battery")
+    assert stored.startswith("$argon2id$")
+    assert "correct" not in stored
+    assert verify_password(stored, "correct horse battery")
+    assert not verify_password(stored, "wrong horse battery")
+    assert not verify_password(None, "anything at all")
+    assert not verify_password("not-a-hash", "anything at all")
+    with pytest.raises(WeakPasswordError, match="12"):
+        hash_password("court")
+
+
+# --- stored accounts, on both backends ---------------------------------------------------------
+
+
+def _territory(session) -> None:
+    repository.save_territory(
+        session,
+        Territory(slug="t", name="T", kind=TerritoryKind.CUSTOM, cog_year=2024,
+                  communes=[Commune(code="21231", name="Dijon", population=1000,
+                                    cog_year=2024)]),
+    )  # fmt: skip
+
+
+def test_accounts_sign_in_and_audit(engine):
+    upgrade_database(engine)
+    with Session(engine) as session, session.begin():
+        access.create_user(session, "marie", "Marie", "staff", "une phrase de passe",
+                           actor="admin")  # fmt: skip
+        with pytest.raises(access.AccountError, match="existe déjà"):
+            access.create_user(session, "marie", "M", "admin", "une phrase de passe",
+                               actor="admin")  # fmt: skip
+        with pytest.raises(access.AccountError, match="code de leur équipe"):
+            access.create_user(session, "benevole", "B", "volunteer", None, actor="admin")
+    with Session(engine) as session, session.begin():
+        assert access.authenticate(session, "marie", "mauvais mot de passe") is None
+        user = access.authenticate(session, "marie", "une phrase de passe")
+        assert user.role is Role.STAFF
+        access.update_user(session, "marie", actor="admin", active=False)
+        assert access.authenticate(session, "marie", "une phrase de passe") is None
+    with Session(engine) as session:
+        actions = list(access.audit_log(session)["action"])
+        stored = access.get_user(session, "marie").password_hash
+    assert actions[::-1] == ["user.create", "login.failed", "login", "user.update",
+                             "login.failed"]  # fmt: skip
+    assert stored.startswith("$argon2id$")
+
+
+def test_team_code_signs_in_a_volunteer_while_the_night_is_open(engine):
+    upgrade_database(engine)
+    import pandas as pd
+
+    with Session(engine) as session, session.begin():
+        _territory(session)
+        campaign = repository.create_campaign(session, "t", "NDLS", dt.date(2026, 1, 29),
+                                              "v1", CampaignStatus.OPEN)  # fmt: skip
+        repository.add_teams(session, campaign, pd.DataFrame(
+            {"team_code": ["K7QX2M"], "team_name": ["Équipe 1"], "size": [4]}))  # fmt: skip
+    with Session(engine) as session, session.begin():
+        volunteer = access.authenticate_team(session, " k7qx2m ")
+        assert volunteer.role is Role.VOLUNTEER and volunteer.team_code == "K7QX2M"
+        assert access.authenticate_team(session, "ZZZZZZ") is None
+        campaign.status = "locked"
+        session.merge(campaign)
+    with Session(engine) as session, session.begin():
+        assert access.authenticate_team(session, "K7QX2M") is None
+
+
+def test_settings_default_change_and_audit(engine):
+    upgrade_database(engine)
+    with Session(engine) as session, session.begin():
+        assert access.get_setting(session, "publication.threshold") == 11
+        access.set_setting(session, "publication.threshold", 20, actor="admin")
+    with Session(engine) as session:
+        assert access.all_settings(session)["publication.threshold"] == 20
+        entry = access.audit_log(session).iloc[0]
+        assert entry["action"] == "setting.update" and entry["details"]["after"] == 20
+        with pytest.raises(Exception, match="Réglage inconnu"):
+            access.get_setting(session, "secret")
+
+
+def test_targets_and_values_round_trip_and_are_audited(engine):
+    upgrade_database(engine)
+    from observatoire.indicators.catalogue import UnknownIndicatorError
+    from observatoire.store import indicators_repository as ind
+
+    with Session(engine) as session, session.begin():
+        _territory(session)
+        ind.set_target(session, "t", "exits_to_housing", 2025, 120, actor="marie",
+                       convention="Convention AMI 2023-2025")  # fmt: skip
+        ind.set_target(session, "t", "exits_to_housing", 2025, 150, actor="marie")
+        ind.set_value(session, "t", "iml_places", 2025, 40, actor="marie")
+        with pytest.raises(UnknownIndicatorError):
+            ind.set_target(session, "t", "bogus", 2025, 1, actor="marie")
+    with Session(engine) as session:
+        targets = ind.targets(session, "t")
+        frames = ind.load_inputs(session, "t")
+        log = access.audit_log(session, action_prefix="indicator")
+    assert targets[["indicator_id", "year", "target"]].values.tolist() == [
+        ["exits_to_housing", 2025, 150.0]]  # fmt: skip
+    assert frames["values"]["value"].tolist() == [40.0]
+    assert len(log) == 3
+
+
+def test_migration_0006_creates_the_tables_the_models_describe(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from observatoire.store.schema import metadata
+
+    upgrade_database(engine)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
+    mine = {"indicator_target", "indicator_value", "app_setting"}
+    ours = [d for d in diff if mine & set(str(d).replace("'", " ").split())]
+    assert ours == [], f"tables d'indicateurs et migration 0006 en désaccord : {ours}"

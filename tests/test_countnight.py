@@ -1,0 +1,223 @@
+"""The submission service on SQLite and PostgreSQL: idempotent, validated, lockable,
+with a training mode, corrections kept in history, sector reports and live coverage."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+from test_survey_factories import interview, make_night
+
+from observatoire import countnight
+from observatoire.countnight import (
+    CampaignLockedError,
+    CampaignNotOpenError,
+    SubmissionRejected,
+    UnknownTeamError,
+)
+from observatoire.store.tables import ObservationRow
+
+
+def _count(engine, table="observation") -> int:
+    with engine.connect() as c:
+        return c.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+
+def test_submitting_the_same_questionnaire_twice_stores_it_once(engine):
+    night = make_night(engine)
+    team = night.teams[0]
+    submission = interview(team.lower())  # codes are typed in any case
+    first = countnight.submit(engine, submission)
+    again = countnight.submit(engine, submission)
+    assert first.created and not again.created
+    assert first.observation_id == again.observation_id
+    assert (first.team_tally, again.team_tally) == (1, 1)
+    assert _count(engine) == 1
+
+
+def test_a_stored_record_carries_campaign_sector_team_times_and_warnings(engine):
+    night = make_night(engine)
+    team = night.teams[0]
+    receipt = countnight.submit(
+        engine, interview(team, age_band="18-24", household="with_children", children_count=3,
+                          calls_115="souvent", calls_115_outcome=["pas_de_place"])
+    )
+    assert [w.message for w in receipt.warnings] == [
+        "Tranche d'âge 18-24 ans avec 3 enfants ou plus : à vérifier."
+    ]
+    with Session(engine) as session:
+        row = session.get(ObservationRow, receipt.observation_id)
+        assert row.campaign_id == night.campaign_id
+        assert row.situation == "interviewed" and row.age_band == "18-24"
+        assert row.answers["calls_115_outcome"] == ["pas_de_place"]
+        assert row.received_at is not None and row.collected_at is not None
+        warnings = session.execute(
+            text("SELECT warnings FROM observation_submission")
+        ).scalar()
+    assert "18-24" in str(warnings)
+
+
+def test_unknown_team_code_is_refused_clearly(engine):
+    make_night(engine)
+    with pytest.raises(UnknownTeamError, match="Code d'équipe inconnu : « ZZZZZZ »"):
+        countnight.submit(engine, interview("ZZZZZZ"))
+
+
+def test_invalid_questionnaire_is_refused_with_the_question(engine):
+    night = make_night(engine)
+    with pytest.raises(SubmissionRejected, match="sex : valeur 'X' hors des choix"):
+        countnight.submit(engine, interview(night.teams[0], sex="X"))
+    assert _count(engine) == 0
+
+
+def test_unknown_sector_is_refused(engine):
+    night = make_night(engine)
+    with pytest.raises(SubmissionRejected, match="secteur inconnu"):
+        countnight.submit(engine, interview(night.teams[0], sector_code="NOPE"))
+
+
+def test_a_locked_campaign_accepts_nothing(engine):
+    night = make_night(engine)
+    team = night.teams[0]
+    stored = countnight.submit(engine, interview(team))
+    countnight.lock_campaign(engine, night.campaign_id, "coordination")
+    with pytest.raises(CampaignLockedError, match="verrouillée"):
+        countnight.submit(engine, interview(team))
+    with pytest.raises(CampaignLockedError):
+        countnight.correct_observation(engine, stored.observation_id, {"sex": "F"},
+                                       actor="chef", reason="erreur")
+    with pytest.raises(CampaignLockedError):
+        countnight.report_sector(engine, team)
+    assert _count(engine) == 1
+
+
+def test_a_planned_campaign_is_not_open_yet(engine):
+    night = make_night(engine, status="planned")
+    with pytest.raises(CampaignNotOpenError, match="pas encore ouverte"):
+        countnight.submit(engine, interview(night.teams[0]))
+
+
+def test_training_entries_stay_out_of_results(engine):
+    night = make_night(engine, status="planned", training=True)
+    team = night.teams[0]
+    receipt = countnight.submit(engine, interview(team))
+    countnight.submit(engine, interview(team))
+    assert receipt.practice and receipt.team_tally == 1
+    assert _count(engine) == 0 and _count(engine, "practice_observation") == 2
+    assert countnight.coverage(engine, night.campaign_id).people == 0
+    assert countnight.purge_practice(engine, night.campaign_id, "coordination") == 2
+    countnight.set_training(engine, night.campaign_id, False, "coordination")
+    countnight.open_campaign(engine, night.campaign_id, "coordination")
+    assert countnight.submit(engine, interview(team)).practice is False
+    assert _count(engine) == 1
+
+
+def test_team_leader_correction_is_validated_and_kept_in_history(engine):
+    night = make_night(engine)
+    team, other = night.teams[:2]
+    stored = countnight.submit(engine, interview(team, sex="M"))
+    with pytest.raises(SubmissionRejected, match="age_band"):
+        countnight.correct_observation(engine, stored.observation_id, {"age_band": "120 ans"},
+                                       actor=f"chef:{team}", reason="saisie", team_code=team)
+    with pytest.raises(Exception, match="n'appartient pas à votre équipe"):
+        countnight.correct_observation(engine, stored.observation_id, {"sex": "F"},
+                                       actor=f"chef:{other}", reason="x", team_code=other)
+    countnight.correct_observation(engine, stored.observation_id, {"sex": "F"},
+                                   actor=f"chef:{team}", reason="erreur de saisie",
+                                   team_code=team)
+    countnight.correct_observation(engine, stored.observation_id, {"initials": "AB"},
+                                   actor=f"chef:{team}", reason="consentement donné")
+    history = countnight.observation_history(engine, stored.observation_id)
+    assert [h["revision"] for h in history] == [1, 2]
+    assert history[0]["before"]["sex"] == "M" and history[0]["after"]["sex"] == "F"
+    assert history[1]["after"]["initials"] == "AB"
+    entries = countnight.team_entries(engine, team)
+    assert entries.loc[0, "sex"] == "F" and entries.loc[0, "révision"] == 2
+    assert _count(engine) == 1
+
+
+def test_sector_walked_with_nobody_met_is_a_zero_and_coverage_follows(engine):
+    night = make_night(engine)
+    empty, busy, started = night.teams[:3]
+    assert countnight.report_sector(engine, empty) == 0
+    countnight.submit(engine, interview(busy))
+    countnight.submit(engine, interview(started))
+    assert countnight.report_sector(engine, busy) == 1
+    cov = countnight.coverage(engine, night.campaign_id)
+    status = dict(zip(cov.sectors["team_code"], cov.sectors["status"], strict=True))
+    assert status[empty] == "walked" and status[busy] == "walked"
+    assert status[started] == "in_progress"
+    assert cov.people == 2 and cov.walked == 2 and cov.in_progress == 1
+    assert cov.not_started == len(cov.sectors) - 3
+    assert cov.by_commune["personnes"].sum() == 2
+    with engine.connect() as c:
+        zero = c.execute(text("SELECT people_met FROM sector_report WHERE people_met = 0"))
+        assert zero.scalar() == 0
+
+
+def test_team_sheets_show_every_team_code(engine):
+    night = make_night(engine)
+    html = countnight.team_sheets_html(engine, night.campaign_id)
+    for code in night.teams:
+        assert code in html
+    assert html.count("<svg") == len(night.teams)
+
+
+@pytest.mark.slow
+def test_2000_questionnaires_from_50_clients_with_retries_give_2000_records(engine):
+    """50 parallel clients, 10 % of submissions sent again (same UUID), sometimes at the
+    same moment: exactly one record per questionnaire, none lost, none doubled."""
+    night = make_night(engine)
+    rng = random.Random(2026)
+    submissions = [
+        interview(night.teams[i % len(night.teams)], sex=rng.choice(["F", "M"]))
+        for i in range(2000)
+    ]
+    calls = submissions + rng.sample(submissions, 200)
+    rng.shuffle(calls)
+    contexts = {code: countnight.join_team(engine, code) for code in night.teams}
+
+    def send(submission):
+        return countnight.submit(engine, submission, context=contexts[submission.team_code])
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        receipts = list(pool.map(send, calls))
+    assert sum(r.created for r in receipts) == 2000
+    assert sum(not r.created for r in receipts) == 200
+    with Session(engine) as session:
+        stored = session.scalar(select(func.count()).select_from(ObservationRow))
+        distinct = session.scalar(select(func.count(func.distinct(ObservationRow.submission_uuid))))
+    assert stored == distinct == 2000
+    expected = {str(s.submission_uuid) for s in submissions}
+    with engine.connect() as c:
+        assert {r[0] for r in c.execute(text("SELECT submission_uuid FROM observation"))} == (
+            expected
+        )
+    # Every retry pointed at the record the first call created.
+    by_uuid = {}
+    for r in receipts:
+        by_uuid.setdefault(r.submission_uuid, set()).add(r.observation_id)
+    assert all(len(ids) == 1 for ids in by_uuid.values())
+
+
+def test_lock_during_submissions_lets_nothing_in_afterwards(engine):
+    night = make_night(engine)
+    team = night.teams[0]
+    context = countnight.join_team(engine, team)
+    countnight.lock_campaign(engine, night.campaign_id, "coordination")
+    # A client that joined before the lock still cannot write after it.
+    with pytest.raises(CampaignLockedError):
+        countnight.submit(engine, interview(team), context=context)
+    assert _count(engine) == 0
+
+
+def test_distinct_uuids_are_all_kept(engine):
+    night = make_night(engine)
+    for _ in range(3):
+        countnight.submit(engine, interview(night.teams[0]))
+    assert _count(engine) == 3
+    assert len({str(uuid.uuid4()) for _ in range(3)}) == 3

@@ -1,0 +1,187 @@
+"""Staff, public and admin pages with AppTest, for each role, on the sample territory."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from observatoire.access import SESSION_KEY
+from observatoire.config import load_settings
+from observatoire.pipeline import build_sample_database, open_database
+from observatoire.store import access_repository
+
+REPO = Path(__file__).resolve().parent.parent
+STAFF = {"login": "marie", "display_name": "Marie", "role": "staff"}
+ADMIN = {"login": "alex", "display_name": "Alex", "role": "admin"}
+STAFF_PAGES = ["tableau.py", "indicateurs.py", "tableau_qualite.py"]
+
+
+@pytest.fixture(scope="module")
+def sample_settings(tmp_path_factory):
+    import datetime as dt
+
+    from observatoire.pipeline import add_sample_history
+
+    data_dir = tmp_path_factory.mktemp("tableau")
+    settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)})
+    build_sample_database(settings, "dijon-metropole", seed=11, history=False)
+    engine = open_database(settings)
+    add_sample_history(engine, "dijon-metropole", nights=(dt.date(2025, 1, 30),))
+    with Session(engine) as session, session.begin():
+        access_repository.create_user(session, "marie", "Marie", "staff",
+                                      "une phrase de passe", actor="test")  # fmt: skip
+    engine.dispose()
+    return settings
+
+
+@pytest.fixture
+def page(sample_settings, monkeypatch):
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(sample_settings.data_dir))
+    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
+    monkeypatch.chdir(REPO)
+    monkeypatch.syspath_prepend(str(REPO))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+    def run(script: str, user: dict | None = None, **state) -> AppTest:
+        path = REPO / ("streamlit_app.py" if script == "app" else f"dashboards/{script}")
+        app = AppTest.from_file(str(path), default_timeout=90)
+        if user:
+            app.session_state[SESSION_KEY] = user
+        for key, value in state.items():
+            app.session_state[key] = value
+        return app.run()
+
+    yield run
+    sys.modules.pop("dashboards.tableau_commun", None)
+
+
+def _text(app: AppTest) -> str:
+    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "info",
+                                  "warning", "error", "success") for e in getattr(app, kind)]
+    return "\n".join(str(p) for p in parts)  # fmt: skip
+
+
+@pytest.mark.parametrize("script", STAFF_PAGES)
+def test_staff_pages_render_for_staff(page, script):
+    app = page(script, STAFF)
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    assert app.title
+
+
+def test_dashboard_tiles_show_the_count_and_the_change(page):
+    app = page("tableau.py", STAFF)
+    metrics = {m.label: m for m in app.metric}
+    total = metrics["Personnes sans abri décomptées (a minima)"]
+    assert int(total.value.replace("\u202f", "")) > 100
+    assert "vs nuit précédente" in total.delta
+    # No partner feed is linked in the sample database: the tile says so.
+    assert metrics["Personnes sans domicile distinctes sur la période (estimation dédoublonnée)"
+                   ].value == "pas de données"  # fmt: skip
+    app.radio(key="carte_mesure").set_value("Pour 10 000 habitants").run()
+    assert not app.exception
+
+
+def test_dashboard_filters_by_commune(page, sample_settings):
+    from observatoire.store import repository
+
+    engine = open_database(sample_settings)
+    with Session(engine) as session:
+        oldest = repository.list_campaigns(session, "dijon-metropole")[-1].id
+    engine.dispose()
+    app = page("tableau.py", STAFF)
+    everyone = app.metric[0].value
+    app.multiselect(key="filtre_communes").set_value(["21166"]).run()
+    assert not app.exception
+    assert app.metric[0].value != everyone
+    app.selectbox(key="filtre_campagne").set_value(oldest).run()
+    assert not app.exception
+
+
+def test_quality_page_lists_missing_fields_and_coverage(page):
+    app = page("tableau_qualite.py", STAFF)
+    assert "Champs manquants" in _text(app)
+    assert len(app.dataframe) >= 3
+
+
+def test_flows_page_says_no_data_without_linked_feeds_and_saves_targets(page, sample_settings):
+    app = page("indicateurs.py", STAFF)
+    assert "pas de données" in _text(app)
+    app.number_input[-1].set_value(35.0)
+    app.button[-1].click().run()  # the staff-entered value form
+    assert not app.exception, app.exception
+    engine = open_database(sample_settings)
+    with Session(engine) as session:
+        log = access_repository.audit_log(session, action_prefix="indicator")
+    engine.dispose()
+    assert log.iloc[0]["actor"] == "marie"
+
+
+@pytest.mark.parametrize("user", [None, {"team_code": "K7QX2M"}], ids=["public", "benevole"])
+@pytest.mark.parametrize("script", STAFF_PAGES + ["admin.py"])
+def test_public_and_volunteers_get_no_staff_data(page, script, user):
+    state = user or {}
+    app = page(script, None, **state)
+    assert not app.exception
+    assert "Accès réservé" in _text(app)
+    assert not app.dataframe and not app.metric
+
+
+def test_staff_cannot_open_the_admin_page(page):
+    app = page("admin.py", STAFF)
+    assert "Accès réservé" in _text(app)
+
+
+def test_admin_page_lists_accounts_and_settings(page):
+    app = page("admin.py", ADMIN)
+    assert not app.exception, app.exception
+    assert "marie" in app.dataframe[0].value["Identifiant"].tolist()
+
+
+def test_public_navigation_does_not_route_to_staff_pages(page):
+    app = page("app")
+    assert not app.exception
+    # The page is not registered for the public: there is no route to it at all.
+    with pytest.raises(ValueError, match="Could not find a navigation page") as error:
+        app.switch_page("dashboards/tableau.py")
+    assert "tableau" not in str(error.value).split("Known pages")[1]
+    staff = page("app", STAFF)
+    staff.switch_page("dashboards/tableau.py").run()
+    assert not staff.exception, staff.exception
+    assert staff.title[0].value == "Tableau de bord"
+
+
+def test_published_page_shows_only_protected_figures(page):
+    app = page("publication.py")
+    assert not app.exception, app.exception
+    communes = app.dataframe[1].value
+    counts = communes["Personnes sans abri (a minima)"].dropna()
+    assert ((counts == 0) | (counts >= 11)).all()
+    assert communes["Statut"].str.startswith("secret").any()
+
+
+def test_public_home_page_is_disclosure_controlled(page):
+    app = page("app")
+    assert not app.exception, app.exception
+    table = app.dataframe[0].value
+    counts = table["Personnes rencontrées"].dropna()
+    assert ((counts == 0) | (counts >= 11)).all()
+    assert table["Personnes rencontrées"].isna().any()
+
+
+def test_sign_in_with_a_password_then_sign_out(page):
+    app = page("connexion.py")
+    app.text_input[0].input("marie")
+    app.text_input[1].input("mauvais mot de passe")
+    app.button[0].click().run()
+    assert "incorrect" in _text(app)
+    app.text_input[1].input("une phrase de passe")
+    app.button[0].click().run()
+    assert app.session_state[SESSION_KEY]["role"] == "staff"
+    assert "Connecté" in _text(app)
+    app.button[0].click().run()
+    assert SESSION_KEY not in app.session_state

@@ -1,0 +1,331 @@
+"""Indicator catalogue and pure computations (no database)."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from observatoire.indicators import (
+    IndicatorInputs,
+    a_minima,
+    campaign_table,
+    counts_by_commune,
+    distinct_people,
+    load_catalogue,
+    monthly_flows,
+    place_kind,
+    plan_indicators,
+    profile_shares,
+    sector_coverage,
+    target_progress,
+    year_on_year,
+)
+from observatoire.indicators.catalogue import UnknownIndicatorError, parse_catalogue
+from observatoire.indicators.housing import exits_to_housing, unanswered_115
+from observatoire.model import ObservatoireError
+
+# Published Paris 2025 figures (Ville de Paris, Nuit de la Solidarité 2025).
+PARIS_2025_PLACES = pd.DataFrame(
+    {
+        "place_kind": ["Campements, talus et parcs", "metro", "bois", "gare", "hopital",
+                       "parking", "bailleur_social"],
+        "people": [336, 200, 190, 168, 62, 52, 41],
+    }
+)  # fmt: skip
+
+
+def observations(rows: list[dict]) -> pd.DataFrame:
+    base = {"situation": "interviewed", "commune_code": "21231", "sector_code": "S1"}
+    return pd.DataFrame([{**base, **row} for row in rows])
+
+
+# --- catalogue -----------------------------------------------------------------------------------
+
+
+def test_catalogue_has_every_indicator_the_issue_asks_for():
+    catalogue = load_catalogue()
+    for wanted in (
+        "a_minima_total", "rate_per_10000", "share_women", "share_minors_families",
+        "share_18_24", "share_60_plus", "share_alone", "share_over_one_year",
+        "share_never_115", "share_tent_car", "sectors_covered", "distinct_people",
+        "unknown_to_partners", "active", "inflow", "outflow", "exits_to_housing",
+        "social_housing_allocations", "unanswered_115", "iml_places",
+        "pension_famille_places", "eviction_prevention",
+    ):  # fmt: skip
+        indicator = catalogue[wanted]
+        assert indicator.label and indicator.definition and indicator.formula
+        assert indicator.priority_label
+
+
+def test_unknown_indicator_lists_the_valid_ones():
+    with pytest.raises(UnknownIndicatorError, match="a_minima_total"):
+        load_catalogue()["homeless"]
+
+
+def test_catalogue_entry_with_a_bad_direction_is_refused_with_the_allowed_values():
+    entry = dict(vars(load_catalogue()["a_minima_total"]))
+    entry["good"] = "lower"
+    with pytest.raises(ObservatoireError, match="down, none, up"):
+        parse_catalogue([entry])
+
+
+@pytest.mark.parametrize(
+    ("indicator", "change", "progress"),
+    [("a_minima_total", -10, True), ("a_minima_total", 5, False),
+     ("exits_to_housing", 5, True), ("share_women", 3, None)],
+)  # fmt: skip
+def test_direction_says_whether_a_change_is_progress(indicator, change, progress):
+    assert load_catalogue()[indicator].is_progress(change) is progress
+
+
+# --- count night ---------------------------------------------------------------------------------
+
+
+def test_paris_2025_a_minima_is_3507_with_the_published_breakdown():
+    count = a_minima(2458, PARIS_2025_PLACES)
+    assert count.total == 3507
+    assert count.partners == 1049
+    breakdown = count.breakdown().set_index("lieu")["personnes"].to_dict()
+    assert breakdown == {
+        "rue": 2458, "campement": 336, "metro": 200, "bois": 190, "gare": 168,
+        "hopital": 62, "parking": 52, "bailleur_social": 41,
+    }  # fmt: skip
+
+
+def test_a_minima_from_observations_leaves_out_people_who_already_answered():
+    obs = observations([{}, {}, {"situation": "already_answered"}, {"situation": "asleep"}])
+    assert a_minima(obs).total == 3
+
+
+@pytest.mark.parametrize(
+    ("label", "kind"),
+    [("Campements, talus et parcs", "campement"), ("berges", "campement"), ("Métro", "metro"),
+     ("car_parks", "parking"), ("Bailleurs sociaux", "bailleur_social"), ("?", "autre")],
+)  # fmt: skip
+def test_place_labels_map_to_kinds(label, kind):
+    assert place_kind(label) == kind
+
+
+def test_negative_tally_is_refused():
+    with pytest.raises(ValueError, match="négatif"):
+        a_minima(-1)
+
+
+def test_counts_by_commune_add_located_tallies_and_give_rates():
+    communes = pd.DataFrame({"code": ["21231", "21166", "21003"], "nom": ["Dijon", "Chenôve",
+                             "Ahuy"], "population": [150_000, 10_000, 0]})  # fmt: skip
+    obs = observations([{}] * 30 + [{"commune_code": "21166"}] * 5)
+    tallies = pd.DataFrame({"place_kind": ["gare", "hopital"], "people": [12, 4],
+                            "commune_code": ["21231", None]})  # fmt: skip
+    table = counts_by_commune(obs, communes, tallies).set_index("code")
+    assert table.loc["21231", ["rue", "lieux", "personnes"]].tolist() == [30, 12, 42]
+    assert table.loc["21231", "pour_10000"] == pytest.approx(2.8)
+    assert table.loc["21166", "personnes"] == 5
+    assert np.isnan(table.loc["21003", "pour_10000"])
+
+
+def test_profile_shares_count_among_known_values_only():
+    obs = observations(
+        [
+            {"sex": "F", "age_band": "18-24", "household": "alone", "homeless_duration": "1_5_ans",
+             "calls_115": "jamais", "sleeping_place": "tente_campement"},
+            {"sex": "M", "age_band": "moins de 18", "household": "with_children",
+             "homeless_duration": "moins_3_mois", "calls_115": "souvent", "sleeping_place": "rue"},
+            {"sex": "M", "age_band": "65 et plus", "household": "", "calls_115": None},
+            {"sex": "", "age_band": "55-64", "situation": "refused"},
+            {"sex": "F", "situation": "already_answered"},
+        ]
+    )  # fmt: skip
+    shares = profile_shares(obs).set_index("indicator")
+    assert shares.loc["share_women", ["numerator", "denominator"]].tolist() == [1, 3]
+    assert shares.loc["share_18_24", "share"] == pytest.approx(1 / 4)
+    assert shares.loc["share_60_plus", "share"] == pytest.approx(1.5 / 4)
+    assert shares.loc["share_minors_families", "numerator"] == 1
+    assert shares.loc["share_alone", "share"] == pytest.approx(0.5)
+    assert shares.loc["share_over_one_year", "share"] == pytest.approx(0.5)
+    assert shares.loc["share_never_115", "share"] == pytest.approx(0.5)
+    assert shares.loc["share_tent_car", "share"] == pytest.approx(0.5)
+
+
+def test_profile_of_nobody_is_nan_not_an_error():
+    shares = profile_shares(observations([]).iloc[0:0])
+    assert shares["share"].isna().all()
+
+
+def test_sector_coverage_lists_sectors_without_a_report():
+    sectors = pd.DataFrame({"sector_code": ["A", "B", "C"], "commune_code": ["1", "1", "2"]})
+    reports = pd.DataFrame({"sector_code": ["A", "C"], "people_met": [0, 3]})
+    coverage = sector_coverage(sectors, reports).set_index("commune_code")
+    assert coverage.loc["1", "non_couverts"] == ["B"]
+    assert coverage.loc["1", "couverture"] == 0.5
+    assert coverage.loc["1", "sans_personne"] == 1
+
+
+# --- de-duplicated estimate ----------------------------------------------------------------------
+
+
+def test_distinct_people_counts_clusters_and_people_unknown_to_partners():
+    records = pd.DataFrame(
+        {
+            "source": ["nuit", "si_siao", "maraude", "nuit", "appels_115", "nuit"],
+            "person_id": [1, 1, 1, 2, 3, None],
+            "confidence": [0.9, 0.9, 0.9, 1.0, 1.0, 0.8],
+        }
+    )
+    estimate = distinct_people(records)
+    assert estimate.estimate == 4  # persons 1, 2, 3 and the unlinked record
+    assert estimate.met_on_night == 3
+    assert estimate.unknown_to_partners == 2
+    assert estimate.low <= estimate.estimate <= estimate.high
+    assert estimate.high > estimate.estimate and estimate.low < estimate.estimate
+
+
+def test_distinct_people_band_is_tight_when_the_linkage_is_sure():
+    records = pd.DataFrame({"source": ["nuit", "si_siao"], "person_id": [1, 1]})
+    estimate = distinct_people(records)
+    assert (estimate.low, estimate.estimate, estimate.high) == (1, 1, 1)
+
+
+def test_distinct_people_restricted_to_a_period():
+    records = pd.DataFrame({"source": ["si_siao"] * 3, "person_id": [1, 2, 3],
+                            "date": ["2025-01-01", "2025-06-01", "2026-01-01"]})  # fmt: skip
+    assert distinct_people(records, dt.date(2025, 1, 1), dt.date(2025, 12, 31)).estimate == 2
+
+
+# --- flows ---------------------------------------------------------------------------------------
+
+
+def test_flows_classify_inflow_and_outflow_by_name():
+    contacts = pd.DataFrame(
+        {
+            "person_id": ["a", "b", "b", "c", "c", "d"],
+            "date": ["2025-01-10", "2025-01-15", "2025-04-20", "2025-01-05", "2025-03-03",
+                     "2025-03-10"],
+        }
+    )  # fmt: skip
+    housing = pd.DataFrame({"person_id": ["c"], "date": ["2025-02-01"]})
+    flows = monthly_flows(contacts, housing, start="2025-01", end="2025-05", inactivity_days=30)
+    by_month = flows.set_index("mois")
+    assert by_month.loc["2025-01", "nouvelles"] == 3
+    assert by_month.loc["2025-02", "relogees"] == 1  # c moved to housing
+    assert by_month.loc["2025-02", "inactives"] == 2  # a and b: no contact for 30 days
+    assert by_month.loc["2025-03", "retours_logement"] == 1  # c is back
+    assert by_month.loc["2025-03", "nouvelles"] == 1  # d
+    assert by_month.loc["2025-04", "retours_inactivite"] == 1  # b
+    assert (flows["ecart"] == 0).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 400)), min_size=1, max_size=80),
+    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 400)), max_size=10),
+    st.integers(10, 120),
+)
+def test_flows_always_balance(contacts, housed, window):
+    start = dt.date(2025, 1, 1)
+    frame = pd.DataFrame(
+        [(f"p{p}", start + dt.timedelta(days=d)) for p, d in contacts],
+        columns=["person_id", "date"],
+    )
+    housing = pd.DataFrame(
+        [(f"p{p}", start + dt.timedelta(days=d)) for p, d in housed],
+        columns=["person_id", "date"],
+    )
+    flows = monthly_flows(frame, housing, inactivity_days=window)
+    assert (flows["ecart"] == 0).all()
+    assert (flows["actifs_debut"].iloc[1:].to_numpy() == flows["actifs"].iloc[:-1].to_numpy()).all()
+
+
+def test_flows_of_300000_contacts_take_about_a_second():
+    import time
+
+    rng = np.random.default_rng(1)
+    contacts = pd.DataFrame(
+        {
+            "person_id": rng.integers(0, 60_000, 300_000),
+            "date": pd.Timestamp("2025-01-01")
+            + pd.to_timedelta(rng.integers(0, 365, 300_000), unit="D"),
+        }
+    )
+    began = time.perf_counter()
+    flows = monthly_flows(contacts)
+    # Well under a second alone; the margin is for a loaded CI machine running tests in parallel.
+    assert time.perf_counter() - began < 3.0
+    assert len(flows) == 12 and (flows["ecart"] == 0).all()
+
+
+# --- Logement d'abord ----------------------------------------------------------------------------
+
+
+def test_exits_to_housing_and_unanswered_115():
+    orientations = pd.DataFrame(
+        {
+            "date": ["2025-03-01", "2025-04-01", "2025-05-01", "2025-06-01"],
+            "orientation": ["Logement social", "Logement adapté (IML)", "CHRS",
+                            "Pension de famille"],
+            "status": ["Orientée", "Orientée", "Orientée", "En attente"],
+        }
+    )  # fmt: skip
+    assert sorted(exits_to_housing(orientations)["kind"]) == [
+        "iml", "social_housing_allocations"]  # fmt: skip
+    calls = pd.DataFrame(
+        {"date": ["03/01/2025 10:00"] * 4, "answer": ["Pas de place", "Hébergé(e)",
+         "Sans solution", "Information donnée"], "motive": ["Demande d'hébergement"] * 3 +
+         ["Information"]}
+    )  # fmt: skip
+    row = unanswered_115(calls).iloc[0]
+    assert (row["year"], row["demandes"], row["non_pourvues"]) == (2025, 3, 2)
+
+
+def test_distance_to_target_goes_the_indicator_s_way():
+    values = pd.DataFrame({"indicator_id": ["exits_to_housing", "unanswered_115"],
+                           "year": [2025, 2025], "value": [80, 0.5]})  # fmt: skip
+    targets = pd.DataFrame({"indicator_id": ["exits_to_housing", "unanswered_115",
+                            "iml_places"], "year": [2025, 2025, 2025],
+                            "target": [100, 0.4, 50]})  # fmt: skip
+    progress = target_progress(values, targets).set_index("indicator_id")
+    assert progress.loc["exits_to_housing", "distance"] == -20
+    assert progress.loc["exits_to_housing", "met"] is False
+    assert progress.loc["unanswered_115", "attainment"] == pytest.approx(0.8)
+    assert progress.loc["iml_places", "met"] is None
+
+
+def test_plan_indicators_prefer_staff_entries_over_feeds():
+    inputs = IndicatorInputs(
+        orientations=pd.DataFrame({"date": ["2025-03-01"], "orientation": ["Logement social"],
+                                   "status": ["Orientée"], "person_id": [None]}),
+        values=pd.DataFrame({"indicator_id": ["exits_to_housing"], "year": [2025],
+                             "value": [42.0]}),
+    )  # fmt: skip
+    table = plan_indicators(inputs).set_index("indicator_id")
+    assert table.loc["exits_to_housing", "value"] == 42
+    assert table.loc["social_housing_allocations", "value"] == 1
+
+
+# --- trends --------------------------------------------------------------------------------------
+
+
+def test_year_on_year_change_with_caution_when_method_or_coverage_changed():
+    paris = pd.DataFrame(
+        {
+            "campaign_id": range(8),
+            "name": [f"NDLS {y}" for y in range(2018, 2026)],
+            "night_date": [dt.date(y, 1, 30) for y in range(2018, 2026)],
+            "total": [3035, 3641, 3552, 2829, 2598, 3015, 3492, 3507],
+            "method": ["v1"] * 7 + ["v2"],
+            "sectors": [350] * 6 + [730, 730],
+        }
+    )
+    trend = year_on_year(paris).set_index("name")
+    assert trend.loc["NDLS 2019", "change"] == 606
+    assert trend.loc["NDLS 2025", "change_pct"] == pytest.approx(15 / 3492)
+    assert trend.loc["NDLS 2019", "caution"] == ""
+    assert "couverture" in trend.loc["NDLS 2024", "caution"]
+    assert "méthode" in trend.loc["NDLS 2025", "caution"]
+
+
+def test_campaign_table_of_empty_inputs_is_empty():
+    assert campaign_table(IndicatorInputs()).empty

@@ -9,7 +9,7 @@ import streamlit as st
 from dashboards.common import engine, settings
 from observatoire.access import current_user
 from observatoire.geo.display import map_geojson, map_view
-from observatoire.model import ObservatoireError
+from observatoire.model import ObservatoireError, Role
 from observatoire.pipeline import home_page_data, territory_choices
 
 
@@ -47,6 +47,11 @@ def _public_view(territory_slug: str):
     return dataclasses.replace(data, communes=communes, summary=summary)
 
 
+user = current_user(st.session_state)
+if user.role is Role.VOLUNTEER:
+    # A volunteer's home is the entry page (the team code stays in its address).
+    st.switch_page("dashboards/saisie.py", query_params=st.query_params.to_dict())
+
 st.title("Observatoire social du sans-abrisme")
 
 try:
@@ -70,7 +75,7 @@ slug = st.selectbox(
     format_func=choices.get,
 )
 data = _home_data(slug)
-if not current_user(st.session_state).is_staff:
+if not user.is_staff:
     # The public and officials see disclosure-controlled figures only.
     data = _public_view(slug)
 

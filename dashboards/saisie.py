@@ -3,6 +3,12 @@ record people met (one tap when only observed), report the sector walked.
 
 Each questionnaire gets a UUID when it is opened; sending it again (double tap, retry after a
 lost connection) reuses that UUID, and the database keeps one record per UUID.
+
+After joining, the team code stays in the address (``?equipe=CODE``): a reload, a tab the
+tablet restores or a reconnect to a new server session joins again from it, with the same
+checks as a typed code. An optional GPS position is taken by the browser (no network
+needed, but browsers only allow it on https or localhost); a refused or missing position
+never blocks a record.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ import streamlit as st
 
 from dashboards.common import engine
 from observatoire import countnight
+from observatoire.access import TEAM_CODE_PARAM
 from observatoire.model import ObservatoireError
-from observatoire.survey import Submission, load_questionnaire
+from observatoire.survey import Submission, browser_position, load_questionnaire
 from observatoire.survey.questionnaire import Question, Questionnaire
 from observatoire.survey.responses import clean_value
 
@@ -36,6 +43,47 @@ st.html(
     div[data-testid="stButtonGroup"] button {min-height: 2.9rem; font-size: 1.05rem;}
     div[data-testid="stMetricValue"] {font-size: 2.2rem;}
     </style>"""
+)
+
+
+# Browser geolocation through a bidirectional component (st.components.v2, no build step,
+# no network: the position comes from the tablet's GPS). Browsers expose it only in a
+# secure context (https, or localhost), which the component says instead of failing.
+_GPS_JS = """
+export default function ({ parentElement, setStateValue }) {
+  const button = parentElement.querySelector("button");
+  const status = parentElement.querySelector("span");
+  const fail = (message) => {
+    status.textContent = message;
+    setStateValue("position", { error: message });
+  };
+  button.onclick = () => {
+    if (!window.isSecureContext || !navigator.geolocation) {
+      fail("Position indisponible : le navigateur ne la donne que sur une adresse https.");
+      return;
+    }
+    status.textContent = "Recherche de la position…";
+    navigator.geolocation.getCurrentPosition(
+      (p) => {
+        status.textContent = "";
+        setStateValue("position", {
+          latitude: p.coords.latitude, longitude: p.coords.longitude,
+          accuracy: p.coords.accuracy,
+        });
+      },
+      (e) => fail(e.code === 1 ? "Position refusée sur cette tablette."
+                  : "Position introuvable pour l'instant (pas de signal GPS)."),
+      { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 },
+    );
+  };
+}
+"""
+_gps = st.components.v2.component(
+    "observatoire_position_gps",
+    html="<button type='button'>Position GPS (facultatif)</button> <span></span>",
+    css="button{min-height:3rem;font:inherit;font-size:1.05rem;padding:0 1rem;"
+        "border-radius:.5rem;border:1px solid #999;background:#fff} span{margin-left:.5rem}",
+    js=_GPS_JS,
 )
 
 
@@ -77,11 +125,14 @@ def _send(team_code: str, sector_code: str, form_id: str, answers: dict) -> None
     if form_id in sent:  # the same form tapped twice: already handled, show it again
         st.session_state.message = ("info", "Fiche déjà enregistrée (envoi répété ignoré).")
         return
+    latitude, longitude = st.session_state.get(f"position:{form_id}") or (None, None)
     submission = Submission(
         submission_uuid=uuid.UUID(form_id),
         team_code=team_code,
         sector_code=sector_code,
         collected_at=dt.datetime.now(dt.UTC),
+        latitude=latitude,
+        longitude=longitude,
         answers=answers,
     )
     try:
@@ -95,6 +146,7 @@ def _send(team_code: str, sector_code: str, form_id: str, answers: dict) -> None
         st.session_state.message = ("error", str(exc))
         return
     sent[form_id] = receipt.observation_id
+    st.session_state.pop(f"position:{form_id}", None)
     text = (
         f"Fiche enregistrée ✓ — {receipt.team_tally} personne(s) comptée(s) par l'équipe."
         if receipt.created
@@ -141,6 +193,14 @@ def _leave() -> None:
     st.query_params.clear()
 
 
+def _joined(context: countnight.TeamContext) -> None:
+    st.session_state.team_code = context.team_code
+    # Kept in the address so that a reload (or a reconnect) reopens the team without
+    # retyping; set on every run because a change of navigation may drop query parameters.
+    if st.query_params.get(TEAM_CODE_PARAM) != context.team_code:
+        st.query_params[TEAM_CODE_PARAM] = context.team_code
+
+
 def _widget(question: Question, questionnaire: Questionnaire, key: str) -> None:
     label = question.label + (" *" if question.required is True else "")
     if question.type in ("select_one", "select_multiple"):
@@ -162,33 +222,34 @@ def _widget(question: Question, questionnaire: Questionnaire, key: str) -> None:
 
 # --- joining -------------------------------------------------------------------------------
 
-code = st.session_state.get("team_code") or st.query_params.get("equipe")
+code = st.session_state.get("team_code") or st.query_params.get(TEAM_CODE_PARAM)
 if not code:
     st.title("Nuit de la Solidarité — saisie")
     st.write("Saisissez le code imprimé sur votre fiche d'équipe. Aucun compte n'est nécessaire.")
+    refused = st.session_state.pop("join_error", None)
+    if refused:
+        st.error(refused)
     typed = st.text_input("Code d'équipe", max_chars=12, placeholder="ex. K7QX2M")
     if st.button("Rejoindre l'équipe", type="primary"):
         try:
-            context = countnight.join_team(engine(), typed)
+            context = countnight.join_for_entry(engine(), typed)
         except ObservatoireError as exc:
             st.error(str(exc))
         else:
-            st.session_state.team_code = context.team_code
-            st.query_params["equipe"] = context.team_code
-            st.rerun()
+            _joined(context)
+            st.rerun()  # the navigation now offers the volunteer's pages
     st.stop()
 
+# The same checks for a code kept in the session, or in the address after a reload: an
+# unknown code or a campaign locked meanwhile goes back to the code field, with the reason
+# (and the public navigation, since the address no longer claims a team).
 try:
-    context = countnight.join_team(engine(), code)
+    context = countnight.join_for_entry(engine(), code)
 except ObservatoireError as exc:
-    st.error(str(exc))
-    st.button("Changer de code d'équipe", on_click=_leave)
-    st.stop()
-st.session_state.team_code = context.team_code
-# Kept in the URL so that a reload (or a reconnect) reopens the team without retyping; set
-# on every run because a change of navigation may drop query parameters.
-if st.query_params.get("equipe") != context.team_code:
-    st.query_params["equipe"] = context.team_code
+    _leave()
+    st.session_state.join_error = str(exc)
+    st.rerun()
+_joined(context)
 st.session_state.questionnaire_version = context.questionnaire_version
 questionnaire = load_questionnaire(context.questionnaire_version)
 
@@ -197,8 +258,9 @@ questionnaire = load_questionnaire(context.questionnaire_version)
 st.title(f"{context.team_name} — {context.campaign_name}")
 if context.training:
     st.warning("Mode entraînement : vos fiches ne comptent pas dans les résultats.")
-if context.campaign_status == "locked":
-    st.error("Campagne verrouillée : la saisie est fermée.")
+if context.campaign_status == "planned" and not context.training:
+    st.warning("Campagne pas encore ouverte : les fiches seront refusées jusqu'à son "
+               "ouverture par le coordinateur.")
 sector_codes = list(context.sectors)
 if not sector_codes:
     st.error("Aucun secteur n'est attribué à votre équipe : appelez le coordinateur.")
@@ -231,6 +293,19 @@ if message:
     getattr(st, message[0])(message[1])
 
 form_id = _form_id()
+
+# --- optional position, for this questionnaire ---------------------------------------------
+
+position = _gps(key=f"gps:{form_id}", on_position_change=lambda: None).get("position")
+if isinstance(position, dict):
+    found = browser_position(position)
+    st.session_state[f"position:{form_id}"] = found
+    if found:
+        accuracy = position.get("accuracy")
+        st.caption(f"Position prise pour cette fiche : {found[0]:.5f}, {found[1]:.5f}"
+                   + (f" (± {accuracy:.0f} m)" if isinstance(accuracy, int | float) else ""))
+    else:
+        st.caption("Sans position : la fiche sera enregistrée quand même.")
 
 # --- one tap: person observed without interview --------------------------------------------
 

@@ -35,7 +35,9 @@ PAGE_ACCESS: tuple[PageRule, ...] = (
     # Sign in / sign out: everyone.
     PageRule("dashboards/connexion.py", ALL_ROLES),
     # Published, disclosure-controlled pages: the public and the observatory.
-    PageRule("dashboards/accueil.py", frozenset({PUBLIC, STAFF, ADMIN})),
+    # Volunteers reach it by link only: it is the app's "/" and sends them on to entry,
+    # so that the entry page keeps its own address (and the team code) across reloads.
+    PageRule("dashboards/accueil.py", frozenset({PUBLIC, STAFF, ADMIN}), frozenset({VOLUNTEER})),
     PageRule("dashboards/publication*.py", frozenset({PUBLIC, STAFF, ADMIN})),
     # Count-night entry on tablets. The team code typed on the page is the volunteer's
     # sign-in: the public may open the page from the link volunteers are given (it shows
@@ -178,9 +180,21 @@ def user_from_session(state: object) -> CurrentUser:
     return PUBLIC_USER
 
 
-def current_user(state: object) -> CurrentUser:
+TEAM_CODE_PARAM = "equipe"
+"""Query parameter that keeps a volunteer's team code in the page address (``?equipe=``)."""
+
+
+def current_user(state: object, query_params: object = None) -> CurrentUser:
     """The signed-in user; else a volunteer when a team code was accepted on an entry page
-    (``team_code`` in the session); else the public view."""
+    (``team_code`` in the session) or is carried in the page address (``?equipe=``); else
+    the public view.
+
+    The address keeps the code after joining so that a reload, a tab the tablet restores or
+    a reconnect to a new server session lands back on the entry page. A code from the
+    address is only a claim: it opens no more than the public may open by link (the entry
+    pages), and those pages validate it before showing anything. ``query_params`` defaults
+    to Streamlit's when ``state`` is Streamlit's session state.
+    """
     user = user_from_session(state)
     if user.role is not PUBLIC:
         return user
@@ -188,10 +202,28 @@ def current_user(state: object) -> CurrentUser:
         team_code = state.get("team_code")  # type: ignore[attr-defined]
     except AttributeError:
         team_code = None
+    if not team_code:
+        if query_params is None:
+            query_params = _streamlit_query_params(state)
+        try:
+            team_code = query_params.get(TEAM_CODE_PARAM)  # type: ignore[attr-defined]
+        except AttributeError:
+            team_code = None
+        team_code = "".join(str(team_code).split()).upper() if team_code else None
     if team_code:
         return CurrentUser(login=f"equipe:{team_code}", display_name=f"Équipe {team_code}",
                            role=VOLUNTEER, team_code=str(team_code))  # fmt: skip
     return user
+
+
+def _streamlit_query_params(state: object) -> object:
+    """``st.query_params`` when ``state`` is Streamlit's session state, else nothing (this
+    module does not import Streamlit otherwise)."""
+    if not type(state).__module__.startswith("streamlit."):
+        return None
+    import streamlit as st
+
+    return st.query_params
 
 
 def require_role(state: object, *roles: Role) -> CurrentUser:

@@ -35,6 +35,7 @@ __all__ = [
     "UnknownTeamError",
     "correct_observation",
     "coverage",
+    "join_for_entry",
     "join_team",
     "lock_campaign",
     "observation_history",
@@ -119,6 +120,17 @@ def join_team(engine: Engine, team_code: str) -> TeamContext:
             f"Code d'équipe inconnu : « {code} ». Vérifiez le code imprimé sur la fiche "
             "d'équipe (6 caractères, sans O ni 0, sans I ni 1) ou demandez-le au coordinateur."
         )
+    return context
+
+
+def join_for_entry(engine: Engine, team_code: str) -> TeamContext:
+    """`join_team` for a tablet: also refuses a locked campaign, with the message a
+    submission would get. The entry page calls it for a typed code, for the code kept in
+    the address after a reload, and again on every run (a campaign locked during the
+    night sends its volunteers back to the code field)."""
+    context = join_team(engine, team_code)
+    if context.campaign_status == CampaignStatus.LOCKED.value:
+        _check_open(context)
     return context
 
 

@@ -66,6 +66,12 @@ def test_entry_pages_are_reachable_by_link_but_hidden_from_the_public_menu():
     assert plan["dashboards/accueil.py"] == "visible"
 
 
+def test_volunteers_reach_the_home_page_by_link_only():
+    plan = dict(navigation_plan(Role.VOLUNTEER, {"Toutes": PAGES})["Toutes"])
+    assert plan["dashboards/accueil.py"] == "hidden"
+    assert plan["dashboards/saisie.py"] == "visible"
+
+
 def test_a_new_page_is_staff_only_by_default():
     assert [r for r in Role if can_open(r, "dashboards/nouvelle_page.py")] == [Role.STAFF,
                                                                               Role.ADMIN]

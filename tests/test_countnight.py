@@ -20,6 +20,7 @@ from observatoire.countnight import (
     UnknownTeamError,
 )
 from observatoire.store.tables import ObservationRow
+from observatoire.survey import browser_position
 
 
 def _count(engine, table="observation") -> int:
@@ -221,3 +222,34 @@ def test_distinct_uuids_are_all_kept(engine):
         countnight.submit(engine, interview(night.teams[0]))
     assert _count(engine) == 3
     assert len({str(uuid.uuid4()) for _ in range(3)}) == 3
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ({"latitude": 47.3220234, "longitude": 5.0414821, "accuracy": 12}, (47.322023, 5.041482)),
+        ({"error": "Position refusée sur cette tablette."}, None),
+        ({"latitude": 95.0, "longitude": 5.0}, None),
+        ({"latitude": float("nan"), "longitude": 5.0}, None),
+        ({"latitude": "47,3", "longitude": 5.0}, None),
+        (None, None),
+    ],
+    ids=["position", "refusee", "hors-bornes", "nan", "illisible", "absente"],
+)
+def test_a_browser_position_is_read_or_dropped_never_an_error(answer, expected):
+    assert browser_position(answer) == expected
+
+
+def test_the_optional_position_is_stored_with_the_record(engine):
+    night = make_night(engine)
+    team = night.teams[0]
+    with_position = interview(team).model_copy(update={"latitude": 47.31, "longitude": 5.01})
+    countnight.submit(engine, with_position)
+    countnight.submit(engine, interview(team))  # no position: stored all the same
+    stored = countnight.stored_observations(engine, night.campaign_id).set_index(
+        "submission_uuid"
+    )
+    assert stored.loc[str(with_position.submission_uuid), ["latitude", "longitude"]].tolist() == [
+        47.31, 5.01
+    ]
+    assert stored["latitude"].isna().sum() == 1

@@ -11,7 +11,13 @@ from observatoire.survey.questionnaire import (
     load_questionnaire,
     parse_questionnaire,
 )
-from observatoire.survey.responses import Issue, ResponseCheck, Submission, validate_response
+from observatoire.survey.responses import (
+    Issue,
+    ResponseCheck,
+    Submission,
+    browser_position,
+    validate_response,
+)
 
 __all__ = [
     "Issue",
@@ -20,6 +26,7 @@ __all__ = [
     "QuestionnaireError",
     "ResponseCheck",
     "Submission",
+    "browser_position",
     "list_questionnaires",
     "load_questionnaire",
     "parse_questionnaire",

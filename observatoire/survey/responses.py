@@ -18,7 +18,14 @@ from pydantic import BaseModel, Field, field_validator
 
 from observatoire.survey.questionnaire import Question, Questionnaire, default_reference_year
 
-__all__ = ["Issue", "ResponseCheck", "Submission", "clean_value", "validate_response"]
+__all__ = [
+    "Issue",
+    "ResponseCheck",
+    "Submission",
+    "browser_position",
+    "clean_value",
+    "validate_response",
+]
 
 _TRUE = {"true", "oui", "yes", "1", "vrai", "o", "y"}
 _FALSE = {"false", "non", "no", "0", "faux", "n"}
@@ -53,6 +60,24 @@ class Submission(BaseModel):
 
             value = value.replace(tzinfo=ZoneInfo("Europe/Paris"))
         return value
+
+
+def browser_position(value: object) -> tuple[float, float] | None:
+    """(latitude, longitude) from a browser's geolocation answer (a mapping with
+    ``latitude`` and ``longitude``), or ``None`` when the position was refused, is
+    unavailable or is not a valid WGS84 point: the record is then kept without it."""
+    if not isinstance(value, Mapping):
+        return None
+    try:
+        latitude, longitude = float(value["latitude"]), float(value["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    # Six decimals: about 10 cm, far below a phone GPS's accuracy.
+    return round(latitude, 6), round(longitude, 6)
 
 
 @dataclass(frozen=True)

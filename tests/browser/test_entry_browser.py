@@ -72,12 +72,17 @@ def test_tablet_entry_double_submit_and_reload_keep_one_record(
     shot("04-confirmation")
     assert _rows(engine) == 1
 
-    # Reopen the entry link (what a reload does once the volunteer navigation has put the
-    # entry page at "/": see the report on role-based navigation).
-    page.goto(f"{app.url}/saisie?equipe={team}", wait_until="networkidle")
+    # A real reload: a new server session, which re-joins from the code kept in the address
+    # and keeps the volunteer on the entry page with the team's tally.
+    assert f"equipe={team}" in page.url
+    page.reload(wait_until="networkidle")
     page.get_by_role("button", name="Enregistrer la fiche").wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     shot("05-apres-rechargement")
+    assert f"equipe={team}" in page.url
+    assert page.get_by_text("Personnes comptées par l'équipe").is_visible()
+    assert page.get_by_test_id("stMetricValue").first.inner_text() == "1"
+    assert not page.get_by_label("Code d'équipe").count()
     assert _rows(engine) == 1
 
     # One tap for a person only observed, tapped twice.
@@ -104,3 +109,49 @@ def test_unknown_team_code_is_answered_in_french(browser, app_and_night, artifac
     page.get_by_text("Code d'équipe inconnu").wait_for()
     page.screenshot(path=str(artifacts / "saisie-code-inconnu.png"))
     page.close()
+
+
+@pytest.mark.parametrize("allowed", [True, False], ids=["position-donnee", "position-refusee"])
+def test_optional_gps_position_is_stored_and_never_blocks(
+    browser, app_and_night, artifacts, allowed
+):
+    """The tablet's position (from its GPS, no network) goes with the record; a refused
+    position leaves latitude and longitude empty and the record is stored all the same."""
+    app, night, engine = app_and_night
+    context = browser.new_context(
+        viewport={"width": 768, "height": 1024},
+        permissions=["geolocation"] if allowed else [],
+        geolocation={"latitude": 47.32202, "longitude": 5.04148, "accuracy": 12},
+    )
+    page = context.new_page()
+    name = "donnee" if allowed else "refusee"
+    # The address a joined tablet shows: the entry page is the volunteer's home page.
+    page.goto(f"{app.url}/?equipe={night.teams[0]}", wait_until="networkidle")
+    page.get_by_role("button", name="Position GPS").click(timeout=60_000)
+    expected = "Position prise pour cette fiche" if allowed else "Sans position"
+    page.get_by_text(expected).wait_for(timeout=30_000)
+    page.screenshot(path=str(artifacts / f"saisie-gps-{name}.png"), full_page=True)
+    page.get_by_role("button", name="Endormie", exact=True).click()
+    page.get_by_text("Fiche enregistrée").first.wait_for()
+    with engine.connect() as c:
+        stored = c.execute(text("SELECT latitude, longitude FROM observation")).all()
+    assert stored == ([(47.32202, 5.04148)] if allowed else [(None, None)])
+    context.close()
+
+
+@pytest.mark.parametrize("address", ["/saisie?equipe={team}", "/?equipe={team}"],
+                         ids=["entry-link", "home-link"])
+def test_the_link_given_to_volunteers_opens_the_entry_page(browser, app_and_night, artifacts,
+                                                           address):
+    """A fresh tablet session on the team's link (QR code) lands on the entry page, with no
+    "page not found" on the way, and stays there when reloaded."""
+    app, night, _ = app_and_night
+    team = night.teams[0]
+    page = browser.new_page(viewport={"width": 768, "height": 1024})
+    page.goto(app.url + address.format(team=team), wait_until="networkidle")
+    page.get_by_role("button", name="Enregistrer la fiche").wait_for(timeout=60_000)
+    assert "/saisie" in page.url and f"equipe={team}" in page.url
+    assert page.get_by_text("Page not found").count() == 0
+    page.reload(wait_until="networkidle")
+    page.get_by_role("button", name="Enregistrer la fiche").wait_for(timeout=60_000)
+    page.screenshot(path=str(artifacts / f"saisie-lien-{address[1:6].strip('?')}.png"))

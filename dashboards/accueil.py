@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from dashboards.common import engine, settings
 from observatoire.access import current_user
-from observatoire.geo.display import map_geojson, map_view
+from observatoire.geo.display import area_map
 from observatoire.model import ObservatoireError, Role
 from observatoire.pipeline import home_page_data, territory_choices
 
@@ -96,11 +95,9 @@ measure = st.radio(
 )
 column = "personnes" if measure == "Personnes rencontrées" else "pour_10000"
 communes = data.communes
-figure = px.choropleth_map(
+figure = area_map(
     communes,
-    geojson=map_geojson(communes),
-    locations="code",
-    featureidkey="properties.code",
+    "code",
     color=column,
     color_continuous_scale="OrRd",
     hover_name="nom",
@@ -111,12 +108,7 @@ figure = px.choropleth_map(
         "population": "Population",
         "code": "Code INSEE",
     },
-    # No basemap tiles: the map draws offline (poor networks on count nights, closed servers).
-    map_style="white-bg",
-    opacity=0.85,
-    **map_view(communes, width_px=560),
 )
-figure.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=560)
 st.plotly_chart(figure, width="stretch")
 
 st.caption(

@@ -3,13 +3,11 @@ so far by commune; refreshed automatically."""
 
 from __future__ import annotations
 
-import json
-
-import plotly.express as px
 import streamlit as st
 
 from dashboards.common import engine, settings
 from observatoire import countnight
+from observatoire.geo.display import area_map
 from observatoire.pipeline import territory_choices
 from observatoire.store import repository
 
@@ -56,13 +54,10 @@ def live() -> None:
     cols[3].metric("Pas commencés", cov.not_started)
     sectors = cov.sectors
     if len(sectors):
-        figure = px.choropleth(
-            sectors, geojson=json.loads(sectors[["sector_code", "geometry"]].to_json()),
-            locations="sector_code", featureidkey="properties.sector_code", color="statut",
-            color_discrete_map=COLOURS, hover_data=["team_name", "people"],
+        figure = area_map(
+            sectors, "sector_code", color="statut", color_discrete_map=COLOURS,
+            hover_data=["team_name", "people"], height=520,
         )
-        figure.update_geos(fitbounds="geojson", visible=False)
-        figure.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=520)
         st.plotly_chart(figure, width="stretch")
     st.dataframe(cov.by_commune.rename(columns={"commune_code": "Commune",
                                                 "personnes": "Personnes",

@@ -3,6 +3,8 @@ with the convention's targets (editable) and the distance to them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -13,10 +15,13 @@ from dashboards.tableau_commun import (
     NO_DATA,
     STAFF_ROLES,
     choose_territory,
+    feed_flows,
+    feed_version,
     load_inputs,
+    plan_frames,
     require,
 )
-from observatoire.indicators import flows, load_catalogue, plan_indicators
+from observatoire.indicators import load_catalogue, plan_indicators
 from observatoire.indicators.flows import DEFAULT_INACTIVITY_DAYS, FLOW_LABELS
 from observatoire.model import ObservatoireError
 
@@ -26,91 +31,93 @@ st.title("Flux et indicateurs Logement d'abord")
 slug = choose_territory()
 
 
-@st.cache_data(ttl=300, max_entries=8)
-def _flows(slug: str, days: int) -> pd.DataFrame:
-    return flows(load_inputs(slug), days)
+PLAN, FLOWS = "Logement d'abord et objectifs", "Flux de la liste nominative"
+# Only the section shown is computed: the flows read every linked partner record.
+section = st.radio("Afficher", [PLAN, FLOWS], horizontal=True, key="indicateurs_section")
+version = feed_version()
 
-
-st.subheader("Flux de la liste nominative, mois par mois")
-days = st.select_slider("Inactivité après (jours sans contact)", [30, 60, 90, 180],
-                        value=DEFAULT_INACTIVITY_DAYS)  # fmt: skip
-monthly = _flows(slug, days)
-if monthly.empty:
-    st.info(f"Flux : {NO_DATA} (aucun enregistrement partenaire rapproché).")
+if section == FLOWS:
+    st.subheader("Flux de la liste nominative, mois par mois")
+    days = st.select_slider("Inactivité après (jours sans contact)", [30, 60, 90, 180],
+                            value=DEFAULT_INACTIVITY_DAYS)  # fmt: skip
+    monthly = feed_flows(slug, days, version)
+    if monthly.empty:
+        st.info(f"Flux : {NO_DATA} (aucun enregistrement partenaire rapproché).")
+    else:
+        figure = go.Figure()
+        figure.add_bar(x=monthly["mois"], y=monthly["entrees"], name="Entrées")
+        figure.add_bar(x=monthly["mois"], y=-monthly["sorties"], name="Sorties")
+        figure.add_scatter(x=monthly["mois"], y=monthly["actifs"], name="Actifs",
+                           mode="lines+markers")
+        figure.update_layout(barmode="relative", height=340,
+                             margin={"l": 0, "r": 0, "t": 10, "b": 0})  # fmt: skip
+        st.plotly_chart(figure, width="stretch")
+        balanced = (monthly["ecart"] == 0).all()
+        (st.success if balanced else st.error)(
+            "Contrôle : actifs(t) = actifs(t-1) + entrées − sorties "
+            + ("vérifié chaque mois." if balanced else "NON vérifié : voir la colonne Contrôle.")
+        )
+        st.dataframe(monthly.rename(columns=FLOW_LABELS), hide_index=True, width="stretch")
 else:
-    figure = go.Figure()
-    figure.add_bar(x=monthly["mois"], y=monthly["entrees"], name="Entrées")
-    figure.add_bar(x=monthly["mois"], y=-monthly["sorties"], name="Sorties")
-    figure.add_scatter(x=monthly["mois"], y=monthly["actifs"], name="Actifs", mode="lines+markers")
-    figure.update_layout(barmode="relative", height=340,
-                         margin={"l": 0, "r": 0, "t": 10, "b": 0})  # fmt: skip
-    st.plotly_chart(figure, width="stretch")
-    balanced = (monthly["ecart"] == 0).all()
-    (st.success if balanced else st.error)(
-        "Contrôle : actifs(t) = actifs(t-1) + entrées − sorties "
-        + ("vérifié chaque mois." if balanced else "NON vérifié : voir la colonne Contrôle.")
-    )
-    st.dataframe(monthly.rename(columns=FLOW_LABELS), hide_index=True, width="stretch")
+    st.subheader("Indicateurs Logement d'abord et objectifs de la convention")
+    inputs = load_inputs(slug)
+    table = plan_indicators(replace(inputs, **plan_frames(slug, version)))
+    if table.empty:
+        st.info(f"Indicateurs Logement d'abord : {NO_DATA}. Saisissez les valeurs et les "
+                "objectifs ci-dessous.")  # fmt: skip
+    else:
+        shown = table.assign(
+            atteint=table["met"].map({True: "oui", False: "non"}).fillna("—"),
+            ecart=table["distance"],
+        )[["label", "year", "value", "target", "ecart", "atteint"]]
+        st.dataframe(shown.rename(columns={
+            "label": "Indicateur", "year": "Année", "value": "Valeur", "target": "Objectif",
+            "ecart": "Écart à l'objectif", "atteint": "Objectif atteint"}),
+            hide_index=True, width="stretch")  # fmt: skip
 
-st.subheader("Indicateurs Logement d'abord et objectifs de la convention")
-inputs = load_inputs(slug)
-table = plan_indicators(inputs)
-if table.empty:
-    st.info(f"Indicateurs Logement d'abord : {NO_DATA}. Saisissez les valeurs et les "
-            "objectifs ci-dessous.")  # fmt: skip
-else:
-    shown = table.assign(
-        atteint=table["met"].map({True: "oui", False: "non"}).fillna("—"),
-        ecart=table["distance"],
-    )[["label", "year", "value", "target", "ecart", "atteint"]]
-    st.dataframe(shown.rename(columns={"label": "Indicateur", "year": "Année", "value": "Valeur",
-                                       "target": "Objectif", "ecart": "Écart à l'objectif",
-                                       "atteint": "Objectif atteint"}),
-                 hide_index=True, width="stretch")  # fmt: skip
+    plan_ids = [i.id for i in catalogue.in_group("logement_d_abord")] + ["a_minima_total"]
+    with st.form("objectifs"):
+        st.markdown("**Objectifs de la convention** (modifiables par l'équipe)")
+        targets = inputs.targets.reindex(columns=["indicator_id", "year", "target", "convention"])
+        edited = st.data_editor(
+            targets, num_rows="dynamic", hide_index=True, width="stretch", key="objectifs_table",
+            column_config={
+                "indicator_id": st.column_config.SelectboxColumn(
+                    "Indicateur", options=plan_ids, required=True),
+                "year": st.column_config.NumberColumn("Année", min_value=2000, max_value=2100,
+                                                      step=1, required=True),
+                "target": st.column_config.NumberColumn("Objectif", required=True),
+                "convention": st.column_config.TextColumn("Convention"),
+            },
+        )  # fmt: skip
+        if st.form_submit_button("Enregistrer les objectifs"):
+            from observatoire.store.indicators_repository import replace_targets
 
-plan_ids = [i.id for i in catalogue.in_group("logement_d_abord")] + ["a_minima_total"]
-with st.form("objectifs"):
-    st.markdown("**Objectifs de la convention** (modifiables par l'équipe)")
-    targets = inputs.targets.reindex(columns=["indicator_id", "year", "target", "convention"])
-    edited = st.data_editor(
-        targets, num_rows="dynamic", hide_index=True, width="stretch", key="objectifs_table",
-        column_config={
-            "indicator_id": st.column_config.SelectboxColumn(
-                "Indicateur", options=plan_ids, required=True),
-            "year": st.column_config.NumberColumn("Année", min_value=2000, max_value=2100,
-                                                  step=1, required=True),
-            "target": st.column_config.NumberColumn("Objectif", required=True),
-            "convention": st.column_config.TextColumn("Convention"),
-        },
-    )  # fmt: skip
-    if st.form_submit_button("Enregistrer les objectifs"):
-        from observatoire.store.indicators_repository import replace_targets
+            try:
+                with Session(engine()) as session, session.begin():
+                    saved = replace_targets(session, slug, edited, actor=user.login)
+            except ObservatoireError as exc:
+                st.error(str(exc))
+            else:
+                load_inputs.clear()
+                st.success(f"{saved} objectif(s) enregistré(s) (journal d'audit mis à jour).")
 
-        try:
+    with st.form("valeurs"):
+        st.markdown("**Valeurs saisies** (places IML, pensions de famille, prévention des "
+                    "expulsions : ce qu'aucun flux ne fournit)")  # fmt: skip
+        cols = st.columns(3)
+        indicator = cols[0].selectbox("Indicateur", plan_ids[:-1],
+                                      format_func=lambda i: catalogue[i].label)  # fmt: skip
+        year = cols[1].number_input("Année", 2000, 2100, value=pd.Timestamp.now().year - 1)
+        value = cols[2].number_input("Valeur", min_value=0.0, step=1.0)
+        if st.form_submit_button("Enregistrer la valeur"):
+            from observatoire.store.indicators_repository import set_value
+
             with Session(engine()) as session, session.begin():
-                saved = replace_targets(session, slug, edited, actor=user.login)
-        except ObservatoireError as exc:
-            st.error(str(exc))
-        else:
+                set_value(session, slug, indicator, int(year), value, actor=user.login,
+                          source="saisie")  # fmt: skip
             load_inputs.clear()
-            st.success(f"{saved} objectif(s) enregistré(s) (journal d'audit mis à jour).")
-
-with st.form("valeurs"):
-    st.markdown("**Valeurs saisies** (places IML, pensions de famille, prévention des "
-                "expulsions : ce qu'aucun flux ne fournit)")  # fmt: skip
-    cols = st.columns(3)
-    indicator = cols[0].selectbox("Indicateur", plan_ids[:-1],
-                                  format_func=lambda i: catalogue[i].label)  # fmt: skip
-    year = cols[1].number_input("Année", 2000, 2100, value=pd.Timestamp.now().year - 1)
-    value = cols[2].number_input("Valeur", min_value=0.0, step=1.0)
-    if st.form_submit_button("Enregistrer la valeur"):
-        from observatoire.store.indicators_repository import set_value
-
-        with Session(engine()) as session, session.begin():
-            set_value(session, slug, indicator, int(year), value, actor=user.login,
-                      source="saisie")  # fmt: skip
-        load_inputs.clear()
-        st.success("Valeur enregistrée.")
+            st.success("Valeur enregistrée.")
 
 with st.expander("Catalogue des indicateurs"):
     st.dataframe(

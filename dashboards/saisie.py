@@ -14,15 +14,14 @@ never blocks a record.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 
-import plotly.express as px
 import streamlit as st
 
 from dashboards.common import engine
 from observatoire import countnight
 from observatoire.access import TEAM_CODE_PARAM
+from observatoire.geo.display import area_map
 from observatoire.model import ObservatoireError
 from observatoire.survey import Submission, browser_position, load_questionnaire
 from observatoire.survey.questionnaire import Question, Questionnaire
@@ -88,10 +87,9 @@ _gps = st.components.v2.component(
 
 
 @st.cache_data(ttl=600, max_entries=64, show_spinner=False)
-def _sector_geojson(team_code: str) -> dict | None:
+def _team_sectors(team_code: str):
     cov = countnight.coverage(engine(), countnight.join_team(engine(), team_code).campaign_id)
-    own = cov.sectors[cov.sectors["team_code"] == team_code]
-    return json.loads(own[["sector_code", "geometry"]].to_json()) if len(own) else None
+    return cov.sectors[cov.sectors["team_code"] == team_code][["sector_code", "geometry"]]
 
 
 def _form_id() -> str:
@@ -274,19 +272,16 @@ left, right = st.columns([2, 1])
 left.markdown(f"**Secteur {sector}** — commune {context.sectors[sector][1]}")
 right.metric("Personnes comptées par l'équipe", countnight.team_tally(engine(), context))
 
-geojson = _sector_geojson(context.team_code)
-if geojson:
-    with st.expander("Carte du secteur", expanded=False):
-        figure = px.choropleth(
-            geojson=geojson, locations=[f["properties"]["sector_code"]
-                                        for f in geojson["features"]],
-            featureidkey="properties.sector_code", color_discrete_sequence=["#f28e2b"],
-        )
-        # No basemap: it must draw without network.
-        figure.update_geos(fitbounds="geojson", visible=False)
-        figure.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=320,
-                             showlegend=False)
-        st.plotly_chart(figure, width="stretch")
+own_sectors = _team_sectors(context.team_code)
+# A toggle rather than an expander: the map is drawn when shown (a web map drawn in a
+# folded, zero-size box stays blank once unfolded).
+if len(own_sectors) and st.toggle("Carte du secteur", value=True):
+    figure = area_map(
+        own_sectors, "sector_code", color="sector_code", color_discrete_sequence=["#f28e2b"],
+        height=320,
+    )
+    figure.update_layout(showlegend=False)
+    st.plotly_chart(figure, width="stretch")
 
 message = st.session_state.pop("message", None)
 if message:

@@ -11,6 +11,8 @@ from dashboards.tableau_commun import (
     NO_DATA,
     STAFF_ROLES,
     choose_territory,
+    distinct_estimate,
+    feed_version,
     filters,
     fmt_int,
     fmt_pct,
@@ -23,7 +25,6 @@ from observatoire.indicators import (
     campaign_profiles,
     campaign_table,
     commune_table,
-    deduplicated,
     load_catalogue,
 )
 
@@ -41,11 +42,6 @@ if campaign_id is None:
 @st.cache_data(ttl=300, max_entries=16)
 def _campaigns(slug: str, codes: tuple[str, ...]) -> pd.DataFrame:
     return campaign_table(load_inputs(slug).filter_communes(list(codes)))
-
-
-@st.cache_data(ttl=300, max_entries=4)
-def _dedup(slug: str):
-    return deduplicated(load_inputs(slug))
 
 
 trend = _campaigns(slug, tuple(codes))
@@ -76,7 +72,7 @@ if row["caution"]:
 tiles = st.columns(4)
 covered = coverage["parcourus"].sum() / coverage["prevus"].sum() if len(coverage) else None
 tiles[0].metric(catalogue["sectors_covered"].label, fmt_pct(covered))
-estimate = _dedup(slug)
+estimate = distinct_estimate(slug, feed_version())
 if estimate is None:
     tiles[1].metric(catalogue["distinct_people"].label, NO_DATA,
                     help="Aucun enregistrement partenaire rapproché dans la base.")  # fmt: skip

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy.orm import Session
 
 from dashboards.common import engine, settings
 from observatoire.access import AccessDeniedError, CurrentUser, require_role
 from observatoire.indicators import IndicatorInputs
+from observatoire.indicators.dedup import DistinctEstimate, estimate_from_summary
 from observatoire.model import ObservatoireError, Role
 
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
@@ -26,9 +28,64 @@ def require(*roles: Role) -> CurrentUser:
 
 @st.cache_data(ttl=300, max_entries=4, show_spinner="Chargement des données…")
 def load_inputs(territory_slug: str) -> IndicatorInputs:
+    """The count nights, targets and staff entries (small). The partner feeds are not read
+    here: the pages ask the database for their aggregates (the functions below)."""
     from observatoire.cli_publish import load_inputs as load
 
-    return load(engine(), territory_slug)
+    return load(engine(), territory_slug, with_feeds=False)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def feed_version() -> tuple[int, ...]:
+    """Changes when partner records or the linkage change: the key of the feed caches."""
+    from observatoire.store.indicators_repository import feed_version as version
+
+    with Session(engine()) as session:
+        return version(session)
+
+
+# The feed aggregates are keyed by `feed_version` and have no ``ttl``: they are computed
+# again when the feeds or the linkage change (or the server restarts), not every few minutes.
+@st.cache_data(max_entries=8, show_spinner="Estimation dédoublonnée…")
+def distinct_estimate(territory_slug: str, version: tuple[int, ...]) -> DistinctEstimate | None:
+    """Distinct people known to the count night and the partners (``None`` without any
+    linked record); ``by_source`` is left empty."""
+    from observatoire.store.indicators_repository import cluster_summary
+
+    with Session(engine()) as session:
+        summary = cluster_summary(session, territory_slug, by_source=False)
+    return estimate_from_summary(summary) if summary.linked else None
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def feed_counts(
+    territory_slug: str, codes: tuple[str, ...], version: tuple[int, ...]
+) -> dict[str, int]:
+    from observatoire.store.indicators_repository import feed_counts as counts
+
+    with Session(engine()) as session:
+        return counts(session, territory_slug, list(codes) or None)
+
+
+@st.cache_data(max_entries=8, show_spinner="Calcul des flux…")
+def feed_flows(territory_slug: str, days: int, version: tuple[int, ...]) -> pd.DataFrame:
+    """Monthly flows from each person's last contact per month (aggregated in SQL)."""
+    from observatoire.indicators import flows
+    from observatoire.store.indicators_repository import flow_contacts
+
+    with Session(engine()) as session:
+        contacts = flow_contacts(session, territory_slug)
+    orientations = plan_frames(territory_slug, version)["orientations"]
+    return flows(IndicatorInputs(linked_records=contacts, orientations=orientations), days)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def plan_frames(territory_slug: str, version: tuple[int, ...]) -> dict[str, pd.DataFrame]:
+    """SI-SIAO orientations and 115 calls (only the attributes the indicators read)."""
+    from observatoire.store.indicators_repository import plan_inputs
+
+    with Session(engine()) as session:
+        return plan_inputs(session)
 
 
 @st.cache_data(ttl=300)

@@ -10,6 +10,8 @@ from dashboards.tableau_commun import (
     NO_DATA,
     STAFF_ROLES,
     choose_territory,
+    feed_counts,
+    feed_version,
     filters,
     fmt_int,
     load_inputs,
@@ -21,7 +23,7 @@ require(*STAFF_ROLES)
 catalogue = load_catalogue()
 st.title("Qualité des données")
 slug = choose_territory()
-inputs, campaign_id, _codes = filters(load_inputs(slug))
+inputs, campaign_id, codes = filters(load_inputs(slug))
 if campaign_id is None:
     st.info(f"Aucune nuit de comptage : {NO_DATA}.")
     st.stop()
@@ -31,14 +33,13 @@ tiles = st.columns(4)
 tiles[0].metric("Fiches de la nuit", fmt_int(len(observations)))
 already = (observations["situation"] == "already_answered").sum() if len(observations) else 0
 tiles[1].metric("Doublons déclarés (« déjà répondu »)", fmt_int(already))
-records = inputs.linked_records
-if records.empty:
+records = feed_counts(slug, tuple(codes), feed_version())
+if not records["records"]:
     tiles[2].metric("Doublons trouvés par le rapprochement", NO_DATA)
 else:
-    linked = records.dropna(subset=["person_id"])
-    tiles[2].metric("Doublons trouvés par le rapprochement",
-                    fmt_int(len(linked) - linked["person_id"].nunique()))  # fmt: skip
-tiles[3].metric("Enregistrements partenaires", fmt_int(len(records)) if len(records) else NO_DATA)
+    tiles[2].metric("Doublons trouvés par le rapprochement", fmt_int(records["duplicates"]))
+tiles[3].metric("Enregistrements partenaires",
+                fmt_int(records["records"]) if records["records"] else NO_DATA)  # fmt: skip
 
 st.subheader("Champs manquants")
 fields = {"sex": "Sexe", "age_band": "Tranche d'âge", "sleeping_place": "Lieu",

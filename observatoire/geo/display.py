@@ -12,7 +12,9 @@ import geopandas as gpd
 def map_geojson(gdf: gpd.GeoDataFrame, id_column: str = "code") -> dict[str, Any]:
     """A GeoJSON FeatureCollection (EPSG:4326) keyed by ``id_column`` for plotly maps."""
     shaped = gpd.GeoDataFrame(
-        {id_column: gdf[id_column].to_numpy()}, geometry=gdf.geometry.to_crs("EPSG:4326")
+        {id_column: gdf[id_column].to_numpy()},
+        geometry=gdf.geometry.to_crs("EPSG:4326").to_numpy(),  # positions, not index labels
+        crs="EPSG:4326",
     )
     return json.loads(shaped.to_json(drop_id=True))
 
@@ -35,3 +37,34 @@ def map_view(gdf: gpd.GeoDataFrame, width_px: int = 900, height_px: int = 560) -
         math.log2(width_px / 512 / lon_fraction), math.log2(height_px / 512 / lat_fraction)
     )
     return {"center": centre, "zoom": max(0.0, zoom - 0.15)}
+
+
+def area_map(
+    gdf: gpd.GeoDataFrame,
+    id_column: str,
+    *,
+    height: int = 560,
+    width_px: int = 560,
+    **choropleth_options: Any,
+):
+    """A plotly choropleth of ``gdf``'s areas that draws with no network at all.
+
+    No basemap tiles (``white-bg``), and MapLibre rather than plotly's ``geo`` maps, which
+    fetch a world outline from a CDN and draw nothing without it. ``width_px`` is the
+    narrowest frame the map must fit (a tablet column); options go to
+    `plotly.express.choropleth_map` (``color``, ``hover_data``, ``labels``...).
+    """
+    import plotly.express as px
+
+    figure = px.choropleth_map(
+        gdf.drop(columns=gdf.geometry.name),
+        geojson=map_geojson(gdf, id_column),
+        locations=id_column,
+        featureidkey=f"properties.{id_column}",
+        map_style="white-bg",
+        opacity=0.85,
+        **map_view(gdf, width_px=width_px, height_px=height),
+        **choropleth_options,
+    )
+    figure.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=height)
+    return figure

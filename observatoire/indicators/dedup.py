@@ -35,19 +35,36 @@ class DistinctEstimate:
     """People met on the count night whose cluster holds no partner record."""
 
 
-def distinct_people(
+@dataclass(frozen=True)
+class ClusterSummary:
+    """What the estimate of distinct people needs, summed over clusters.
+
+    A database computes it with ``GROUP BY`` (`observatoire.store.indicators_repository.
+    cluster_summary`); `summarise_clusters` is the reference computation on a frame. "Multi"
+    clusters hold several records, "alone" ones a single record; ``doubt`` is the sum of
+    ``1 - confidence`` and ``variance`` the sum of ``confidence * (1 - confidence)``.
+    """
+
+    records: int
+    linked: int
+    """Records linked to a person (the others count as people of their own)."""
+    multi: int
+    multi_doubt: float
+    multi_variance: float
+    alone: int
+    alone_doubt: float
+    alone_variance: float
+    by_source: dict[str, int]
+    met_on_night: int
+    unknown_to_partners: int
+
+
+def summarise_clusters(
     linked_records: pd.DataFrame,
     start: dt.date | None = None,
     end: dt.date | None = None,
-) -> DistinctEstimate:
-    """Count distinct people (clusters) over ``[start, end]`` with an uncertainty band.
-
-    The band reads the linkage confidences as probabilities: a cluster of several records
-    with confidence ``c`` is two people instead of one with probability ``1 - c`` (raises
-    the high end); a record alone with confidence ``c`` belongs to another cluster with
-    probability ``1 - c`` (lowers the low end). Each end adds 1.96 standard deviations of
-    these independent Bernoulli errors.
-    """
+) -> ClusterSummary:
+    """The `ClusterSummary` of ``linked_records`` over ``[start, end]`` (see the module)."""
     records = linked_records
     if (start or end) and "date" in records:
         dates = pd.to_datetime(records["date"], errors="coerce")
@@ -58,7 +75,7 @@ def distinct_people(
             keep &= dates <= pd.Timestamp(end)
         records = records[keep]
     if records.empty:
-        return DistinctEstimate(0, 0, 0, 0, {}, 0, 0)
+        return ClusterSummary(0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, {}, 0, 0)
     person = records["person_id"].astype("object")
     missing = person.isna() | (person.astype(str).str.strip() == "")
     # A record linked to nobody is a person of its own: give it a key no cluster can have.
@@ -69,26 +86,60 @@ def distinct_people(
         if "confidence" in records
         else pd.Series(1.0, index=records.index)
     )
-    frame = pd.DataFrame({"person": person, "source": records["source"].astype(str),
-                          "confidence": confidence})  # fmt: skip
+    source = records["source"].astype(str)
+    frame = pd.DataFrame({"person": person.astype(str), "source": source,
+                          "confidence": confidence,
+                          "night": source == COUNT_NIGHT_SOURCE})  # fmt: skip
     clusters = frame.groupby("person").agg(
-        size=("source", "size"), confidence=("confidence", "min")
-    )
+        size=("source", "size"), confidence=("confidence", "min"), night=("night", "max"),
+        all_night=("night", "min"),
+    )  # fmt: skip
     multi = clusters[clusters["size"] > 1]["confidence"]
     alone = clusters[clusters["size"] == 1]["confidence"]
-    over = (1 - multi).sum() + Z_95 * math.sqrt((multi * (1 - multi)).sum())
-    under = (1 - alone).sum() + Z_95 * math.sqrt((alone * (1 - alone)).sum())
-    estimate = len(clusters)
-    by_source = frame.groupby("source")["person"].nunique().astype(int).to_dict()
-    night = frame["source"] == COUNT_NIGHT_SOURCE
-    night_people = set(frame.loc[night, "person"])
-    partner_people = set(frame.loc[~night, "person"])
+    return ClusterSummary(
+        records=len(frame),
+        linked=int((~missing).sum()),
+        multi=len(multi),
+        multi_doubt=float((1 - multi).sum()),
+        multi_variance=float((multi * (1 - multi)).sum()),
+        alone=len(alone),
+        alone_doubt=float((1 - alone).sum()),
+        alone_variance=float((alone * (1 - alone)).sum()),
+        by_source={k: int(v) for k, v in frame.groupby("source")["person"].nunique().items()},
+        met_on_night=int(clusters["night"].sum()),
+        unknown_to_partners=int(clusters["all_night"].sum()),
+    )
+
+
+def estimate_from_summary(summary: ClusterSummary) -> DistinctEstimate:
+    """Distinct people with their band from a `ClusterSummary`.
+
+    The band reads the linkage confidences as probabilities: a cluster of several records
+    with confidence ``c`` is two people instead of one with probability ``1 - c`` (raises
+    the high end); a record alone with confidence ``c`` belongs to another cluster with
+    probability ``1 - c`` (lowers the low end). Each end adds 1.96 standard deviations of
+    these independent Bernoulli errors.
+    """
+    estimate = summary.multi + summary.alone
+    over = summary.multi_doubt + Z_95 * math.sqrt(max(summary.multi_variance, 0.0))
+    under = summary.alone_doubt + Z_95 * math.sqrt(max(summary.alone_variance, 0.0))
     return DistinctEstimate(
         estimate=estimate,
-        low=max(0, math.floor(estimate - under)),
-        high=math.ceil(estimate + over),
-        records=len(frame),
-        by_source=by_source,
-        met_on_night=len(night_people),
-        unknown_to_partners=len(night_people - partner_people),
+        # Sums from a database may differ from pandas' in the last bits: round them first.
+        low=max(0, math.floor(round(estimate - under, 9))),
+        high=math.ceil(round(estimate + over, 9)),
+        records=summary.records,
+        by_source=dict(summary.by_source),
+        met_on_night=summary.met_on_night,
+        unknown_to_partners=summary.unknown_to_partners,
     )
+
+
+def distinct_people(
+    linked_records: pd.DataFrame,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> DistinctEstimate:
+    """Count distinct people (clusters) over ``[start, end]`` with an uncertainty band
+    (`estimate_from_summary` says how the band is read from the linkage confidences)."""
+    return estimate_from_summary(summarise_clusters(linked_records, start, end))

@@ -1,18 +1,25 @@
 """Read the indicators' inputs from the database, and keep the convention's targets and
 the figures staff enter. Frames come out with the columns `observatoire.indicators`
 documents; a table that does not exist yet (a feature not installed) gives an empty frame.
+
+The partner feeds can hold hundreds of thousands of rows: the pages do not load them.
+`cluster_summary`, `feed_counts` and `flow_contacts` aggregate them in the database
+(``GROUP BY``) into what the indicators need; the pure functions of
+`observatoire.indicators` on the rows `load_inputs` reads stay the reference (the tests
+check both give the same figures). `feed_version` changes whenever the feeds or the
+linkage change, so that callers may cache those aggregates until then.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import Integer, String, case, cast, delete, func, literal, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from observatoire.indicators.dedup import COUNT_NIGHT_SOURCE, ClusterSummary
 from observatoire.model import ObservatoireError
 from observatoire.store import repository
 from observatoire.store.indicators_tables import IndicatorTargetRow, IndicatorValueRow
@@ -31,7 +38,10 @@ PROFILE_ANSWERS = ("household", "children_count", "homeless_duration", "calls_11
 
 
 def _frame(session: Session, statement, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(session.execute(statement).all(), columns=columns)
+    # Core rows turned into plain tuples: pandas builds a frame from SQLAlchemy rows several
+    # times slower, and the ORM's row loading adds its own cost.
+    rows = [tuple(row) for row in session.connection().execute(statement)]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def load_inputs(
@@ -39,7 +49,9 @@ def load_inputs(
 ) -> dict[str, pd.DataFrame]:
     """Every input frame of `observatoire.indicators.IndicatorInputs` for a territory.
 
-    ``with_feeds=False`` skips the partner records (the public pages do not need them).
+    ``with_feeds=False`` skips the partner records, which may be hundreds of thousands of
+    rows: the pages read their aggregates instead (`cluster_summary`, `feed_counts`,
+    `flow_contacts`, `plan_inputs`).
     """
     territory = repository.get_territory(session, territory_slug)
     frames: dict[str, pd.DataFrame] = {}
@@ -82,8 +94,7 @@ def load_inputs(
     )
     frames["place_tallies"] = _place_tallies(session, campaigns)
     if with_feeds:
-        codes = set(frames["communes"]["code"])
-        frames.update(_feeds(session, codes))
+        frames.update(_feeds(session, territory_slug))
     frames["values"] = _frame(
         session,
         select(IndicatorValueRow.indicator_id, IndicatorValueRow.year, IndicatorValueRow.value)
@@ -150,7 +161,17 @@ def _place_tallies(session: Session, campaigns: pd.DataFrame) -> pd.DataFrame:
     return rows.dropna(subset=["campaign_id"])[columns].reset_index(drop=True)
 
 
-def _feeds(session: Session, commune_codes: set[str]) -> dict[str, pd.DataFrame]:
+def _in_territory(session: Session, territory_slug: str, codes: list[str] | None = None):
+    """Condition on ``source_record``: its commune is one of the territory's (or one of
+    ``codes`` when given); without ``codes``, records without a commune stay in."""
+    if codes:
+        return SourceRecordRow.commune_code.in_(list(codes))
+    territory = repository.get_territory(session, territory_slug)
+    own = select(CommuneRow.code).where(CommuneRow.territory_id == territory.id)
+    return or_(SourceRecordRow.commune_code.is_(None), SourceRecordRow.commune_code.in_(own))
+
+
+def _feeds(session: Session, territory_slug: str) -> dict[str, pd.DataFrame]:
     """Linked records, SI-SIAO orientations and 115 calls from ``source_record``."""
     linked = _frame(
         session,
@@ -160,56 +181,249 @@ def _feeds(session: Session, commune_codes: set[str]) -> dict[str, pd.DataFrame]
             PersonRow.confidence,
             SourceRecordRow.last_contact,
             SourceRecordRow.commune_code,
-        ).outerjoin(PersonRow, PersonRow.id == SourceRecordRow.person_id),
+        )
+        .outerjoin(PersonRow, PersonRow.id == SourceRecordRow.person_id)
+        .where(_in_territory(session, territory_slug))
+        .order_by(SourceRecordRow.id),
         ["source", "person_id", "confidence", "date", "commune_code"],
     )
     # Records of other territories stay out; records without a commune stay in.
-    linked = linked[linked["commune_code"].isna() | linked["commune_code"].isin(commune_codes)]
-    frames = {"linked_records": linked.reset_index(drop=True)}
-    frames["orientations"] = _attributes(
-        session, "si_siao",
-        {"date": ("date_orientation", "Date d'orientation", "date_demande", "Date de la demande"),
-         "orientation": ("orientation", "Orientation"), "status": ("statut", "status", "Statut")},
-    )  # fmt: skip
-    frames["calls_115"] = _attributes(
-        session, "appels_115",
-        {"date": ("date", "date_appel", "Date et heure"), "answer": ("reponse", "Réponse",
-         "answer"), "motive": ("motif", "Motif", "motive")},
-    )  # fmt: skip
+    frames = {"linked_records": linked}
+    frames.update(plan_inputs(session))
     return frames
+
+
+_ORIENTATION_KEYS = {
+    "date": ("date_orientation", "Date d'orientation", "date_demande", "Date de la demande"),
+    "orientation": ("orientation", "Orientation"),
+    "status": ("statut", "status", "Statut"),
+}
+_CALL_KEYS = {
+    "date": ("date", "date_appel", "Date et heure"),
+    "answer": ("reponse", "Réponse", "answer"),
+    "motive": ("motif", "Motif", "motive"),
+}
+
+
+def plan_inputs(session: Session) -> dict[str, pd.DataFrame]:
+    """``orientations`` (SI-SIAO) and ``calls_115`` frames, for the *Logement d'abord*
+    indicators and the moves to housing of the flows."""
+    return {
+        "orientations": _attributes(session, "si_siao", _ORIENTATION_KEYS),
+        "calls_115": _attributes(session, "appels_115", _CALL_KEYS),
+    }
 
 
 def _attributes(
     session: Session, source: str, wanted: dict[str, tuple[str, ...]]
 ) -> pd.DataFrame:
     """Columns of one feed read from ``attributes`` (first key present wins), with the
-    record's ``person_id`` and ``last_contact`` as fallbacks."""
-    rows = session.execute(
-        select(SourceRecordRow.person_id, SourceRecordRow.last_contact, SourceRecordRow.attributes)
-        .where(SourceRecordRow.source == source)
-    ).all()
-    out: dict[str, list[Any]] = {name: [] for name in wanted}
-    out["person_id"] = []
-    for person_id, last_contact, attributes in rows:
-        attributes = attributes or {}
-        for name, keys in wanted.items():
-            value = next((attributes[k] for k in keys if attributes.get(k) not in (None, "")),
-                         None)  # fmt: skip
-            if name == "date" and value is None:
-                value = last_contact
-            out[name].append(value)
-        out["person_id"].append(person_id)
-    frame = pd.DataFrame(out)
-    if "date" in frame and not frame.empty:
-        frame["date"] = pd.to_datetime(frame["date"], errors="coerce", dayfirst=True,
-                                       format="mixed")  # fmt: skip
+    record's ``person_id`` and ``last_contact`` as fallbacks.
+
+    Only the wanted keys leave the database (JSON extraction in SQL): the other attributes
+    of a partner row are never decoded."""
+
+    def first(keys: tuple[str, ...]):
+        values = [func.nullif(SourceRecordRow.attributes[k].as_string(), "") for k in keys]
+        return func.coalesce(*values) if len(values) > 1 else values[0]
+
+    names = list(wanted)
+    columns = {name: first(wanted[name]) for name in names}
+    # A row without any of the non-date keys cannot count in an indicator (no orientation,
+    # no call motive): leave it in the database.
+    informative = or_(*(column.is_not(None) for name, column in columns.items()
+                        if name != "date"))  # fmt: skip
+    frame = _frame(
+        session,
+        select(*columns.values(), SourceRecordRow.person_id,
+               cast(SourceRecordRow.last_contact, String))
+        .where(SourceRecordRow.source == source, informative)
+        .order_by(SourceRecordRow.id),
+        [*names, "person_id", "_last_contact"],
+    )  # fmt: skip
+    last_contact = frame.pop("_last_contact")
     if frame.empty or all(frame[c].isna().all() for c in wanted if c != "date"):
         return frame.iloc[0:0]
+    if "date" in frame:
+        frame["date"] = _partner_dates(frame["date"]).fillna(
+            pd.to_datetime(last_contact, errors="coerce", format="ISO8601"))
     return frame
 
 
-def feed_record_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(SourceRecordRow)) or 0)
+def _partner_dates(values: pd.Series) -> pd.Series:
+    """Dates as partners write them: ISO (``2025-02-03``) or day first (``03/02/2025``)."""
+    text = values.astype("string")
+    iso = text.str.match(r"^\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
+    dates = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    for part, options in ((iso, {"format": "ISO8601"}),
+                          (~iso, {"format": "mixed", "dayfirst": True})):  # fmt: skip
+        if part.any():
+            try:
+                parsed = pd.to_datetime(text[part], errors="coerce", **options)
+            except (ValueError, TypeError):  # offsets mixed with local times
+                parsed = pd.to_datetime(text[part], errors="coerce", utc=True, **options)
+            if getattr(parsed.dt, "tz", None) is not None:
+                parsed = parsed.dt.tz_convert("Europe/Paris").dt.tz_localize(None)
+            dates[part] = parsed
+    return dates
+
+
+# --- feed aggregates computed in the database -------------------------------------------------
+
+
+def feed_version(session: Session) -> tuple[int, ...]:
+    """A value that changes when partner records, people or linkage runs change (rows
+    added, removed or re-linked): cache feed aggregates under it."""
+    parts = [
+        select(func.count(), func.coalesce(func.max(SourceRecordRow.id), 0),
+               func.count(SourceRecordRow.person_id)).select_from(SourceRecordRow),
+        select(func.count(), func.coalesce(func.max(PersonRow.id), 0)).select_from(PersonRow),
+    ]  # fmt: skip
+    version: list[int] = []
+    for statement in parts:
+        version.extend(int(v) for v in session.execute(statement).one())
+    try:
+        from observatoire.store.linkage_tables import LinkageRunRow
+
+        version.append(int(session.scalar(select(func.coalesce(func.max(LinkageRunRow.id), 0)))))
+    except (ImportError, SQLAlchemyError):  # linkage not installed or not migrated
+        session.rollback()
+    return tuple(version)
+
+
+def _clip01(value):
+    return case((value < 0, literal(0.0)), (value > 1, literal(1.0)), else_=value)
+
+
+def cluster_summary(
+    session: Session,
+    territory_slug: str,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    *,
+    by_source: bool = True,
+) -> ClusterSummary:
+    """`observatoire.indicators.dedup.summarise_clusters` of the territory's linked records,
+    computed with ``GROUP BY`` in the database (a few rows come back, whatever the feeds).
+
+    ``by_source=False`` leaves ``by_source`` empty, a little faster (the dashboard's tiles
+    do not show it)."""
+    conditions = [_in_territory(session, territory_slug)]
+    if start:
+        conditions.append(SourceRecordRow.last_contact >= start)
+    if end:
+        conditions.append(SourceRecordRow.last_contact <= end)
+    night = case((SourceRecordRow.source == COUNT_NIGHT_SOURCE, 1), else_=0)
+    sources = (sorted(session.scalars(select(SourceRecordRow.source).distinct()))
+               if by_source else [])  # fmt: skip
+    # One pass over the records, grouped by person, then the person rows of the clusters
+    # (joining first would look a person up for every record). Whether a cluster holds a
+    # record of each source gives the people known to each source.
+    clusters = (
+        select(
+            SourceRecordRow.person_id,
+            func.count().label("size"),
+            func.max(night).label("night"),
+            func.min(night).label("all_night"),
+            *(func.max(case((SourceRecordRow.source == name, 1), else_=0)).label(f"s{i}")
+              for i, name in enumerate(sources)),
+        )
+        .where(SourceRecordRow.person_id.is_not(None), *conditions)
+        .group_by(SourceRecordRow.person_id)
+        .subquery()
+    )  # fmt: skip
+    confidence = _clip01(func.coalesce(PersonRow.confidence, 1.0))
+    multi = case((clusters.c.size > 1, 1), else_=0)
+    rows = session.execute(
+        select(
+            multi,
+            func.count(),
+            func.sum(clusters.c.size),
+            func.sum(1 - confidence),
+            func.sum(confidence * (1 - confidence)),
+            func.sum(clusters.c.night),
+            func.sum(clusters.c.all_night),
+            *(func.sum(clusters.c[f"s{i}"]) for i in range(len(sources))),
+        )
+        .select_from(clusters)
+        .outerjoin(PersonRow, PersonRow.id == clusters.c.person_id)
+        .group_by(multi)
+    ).all()
+    empty = (0, 0, 0.0, 0.0, 0, 0) + (0,) * len(sources)
+    totals = {int(r[0]): tuple(r[1:]) for r in rows}
+    many, one = totals.get(1, empty), totals.get(0, empty)
+    per_source = {name: int((many[6 + i] or 0) + (one[6 + i] or 0))
+                  for i, name in enumerate(sources)}  # fmt: skip
+    # A record linked to nobody is a person of its own, with no doubt about it.
+    unlinked = dict(session.execute(
+        select(SourceRecordRow.source, func.count())
+        .where(SourceRecordRow.person_id.is_(None), *conditions)
+        .group_by(SourceRecordRow.source)
+    ).all())  # fmt: skip
+    if by_source:
+        for name, count in unlinked.items():
+            per_source[name] = per_source.get(name, 0) + int(count)
+    unlinked_night = int(unlinked.get(COUNT_NIGHT_SOURCE, 0))
+    unlinked = sum(int(v) for v in unlinked.values())
+    per_source = {k: v for k, v in sorted(per_source.items()) if v}
+    return ClusterSummary(
+        records=int((many[1] or 0) + (one[1] or 0) + unlinked),
+        linked=int((many[1] or 0) + (one[1] or 0)),
+        multi=int(many[0]),
+        multi_doubt=float(many[2] or 0.0),
+        multi_variance=float(many[3] or 0.0),
+        alone=int(one[0]) + int(unlinked),
+        alone_doubt=float(one[2] or 0.0),
+        alone_variance=float(one[3] or 0.0),
+        by_source=per_source,
+        met_on_night=int((many[4] or 0) + (one[4] or 0) + unlinked_night),
+        unknown_to_partners=int((many[5] or 0) + (one[5] or 0) + unlinked_night),
+    )
+
+
+def feed_counts(
+    session: Session, territory_slug: str, codes: list[str] | None = None
+) -> dict[str, int]:
+    """``records``, ``linked`` (with a person) and ``people`` (distinct persons) among the
+    territory's partner records (or those of communes ``codes``); ``duplicates`` = linked
+    records that another record of the same person already counts."""
+    records, linked, people = session.execute(
+        select(func.count(), func.count(SourceRecordRow.person_id),
+               func.count(func.distinct(SourceRecordRow.person_id)))
+        .where(_in_territory(session, territory_slug, codes))
+    ).one()  # fmt: skip
+    return {"records": int(records), "linked": int(linked), "people": int(people),
+            "duplicates": int(linked) - int(people)}  # fmt: skip
+
+
+def _epoch_days(session: Session, day):
+    """Days since 1970-01-01 of a date column, as an integer (cheaper to read than dates)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return cast(func.julianday(day) - 2440587.5, Integer)
+    return day - literal(dt.date(1970, 1, 1))
+
+
+def _month(session: Session, day):
+    if session.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-%m", day)
+    return func.to_char(day, "YYYY-MM")
+
+
+def flow_contacts(session: Session, territory_slug: str) -> pd.DataFrame:
+    """``person_id``, ``date``: each linked person's last contact in each month, which is
+    all `observatoire.indicators.flows.monthly_flows` reads of the contacts (the flows of
+    these rows equal those of every contact)."""
+    day = SourceRecordRow.last_contact
+    frame = _frame(
+        session,
+        select(SourceRecordRow.person_id, func.max(_epoch_days(session, day)))
+        .where(_in_territory(session, territory_slug), SourceRecordRow.person_id.is_not(None),
+               day.is_not(None))
+        .group_by(SourceRecordRow.person_id, _month(session, day)),
+        ["person_id", "date"],
+    )  # fmt: skip
+    frame["date"] = pd.to_datetime(frame["date"].astype("int64"), unit="D")
+    return frame
 
 
 # --- targets and staff-entered values ---------------------------------------------------------

@@ -1,0 +1,44 @@
+"""Map shaping: every area keeps its shape, and the view frames the whole territory."""
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box, shape
+
+from observatoire.geo.display import area_map, map_geojson, map_view
+
+
+@pytest.fixture
+def sectors():
+    frame = gpd.GeoDataFrame(
+        {"sector_code": ["A", "B", "C"]},
+        geometry=[box(5.00, 47.30, 5.01, 47.31), box(5.01, 47.30, 5.02, 47.31),
+                  box(5.02, 47.31, 5.03, 47.32)],
+        crs="EPSG:4326",
+    )
+    return frame.to_crs("EPSG:2154")
+
+
+def test_a_filtered_frame_keeps_its_shapes(sectors):
+    # One team's sector, as the entry page selects it: its index label is not 0.
+    own = sectors[sectors["sector_code"] == "C"]
+    features = map_geojson(own, "sector_code")["features"]
+    assert [f["properties"]["sector_code"] for f in features] == ["C"]
+    assert shape(features[0]["geometry"]).equals_exact(box(5.02, 47.31, 5.03, 47.32), 1e-6)
+
+
+@pytest.mark.parametrize(("width", "height"), [(560, 320), (900, 560)])
+def test_the_view_frames_the_bounds(sectors, width, height):
+    view = map_view(sectors, width_px=width, height_px=height)
+    assert view["center"]["lon"] == pytest.approx(5.015, abs=1e-6)
+    assert view["center"]["lat"] == pytest.approx(47.31, abs=1e-6)
+    # 3 km across in 560 px: a street-level zoom, but not beyond what fits.
+    span_px = 512 * 2 ** view["zoom"] * 0.03 / 360
+    assert 0.5 * width < span_px <= width
+
+
+def test_area_map_draws_every_area_without_tiles(sectors):
+    figure = area_map(sectors, "sector_code", color="sector_code")
+    assert figure.layout.map.style == "white-bg"
+    drawn = {loc for trace in figure.data for loc in trace.locations}
+    assert drawn == {"A", "B", "C"}
+    assert all(f["geometry"] for f in figure.data[0].geojson["features"])

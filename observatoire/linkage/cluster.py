@@ -1,0 +1,297 @@
+"""Clustering of scored pairs into persons, without chaining strangers through one link.
+
+Connected components of the pairs above the threshold, then, only in the components that
+contain a pair the model (or a reviewer) says are *different* people, a greedy merge by
+decreasing probability that refuses any merge joining two records known to differ. So
+``A-B`` and ``B-C`` strong but ``A-C`` clearly different keeps ``A`` and ``C`` apart, and the
+weaker of the two links loses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+
+@dataclass(frozen=True)
+class PeopleEstimate:
+    """How many distinct people, with a range from the uncertain pairs."""
+
+    people: int  # expected distinct people (see `estimate_people`)
+    low: int
+    high: int
+    records: int
+    clusters: int = 0  # persons in the clustering (satellites left alone count one each)
+
+
+def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _constrained(
+    members: np.ndarray,
+    ei: np.ndarray,
+    ej: np.ndarray,
+    eprob: np.ndarray,
+    ni: np.ndarray,
+    nj: np.ndarray,
+) -> dict[int, int]:
+    """Greedy merge of one component; returns record -> representative record."""
+    parent = {int(r): int(r) for r in members}
+    group = {int(r): {int(r)} for r in members}
+    forbidden: dict[int, set[int]] = {int(r): set() for r in members}
+    for a, b in zip(ni.tolist(), nj.tolist(), strict=True):
+        forbidden[a].add(b)
+        forbidden[b].add(a)
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for k in np.argsort(-eprob, kind="stable"):
+        ra, rb = find(int(ei[k])), find(int(ej[k]))
+        if ra == rb or forbidden[ra] & group[rb]:
+            continue
+        if len(group[ra]) < len(group[rb]):
+            ra, rb = rb, ra
+        parent[rb] = ra
+        group[ra] |= group.pop(rb)
+        forbidden[ra] |= forbidden.pop(rb)
+    return {r: find(r) for r in parent}
+
+
+def _constrained_components(
+    n: int,
+    ei: np.ndarray,
+    ej: np.ndarray,
+    ep: np.ndarray,
+    ni: np.ndarray,
+    nj: np.ndarray,
+) -> np.ndarray:
+    """Components of the edges, re-merged greedily where a negative pair falls inside."""
+    labels = _components(n, ei, ej)
+    conflict = labels[ni] == labels[nj]
+    if not conflict.any():
+        return labels
+    flagged = np.unique(labels[ni[conflict]])
+    in_flagged = np.isin(labels, flagged)
+    edge_flag = in_flagged[ei]
+    frame = pd.DataFrame({"c": labels[ei[edge_flag]], "a": ei[edge_flag],
+                          "b": ej[edge_flag], "p": ep[edge_flag]})
+    negatives = pd.DataFrame({"c": labels[ni[conflict]], "a": ni[conflict], "b": nj[conflict]})
+    next_label = labels.max() + 1
+    members_of = pd.Series(np.flatnonzero(in_flagged)).groupby(labels[in_flagged])
+    neg_groups = dict(tuple(negatives.groupby("c")))
+    for c, edges in frame.groupby("c"):
+        neg = neg_groups.get(c)
+        if neg is None:
+            continue
+        roots = _constrained(
+            members_of.get_group(c).to_numpy(),
+            edges["a"].to_numpy(), edges["b"].to_numpy(), edges["p"].to_numpy(),
+            neg["a"].to_numpy(), neg["b"].to_numpy(),
+        )
+        root_label: dict[int, int] = {}
+        for record, root in roots.items():
+            if root not in root_label:
+                root_label[root] = next_label
+                next_label += 1
+            labels[record] = root_label[root]
+    return labels
+
+
+def _odds(p: np.ndarray) -> np.ndarray:
+    # Reviewed matches carry p = 2: certain.
+    return np.where(p >= 1.0, 1e12, p / np.maximum(1.0 - p, 1e-12))
+
+
+def satellite_shares(
+    labels: np.ndarray,
+    anchor: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    p: np.ndarray,
+    cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Per satellite ``s`` and candidate person ``c``: ``odds`` (best pair odds between ``s``
+    and a record of ``c``), ``share`` = odds / (1 + total odds of ``s``) and ``new`` = 1 /
+    (1 + total odds of ``s``), the chance that ``s`` is nobody already known.
+
+    This assumes one right person at most, as a record is one person: many weak candidates
+    together say "someone already known" even when none of them says who.
+    """
+    mixed = anchor[i] != anchor[j]
+    sat = np.where(anchor[i[mixed]], j[mixed], i[mixed])
+    anc = np.where(anchor[i[mixed]], i[mixed], j[mixed])
+    options = pd.DataFrame({"s": sat, "c": labels[anc], "odds": _odds(p[mixed])})
+    options = options[options["c"] >= 0]
+    if cannot_link is not None and len(cannot_link[0]):
+        ci, cj = cannot_link
+        refused = pd.DataFrame({"s": np.concatenate([ci, cj]),
+                                "c": np.concatenate([labels[cj], labels[ci]])})
+        refused = refused[refused["c"] >= 0].drop_duplicates()
+        options = options.merge(refused.assign(no=True), on=["s", "c"], how="left")
+        options = options[options["no"].isna()].drop(columns="no")
+    options = options.groupby(["s", "c"], as_index=False)["odds"].max()
+    total = options.groupby("s")["odds"].transform("sum")
+    options["share"] = options["odds"] / (1.0 + total)
+    options["new"] = 1.0 / (1.0 + total)
+    return options
+
+
+def cluster(
+    n: int,
+    i: np.ndarray,
+    j: np.ndarray,
+    probability: np.ndarray,
+    *,
+    threshold: float = 0.5,
+    different_below: float = 0.01,
+    must_link: tuple[np.ndarray, np.ndarray] | None = None,
+    cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
+    anchor: np.ndarray | None = None,
+    satellite_threshold: float = 0.5,
+    attach_share: float = 0.5,
+) -> np.ndarray:
+    """A cluster label per record (0..k-1), from pairs ``(i, j)`` and their probability.
+
+    ``anchor`` marks the records identified well enough to build persons (a full name);
+    the others (a first name only, initials, a sighting) are *satellites*: each joins the
+    person that clearly dominates its candidates (`satellite_shares`), and never bridges two
+    anchors. Satellites that no person dominates are grouped among themselves by pairs over
+    ``satellite_threshold``, where any pair under ``different_below`` forbids a merge.
+
+    ``must_link`` pairs (reviewed matches) are merged first; ``cannot_link`` pairs (reviewed
+    non-matches) and pairs scored under ``different_below`` are never put in one cluster.
+    """
+    anchor = np.ones(n, dtype=bool) if anchor is None else anchor
+    p = probability.copy()
+    if must_link is not None and len(must_link[0]):
+        i = np.concatenate([must_link[0], i])
+        j = np.concatenate([must_link[1], j])
+        p = np.concatenate([np.full(len(must_link[0]), 2.0), p])
+    ci = np.empty(0, np.int64) if cannot_link is None else cannot_link[0]
+    cj = np.empty(0, np.int64) if cannot_link is None else cannot_link[1]
+    forbidden_code = set((np.minimum(ci, cj) * n + np.maximum(ci, cj)).tolist())
+    if forbidden_code:
+        codes = np.minimum(i, j) * n + np.maximum(i, j)
+        allowed = ~np.isin(codes, np.fromiter(forbidden_code, np.int64))
+        i, j, p = i[allowed], j[allowed], p[allowed]
+
+    # 1. Persons from anchors.
+    both = anchor[i] & anchor[j]
+    strong = both & (p >= threshold)
+    weak = both & (p < different_below)
+    anchor_ci, anchor_cj = ci[anchor[ci] & anchor[cj]], cj[anchor[ci] & anchor[cj]]
+    labels = _constrained_components(
+        n, i[strong], j[strong], p[strong],
+        np.concatenate([anchor_ci, i[weak]]), np.concatenate([anchor_cj, j[weak]]),
+    )
+    labels = np.where(anchor, labels, -1)
+
+    # 2. Each satellite joins a person only when that person clearly dominates: its posterior
+    # share, odds / (1 + sum of the odds of every candidate person), reaches ``attach_share``
+    # (at most one person is the right one, and "nobody known" is the "1"). A satellite
+    # cannot bridge two persons, so this is its only way in.
+    share = satellite_shares(labels, anchor, i, j, p, (ci, cj))
+    best = share.sort_values("share", ascending=False, kind="stable").drop_duplicates("s")
+    best = best[best["share"] >= attach_share]
+    labels[best["s"].to_numpy()] = best["c"].to_numpy()
+
+    # 3. Satellites without an anchor: strict grouping among themselves.
+    alone = labels < 0
+    if alone.any():
+        pair_alone = alone[i] & alone[j]
+        edges = pair_alone & (p >= satellite_threshold)
+        negative = pair_alone & (p < different_below)
+        sat_labels = _constrained_components(
+            n, i[edges], j[edges], p[edges],
+            np.concatenate([ci, i[negative]]), np.concatenate([cj, j[negative]]),
+        )
+        labels[alone] = sat_labels[alone] + labels.max(initial=-1) + 1
+    return pd.factorize(labels)[0]
+
+
+def confidence(
+    labels: np.ndarray, i: np.ndarray, j: np.ndarray, probability: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per record: (confidence of its person, its own best link inside the person).
+
+    A person's confidence is the weakest attachment of one of its records (its best link
+    inside the person) times the chance that no record outside belongs to it.
+    """
+    n = len(labels)
+    same = labels[i] == labels[j]
+    best_in = np.ones(n)
+    sizes = np.bincount(labels)
+    multi = sizes[labels] > 1
+    best_in[multi] = 0.0
+    if same.any():
+        p_in = probability[same]
+        np.maximum.at(best_in, i[same], p_in)
+        np.maximum.at(best_in, j[same], p_in)
+    best_out = np.zeros(n)
+    if (~same).any():
+        p_out = probability[~same]
+        np.maximum.at(best_out, i[~same], p_out)
+        np.maximum.at(best_out, j[~same], p_out)
+    k = labels.max(initial=-1) + 1
+    weakest = np.ones(k)
+    np.minimum.at(weakest, labels, best_in)
+    outside = np.zeros(k)
+    np.maximum.at(outside, labels, best_out)
+    person = weakest * (1 - outside)
+    return person[labels], best_in
+
+
+def estimate_people(
+    labels: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    probability: np.ndarray,
+    band: tuple[float, float] = (0.2, 0.8),
+    anchor: np.ndarray | None = None,
+    cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
+) -> PeopleEstimate:
+    """Expected number of distinct people, with a range from the uncertain pairs.
+
+    Persons with an anchor record count one each. A group of satellites that joined no
+    person counts the chance that it is somebody new (`satellite_shares`: the weakest
+    "new" of its records), not one: a first name met by a maraude, or a sighting on the
+    count night, that resembles several known people is evidence of no new person.
+    The range: every uncertain link inside a person could split it (high), and persons
+    joined by uncertain links could be one (low).
+    """
+    clusters = int(labels.max(initial=-1) + 1)
+    expected = float(clusters)
+    if anchor is not None and clusters:
+        anchored = np.zeros(clusters, dtype=bool)
+        anchored[labels[anchor]] = True
+        person_of = np.where(anchored[labels], labels, -1)
+        shares = satellite_shares(person_of, anchor, i, j, probability, cannot_link)
+        new = np.ones(len(labels))
+        new[shares["s"].to_numpy()] = shares.groupby("s")["new"].first().reindex(
+            shares["s"].to_numpy()).to_numpy()
+        group_new = np.ones(clusters)
+        np.minimum.at(group_new, labels, new)
+        expected = float(anchored.sum() + group_new[~anchored].sum())
+    uncertain = (probability >= band[0]) & (probability < band[1])
+    _, best_in = confidence(labels, i, j, probability)
+    splits = int(((best_in >= band[0]) & (best_in < band[1])).sum())
+    across = uncertain & (labels[i] != labels[j])
+    merges = 0
+    if across.any():
+        a, b = labels[i[across]], labels[j[across]]
+        merges = clusters - int(connected_components(
+            coo_matrix((np.ones(len(a)), (a, b)), shape=(clusters, clusters)), directed=False
+        )[0])
+    people = int(round(expected))
+    return PeopleEstimate(people, max(people - merges, 1 if people else 0), people + splits,
+                          len(labels), clusters)

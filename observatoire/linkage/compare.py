@@ -1,0 +1,214 @@
+"""Comparison vectors: for each candidate pair, one agreement level per comparison.
+
+Level ``-1`` means *no information* (a value missing on either side): it contributes
+nothing to the match weight, it is never a disagreement. Higher levels mean closer values;
+level 0 is a disagreement. Pure numpy; string similarity by RapidFuzz (Jaro-Winkler on
+clear names) or the Dice coefficient of Bloom filters (pseudonymised names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.process import cpdist
+
+from observatoire.linkage.prepare import Features
+
+EARTH_RADIUS_M = 6_371_000.0
+SAME_NIGHT_MINUTES = 12 * 60
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    levels: tuple[str, ...]  # French labels, level 0 first
+
+
+NAME_LEVELS = ("différent", "proche", "phonétique ou très proche", "identique")
+COMPARISONS: tuple[Comparison, ...] = (
+    Comparison("first_name", NAME_LEVELS),
+    Comparison("last_name", NAME_LEVELS),
+    Comparison(
+        "birth",
+        (
+            "différente",
+            "âge compatible (5 ans)",
+            "année à 1 an près",
+            "même année",
+            "jour et mois inversés",
+            "identique",
+        ),
+    ),
+    Comparison("initials", ("différentes", "inversées", "identiques")),
+    Comparison("sex", ("différent", "identique")),
+    Comparison("commune", ("différente", "identique")),
+    Comparison("night_place", ("loin (même nuit)", "à moins de 1,5 km", "à moins de 250 m")),
+)
+EXTRA_KINDS = {
+    "exact": ("différent", "identique"),
+    "string": ("différent", "proche", "très proche", "identique"),
+}
+
+
+def comparisons_for(extras: Mapping[str, str]) -> tuple[Comparison, ...]:
+    return COMPARISONS + tuple(Comparison(c, EXTRA_KINDS[k]) for c, k in extras.items())
+
+
+def _jaro_winkler(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if len(a) == 0:
+        return np.empty(0)
+    return cpdist(list(a), list(b), scorer=JaroWinkler.normalized_similarity, workers=-1)
+
+
+def _dice(bits: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 500_000) -> np.ndarray:
+    counts = np.bitwise_count(bits).sum(axis=1, dtype=np.int32)
+    out = np.empty(len(i))
+    for start in range(0, len(i), chunk):
+        a, b = i[start : start + chunk], j[start : start + chunk]
+        common = np.bitwise_count(bits[a] & bits[b]).sum(axis=1, dtype=np.int32)
+        total = counts[a] + counts[b]
+        out[start : start + chunk] = np.where(total > 0, 2.0 * common / np.maximum(total, 1), 0)
+    return out
+
+
+def _similarity(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    if f.encoded:
+        return _dice_between(f, fa, fb, i, j)
+    return _jaro_winkler(f.names[f"{fa}_join"][i], f.names[f"{fb}_join"][j])
+
+
+def _dice_between(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    assert f.bloom is not None
+    if fa == fb:
+        return _dice(f.bloom[fa], i, j)
+    # Both filters share one key and size, so a first name can be compared to a last name.
+    stacked = np.concatenate([f.bloom[fa], f.bloom[fb]])
+    return _dice(stacked, i, j + f.n)
+
+
+def _name_level(
+    f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray, sim: np.ndarray
+) -> np.ndarray:
+    a, b = f.names, f.names
+    missing = (a[f"{fa}_join"][i] == "") | (b[f"{fb}_join"][j] == "")
+    high, low = (0.85, 0.65) if f.encoded else (0.92, 0.80)
+    level = np.zeros(len(i), dtype=np.int8)
+    level[(a[f"{fa}_skel"][i] == b[f"{fb}_skel"][j]) | (sim >= low)] = 1
+    level[(a[f"{fa}_phon"][i] == b[f"{fb}_phon"][j]) | (sim >= high)] = 2
+    level[a[f"{fa}_join"][i] == b[f"{fb}_join"][j]] = 3
+    level[missing] = -1
+    return level
+
+
+def _names(f: Features, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s_ff = _similarity(f, "first", "first", i, j)
+    s_ll = _similarity(f, "last", "last", i, j)
+    full = f.has_names[i] & f.has_names[j]
+    swapped = np.zeros(len(i), dtype=bool)
+    if full.any():
+        fi, fj = i[full], j[full]
+        s_fl = _similarity(f, "first", "last", fi, fj)
+        s_lf = _similarity(f, "last", "first", fi, fj)
+        swapped[full] = (s_fl + s_lf) > (s_ff[full] + s_ll[full]) + 0.1
+    first = _name_level(f, "first", "first", i, j, s_ff)
+    last = _name_level(f, "last", "last", i, j, s_ll)
+    if swapped.any():
+        si, sj = i[swapped], j[swapped]
+        first[swapped] = _name_level(f, "first", "last", si, sj, _similarity(f, "first", "last",
+                                                                            si, sj))
+        last[swapped] = _name_level(f, "last", "first", si, sj, _similarity(f, "last", "first",
+                                                                           si, sj))
+    return first, last
+
+
+def _birth(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    ya, yb = f.year_estimate[i], f.year_estimate[j]
+    gap = np.abs(ya - yb)
+    level = np.full(len(i), -1, dtype=np.int8)
+    known = ~np.isnan(gap)
+    level[known] = 0
+    from_age = f.year_from_age[i] | f.year_from_age[j]
+    # "Compatible" is for an age: two stated birth years 2 to 5 years apart disagree.
+    level[known & from_age & (gap <= 5.5)] = 1
+    years = known & ~from_age
+    yr_gap = np.abs(f.birth_year[i] - f.birth_year[j])
+    level[years & (yr_gap <= 1)] = 2
+    level[known & from_age & (gap <= 1.5)] = 2
+    level[years & (yr_gap == 0)] = 3
+    # Full dates compare as strings or keyed tokens alike.
+    da, db = f.birth_date[i], f.birth_date[j]
+    dates = (da != "") & (db != "")
+    level[dates & (f.birth_date_swapped[i] == db)] = 4
+    level[dates & (da == db)] = 5
+    return level
+
+
+def _equal(a: np.ndarray, b: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    level = (a == b).astype(np.int8)
+    level[missing] = -1
+    return level
+
+
+def _night_place(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    dt = np.abs(f.minutes[i] - f.minutes[j])
+    lat1, lat2, lon1, lon2 = f.lat[i], f.lat[j], f.lon[i], f.lon[j]
+    hav = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(hav, 0, 1)))
+    level = np.full(len(i), -1, dtype=np.int8)
+    # Only sightings of the same night say anything: people move between days.
+    same_night = ~np.isnan(metres) & (dt <= SAME_NIGHT_MINUTES)
+    level[same_night] = 0
+    level[same_night & (metres <= 1500)] = 1
+    level[same_night & (metres <= 250)] = 2
+    return level
+
+
+def _extra(values: np.ndarray, kind: str, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    a, b = values[i], values[j]
+    missing = (a == "") | (b == "")
+    if kind == "exact":
+        return _equal(a, b, missing)
+    sim = _jaro_winkler(a, b)
+    level = np.zeros(len(i), dtype=np.int8)
+    level[sim >= 0.75] = 1
+    level[sim >= 0.9] = 2
+    level[a == b] = 3
+    level[missing] = -1
+    return level
+
+
+def compare(
+    f: Features, i: np.ndarray, j: np.ndarray, extras: Mapping[str, str] | None = None
+) -> np.ndarray:
+    """The comparison matrix (pairs x `comparisons_for(extras)`), int8 levels, -1 = unknown."""
+    i = np.asarray(i, dtype=np.int64)
+    j = np.asarray(j, dtype=np.int64)
+    first, last = _names(f, i, j)
+    # Initials only speak when a name is missing on one side, else they repeat the names.
+    ini_missing = (f.initials[i] == "") | (f.initials[j] == "") | (
+        f.has_names[i] & f.has_names[j]
+    )
+    initials = np.zeros(len(i), dtype=np.int8)
+    initials[f.initials[i] == f.initials_rev[j]] = 1
+    initials[f.initials[i] == f.initials[j]] = 2
+    initials[ini_missing] = -1
+    columns = [
+        first,
+        last,
+        _birth(f, i, j),
+        initials,
+        _equal(f.sex[i], f.sex[j], (f.sex[i] < 0) | (f.sex[j] < 0)),
+        _equal(f.commune[i], f.commune[j], (f.commune[i] == "") | (f.commune[j] == "")),
+        _night_place(f, i, j),
+    ]
+    for column, kind in (extras or {}).items():
+        columns.append(_extra(f.extras[column], kind, i, j))
+    return np.column_stack(columns).astype(np.int8) if len(i) else np.empty(
+        (0, len(columns)), np.int8
+    )

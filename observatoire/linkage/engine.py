@@ -1,0 +1,307 @@
+"""The linkage engine: block, compare, score, apply reviewers' decisions, cluster.
+
+`link` is the one entry point for the command line, the pipeline and the benchmarks::
+
+    records = read_records("records.csv")
+    result = link(records)                      # or link(records, decisions=..., key=...)
+    result.clusters                             # record_id, person_id, match_confidence...
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from observatoire.linkage import fellegi_sunter
+from observatoire.linkage.blocking import BlockingReport, blocking_keys, candidate_pairs
+from observatoire.linkage.cluster import PeopleEstimate, cluster, confidence, estimate_people
+from observatoire.linkage.compare import COMPARISONS, compare, comparisons_for
+from observatoire.linkage.prepare import Features, prepare
+from observatoire.model import ObservatoireError
+
+DECISIONS = ("match", "non_match", "unsure")
+DECISION_LABELS = {"match": "Même personne", "non_match": "Personnes différentes",
+                   "unsure": "Je ne sais pas"}
+
+
+@dataclass(frozen=True)
+class LinkageSettings:
+    """Everything that changes a linkage result; the same for the CLI and the pipeline."""
+
+    threshold: float = 0.5  # match probability from which two records are one person
+    review_band: tuple[float, float] = (0.2, 0.8)  # pairs sent to clerical review
+    different_below: float = 0.01  # pairs under this are never in one person
+    max_block: int = 1000  # blocks with more records are skipped (reported)
+    u_pairs: int = 300_000  # random pairs to estimate u
+    link_only: bool = False  # only pairs from different sources (files free of duplicates)
+    seed: int = 2026
+    extras: Mapping[str, str] = field(default_factory=dict)  # column -> "exact" | "string"
+    extra_blocking: tuple[tuple[str, ...], ...] = ()
+    min_reviewed: int = 20  # reviewed pairs (both answers present) before retraining
+
+
+@dataclass
+class LinkResult:
+    clusters: pd.DataFrame  # record_id, person_id, match_confidence, person_confidence
+    features: Features
+    i: np.ndarray  # candidate pairs
+    j: np.ndarray
+    gamma: np.ndarray
+    probability: np.ndarray  # after reviewers' decisions and retraining
+    model: fellegi_sunter.FellegiSunter
+    estimate: PeopleEstimate
+    blocking: BlockingReport
+    retrained: bool
+    seconds: dict[str, float]
+
+    def pairs(self, low: float = 0.0, high: float = 1.0) -> pd.DataFrame:
+        """Scored candidate pairs with ``low <= probability < high`` (record ids, levels)."""
+        keep = (self.probability >= low) & (self.probability < high)
+        ids = self.features.record_id
+        frame = pd.DataFrame({
+            "record_id_a": ids[self.i[keep]],
+            "record_id_b": ids[self.j[keep]],
+            "probability": self.probability[keep],
+        })
+        for k, c in enumerate(self.model.comparisons):
+            frame[c.name] = self.gamma[keep, k]
+        return frame
+
+    def review_queue(self, band: tuple[float, float] | None = None) -> pd.DataFrame:
+        """Uncertain pairs whose answer would change the persons, the most uncertain first.
+
+        Not every pair of the band: one pair per two persons that an uncertain link could
+        join (their most probable one), and one per record whose own attachment to its person
+        is uncertain (its best link inside). Answering these decides every uncertain merge.
+        """
+        low, high = band or (0.2, 0.8)
+        labels = pd.factorize(self.clusters["person_id"])[0]
+        p = self.probability
+        inside = labels[self.i] == labels[self.j]
+        uncertain = (p >= low) & (p < high)
+        across = np.flatnonzero(uncertain & ~inside)
+        la, lb = labels[self.i[across]], labels[self.j[across]]
+        order = np.lexsort((-p[across], np.maximum(la, lb), np.minimum(la, lb)))
+        code = (np.minimum(la, lb) * (labels.max() + 1) + np.maximum(la, lb))[order]
+        keep_across = across[order][np.r_[True, code[1:] != code[:-1]]] if len(order) else across
+        within = np.flatnonzero(uncertain & inside)
+        best = self.clusters["match_confidence"].to_numpy()
+        attach = within[np.isclose(p[within], best[self.i[within]], atol=1e-4)
+                        | np.isclose(p[within], best[self.j[within]], atol=1e-4)]
+        chosen = np.union1d(keep_across, attach)
+        ids = self.features.record_id
+        frame = pd.DataFrame({
+            "record_id_a": ids[self.i[chosen]],
+            "record_id_b": ids[self.j[chosen]],
+            "probability": p[chosen],
+        })
+        for k, c in enumerate(self.model.comparisons):
+            frame[c.name] = self.gamma[chosen, k]
+        order = np.argsort(np.abs(frame["probability"].to_numpy() - 0.5), kind="stable")
+        return frame.iloc[order].reset_index(drop=True)
+
+
+def _random_pairs(f: Features, size: int, link_only: bool, seed: int) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    size = int(min(size, f.n * (f.n - 1) // 2))
+    i = rng.integers(0, f.n, size=size)
+    j = rng.integers(0, f.n, size=size)
+    keep = i != j
+    if link_only:
+        keep &= f.source[i] != f.source[j]
+    return np.minimum(i, j)[keep], np.maximum(i, j)[keep]
+
+
+def _decision_pairs(
+    f: Features, decisions: pd.DataFrame | None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    out = {d: (np.empty(0, np.int64), np.empty(0, np.int64)) for d in DECISIONS}
+    if decisions is None or decisions.empty:
+        return out
+    index = pd.Series(np.arange(f.n), index=pd.Index(f.record_id))
+    a = index.reindex(decisions["record_id_a"].astype(str)).to_numpy()
+    b = index.reindex(decisions["record_id_b"].astype(str)).to_numpy()
+    # Decisions on records that are no longer in the input are kept but unused.
+    known = ~np.isnan(a) & ~np.isnan(b) & (a != b)
+    a, b = a[known].astype(np.int64), b[known].astype(np.int64)
+    what = decisions["decision"].astype(str).to_numpy()[known]
+    unknown = set(what) - set(DECISIONS)
+    if unknown:
+        raise ObservatoireError(
+            f"Décision inconnue : {', '.join(sorted(unknown))}. "
+            f"Valeurs possibles : {', '.join(DECISIONS)}."
+        )
+    for d in DECISIONS:
+        sel = what == d
+        out[d] = (np.minimum(a, b)[sel], np.maximum(a, b)[sel])
+    return out
+
+
+def _retrain(
+    model: fellegi_sunter.FellegiSunter,
+    f: Features,
+    extras: Mapping[str, str],
+    labelled: tuple[np.ndarray, np.ndarray, np.ndarray],
+    gamma: np.ndarray,
+    probability: np.ndarray,
+    min_reviewed: int,
+) -> tuple[np.ndarray, bool]:
+    """Refit the uncertain band on reviewed pairs (logistic regression on their vectors).
+
+    Features: the Fellegi-Sunter match weight and one indicator per comparison level, so
+    that reviewers can teach the model, for example, that a same first name and commune
+    without a birth date is not enough in their territory.
+    """
+    li, lj, y = labelled
+    if len(y) < min_reviewed or y.min() == y.max():
+        return probability, False
+    from sklearn.linear_model import LogisticRegression
+
+    def design(g: np.ndarray) -> np.ndarray:
+        cols = [np.clip(model.match_weight(g), -40, 40)[:, None] / 10.0]  # without TF
+        for k, c in enumerate(model.comparisons):
+            cols.append(np.stack([g[:, k] == lev for lev in range(-1, len(c.levels))], axis=1))
+        return np.hstack(cols).astype(float)
+
+    train = compare(f, li, lj, extras)
+    classifier = LogisticRegression(C=1.0, max_iter=1000)
+    classifier.fit(design(train), y)
+    # Only where the model was unsure: reviewers see those pairs, not the obvious ones.
+    band = (probability > 0.01) & (probability < 0.99)
+    updated = probability.copy()
+    if band.any():
+        updated[band] = classifier.predict_proba(design(gamma[band]))[:, 1]
+    return updated, True
+
+
+def _sessions(
+    f: Features, i: np.ndarray, j: np.ndarray, settings: LinkageSettings
+) -> list[tuple[np.ndarray, frozenset[int]]]:
+    """Training sessions: pairs that agree on names (their m fixed), then on birth date."""
+    keys = {name: key for name, key, _ in blocking_keys(f, settings.extra_blocking)}
+    names = keys["names_any_order"]
+    by_names = (names[i] >= 0) & (names[i] == names[j])
+    by_birth = (f.birth_date[i] != "") & (f.birth_date[i] == f.birth_date[j])
+    sessions = [(by_names, frozenset({0, 1})), (by_birth, frozenset({2}))]
+    for rule in settings.extra_blocking:
+        key = keys["+".join(rule)]
+        extra_index = [len(COMPARISONS) + list(settings.extras).index(c) for c in rule
+                       if c in settings.extras]
+        sessions.append(((key[i] >= 0) & (key[i] == key[j]), frozenset(extra_index)))
+    return sessions
+
+
+def _total_pairs(f: Features, link_only: bool) -> float:
+    if not link_only:
+        return f.n * (f.n - 1) / 2
+    sizes = np.bincount(f.source).astype(float)
+    return float((sizes.sum() ** 2 - (sizes**2).sum()) / 2)
+
+
+def _exact_u(f: Features, i: np.ndarray) -> dict[int, np.ndarray]:
+    """Frequency of each record's first and last name, for the exact-name levels."""
+    out = {}
+    for k, name in enumerate(("first", "last")):
+        values = pd.Series(f.names[f"{name}_join"])
+        known = values != ""
+        freq = values.map(values[known].value_counts(normalize=True)).fillna(0).to_numpy()
+        out[k] = freq[i]
+    return out
+
+
+def link_features(
+    f: Features, settings: LinkageSettings | None = None, decisions: pd.DataFrame | None = None
+) -> LinkResult:
+    """Link prepared (clear or pseudonymised) features; see `link`."""
+    settings = settings or LinkageSettings()
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = now - clock
+        clock = now
+
+    comparisons = comparisons_for(settings.extras)
+    i, j, report = candidate_pairs(
+        f, link_only=settings.link_only, max_block=settings.max_block,
+        extra_rules=settings.extra_blocking,
+    )
+    lap("blocking")
+    gamma = compare(f, i, j, settings.extras)
+    lap("comparisons")
+    ri, rj = _random_pairs(f, settings.u_pairs, settings.link_only, settings.seed)
+    u = fellegi_sunter.level_frequencies(compare(f, ri, rj, settings.extras), comparisons)
+    model = fellegi_sunter.train(gamma, u, comparisons, _sessions(f, i, j, settings),
+                                 _total_pairs(f, settings.link_only))
+    exact_u = _exact_u(f, i)
+    probability = model.probability(gamma, exact_u)
+    lap("estimation")
+
+    decided = _decision_pairs(f, decisions)
+    mi, mj = decided["match"]
+    ni, nj = decided["non_match"]
+    labelled = (
+        np.concatenate([mi, ni]),
+        np.concatenate([mj, nj]),
+        np.concatenate([np.ones(len(mi), int), np.zeros(len(ni), int)]),
+    )
+    probability, retrained = _retrain(
+        model, f, settings.extras, labelled, gamma, probability, settings.min_reviewed
+    )
+    # Reviewers' answers override the model on the pairs they decided.
+    codes = i * f.n + j
+    probability[np.isin(codes, mi * f.n + mj)] = 1.0
+    probability[np.isin(codes, ni * f.n + nj)] = 0.0
+    labels = cluster(
+        f.n, i, j, probability,
+        threshold=settings.threshold, different_below=settings.different_below,
+        must_link=(mi, mj), cannot_link=(ni, nj), anchor=f.has_names,
+    )
+    person_conf, record_conf = confidence(labels, i, j, probability)
+    estimate = estimate_people(labels, i, j, probability, settings.review_band,
+                               anchor=f.has_names, cannot_link=(ni, nj))
+    lap("clustering")
+
+    # A person is named after its smallest record id: stable from run to run.
+    ids = pd.Series(f.record_id.astype(str))
+    person = ids.groupby(labels).transform("min")
+    clusters = pd.DataFrame({
+        "record_id": f.record_id,
+        "person_id": ("P-" + person).to_numpy(),
+        "match_confidence": np.round(record_conf, 4),
+        "person_confidence": np.round(person_conf, 4),
+    })
+    return LinkResult(clusters, f, i, j, gamma, probability, model, estimate, report,
+                      retrained, seconds)
+
+
+def link(
+    records: pd.DataFrame,
+    settings: LinkageSettings | None = None,
+    decisions: pd.DataFrame | None = None,
+    key: bytes | None = None,
+) -> LinkResult:
+    """Link a validated records frame (`validate_records`): one person per group of records.
+
+    ``decisions`` (columns ``record_id_a``, ``record_id_b``, ``decision`` in `DECISIONS`)
+    override the model and, once there are enough of both answers, retrain it. With ``key``
+    the names, initials and birth dates are first replaced by keyed encodings and linked
+    as such (what the pipeline does on stored, pseudonymised records).
+    """
+    settings = settings or LinkageSettings()
+    start = time.perf_counter()
+    features = prepare(records, tuple(settings.extras))
+    if key is not None:
+        from observatoire.linkage.encoded import encode
+
+        features = encode(features, key)
+    prepared = time.perf_counter() - start
+    result = link_features(features, settings, decisions)
+    result.seconds = {"preparation": prepared, **result.seconds}
+    return result

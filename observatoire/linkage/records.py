@@ -1,0 +1,155 @@
+"""The records interchange format: read, validate and write the files of `observatoire link`.
+
+One UTF-8 CSV with a header, one row per record (see the README, *Records interchange
+format*). Validation collects every problem with its line number and raises one
+`RecordsFormatError` that names them, so a staff member fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from observatoire.model import ObservatoireError
+
+RECORD_COLUMNS: tuple[str, ...] = (
+    "record_id",
+    "source",
+    "first_name",
+    "last_name",
+    "initials",
+    "birth_date",
+    "birth_year",
+    "age",
+    "sex",
+    "commune_code",
+    "latitude",
+    "longitude",
+    "observed_at",
+)
+REQUIRED_COLUMNS = ("record_id", "source")
+_MAX_LISTED = 8
+
+
+class RecordsFormatError(ObservatoireError, ValueError):
+    """A records file that does not follow the interchange format."""
+
+
+def read_records(path: str | Path) -> pd.DataFrame:
+    """Read and validate a records file; returns the typed frame of `validate_records`."""
+    path = Path(path)
+    if not path.exists():
+        raise RecordsFormatError(f"Fichier introuvable : {path}.")
+    try:
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8", skipinitialspace=True
+        )
+    except UnicodeDecodeError as exc:
+        raise RecordsFormatError(
+            f"{path} n'est pas en UTF-8 ({exc.reason} à l'octet {exc.start}). "
+            "Réenregistrez-le en « CSV UTF-8 »."
+        ) from exc
+    except pd.errors.ParserError as exc:
+        raise RecordsFormatError(f"{path} : CSV illisible ({exc}).") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise RecordsFormatError(f"{path} est vide : il faut au moins l'en-tête.") from exc
+    return validate_records(frame, origin=str(path))
+
+
+def _lines(mask: np.ndarray, values: pd.Series) -> str:
+    # Line numbers as a spreadsheet shows them: the header is line 1.
+    rows = np.flatnonzero(mask)
+    shown = ", ".join(f"ligne {r + 2} ({values.iloc[r]!r})" for r in rows[:_MAX_LISTED])
+    more = f" et {len(rows) - _MAX_LISTED} autres" if len(rows) > _MAX_LISTED else ""
+    return shown + more
+
+
+def validate_records(frame: pd.DataFrame, origin: str = "records") -> pd.DataFrame:
+    """Check a frame of strings against the interchange format and type its columns.
+
+    Returns a new frame with every column of `RECORD_COLUMNS` (missing optional columns
+    are added empty): strings stripped, ``birth_date`` as ``datetime64``, ``observed_at``
+    as UTC ``datetime64``, ``birth_year``/``age``/``latitude``/``longitude`` as floats
+    (NaN when empty), ``sex`` as ``"F"``/``"M"``/``""``. Extra columns are dropped.
+    """
+    columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    frame = frame.set_axis(columns, axis=1)
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise RecordsFormatError(
+            f"{origin} : colonne(s) obligatoire(s) absente(s) : {', '.join(missing)}. "
+            f"L'en-tête doit commencer par record_id,source (colonnes reconnues : "
+            f"{', '.join(RECORD_COLUMNS)})."
+        )
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for column in RECORD_COLUMNS:
+        if column in frame.columns:
+            values = frame[column].astype("string").fillna("").str.strip()
+        else:
+            values = pd.Series("", index=out.index, dtype="string")
+        out[column] = values.reset_index(drop=True)
+
+    problems: list[str] = []
+    empty_id = (out["record_id"] == "").to_numpy()
+    if empty_id.any():
+        problems.append(f"record_id vide : {_lines(empty_id, out['record_id'])}")
+    duplicated = out["record_id"].duplicated(keep=False).to_numpy() & ~empty_id
+    if duplicated.any():
+        problems.append(
+            f"record_id en double (chaque enregistrement doit avoir un identifiant unique) : "
+            f"{_lines(duplicated, out['record_id'])}"
+        )
+
+    def parse(column: str, parser, expected: str):
+        raw = out[column]
+        parsed = parser(raw)
+        bad = (raw != "").to_numpy() & pd.isna(parsed).to_numpy()
+        if bad.any():
+            problems.append(f"{column} illisible ({expected} attendu) : {_lines(bad, raw)}")
+        return parsed
+
+    birth_date = parse(
+        "birth_date",
+        lambda s: pd.to_datetime(s.where(s != ""), format="%Y-%m-%d", errors="coerce"),
+        "date AAAA-MM-JJ",
+    )
+    observed_at = parse(
+        "observed_at",
+        lambda s: pd.to_datetime(s.where(s != ""), format="ISO8601", errors="coerce", utc=True),
+        "date-heure ISO 8601, par exemple 2026-01-29T22:30:00+01:00",
+    )
+    numbers = {}
+    for column, low, high in (
+        ("birth_year", 1900, 2100),
+        ("age", 0, 120),
+        ("latitude", -90, 90),
+        ("longitude", -180, 180),
+    ):
+        raw = out[column]
+        text = raw.str.replace(",", ".", regex=False).astype(object).where(raw != "")
+        value = pd.to_numeric(text, errors="coerce").astype(float).to_numpy()
+        with np.errstate(invalid="ignore"):
+            bad = (raw != "").to_numpy() & ~((value >= low) & (value <= high))
+        if bad.any():
+            problems.append(f"{column} invalide (nombre de {low} à {high}) : {_lines(bad, raw)}")
+        numbers[column] = np.where(bad, np.nan, value)
+    sex = out["sex"].str.upper().replace({"H": "M", "HOMME": "M", "FEMME": "F"})
+    bad_sex = ~sex.isin(["F", "M", ""]).to_numpy()
+    if bad_sex.any():
+        problems.append(f"sex invalide (F, M ou vide) : {_lines(bad_sex, out['sex'])}")
+    if problems:
+        raise RecordsFormatError(f"{origin} : " + " ; ".join(problems) + ".")
+
+    out["birth_date"] = birth_date
+    out["observed_at"] = observed_at
+    for column, value in numbers.items():
+        out[column] = value
+    out["sex"] = sex
+    return out
+
+
+def write_clusters(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write the result of `observatoire link` (``record_id,person_id,...``) as UTF-8 CSV."""
+    frame.to_csv(path, index=False, encoding="utf-8", float_format="%.4f")

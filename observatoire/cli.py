@@ -105,6 +105,7 @@ def cmd_sample_build(args: argparse.Namespace) -> int:
         n_people=args.people,
         reset=args.reset,
         history=not args.no_history,
+        partner_feeds=not args.no_feeds,
         progress=_progress,
     )
     if result.created:
@@ -307,6 +308,8 @@ def build_parser() -> Parser:
     build.add_argument("--reset", action="store_true", help="remplace l'échantillon existant")
     build.add_argument("--no-history", action="store_true",
                        help="sans les nuits des années précédentes (2022-2025)")
+    build.add_argument("--no-feeds", action="store_true",
+                       help="sans import des fichiers partenaires ni rapprochement")
     build.set_defaults(func=cmd_sample_build)
     generate = sample_commands.add_parser(
         "generate", help="écrit les fichiers d'un échantillon sans toucher à la base",

@@ -113,16 +113,21 @@ def build_sample_database(
     n_people: int | None = None,
     reset: bool = False,
     history: bool = True,
+    partner_feeds: bool = True,
     progress: Progress = _quiet,
 ) -> SampleBuild:
     """Load a reference territory and a synthetic count night into the database.
 
     With ``history``, four earlier nights (2022-2025, other seeds) are added too, so that
-    trends have data. Does nothing when the sample is already there (unless ``reset``), so
-    that ``observatoire demo`` starts at once the second time. Each night is locked as the
-    last step of its replay: an unlocked sample night is what an interrupted build leaves
-    behind, and the next build replaces it.
+    trends have data. With ``partner_feeds``, the partner files of the sample are imported
+    (pseudonymised with the sample's own key, `sample_secret_key`) and linked with the count
+    night, so that the de-duplicated estimate and the flows have data. Does nothing when
+    the sample is already there (unless ``reset``), so that ``observatoire demo`` starts at
+    once the second time. Each night is locked as the last step of its replay: an unlocked
+    sample night is what an interrupted build leaves behind, and the next build replaces it.
     """
+    from observatoire.feeds.formats import get_format
+    from observatoire.feeds.importer import import_feed
     from observatoire.geo.sectors import generate_grid_sectors
     from observatoire.synthetic import generate_sample, write_sample
 
@@ -162,6 +167,17 @@ def build_sample_database(
         add_sample_history(
             engine, territory_slug, seed=seed, n_people=n_people, sectors=sectors
         )
+    if partner_feeds:
+        key = sample_secret_key(settings)
+        for name in PARTNER_FEEDS:
+            progress(f"Import du fichier partenaire {files[name].name} (pseudonymisé)")
+            import_feed(engine, files[name], get_format(name), key, actor="observatoire")
+        progress("Rapprochement des enregistrements : qui est la même personne")
+        linkage = link_stored_records(engine, key=key)
+        progress(
+            f"{linkage.records} enregistrements, {linkage.people} personnes distinctes "
+            f"estimées ({linkage.low} à {linkage.high})"
+        )
     with Session(engine) as session, session.begin():
         repository.record_audit(
             session,
@@ -173,6 +189,24 @@ def build_sample_database(
         )
     progress(f"Nuit enregistrée : {report.summary()}")
     return SampleBuild(territory_slug, campaign_id, report.created, files, created=True)
+
+
+PARTNER_FEEDS = ("si_siao", "appels_115", "maraude", "accueil_jour")
+SAMPLE_KEY_FILE = "cle-echantillon.key"
+
+
+def sample_secret_key(settings: Settings) -> bytes:
+    """The pseudonymisation key of the synthetic sample, in the data directory (created
+    once, readable by its owner only). A real territory keeps its own key outside the
+    database's reach: see ``observatoire key generate`` and RGPD.md."""
+    from observatoire.pseudonymise import generate_key, parse_key
+
+    path = settings.data_dir / SAMPLE_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(generate_key() + "\n", encoding="utf-8")
+    return parse_key(path.read_text(encoding="utf-8"))
 
 
 def _replay_sample_night(

@@ -27,7 +27,8 @@ def sample_settings(tmp_path_factory):
 
     data_dir = tmp_path_factory.mktemp("tableau")
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)})
-    build_sample_database(settings, "dijon-metropole", seed=11, history=False)
+    build_sample_database(settings, "dijon-metropole", seed=11, history=False,
+                          partner_feeds=False)
     engine = open_database(settings)
     add_sample_history(engine, "dijon-metropole", nights=(dt.date(2025, 1, 30),))
     with Session(engine) as session, session.begin():

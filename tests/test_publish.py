@@ -107,7 +107,7 @@ def sample(tmp_path_factory):
 
     data_dir = tmp_path_factory.mktemp("publication")
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)})
-    build_sample_database(settings, history=False)
+    build_sample_database(settings, history=False, partner_feeds=False)
     engine = open_database(settings)
     add_sample_history(engine, "dijon-metropole", nights=(pd.Timestamp("2025-01-30").date(),))
     yield settings, engine

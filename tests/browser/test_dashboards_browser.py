@@ -25,7 +25,8 @@ def app(tmp_path_factory):
 
     data_dir = tmp_path_factory.mktemp("navigateur")
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)})
-    build_sample_database(settings, "dijon-metropole", seed=5, history=False)
+    build_sample_database(settings, "dijon-metropole", seed=5, history=False,
+                          partner_feeds=False)
     engine = open_database(settings)
     add_sample_history(engine, "dijon-metropole",
                        nights=(dt.date(2024, 1, 25), dt.date(2025, 1, 30)))  # fmt: skip

@@ -41,6 +41,8 @@ HMAC_HEX_CHARS = 32  # 128 bits: no collision among millions of records
 BLOOM_BITS = 512
 BLOOM_K = 10
 MIN_KEY_BYTES = 32
+_SHA256_BLOCK = 64
+_CACHE_LIMIT = 200_000  # distinct values remembered per import (bounded memory)
 
 PSEUDONYM_FIELDS = (
     "v", "cle", "nom", "prenom", "nom_compact", "prenom_compact", "nom_phon", "prenom_phon",
@@ -180,23 +182,45 @@ class Pseudonymiser:
         self._key = key
         self.key_id = key_id(key)
         self._names: dict[tuple[str, str], dict[str, str]] = {}
-        # The keyed state, computed once and copied for each value (same result as
-        # `keyed_hash`, a few times faster on a million rows).
-        self._hmac = hmac.new(key, None, hashlib.sha256)
+        self._values: dict[tuple[str, str], str] = {}
+        self._purposes: dict[str, bytes] = {}
+        # HMAC's inner and outer SHA-256 states, computed once and copied for each value
+        # (RFC 2104; same result as `keyed_hash`, about three times faster per value).
+        block = hashlib.sha256(key).digest() if len(key) > _SHA256_BLOCK else key
+        block = block.ljust(_SHA256_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
 
     def __repr__(self) -> str:  # never show the key
         return f"Pseudonymiser(cle={self.key_id})"
 
     def hash(self, purpose: str, value: str) -> str:
         """Same as `keyed_hash` with this pseudonymiser's key."""
-        state = self._hmac.copy()
-        state.update(purpose.encode("utf-8") + b"\x1f" + value.encode("utf-8"))
-        return state.digest()[: HMAC_HEX_CHARS // 2].hex()
+        prefix = self._purposes.get(purpose)
+        if prefix is None:
+            prefix = self._purposes[purpose] = purpose.encode("utf-8") + b"\x1f"
+        inner = self._inner.copy()
+        inner.update(prefix + value.encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[: HMAC_HEX_CHARS // 2].hex()
+
+    def cached_hash(self, purpose: str, value: str) -> str:
+        """`hash`, remembered for values that repeat (dates, initials, codes)."""
+        cache_key = (purpose, value)
+        found = self._values.get(cache_key)
+        if found is None:
+            if len(self._values) >= _CACHE_LIMIT:
+                self._values.clear()
+            found = self._values[cache_key] = self.hash(purpose, value)
+        return found
 
     def name(self, name: CleanName, prefix: str) -> dict[str, str]:
         cache_key = (prefix, name.key)
         cached = self._names.get(cache_key)
         if cached is None:
+            if len(self._names) >= _CACHE_LIMIT:
+                self._names.clear()
             cached = {
                 prefix: self.hash("nom", name.key),
                 f"{prefix}_compact": self.hash("nom", name.compact),
@@ -226,10 +250,10 @@ class Pseudonymiser:
         if birth_date is not None:
             out["naissance_precision"] = birth_date.precision.value
             if birth_date.precision is DatePrecision.DAY:
-                out["naissance"] = self.hash("naissance", birth_date.value.isoformat())
+                out["naissance"] = self.cached_hash("naissance", birth_date.value.isoformat())
         if last_name is not None and first_name is not None and birth_date and sex:
             initials = last_name.compact[:1] + first_name.compact[:1]
-            out["cle_ndls"] = self.hash("ndls", f"{initials}|{birth_date.year}|{sex}")
+            out["cle_ndls"] = self.cached_hash("ndls", f"{initials}|{birth_date.year}|{sex}")
         if phone:
             out["telephone"] = self.hash("tel", phone)
         if person_ref:

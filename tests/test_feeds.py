@@ -198,6 +198,66 @@ def test_an_overlapping_later_extract_adds_only_what_is_new(db, partner_files, t
     assert _count(db, SourceRecordRow) == len(rows)
 
 
+def _si_siao_rows(partner_files) -> tuple[str, list[list[str]]]:
+    lines = partner_files["si_siao"].read_bytes().decode("cp1252").splitlines()
+    return lines[0], [line.split(";") for line in lines[1:]]
+
+
+def _write_si_siao(path: Path, header: str, rows: list[list[str]]) -> Path:
+    path.write_bytes(("\r\n".join([header, *(";".join(r) for r in rows)]) + "\r\n")
+                     .encode("cp1252"))
+    return path
+
+
+def _stored(engine) -> dict[str, SourceRecordRow]:
+    with Session(engine) as session:
+        return {r.source_row_key: r for r in session.scalars(select(SourceRecordRow))}
+
+
+def test_a_later_extract_updates_a_demand_whose_status_changed(db, partner_files, tmp_path):
+    header, rows = _si_siao_rows(partner_files)
+    first = _import(db, _write_si_siao(tmp_path / "janvier.csv", header, rows[:50]), "si_siao")
+    before = _stored(db)
+    changed = [list(r) for r in rows[:60]]
+    changed[3][11:14] = ["CHRS Les Tilleuls", "Orientée", "20/02/2026"]  # orientation, status
+    report = _import(db, _write_si_siao(tmp_path / "fevrier.csv", header, changed), "si_siao")
+    assert (report.rows_updated, report.rows_already_present, report.rows_imported) == (1, 49, 10)
+    assert "mises à jour (contenu changé depuis un import précédent) : 1" in report.to_text()
+    assert report.to_json()["lignes_mises_a_jour"] == 1
+    after = _stored(db)
+    assert len(after) == 60 and set(before) <= set(after)
+    updated = [k for k in before if after[k].attributes != before[k].attributes]
+    assert len(updated) == 1
+    record = after[updated[0]]
+    assert record.id == before[updated[0]].id  # the same record, not a new one
+    assert record.attributes["status"] == "orientee"
+    assert record.attributes["orientation"] == "CHRS Les Tilleuls"
+    assert record.last_contact == dt.date(2026, 2, 20)
+    assert record.attributes["import_id"] == report.import_id
+    assert record.attributes["import_initial"] == first.import_id
+    assert record.pseudonyms == before[updated[0]].pseudonyms
+    assert "CHRS" not in json.dumps(record.pseudonyms)
+
+
+def test_an_older_extract_imported_late_does_not_undo_an_update(db, partner_files, tmp_path):
+    header, rows = _si_siao_rows(partner_files)
+    newer = [list(r) for r in rows[:20]]
+    newer[0][11:14] = ["CHRS Les Tilleuls", "Orientée", "20/02/2026"]
+    _import(db, _write_si_siao(tmp_path / "fevrier.csv", header, newer), "si_siao")
+    late = _import(db, _write_si_siao(tmp_path / "janvier.csv", header, rows[:20]), "si_siao")
+    assert (late.rows_updated, late.rows_already_present, late.rows_imported) == (0, 20, 0)
+    assert {r.attributes["status"] for r in _stored(db).values()} >= {"orientee"}
+
+
+def test_an_unchanged_row_of_a_pseudonymised_file_is_not_an_update(db, partner_files, tmp_path):
+    output = tmp_path / "pseudo.csv"
+    pseudonymise_file(partner_files["si_siao"], get_format("si_siao"), KEY, output,
+                      departements=frozenset({"21"}), today=TODAY)
+    _import(db, output, "si_siao")
+    raw = _import(db, partner_files["si_siao"], "si_siao")
+    assert raw.rows_updated == 0 and raw.rows_imported == 0
+
+
 def test_dry_run_reports_without_storing(db, partner_files):
     report = _import(db, partner_files["maraude"], "maraude", dry_run=True)
     assert report.rows_imported > 0 and report.status.startswith("essai")
@@ -329,6 +389,72 @@ def test_formula_injection_in_a_name_is_blocked(db, partner_files, tmp_path):
     csv_path = tmp_path / "rapport.csv"
     report.write_csv(csv_path)
     assert "\n=" not in csv_path.read_text(encoding="utf-8-sig")
+
+
+_MESSY_SI_SIAO = """N° demande;N° usager SI-SIAO;Nom;Prénom;Date de naissance;Sexe;\
+Composition familiale;Nombre d'enfants;Commune;Code postal;Date de la demande;\
+Type de demande;Statut;Date d'orientation
+D1;123;Dupont;Élodie;01/02/1980;Homme;Personne seule;0;Dijon;21000;15/03/2025;Urgence;Orientée;
+D2;;Ben Salah;Karim;1980;F;Autre;-1;Xyzville;abcde;;Insertion;bizarre;31/02/1990
+D3;77;=HYPERLINK(1);Anne;12/05/85;X;;1,5;21000;;15/03/2025;Autre;;2030-01-01
+D4;78;O'Neil;123;00/00/1975;femme;Couple sans enfant;abc;Talant;2100;01/01/1900;Urgence;;
+D5;79;Durand
+D6;80;Martin;Luc;01/01/1900;Homme;Personne seule;2;Chenôve;21300;15/03/2025;Urgence;;;;
+D7;81;Martin;Luc;01/01/1900;Homme;Personne seule;2;Chenôve;21300;15/03/2025;Urgence;;;x
+D1;123;Dupont;Élodie;01/02/1980;Homme;Personne seule;0;Dijon;21000;15/03/2025;Urgence;Orientée;
+D8;82;Petit;Marie;;F;Personne seule;;Beaune;;14/03/2025;Urgence;Sans solution;16/03/2025
+"""
+
+
+@pytest.mark.parametrize("departements", [frozenset(), frozenset({"21"})], ids=["sans", "21"])
+@pytest.mark.parametrize("chunk", [1, 3, 100])
+def test_reading_per_column_gives_what_reading_per_row_gives(tmp_path, departements, chunk):
+    """The importer reads chunks column by column (`parse_chunk`, `person_rows`): same
+    values, issues (in the same order) and records as `RowParser.parse` and
+    `RecordBuilder.person`, row by row, messy rows included."""
+    from itertools import islice
+
+    from observatoire.feeds.validate import (
+        RecordBuilder,
+        RowParser,
+        parse_chunk,
+        person_rows,
+        record_of_row,
+    )
+    from observatoire.normalise import CommuneReference
+    from observatoire.pseudonymise import Pseudonymiser
+
+    path = tmp_path / "desordre.csv"
+    path.write_text(_MESSY_SI_SIAO, encoding="utf-8")
+    fmt = get_format("si_siao")
+    by_row, by_column = [], []
+    table = read_table(path)
+    parser = RowParser(fmt, table.headers, path.name, CommuneReference.load(), departements,
+                       TODAY)
+    builder = RecordBuilder(fmt, Pseudonymiser(KEY))
+    for number, cells in table.rows():
+        row = parser.parse(number, cells)
+        record = None if row.blocked else builder.person(row.values)
+        if record is not None:
+            record["attributes"]["import_id"] = 7
+        by_row.append((number, row.issues, row.blocked, record))
+    table = read_table(path)
+    parser = RowParser(fmt, table.headers, path.name, CommuneReference.load(), departements,
+                       TODAY)
+    builder = RecordBuilder(fmt, Pseudonymiser(KEY))
+    rows = table.rows()
+    while chunk_rows := list(islice(rows, chunk)):
+        parsed = parse_chunk(parser, chunk_rows)
+        positions, records = person_rows(builder, parsed, 7)
+        found = dict(zip(positions, records, strict=True))
+        for position, number in enumerate(parsed.numbers):
+            record = found.get(position)
+            by_column.append((number, parsed.issues.get(position, []),
+                              bool(parsed.blocked[position]),
+                              None if record is None else record_of_row(record)))
+    assert by_column == by_row
+    assert any(blocked for _, _, blocked, _ in by_row)
+    assert sum(record is not None for *_, record in by_row) >= 4
 
 
 # --- tallies, pseudonymised files, purge -------------------------------------------------------

@@ -46,6 +46,7 @@ class ImportReport:
     rows_read: int = 0
     rows_imported: int = 0
     rows_already_present: int = 0
+    rows_updated: int = 0
     rows_duplicate: int = 0
     rows_quarantined: int = 0
     errors: int = 0
@@ -76,6 +77,7 @@ class ImportReport:
             "lignes_lues": self.rows_read,
             "lignes_importees": self.rows_imported,
             "lignes_deja_presentes": self.rows_already_present,
+            "lignes_mises_a_jour": self.rows_updated,
             "lignes_en_double": self.rows_duplicate,
             "lignes_en_quarantaine": self.rows_quarantined,
             "erreurs": self.errors,
@@ -114,6 +116,8 @@ class ImportReport:
         lines += [
             f"Lignes lues : {self.rows_read}",
             f"  importées : {self.rows_imported}",
+            f"  mises à jour (contenu changé depuis un import précédent) : "
+            f"{self.rows_updated}",
             f"  déjà présentes (imports précédents) : {self.rows_already_present}",
             f"  en double dans le fichier : {self.rows_duplicate}",
             f"  en quarantaine (erreurs bloquantes) : {self.rows_quarantined}",

@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from observatoire.feeds.formats import FeedFormat, FieldSpec, header_key
 from observatoire.feeds.report import ERROR, MASK, WARNING, Issue
 from observatoire.normalise import (
     CleanName,
     CommuneReference,
+    DatePrecision,
     FrenchDate,
     NormalisationError,
     clean_cell,
@@ -43,6 +48,14 @@ PSEUDO_PREFIX = "ps_"
 PSEUDO_MARKER = "ps_v"
 ROW_KEY_COLUMN = "cle_ligne"
 BIRTH_YEAR_COLUMN = "annee_naissance"
+_POSTCODE = re.compile(r"\d{5}")
+_POSTCODE_4 = re.compile(r"\d{4}")
+_PSEUDO_ROW_KEY = PSEUDO_PREFIX + ROW_KEY_COLUMN
+_CACHE_LIMIT = 100_000  # distinct cells remembered per field (bounded memory)
+
+# What a reader finds wrong in a cell: (severity, value as shown, message, fix).
+Problem = tuple[str, str, str, str]
+Read = tuple[Any, tuple[Problem, ...]]
 
 
 @dataclass
@@ -82,9 +95,15 @@ class RowParser:
         self._pseudo_columns: dict[str, int] = {}
         self._seen_departements: set[str] = set()
         self._map_columns()
-        self._readers: dict[str, Callable[[str, ParsedRow], Any]] = {
+        self._readers: dict[str, Callable[[str], Read]] = {
             name: self._reader(name, spec) for name, spec in feed_format.fields.items()
         }
+        self._departements_now = self.departements
+        self._learning = not self.departements
+        self._postcode_index = self._columns.get("postcode")
+        self._contacts = [n for n, s in feed_format.fields.items() if s.contact] if (
+            feed_format.kind == "personnes") else []
+        self._plan_fields()
 
     @property
     def fatal(self) -> bool:
@@ -167,135 +186,106 @@ class RowParser:
 
     # --- cells -------------------------------------------------------------------------------
 
-    def _issue(self, row: ParsedRow, severity: str, field_name: str, value: str, message: str,
-               fix: str) -> None:
-        shown = MASK if self.format.is_identifier(field_name) and value else value
-        column = self.headers[self._columns[field_name]] if field_name in self._columns else (
-            field_name)
-        row.issues.append(Issue(severity, self.file_name, row.number, column, shown[:80],
-                                message, fix))
-
-    def _reader(self, name: str, spec: FieldSpec) -> Callable[[str, ParsedRow], Any]:
+    def _reader(self, name: str, spec: FieldSpec) -> Callable[[str], Read]:
+        """The reader of one field: cleaned cell text -> (value, problems). Pure, so that its
+        result is remembered per distinct cell (names, dates, codes repeat a lot)."""
         kind = spec.type
         values = {fold(k): v for k, v in (spec.values or {}).items()}
         canonical = set(values.values())
         severity = ERROR if spec.required else WARNING
         is_birth = name == "birth_date"
+        masked = self.format.is_identifier(name)
+        latest = self.today + dt.timedelta(days=1)
 
-        def read_text(text: str, row: ParsedRow) -> Any:
-            return text
+        def problem(severity: str, text: str, message: str, fix: str) -> Problem:
+            return (severity, (MASK if masked and text else text)[:80], message, fix)
 
-        def read_name(text: str, row: ParsedRow) -> CleanName | None:
+        def read_text(text: str) -> Read:
+            return text, ()
+
+        def read_name(text: str) -> Read:
             cleaned = clean_name(text)
             if cleaned is None:
-                self._issue(row, WARNING, name, text, "Nom sans aucune lettre : ignoré.",
-                            "Laissez la cellule vide si le nom n'est pas connu.")
-            return cleaned
+                return None, (problem(WARNING, text, "Nom sans aucune lettre : ignoré.",
+                                      "Laissez la cellule vide si le nom n'est pas connu."),)
+            return cleaned, ()
 
-        def read_date(text: str, row: ParsedRow) -> FrenchDate | None:
+        def read_date(text: str) -> Read:
             try:
                 parsed = parse_french_date(text, self.today)
             except NormalisationError as exc:
-                self._issue(row, severity if not spec.contact else ERROR, name, text, str(exc),
-                            "Corrigez la date au format JJ/MM/AAAA.")
-                return None
-            if parsed.value > self.today + dt.timedelta(days=1):
-                self._issue(row, severity if not is_birth else WARNING, name, text,
-                            "Date dans le futur : ignorée.", "Vérifiez l'année saisie.")
-                return None
+                return None, (problem(severity if not spec.contact else ERROR, text, str(exc),
+                                      "Corrigez la date au format JJ/MM/AAAA."),)
+            if parsed.value > latest:
+                return None, (problem(severity if not is_birth else WARNING, text,
+                                      "Date dans le futur : ignorée.", "Vérifiez l'année saisie."),)
             if is_birth and parsed.year < self.today.year - 110:
-                self._issue(row, WARNING, name, text, "Date de naissance invraisemblable "
-                            "(plus de 110 ans) : ignorée.", "Vérifiez l'année de naissance.")
-                return None
+                return None, (problem(WARNING, text, "Date de naissance invraisemblable "
+                                      "(plus de 110 ans) : ignorée.",
+                                      "Vérifiez l'année de naissance."),)
             if is_birth and parsed.two_digit_year:
-                self._issue(row, WARNING, name, text,
-                            f"Année de naissance sur deux chiffres, lue {parsed.year}.",
-                            "Saisissez l'année sur quatre chiffres.")
-            return parsed
+                return parsed, (problem(WARNING, text,
+                                        f"Année de naissance sur deux chiffres, lue {parsed.year}.",
+                                        "Saisissez l'année sur quatre chiffres."),)
+            return parsed, ()
 
-        sexes: dict[str, str] = {}
-
-        def read_sex(text: str, row: ParsedRow) -> str | None:
-            if text in sexes:
-                return sexes[text]
+        def read_sex(text: str) -> Read:
             try:
-                sexes[text] = normalise_sex(text, spec.values).value
-                return sexes[text]
+                return normalise_sex(text, spec.values).value, ()
             except NormalisationError as exc:
-                self._issue(row, severity, name, text, str(exc), "Utilisez H ou F.")
-                return None
+                return None, (problem(severity, text, str(exc), "Utilisez H ou F."),)
 
-        def read_code(text: str, row: ParsedRow) -> str | None:
+        def read_code(text: str) -> Read:
             key = fold(text) if values else text
             if key in values:
-                return values[key]
+                return values[key], ()
             if text in canonical or not spec.values:
-                return text
+                return text, ()
             if spec.strict:
                 allowed = ", ".join(sorted(spec.values)[:12])
-                self._issue(row, ERROR, name, text, "Valeur non prévue par le format.",
-                            f"Valeurs attendues : {allowed}.")
-                return None
-            return text
+                return None, (problem(ERROR, text, "Valeur non prévue par le format.",
+                                      f"Valeurs attendues : {allowed}."),)
+            return text, ()
 
-        def read_yesno(text: str, row: ParsedRow) -> bool | None:
+        def read_yesno(text: str) -> Read:
             key = fold(text)
             if key in _YES:
-                return True
+                return True, ()
             if key in _NO:
-                return False
-            self._issue(row, severity, name, text, "Valeur oui/non non reconnue.",
-                        "Écrivez oui ou non.")
-            return None
+                return False, ()
+            return None, (problem(severity, text, "Valeur oui/non non reconnue.",
+                                  "Écrivez oui ou non."),)
 
-        def read_integer(text: str, row: ParsedRow) -> int | None:
+        def read_integer(text: str) -> Read:
             compact = text.replace(" ", "").replace(",", ".")
             try:
                 number = float(compact)
             except ValueError:
-                self._issue(row, severity, name, text, "Nombre illisible.",
-                            "Écrivez un nombre entier (par exemple 12).")
-                return None
+                return None, (problem(severity, text, "Nombre illisible.",
+                                      "Écrivez un nombre entier (par exemple 12)."),)
             if number < 0 or not number.is_integer() or number > 1_000_000:
-                self._issue(row, severity, name, text, "Nombre entier positif attendu.",
-                            "Écrivez un nombre entier positif.")
-                return None
-            return int(number)
+                return None, (problem(severity, text, "Nombre entier positif attendu.",
+                                      "Écrivez un nombre entier positif."),)
+            return int(number), ()
 
-        def read_commune(text: str, row: ParsedRow) -> str | None:
-            postcode = ""
-            if "postcode" in self._columns and row.cells:
-                index = self._columns["postcode"]
-                postcode = clean_cell(row.cells[index]) if index < len(row.cells) else ""
-            try:
-                # Without a stored territory, names that several communes share are settled
-                # by the départements of the communes already read in the file.
-                departements = self.departements or frozenset(self._seen_departements)
-                code = self.communes.resolve(text, postcode, departements).code
-                if not self.departements and len(self._seen_departements) < 3:
-                    self._seen_departements.add(code[:3] if code.startswith("97") else code[:2])
-                return code
-            except NormalisationError as exc:
-                self._issue(row, severity, name, text, str(exc),
-                            "Corrigez la commune dans le fichier, ou ajoutez son code INSEE.")
-                return None
+        def read_commune(text: str) -> Read:
+            raise AssertionError("communes are read by RowParser._read_commune")  # pragma: no cover
 
-        def read_postcode(text: str, row: ParsedRow) -> str | None:
+        def read_postcode(text: str) -> Read:
             digits = text.replace(" ", "")
-            if re.fullmatch(r"\d{4}", digits):
+            if _POSTCODE_4.fullmatch(digits):
                 digits = "0" + digits
-            if not re.fullmatch(r"\d{5}", digits):
-                self._issue(row, severity, name, text, "Code postal invalide (5 chiffres).",
-                            "Corrigez le code postal, en texte pour garder le zéro initial.")
-                return None
-            return digits
+            if not _POSTCODE.fullmatch(digits):
+                return None, (problem(severity, text, "Code postal invalide (5 chiffres).",
+                                      "Corrigez le code postal, en texte pour garder le zéro "
+                                      "initial."),)
+            return digits, ()
 
-        def read_phone(text: str, row: ParsedRow) -> str | None:
+        def read_phone(text: str) -> Read:
             try:
-                return normalise_phone(text)
+                return normalise_phone(text), ()
             except NormalisationError as exc:
-                self._issue(row, WARNING, name, text, str(exc), "Corrigez le numéro.")
-                return None
+                return None, (problem(WARNING, text, str(exc), "Corrigez le numéro."),)
 
         return {
             "text": read_text, "identifier": read_text, "name": read_name, "date": read_date,
@@ -303,56 +293,142 @@ class RowParser:
             "commune": read_commune, "postcode": read_postcode, "phone": read_phone,
         }[kind]  # fmt: skip
 
+    def _read_commune(self, text: str, postcode: str) -> Read:
+        spec = self.format.fields["commune"]
+        try:
+            # Without a stored territory, names that several communes share are settled by
+            # the départements of the communes already read in the file.
+            code = self.communes.resolve(text, postcode, self._departements_now).code
+        except NormalisationError as exc:
+            shown = MASK if self.format.is_identifier("commune") else text[:80]
+            return None, ((ERROR if spec.required else WARNING, shown, str(exc),
+                           "Corrigez la commune dans le fichier, ou ajoutez son code INSEE."),)
+        return code, ()
+
+    def _note_departement(self, code: str) -> None:
+        self._seen_departements.add(code[:3] if code.startswith("97") else code[:2])
+        self._departements_now = frozenset(self._seen_departements)
+        self._learning = len(self._seen_departements) < 3
+
+    def _plan_fields(self) -> None:
+        """Per mapped field, what `parse` needs, looked up once per file instead of per cell:
+        plain text fields, fields whose readings are remembered per distinct cell, communes
+        (remembered per cell, postcode and départements)."""
+        self._plain: list[tuple[Any, ...]] = []
+        self._cached: list[tuple[Any, ...]] = []
+        self._communes: list[tuple[Any, ...]] = []
+        self._column_order: dict[str | None, int] = {}
+        for position, (name, index) in enumerate(self._columns.items()):
+            spec = self.format.fields[name]
+            column = self.headers[index]
+            self._column_order.setdefault(column, position)
+            missing: tuple[Problem, ...] = ()
+            if spec.required:
+                missing = ((ERROR, "", "Valeur obligatoire manquante.",
+                            "Complétez la cellule dans le fichier d'origine."),)
+            if spec.type in {"text", "identifier"}:
+                self._plain.append((name, index, column, missing))
+            elif spec.type == "commune":
+                self._communes.append((name, index, column, missing, {}, None))
+            else:
+                self._cached.append((name, index, column, missing, {}, self._readers[name]))
+        self._column_order[None] = len(self._column_order)
+
+    @staticmethod
+    def _remember(cache: dict[Any, Read], cell: str, read: Callable[[str], Read],
+                  missing: tuple[Problem, ...]) -> Read:
+        text = clean_cell(cell)
+        hit = read(text) if text else (None, missing)
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[cell] = hit
+        return hit
+
     # --- rows --------------------------------------------------------------------------------
 
     def parse(self, number: int, cells: list[str]) -> ParsedRow:
         row = ParsedRow(number, {}, [], cells)
         width = len(self.headers)
-        if len(cells) != width:
+        count = len(cells)
+        if count != width:
             extra = cells[width:]
-            if len(cells) < width or any(c.strip() for c in extra):
-                hint = ("ligne incomplète (fichier tronqué ?)" if len(cells) < width else
+            if count < width or any(c.strip() for c in extra):
+                hint = ("ligne incomplète (fichier tronqué ?)" if count < width else
                         "séparateur dans une valeur non protégée par des guillemets ?")
                 row.issues.append(Issue(
                     ERROR, self.file_name, number, None, "",
-                    f"{len(cells)} champs au lieu de {width} : {hint}",
+                    f"{count} champs au lieu de {width} : {hint}",
                     "Vérifiez cette ligne dans le fichier d'origine et renvoyez-le complet.",
                 ))
                 return row
-        for index, cell in enumerate(cells):
+        for cell in cells:
+            if cell and cell[0] in _FORMULA_FIRST:
+                self._check_formulas(row)
+                if row.issues:
+                    return row
+                break
+        values, issues, file_name = row.values, row.issues, self.file_name
+        # Fields by kind, each in its own tight loop; a row's issues are put back in the
+        # order of the fields afterwards.
+        for name, index, column, missing in self._plain:
+            text = clean_cell(cells[index]) if index < count else ""
+            if text:
+                values[name] = text
+            elif missing:
+                issues.append(Issue(ERROR, file_name, number, column, *missing[0][1:]))
+        for name, index, column, missing, cache, read in self._cached:
+            cell = cells[index] if index < count else ""
+            hit = cache.get(cell)
+            if hit is None:
+                hit = self._remember(cache, cell, read, missing)
+            if hit[0] is not None:
+                values[name] = hit[0]
+            if hit[1]:
+                for severity, shown, message, fix in hit[1]:
+                    issues.append(Issue(severity, file_name, number, column, shown, message,
+                                        fix))
+        for name, index, column, missing, cache, _read in self._communes:
+            cell = cells[index] if index < count else ""
+            postcode = ""
+            if self._postcode_index is not None and self._postcode_index < count:
+                postcode = clean_cell(cells[self._postcode_index])
+            cache_key = (cell, postcode, self._departements_now)
+            hit = cache.get(cache_key)
+            if hit is None:
+                text = clean_cell(cell)
+                hit = self._read_commune(text, postcode) if text else (None, missing)
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[cache_key] = hit
+            if hit[0] is not None:
+                values[name] = hit[0]
+                if self._learning:
+                    self._note_departement(hit[0])
+            for severity, shown, message, fix in hit[1]:
+                issues.append(Issue(severity, file_name, number, column, shown, message, fix))
+        if len(issues) > 1:
+            issues.sort(key=lambda issue: self._column_order.get(issue.column, 0))
+        if self._contacts and not any(n in values for n in self._contacts) and not row.blocked:
+            issues.append(Issue(
+                ERROR, file_name, number, None, "",
+                "Aucune date de contact lisible sur la ligne.",
+                "Renseignez la date de la demande, de l'appel ou du passage.",
+            ))
+        if self.pseudonymised:
+            for key, index in self._pseudo_columns.items():
+                if index < count and cells[index]:
+                    values[f"{PSEUDO_PREFIX}{key}"] = cells[index].strip()
+        return row
+
+    def _check_formulas(self, row: ParsedRow) -> None:
+        for index, cell in enumerate(row.cells):
             if cell and cell[0] in _FORMULA_FIRST and _FORMULA.match(cell):
                 value = MASK if index in self._identifier_columns else "'" + cell[:40]
                 row.issues.append(Issue(
-                    ERROR, self.file_name, number, self.headers[index], value,
+                    ERROR, self.file_name, row.number, self.headers[index], value,
                     "Formule de tableur dans une cellule (injection possible) : ligne bloquée.",
                     "Remplacez la formule par la valeur attendue dans le fichier d'origine.",
                 ))
-        if row.issues:
-            return row
-        for name, index in self._columns.items():
-            text = clean_cell(cells[index]) if index < len(cells) else ""
-            spec = self.format.fields[name]
-            if not text:
-                if spec.required:
-                    self._issue(row, ERROR, name, "", "Valeur obligatoire manquante.",
-                                "Complétez la cellule dans le fichier d'origine.")
-                continue
-            value = self._readers[name](text, row)
-            if value is not None:
-                row.values[name] = value
-        if self.format.kind == "personnes":
-            contacts = [n for n, s in self.format.fields.items() if s.contact]
-            if not any(n in row.values for n in contacts) and not row.blocked:
-                row.issues.append(Issue(
-                    ERROR, self.file_name, number, None, "",
-                    "Aucune date de contact lisible sur la ligne.",
-                    "Renseignez la date de la demande, de l'appel ou du passage.",
-                ))
-        if self.pseudonymised:
-            for key, index in self._pseudo_columns.items():
-                if index < len(cells) and cells[index]:
-                    row.values[f"{PSEUDO_PREFIX}{key}"] = cells[index].strip()
-        return row
 
 
 def _canonical(value: Any) -> str:
@@ -365,10 +441,26 @@ def _canonical(value: Any) -> str:
     return str(value)
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, FrenchDate):
-        return value.isoformat()
-    return value
+# Attributes that say which import wrote a record, not what the partner's row says.
+PROVENANCE_ATTRIBUTES = frozenset({"import_id", "import_initial"})
+
+
+def content_fingerprint(record: dict[str, Any]) -> str:
+    """SHA-256 of what a stored record says about the partner's row (its provenance aside).
+
+    Computed the same way on a record about to be stored and on one read back from the
+    database: a later extract whose row has another fingerprint brings new content (a SI-SIAO
+    demand whose status changed). The input is what is stored already (pseudonyms, codes), so
+    the fingerprint reveals nothing more.
+    """
+    attributes = {k: v for k, v in record["attributes"].items()
+                  if k not in PROVENANCE_ATTRIBUTES}
+    last_contact = record["last_contact"]
+    content = [record["commune_code"], record["sex"], record["birth_year"],
+               last_contact.isoformat() if last_contact else None, record["pseudonyms"],
+               attributes]
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class RecordBuilder:
@@ -391,27 +483,45 @@ class RecordBuilder:
                 "record_id", "person_ref", "last_name", "first_name", "birth_date", "phone"}
         ]
         self._key_fields = feed_format.row_key or list(fields)
+        self._sorted_key_fields = sorted(self._key_fields)
+        self._row_purpose = f"ligne:{self.source}"
+        self._date_attributes = {n for n in self._attribute_fields if fields[n].type == "date"}
+        self._kept_pseudonyms = set(PSEUDONYM_FIELDS) | set(self._custom_identifiers)
+        # JSON fragments of distinct values, kept from chunk to chunk (see `person_rows`).
+        self._fragments: dict[str, dict[Any, Any]] = {}
+
+    @property
+    def updatable(self) -> bool:
+        """Whether a partner row keeps its identity when its content changes (a SI-SIAO
+        demand, a 115 call): its key is the partner's own number, not the row's content."""
+        return self.format.kind == "personnes" and bool(self.format.row_key)
 
     def row_key(self, values: dict[str, Any]) -> str:
-        if f"{PSEUDO_PREFIX}{ROW_KEY_COLUMN}" in values:
-            return values[f"{PSEUDO_PREFIX}{ROW_KEY_COLUMN}"]
+        pseudonymised = values.get(_PSEUDO_ROW_KEY)
+        if pseudonymised is not None:
+            return pseudonymised
         if self.format.kind == "decomptes":
             parts = [_canonical(values.get(f, "")) for f in
                      ("night_date", "place_kind", "place_name", "commune", "partner")]
             parts[2] = fold(parts[2])
             return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
-        return self.pseudonymiser.row_key(
-            self.source,
-            {f: _canonical(values[f]) for f in self._key_fields if f in values},
+        # Same as `Pseudonymiser.row_key` over the key fields present, without the dict.
+        content = "\x1e".join(
+            f"{f}\x1d{_canonical(values[f])}" for f in self._sorted_key_fields if f in values
         )
+        return self.pseudonymiser.hash(self._row_purpose, content)
 
     def person(self, values: dict[str, Any]) -> dict[str, Any]:
         """A ``source_record`` row (without import id) from the values of a valid row."""
         contacts = [values[f].value for f in self._contact_fields if f in values]
         last_contact = max(contacts) if contacts else None
         birth = values.get("birth_date")
-        birth_year: int | None = birth.year if birth else None
-        attributes = {f: _json_value(values[f]) for f in self._attribute_fields if f in values}
+        birth_year: int | None = birth.value.year if birth else None
+        dates = self._date_attributes
+        attributes = {
+            f: values[f].isoformat() if f in dates else values[f]
+            for f in self._attribute_fields if f in values
+        }
         if "age" in values:
             attributes["age"] = values["age"]
             if birth_year is None and last_contact is not None:
@@ -421,9 +531,10 @@ class RecordBuilder:
         if pseudo_year:
             birth_year = int(pseudo_year)
         if f"{PSEUDO_PREFIX}v" in values:
+            kept = self._kept_pseudonyms
             pseudonyms = {
                 k[len(PSEUDO_PREFIX):]: v for k, v in values.items()
-                if k.startswith(PSEUDO_PREFIX) and k[len(PSEUDO_PREFIX):] in PSEUDONYM_FIELDS
+                if k.startswith(PSEUDO_PREFIX) and k[len(PSEUDO_PREFIX):] in kept
             }
         else:
             pseudonyms = self.pseudonymiser.record(
@@ -481,3 +592,375 @@ class RecordBuilder:
         cells += [pseudonyms.get(f, "") for f in PSEUDONYM_FIELDS[2:]]
         cells += [pseudonyms.get(f, "") for f in self._custom_identifiers]
         return cells
+
+
+# --- per-chunk, per-column reading ------------------------------------------------------------
+#
+# A million rows cannot go through `RowParser.parse` and `RecordBuilder.person` one at a time
+# on two cores: names, dates, communes and codes repeat heavily, so each column of a chunk is
+# read over its distinct cells only (`pandas.factorize`), and the results are mapped back to
+# the rows with integer codes. Irregular rows (wrong width, spreadsheet formula) still go
+# through `parse`, so that their messages stay the same.
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+@dataclass
+class ParsedChunk:
+    """The rows of one chunk, read column by column.
+
+    ``codes[field]`` gives, for each regular row, the index of its cell among the distinct
+    cells of the field, and ``values[field]`` the value read from each distinct cell (``None``
+    when absent or unreadable). ``issues`` holds the issues of the rows that have some, by
+    position in the chunk; ``blocked`` says which rows have a blocking error.
+    """
+
+    numbers: list[int]
+    cells: list[list[str]]
+    issues: dict[int, list[Issue]]
+    blocked: np.ndarray
+    regular: np.ndarray  # positions read per column (the others went through `parse`)
+    codes: dict[str, np.ndarray]
+    values: dict[str, list[Any]]
+
+
+# Looks for a cell starting like a formula among a column's distinct cells joined by "\n"
+# (cells never hold a "\n" here unless quoted, and then the exact check below decides).
+_FORMULA_START = re.compile(r"(?:^|\n)[=@+\- \t]")
+
+
+def parse_chunk(parser: RowParser, rows: list[tuple[int, list[str]]]) -> ParsedChunk:
+    """Read a chunk of rows (see `ParsedChunk`); same values and issues as `parse` per row."""
+    width = len(parser.headers)
+    numbers = [n for n, _ in rows]
+    cells = [c for _, c in rows]
+    issues: dict[int, list[Issue]] = {}
+    regular_cells: list[list[str]] = cells
+    regular: list[int] = list(range(len(cells)))
+    odd: list[int] = []
+    if set(map(len, cells)) - {width}:
+        regular_cells, regular = [], []
+        for position, row in enumerate(cells):
+            count = len(row)
+            if count == width:
+                regular_cells.append(row)
+                regular.append(position)
+            elif count > width and not any(c.strip() for c in row[width:]):
+                regular_cells.append(row[:width])
+                regular.append(position)
+            else:
+                odd.append(position)
+    # The regular rows as one table of cells, each column split into its distinct cells and
+    # the codes of the rows.
+    cells_table = np.empty((len(regular_cells), width), dtype=object)
+    if regular_cells:
+        cells_table[:] = regular_cells
+    columns = [pd.factorize(cells_table[:, index]) for index in range(width)]
+    # Spreadsheet formulas, looked for among the distinct cells of each column.
+    formula = np.zeros(len(regular_cells), dtype=bool)
+    for codes, uniques in columns:
+        if not _FORMULA_START.search("\n".join(uniques)):
+            continue
+        suspects = [i for i, c in enumerate(uniques)
+                    if c and c[0] in _FORMULA_FIRST and _FORMULA.match(c)]
+        if suspects:
+            formula |= np.isin(codes, suspects)
+    if formula.any():
+        odd.extend(np.asarray(regular)[formula].tolist())
+        keep = ~formula
+        regular = np.asarray(regular)[keep].tolist()
+        cells_table = cells_table[keep]
+        columns = [(codes[keep], uniques) for codes, uniques in columns]
+    blocked = np.zeros(len(rows), dtype=bool)
+    for position in sorted(odd):
+        parsed = parser.parse(numbers[position], cells[position])
+        issues[position] = parsed.issues
+        blocked[position] = parsed.blocked
+    regular_array = np.asarray(regular, dtype=np.int64)
+    chunk = ParsedChunk(numbers, cells, issues, blocked, regular_array, {}, {})
+    if len(regular):
+        _read_columns(parser, chunk, cells_table, columns)
+    return chunk
+
+
+def _read_columns(
+    parser: RowParser,
+    chunk: ParsedChunk,
+    cells_table: np.ndarray,
+    columns: list[tuple[np.ndarray, np.ndarray]],
+) -> None:
+    file_name = parser.file_name
+    regular = chunk.regular
+    size = len(regular)
+    # Issues of the regular rows, by position among them, in the order of the fields.
+    found: dict[int, list[Issue]] = {}
+    errors = np.zeros(size, dtype=bool)
+    plans = {entry[0]: ("plain", entry) for entry in parser._plain}
+    plans.update({entry[0]: ("cached", entry) for entry in parser._cached})
+    plans.update({entry[0]: ("commune", entry) for entry in parser._communes})
+
+    def note(codes: np.ndarray, hits: list[Read], column: str | None) -> None:
+        bad = [i for i, hit in enumerate(hits) if hit[1]]
+        if not bad:
+            return
+        rows = np.flatnonzero(np.isin(codes, bad))
+        for row in rows.tolist():
+            problems = hits[codes[row]][1]
+            target = found.setdefault(row, [])
+            for severity, shown, message, fix in problems:
+                target.append(Issue(severity, file_name, chunk.numbers[regular[row]], column,
+                                    shown, message, fix))
+                if severity == ERROR:
+                    errors[row] = True
+
+    for name in parser._columns:
+        kind, entry = plans[name]
+        if kind == "plain":
+            _, index, column, missing = entry
+            codes, uniques = columns[index]
+            hits: list[Read] = []
+            for cell in uniques:
+                text = clean_cell(cell)
+                hits.append((text, ()) if text else (None, missing))
+        elif kind == "cached":
+            _, index, column, missing, cache, read = entry
+            codes, uniques = columns[index]
+            hits = []
+            for cell in uniques:
+                hit = cache.get(cell)
+                if hit is None:
+                    hit = parser._remember(cache, cell, read, missing)
+                hits.append(hit)
+        else:
+            codes, hits, column = _read_communes(parser, entry, cells_table, columns)
+        chunk.codes[name] = codes
+        chunk.values[name] = [hit[0] for hit in hits]
+        note(codes, hits, column)
+    if parser._contacts:
+        present = np.zeros(size, dtype=bool)
+        for name in parser._contacts:
+            if name in chunk.codes:
+                known = np.array([v is not None for v in chunk.values[name]], dtype=bool)
+                present |= known[chunk.codes[name]]
+        for row in np.flatnonzero(~present & ~errors).tolist():
+            found.setdefault(row, []).append(Issue(
+                ERROR, file_name, chunk.numbers[regular[row]], None, "",
+                "Aucune date de contact lisible sur la ligne.",
+                "Renseignez la date de la demande, de l'appel ou du passage.",
+            ))
+            errors[row] = True
+    for row, row_issues in found.items():
+        chunk.issues[int(regular[row])] = row_issues
+    chunk.blocked[regular] = errors
+
+
+def _read_communes(
+    parser: RowParser,
+    entry: tuple[Any, ...],
+    cells_table: np.ndarray,
+    columns: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, list[Read], str]:
+    """Communes of the regular rows of a chunk, read once per distinct (cell, postcode).
+
+    Until three départements are seen, each commune read settles the next ambiguous names
+    (as `parse` does row by row): the rows are then read in segments, a new segment starting
+    after each row whose commune brings a new département.
+    """
+    _, index, column, missing, cache, _read = entry
+    cells = cells_table[:, index]
+    if parser._postcode_index is not None:
+        codes, uniques = columns[parser._postcode_index]
+        postcodes = _objects([clean_cell(c) for c in uniques])[codes]
+    else:
+        postcodes = np.full(len(cells), "", dtype=object)
+    joined = cells + "\x1f" + postcodes
+    pair_codes, _ = pd.factorize(joined)
+    size = len(cells)
+    codes = np.empty(size, dtype=np.int64)
+    hits: list[Read] = []
+    start = 0
+    while start < size:
+        departements = parser._departements_now
+        segment = pair_codes[start:]
+        distinct, first = np.unique(segment, return_index=True)
+        order = np.argsort(first, kind="stable")
+        slots = np.full(int(distinct[-1]) + 1, -1, dtype=np.int64)
+        end = size
+        for pair, row in zip(distinct[order].tolist(), first[order].tolist(), strict=True):
+            cell, postcode = cells[start + row], postcodes[start + row]
+            cache_key = (cell, postcode, departements)
+            hit = cache.get(cache_key)
+            if hit is None:
+                text = clean_cell(cell)
+                hit = parser._read_commune(text, postcode) if text else (None, missing)
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[cache_key] = hit
+            slots[pair] = len(hits)
+            hits.append(hit)
+            if parser._learning and hit[0] is not None:
+                parser._note_departement(hit[0])
+                if parser._departements_now != departements:
+                    end = start + row + 1
+                    break
+        codes[start:end] = slots[segment[: end - start]]
+        start = end
+    return codes, hits, column
+
+
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# A prepared ``source_record`` row: source, key, commune, sex, birth year, last contact (ISO
+# text), pseudonyms and attributes (JSON text).
+RecordRow = tuple[str, str, str | None, str | None, int | None, str | None, str, str]
+
+
+def _member(name: str, value: Any) -> str:
+    return "," + _encode_json(name) + ":" + _encode_json(value)
+
+
+def _code_member(name: str, code: str) -> str:
+    """`_member` of a pseudonym: hex, base64 or a code word, nothing JSON escapes."""
+    return f',"{name}":"{code}"'
+
+
+def person_rows(
+    builder: RecordBuilder, chunk: ParsedChunk, import_id: int
+) -> tuple[list[int], list[RecordRow]]:
+    """The records of the valid rows of ``chunk``: their positions in the chunk and the rows
+    to store, as `RecordBuilder.person` would build them (``import_id`` in the attributes).
+
+    Pseudonyms, Bloom filters and JSON fragments are computed once per distinct value and
+    assembled per row with object arrays; only the row keys and the partner's own numbers,
+    unique per row, are hashed once per row.
+    """
+    regular = chunk.regular
+    if not len(regular):
+        return [], []
+    selected = np.flatnonzero(~chunk.blocked[regular])
+    size = len(selected)
+    if not size:
+        return [], []
+    pseudonymiser, source = builder.pseudonymiser, builder.source
+    fragments = builder._fragments
+
+    def mapped(name: str, read: Callable[[Any], Any], default: Any,
+               remember: str | None = None) -> np.ndarray:
+        if name not in chunk.codes:
+            return np.full(size, default, dtype=object)
+        if remember is None:
+            per_value = [default if v is None else read(v) for v in chunk.values[name]]
+        else:
+            # Names, dates and codes come back in every chunk: their fragments are kept.
+            cache = fragments.setdefault(remember, {})
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            per_value = []
+            for v in chunk.values[name]:
+                if v is None:
+                    per_value.append(default)
+                    continue
+                found = cache.get(v)
+                if found is None:
+                    found = cache[v] = read(v)
+                per_value.append(found)
+        return _objects(per_value)[chunk.codes[name][selected]]
+
+    def known(name: str) -> np.ndarray:
+        if name not in chunk.codes:
+            return np.zeros(size, dtype=bool)
+        per_value = np.array([v is not None for v in chunk.values[name]], dtype=bool)
+        return per_value[chunk.codes[name][selected]]
+
+    # Last contact and birth year, as integers (0 and -1 when absent).
+    contact = np.zeros(size, dtype=np.int64)
+    for name in builder._contact_fields:
+        days = mapped(name, lambda v: v.value.toordinal(), 0).astype(np.int64)
+        contact = np.maximum(contact, days)
+    distinct_days, day_codes = np.unique(contact, return_inverse=True)
+    dates = [dt.date.fromordinal(d) if d else None for d in distinct_days.tolist()]
+    contact_iso = _objects([d.isoformat() if d else None for d in dates])[day_codes]
+    contact_year = np.array([d.year if d else -1 for d in dates], dtype=np.int64)[day_codes]
+    birth_year = mapped("birth_date", lambda v: v.value.year, -1).astype(np.int64)
+
+    attributes = np.full(size, "", dtype=object)
+    dates_kept = builder._date_attributes
+    for name in builder._attribute_fields:
+        if name in dates_kept:
+            attributes += mapped(name, lambda v, n=name: _member(n, v.isoformat()), "",
+                                 f"attribut:{name}")
+        else:
+            attributes += mapped(name, lambda v, n=name: _member(n, v), "",
+                                 f"attribut:{name}")
+    if "age" in chunk.codes:
+        attributes += mapped("age", lambda v: _member("age", v), "", "attribut:age")
+        age = mapped("age", lambda v: v, -1).astype(np.int64)
+        from_age = (birth_year < 0) & (contact > 0) & known("age")
+        birth_year = np.where(from_age, contact_year - age, birth_year)
+        attributes += np.where(from_age, _member("annee_naissance_depuis_age", True),
+                               "").astype(object)
+    attributes += _member("import_id", import_id) + "}"
+
+    pseudonyms = np.full(size, '{"v":' + _encode_json(ENCODING_VERSION) + ',"cle":'
+                         + _encode_json(pseudonymiser.key_id), dtype=object)
+    for name, prefix in (("last_name", "nom"), ("first_name", "prenom")):
+        pseudonyms += mapped(name, lambda v, p=prefix: "".join(
+            _code_member(k, h) for k, h in pseudonymiser.name(v, p).items()), "",
+            f"nom:{prefix}")
+
+    def birth_members(value: FrenchDate) -> str:
+        text = _code_member("naissance_precision", value.precision.value)
+        if value.precision is DatePrecision.DAY:
+            text += _code_member("naissance", pseudonymiser.cached_hash(
+                "naissance", value.value.isoformat()))
+        return text
+
+    pseudonyms += mapped("birth_date", birth_members, "", "naissance")
+    partial = known("last_name") & known("first_name") & known("birth_date") & known("sex")
+    if partial.any():
+        initials = (mapped("last_name", lambda v: v.compact[:1], "")[partial]
+                    + mapped("first_name", lambda v: v.compact[:1], "")[partial] + "|"
+                    + mapped("birth_date", lambda v: str(v.year), "")[partial] + "|"
+                    + mapped("sex", str, "")[partial])
+        codes, uniques = pd.factorize(initials)
+        ndls = np.full(size, "", dtype=object)
+        ndls[partial] = _objects([_code_member("cle_ndls", pseudonymiser.cached_hash("ndls", u))
+                                  for u in uniques])[codes]
+        pseudonyms += ndls
+    pseudonyms += mapped("phone", lambda v: _code_member("telephone", pseudonymiser.hash("tel", v))
+                         if v else "", "")
+    pseudonyms += mapped("person_ref", lambda v: _code_member(
+        "id_personne", pseudonymiser.hash(f"id:{source}", v)) if v else "", "")
+    for name in builder._custom_identifiers:
+        pseudonyms += mapped(name, lambda v, n=name: _member(
+            n, pseudonymiser.hash(f"champ:{n}", _canonical(v))), "")
+    pseudonyms += "}"
+
+    content = np.full(size, "", dtype=object)
+    for name in builder._sorted_key_fields:
+        content += mapped(name, lambda v, n=name: f"\x1e{n}\x1d{_canonical(v)}", "")
+    codes, uniques = pd.factorize(content)
+    purpose = builder._row_purpose
+    keys = _objects([pseudonymiser.hash(purpose, u[1:]) for u in uniques])[codes]
+
+    years = [None if y < 0 else y for y in birth_year.tolist()]
+    rows = list(zip(
+        [source] * size, keys.tolist(), mapped("commune", str, None).tolist(),
+        mapped("sex", str, None).tolist(), years, contact_iso.tolist(),
+        pseudonyms.tolist(), ["{" + a[1:] for a in attributes.tolist()], strict=True,
+    ))
+    return regular[selected].tolist(), rows
+
+
+def record_of_row(row: RecordRow) -> dict[str, Any]:
+    """A prepared row as `RecordBuilder.person` gives it (to compare with a stored one)."""
+    source, key, commune, sex, birth_year, last_contact, pseudonyms, attributes = row
+    return {
+        "source": source, "source_row_key": key, "commune_code": commune, "sex": sex,
+        "birth_year": birth_year,
+        "last_contact": dt.date.fromisoformat(last_contact) if last_contact else None,
+        "pseudonyms": json.loads(pseudonyms), "attributes": json.loads(attributes),
+    }

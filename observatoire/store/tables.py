@@ -156,7 +156,8 @@ class SourceRecordRow(Base):
     __table_args__ = (UniqueConstraint("source", "source_row_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(32), index=True)
+    # Looked up by (source, source_row_key): the unique constraint's index serves both.
+    source: Mapped[str] = mapped_column(String(32))
     source_row_key: Mapped[str] = mapped_column(String(128))
     commune_code: Mapped[str | None] = mapped_column(String(5))
     sex: Mapped[str | None] = mapped_column(String(1))

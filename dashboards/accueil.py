@@ -5,21 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards.common import engine, settings
+from dashboards.common import choose_territory, engine
 from observatoire.access import current_user
 from observatoire.geo.display import area_map
-from observatoire.model import ObservatoireError, Role
-from observatoire.pipeline import home_page_data, territory_choices
+from observatoire.model import Role
+from observatoire.pipeline import home_page_data
 
 
 @st.cache_data(ttl=60, max_entries=8, show_spinner="Chargement du territoire…")
 def _home_data(territory_slug: str):
     return home_page_data(engine(), territory_slug)
-
-
-@st.cache_data(ttl=300)
-def _territories() -> dict[str, str]:
-    return territory_choices(engine())
 
 
 @st.cache_data(ttl=60, max_entries=8, show_spinner="Chargement du territoire…")
@@ -53,26 +48,7 @@ if user.role is Role.VOLUNTEER:
 
 st.title("Observatoire social du sans-abrisme")
 
-try:
-    choices = _territories()
-except ObservatoireError as exc:
-    st.error(str(exc))
-    st.stop()
-if not choices:
-    st.warning(
-        "La base ne contient encore aucun territoire. Lancez `observatoire demo` pour charger "
-        "l'exemple, ou `observatoire territory import` pour votre territoire."
-    )
-    st.stop()
-
-default = settings().default_territory
-slugs = list(choices)
-slug = st.selectbox(
-    "Territoire",
-    slugs,
-    index=slugs.index(default) if default in slugs else 0,
-    format_func=choices.get,
-)
+slug = choose_territory()
 data = _home_data(slug)
 if not user.is_staff:
     # The public and officials see disclosure-controlled figures only.

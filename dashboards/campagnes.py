@@ -8,24 +8,16 @@ import datetime as dt
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboards.common import engine, settings
+from dashboards.common import choose_territory, engine
 from observatoire import countnight
 from observatoire.model import ObservatoireError
-from observatoire.pipeline import territory_choices
 from observatoire.store import repository
 from observatoire.survey import list_questionnaires
 
 ACTOR = "coordination"
 
 st.title("Campagnes de comptage")
-territories = territory_choices(engine())
-if not territories:
-    st.warning("Aucun territoire : lancez `observatoire demo` ou `observatoire territory import`.")
-    st.stop()
-slugs = list(territories)
-default = settings().default_territory
-slug = st.selectbox("Territoire", slugs, format_func=territories.get,
-                    index=slugs.index(default) if default in slugs else 0)
+slug = choose_territory()
 
 with st.expander("Nouvelle campagne"), st.form("new_campaign"):
     name = st.text_input("Nom", value=f"Nuit de la Solidarité {dt.date.today().year}")

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards.common import engine, settings
+from dashboards.common import choose_territory, engine
 from observatoire import countnight
 from observatoire.geo.display import area_map
-from observatoire.pipeline import territory_choices
 from observatoire.store import repository
 
 COLOURS = {"Parcouru": "#59a14f", "En cours": "#f28e2b", "Pas commencé": "#bab0ac"}
@@ -29,14 +28,7 @@ def _campaigns(slug: str) -> dict[int, str]:
 
 
 st.title("Couverture en direct")
-territories = territory_choices(engine())
-if not territories:
-    st.warning("Aucun territoire : lancez `observatoire demo`.")
-    st.stop()
-slugs = list(territories)
-default = settings().default_territory
-slug = st.selectbox("Territoire", slugs, format_func=territories.get,
-                    index=slugs.index(default) if default in slugs else 0)
+slug = choose_territory()
 campaigns = _campaigns(slug)
 if not campaigns:
     st.info("Aucune campagne sur ce territoire.")

@@ -6,11 +6,12 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboards.common import engine, settings
+from dashboards import common
+from dashboards.common import engine
 from observatoire.access import AccessDeniedError, CurrentUser, require_role
 from observatoire.indicators import IndicatorInputs
 from observatoire.indicators.dedup import DistinctEstimate, estimate_from_summary
-from observatoire.model import ObservatoireError, Role
+from observatoire.model import Role
 
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 NO_DATA = "pas de données"
@@ -88,13 +89,6 @@ def plan_frames(territory_slug: str, version: tuple[int, ...]) -> dict[str, pd.D
         return plan_inputs(session)
 
 
-@st.cache_data(ttl=300)
-def territories() -> dict[str, str]:
-    from observatoire.pipeline import territory_choices
-
-    return territory_choices(engine())
-
-
 def fmt_int(value: object) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
         return NO_DATA
@@ -108,20 +102,7 @@ def fmt_pct(value: object, digits: int = 0) -> str:
 
 
 def choose_territory() -> str:
-    try:
-        choices = territories()
-    except ObservatoireError as exc:
-        st.error(str(exc))
-        st.stop()
-    if not choices:
-        st.warning("Aucun territoire dans la base : lancez `observatoire demo`.")
-        st.stop()
-    slugs = list(choices)
-    default = settings().default_territory
-    return st.sidebar.selectbox(
-        "Territoire", slugs, index=slugs.index(default) if default in slugs else 0,
-        format_func=choices.get, key="filtre_territoire",
-    )  # fmt: skip
+    return common.choose_territory(st.sidebar, key="filtre_territoire")
 
 
 def filters(inputs: IndicatorInputs) -> tuple[IndicatorInputs, int | None, list[str]]:

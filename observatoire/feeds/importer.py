@@ -404,18 +404,27 @@ def _sort_out(
         if old is None:
             record["attributes"]["import_id"] = import_id
             new.append(record)
-            continue
-        before, after = old["last_contact"], record["last_contact"]
-        if before is not None and after is not None and after < before:
-            continue
-        if content_fingerprint(record) == content_fingerprint(old):
-            continue
-        attributes = record["attributes"]
-        attributes["import_id"] = import_id
-        attributes["import_initial"] = old["attributes"].get(
-            "import_initial", old["attributes"].get("import_id"))
-        updates.append((old["id"], record))
+        elif _is_update(old, record, import_id):
+            updates.append((old["id"], record))
     return new, updates
+
+
+def _is_update(old: dict[str, Any], record: dict[str, Any], import_id: int) -> bool:
+    """Whether ``record`` updates the stored ``old`` one (then marked with this import).
+
+    An older extract imported late never undoes a newer content; unchanged content is
+    "already present".
+    """
+    before, after = old["last_contact"], record["last_contact"]
+    if before is not None and after is not None and after < before:
+        return False
+    if content_fingerprint(record) == content_fingerprint(old):
+        return False
+    attributes = record["attributes"]
+    attributes["import_id"] = import_id
+    attributes["import_initial"] = old["attributes"].get(
+        "import_initial", old["attributes"].get("import_id"))
+    return True
 
 
 def _sort_out_rows(
@@ -439,16 +448,8 @@ def _sort_out_rows(
             new.append(row)
             continue
         record = record_of_row(row)
-        before, after = old["last_contact"], record["last_contact"]
-        if before is not None and after is not None and after < before:
-            continue
-        if content_fingerprint(record) == content_fingerprint(old):
-            continue
-        attributes = record["attributes"]
-        attributes["import_id"] = import_id
-        attributes["import_initial"] = old["attributes"].get(
-            "import_initial", old["attributes"].get("import_id"))
-        updates.append((old["id"], record))
+        if _is_update(old, record, import_id):
+            updates.append((old["id"], record))
     return new, updates
 
 

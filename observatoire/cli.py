@@ -243,6 +243,19 @@ def _run_streamlit(port: int, territory: str) -> int:
 # --- parser --------------------------------------------------------------------------------
 
 
+def command_group(commands, name: str, *, help: str, description: str):  # noqa: ANN001
+    """Add the command ``name`` holding subcommands; returns the subparsers to add them to.
+
+    Every group speaks French (`Parser`) and requires one of its subcommands.
+    """
+    group = commands.add_parser(name, help=help, description=description)
+    subcommands = group.add_subparsers(
+        title="commandes", dest=f"{name}_command", metavar="COMMANDE", parser_class=Parser
+    )
+    subcommands.required = True
+    return subcommands
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="observatoire",
@@ -278,11 +291,8 @@ def build_parser() -> Parser:
     app.add_argument("--port", type=int, default=8501, help="port de l'application (8501)")
     app.set_defaults(func=cmd_app)
 
-    db = commands.add_parser("db", help="schéma de la base de données",
-                             description="Gestion du schéma (migrations Alembic).")
-    db_commands = db.add_subparsers(title="commandes", dest="db_command", metavar="COMMANDE",
-                                    parser_class=Parser)
-    db_commands.required = True
+    db_commands = command_group(commands, "db", help="schéma de la base de données",
+                                description="Gestion du schéma (migrations Alembic).")
     db_commands.add_parser(
         "upgrade", help="crée la base ou la met à jour sans perdre de données",
         description="Applique les migrations manquantes.",
@@ -292,11 +302,8 @@ def build_parser() -> Parser:
         description="Affiche la version du schéma et la dernière version connue.",
     ).set_defaults(func=cmd_db_status)
 
-    sample = commands.add_parser("sample", help="échantillon synthétique",
-                                 description="Données synthétiques (personnes fictives).")
-    sample_commands = sample.add_subparsers(title="commandes", dest="sample_command",
-                                            metavar="COMMANDE", parser_class=Parser)
-    sample_commands.required = True
+    sample_commands = command_group(commands, "sample", help="échantillon synthétique",
+                                    description="Données synthétiques (personnes fictives).")
     build = sample_commands.add_parser(
         "build", help="charge un territoire et une nuit de comptage synthétique dans la base",
         description="Charge un territoire de référence et une nuit de comptage synthétique.",
@@ -324,11 +331,10 @@ def build_parser() -> Parser:
     generate.add_argument("--output", required=True, help="dossier de sortie")
     generate.set_defaults(func=cmd_sample_generate)
 
-    territory = commands.add_parser("territory", help="territoires et communes",
-                                    description="Territoires (EPCI ou ensemble de communes).")
-    territory_commands = territory.add_subparsers(title="commandes", dest="territory_command",
-                                                  metavar="COMMANDE", parser_class=Parser)
-    territory_commands.required = True
+    territory_commands = command_group(
+        commands, "territory", help="territoires et communes",
+        description="Territoires (EPCI ou ensemble de communes).",
+    )
     territory_commands.add_parser(
         "list", help="liste les territoires fournis et enregistrés",
         description="Liste les territoires de référence et ceux de la base.",

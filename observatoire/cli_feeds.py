@@ -151,13 +151,12 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
 
 def add_feed_commands(commands) -> None:  # noqa: ANN001 - argparse subparsers action
     """Register ``feed``, ``pseudonymise``, ``purge`` and ``key`` on the main parser."""
-    parser_class = commands._parser_class  # the French `Parser` of observatoire.cli
+    from observatoire.cli import command_group
 
-    feed = commands.add_parser("feed", help="flux des partenaires (SI-SIAO, 115, maraudes…)",
-                               description="Import des fichiers envoyés par les partenaires.")
-    feed_commands = feed.add_subparsers(title="commandes", dest="feed_command",
-                                        metavar="COMMANDE", parser_class=parser_class)
-    feed_commands.required = True
+    feed_commands = command_group(
+        commands, "feed", help="flux des partenaires (SI-SIAO, 115, maraudes…)",
+        description="Import des fichiers envoyés par les partenaires.",
+    )
     formats = feed_commands.add_parser(
         "formats", help="liste les formats de fichiers connus",
         description="Liste les formats de flux (fichiers YAML) et, avec -v, leurs colonnes.",
@@ -205,11 +204,8 @@ def add_feed_commands(commands) -> None:  # noqa: ANN001 - argparse subparsers a
                        help="durée de conservation en jours après le dernier contact (730)")
     purge.set_defaults(func=cmd_purge)
 
-    key = commands.add_parser("key", help="clé secrète de pseudonymisation",
-                              description="Gestion de la clé secrète du territoire.")
-    key_commands = key.add_subparsers(title="commandes", dest="key_command", metavar="COMMANDE",
-                                      parser_class=parser_class)
-    key_commands.required = True
+    key_commands = command_group(commands, "key", help="clé secrète de pseudonymisation",
+                                 description="Gestion de la clé secrète du territoire.")
     generate = key_commands.add_parser(
         "generate", help="crée une nouvelle clé secrète dans un fichier",
         description="Écrit une clé aléatoire de 256 bits dans un fichier lisible par vous seul.",

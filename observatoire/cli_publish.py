@@ -152,6 +152,8 @@ def cmd_target(args: argparse.Namespace) -> int:
 
 def add_publish_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``publish``, ``user`` and ``indicators`` to the ``observatoire`` command line."""
+    from observatoire.cli import command_group
+
     territory_default = os.environ.get("OBSERVATOIRE_TERRITORY", "dijon-metropole")
     actor_default = os.environ.get("USER", SYSTEM_ACTOR)
 
@@ -176,12 +178,8 @@ def add_publish_commands(commands: argparse._SubParsersAction) -> None:
     publish.add_argument("--actor", default=actor_default, help="auteur inscrit au journal")
     publish.set_defaults(func=cmd_publish)  # fmt: skip
 
-    user = commands.add_parser("user", help="comptes (équipe, administrateurs)",
-                               description="Comptes de l'équipe de l'observatoire.")
-    user_commands = user.add_subparsers(title="commandes", dest="user_command",
-                                        metavar="COMMANDE",
-                                        parser_class=commands._parser_class)
-    user_commands.required = True
+    user_commands = command_group(commands, "user", help="comptes (équipe, administrateurs)",
+                                  description="Comptes de l'équipe de l'observatoire.")
     add = user_commands.add_parser("add", help="crée un compte",
                                    description="Crée un compte équipe ou administrateur.")
     add.add_argument("login", help="identifiant (ou adresse e-mail pour la connexion OIDC)")
@@ -196,12 +194,8 @@ def add_publish_commands(commands: argparse._SubParsersAction) -> None:
     user_commands.add_parser("list", help="liste les comptes",
                              description="Liste les comptes.").set_defaults(func=cmd_user_list)
 
-    indicators = commands.add_parser("indicators", help="indicateurs et objectifs",
-                                     description="Indicateurs, objectifs de la convention.")
-    ind_commands = indicators.add_subparsers(title="commandes", dest="indicators_command",
-                                             metavar="COMMANDE",
-                                             parser_class=commands._parser_class)
-    ind_commands.required = True
+    ind_commands = command_group(commands, "indicators", help="indicateurs et objectifs",
+                                 description="Indicateurs, objectifs de la convention.")
     history = ind_commands.add_parser(
         "history", help="ajoute 4 nuits synthétiques passées (2022-2025) pour les tendances",
         description="Ajoute des nuits de comptage synthétiques des années précédentes.",

@@ -87,15 +87,13 @@ def cmd_nuit_replay(args: argparse.Namespace) -> int:
 
 def add_survey_commands(commands: argparse._SubParsersAction) -> None:
     """Register ``survey`` and ``nuit`` on the main parser's sub-commands."""
-    from observatoire.cli import Parser
+    from observatoire.cli import command_group
 
-    survey = commands.add_parser(
-        "survey", help="questionnaires, formulaires hors ligne (XLSForm) et imports ODK/Kobo",
+    sub = command_group(
+        commands, "survey",
+        help="questionnaires, formulaires hors ligne (XLSForm) et imports ODK/Kobo",
         description="Questionnaires de la nuit de comptage (dossier survey/).",
     )
-    sub = survey.add_subparsers(title="commandes", dest="survey_command", metavar="COMMANDE",
-                                parser_class=Parser)
-    sub.required = True
     sub.add_parser("list", help="liste les versions de questionnaire",
                    description="Liste les questionnaires du dossier survey/."
                    ).set_defaults(func=cmd_survey_list)
@@ -121,11 +119,8 @@ def add_survey_commands(commands: argparse._SubParsersAction) -> None:
                      help="version du questionnaire (ndls-2026)")
     imp.set_defaults(func=cmd_survey_import)
 
-    nuit = commands.add_parser("nuit", help="opérations de la nuit de comptage",
-                               description="Opérations de la nuit de comptage.")
-    nuit_sub = nuit.add_subparsers(title="commandes", dest="nuit_command", metavar="COMMANDE",
-                                   parser_class=Parser)
-    nuit_sub.required = True
+    nuit_sub = command_group(commands, "nuit", help="opérations de la nuit de comptage",
+                             description="Opérations de la nuit de comptage.")
     replay = nuit_sub.add_parser(
         "replay", help="rejoue la nuit synthétique par la saisie, ODK ou Kobo",
         description="Rejoue la nuit de l'échantillon synthétique par les chemins de saisie.",

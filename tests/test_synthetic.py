@@ -71,14 +71,26 @@ def test_same_seed_gives_identical_files(territory, tmp_path):
     assert first.keys() == set(FILE_FORMATS)
     assert first == second
     assert _written(a, tmp_path / "a2") == first  # writing twice: same bytes
+    assert first["decomptes_lieux"].count(b"\r\n") == len(a.place_tallies) + 1 > 1
+    only = write_sample(a, tmp_path / "a3", names=["decomptes_lieux"])
+    assert list(only) == ["decomptes_lieux"]
+    assert only["decomptes_lieux"].read_bytes() == first["decomptes_lieux"]
 
 
-def test_different_seed_gives_different_data(territory):
+def test_different_seed_gives_different_data(territory, tmp_path):
     communes, sectors = territory
     a = generate_sample(communes, sectors, seed=11, n_people=400)
     b = generate_sample(communes, sectors, seed=12, n_people=400)
     assert not a.people[["first_name", "last_name"]].equals(b.people[["first_name", "last_name"]])
     assert set(a.teams["team_code"]).isdisjoint(b.teams["team_code"])
+    first, second = _written(a, tmp_path / "a"), _written(b, tmp_path / "b")
+    assert first["decomptes_lieux"] != second["decomptes_lieux"]
+
+
+def test_writing_an_unknown_file_names_the_known_ones(sample, tmp_path):
+    with pytest.raises(ValueError, match="decomptes_lieux"):
+        write_sample(sample, tmp_path, names=["decomptes"])
+    assert not tmp_path.joinpath("decomptes_lieux.csv").exists()
 
 
 # ---------------------------------------------------------------- ground truth and the night
@@ -169,6 +181,79 @@ def test_names_are_diverse(sample):
     assert any(n.endswith(("chvili", "dze")) for n in names)  # Georgian, French style
     latin = sample.people["first_name"] + sample.people["last_name"]
     assert not latin.str.contains(r"[\u0400-\u04FF\u10A0-\u10FF\u0600-\u06FF]").any()
+
+
+# ---------------------------------------------------------------- places counted by partners
+
+# Labels of the tally file -> codes of the ground truth (``partner_place``), written out here
+# rather than read from the feed format, so that the test checks the generator against it.
+_TALLY_LABELS = {"Gare": "gare", "Métro": "metro", "Hôpital": "hopital", "Parking": "parking",
+                 "Bailleur social": "bailleur_social", "Campement": "campement", "Parc": "parc",
+                 "Berges": "berges", "Bois": "bois", "Autre": "autre"}  # fmt: skip
+
+
+def _tally_sums(tallies: pd.DataFrame, communes: gpd.GeoDataFrame) -> pd.Series:
+    """People per (place kind code, commune code) in a tally frame, zero rows left out."""
+    code_of = dict(zip(communes["nom"], communes["code"], strict=True))
+    frame = pd.DataFrame({
+        "kind": tallies["Type de lieu"].map(_TALLY_LABELS),
+        "commune": tallies["Commune"].map(code_of),
+        "people": tallies["Nombre de personnes"].astype(int),
+    })  # fmt: skip
+    assert frame.notna().all().all(), tallies[frame.isna().any(axis=1)]
+    sums = frame.groupby(["kind", "commune"])["people"].sum()
+    return sums[sums > 0].sort_index()
+
+
+def test_place_tallies_are_the_partners_count_of_the_ground_truth(sample, territory):
+    communes, _ = territory
+    people = sample.people
+    counted = people[people["counted_by_partner"]]
+    truth = counted.groupby(["partner_place", "commune_code"]).size().sort_index()
+    truth.index.names = ["kind", "commune"]
+    assert _tally_sums(sample.place_tallies, communes).to_dict() == truth.to_dict()
+    # Partners count the people sleeping in their places, nearly all of them; nobody there is
+    # also met by a street team, so the a minima total counts nobody twice.
+    in_place = people["partner_place"] != ""
+    assert (people.loc[in_place, "in_street_on_night"]).all()
+    assert not (people["counted_by_partner"] & ~in_place).any()
+    assert 0.85 <= people.loc[in_place, "counted_by_partner"].mean() <= 1.0
+    assert not (in_place & people["met_on_night"]).any()
+
+
+def test_place_tallies_look_like_a_partner_file(sample, territory):
+    communes, _ = territory
+    tallies = sample.place_tallies
+    assert set(tallies["Date de la nuit"]) == {sample.night_date.strftime("%d/%m/%Y")}
+    assert set(tallies["Campagne"]) == {f"Nuit de la Solidarité {sample.night_date.year}"}
+    assert tallies["Nombre de personnes"].str.fullmatch(r"\d+").all()
+    assert set(tallies["Commune"]) <= set(communes["nom"])
+    # One row per place: the import keys a row by night, kind, place, commune and partner.
+    key = ["Type de lieu", "Lieu", "Commune", "Partenaire"]
+    assert not tallies.duplicated(key).any()
+    # Stations and hospitals of the large commune report their count, 0 included.
+    dijon = tallies[tallies["Commune"] == "Dijon"]
+    assert {"Gare", "Hôpital"} <= set(dijon["Type de lieu"])
+    # Camps, parks and car parks; no metro in a territory of 162,000 inhabitants.
+    assert {"Parking", "Bailleur social", "Campement", "Parc"} <= set(tallies["Type de lieu"])
+    assert "Métro" not in set(tallies["Type de lieu"])
+
+
+def test_partner_places_add_to_the_street_count_as_in_paris(sample):
+    """Paris 2025: partner places added 1,049 people to the 2,458 met by the street teams
+    (43%); the sample's partners add a share of the same order."""
+    street = (sample.observations["situation"] != ContactSituation.ALREADY_ANSWERED.value).sum()
+    partners = sample.place_tallies["Nombre de personnes"].astype(int).sum()
+    assert 0.15 <= partners / street <= 0.6, (partners, street)
+
+
+def test_a_large_territory_has_metro_tallies(territory):
+    communes, sectors = territory
+    config = GeneratorConfig(metro_min_population=100_000)
+    sample = generate_sample(communes, sectors, seed=5, n_people=2000, config=config)
+    kinds = set(sample.place_tallies["Type de lieu"])
+    assert "Métro" in kinds and "Autre" not in kinds
+    assert sample.people["partner_place"].isin(["metro"]).any()
 
 
 # ---------------------------------------------------------------- partner files and errors

@@ -27,6 +27,7 @@ from observatoire.synthetic.names import (
     build_name_pools,
     strip_accents,
 )
+from observatoire.synthetic.tallies import build_place_tallies, partner_places
 
 STREET_PLACES = (
     "rue", "tente_campement", "voiture", "squat", "gare", "metro", "hopital", "parking",
@@ -43,7 +44,9 @@ _PLACE_SHARES_ALONE = (0.32, 0.08, 0.05, 0.06, 0.03, 0.01, 0.01, 0.02, 0.03, 0.0
                        0.08)  # fmt: skip
 _PLACE_SHARES_FAMILY = (0.08, 0.04, 0.04, 0.06, 0.01, 0.0, 0.0, 0.0, 0.01, 0.01, 0.30, 0.35,
                         0.10)  # fmt: skip
-# Places volunteers do not enter: people there are met less often by street teams.
+# Places volunteers do not enter: people there are met less often by street teams. (Those
+# sleeping in stations, the metro, car parks or hospitals are counted by partners, and not met
+# at all: see `observatoire.synthetic.tallies`.)
 _HIDDEN_PLACES = {"squat", "metro", "parking", "hopital"}
 
 
@@ -78,6 +81,12 @@ class GeneratorConfig:
     upper_case_rate: float = 0.08
     missing_value_rate: float = 0.04
     """Share of rows where the sex, commune or nationality is left empty."""
+    partner_coverage: float = 0.95
+    """Share of the people sleeping in a place partners count (station, car park, camp...)
+    who are in the partner's tally of the night; the others are missed by everyone."""
+    metro_min_population: int = 700_000
+    """Territories this populous have a metro; elsewhere, people sleeping in public transport
+    stations are in the tram and bus network's tally (``Autre``)."""
 
     def error_rates(self) -> dict[str, float]:
         """Rate of each error kind (see `observatoire.synthetic.errors.ERROR_KINDS`)."""
@@ -100,7 +109,10 @@ class SyntheticSample:
     hebergement_urgence/hotel/chez_un_tiers), ``homeless_since`` (date), ``calls_115``
     (never/sometimes/often), ``in_street_on_night`` (bool), ``night_sector_code`` (sector where
     the person sleeps on the night, "" if sheltered or in a commune without sectors),
-    ``met_on_night`` (bool), ``siao_user_id`` (SI-SIAO number, "" if unknown to the SIAO).
+    ``met_on_night`` (bool), ``partner_place`` (kind of place counted by a partner where the
+    person sleeps on the night, a ``decomptes_lieux`` code such as gare, parking, campement;
+    "" if none: street teams do not meet these people), ``counted_by_partner`` (bool: in the
+    partner's tally), ``siao_user_id`` (SI-SIAO number, "" if unknown to the SIAO).
 
     ``teams``: ``team_code`` (6 characters without 0/O/1/I/L), ``team_name`` ("Équipe 12"),
     ``size`` (3-5, leader included), ``sector_code``.
@@ -121,7 +133,9 @@ class SyntheticSample:
     fields are "" / NA for people only observed.
 
     ``partner_files``: name -> frame of strings, exactly as the partner's file holds it (see
-    `observatoire.synthetic.partners`). ``partner_truth``: ``file``, ``row_number`` (0-based
+    `observatoire.synthetic.partners`). ``place_tallies``: the partners' tallies of the places
+    they counted on the night, numbers of people per place (see
+    `observatoire.synthetic.tallies`). ``partner_truth``: ``file``, ``row_number`` (0-based
     data row), ``person_id``. ``injected_errors``: ``file``, ``row_number``, ``column``,
     ``kind``, ``original``, ``corrupted`` (a swap is recorded on column "Nom|Prénom").
     """
@@ -133,6 +147,7 @@ class SyntheticSample:
     partner_files: dict[str, pd.DataFrame]
     partner_truth: pd.DataFrame
     injected_errors: pd.DataFrame
+    place_tallies: pd.DataFrame
     seed: int
     night_date: dt.date
     config: GeneratorConfig = field(default_factory=GeneratorConfig)
@@ -322,9 +337,9 @@ def _night(
     n_teams: int,
     config: GeneratorConfig,
     rng: np.random.Generator,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     """Walked sectors, teams, observations, reports; returns also each person's night
-    sector index (-1 if none) and whether they were met."""
+    sector index (-1 if none), whether they were met and their partner place ("" if none)."""
     sectors = sectors.reset_index(drop=True)
     geoms = sectors.geometry.to_numpy()
     ns = len(sectors)
@@ -383,7 +398,15 @@ def _night(
     street_set = set(STREET_PLACES)
     night_place = np.array([p if p in street_set else "rue" for p in usual], dtype=object)
     met_p = config.met_probability * np.where(np.isin(night_place, list(_HIDDEN_PLACES)), 0.4, 1)
-    met = (night_sector >= 0) & is_walked[np.maximum(night_sector, 0)] & (rng.random(n) < met_p)
+    met_draw = rng.random(n)
+    has_metro = int(communes["population"].sum()) >= config.metro_min_population
+    partner_place = partner_places(night_place, in_street, has_metro, rng)
+    met = (
+        (night_sector >= 0)
+        & is_walked[np.maximum(night_sector, 0)]
+        & (met_draw < met_p)
+        & (partner_place == "")
+    )
 
     # Teams, one per walked sector.
     team_codes = _team_codes(n_teams, rng)
@@ -550,7 +573,7 @@ def _night(
             "reported_at": reported,
         }
     )
-    return teams, reports, obs, night_sector, met
+    return teams, reports, obs, night_sector, met, partner_place
 
 
 def generate_sample(
@@ -562,13 +585,15 @@ def generate_sample(
     night_date: dt.date = dt.date(2026, 1, 29),
     n_teams: int | None = None,
     config: GeneratorConfig | None = None,
+    campaign_name: str | None = None,
 ) -> SyntheticSample:
     """Generate a synthetic homeless population of the territory, its count night and the
     partners' files with realistic errors (see `SyntheticSample` for every column).
 
     ``n_people`` is the number of people known over the year (default: `default_n_people`);
     ``n_teams`` the number of walked sectors, one team each (default: population /
-    ``config.inhabitants_per_team``, at most the number of sectors).
+    ``config.inhabitants_per_team``, at most the number of sectors). ``campaign_name`` is
+    the "Campagne" column of the partners' tallies (default: "Nuit de la Solidarité YYYY").
     """
     from observatoire.synthetic.partners import build_partner_files
 
@@ -584,7 +609,7 @@ def generate_sample(
     rnd = random.Random(seed)
     pools = build_name_pools(seed)
     people = _people(communes, int(n_people), night_date, rng, pools)
-    teams, reports, obs, night_sector, met = _night(
+    teams, reports, obs, night_sector, met, partner_place = _night(
         people, communes, sectors, night_date, n_teams, config, rng
     )
     sector_codes = sectors.reset_index(drop=True)["sector_code"].astype(str).to_numpy(object)
@@ -592,9 +617,19 @@ def generate_sample(
         night_sector >= 0, sector_codes[np.maximum(night_sector, 0)], ""
     )
     people["met_on_night"] = met
+    people["partner_place"] = partner_place
     files, truth, errors, siao_ids = build_partner_files(
         people, communes, night_date, config, rng, rnd
     )
+    tallies, counted = build_place_tallies(
+        people,
+        communes,
+        night_date,
+        campaign_name or f"Nuit de la Solidarité {night_date.year}",
+        config.partner_coverage,
+        rng,
+    )
+    people["counted_by_partner"] = counted
     people["siao_user_id"] = siao_ids
     return SyntheticSample(
         people=people,
@@ -604,6 +639,7 @@ def generate_sample(
         partner_files=files,
         partner_truth=truth,
         injected_errors=pd.DataFrame(errors, columns=list(ERROR_COLUMNS)),
+        place_tallies=tallies,
         seed=seed,
         night_date=night_date,
         config=config,

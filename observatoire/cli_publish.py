@@ -131,11 +131,13 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    engine = _engine()
-    _progress("Génération des nuits de comptage des années précédentes")
-    from observatoire.pipeline import add_sample_history
+    from observatoire.config import load_settings
+    from observatoire.pipeline import add_sample_history, open_database
 
-    created = add_sample_history(engine, args.territory)
+    settings = load_settings()
+    engine = open_database(settings)
+    _progress("Génération des nuits de comptage des années précédentes")
+    created = add_sample_history(engine, args.territory, settings=settings)
     print(f"{len(created)} nuit(s) de comptage ajoutée(s).")
     return 0
 

@@ -118,8 +118,11 @@ def build_sample_database(
 ) -> SampleBuild:
     """Load a reference territory and a synthetic count night into the database.
 
-    With ``history``, four earlier nights (2022-2025, other seeds) are added too, so that
-    trends have data. With ``partner_feeds``, the partner files of the sample are imported
+    The partners' tallies of the places they counted on each night (stations, car parks,
+    camps...) are imported through the feed format ``decomptes_lieux``, so that the *a
+    minima* count has its partner places. With ``history``, four earlier nights (2022-2025,
+    other seeds) are added too, so that trends have data. With ``partner_feeds``, the partner
+    files of people of the sample are imported
     (pseudonymised with the sample's own key, `sample_secret_key`) and linked with the count
     night, so that the de-duplicated estimate and the flows have data. Does nothing when
     the sample is already there (unless ``reset``), so that ``observatoire demo`` starts at
@@ -154,21 +157,25 @@ def build_sample_database(
     sectors = generate_grid_sectors(communes, SAMPLE_SECTOR_SIZE_M)
     progress(f"Génération de la population synthétique (graine {seed})")
     sample = generate_sample(
-        communes, sectors, seed=seed, n_people=n_people, night_date=SAMPLE_NIGHT
-    )
+        communes, sectors, seed=seed, n_people=n_people, night_date=SAMPLE_NIGHT,
+        campaign_name=SAMPLE_CAMPAIGN_NAME,
+    )  # fmt: skip
     output = settings.samples_dir / territory_slug
     progress(f"Écriture des fichiers partenaires dans {output}")
     files = write_sample(sample, output)
 
     progress("Saisie de la nuit de comptage (comme depuis les tablettes)")
     campaign_id, report = _replay_sample_night(engine, territory_slug, sample, sectors)
+    key = sample_secret_key(settings)
+    progress(f"Import des décomptes des lieux partenaires {files[TALLY_FEED].name}")
+    import_place_tallies(engine, files[TALLY_FEED], key)
     if history:
         progress("Nuits des années précédentes (tendances)")
         add_sample_history(
-            engine, territory_slug, seed=seed, n_people=n_people, sectors=sectors
-        )
+            engine, territory_slug, seed=seed, n_people=n_people, sectors=sectors,
+            settings=settings,
+        )  # fmt: skip
     if partner_feeds:
-        key = sample_secret_key(settings)
         for name in PARTNER_FEEDS:
             progress(f"Import du fichier partenaire {files[name].name} (pseudonymisé)")
             import_feed(engine, files[name], get_format(name), key, actor="observatoire")
@@ -192,7 +199,22 @@ def build_sample_database(
 
 
 PARTNER_FEEDS = ("si_siao", "appels_115", "maraude", "accueil_jour")
+TALLY_FEED = "decomptes_lieux"
 SAMPLE_KEY_FILE = "cle-echantillon.key"
+
+
+def import_place_tallies(engine: Engine, path: Path, key: bytes) -> None:
+    """Import a sample's tallies of partner places through the feed format (the same file
+    twice adds nothing). The generator writes them clean: an error here is a bug."""
+    from observatoire.feeds.formats import get_format
+    from observatoire.feeds.importer import import_feed
+
+    report = import_feed(engine, path, get_format(TALLY_FEED), key, actor="observatoire")
+    if report.errors:
+        raise ObservatoireError(
+            f"Les décomptes des lieux de l'échantillon ({path}) n'ont pas été importés "
+            f"proprement :\n{report.to_text()}"
+        )
 
 
 def sample_secret_key(settings: Settings) -> bytes:
@@ -237,13 +259,16 @@ def add_sample_history(
     seed: int = 2026,
     n_people: int | None = None,
     sectors: gpd.GeoDataFrame | None = None,
+    settings: Settings | None = None,
 ) -> list[int]:
     """Add synthetic count nights on earlier dates (another seed each), for trends.
 
-    Nights already stored are left alone. Returns the new campaign ids.
+    With ``settings``, each night's tallies of partner places are written under the sample
+    directory (``<territory>/nuit-YYYY-MM-DD/``) and imported with the sample's key, as for
+    the main night. Nights already stored are left alone. Returns the new campaign ids.
     """
     from observatoire.geo.sectors import generate_grid_sectors
-    from observatoire.synthetic import generate_sample
+    from observatoire.synthetic import generate_sample, write_sample
 
     with Session(engine) as session:
         communes = repository.territory_communes(session, territory_slug)
@@ -260,9 +285,14 @@ def add_sample_history(
             seed=seed + night.year - SAMPLE_NIGHT.year,
             n_people=n_people,
             night_date=night,
+            campaign_name=sample_campaign_name(night),
         )
         campaign_id, _ = _replay_sample_night(engine, territory_slug, sample, sectors)
         created.append(campaign_id)
+        if settings is not None:
+            directory = settings.samples_dir / territory_slug / f"nuit-{night.isoformat()}"
+            tallies = write_sample(sample, directory, names=[TALLY_FEED])[TALLY_FEED]
+            import_place_tallies(engine, tallies, sample_secret_key(settings))
     with Session(engine) as session, session.begin():
         repository.record_audit(
             session, "observatoire", "sample.history", territory=territory_slug,
@@ -291,6 +321,7 @@ def _sample_campaigns(session: Session, territory_slug: str) -> dict[str, Campai
 def _delete_campaign(session: Session, campaign: CampaignRow) -> None:
     from sqlalchemy import delete
 
+    from observatoire.store.feeds_repository import delete_place_tallies
     from observatoire.store.tables import (
         ObservationRow,
         SectorReportRow,
@@ -302,6 +333,9 @@ def _delete_campaign(session: Session, campaign: CampaignRow) -> None:
     # entries, options) go with them: their foreign keys cascade.
     for table in (ObservationRow, SectorReportRow, SectorRow, TeamRow):
         session.execute(delete(table).where(table.campaign_id == campaign.id))
+    # The night's tallies of partner places come from the sample's file, which names the
+    # sample campaign: another seed would otherwise add its tallies to these.
+    delete_place_tallies(session, campaign.night_date, campaign.name)
     session.delete(campaign)
     session.flush()
 

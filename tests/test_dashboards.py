@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from sqlalchemy.orm import Session
@@ -30,7 +31,8 @@ def sample_settings(tmp_path_factory):
     build_sample_database(settings, "dijon-metropole", seed=11, history=False,
                           partner_feeds=False)
     engine = open_database(settings)
-    add_sample_history(engine, "dijon-metropole", nights=(dt.date(2025, 1, 30),))
+    add_sample_history(engine, "dijon-metropole", nights=(dt.date(2025, 1, 30),),
+                       settings=settings)  # fmt: skip
     with Session(engine) as session, session.begin():
         access_repository.create_user(session, "marie", "Marie", "staff",
                                       "une phrase de passe", actor="test")  # fmt: skip
@@ -74,12 +76,19 @@ def test_staff_pages_render_for_staff(page, script):
     assert app.title
 
 
-def test_dashboard_tiles_show_the_count_and_the_change(page):
+def test_dashboard_tiles_show_the_count_and_the_change(page, sample_settings):
     app = page("tableau.py", STAFF)
     metrics = {m.label: m for m in app.metric}
     total = metrics["Personnes sans abri décomptées (a minima)"]
     assert int(total.value.replace("\u202f", "")) > 100
     assert "vs nuit précédente" in total.delta
+    # The partners' tallies of the night are imported with the sample: their total, from the
+    # file, is on the partner tile (and in the a minima total).
+    tallies = pd.read_csv(sample_settings.samples_dir / "dijon-metropole" / "decomptes_lieux.csv",
+                          sep=";", encoding="cp1252", dtype=str)  # fmt: skip
+    partners = tallies["Nombre de personnes"].astype(int).sum()
+    tile = metrics["Personnes décomptées par les partenaires"].value
+    assert int(tile.replace("\u202f", "")) == partners > 0
     # No partner feed is linked in the sample database: the tile says so.
     assert metrics["Personnes sans domicile distinctes sur la période (estimation dédoublonnée)"
                    ].value == "pas de données"  # fmt: skip

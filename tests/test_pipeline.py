@@ -133,3 +133,75 @@ def test_the_sample_build_imports_the_partner_files_pseudonymised_and_links_them
              if isinstance(n, str) and len(n) >= 5}  # fmt: skip
     leaked = sorted(n for n in names if n in dump)
     assert not leaked, f"names stored in clear: {leaked[:10]}"
+
+
+# Labels of the partners' tally file -> lines of the a minima breakdown, written out here so
+# that the expected figures come from the file alone, not from the import or the indicators.
+_BREAKDOWN_LINES = {"Gare": "gare", "Métro": "metro", "Hôpital": "hopital",
+                    "Parking": "parking", "Bailleur social": "bailleur_social",
+                    "Campement": "campement", "Parc": "campement", "Berges": "campement",
+                    "Bois": "bois", "Autre": "autre"}  # fmt: skip
+
+
+def _tally_breakdown(path) -> dict[str, int]:
+    import pandas as pd
+
+    frame = pd.read_csv(path, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
+    lines = frame["Type de lieu"].map(_BREAKDOWN_LINES)
+    assert lines.notna().all()
+    sums = frame["Nombre de personnes"].astype(int).groupby(lines).sum()
+    return {line: int(people) for line, people in sums.items()}
+
+
+def _a_minima_by_night(engine) -> dict:
+    from observatoire.cli_publish import load_inputs
+    from observatoire.indicators import campaign_a_minima
+
+    inputs = load_inputs(engine, "dijon-metropole", with_feeds=False)
+    return {
+        row.night_date: campaign_a_minima(inputs, row.campaign_id)
+        for row in inputs.campaigns.itertuples()
+    }
+
+
+def test_the_sample_a_minima_counts_the_partner_places_of_each_night(tmp_path):
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from observatoire.pipeline import SAMPLE_NIGHT, add_sample_history, build_sample_database
+    from observatoire.store.feeds_tables import PlaceTallyRow
+
+    settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(tmp_path)})
+    build = build_sample_database(settings, seed=5, history=False, partner_feeds=False)
+    engine = open_database(settings)
+    earlier = dt.date(2025, 1, 30)
+    add_sample_history(engine, "dijon-metropole", nights=(earlier,), settings=settings)
+    folder = settings.samples_dir / "dijon-metropole"
+    files = {SAMPLE_NIGHT: build.files["decomptes_lieux"],
+             earlier: folder / "nuit-2025-01-30" / "decomptes_lieux.csv"}  # fmt: skip
+    counts = _a_minima_by_night(engine)
+    assert counts.keys() == files.keys()
+    for night, path in files.items():
+        expected = _tally_breakdown(path)
+        assert counts[night].places == expected, night
+        assert counts[night].street > 100 and counts[night].partners == sum(expected.values())
+        assert {"gare", "parking", "campement"} <= expected.keys()
+    assert counts[SAMPLE_NIGHT].places != counts[earlier].places
+    first = counts[SAMPLE_NIGHT].places
+
+    # Rebuilt, with the same seed (the same file is imported again, not skipped as already
+    # imported) and with another (its tallies replace the first ones, nothing is added).
+    for seed in (5, 6):
+        again = build_sample_database(settings, seed=seed, reset=True, history=False,
+                                      partner_feeds=False)  # fmt: skip
+        counts = _a_minima_by_night(engine)
+        assert list(counts) == [SAMPLE_NIGHT]
+        assert counts[SAMPLE_NIGHT].places == _tally_breakdown(again.files["decomptes_lieux"])
+        assert (counts[SAMPLE_NIGHT].places == first) == (seed == 5)
+    with Session(engine) as session:
+        left = session.scalar(
+            select(func.count()).select_from(PlaceTallyRow)
+            .where(PlaceTallyRow.night_date == earlier)
+        )  # fmt: skip
+    assert left == 0  # the deleted night's tallies went with it

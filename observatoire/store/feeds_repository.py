@@ -220,6 +220,26 @@ def add_place_tallies(session: Session, tallies: list[dict[str, Any]]) -> None:
         session.execute(statement, tallies)
 
 
+def delete_place_tallies(session: Session, night_date: dt.date, campaign: str) -> int:
+    """Delete the tallies of ``night_date`` whose file names ``campaign``, and the imports
+    left without any tally (with their quarantined rows), so that the same file can be
+    imported again. Returns the number of tallies deleted."""
+    of_campaign = (PlaceTallyRow.night_date == night_date) & (PlaceTallyRow.campaign == campaign)
+    import_ids = {
+        i for i in session.scalars(select(PlaceTallyRow.import_id).where(of_campaign).distinct())
+        if i is not None
+    }  # fmt: skip
+    deleted = session.execute(delete(PlaceTallyRow).where(of_campaign)).rowcount or 0
+    if import_ids:
+        still_used = set(session.scalars(
+            select(PlaceTallyRow.import_id).where(PlaceTallyRow.import_id.in_(import_ids))
+        ))  # fmt: skip
+        emptied = sorted(import_ids - still_used)
+        session.execute(delete(FeedQuarantineRow).where(FeedQuarantineRow.import_id.in_(emptied)))
+        session.execute(delete(FeedImportRow).where(FeedImportRow.id.in_(emptied)))
+    return deleted
+
+
 def add_quarantined(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     values = list(rows)
     if values:

@@ -316,7 +316,8 @@ def build_parser() -> Parser:
     build.add_argument("--no-history", action="store_true",
                        help="sans les nuits des années précédentes (2022-2025)")
     build.add_argument("--no-feeds", action="store_true",
-                       help="sans import des fichiers partenaires ni rapprochement")
+                       help="sans import des fichiers partenaires sur les personnes ni "
+                            "rapprochement (les décomptes des lieux de la nuit sont importés)")
     build.set_defaults(func=cmd_sample_build)
     generate = sample_commands.add_parser(
         "generate", help="écrit les fichiers d'un échantillon sans toucher à la base",

@@ -1,4 +1,5 @@
-"""Seeded synthetic sample: a homeless population with ground truth, a count night, partner files.
+"""Seeded synthetic sample: a homeless population with ground truth, a count night, partner files
+and the partners' tallies of the places they counted on the night.
 
 Only synthetic people: names come from seeded Faker instances and curated lists of common
 names. Used to build the demo database, by the linkage and feed tests, and by benchmarks.

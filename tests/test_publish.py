@@ -221,6 +221,15 @@ def test_published_tables_have_no_cell_under_the_threshold(artefacts):
     assert html.count(">secret<") >= table["Statut"].str.startswith("secret").sum()
 
 
+def test_published_places_hold_the_partners_places_under_distinct_labels(artefacts):
+    places = pd.read_excel(artefacts["xlsx"], sheet_name="Lieux")
+    labels = places.iloc[:, 0]
+    # The sample's partners counted places of several kinds, "Autres lieux" (tram and bus
+    # stations) among them: it must not be confused with the row of small places merged.
+    assert labels.is_unique, list(labels)
+    assert {"Rue (équipes bénévoles)", "Gares", "Total"} <= set(labels)
+
+
 def test_publication_of_a_database_without_campaign_says_so(tmp_path):
     from observatoire.cli import main
 

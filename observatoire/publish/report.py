@@ -134,9 +134,10 @@ def build_publication(
         + [(PLACE_KINDS.get(k, k), v) for k, v in count.places.items()],
         columns=["libelle", "personnes"],
     )
+    # Not "Autres lieux": that is the label of the partners' places of kind "autre".
     places = protect_counts(
         place_rows, "personnes", "libelle",
-        DisclosureRules(rules.threshold, rules.rounding, "Autres lieux", "Total"),
+        DisclosureRules(rules.threshold, rules.rounding, "Lieux regroupés", "Total"),
     )  # fmt: skip
 
     total = communes.loc[communes["statut"] == TOTAL, "personnes"].iloc[0]

@@ -22,7 +22,7 @@ from dashboards.tableau_commun import (
     require,
 )
 from observatoire.indicators import load_catalogue, plan_indicators
-from observatoire.indicators.flows import DEFAULT_INACTIVITY_DAYS, FLOW_LABELS
+from observatoire.indicators.flows import DEFAULT_INACTIVITY_DAYS, FLOW_LABELS, INACTIVITY_CHOICES
 from observatoire.model import ObservatoireError
 
 user = require(*STAFF_ROLES)
@@ -38,7 +38,7 @@ version = feed_version()
 
 if section == FLOWS:
     st.subheader("Flux de la liste nominative, mois par mois")
-    days = st.select_slider("Inactivité après (jours sans contact)", [30, 60, 90, 180],
+    days = st.select_slider("Inactivité après (jours sans contact)", INACTIVITY_CHOICES,
                             value=DEFAULT_INACTIVITY_DAYS)  # fmt: skip
     monthly = feed_flows(slug, days, version)
     if monthly.empty:

@@ -81,12 +81,12 @@ def feed_flows(territory_slug: str, days: int, version: tuple[int, ...]) -> pd.D
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def plan_frames(territory_slug: str, version: tuple[int, ...]) -> dict[str, pd.DataFrame]:
-    """SI-SIAO orientations and 115 calls (only the attributes the indicators read)."""
-    from observatoire.store.indicators_repository import plan_inputs
+def feed_plan_values(territory_slug: str, version: tuple[int, ...]) -> pd.DataFrame:
+    """The *Logement d'abord* yearly figures of the SI-SIAO and 115 feeds."""
+    from observatoire.store.feed_aggregates import plan_values
 
     with Session(engine()) as session:
-        return plan_inputs(session)
+        return plan_values(session, territory_slug, version)
 
 
 def fmt_int(value: object) -> str:

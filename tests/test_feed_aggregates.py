@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from observatoire.feeds.formats import get_format
 from observatoire.feeds.importer import import_feed, purge_expired
-from observatoire.indicators import IndicatorInputs, flows
+from observatoire.indicators import IndicatorInputs, flows, plan_indicators
 from observatoire.indicators.dedup import summarise_clusters
 from observatoire.indicators.flows import INACTIVITY_CHOICES
 from observatoire.pipeline import import_reference_territory, link_stored_records
@@ -74,8 +74,9 @@ def _assert_stored_equal_reference(engine) -> None:
         summary = stored.cluster_summary(session, SLUG)
         counts = stored.feed_counts(session, SLUG)
         monthly = {days: stored.monthly_flows(session, SLUG, days) for days in INACTIVITY_CHOICES}
+        plan_values = stored.plan_values(session, SLUG)
     assert {(name, parameters) for name, parameters, _ in rows} == {
-        ("cluster_summary", ""), ("feed_counts", ""),
+        ("cluster_summary", ""), ("feed_counts", ""), ("plan_values", ""),
         *(("flows", str(days)) for days in INACTIVITY_CHOICES)}  # fmt: skip
     assert {v for _, _, v in rows} == {version}
     expected = dataclasses.replace(summarise_clusters(reference.linked_records), by_source={})
@@ -83,6 +84,8 @@ def _assert_stored_equal_reference(engine) -> None:
     assert counts == _counts(reference.linked_records)
     for days, frame in monthly.items():
         pd.testing.assert_frame_equal(frame, flows(reference, days))
+    pd.testing.assert_frame_equal(plan_indicators(reference, plan_values),
+                                  plan_indicators(reference))  # fmt: skip
 
 
 def test_aggregates_follow_imports_linkage_splits_and_purges(engine, partner_files):
@@ -99,6 +102,7 @@ def test_aggregates_follow_imports_linkage_splits_and_purges(engine, partner_fil
     reference = _reference(engine)
     assert reference.linked_records["person_id"].notna().all()  # a real test: people linked
     assert (flows(reference)["entrees"] > 0).any()
+    assert plan_indicators(reference)["value"].notna().any()
 
     with Session(engine) as session, session.begin():
         person = session.scalar(
@@ -125,7 +129,7 @@ def test_a_stored_aggregate_is_read_only_for_the_data_it_was_computed_from(engin
         assert stored.cluster_summary(session, "t") == live_summary
         assert stored.feed_counts(session, "t") == ind.feed_counts(session, "t")
     with Session(engine) as session, session.begin():
-        assert stored.refresh_feed_aggregates(session) == 2 * (2 + len(INACTIVITY_CHOICES))
+        assert stored.refresh_feed_aggregates(session) == 2 * (3 + len(INACTIVITY_CHOICES))
         session.execute(update(FeedAggregateRow).where(FeedAggregateRow.name == "feed_counts")
                         .values(payload={"records": -1}))  # fmt: skip
     with Session(engine) as session:

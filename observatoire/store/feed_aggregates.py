@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from observatoire.indicators import IndicatorInputs
 from observatoire.indicators import flows as compute_flows
+from observatoire.indicators.compute import feed_plan_values
 from observatoire.indicators.dedup import ClusterSummary
 from observatoire.indicators.flows import INACTIVITY_CHOICES
 from observatoire.store import indicators_repository as live
@@ -36,6 +37,7 @@ from observatoire.store.tables import CommuneRow, TerritoryRow
 CLUSTER_SUMMARY = "cluster_summary"
 FEED_COUNTS = "feed_counts"
 FLOWS = "flows"
+PLAN_VALUES = "plan_values"
 # `cluster_summary` is stored without ``by_source`` (the dashboard's tiles do not show it).
 _ALL = ""
 
@@ -104,20 +106,29 @@ def _counts_payload(session: Session, territory_slug: str) -> dict[str, Any]:
     return live.feed_counts(session, territory_slug)
 
 
+def _frame_payload(frame: pd.DataFrame) -> dict[str, Any]:
+    return frame.to_dict(orient="split", index=False)
+
+
+def _payload_frame(payload: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(payload["data"], columns=payload["columns"])
+
+
 def _flows_payloads(
-    session: Session, territory_slug: str, choices: tuple[int, ...]
-) -> dict[int, dict[str, Any]]:
+    session: Session, territory_slug: str, choices: tuple[int, ...],
+    orientations: pd.DataFrame | None = None,
+) -> dict[int, dict[str, Any]]:  # fmt: skip
     """Monthly flows for each inactivity threshold of ``choices`` (the contacts and the
-    orientations are read once)."""
-    inputs = IndicatorInputs(
-        linked_records=live.flow_contacts(session, territory_slug),
-        orientations=live.plan_inputs(session)["orientations"],
-    )
-    payloads = {}
-    for days in choices:
-        frame = compute_flows(inputs, days)
-        payloads[days] = frame.to_dict(orient="split", index=False)
-    return payloads
+    orientations are read once; ``orientations`` when already read)."""
+    if orientations is None:
+        orientations = live.plan_inputs(session)["orientations"]
+    inputs = IndicatorInputs(linked_records=live.flow_contacts(session, territory_slug),
+                             orientations=orientations)  # fmt: skip
+    return {days: _frame_payload(compute_flows(inputs, days)) for days in choices}
+
+
+def _plan_payload(plan: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    return _frame_payload(feed_plan_values(IndicatorInputs(**plan)))
 
 
 # The readers take the `feed_version` their caller caches under (read again when omitted).
@@ -150,7 +161,17 @@ def monthly_flows(
         session, territory_slug, FLOWS, str(days), version,
         lambda: _flows_payloads(session, territory_slug, (days,))[days],
     )  # fmt: skip
-    return pd.DataFrame(payload["data"], columns=payload["columns"])
+    return _payload_frame(payload)
+
+
+def plan_values(
+    session: Session, territory_slug: str, version: tuple[int, ...] | None = None
+) -> pd.DataFrame:
+    """`observatoire.indicators.compute.feed_plan_values` of the feeds (SI-SIAO and 115
+    records are not kept by commune: the same for every territory)."""
+    payload = _stored_or_live(session, territory_slug, PLAN_VALUES, _ALL, version,
+                              lambda: _plan_payload(live.plan_inputs(session)))  # fmt: skip
+    return _payload_frame(payload)
 
 
 # --- refresh ------------------------------------------------------------------------------
@@ -163,13 +184,18 @@ def refresh_feed_aggregates(session: Session) -> int:
     session.flush()
     session.execute(delete(FeedAggregateRow))
     rows = []
-    for territory_id, slug in session.execute(select(TerritoryRow.id, TerritoryRow.slug)).all():
-        version = data_version(session, territory_id)
+    territories = session.execute(select(TerritoryRow.id, TerritoryRow.slug)).all()
+    plan = live.plan_inputs(session) if territories else {}
+    feeds = live.feed_version(session)
+    for territory_id, slug in territories:
+        version = data_version(session, territory_id, feeds)
         payloads = {
             (CLUSTER_SUMMARY, _ALL): _summary_payload(session, slug),
             (FEED_COUNTS, _ALL): _counts_payload(session, slug),
+            (PLAN_VALUES, _ALL): _plan_payload(plan),
         }
-        for days, payload in _flows_payloads(session, slug, INACTIVITY_CHOICES).items():
+        flows = _flows_payloads(session, slug, INACTIVITY_CHOICES, plan["orientations"])
+        for days, payload in flows.items():
             payloads[(FLOWS, str(days))] = payload
         rows.extend({"territory_id": territory_id, "name": name, "parameters": parameters,
                      "version": version, "payload": payload}

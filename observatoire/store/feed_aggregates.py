@@ -201,5 +201,22 @@ def refresh_feed_aggregates(session: Session) -> int:
                      "version": version, "payload": payload}
                     for (name, parameters), payload in payloads.items())  # fmt: skip
     if rows:
-        session.execute(insert(FeedAggregateRow), rows)
+        session.execute(_insert_or_replace(session), rows)
     return len(rows)
+
+
+def _insert_or_replace(session: Session):  # noqa: ANN202 - a dialect's insert construct
+    """An insert that replaces the row of the same aggregate: two operations refreshing at
+    once on PostgreSQL each delete what they see, then the second one to insert finds the
+    first one's rows (the version says which data they were computed from)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        return insert(FeedAggregateRow)
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(FeedAggregateRow)
+    return statement.on_conflict_do_update(
+        index_elements=["territory_id", "name", "parameters"],
+        set_={c: statement.excluded[c] for c in ("version", "payload", "computed_at")},
+    )

@@ -18,10 +18,16 @@ from sqlalchemy.orm import Session
 
 from observatoire.feeds.formats import get_format
 from observatoire.feeds.importer import import_feed, purge_expired
+from observatoire.geo.territories import load_reference_territory, territory_model
 from observatoire.indicators import IndicatorInputs, flows, plan_indicators
 from observatoire.indicators.dedup import summarise_clusters
 from observatoire.indicators.flows import INACTIVITY_CHOICES
-from observatoire.pipeline import import_reference_territory, link_stored_records
+from observatoire.model import TerritoryKind
+from observatoire.pipeline import (
+    import_reference_territory,
+    import_territory,
+    link_stored_records,
+)
 from observatoire.store import feed_aggregates as stored
 from observatoire.store import indicators_repository as ind
 from observatoire.store import linkage_repository as linkage_repo
@@ -116,6 +122,16 @@ def test_aggregates_follow_imports_linkage_splits_and_purges(engine, partner_fil
     before = len(_reference(engine).linked_records)
     deleted = purge_expired(engine, 365, today=dt.date(2026, 6, 30))["enregistrements"]
     assert 0 < deleted < before
+    _assert_stored_equal_reference(engine)
+
+    # The territory saved again with fewer communes: fewer of its records count.
+    communes = load_reference_territory(SLUG)
+    meta = communes.attrs["territory"]
+    with Session(engine) as session, session.begin():
+        import_territory(session, communes.iloc[:5], slug=SLUG, name=meta["nom"],
+                         kind=TerritoryKind(meta["kind"]), epci_code=meta.get("epci_code"),
+                         cog_year=int(meta["cog_year"]), model_builder=territory_model)  # fmt: skip
+    assert len(_reference(engine).linked_records) < before - deleted
     _assert_stored_equal_reference(engine)
 
 

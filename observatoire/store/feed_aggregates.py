@@ -1,15 +1,16 @@
 """Aggregates of the partner records kept in the database for the staff dashboards: the
-sums behind the de-duplicated estimate, the record counts and the monthly flows of each
-territory, computed once when the data change instead of at each visit (over hundreds of
-thousands of ``source_record`` rows, that takes seconds).
+sums behind the de-duplicated estimate, the record counts, the monthly flows and the
+*Logement d'abord* feed figures of each territory, computed once when the data change
+instead of at each visit (over hundreds of thousands of ``source_record`` rows, that takes
+seconds).
 
 `refresh_feed_aggregates` recomputes them at the end of every operation that changes what
-they count: a feed import, a purge, a linkage run. Each row keeps the version of the data it
-was computed from (`indicators_repository.feed_version` and the territory's communes); a
-reader that finds another version (rows written by hand or by an older program, communes
-changed since) computes the figure from ``source_record`` instead, so a stale figure is
+they count: a feed import, a purge, a linkage run, a territory saved. Each row keeps the
+version of the data it was computed from (`indicators_repository.feed_version` and the
+territory's communes); a reader that finds another version (rows written by hand or by an
+older program) computes the figure from ``source_record`` instead, so a stale figure is
 never shown. The figures are those of `observatoire.store.indicators_repository` (the tests
-check both after import, linkage, purge and split).
+check both after import, linkage, split, purge and a territory saved again).
 """
 
 from __future__ import annotations

@@ -35,11 +35,12 @@ BUDGET_S = 1.5
 
 
 def build(data_dir: Path, records: int) -> None:
-    from sqlalchemy import insert
+    from sqlalchemy import func, insert, select
     from sqlalchemy.orm import Session
 
     from observatoire.config import load_settings
     from observatoire.pipeline import add_sample_history, build_sample_database, open_database
+    from observatoire.store.feed_aggregates import refresh_feed_aggregates
     from observatoire.store.tables import PersonRow, SourceRecordRow
 
     # OBSERVATOIRE_DATABASE_URL, when set, puts the benchmark on PostgreSQL.
@@ -54,11 +55,14 @@ def build(data_dir: Path, records: int) -> None:
     communes = np.array(["21231", "21166", "21617", "21355", "21515"])
     start = np.datetime64("2025-02-01")
     with Session(engine) as session, session.begin():
+        # The sample build links its own partner files: the synthetic people come after.
+        first = int(session.scalar(select(func.coalesce(func.max(PersonRow.id), 0)))) + 1
         session.execute(insert(PersonRow), [
-            {"id": i + 1, "person_key": f"K{i:07d}", "confidence": float(c), "record_count": 1}
+            {"id": first + i, "person_key": f"K{i:07d}", "confidence": float(c),
+             "record_count": 1}
             for i, c in enumerate(rng.uniform(0.7, 1.0, people))
         ])  # fmt: skip
-        owner = rng.integers(1, people + 1, records)
+        owner = rng.integers(first, first + people, records)
         days = rng.integers(0, 365, records)
         kind = rng.integers(0, len(sources), records)
         batch = []
@@ -74,6 +78,10 @@ def build(data_dir: Path, records: int) -> None:
                 batch = []
         if batch:
             session.execute(insert(SourceRecordRow), batch)
+        # What a feed import or a linkage run does at its end (the rows above skip both).
+        began = time.perf_counter()
+        refresh_feed_aggregates(session)
+        print(f"agrégats des flux partenaires : {time.perf_counter() - began:.1f} s")
     engine.dispose()
 
 

@@ -3,8 +3,6 @@ with the convention's targets (editable) and the distance to them."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -16,13 +14,13 @@ from dashboards.tableau_commun import (
     STAFF_ROLES,
     choose_territory,
     feed_flows,
+    feed_plan_values,
     feed_version,
     load_inputs,
-    plan_frames,
     require,
 )
 from observatoire.indicators import load_catalogue, plan_indicators
-from observatoire.indicators.flows import DEFAULT_INACTIVITY_DAYS, FLOW_LABELS
+from observatoire.indicators.flows import DEFAULT_INACTIVITY_DAYS, FLOW_LABELS, INACTIVITY_CHOICES
 from observatoire.model import ObservatoireError
 
 user = require(*STAFF_ROLES)
@@ -38,7 +36,7 @@ version = feed_version()
 
 if section == FLOWS:
     st.subheader("Flux de la liste nominative, mois par mois")
-    days = st.select_slider("Inactivité après (jours sans contact)", [30, 60, 90, 180],
+    days = st.select_slider("Inactivité après (jours sans contact)", INACTIVITY_CHOICES,
                             value=DEFAULT_INACTIVITY_DAYS)  # fmt: skip
     monthly = feed_flows(slug, days, version)
     if monthly.empty:
@@ -61,7 +59,7 @@ if section == FLOWS:
 else:
     st.subheader("Indicateurs Logement d'abord et objectifs de la convention")
     inputs = load_inputs(slug)
-    table = plan_indicators(replace(inputs, **plan_frames(slug, version)))
+    table = plan_indicators(inputs, feed_plan_values(slug, version))
     if table.empty:
         st.info(f"Indicateurs Logement d'abord : {NO_DATA}. Saisissez les valeurs et les "
                 "objectifs ci-dessous.")  # fmt: skip

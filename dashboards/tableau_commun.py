@@ -45,16 +45,17 @@ def feed_version() -> tuple[int, ...]:
         return version(session)
 
 
-# The feed aggregates are keyed by `feed_version` and have no ``ttl``: they are computed
-# again when the feeds or the linkage change (or the server restarts), not every few minutes.
+# The feed aggregates are keyed by `feed_version` and have no ``ttl``: they are read again
+# when the feeds or the linkage change (or the server restarts), not every few minutes. The
+# database keeps them computed (`observatoire.store.feed_aggregates`): a visit reads a row.
 @st.cache_data(max_entries=8, show_spinner="Estimation dédoublonnée…")
 def distinct_estimate(territory_slug: str, version: tuple[int, ...]) -> DistinctEstimate | None:
     """Distinct people known to the count night and the partners (``None`` without any
     linked record); ``by_source`` is left empty."""
-    from observatoire.store.indicators_repository import cluster_summary
+    from observatoire.store.feed_aggregates import cluster_summary
 
     with Session(engine()) as session:
-        summary = cluster_summary(session, territory_slug, by_source=False)
+        summary = cluster_summary(session, territory_slug, version)
     return estimate_from_summary(summary) if summary.linked else None
 
 
@@ -62,31 +63,30 @@ def distinct_estimate(territory_slug: str, version: tuple[int, ...]) -> Distinct
 def feed_counts(
     territory_slug: str, codes: tuple[str, ...], version: tuple[int, ...]
 ) -> dict[str, int]:
-    from observatoire.store.indicators_repository import feed_counts as counts
+    from observatoire.store import feed_aggregates, indicators_repository
 
     with Session(engine()) as session:
-        return counts(session, territory_slug, list(codes) or None)
+        if not codes:
+            return feed_aggregates.feed_counts(session, territory_slug, version)
+        return indicators_repository.feed_counts(session, territory_slug, list(codes))
 
 
 @st.cache_data(max_entries=8, show_spinner="Calcul des flux…")
 def feed_flows(territory_slug: str, days: int, version: tuple[int, ...]) -> pd.DataFrame:
-    """Monthly flows from each person's last contact per month (aggregated in SQL)."""
-    from observatoire.indicators import flows
-    from observatoire.store.indicators_repository import flow_contacts
+    """Monthly flows from each person's last contact per month and the moves to housing."""
+    from observatoire.store.feed_aggregates import monthly_flows
 
     with Session(engine()) as session:
-        contacts = flow_contacts(session, territory_slug)
-    orientations = plan_frames(territory_slug, version)["orientations"]
-    return flows(IndicatorInputs(linked_records=contacts, orientations=orientations), days)
+        return monthly_flows(session, territory_slug, days, version)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def plan_frames(territory_slug: str, version: tuple[int, ...]) -> dict[str, pd.DataFrame]:
-    """SI-SIAO orientations and 115 calls (only the attributes the indicators read)."""
-    from observatoire.store.indicators_repository import plan_inputs
+def feed_plan_values(territory_slug: str, version: tuple[int, ...]) -> pd.DataFrame:
+    """The *Logement d'abord* yearly figures of the SI-SIAO and 115 feeds."""
+    from observatoire.store.feed_aggregates import plan_values
 
     with Session(engine()) as session:
-        return plan_inputs(session)
+        return plan_values(session, territory_slug, version)
 
 
 def fmt_int(value: object) -> str:

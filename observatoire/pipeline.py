@@ -93,7 +93,12 @@ def import_territory(
             for code, parent in zip(communes["code"], communes["commune_parent"], strict=True)
             if isinstance(parent, str) and parent
         }
-    return repository.save_territory(session, territory, parents)
+    row = repository.save_territory(session, territory, parents)
+    # Its communes decide which partner records its dashboard figures count.
+    from observatoire.store.feed_aggregates import refresh_feed_aggregates
+
+    refresh_feed_aggregates(session)
+    return row
 
 
 @dataclass(frozen=True)

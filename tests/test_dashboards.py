@@ -195,3 +195,53 @@ def test_sign_in_with_a_password_then_sign_out(page):
     assert "Connecté" in _text(app)
     app.button[0].click().run()
     assert SESSION_KEY not in app.session_state
+
+
+# --- partner feeds: the pages read the stored aggregates ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def linked_settings(tmp_path_factory):
+    """The sample with its partner files imported and linked (which stores the aggregates)."""
+    settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(tmp_path_factory.mktemp("flux"))})
+    build_sample_database(settings, "dijon-metropole", seed=11, n_people=300, history=False)
+    return settings
+
+
+def test_pages_show_the_stored_feed_figures(linked_settings, monkeypatch):
+    from observatoire.indicators import IndicatorInputs, flows
+    from observatoire.indicators.dedup import distinct_people
+    from observatoire.store import indicators_repository as ind
+    from observatoire.store.indicators_tables import FeedAggregateRow
+
+    engine = open_database(linked_settings)
+    with Session(engine) as session:
+        reference = IndicatorInputs(**ind.load_inputs(session, "dijon-metropole"))
+        stored = session.query(FeedAggregateRow).count()
+    engine.dispose()
+    assert stored and reference.linked_records["person_id"].notna().any()
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(linked_settings.data_dir))
+    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
+    monkeypatch.chdir(REPO)
+    monkeypatch.syspath_prepend(str(REPO))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+    def run(script: str, **state) -> AppTest:
+        app = AppTest.from_file(str(REPO / "dashboards" / script), default_timeout=90)
+        app.session_state[SESSION_KEY] = STAFF
+        for key, value in state.items():
+            app.session_state[key] = value
+        return app.run()
+
+    tiles = {m.label: m.value for m in run("tableau.py").metric}
+    estimate = distinct_people(reference.linked_records).estimate
+    assert tiles["Personnes sans domicile distinctes sur la période (estimation dédoublonnée)"
+                 ].replace("\u202f", "") == str(estimate)  # fmt: skip
+    app = run("indicateurs.py", indicateurs_section="Flux de la liste nominative")
+    assert not app.exception, app.exception
+    shown = app.dataframe[0].value
+    expected = flows(reference)
+    assert len(shown) == len(expected) > 0
+    assert shown.iloc[:, -2].tolist() == expected["actifs"].tolist()
+    sys.modules.pop("dashboards.tableau_commun", None)

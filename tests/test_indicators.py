@@ -499,3 +499,20 @@ def test_partner_dates_read_iso_and_day_first():
     dates = _partner_dates(pd.Series(["2025-02-03", "03/02/2025", "03/02/2025 22:30", None]))
     assert dates.dt.strftime("%Y-%m-%d").tolist()[:3] == ["2025-02-03"] * 3
     assert pd.isna(dates.iloc[3])
+
+
+def test_labels_are_normalised_once_per_distinct_value_with_the_same_result():
+    from observatoire.indicators.housing import _map_each_value, _plain, housing_kind
+
+    values = pd.Series(["Orientée", " orientée ", None, float("nan"), 1, True, 1.0, "IML",
+                        ["unhashable"], "Logement social", "Orientée"])  # fmt: skip
+    calls = []
+
+    def plain(value):
+        calls.append(value)
+        return _plain(value)
+
+    assert _map_each_value(values, plain).tolist() == values.map(_plain).tolist()
+    assert len(calls) < len(values)  # "Orientée" normalised once
+    kinds = _map_each_value(values, housing_kind)
+    assert kinds.tolist() == values.map(housing_kind).tolist()

@@ -46,6 +46,7 @@ from observatoire.model import ObservatoireError
 from observatoire.normalise import CommuneReference
 from observatoire.pseudonymise import Pseudonymiser
 from observatoire.store import feeds_repository as feeds_repo
+from observatoire.store.feed_aggregates import refresh_feed_aggregates
 from observatoire.store.repository import record_audit
 
 Progress = Callable[[str], None]
@@ -150,6 +151,7 @@ def import_feed(
                          **report.counts())
             if dry_run:
                 raise _DryRun
+            refresh_feed_aggregates(session)
     except _DryRun:
         report.import_id = None
     except FeedReadError as exc:
@@ -563,4 +565,5 @@ def purge_expired(
         deleted = feeds_repo.purge_before(session, cutoff)
         record_audit(session, actor or _actor(), "feed.purge", cutoff=cutoff.isoformat(),
                      retention_days=retention_days, **deleted)
+        refresh_feed_aggregates(session)
     return {"date_limite": cutoff, **deleted}

@@ -174,16 +174,25 @@ def flows(
     return monthly_flows(contacts, housing, inactivity_days=inactivity_days)
 
 
-def plan_indicators(inputs: IndicatorInputs) -> pd.DataFrame:
-    """*Logement d'abord* figures by year (from feeds, then staff entries, which win) with
-    their targets and distance to them."""
-    computed = pd.concat(
+def feed_plan_values(inputs: IndicatorInputs) -> pd.DataFrame:
+    """The *Logement d'abord* yearly figures the feeds give (``indicator_id``, ``year``,
+    ``value``): moves to housing from SI-SIAO orientations, unanswered 115 requests."""
+    return pd.concat(
         [
             housing_values(inputs.orientations),
             unanswered_115(inputs.calls_115)[["indicator_id", "year", "value"]],
         ],
         ignore_index=True,
     )
+
+
+def plan_indicators(
+    inputs: IndicatorInputs, feed_values: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """*Logement d'abord* figures by year (from feeds, then staff entries, which win) with
+    their targets and distance to them. ``feed_values``: the `feed_plan_values` of the
+    inputs when already computed (the inputs' feed frames are then not read)."""
+    computed = feed_plan_values(inputs) if feed_values is None else feed_values
     entered = inputs.values[["indicator_id", "year", "value"]]
     values = pd.concat([computed, entered], ignore_index=True)
     values = values.drop_duplicates(["indicator_id", "year"], keep="last")

@@ -24,6 +24,8 @@ import pandas as pd
 # someone is called inactive keeps a missed monthly visit from showing as an exit. The Built
 # for Zero default (and the domain notes) say 30 days for daily street outreach data.
 DEFAULT_INACTIVITY_DAYS = 90
+# The thresholds the dashboard offers (its flows are computed in advance for each).
+INACTIVITY_CHOICES = (30, 60, 90, 180)
 
 FLOW_COLUMNS = [
     "mois", "actifs_debut", "nouvelles", "retours_logement", "retours_inactivite", "entrees",

@@ -17,6 +17,7 @@ Inputs:
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -43,6 +44,21 @@ def _plain(value: object) -> str:
     return " ".join(text.lower().split())
 
 
+def _map_each_value(values: pd.Series, function: Callable[[object], object]) -> pd.Series:
+    """``values.map(function)``, calling ``function`` once per distinct value: a partner
+    column repeats a few labels over hundreds of thousands of rows."""
+    results: dict[tuple[type, object], object] = {}
+
+    def once(value: object) -> object:
+        key = (type(value), value)  # 1 and True are equal keys, not equal labels
+        try:
+            return results[key] if key in results else results.setdefault(key, function(value))
+        except TypeError:  # unhashable
+            return function(value)
+
+    return values.map(once)
+
+
 def housing_kind(orientation: object) -> str | None:
     """The kind of housing an orientation label means (``None`` for shelter or no solution)."""
     return _HOUSING_KINDS.get(_plain(orientation))
@@ -53,8 +69,8 @@ def exits_to_housing(orientations: pd.DataFrame) -> pd.DataFrame:
     column (`housing_kind`) and a ``year``; people oriented twice count once per year."""
     if orientations.empty:
         return pd.DataFrame(columns=["date", "kind", "year"])
-    kinds = orientations["orientation"].map(housing_kind)
-    done = orientations["status"].map(_plain).isin({_plain(s) for s in _DONE})
+    kinds = _map_each_value(orientations["orientation"], housing_kind)
+    done = _map_each_value(orientations["status"], _plain).isin({_plain(s) for s in _DONE})
     rows = orientations[kinds.notna() & done].assign(kind=kinds)
     rows = rows.assign(year=pd.to_datetime(rows["date"], errors="coerce").dt.year)
     if "person_id" in rows and rows["person_id"].notna().any():
@@ -89,9 +105,9 @@ def unanswered_115(calls_115: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     calls = calls_115
     if "motive" in calls:
-        calls = calls[calls["motive"].map(_plain) == _SHELTER_REQUEST]
+        calls = calls[_map_each_value(calls["motive"], _plain) == _SHELTER_REQUEST]
     year = pd.to_datetime(calls["date"], errors="coerce", dayfirst=True).dt.year
-    unanswered = calls["answer"].map(_plain).isin(_UNANSWERED)
+    unanswered = _map_each_value(calls["answer"], _plain).isin(_UNANSWERED)
     frame = (
         pd.DataFrame({"year": year, "non_pourvues": unanswered})
         .dropna(subset=["year"])

@@ -273,21 +273,27 @@ def _partner_dates(values: pd.Series) -> pd.Series:
 
 def feed_version(session: Session) -> tuple[int, ...]:
     """A value that changes when partner records, people or linkage runs change (rows
-    added, removed or re-linked): cache feed aggregates under it."""
+    added, removed, re-linked or updated by an import): cache feed aggregates under it."""
+    # One statement per figure: each reads the narrowest index that holds it (together,
+    # SQLite would scan one index for all three, several times slower).
     parts = [
-        select(func.count(), func.coalesce(func.max(SourceRecordRow.id), 0),
-               func.count(SourceRecordRow.person_id)).select_from(SourceRecordRow),
+        select(func.count()).select_from(SourceRecordRow),
+        select(func.coalesce(func.max(SourceRecordRow.id), 0)),
+        select(func.count(SourceRecordRow.person_id)),
         select(func.count(), func.coalesce(func.max(PersonRow.id), 0)).select_from(PersonRow),
-    ]  # fmt: skip
+    ]
     version: list[int] = []
     for statement in parts:
         version.extend(int(v) for v in session.execute(statement).one())
-    try:
-        from observatoire.store.linkage_tables import LinkageRunRow
+    from observatoire.store.feeds_tables import FeedImportRow
+    from observatoire.store.linkage_tables import LinkageRunRow
 
-        version.append(int(session.scalar(select(func.coalesce(func.max(LinkageRunRow.id), 0)))))
-    except (ImportError, SQLAlchemyError):  # linkage not installed or not migrated
-        session.rollback()
+    # An import may also update records in place (SI-SIAO demands): each adds a batch.
+    for table in (FeedImportRow, LinkageRunRow):
+        try:
+            version.append(int(session.scalar(select(func.coalesce(func.max(table.id), 0)))))
+        except SQLAlchemyError:  # table not migrated yet
+            session.rollback()
     return tuple(version)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from observatoire.model import ObservatoireError
+from observatoire.store.feed_aggregates import refresh_feed_aggregates
 from observatoire.store.linkage_tables import (
     LinkageRunRow,
     ObservationPersonRow,
@@ -260,6 +261,7 @@ def save_run(
         session.execute(ReviewPairRow.__table__.insert(), pairs)
     record_audit(session, actor, "linkage.run", records=len(clusters), persons=len(persons),
                  review_pairs=len(queue))  # fmt: skip
+    refresh_feed_aggregates(session)
     return run
 
 

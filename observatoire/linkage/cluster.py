@@ -9,12 +9,17 @@ weaker of the two links loses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+# Records (a, b) -> whether each pair cannot be one person (e.g. different sexes).
+Differ = Callable[[np.ndarray, np.ndarray], np.ndarray]
+MAX_CHECKED_SIZE = 500  # larger components are only split by their compared pairs
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,27 @@ def _constrained(
     return {r: find(r) for r in parent}
 
 
+def within_pairs(labels: np.ndarray, max_size: int = MAX_CHECKED_SIZE) -> tuple[np.ndarray, ...]:
+    """Every pair ``(a, b)``, ``a < b``, of records sharing a label, in groups of 2 to
+    ``max_size`` records (larger groups are left to the pairwise constraints)."""
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    sizes = np.bincount(labels)
+    checked = (sizes[sorted_labels] >= 2) & (sizes[sorted_labels] <= max_size)
+    members, groups = order[checked], sorted_labels[checked]
+    out_a, out_b = [], []
+    for offset in range(1, int(sizes[groups].max(initial=1))):
+        same = groups[:-offset] == groups[offset:]
+        if not same.any():
+            break
+        a, b = members[:-offset][same], members[offset:][same]
+        out_a.append(np.minimum(a, b))
+        out_b.append(np.maximum(a, b))
+    if not out_a:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(out_a), np.concatenate(out_b)
+
+
 def _constrained_components(
     n: int,
     ei: np.ndarray,
@@ -74,9 +100,18 @@ def _constrained_components(
     ep: np.ndarray,
     ni: np.ndarray,
     nj: np.ndarray,
+    differ: Differ | None = None,
 ) -> np.ndarray:
-    """Components of the edges, re-merged greedily where a negative pair falls inside."""
+    """Components of the edges, re-merged greedily where a negative pair falls inside.
+
+    ``differ`` adds the negative pairs of records that cannot be one person wherever a
+    component put them together, even when they were never compared (a chain of links).
+    """
     labels = _components(n, ei, ej)
+    if differ is not None:
+        ai, aj = within_pairs(labels)
+        apart = differ(ai, aj)
+        ni, nj = np.concatenate([ni, ai[apart]]), np.concatenate([nj, aj[apart]])
     conflict = labels[ni] == labels[nj]
     if not conflict.any():
         return labels
@@ -159,6 +194,7 @@ def cluster(
     anchor: np.ndarray | None = None,
     satellite_threshold: float = 0.5,
     attach_share: float = 0.5,
+    differ: Differ | None = None,
 ) -> np.ndarray:
     """A cluster label per record (0..k-1), from pairs ``(i, j)`` and their probability.
 
@@ -169,7 +205,9 @@ def cluster(
     ``satellite_threshold``, where any pair under ``different_below`` forbids a merge.
 
     ``must_link`` pairs (reviewed matches) are merged first; ``cannot_link`` pairs (reviewed
-    non-matches) and pairs scored under ``different_below`` are never put in one cluster.
+    non-matches) and pairs scored under ``different_below`` are never put in one cluster,
+    nor, when ``differ`` is given, two records it says differ (checked on every pair of a
+    cluster, not only the compared ones: links A-B and B-C never join A and C then).
     """
     anchor = np.ones(n, dtype=bool) if anchor is None else anchor
     p = probability.copy()
@@ -192,7 +230,7 @@ def cluster(
     anchor_ci, anchor_cj = ci[anchor[ci] & anchor[cj]], cj[anchor[ci] & anchor[cj]]
     labels = _constrained_components(
         n, i[strong], j[strong], p[strong],
-        np.concatenate([anchor_ci, i[weak]]), np.concatenate([anchor_cj, j[weak]]),
+        np.concatenate([anchor_ci, i[weak]]), np.concatenate([anchor_cj, j[weak]]), differ,
     )
     labels = np.where(anchor, labels, -1)
 
@@ -213,7 +251,7 @@ def cluster(
         negative = pair_alone & (p < different_below)
         sat_labels = _constrained_components(
             n, i[edges], j[edges], p[edges],
-            np.concatenate([ci, i[negative]]), np.concatenate([cj, j[negative]]),
+            np.concatenate([ci, i[negative]]), np.concatenate([cj, j[negative]]), differ,
         )
         labels[alone] = sat_labels[alone] + labels.max(initial=-1) + 1
     return pd.factorize(labels)[0]

@@ -19,7 +19,7 @@ import pandas as pd
 from observatoire.linkage import fellegi_sunter
 from observatoire.linkage.blocking import BlockingReport, blocking_keys, candidate_pairs
 from observatoire.linkage.cluster import PeopleEstimate, cluster, confidence, estimate_people
-from observatoire.linkage.compare import COMPARISONS, compare, comparisons_for
+from observatoire.linkage.compare import COMPARISONS, cannot_be_one, compare, comparisons_for
 from observatoire.linkage.prepare import Features, prepare
 from observatoire.model import ObservatoireError
 
@@ -262,6 +262,7 @@ def link_features(
         f.n, i, j, probability,
         threshold=settings.threshold, different_below=settings.different_below,
         must_link=(mi, mj), cannot_link=(ni, nj), anchor=f.has_names,
+        differ=lambda a, b: cannot_be_one(f, a, b),
     )
     person_conf, record_conf = confidence(labels, i, j, probability)
     estimate = estimate_people(labels, i, j, probability, settings.review_band,

@@ -227,3 +227,29 @@ def test_the_engine_keeps_apart_a_chain_of_two_sexes() -> None:
     ))
     persons = link(records).clusters.set_index("record_id")["person_id"]
     assert persons["m"] != persons["f"]
+
+
+def test_a_group_of_nicknames_counts_as_the_checked_groups_of_its_source() -> None:
+    import numpy as np
+
+    from observatoire.linkage.cluster import estimate_people
+
+    # Record 0 is a person (full name); 1-20 are satellites of one source whose names some
+    # anchor carries (each half likely new), 21 a nickname nobody carries, 22 a sighting.
+    n = 23
+    labels = np.arange(n)
+    anchor = np.zeros(n, dtype=bool)
+    anchor[0] = True
+    name_checked = np.array([1] + [1] * 20 + [0, -1], dtype=np.int8)
+    source = np.array([0] + [1] * 21 + [2])
+    i, j = np.zeros(20, dtype=np.int64), np.arange(1, 21)
+    p = np.full(20, 0.5)  # odds 1: "new" = 1 / (1 + 1)
+    before = estimate_people(labels, i, j, p, anchor=anchor)
+    after = estimate_people(labels, i, j, p, anchor=anchor, name_checked=name_checked,
+                            source=source)
+    assert before.people == round(1 + 20 * 0.5 + 1 + 1)  # the nickname counts one
+    assert after.people == round(1 + 20 * 0.5 + 0.5 + 1)  # now as its source's groups
+    # Fewer checked groups than the minimum: no correction.
+    few = estimate_people(labels, i, j, p, anchor=anchor, name_checked=name_checked,
+                          source=source, min_checked_groups=21)
+    assert few.people == before.people

@@ -289,6 +289,32 @@ def confidence(
     return person[labels], best_in
 
 
+def _correct_unchecked(
+    group_new: np.ndarray,
+    anchored: np.ndarray,
+    labels: np.ndarray,
+    name_checked: np.ndarray,
+    source: np.ndarray,
+    min_checked_groups: int,
+) -> None:
+    """Groups whose names are all unchecked take their source's mean "new" (in place)."""
+    clusters = len(group_new)
+    checked = np.zeros(clusters, dtype=bool)
+    checked[labels[name_checked == 1]] = True
+    unchecked = np.zeros(clusters, dtype=bool)
+    unchecked[labels[name_checked == 0]] = True
+    unchecked &= ~checked & ~anchored
+    checked &= ~anchored
+    group_source = np.full(clusters, -1, dtype=np.int64)
+    group_source[labels[::-1]] = np.asarray(source)[::-1]  # its first record's source
+    for value in np.unique(group_source[unchecked]):
+        reference = checked & (group_source == value)
+        if reference.sum() < min_checked_groups:
+            continue
+        mine = unchecked & (group_source == value)
+        group_new[mine] = np.minimum(group_new[mine], group_new[reference].mean())
+
+
 def estimate_people(
     labels: np.ndarray,
     i: np.ndarray,
@@ -297,6 +323,9 @@ def estimate_people(
     band: tuple[float, float] = (0.2, 0.8),
     anchor: np.ndarray | None = None,
     cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
+    name_checked: np.ndarray | None = None,
+    source: np.ndarray | None = None,
+    min_checked_groups: int = 20,
 ) -> PeopleEstimate:
     """Expected number of distinct people, with a range from the uncertain pairs.
 
@@ -304,6 +333,13 @@ def estimate_people(
     person counts the chance that it is somebody new (`satellite_shares`: the weakest
     "new" of its records), not one: a first name met by a maraude, or a sighting on the
     count night, that resembles several known people is evidence of no new person.
+
+    ``name_checked`` is 1 for a record whose name some anchor carries (as a variant too),
+    0 for a named record whose name no anchor carries (a nickname, a badly mangled name),
+    -1 without a name. Finding nobody like an unchecked name is no evidence of somebody
+    new: a group whose names are all unchecked counts, if lower, the mean "new" of the
+    groups of its ``source`` with a checked name (when there are ``min_checked_groups`` of
+    them). The assumption: a nickname says nothing on whether its bearer is known.
     The range: every uncertain link inside a person could split it (high), and persons
     joined by uncertain links could be one (low).
     """
@@ -319,6 +355,9 @@ def estimate_people(
             shares["s"].to_numpy()).to_numpy()
         group_new = np.ones(clusters)
         np.minimum.at(group_new, labels, new)
+        if name_checked is not None and source is not None:
+            _correct_unchecked(group_new, anchored, labels, name_checked, source,
+                               min_checked_groups)
         expected = float(anchored.sum() + group_new[~anchored].sum())
     uncertain = (probability >= band[0]) & (probability < band[1])
     _, best_in = confidence(labels, i, j, probability)

@@ -213,6 +213,19 @@ def _exact_u(f: Features, i: np.ndarray) -> dict[int, np.ndarray]:
     return out
 
 
+def _name_checked(f: Features) -> np.ndarray:
+    """Per record: 1 when some record with a full name carries one of its names (same
+    consonant skeleton, as first or last name), 0 when none does, -1 without a name."""
+    skeletons = (f.names["first_skel"], f.names["last_skel"])
+    known = pd.unique(np.concatenate([s[f.has_names] for s in skeletons]))
+    out = np.full(f.n, -1, dtype=np.int8)
+    for values in skeletons:
+        named = values != ""
+        out[named & (out < 0)] = 0
+        out[named & np.isin(values, known)] = 1
+    return out
+
+
 def link_features(
     f: Features, settings: LinkageSettings | None = None, decisions: pd.DataFrame | None = None
 ) -> LinkResult:
@@ -266,7 +279,8 @@ def link_features(
     )
     person_conf, record_conf = confidence(labels, i, j, probability)
     estimate = estimate_people(labels, i, j, probability, settings.review_band,
-                               anchor=f.has_names, cannot_link=(ni, nj))
+                               anchor=f.has_names, cannot_link=(ni, nj),
+                               name_checked=_name_checked(f), source=f.source)
     lap("clustering")
 
     # A person is named after its smallest record id: stable from run to run.

@@ -253,3 +253,25 @@ def test_a_group_of_nicknames_counts_as_the_checked_groups_of_its_source() -> No
     few = estimate_people(labels, i, j, p, anchor=anchor, name_checked=name_checked,
                           source=source, min_checked_groups=21)
     assert few.people == before.people
+
+
+def test_a_name_is_checked_when_a_candidate_with_a_full_name_carries_it() -> None:
+    from observatoire.linkage.blocking import candidate_pairs
+    from observatoire.linkage.compare import compare
+    from observatoire.linkage.engine import _name_checked
+    from observatoire.linkage.prepare import prepare
+
+    records = validate_records(frame(
+        record("full", first_name="Mamadou", last_name="Diallo", birth_year="1990", sex="M",
+               commune_code="21231"),
+        record("first", source="maraude", first_name="Mamadu", age="35", sex="M",
+               commune_code="21231", observed_at="2025-06-01T22:00:00+02:00"),
+        record("nick", source="maraude", first_name="Le Chef", age="35", sex="M",
+               commune_code="21231", observed_at="2025-06-01T22:00:00+02:00"),
+        record("seen", source="nuit", initials="MD", birth_year="1990", sex="M",
+               commune_code="21231"),
+    ))
+    features = prepare(records)
+    i, j, _ = candidate_pairs(features)
+    checked = _name_checked(features, i, j, compare(features, i, j))
+    assert checked.tolist()[1:] == [1, 0, -1]

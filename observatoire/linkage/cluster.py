@@ -334,12 +334,14 @@ def estimate_people(
     "new" of its records), not one: a first name met by a maraude, or a sighting on the
     count night, that resembles several known people is evidence of no new person.
 
-    ``name_checked`` is 1 for a record whose name some anchor carries (as a variant too),
-    0 for a named record whose name no anchor carries (a nickname, a badly mangled name),
-    -1 without a name. Finding nobody like an unchecked name is no evidence of somebody
-    new: a group whose names are all unchecked counts, if lower, the mean "new" of the
-    groups of its ``source`` with a checked name (when there are ``min_checked_groups`` of
-    them). The assumption: a nickname says nothing on whether its bearer is known.
+    ``name_checked`` is 1 for a record whose name an anchor among its candidates carries
+    (phonetic or very close), 0 for a named record whose name none carries (a nickname, a
+    badly mangled name), -1 without a name. Finding nobody like an unchecked name is no
+    evidence of somebody new: a group whose names are all unchecked counts, if lower, the
+    mean "new" of the groups of its ``source`` with a checked name (when there are
+    ``min_checked_groups`` of them). The assumption: a nickname says nothing on whether its
+    bearer is known.
+
     The range: every uncertain link inside a person could split it (high), and persons
     joined by uncertain links could be one (low).
     """

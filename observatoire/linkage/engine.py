@@ -213,16 +213,14 @@ def _exact_u(f: Features, i: np.ndarray) -> dict[int, np.ndarray]:
     return out
 
 
-def _name_checked(f: Features) -> np.ndarray:
-    """Per record: 1 when some record with a full name carries one of its names (same
-    consonant skeleton, as first or last name), 0 when none does, -1 without a name."""
-    skeletons = (f.names["first_skel"], f.names["last_skel"])
-    known = pd.unique(np.concatenate([s[f.has_names] for s in skeletons]))
-    out = np.full(f.n, -1, dtype=np.int8)
-    for values in skeletons:
-        named = values != ""
-        out[named & (out < 0)] = 0
-        out[named & np.isin(values, known)] = 1
+def _name_checked(f: Features, i: np.ndarray, j: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """Per record: 1 when a record with a full name among its candidates carries one of its
+    names (phonetic or very close, in either column), 0 when none does, -1 without a name."""
+    named = (f.names["first_join"] != "") | (f.names["last_join"] != "")
+    out = np.where(named, 0, -1).astype(np.int8)
+    close = (gamma[:, 0] >= 2) | (gamma[:, 1] >= 2)
+    out[i[close & f.has_names[j]]] = np.maximum(out[i[close & f.has_names[j]]], 1)
+    out[j[close & f.has_names[i]]] = np.maximum(out[j[close & f.has_names[i]]], 1)
     return out
 
 
@@ -280,7 +278,7 @@ def link_features(
     person_conf, record_conf = confidence(labels, i, j, probability)
     estimate = estimate_people(labels, i, j, probability, settings.review_band,
                                anchor=f.has_names, cannot_link=(ni, nj),
-                               name_checked=_name_checked(f), source=f.source)
+                               name_checked=_name_checked(f, i, j, gamma), source=f.source)
     lap("clustering")
 
     # A person is named after its smallest record id: stable from run to run.

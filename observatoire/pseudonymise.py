@@ -11,16 +11,24 @@ Encodings of one record (``PSEUDONYM_FIELDS``, all strings, version ``ENCODING_V
 - ``nom_compact``, ``prenom_compact``: HMAC of the name without particles nor spaces
   ("Ben Salah" = "BENSALAH");
 - ``nom_phon``, ``prenom_phon``: HMAC of a French phonetic code (`phonetic_code`);
+- ``nom_squelette``, ``prenom_squelette``: HMAC of the consonant skeleton of the name's
+  phonetic key, as the clear-text linkage computes it (`observatoire.linkage.keys.skeleton`):
+  transliterations that only change vowels (Mohamed / Mouhamed / Muhammad) share it;
 - ``nom_bf``, ``prenom_bf``: keyed Bloom filter of the name's bigrams, base64 of
   ``BLOOM_BITS`` bits with ``BLOOM_K`` positions per bigram, compared with `dice`;
 - ``naissance``: HMAC of the exact birth date (only when day and month are known);
+- ``naissance_inversee``: with ``naissance``, HMAC (same purpose) of the date with day and
+  month swapped, so that it equals the ``naissance`` of a record whose day and month were
+  typed the other way round; when no swap is possible (day over 12, or day = month) an HMAC
+  under another purpose that never equals a date token, so that its presence says nothing;
 - ``naissance_precision``: ``jour`` or ``annee`` (not identifying);
 - ``cle_ndls``: HMAC of initials + birth year + sex, the partial key of count nights;
 - ``telephone``: HMAC of the phone number in international form;
 - ``id_personne``: HMAC of the partner's own person identifier (e.g. SI-SIAO), per source.
 
 The same purpose string is used for last and first names, so that the linkage can spot a
-first name written in the last-name column.
+first name written in the last-name column. Version 2 added the skeletons and the swapped
+date; version-1 records lack them (the linkage then falls back on the phonetic token).
 """
 
 from __future__ import annotations
@@ -33,10 +41,11 @@ import secrets
 from collections.abc import Mapping
 from functools import lru_cache
 
+from observatoire.linkage import keys as linkage_keys
 from observatoire.model import ObservatoireError
 from observatoire.normalise import CleanName, DatePrecision, FrenchDate, clean_name
 
-ENCODING_VERSION = "1"
+ENCODING_VERSION = "2"
 HMAC_HEX_CHARS = 32  # 128 bits: no collision among millions of records
 BLOOM_BITS = 512
 BLOOM_K = 10
@@ -47,7 +56,7 @@ _CACHE_LIMIT = 200_000  # distinct values remembered per import (bounded memory)
 PSEUDONYM_FIELDS = (
     "v", "cle", "nom", "prenom", "nom_compact", "prenom_compact", "nom_phon", "prenom_phon",
     "nom_bf", "prenom_bf", "naissance", "naissance_precision", "cle_ndls", "telephone",
-    "id_personne",
+    "id_personne", "nom_squelette", "prenom_squelette", "naissance_inversee",
 )  # fmt: skip
 
 
@@ -124,6 +133,13 @@ def phonetic_code(name: str) -> str:
     for pattern, replacement in _PHONETIC_RULES:
         code = pattern.sub(replacement, code)
     return code.upper()
+
+
+@lru_cache(maxsize=200_000)
+def name_skeleton(folded: str) -> str:
+    """Consonant skeleton of a folded name, the clear-text linkage's (``"mouhamed"`` ->
+    ``"md"``); never empty for a name with a letter."""
+    return linkage_keys.skeleton(linkage_keys.phonetic_fr(linkage_keys.clean_name(folded)))
 
 
 # --- Bloom filters -------------------------------------------------------------------------
@@ -226,9 +242,25 @@ class Pseudonymiser:
                 f"{prefix}_compact": self.hash("nom", name.compact),
                 f"{prefix}_phon": self.hash("phon", phonetic_code(name.key)),
                 f"{prefix}_bf": bloom_encode(self._key, name.key),
+                f"{prefix}_squelette": self.hash("squelette", name_skeleton(name.key)),
             }
             self._names[cache_key] = cached
         return cached
+
+    def birth_date(self, birth_date: FrenchDate) -> dict[str, str]:
+        """``naissance_precision`` and, for a full date, ``naissance`` and
+        ``naissance_inversee`` (see the module doc)."""
+        out = {"naissance_precision": birth_date.precision.value}
+        if birth_date.precision is DatePrecision.DAY:
+            value = birth_date.value
+            out["naissance"] = self.cached_hash("naissance", value.isoformat())
+            if value.day <= 12 and value.day != value.month:
+                swapped = f"{value.year:04d}-{value.day:02d}-{value.month:02d}"
+                out["naissance_inversee"] = self.cached_hash("naissance", swapped)
+            else:
+                out["naissance_inversee"] = self.cached_hash("naissance:sans-inversion",
+                                                             value.isoformat())
+        return out
 
     def record(
         self,
@@ -248,9 +280,7 @@ class Pseudonymiser:
         if first_name is not None:
             out.update(self.name(first_name, "prenom"))
         if birth_date is not None:
-            out["naissance_precision"] = birth_date.precision.value
-            if birth_date.precision is DatePrecision.DAY:
-                out["naissance"] = self.cached_hash("naissance", birth_date.value.isoformat())
+            out.update(self.birth_date(birth_date))
         if last_name is not None and first_name is not None and birth_date and sex:
             initials = last_name.compact[:1] + first_name.compact[:1]
             out["cle_ndls"] = self.cached_hash("ndls", f"{initials}|{birth_date.year}|{sex}")

@@ -157,3 +157,121 @@ def test_synthetic_sample_is_linked_well() -> None:
     records = build_sample_records(n_people=400, seed=7)
     result = link(validate_records(records), LinkageSettings())
     assert score(result.clusters["person_id"], records["person_id"]).bcubed_f1 > 0.6
+
+
+# --- encodings as the database stores them, and chains of links ------------------------------
+
+
+def _stored_levels(records: pd.DataFrame, a: int, b: int) -> dict[str, int]:
+    import numpy as np
+
+    from observatoire.linkage.compare import COMPARISONS, compare
+    from observatoire.linkage.stored import features_as_stored
+
+    features = features_as_stored(validate_records(records), KEY)
+    levels = compare(features, np.array([a]), np.array([b]))[0]
+    return {c.name: int(level) for c, level in zip(COMPARISONS, levels, strict=True)}
+
+
+def test_stored_encodings_see_a_day_month_swap_and_a_transliteration() -> None:
+    records = frame(
+        record("r1", first_name="Mohamed", last_name="Benali", birth_date="1985-03-07",
+               sex="M"),
+        record("r2", first_name="Muhammad", last_name="Benali", birth_date="1985-07-03",
+               sex="M"),
+        record("r3", first_name="Mohamed", last_name="Benali", birth_date="1985-08-07",
+               sex="M"),
+    )
+    swapped = _stored_levels(records, 0, 1)
+    assert swapped["birth"] == 4  # "jour et mois inversés", as on clear text
+    assert swapped["first_name"] >= 1  # same consonant skeleton ("md")
+    assert _stored_levels(records, 0, 2)["birth"] == 3  # another day: same year only
+
+
+def test_stored_features_use_the_phonetic_token_for_version_1_records() -> None:
+    from observatoire.linkage.stored import pseudonym_tokens
+
+    tokens = pseudonym_tokens([{"prenom_phon": "p1"}, {"prenom_phon": "p2",
+                                                       "prenom_squelette": "s2"}])
+    assert tokens["first_skel"].tolist() == ["p1", "s2"]
+    assert tokens["birth_date_swapped"].tolist() == ["", ""]
+
+
+def test_a_chain_of_links_never_puts_two_sexes_in_one_person() -> None:
+    import numpy as np
+
+    from observatoire.linkage.cluster import cluster
+
+    # A (man) - B (sex unknown) - C (woman): both links strong, A-C never compared.
+    sex = np.array([1, -1, 0])
+    i, j, p = np.array([0, 1]), np.array([1, 2]), np.array([0.95, 0.9])
+    anchor = np.ones(3, dtype=bool)
+    chained = cluster(3, i, j, p, anchor=anchor)
+    assert len(set(chained)) == 1  # without the rule, one person
+    labels = cluster(3, i, j, p, anchor=anchor,
+                     differ=lambda a, b: (sex[a] >= 0) & (sex[b] >= 0) & (sex[a] != sex[b]))
+    assert labels[0] != labels[2] and labels[0] == labels[1]  # B stays with its best link
+
+
+def test_the_engine_keeps_apart_a_chain_of_two_sexes() -> None:
+    # Same first and last name and year; the middle record has no sex.
+    records = validate_records(frame(
+        record("m", first_name="Moussa", last_name="Diallo", birth_year="1990", sex="M"),
+        record("x", source="appels_115", first_name="Moussa", last_name="Diallo",
+               birth_year="1990"),
+        record("f", first_name="Moussa", last_name="Diallo", birth_year="1990", sex="F"),
+        *(record(f"o{n}", first_name=first, last_name=last, birth_year=str(1950 + n),
+                 sex="MF"[n % 2])
+          for n, (first, last) in enumerate([("Jean", "Martin"), ("Anne", "Roux"),
+                                             ("Paul", "Girard"), ("Ioana", "Stoica")] * 4)),
+    ))
+    persons = link(records).clusters.set_index("record_id")["person_id"]
+    assert persons["m"] != persons["f"]
+
+
+def test_a_group_of_nicknames_counts_as_the_checked_groups_of_its_source() -> None:
+    import numpy as np
+
+    from observatoire.linkage.cluster import estimate_people
+
+    # Record 0 is a person (full name); 1-20 are satellites of one source whose names some
+    # anchor carries (each half likely new), 21 a nickname nobody carries, 22 a sighting.
+    n = 23
+    labels = np.arange(n)
+    anchor = np.zeros(n, dtype=bool)
+    anchor[0] = True
+    name_checked = np.array([1] + [1] * 20 + [0, -1], dtype=np.int8)
+    source = np.array([0] + [1] * 21 + [2])
+    i, j = np.zeros(20, dtype=np.int64), np.arange(1, 21)
+    p = np.full(20, 0.5)  # odds 1: "new" = 1 / (1 + 1)
+    before = estimate_people(labels, i, j, p, anchor=anchor)
+    after = estimate_people(labels, i, j, p, anchor=anchor, name_checked=name_checked,
+                            source=source)
+    assert before.people == round(1 + 20 * 0.5 + 1 + 1)  # the nickname counts one
+    assert after.people == round(1 + 20 * 0.5 + 0.5 + 1)  # now as its source's groups
+    # Fewer checked groups than the minimum: no correction.
+    few = estimate_people(labels, i, j, p, anchor=anchor, name_checked=name_checked,
+                          source=source, min_checked_groups=21)
+    assert few.people == before.people
+
+
+def test_a_name_is_checked_when_a_candidate_with_a_full_name_carries_it() -> None:
+    from observatoire.linkage.blocking import candidate_pairs
+    from observatoire.linkage.compare import compare
+    from observatoire.linkage.engine import _name_checked
+    from observatoire.linkage.prepare import prepare
+
+    records = validate_records(frame(
+        record("full", first_name="Mamadou", last_name="Diallo", birth_year="1990", sex="M",
+               commune_code="21231"),
+        record("first", source="maraude", first_name="Mamadu", age="35", sex="M",
+               commune_code="21231", observed_at="2025-06-01T22:00:00+02:00"),
+        record("nick", source="maraude", first_name="Le Chef", age="35", sex="M",
+               commune_code="21231", observed_at="2025-06-01T22:00:00+02:00"),
+        record("seen", source="nuit", initials="MD", birth_year="1990", sex="M",
+               commune_code="21231"),
+    ))
+    features = prepare(records)
+    i, j, _ = candidate_pairs(features)
+    checked = _name_checked(features, i, j, compare(features, i, j))
+    assert checked.tolist()[1:] == [1, 0, -1]

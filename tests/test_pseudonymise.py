@@ -17,6 +17,7 @@ from observatoire.pseudonymise import (
     dice,
     keyed_hash,
     name_similarity,
+    name_skeleton,
     parse_key,
     phonetic_code,
     pseudonymise_name,
@@ -53,9 +54,16 @@ def test_a_pseudonym_never_contains_the_name_nor_a_reversible_form(name):
     # A plain (unkeyed) hash, the dictionary attacker's first guess, is not what is stored.
     plain = hashlib.sha256(fold(name).encode()).hexdigest()
     assert plain[:32] not in text
+    # The consonant skeleton is stored keyed too: neither it nor its plain hash appears.
+    skeleton = name_skeleton(fold(name))
+    assert encoded["nom_squelette"] != skeleton
+    assert hashlib.sha256(skeleton.encode()).hexdigest()[:32] not in text
+    if len(skeleton) >= 4:
+        assert skeleton not in text
     # Without the key, nothing matches: another key gives other pseudonyms.
     other = pseudonymise_name(OTHER_KEY, name)
     assert other["nom"] != encoded["nom"] and other["nom_bf"] != encoded["nom_bf"]
+    assert other["nom_squelette"] != encoded["nom_squelette"]
 
 
 def _person(key: bytes, last: str, first: str, birth: str) -> dict[str, str]:
@@ -144,3 +152,37 @@ def test_hex_keys_and_passphrases():
     assert parse_key("une phrase de passe suffisamment longue !") == (
         b"une phrase de passe suffisamment longue !"
     )
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [("Mohamed", "Mouhamed", "Muhammad", "Mohammad", "MOHAMMED"), ("Giorgi", "Gueorgui"),
+     ("Youssef", "Youcef", "Yusuf")],
+)
+def test_transliteration_variants_share_the_skeleton_token(variants):
+    tokens = {pseudonymise_name(KEY, v)["nom_squelette"] for v in variants}
+    assert len(tokens) == 1
+    # First and last names share the purpose (a first name in the last-name column meets).
+    first = Pseudonymiser(KEY).name(clean_name(variants[0]), "prenom")["prenom_squelette"]
+    assert tokens == {first}
+    assert pseudonymise_name(KEY, "Martin")["nom_squelette"] not in tokens
+
+
+def test_a_day_month_swapped_date_meets_the_date_token_of_the_other():
+    written = _person(KEY, "Dupont", "Jean", "03/11/1980")
+    swapped = _person(KEY, "Dupont", "Jean", "11/03/1980")
+    assert written["naissance"] != swapped["naissance"]
+    assert written["naissance_inversee"] == swapped["naissance"]
+    assert swapped["naissance_inversee"] == written["naissance"]
+
+
+@pytest.mark.parametrize("birth", ["25/11/1980", "05/05/1980"])
+def test_a_date_that_cannot_be_swapped_still_has_a_token_that_meets_no_date(birth):
+    """Day over 12 or day = month: a token all the same (its presence says nothing about the
+    day), under another purpose, so it equals no date token, not even its own date's."""
+    record = _person(KEY, "Dupont", "Jean", birth)
+    day, month, year = birth.split("/")
+    assert record["naissance_inversee"] not in {
+        record["naissance"], keyed_hash(KEY, "naissance", f"{year}-{day}-{month}")}
+    assert len(record["naissance_inversee"]) == len(record["naissance"])
+    assert "naissance_inversee" not in _person(KEY, "Dupont", "Jean", "01/01/1980")

@@ -27,7 +27,6 @@ from observatoire.feeds.report import ERROR, MASK, WARNING, Issue
 from observatoire.normalise import (
     CleanName,
     CommuneReference,
-    DatePrecision,
     FrenchDate,
     NormalisationError,
     clean_cell,
@@ -912,11 +911,7 @@ def person_rows(
             f"nom:{prefix}")
 
     def birth_members(value: FrenchDate) -> str:
-        text = _code_member("naissance_precision", value.precision.value)
-        if value.precision is DatePrecision.DAY:
-            text += _code_member("naissance", pseudonymiser.cached_hash(
-                "naissance", value.value.isoformat()))
-        return text
+        return "".join(_code_member(k, h) for k, h in pseudonymiser.birth_date(value).items())
 
     pseudonyms += mapped("birth_date", birth_members, "", "naissance")
     partial = known("last_name") & known("first_name") & known("birth_date") & known("sex")

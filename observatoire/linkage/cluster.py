@@ -9,12 +9,17 @@ weaker of the two links loses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+# Records (a, b) -> whether each pair cannot be one person (e.g. different sexes).
+Differ = Callable[[np.ndarray, np.ndarray], np.ndarray]
+MAX_CHECKED_SIZE = 500  # larger components are only split by their compared pairs
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,27 @@ def _constrained(
     return {r: find(r) for r in parent}
 
 
+def within_pairs(labels: np.ndarray, max_size: int = MAX_CHECKED_SIZE) -> tuple[np.ndarray, ...]:
+    """Every pair ``(a, b)``, ``a < b``, of records sharing a label, in groups of 2 to
+    ``max_size`` records (larger groups are left to the pairwise constraints)."""
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    sizes = np.bincount(labels)
+    checked = (sizes[sorted_labels] >= 2) & (sizes[sorted_labels] <= max_size)
+    members, groups = order[checked], sorted_labels[checked]
+    out_a, out_b = [], []
+    for offset in range(1, int(sizes[groups].max(initial=1))):
+        same = groups[:-offset] == groups[offset:]
+        if not same.any():
+            break
+        a, b = members[:-offset][same], members[offset:][same]
+        out_a.append(np.minimum(a, b))
+        out_b.append(np.maximum(a, b))
+    if not out_a:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(out_a), np.concatenate(out_b)
+
+
 def _constrained_components(
     n: int,
     ei: np.ndarray,
@@ -74,9 +100,18 @@ def _constrained_components(
     ep: np.ndarray,
     ni: np.ndarray,
     nj: np.ndarray,
+    differ: Differ | None = None,
 ) -> np.ndarray:
-    """Components of the edges, re-merged greedily where a negative pair falls inside."""
+    """Components of the edges, re-merged greedily where a negative pair falls inside.
+
+    ``differ`` adds the negative pairs of records that cannot be one person wherever a
+    component put them together, even when they were never compared (a chain of links).
+    """
     labels = _components(n, ei, ej)
+    if differ is not None:
+        ai, aj = within_pairs(labels)
+        apart = differ(ai, aj)
+        ni, nj = np.concatenate([ni, ai[apart]]), np.concatenate([nj, aj[apart]])
     conflict = labels[ni] == labels[nj]
     if not conflict.any():
         return labels
@@ -159,6 +194,7 @@ def cluster(
     anchor: np.ndarray | None = None,
     satellite_threshold: float = 0.5,
     attach_share: float = 0.5,
+    differ: Differ | None = None,
 ) -> np.ndarray:
     """A cluster label per record (0..k-1), from pairs ``(i, j)`` and their probability.
 
@@ -169,7 +205,9 @@ def cluster(
     ``satellite_threshold``, where any pair under ``different_below`` forbids a merge.
 
     ``must_link`` pairs (reviewed matches) are merged first; ``cannot_link`` pairs (reviewed
-    non-matches) and pairs scored under ``different_below`` are never put in one cluster.
+    non-matches) and pairs scored under ``different_below`` are never put in one cluster,
+    nor, when ``differ`` is given, two records it says differ (checked on every pair of a
+    cluster, not only the compared ones: links A-B and B-C never join A and C then).
     """
     anchor = np.ones(n, dtype=bool) if anchor is None else anchor
     p = probability.copy()
@@ -192,7 +230,7 @@ def cluster(
     anchor_ci, anchor_cj = ci[anchor[ci] & anchor[cj]], cj[anchor[ci] & anchor[cj]]
     labels = _constrained_components(
         n, i[strong], j[strong], p[strong],
-        np.concatenate([anchor_ci, i[weak]]), np.concatenate([anchor_cj, j[weak]]),
+        np.concatenate([anchor_ci, i[weak]]), np.concatenate([anchor_cj, j[weak]]), differ,
     )
     labels = np.where(anchor, labels, -1)
 
@@ -213,7 +251,7 @@ def cluster(
         negative = pair_alone & (p < different_below)
         sat_labels = _constrained_components(
             n, i[edges], j[edges], p[edges],
-            np.concatenate([ci, i[negative]]), np.concatenate([cj, j[negative]]),
+            np.concatenate([ci, i[negative]]), np.concatenate([cj, j[negative]]), differ,
         )
         labels[alone] = sat_labels[alone] + labels.max(initial=-1) + 1
     return pd.factorize(labels)[0]
@@ -251,6 +289,32 @@ def confidence(
     return person[labels], best_in
 
 
+def _correct_unchecked(
+    group_new: np.ndarray,
+    anchored: np.ndarray,
+    labels: np.ndarray,
+    name_checked: np.ndarray,
+    source: np.ndarray,
+    min_checked_groups: int,
+) -> None:
+    """Groups whose names are all unchecked take their source's mean "new" (in place)."""
+    clusters = len(group_new)
+    checked = np.zeros(clusters, dtype=bool)
+    checked[labels[name_checked == 1]] = True
+    unchecked = np.zeros(clusters, dtype=bool)
+    unchecked[labels[name_checked == 0]] = True
+    unchecked &= ~checked & ~anchored
+    checked &= ~anchored
+    group_source = np.full(clusters, -1, dtype=np.int64)
+    group_source[labels[::-1]] = np.asarray(source)[::-1]  # its first record's source
+    for value in np.unique(group_source[unchecked]):
+        reference = checked & (group_source == value)
+        if reference.sum() < min_checked_groups:
+            continue
+        mine = unchecked & (group_source == value)
+        group_new[mine] = np.minimum(group_new[mine], group_new[reference].mean())
+
+
 def estimate_people(
     labels: np.ndarray,
     i: np.ndarray,
@@ -259,6 +323,9 @@ def estimate_people(
     band: tuple[float, float] = (0.2, 0.8),
     anchor: np.ndarray | None = None,
     cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
+    name_checked: np.ndarray | None = None,
+    source: np.ndarray | None = None,
+    min_checked_groups: int = 20,
 ) -> PeopleEstimate:
     """Expected number of distinct people, with a range from the uncertain pairs.
 
@@ -266,6 +333,15 @@ def estimate_people(
     person counts the chance that it is somebody new (`satellite_shares`: the weakest
     "new" of its records), not one: a first name met by a maraude, or a sighting on the
     count night, that resembles several known people is evidence of no new person.
+
+    ``name_checked`` is 1 for a record whose name an anchor among its candidates carries
+    (phonetic or very close), 0 for a named record whose name none carries (a nickname, a
+    badly mangled name), -1 without a name. Finding nobody like an unchecked name is no
+    evidence of somebody new: a group whose names are all unchecked counts, if lower, the
+    mean "new" of the groups of its ``source`` with a checked name (when there are
+    ``min_checked_groups`` of them). The assumption: a nickname says nothing on whether its
+    bearer is known.
+
     The range: every uncertain link inside a person could split it (high), and persons
     joined by uncertain links could be one (low).
     """
@@ -281,6 +357,9 @@ def estimate_people(
             shares["s"].to_numpy()).to_numpy()
         group_new = np.ones(clusters)
         np.minimum.at(group_new, labels, new)
+        if name_checked is not None and source is not None:
+            _correct_unchecked(group_new, anchored, labels, name_checked, source,
+                               min_checked_groups)
         expected = float(anchored.sum() + group_new[~anchored].sum())
     uncertain = (probability >= band[0]) & (probability < band[1])
     _, best_in = confidence(labels, i, j, probability)

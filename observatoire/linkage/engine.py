@@ -19,7 +19,7 @@ import pandas as pd
 from observatoire.linkage import fellegi_sunter
 from observatoire.linkage.blocking import BlockingReport, blocking_keys, candidate_pairs
 from observatoire.linkage.cluster import PeopleEstimate, cluster, confidence, estimate_people
-from observatoire.linkage.compare import COMPARISONS, compare, comparisons_for
+from observatoire.linkage.compare import COMPARISONS, cannot_be_one, compare, comparisons_for
 from observatoire.linkage.prepare import Features, prepare
 from observatoire.model import ObservatoireError
 
@@ -213,6 +213,17 @@ def _exact_u(f: Features, i: np.ndarray) -> dict[int, np.ndarray]:
     return out
 
 
+def _name_checked(f: Features, i: np.ndarray, j: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """Per record: 1 when a record with a full name among its candidates carries one of its
+    names (phonetic or very close, in either column), 0 when none does, -1 without a name."""
+    named = (f.names["first_join"] != "") | (f.names["last_join"] != "")
+    out = np.where(named, 0, -1).astype(np.int8)
+    close = (gamma[:, 0] >= 2) | (gamma[:, 1] >= 2)
+    out[i[close & f.has_names[j]]] = np.maximum(out[i[close & f.has_names[j]]], 1)
+    out[j[close & f.has_names[i]]] = np.maximum(out[j[close & f.has_names[i]]], 1)
+    return out
+
+
 def link_features(
     f: Features, settings: LinkageSettings | None = None, decisions: pd.DataFrame | None = None
 ) -> LinkResult:
@@ -262,10 +273,12 @@ def link_features(
         f.n, i, j, probability,
         threshold=settings.threshold, different_below=settings.different_below,
         must_link=(mi, mj), cannot_link=(ni, nj), anchor=f.has_names,
+        differ=lambda a, b: cannot_be_one(f, a, b),
     )
     person_conf, record_conf = confidence(labels, i, j, probability)
     estimate = estimate_people(labels, i, j, probability, settings.review_band,
-                               anchor=f.has_names, cannot_link=(ni, nj))
+                               anchor=f.has_names, cannot_link=(ni, nj),
+                               name_checked=_name_checked(f, i, j, gamma), source=f.source)
     lap("clustering")
 
     # A person is named after its smallest record id: stable from run to run.

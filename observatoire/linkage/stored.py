@@ -2,10 +2,12 @@
 
 Partner rows (``source_record``) carry keyed encodings (`observatoire.pseudonymise`,
 ``pseudonyms``): ``prenom_compact``/``nom_compact`` are the names' exact tokens,
-``prenom_phon``/``nom_phon`` their phonetic tokens, ``prenom_bf``/``nom_bf`` their Bloom
-filters, ``naissance`` the full birth date, ``cle_ndls`` initials + birth year + sex. The
-consonant skeleton and the day/month-swapped date are not stored: the phonetic token stands
-in for the skeleton and swapped dates are not seen (measured loss: see the README).
+``prenom_phon``/``nom_phon`` their phonetic tokens, ``prenom_squelette``/``nom_squelette``
+their consonant skeletons, ``prenom_bf``/``nom_bf`` their Bloom filters, ``naissance`` the
+full birth date and ``naissance_inversee`` the same with day and month swapped, ``cle_ndls``
+initials + birth year + sex. Records imported before encoding version 2 have no skeleton
+nor swapped date: their phonetic token stands in for the skeleton and their swapped dates
+are not seen (until the next import of their file refreshes them).
 
 Count-night observations carry initials (with consent), birth year, sex, age band and
 position; with the territory's ``key`` their initials become the same ``cle_ndls`` token
@@ -15,6 +17,7 @@ out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -89,26 +92,72 @@ def stored_features(
     frame = pd.concat([rows, night], ignore_index=True).fillna("").astype(str)
     clear_free = prepare(validate_records(frame, origin="base de données"))
 
+    night_keys = np.array([
+        _night_key(i, y, s, key) for i, y, s in
+        zip(observations["initials"], night_year, observations["sex"], strict=True)
+    ], dtype=object)  # fmt: skip
+    return _features(clear_free, list(pseudo) + [{}] * len(night),
+                     np.concatenate([np.full(len(pseudo), "", dtype=object), night_keys]))
+
+
+def pseudonym_tokens(pseudonyms: Sequence[Mapping[str, str]]) -> pd.DataFrame:
+    """The linkage tokens (`TOKEN_COLUMNS`) of stored ``pseudonyms``, one row per record."""
+
     def token(field: str) -> np.ndarray:
-        values = pseudo.map(lambda p: p.get(field) or "").to_numpy(dtype=object)
-        return np.concatenate([values, np.full(len(night), "", dtype=object)])
+        return np.array([p.get(field) or "" for p in pseudonyms], dtype=object)
 
     tokens = {}
     for name, prefix in _TOKENS.items():
         tokens[f"{name}_join"] = token(f"{prefix}_compact")
         tokens[f"{name}_phon"] = token(f"{prefix}_phon")
-        tokens[f"{name}_skel"] = tokens[f"{name}_phon"]
+        skeleton = token(f"{prefix}_squelette")
+        # Version-1 records have no skeleton: their phonetic token stands in.
+        tokens[f"{name}_skel"] = np.where(skeleton != "", skeleton, tokens[f"{name}_phon"])
         tokens[f"{name}_bloom"] = token(f"{prefix}_bf")
-    night_keys = np.array([
-        _night_key(i, y, s, key) for i, y, s in
-        zip(observations["initials"], night_year, observations["sex"], strict=True)
-    ], dtype=object)  # fmt: skip
-    initials = np.concatenate([pseudo.map(lambda p: p.get("cle_ndls") or "").to_numpy(
-        dtype=object), night_keys])  # fmt: skip
-    tokens["initials"] = initials
-    tokens["initials_rev"] = initials  # the order is inside the token
+    tokens["initials"] = token("cle_ndls")
+    tokens["initials_rev"] = tokens["initials"]  # the order is inside the token
     tokens["birth_date"] = token("naissance")
-    tokens["birth_date_swapped"] = np.full(len(frame), "", dtype=object)
-    features = features_from_tokens(clear_free, pd.DataFrame(tokens))
+    tokens["birth_date_swapped"] = token("naissance_inversee")
+    return pd.DataFrame(tokens)
+
+
+def _features(clear_free: Features, pseudonyms: Sequence[Mapping[str, str]],
+              night_keys: np.ndarray) -> Features:
+    tokens = pseudonym_tokens(pseudonyms)
+    tokens["initials"] = np.where(night_keys != "", night_keys, tokens["initials"])
+    tokens["initials_rev"] = tokens["initials"]
+    features = features_from_tokens(clear_free, tokens)
     has_names = (features.names["first_join"] != "") & (features.names["last_join"] != "")
     return replace(features, has_names=has_names)
+
+
+def features_as_stored(records: pd.DataFrame, key: bytes) -> Features:
+    """`Features` of validated interchange records (`validate_records`) encoded as the
+    database stores them: names and full birth dates through `Pseudonymiser.record`, as a
+    partner import does, and the initials of records without a name (count-night
+    sightings) as their ``cle_ndls``. Measures the linkage on exactly what is stored."""
+    from observatoire.normalise import DatePrecision, FrenchDate
+    from observatoire.normalise import clean_name as clean_partner_name
+    from observatoire.pseudonymise import Pseudonymiser
+
+    pseudonymiser = Pseudonymiser(key)
+    clear_free = prepare(records)
+    births = records["birth_date"]
+    # As the import reads 01/01/AAAA: a year, not a date.
+    placeholder = (births.dt.month == 1) & (births.dt.day == 1)
+    pseudonyms = []
+    night_keys = np.full(len(records), "", dtype=object)
+    rows = zip(records["first_name"], records["last_name"], births, placeholder,
+               records["sex"], records["initials"], clear_free.birth_year, strict=True)
+    for index, (first, last, birth, year_only, sex, initials, year) in enumerate(rows):
+        first_name, last_name = clean_partner_name(first), clean_partner_name(last)
+        date = None
+        if not pd.isna(birth):
+            date = FrenchDate(birth.date(),
+                              DatePrecision.YEAR if year_only else DatePrecision.DAY)
+        pseudonyms.append(pseudonymiser.record(
+            last_name=last_name, first_name=first_name, birth_date=date, sex=sex or None))
+        if first_name is None and last_name is None and initials:
+            night_keys[index] = _night_key(initials, year if year > 0 else None,
+                                           sex, key)
+    return _features(clear_free, pseudonyms, night_keys)

@@ -516,3 +516,32 @@ def test_labels_are_normalised_once_per_distinct_value_with_the_same_result():
     assert len(calls) < len(values)  # "Orientée" normalised once
     kinds = _map_each_value(values, housing_kind)
     assert kinds.tolist() == values.map(housing_kind).tolist()
+
+
+def test_place_tallies_of_a_shared_night_stay_with_their_territory(engine):
+    """Two territories count on the same night: each one's a minima holds its own partner
+    places and the tallies without a commune, never the other territory's places."""
+    from sqlalchemy import insert
+    from sqlalchemy.orm import Session
+
+    from observatoire.store import indicators_repository as ind
+    from observatoire.store import repository
+    from observatoire.store.feeds_tables import PlaceTallyRow
+
+    _feeds_database(engine)
+    night = dt.date(2026, 1, 22)
+    tallies = [("gare", "21231", 7), ("hopital", "21166", 3), ("metro", None, 11),
+               ("gare", "13055", 40), ("parking", "13055", 5)]  # fmt: skip
+    with Session(engine) as session, session.begin():
+        for slug in ("t", "u"):
+            repository.create_campaign(session, slug, f"NDLS {slug}", night, "ndls-2026")
+        session.execute(insert(PlaceTallyRow), [
+            {"row_key": f"k{i}", "night_date": night, "place_kind": kind,
+             "commune_code": code, "people_count": people}
+            for i, (kind, code, people) in enumerate(tallies)
+        ])  # fmt: skip
+    with Session(engine) as session:
+        own = ind.load_inputs(session, "t", with_feeds=False)["place_tallies"]
+        other = ind.load_inputs(session, "u", with_feeds=False)["place_tallies"]
+    assert sorted(own["people"]) == [3, 7, 11]
+    assert sorted(other["people"]) == [5, 11, 40]

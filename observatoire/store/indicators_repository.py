@@ -92,7 +92,7 @@ def load_inputs(
         .where(SectorReportRow.campaign_id.in_(ids)),
         ["campaign_id", "sector_code", "people_met"],
     )
-    frames["place_tallies"] = _place_tallies(session, campaigns)
+    frames["place_tallies"] = _place_tallies(session, campaigns, list(frames["communes"]["code"]))
     if with_feeds:
         frames.update(_feeds(session, territory_slug))
     frames["values"] = _frame(
@@ -130,8 +130,14 @@ def _observations(session: Session, campaign_ids: list[int]) -> pd.DataFrame:
     return frame
 
 
-def _place_tallies(session: Session, campaigns: pd.DataFrame) -> pd.DataFrame:
-    """Partner tallies of each campaign's night (table ``place_tally`` of the feeds)."""
+def _place_tallies(
+    session: Session, campaigns: pd.DataFrame, commune_codes: list[str]
+) -> pd.DataFrame:
+    """Partner tallies of each campaign's night (table ``place_tally`` of the feeds).
+
+    Several territories may count on the same night: a tally located in a commune belongs
+    to the territory of that commune only; a tally without a commune stays in (a partner
+    serving the whole territory, a metro network)."""
     columns = ["campaign_id", "place_kind", "people", "commune_code"]
     try:
         from observatoire.store.feeds_tables import PlaceTallyRow
@@ -148,14 +154,17 @@ def _place_tallies(session: Session, campaigns: pd.DataFrame) -> pd.DataFrame:
                 PlaceTallyRow.place_kind,
                 PlaceTallyRow.people_count,
                 PlaceTallyRow.commune_code,
-            ).where(PlaceTallyRow.night_date.in_(list(campaigns["night_date"]))),
+            ).where(
+                PlaceTallyRow.night_date.in_(list(campaigns["night_date"])),
+                or_(PlaceTallyRow.commune_code.is_(None),
+                    PlaceTallyRow.commune_code.in_(commune_codes)),
+            ),
             ["night_date", "campaign", "place_kind", "people", "commune_code"],
         )
     except SQLAlchemyError:  # table not migrated yet on this database
         session.rollback()
         return pd.DataFrame(columns=columns)
-    # A tally belongs to the campaign of its night (several territories may share a night:
-    # the commune, when given, must then be one of the territory's).
+    # A tally belongs to the campaign of its night.
     by_night = dict(zip(campaigns["night_date"], campaigns["campaign_id"], strict=False))
     rows["campaign_id"] = rows["night_date"].map(by_night)
     return rows.dropna(subset=["campaign_id"])[columns].reset_index(drop=True)

@@ -70,11 +70,19 @@ def _progress(message: str) -> None:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
     from observatoire.pipeline import open_database
     from observatoire.store.db import current_revision
+    from observatoire.store.feed_aggregates import refresh_feed_aggregates
 
     settings = load_settings()
     engine = open_database(settings, _progress)
+    # A schema that just gained the stored aggregates (0009) has none yet: compute them now
+    # rather than at the first visit of each page.
+    _progress("Calcul des agrégats des tableaux de bord")
+    with Session(engine) as session, session.begin():
+        refresh_feed_aggregates(session)
     print(f"Base {redact_url(settings.database_url)} : schéma {current_revision(engine)}")
     return 0
 

@@ -165,3 +165,29 @@ def test_a_stored_aggregate_is_read_only_for_the_data_it_was_computed_from(engin
         assert stored.cluster_summary(session, "t") != live_summary
         assert stored.cluster_summary(session, "t") == ind.cluster_summary(
             session, "t", by_source=False)  # fmt: skip
+
+
+def test_db_upgrade_computes_the_aggregates_a_database_does_not_have_yet(
+    tmp_path, monkeypatch, partner_files
+):
+    """A database upgraded to the schema with stored aggregates has none until an import:
+    ``observatoire db upgrade`` computes them, so no page starts on the slow path."""
+    from observatoire.cli import main
+    from observatoire.config import load_settings
+    from observatoire.store.db import make_engine
+
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
+    engine = make_engine(load_settings().database_url)
+    upgrade_database(engine)
+    with Session(engine) as session, session.begin():
+        import_reference_territory(session, SLUG)
+    import_feed(engine, partner_files["si_siao"], get_format("si_siao"), KEY, today=TODAY,
+                departements=frozenset({"21"}))  # fmt: skip
+    with Session(engine) as session, session.begin():
+        session.query(FeedAggregateRow).delete()
+
+    assert main(["db", "upgrade"]) == 0
+    with Session(engine) as session:
+        assert session.query(FeedAggregateRow).count() > 0
+    _assert_stored_equal_reference(engine)

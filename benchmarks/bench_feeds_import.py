@@ -100,7 +100,9 @@ def run_import(path: Path, url: str) -> None:
           "(lignes / temps CPU du processus le plus chargé)".replace(",", " "))
     print(f"Mémoire maximale de l'import (processus d'import et de lecture ensemble) : "
           f"{memory.peak_total:.0f} Mio ; pics séparés : import {memory.own_hwm:.0f} Mio "
-          f"(VmHWM), lecture {memory.peak_children:.0f} Mio")
+          f"(VmHWM), lecture {memory.peak_children:.0f} Mio ; ru_maxrss de l'import, gonflé "
+          f"par celui du processus parent : "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} Mio")
 
 
 class _PeakMemory:

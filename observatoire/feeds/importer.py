@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from observatoire.feeds import reader_process
 from observatoire.feeds.formats import FeedFormat
 from observatoire.feeds.reader_process import chunks_read_in_worker
 from observatoire.feeds.reading import FeedReadError, RawTable, read_table
@@ -268,7 +269,7 @@ def _load_rows(
 
     try:
         if prepared:
-            if table.size >= WORKER_MIN_BYTES:
+            if table.size >= WORKER_MIN_BYTES and reader_process.AVAILABLE:
                 chunks = chunks_read_in_worker(table, parser, key, import_id, CHUNK_ROWS)
             else:
                 chunks = nullcontext(prepare_chunks(table.rows(), parser, builder, import_id,

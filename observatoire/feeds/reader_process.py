@@ -40,6 +40,9 @@ from observatoire.normalise import CommuneReference
 from observatoire.pseudonymise import Pseudonymiser
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # so the worker imports this very code
+# The pipes are handed to the worker as inherited file descriptors (``pass_fds``): POSIX only;
+# elsewhere the importer reads in its own process.
+AVAILABLE = os.name == "posix"
 _STOP_SECONDS = 10
 _GC_THRESHOLD = 100_000
 

@@ -656,6 +656,11 @@ def test_killing_an_import_midway_leaves_the_database_as_before(database_url, tm
     assert process.poll() is None, f"l'import s'est terminé avant d'être interrompu : {seen}"
     workers = _child_processes(process.pid)  # the file is read in a worker process
     assert len(workers) == 1
+    # The worker got the key through its pipe: not on its command line nor in its environment.
+    worker_view = (Path(f"/proc/{workers[0]}/cmdline").read_bytes()
+                   + Path(f"/proc/{workers[0]}/environ").read_bytes())
+    assert b"reader_process" in worker_view
+    assert KEY.hex().encode() not in worker_view and b"OBSERVATOIRE_SECRET" not in worker_view
     process.send_signal(signal.SIGKILL)
     process.wait()
     # The worker notices that its importer is gone and exits.

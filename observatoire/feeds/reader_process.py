@@ -10,7 +10,8 @@ chunk back as plain values; the importer keeps all the database work, so a file 
 stored in ONE transaction.
 
 - The secret key goes to the worker pickled with the rest of the job through a pipe that only
-  the two processes hold: never on a command line, in the environment or on disk.
+  the two processes hold: never on a command line, in the environment (the variables that may
+  hold it are removed from the worker's) or on disk.
 - The worker dies with its importer: once the importer is gone (even killed with SIGKILL),
   sending to it fails with a broken pipe and the worker exits; the importer stops and reaps
   the worker when it ends early (an error, an interrupt).
@@ -44,6 +45,7 @@ _PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # so the worker imports thi
 # elsewhere the importer reads in its own process.
 AVAILABLE = os.name == "posix"
 _STOP_SECONDS = 10
+_SECRET_VARIABLES_PREFIX = "OBSERVATOIRE_SECRET"  # OBSERVATOIRE_SECRET_KEY(_FILE), see cli_feeds
 _GC_THRESHOLD = 100_000
 
 
@@ -75,7 +77,10 @@ def chunks_read_in_worker(
     table.close()  # the worker opens the file itself
     job_read, job_write = os.pipe()
     result_read, result_write = os.pipe()
-    environment = dict(os.environ)
+    # The worker gets its key from the job only: the variables that may hold it (or say where
+    # it is) are not handed down.
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(_SECRET_VARIABLES_PREFIX)}
     environment["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(_PACKAGE_ROOT), environment.get("PYTHONPATH")) if p)
     try:

@@ -478,6 +478,95 @@ def test_reading_per_column_gives_what_reading_per_row_gives(tmp_path, departeme
     assert sum(record is not None for *_, record in by_row) >= 4
 
 
+def _stored_records(engine) -> list[tuple]:
+    """What is stored of each partner row, the import that wrote it aside."""
+    with Session(engine) as session:
+        rows = session.execute(select(
+            SourceRecordRow.source_row_key, SourceRecordRow.commune_code, SourceRecordRow.sex,
+            SourceRecordRow.birth_year, SourceRecordRow.last_contact, SourceRecordRow.pseudonyms,
+            SourceRecordRow.attributes,
+        )).all()
+    return sorted(
+        (*row[:6], {k: v for k, v in row[6].items() if k != "import_id"}) for row in rows
+    )
+
+
+def test_a_large_file_read_in_a_worker_process_imports_as_in_process(db, tmp_path, monkeypatch):
+    """Above `WORKER_MIN_BYTES`, a file of people is read in a second process: same report
+    (issues in the same order, row numbers, quarantine, duplicates), same stored records."""
+    from observatoire.feeds import importer
+
+    path = tmp_path / "demandes.csv"
+    header, *messy = _MESSY_SI_SIAO.splitlines(keepends=True)
+    clean = [f"E{i};{500 + i};Nom{i % 7};Prénom{i % 5};{1 + i % 28:02d}/03/19{50 + i % 40};"
+             f"{'FH'[i % 2]};Personne seule;0;{('Dijon', 'Talant', 'Chenôve')[i % 3]};;"
+             f"{1 + i % 28:02d}/02/2025;Urgence;;\n" for i in range(40)]
+    path.write_text("".join([header, *clean[:20], *messy, *clean[20:], clean[3]]),
+                    encoding="cp1252")
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 7)  # many chunks through the pipe
+
+    in_process = make_engine(f"sqlite:///{tmp_path / 'en_processus.sqlite'}")
+    upgrade_database(in_process)
+    expected = _import(in_process, path, "si_siao")
+    monkeypatch.setattr(importer, "WORKER_MIN_BYTES", 0)
+    started = []
+    original = importer.chunks_read_in_worker
+    monkeypatch.setattr(importer, "chunks_read_in_worker",
+                        lambda *a, **k: started.append(1) or original(*a, **k))
+    report = _import(db, path, "si_siao")
+
+    assert started, "the worker process was not used"
+    assert report.counts() == expected.counts()
+    assert report.rows_quarantined >= 3 and report.rows_duplicate >= 1
+    assert [(i.severity, i.row, i.column, i.value, i.message) for i in report.issues] == [
+        (i.severity, i.row, i.column, i.value, i.message) for i in expected.issues]
+    assert _stored_records(db) == _stored_records(in_process)
+    with Session(db) as session:
+        imports = {a["import_id"] for a in session.scalars(select(SourceRecordRow.attributes))}
+    assert imports == {report.import_id}
+    assert _count(db, FeedQuarantineRow) == report.rows_quarantined
+    in_process.dispose()
+
+
+def test_a_file_changed_while_the_worker_reads_it_is_refused(tmp_path):
+    """The worker reads the file again: another content than the one fingerprinted stops the
+    import, and the worker process is gone once the error is raised."""
+    from observatoire.feeds.reader_process import chunks_read_in_worker
+    from observatoire.feeds.reading import FeedReadError
+    from observatoire.feeds.validate import RowParser
+    from observatoire.normalise import CommuneReference
+
+    path = tmp_path / "demandes.csv"
+    path.write_text(_MESSY_SI_SIAO, encoding="utf-8")
+    table = read_table(path)
+    parser = RowParser(get_format("si_siao"), table.headers, path.name,
+                       CommuneReference.load(), frozenset({"21"}), TODAY)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("D9;83;Petit;Jean;;H;;;Dijon;;14/03/2025;Urgence;;\n")
+    with pytest.raises(FeedReadError, match="a changé pendant l'import"), \
+            chunks_read_in_worker(table, parser, KEY, 1, 100) as chunks:
+        next(chunks)
+    assert _child_processes(os.getpid()) == []
+
+
+def _child_processes(pid: int) -> list[int]:
+    """Living children of ``pid`` (Linux ``/proc``; zombies waiting to be reaped left out)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return [c for c in found if _process_state(c) not in (None, "Z")]
+
+
+def _process_state(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 # --- tallies, pseudonymised files, purge -------------------------------------------------------
 
 
@@ -594,8 +683,20 @@ def test_killing_an_import_midway_leaves_the_database_as_before(database_url, tm
         if process.poll() is not None:
             break
     assert process.poll() is None, f"l'import s'est terminé avant d'être interrompu : {seen}"
+    workers = _child_processes(process.pid)  # the file is read in a worker process
+    assert len(workers) == 1
+    # The worker got the key through its pipe: not on its command line nor in its environment.
+    worker_view = (Path(f"/proc/{workers[0]}/cmdline").read_bytes()
+                   + Path(f"/proc/{workers[0]}/environ").read_bytes())
+    assert b"reader_process" in worker_view
+    assert KEY.hex().encode() not in worker_view and b"OBSERVATOIRE_SECRET" not in worker_view
     process.send_signal(signal.SIGKILL)
     process.wait()
+    # The worker notices that its importer is gone and exits.
+    deadline = time.monotonic() + 30
+    while _process_state(workers[0]) not in (None, "Z") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _process_state(workers[0]) in (None, "Z")
     engine = make_engine(database_url)
     assert _count(engine, SourceRecordRow) == 0
     assert _count(engine, FeedImportRow) == 0

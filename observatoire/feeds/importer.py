@@ -19,8 +19,7 @@ import gc
 import getpass
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
-from itertools import islice
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +27,20 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from observatoire.feeds import reader_process
 from observatoire.feeds.formats import FeedFormat
+from observatoire.feeds.reader_process import chunks_read_in_worker
 from observatoire.feeds.reading import FeedReadError, RawTable, read_table
 from observatoire.feeds.report import ERROR, MASK, WARNING, ImportReport, Issue
 from observatoire.feeds.validate import (
     PSEUDO_PREFIX,
     ParsedRow,
+    PreparedChunk,
     RecordBuilder,
     RecordRow,
     RowParser,
     content_fingerprint,
-    parse_chunk,
-    person_rows,
+    prepare_chunks,
     record_of_row,
 )
 from observatoire.model import ObservatoireError
@@ -52,6 +53,10 @@ from observatoire.store.repository import record_audit
 Progress = Callable[[str], None]
 BATCH_ROWS = 5000
 CHUNK_ROWS = 20_000  # rows read column by column at once (see `validate.parse_chunk`)
+# From this size on, a file of people is read in a second process (`reader_process`) while
+# this one stores it: about 30,000 rows, where starting a Python interpreter (about a second)
+# pays for itself.
+WORKER_MIN_BYTES = 4 << 20
 _GC_THRESHOLD = 100_000
 DEFAULT_RETENTION_DAYS = 730
 
@@ -129,7 +134,8 @@ def import_feed(
             feeds_repo.prepare_bulk_load(session)
             try:
                 with _no_cycle_collection():
-                    _load_rows(session, table, parser, builder, report, batch.id, progress)
+                    _load_rows(session, table, parser, builder, report, batch.id, progress,
+                               key)
             except BaseException:
                 # The import's own error is the one to report; resetting the cache of a
                 # connection that the failure may have broken must not hide it.
@@ -195,6 +201,7 @@ def _load_rows(
     report: ImportReport,
     import_id: int,
     progress: Progress,
+    key: bytes,
 ) -> None:
     persons = parser.format.kind == "personnes"
     key_name = "source_row_key" if persons else "row_key"
@@ -208,17 +215,24 @@ def _load_rows(
     # Partner files of people go column by column (`parse_chunk`, `person_rows`); tallies and
     # files pseudonymised by the partner, small and rare, row by row.
     prepared = persons and not parser.pseudonymised
+    # A source with nothing stored yet: every row not seen earlier in the file is new, and
+    # the look-ups of stored keys are skipped (a row stored meanwhile by a concurrent import
+    # is still skipped by the insert, and counted as already present).
+    first_of_source = prepared and not feeds_repo.has_source_records(session, builder.source)
 
     def store(records: list[Any], quarantined: list[dict[str, Any]]) -> None:
         if prepared:
-            new, updates = _sort_out_rows(session, builder, records, import_id)
-            feeds_repo.insert_source_rows(session, new)
+            if first_of_source:
+                new, updates = records, []
+            else:
+                new, updates = _sort_out_rows(session, builder, records, import_id)
+            imported = feeds_repo.insert_source_rows(session, new)
             feeds_repo.update_source_records(session, updates)
             report.rows_updated += len(updates)
         elif persons:
             keys = [r[key_name] for r in records]
             new, updates = _sort_out(session, builder, records, keys, import_id)
-            feeds_repo.insert_source_records(session, new)
+            imported = feeds_repo.insert_source_records(session, new)
             feeds_repo.update_source_records(session, updates)
             report.rows_updated += len(updates)
         else:
@@ -229,18 +243,20 @@ def _load_rows(
             for record in new:
                 record["import_id"] = import_id
             feeds_repo.add_place_tallies(session, new)
+            imported = len(new)
         feeds_repo.add_quarantined(session, quarantined)
-        report.rows_imported += len(new)
+        report.rows_imported += imported
         if report.rows_imported >= next_analyze[0]:
             feeds_repo.refresh_statistics(session)
             next_analyze[0] = 4 * report.rows_imported
-        report.rows_already_present += len(records) - len(new) - len(updates)
+        report.rows_already_present += len(records) - imported - len(updates)
         progress(f"{report.rows_read} lignes lues, {report.rows_imported} enregistrées")
 
     # The database work of a batch runs in a second thread while the next batch is read and
     # pseudonymised: the drivers release the GIL while the database works (SQLite's steps,
-    # PostgreSQL's round trips), which puts the second core to use. One batch at a time is
-    # in flight, and only that thread touches the session meanwhile.
+    # PostgreSQL's round trips). One batch at a time is in flight, and only that thread
+    # touches the session meanwhile. A large file of people is read in another process
+    # (`reader_process`), which gives the reading a core of its own.
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-import")
     in_flight: list[Future[None]] = []
 
@@ -255,8 +271,14 @@ def _load_rows(
 
     try:
         if prepared:
-            _read_chunks(table, parser, builder, report, import_id, pending, quarantine, seen,
-                         flush)
+            if table.size >= WORKER_MIN_BYTES and reader_process.AVAILABLE:
+                chunks = chunks_read_in_worker(table, parser, key, import_id, CHUNK_ROWS)
+            else:
+                chunks = nullcontext(prepare_chunks(table.rows(), parser, builder, import_id,
+                                                    CHUNK_ROWS))
+            with chunks as prepared_chunks:
+                _store_chunks(prepared_chunks, parser, report, import_id, pending, quarantine,
+                              seen, flush)
         else:
             _read_rows(table, parser, builder, report, import_id, pending, quarantine, seen,
                        flush, check_key, key_name, persons)
@@ -272,10 +294,9 @@ def _load_rows(
                          "Vérifiez que l'extraction n'est pas vide."))
 
 
-def _read_chunks(
-    table: RawTable,
+def _store_chunks(
+    chunks: Iterator[PreparedChunk],
     parser: RowParser,
-    builder: RecordBuilder,
     report: ImportReport,
     import_id: int,
     pending: list[Any],
@@ -285,12 +306,9 @@ def _read_chunks(
 ) -> None:
     """As `_read_rows`, a chunk of rows at a time: the same issues, in the same order."""
     file_name = parser.file_name
-    rows = table.rows()
-    while chunk_rows := list(islice(rows, CHUNK_ROWS)):
-        report.rows_read += len(chunk_rows)
-        chunk = parse_chunk(parser, chunk_rows)
-        _, records = person_rows(builder, chunk, import_id)
-        issues = chunk.issues
+    for chunk in chunks:
+        report.rows_read += len(chunk.numbers)
+        records, issues = chunk.records, chunk.issues
         if not issues:  # the usual chunk: every row valid
             for record, number in zip(records, chunk.numbers, strict=True):
                 first = seen.setdefault(record[1], number)
@@ -302,14 +320,15 @@ def _read_chunks(
                 flush()
             continue
         next_record = iter(records).__next__
-        blocked = chunk.blocked.tolist()
+        blocked_cells = chunk.blocked_cells
         for position, number in enumerate(chunk.numbers):
             row_issues = issues.get(position)
             if row_issues:
                 report.extend(row_issues)
-                if blocked[position]:
+                cells = blocked_cells.get(position)
+                if cells is not None:
                     report.rows_quarantined += 1
-                    row = ParsedRow(number, {}, row_issues, chunk.cells[position])
+                    row = ParsedRow(number, {}, row_issues, cells)
                     quarantine.append(_quarantine_row(import_id, row, parser))
                     if len(quarantine) >= BATCH_ROWS:
                         flush()

@@ -13,7 +13,7 @@ import csv
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +43,7 @@ class RawTable:
     headers: list[str]
     issues: list[Issue] = field(default_factory=list)
     _rows: Iterator[tuple[int, list[str]]] | None = None
+    _close: Callable[[], None] | None = None
 
     @property
     def fatal(self) -> bool:
@@ -51,6 +52,12 @@ class RawTable:
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """``(row number as a spreadsheet shows it, cells)``; the header is row 1."""
         return self._rows if self._rows is not None else iter(())
+
+    def close(self) -> None:
+        """Release the open file (done by `rows` once read to the end): for a table whose
+        rows are read elsewhere (`observatoire.feeds.reader_process`)."""
+        if self._close is not None:
+            self._close()
 
 
 def fingerprint_file(path: Path) -> str:
@@ -191,6 +198,7 @@ def _read_csv(path: Path, size: int) -> RawTable:
         return table
     table.headers = headers
     table._rows = _csv_rows(reader, handle, mojibake)
+    table._close = handle.close
     return table
 
 
@@ -283,4 +291,5 @@ def _read_xlsx(path: Path, size: int) -> RawTable:
             workbook.close()
 
     table._rows = generate()
+    table._close = workbook.close
     return table

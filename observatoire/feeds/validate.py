@@ -15,8 +15,9 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -948,6 +949,35 @@ def person_rows(
         pseudonyms.tolist(), ["{" + a[1:] for a in attributes.tolist()], strict=True,
     ))
     return regular[selected].tolist(), rows
+
+
+@dataclass
+class PreparedChunk:
+    """What the importer needs of a chunk of person rows (`prepare_chunks`), as plain values
+    that can cross a process boundary: row numbers, issues by position in the chunk, the
+    cells of the blocked rows (to quarantine) and the records of the other rows, in order."""
+
+    numbers: list[int]
+    issues: dict[int, list[Issue]]
+    blocked_cells: dict[int, list[str]]
+    records: list[RecordRow]
+
+
+def prepare_chunks(
+    rows: Iterable[tuple[int, list[str]]],
+    parser: RowParser,
+    builder: RecordBuilder,
+    import_id: int,
+    chunk_rows: int,
+) -> Iterator[PreparedChunk]:
+    """Read, check and pseudonymise ``rows`` (a file of people) ``chunk_rows`` at a time, in
+    the file's order (`parse_chunk`, `person_rows`)."""
+    rows = iter(rows)
+    while batch := list(islice(rows, chunk_rows)):
+        chunk = parse_chunk(parser, batch)
+        _, records = person_rows(builder, chunk, import_id)
+        blocked = {p: chunk.cells[p] for p in np.flatnonzero(chunk.blocked).tolist()}
+        yield PreparedChunk(chunk.numbers, chunk.issues, blocked, records)
 
 
 def record_of_row(row: RecordRow) -> dict[str, Any]:

@@ -81,6 +81,13 @@ def start_import(session: Session, **columns: Any) -> FeedImportRow:
     return row
 
 
+def has_source_records(session: Session, source: str) -> bool:
+    """Whether anything of ``source`` is stored."""
+    return session.scalar(
+        select(SourceRecordRow.id).where(SourceRecordRow.source == source).limit(1)
+    ) is not None
+
+
 def existing_record_keys(session: Session, source: str, keys: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(keys), _IN_CHUNK):
@@ -126,19 +133,21 @@ def _insert_ignoring_duplicates(session: Session, table, key_columns: list[str])
     return insert(table)
 
 
-def add_source_records(session: Session, records: list[dict[str, Any]]) -> None:
-    """Insert pseudonymised records; one already stored (same source and key) is skipped."""
-    if records:
-        statement = _insert_ignoring_duplicates(
-            session, SourceRecordRow.__table__, ["source", "source_row_key"]
-        )
-        session.execute(statement, records)
+def add_source_records(session: Session, records: list[dict[str, Any]]) -> int:
+    """Insert pseudonymised records; one already stored (same source and key) is skipped.
+    Returns how many were inserted."""
+    if not records:
+        return 0
+    statement = _insert_ignoring_duplicates(
+        session, SourceRecordRow.__table__, ["source", "source_row_key"]
+    )
+    return session.execute(statement, records).rowcount
 
 
-def insert_source_records(session: Session, records: list[dict[str, Any]]) -> None:
+def insert_source_records(session: Session, records: list[dict[str, Any]]) -> int:
     """Bulk insert of new pseudonymised records (as `add_source_records`, one already stored
     is skipped); see `insert_source_rows`."""
-    insert_source_rows(session, [
+    return insert_source_rows(session, [
         (r["source"], r["source_row_key"], r["commune_code"], r["sex"], r["birth_year"],
          r["last_contact"].isoformat() if r["last_contact"] else None,
          _encode_json(r["pseudonyms"]), _encode_json(r["attributes"]))
@@ -146,15 +155,16 @@ def insert_source_records(session: Session, records: list[dict[str, Any]]) -> No
     ])
 
 
-def insert_source_rows(session: Session, rows: list[tuple[Any, ...]]) -> None:
-    """Bulk insert of prepared records, one already stored (same source and key) skipped.
+def insert_source_rows(session: Session, rows: list[tuple[Any, ...]]) -> int:
+    """Bulk insert of prepared records, one already stored (same source and key) skipped;
+    returns how many were inserted.
 
     Each row is ``(source, source_row_key, commune_code, sex, birth_year, last_contact as ISO
     text, pseudonyms as JSON text, attributes as JSON text)``: the rows go to the driver
     directly (``executemany`` on SQLite, ``COPY`` through a staging table on PostgreSQL).
     """
     if not rows:
-        return
+        return 0
     connection = session.connection()
     dialect = connection.dialect.name
     driver = connection.connection.driver_connection
@@ -167,20 +177,20 @@ def insert_source_rows(session: Session, rows: list[tuple[Any, ...]]) -> None:
                 "ON CONFLICT (source, source_row_key) DO NOTHING",
                 rows,
             )
+            return cursor.rowcount  # the rows skipped by ON CONFLICT are not counted
         finally:
             cursor.close()
-    elif dialect == "postgresql":
-        _copy_source_rows(driver, rows)
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        add_source_records(session, [
-            {**dict(zip(_RECORD_COLUMNS, row, strict=True)),
-             "last_contact": dt.date.fromisoformat(row[5]) if row[5] else None,
-             "pseudonyms": json.loads(row[6]), "attributes": json.loads(row[7])}
-            for row in rows
-        ])
+    if dialect == "postgresql":
+        return _copy_source_rows(driver, rows)
+    return add_source_records(session, [  # pragma: no cover - SQLite and PostgreSQL only
+        {**dict(zip(_RECORD_COLUMNS, row, strict=True)),
+         "last_contact": dt.date.fromisoformat(row[5]) if row[5] else None,
+         "pseudonyms": json.loads(row[6]), "attributes": json.loads(row[7])}
+        for row in rows
+    ])
 
 
-def _copy_source_rows(driver, rows: list[tuple[Any, ...]]) -> None:  # noqa: ANN001
+def _copy_source_rows(driver, rows: list[tuple[Any, ...]]) -> int:  # noqa: ANN001
     columns = ", ".join(_RECORD_COLUMNS)
     with driver.cursor() as cursor:
         # Dropped with the import's transaction; ON CONFLICT keeps the skip of rows stored
@@ -198,7 +208,9 @@ def _copy_source_rows(driver, rows: list[tuple[Any, ...]]) -> None:  # noqa: ANN
             f"INSERT INTO source_record ({columns}) SELECT {columns} FROM feed_record_staging "
             "ON CONFLICT (source, source_row_key) DO NOTHING"
         )
+        inserted = cursor.rowcount
         cursor.execute("TRUNCATE feed_record_staging")
+        return inserted
 
 
 def update_source_records(session: Session, updates: list[tuple[int, dict[str, Any]]]) -> None:

@@ -134,6 +134,24 @@ def test_the_sample_build_imports_the_partner_files_pseudonymised_and_links_them
     leaked = sorted(n for n in names if n in dump)
     assert not leaked, f"names stored in clear: {leaked[:10]}"
 
+    # The de-duplicated estimate counts the night's sightings with the partner records:
+    # people met on the night, and among them those no partner knows, read here straight
+    # from the linkage's tables.
+    from observatoire.store import feed_aggregates
+
+    with engine.connect() as connection:
+        sightings = [r[0] for r in connection.execute(text(
+            "SELECT op.person_id FROM observation o JOIN observation_person op "
+            "ON op.observation_id = o.id WHERE o.situation != 'already_answered'"))]
+        met = set(sightings)
+        known = {r[0] for r in connection.execute(text(
+            "SELECT DISTINCT person_id FROM source_record WHERE person_id IS NOT NULL"))}
+    with Session(engine) as session:
+        summary = feed_aggregates.cluster_summary(session, "dijon-metropole")
+    assert summary.met_on_night == len(met) > 0
+    assert summary.unknown_to_partners == len(met - known) > 0
+    assert summary.records == stored + len(sightings)
+
 
 # Labels of the partners' tally file -> lines of the a minima breakdown, written out here so
 # that the expected figures come from the file alone, not from the import or the indicators.

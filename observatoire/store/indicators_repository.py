@@ -180,20 +180,65 @@ def _in_territory(session: Session, territory_slug: str, codes: list[str] | None
     return or_(SourceRecordRow.commune_code.is_(None), SourceRecordRow.commune_code.in_(own))
 
 
+def linked_records(
+    session: Session, territory_slug: str, codes: list[str] | None = None
+):  # noqa: ANN201 - a SQLAlchemy subquery
+    """The territory's records as the linkage sees them, as a subquery (``kind``, ``id``,
+    ``source``, ``person_id``, ``last_contact``, ``commune_code``): its partner records
+    (``kind`` 0, `_in_territory`) and the sightings of its count nights that a linkage run
+    gave a person (``kind`` 1, source ``nuit``, dated by their night; "already answered
+    tonight" rows left out, as in the street count). A sighting entered since the last run
+    has no person yet and waits for the next one (else every night's sightings would count
+    as new people until then)."""
+    from observatoire.model import ContactSituation
+    from observatoire.store.linkage_tables import ObservationPersonRow
+
+    territory = repository.get_territory(session, territory_slug)
+    partners = select(
+        literal(0).label("kind"),
+        SourceRecordRow.id.label("id"),
+        SourceRecordRow.source.label("source"),
+        SourceRecordRow.person_id.label("person_id"),
+        SourceRecordRow.last_contact.label("last_contact"),
+        SourceRecordRow.commune_code.label("commune_code"),
+    ).where(_in_territory(session, territory_slug, codes))
+    night_conditions = [
+        CampaignRow.territory_id == territory.id,
+        ObservationRow.situation != ContactSituation.ALREADY_ANSWERED.value,
+    ]
+    if codes:
+        night_conditions.append(ObservationRow.commune_code.in_(list(codes)))
+    sightings = (
+        select(
+            literal(1),
+            ObservationRow.id,
+            literal(COUNT_NIGHT_SOURCE, String),
+            ObservationPersonRow.person_id,
+            CampaignRow.night_date,
+            ObservationRow.commune_code,
+        )
+        .join(CampaignRow, CampaignRow.id == ObservationRow.campaign_id)
+        .join(ObservationPersonRow, ObservationPersonRow.observation_id == ObservationRow.id)
+        .where(*night_conditions)
+    )
+    return partners.union_all(sightings).subquery("linked_records")
+
+
 def _feeds(session: Session, territory_slug: str) -> dict[str, pd.DataFrame]:
-    """Linked records, SI-SIAO orientations and 115 calls from ``source_record``."""
+    """Linked records (partner rows and linked night sightings), SI-SIAO orientations and
+    115 calls."""
+    records = linked_records(session, territory_slug)
     linked = _frame(
         session,
         select(
-            SourceRecordRow.source,
-            SourceRecordRow.person_id,
+            records.c.source,
+            records.c.person_id,
             PersonRow.confidence,
-            SourceRecordRow.last_contact,
-            SourceRecordRow.commune_code,
+            records.c.last_contact,
+            records.c.commune_code,
         )
-        .outerjoin(PersonRow, PersonRow.id == SourceRecordRow.person_id)
-        .where(_in_territory(session, territory_slug))
-        .order_by(SourceRecordRow.id),
+        .outerjoin(PersonRow, PersonRow.id == records.c.person_id)
+        .order_by(records.c.kind, records.c.id),
         ["source", "person_id", "confidence", "date", "commune_code"],
     )
     # Records of other territories stay out; records without a commune stay in.
@@ -323,28 +368,29 @@ def cluster_summary(
 
     ``by_source=False`` leaves ``by_source`` empty, a little faster (the dashboard's tiles
     do not show it)."""
-    conditions = [_in_territory(session, territory_slug)]
+    records = linked_records(session, territory_slug)
+    conditions = []
     if start:
-        conditions.append(SourceRecordRow.last_contact >= start)
+        conditions.append(records.c.last_contact >= start)
     if end:
-        conditions.append(SourceRecordRow.last_contact <= end)
-    night = case((SourceRecordRow.source == COUNT_NIGHT_SOURCE, 1), else_=0)
-    sources = (sorted(session.scalars(select(SourceRecordRow.source).distinct()))
+        conditions.append(records.c.last_contact <= end)
+    night = case((records.c.source == COUNT_NIGHT_SOURCE, 1), else_=0)
+    sources = (sorted(session.scalars(select(records.c.source).distinct()))
                if by_source else [])  # fmt: skip
     # One pass over the records, grouped by person, then the person rows of the clusters
     # (joining first would look a person up for every record). Whether a cluster holds a
     # record of each source gives the people known to each source.
     clusters = (
         select(
-            SourceRecordRow.person_id,
+            records.c.person_id,
             func.count().label("size"),
             func.max(night).label("night"),
             func.min(night).label("all_night"),
-            *(func.max(case((SourceRecordRow.source == name, 1), else_=0)).label(f"s{i}")
+            *(func.max(case((records.c.source == name, 1), else_=0)).label(f"s{i}")
               for i, name in enumerate(sources)),
         )
-        .where(SourceRecordRow.person_id.is_not(None), *conditions)
-        .group_by(SourceRecordRow.person_id)
+        .where(records.c.person_id.is_not(None), *conditions)
+        .group_by(records.c.person_id)
         .subquery()
     )  # fmt: skip
     confidence = _clip01(func.coalesce(PersonRow.confidence, 1.0))
@@ -371,9 +417,9 @@ def cluster_summary(
                   for i, name in enumerate(sources)}  # fmt: skip
     # A record linked to nobody is a person of its own, with no doubt about it.
     unlinked = dict(session.execute(
-        select(SourceRecordRow.source, func.count())
-        .where(SourceRecordRow.person_id.is_(None), *conditions)
-        .group_by(SourceRecordRow.source)
+        select(records.c.source, func.count())
+        .where(records.c.person_id.is_(None), *conditions)
+        .group_by(records.c.source)
     ).all())  # fmt: skip
     if by_source:
         for name, count in unlinked.items():
@@ -400,12 +446,13 @@ def feed_counts(
     session: Session, territory_slug: str, codes: list[str] | None = None
 ) -> dict[str, int]:
     """``records``, ``linked`` (with a person) and ``people`` (distinct persons) among the
-    territory's partner records (or those of communes ``codes``); ``duplicates`` = linked
+    territory's linked records (`linked_records`: partner rows and linked night sightings; or
+    those of communes ``codes``); ``duplicates`` = linked
     records that another record of the same person already counts."""
+    rows = linked_records(session, territory_slug, codes)
     records, linked, people = session.execute(
-        select(func.count(), func.count(SourceRecordRow.person_id),
-               func.count(func.distinct(SourceRecordRow.person_id)))
-        .where(_in_territory(session, territory_slug, codes))
+        select(func.count(), func.count(rows.c.person_id),
+               func.count(func.distinct(rows.c.person_id)))
     ).one()  # fmt: skip
     return {"records": int(records), "linked": int(linked), "people": int(people),
             "duplicates": int(linked) - int(people)}  # fmt: skip
@@ -428,13 +475,13 @@ def flow_contacts(session: Session, territory_slug: str) -> pd.DataFrame:
     """``person_id``, ``date``: each linked person's last contact in each month, which is
     all `observatoire.indicators.flows.monthly_flows` reads of the contacts (the flows of
     these rows equal those of every contact)."""
-    day = SourceRecordRow.last_contact
+    records = linked_records(session, territory_slug)
+    day = records.c.last_contact
     frame = _frame(
         session,
-        select(SourceRecordRow.person_id, func.max(_epoch_days(session, day)))
-        .where(_in_territory(session, territory_slug), SourceRecordRow.person_id.is_not(None),
-               day.is_not(None))
-        .group_by(SourceRecordRow.person_id, _month(session, day)),
+        select(records.c.person_id, func.max(_epoch_days(session, day)))
+        .where(records.c.person_id.is_not(None), day.is_not(None))
+        .group_by(records.c.person_id, _month(session, day)),
         ["person_id", "date"],
     )  # fmt: skip
     frame["date"] = pd.to_datetime(frame["date"].astype("int64"), unit="D")

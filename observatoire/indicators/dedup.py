@@ -3,7 +3,9 @@
 Input ``linked_records``: one row per record (count-night observation or partner row) with
 ``source`` (`SourceKind` values, ``nuit`` for the count night), ``person_id`` (the linkage
 cluster; empty for a record linked to nobody, which then counts as a person of its own),
-optionally ``confidence`` (0-1, the cluster's confidence: how sure the linkage is that its
+optionally ``expected_people`` (how many people the linkage expects the cluster to be: 1 for
+a person with a full name, less for a group of first names or initials that matched nobody;
+1 when absent), ``confidence`` (0-1, the cluster's confidence: how sure the linkage is that its
 records are one person; for a record alone, how sure it is that it matches nobody; 1 when
 absent) and ``date`` (to restrict to a period).
 """
@@ -57,6 +59,8 @@ class ClusterSummary:
     by_source: dict[str, int]
     met_on_night: int
     unknown_to_partners: int
+    expected: float | None = None
+    """Sum of the clusters' ``expected_people`` (``None``: one per cluster)."""
 
 
 def summarise_clusters(
@@ -75,7 +79,7 @@ def summarise_clusters(
             keep &= dates <= pd.Timestamp(end)
         records = records[keep]
     if records.empty:
-        return ClusterSummary(0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, {}, 0, 0)
+        return ClusterSummary(0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, {}, 0, 0, 0.0)
     person = records["person_id"].astype("object")
     missing = person.isna() | (person.astype(str).str.strip() == "")
     # A record linked to nobody is a person of its own: give it a key no cluster can have.
@@ -86,13 +90,20 @@ def summarise_clusters(
         if "confidence" in records
         else pd.Series(1.0, index=records.index)
     )
+    expected = (
+        pd.to_numeric(records["expected_people"], errors="coerce").fillna(1.0).clip(0, 1)
+        if "expected_people" in records
+        else pd.Series(1.0, index=records.index)
+    )
+    # A record linked to nobody is one person for sure.
+    expected = expected.where(~missing, 1.0)
     source = records["source"].astype(str)
     frame = pd.DataFrame({"person": person.astype(str), "source": source,
-                          "confidence": confidence,
+                          "confidence": confidence, "expected": expected,
                           "night": source == COUNT_NIGHT_SOURCE})  # fmt: skip
     clusters = frame.groupby("person").agg(
         size=("source", "size"), confidence=("confidence", "min"), night=("night", "max"),
-        all_night=("night", "min"),
+        all_night=("night", "min"), expected=("expected", "min"),
     )  # fmt: skip
     multi = clusters[clusters["size"] > 1]["confidence"]
     alone = clusters[clusters["size"] == 1]["confidence"]
@@ -108,11 +119,16 @@ def summarise_clusters(
         by_source={k: int(v) for k, v in frame.groupby("source")["person"].nunique().items()},
         met_on_night=int(clusters["night"].sum()),
         unknown_to_partners=int(clusters["all_night"].sum()),
+        expected=float(clusters["expected"].sum()),
     )
 
 
 def estimate_from_summary(summary: ClusterSummary) -> DistinctEstimate:
     """Distinct people with their band from a `ClusterSummary`.
+
+    The estimate is the sum of the clusters' expected people (the linkage's estimate: a
+    person with a full name is one, a group of first names or initials that matched nobody
+    its chance of being somebody new), or the number of clusters without it.
 
     The band reads the linkage confidences as probabilities: a cluster of several records
     with confidence ``c`` is two people instead of one with probability ``1 - c`` (raises
@@ -120,7 +136,9 @@ def estimate_from_summary(summary: ClusterSummary) -> DistinctEstimate:
     probability ``1 - c`` (lowers the low end). Each end adds 1.96 standard deviations of
     these independent Bernoulli errors.
     """
-    estimate = summary.multi + summary.alone
+    clusters = summary.multi + summary.alone
+    # Rounded first: sums from a database may differ from pandas' in the last bits.
+    estimate = clusters if summary.expected is None else round(round(summary.expected, 6))
     over = summary.multi_doubt + Z_95 * math.sqrt(max(summary.multi_variance, 0.0))
     under = summary.alone_doubt + Z_95 * math.sqrt(max(summary.alone_variance, 0.0))
     return DistinctEstimate(

@@ -10,7 +10,7 @@ weaker of the two links loses.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,8 @@ class PeopleEstimate:
     high: int
     records: int
     clusters: int = 0  # persons in the clustering (satellites left alone count one each)
+    expected: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """Per cluster label, the people it is expected to be (``people`` is their sum)."""
 
 
 def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -347,6 +349,7 @@ def estimate_people(
     """
     clusters = int(labels.max(initial=-1) + 1)
     expected = float(clusters)
+    weights = np.ones(clusters)
     if anchor is not None and clusters:
         anchored = np.zeros(clusters, dtype=bool)
         anchored[labels[anchor]] = True
@@ -360,7 +363,8 @@ def estimate_people(
         if name_checked is not None and source is not None:
             _correct_unchecked(group_new, anchored, labels, name_checked, source,
                                min_checked_groups)
-        expected = float(anchored.sum() + group_new[~anchored].sum())
+        weights = np.where(anchored, 1.0, group_new)
+        expected = float(weights.sum())
     uncertain = (probability >= band[0]) & (probability < band[1])
     _, best_in = confidence(labels, i, j, probability)
     splits = int(((best_in >= band[0]) & (best_in < band[1])).sum())
@@ -373,4 +377,4 @@ def estimate_people(
         )[0])
     people = int(round(expected))
     return PeopleEstimate(people, max(people - merges, 1 if people else 0), people + splits,
-                          len(labels), clusters)
+                          len(labels), clusters, weights)

@@ -289,6 +289,7 @@ def link_features(
         "person_id": ("P-" + person).to_numpy(),
         "match_confidence": np.round(record_conf, 4),
         "person_confidence": np.round(person_conf, 4),
+        "expected_people": np.round(estimate.expected[labels], 4),
     })
     return LinkResult(clusters, f, i, j, gamma, probability, model, estimate, report,
                       retrained, seconds)

@@ -234,12 +234,13 @@ def _feeds(session: Session, territory_slug: str) -> dict[str, pd.DataFrame]:
             records.c.source,
             records.c.person_id,
             PersonRow.confidence,
+            PersonRow.expected_people,
             records.c.last_contact,
             records.c.commune_code,
         )
         .outerjoin(PersonRow, PersonRow.id == records.c.person_id)
         .order_by(records.c.kind, records.c.id),
-        ["source", "person_id", "confidence", "date", "commune_code"],
+        ["source", "person_id", "confidence", "expected_people", "date", "commune_code"],
     )
     # Records of other territories stay out; records without a commune stay in.
     frames = {"linked_records": linked}
@@ -404,16 +405,17 @@ def cluster_summary(
             func.sum(confidence * (1 - confidence)),
             func.sum(clusters.c.night),
             func.sum(clusters.c.all_night),
+            func.sum(_clip01(func.coalesce(PersonRow.expected_people, 1.0))),
             *(func.sum(clusters.c[f"s{i}"]) for i in range(len(sources))),
         )
         .select_from(clusters)
         .outerjoin(PersonRow, PersonRow.id == clusters.c.person_id)
         .group_by(multi)
     ).all()
-    empty = (0, 0, 0.0, 0.0, 0, 0) + (0,) * len(sources)
+    empty = (0, 0, 0.0, 0.0, 0, 0, 0.0) + (0,) * len(sources)
     totals = {int(r[0]): tuple(r[1:]) for r in rows}
     many, one = totals.get(1, empty), totals.get(0, empty)
-    per_source = {name: int((many[6 + i] or 0) + (one[6 + i] or 0))
+    per_source = {name: int((many[7 + i] or 0) + (one[7 + i] or 0))
                   for i, name in enumerate(sources)}  # fmt: skip
     # A record linked to nobody is a person of its own, with no doubt about it.
     unlinked = dict(session.execute(
@@ -439,6 +441,7 @@ def cluster_summary(
         by_source=per_source,
         met_on_night=int((many[4] or 0) + (one[4] or 0) + unlinked_night),
         unknown_to_partners=int((many[5] or 0) + (one[5] or 0) + unlinked_night),
+        expected=float((many[6] or 0.0) + (one[6] or 0.0) + unlinked),
     )
 
 

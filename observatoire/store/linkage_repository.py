@@ -197,8 +197,11 @@ def save_run(
     review queue. ``clusters``: ``record_id`` (stable key), ``person_id``,
     ``match_confidence``, ``person_confidence``; ``queue``: ``record_id_a``,
     ``record_id_b``, ``probability`` and one column per comparison (levels)."""
+    if "expected_people" not in clusters:
+        clusters = clusters.assign(expected_people=1.0)
     persons = clusters.groupby("person_id").agg(
-        confidence=("person_confidence", "min"), record_count=("record_id", "size"))
+        confidence=("person_confidence", "min"), record_count=("record_id", "size"),
+        expected_people=("expected_people", "min"))
     persons.index = [person_key(p) for p in persons.index]
     existing = dict(session.execute(select(PersonRow.person_key, PersonRow.id)).all())
     gone = [i for k, i in existing.items() if k not in persons.index]
@@ -207,17 +210,19 @@ def save_run(
     for start in range(0, len(gone), 500):
         session.execute(delete(PersonRow).where(PersonRow.id.in_(gone[start : start + 500])))
     fresh = [{"person_key": k, "confidence": float(r.confidence),
-              "record_count": int(r.record_count)}
+              "record_count": int(r.record_count), "expected_people": float(r.expected_people)}
              for k, r in persons.iterrows() if k not in existing]  # fmt: skip
     if fresh:
         session.execute(PersonRow.__table__.insert(), fresh)
-    kept = [{"pid": existing[k], "c": float(r.confidence), "n": int(r.record_count)}
+    kept = [{"pid": existing[k], "c": float(r.confidence), "n": int(r.record_count),
+             "e": float(r.expected_people)}
             for k, r in persons.iterrows() if k in existing]  # fmt: skip
     if kept:
         table = PersonRow.__table__
         session.execute(
             table.update().where(table.c.id == bindparam("pid"))
-            .values(confidence=bindparam("c"), record_count=bindparam("n")), kept,
+            .values(confidence=bindparam("c"), record_count=bindparam("n"),
+                    expected_people=bindparam("e")), kept,
         )  # fmt: skip
     ids = dict(session.execute(select(PersonRow.person_key, PersonRow.id)).all())
     person_of = {r: ids[person_key(p)] for r, p in

@@ -146,6 +146,10 @@ class PersonRow(Base):
     person_key: Mapped[str] = mapped_column(String(64), unique=True)
     confidence: Mapped[float] = mapped_column(Float)
     record_count: Mapped[int] = mapped_column(Integer)
+    # How many people the linkage expects the cluster to be (1 for a person with a full
+    # name; a group of first names or initials that matched nobody counts its chance of
+    # being somebody new): the de-duplicated estimate is their sum.
+    expected_people: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 

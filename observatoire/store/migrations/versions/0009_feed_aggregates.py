@@ -1,5 +1,6 @@
-"""Stored aggregates of the partner records for the dashboards, and a covering index on
-``source_record`` for the aggregations that group its rows by person.
+"""Stored aggregates of the partner records for the dashboards, a covering index on
+``source_record`` for the aggregations that group its rows by person, and the people each
+linked person is expected to be (``person.expected_people``, 1 for existing rows).
 
 Revision ID: 0009
 Revises: 0008
@@ -16,6 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("person") as batch:
+        batch.add_column(sa.Column("expected_people", sa.Float, nullable=False,
+                                   server_default="1"))  # fmt: skip
     op.create_index(
         "ix_source_record_person_contact",
         "source_record",
@@ -43,3 +47,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("feed_aggregate")
     op.drop_index("ix_source_record_person_contact", table_name="source_record")
+    with op.batch_alter_table("person") as batch:
+        batch.drop_column("expected_people")

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 from rapidfuzz.process import cpdist
 
@@ -60,9 +61,17 @@ def comparisons_for(extras: Mapping[str, str]) -> tuple[Comparison, ...]:
 
 
 def _jaro_winkler(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Jaro-Winkler similarity of ``a[k]`` and ``b[k]``, computed once per distinct pair of
+    values (names repeat: a million pairs hold a few hundred thousand distinct ones)."""
     if len(a) == 0:
         return np.empty(0)
-    return cpdist(list(a), list(b), scorer=JaroWinkler.normalized_similarity, workers=-1)
+    codes, values = pd.factorize(np.concatenate([a, b]))
+    size = max(len(values), 1)
+    pair = codes[: len(a)].astype(np.int64) * size + codes[len(a) :]
+    inverse, distinct = pd.factorize(pair)
+    sims = cpdist(list(values[distinct // size]), list(values[distinct % size]),
+                  scorer=JaroWinkler.normalized_similarity, workers=-1)
+    return np.asarray(sims)[inverse]
 
 
 def _dice(bits: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 500_000) -> np.ndarray:
@@ -189,11 +198,31 @@ def _extra(values: np.ndarray, kind: str, i: np.ndarray, j: np.ndarray) -> np.nd
 
 
 def compare(
-    f: Features, i: np.ndarray, j: np.ndarray, extras: Mapping[str, str] | None = None
+    f: Features,
+    i: np.ndarray,
+    j: np.ndarray,
+    extras: Mapping[str, str] | None = None,
+    chunk: int = 2_000_000,
 ) -> np.ndarray:
-    """The comparison matrix (pairs x `comparisons_for(extras)`), int8 levels, -1 = unknown."""
+    """The comparison matrix (pairs x `comparisons_for(extras)`), int8 levels, -1 = unknown.
+
+    Pairs go ``chunk`` at a time: the temporary arrays of a chunk (names, similarities) weigh
+    tens of times its int8 levels.
+    """
     i = np.asarray(i, dtype=np.int64)
     j = np.asarray(j, dtype=np.int64)
+    if len(i) <= chunk:
+        return _compare(f, i, j, extras)
+    out = np.empty((len(i), len(comparisons_for(extras or {}))), dtype=np.int8)
+    for start in range(0, len(i), chunk):
+        stop = start + chunk
+        out[start:stop] = _compare(f, i[start:stop], j[start:stop], extras)
+    return out
+
+
+def _compare(
+    f: Features, i: np.ndarray, j: np.ndarray, extras: Mapping[str, str] | None
+) -> np.ndarray:
     first, last = _names(f, i, j)
     # Initials only speak when a name is missing on one side, else they repeat the names.
     ini_missing = (f.initials[i] == "") | (f.initials[j] == "") | (

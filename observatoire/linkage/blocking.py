@@ -7,6 +7,10 @@ accents, hyphens), in either order (swapped first and last names), and never tog
 the full birth date only (placeholder dates, day/month swaps); records without a name meet
 by initials and birth year, and count-night sightings by night and place.
 
+A block over ``max_block`` records (a common first name in a population of a million) is
+not paired whole, which would be quadratic, nor dropped: it is split by birth year within
+two years, then by commune and sex, and only what is still too big is skipped.
+
 Pairs are encoded as ``i * n + j`` with ``i < j`` in one int64 array.
 """
 

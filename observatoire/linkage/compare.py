@@ -103,16 +103,21 @@ def _dice_between(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -
 def _name_level(
     f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray, sim: np.ndarray
 ) -> np.ndarray:
-    a, b = f.names, f.names
-    missing = (a[f"{fa}_join"][i] == "") | (b[f"{fb}_join"][j] == "")
+    missing = (f.names[f"{fa}_join"][i] == "") | (f.names[f"{fb}_join"][j] == "")
+
+    def same(kind: str) -> np.ndarray:
+        first, last = f.shared_codes(f"first_{kind}", f"last_{kind}")
+        code = {"first": first, "last": last}
+        return code[fa][i] == code[fb][j]
+
     # Dice of bigram sets falls faster than Jaro-Winkler (one letter changed in "amine" gives
     # 0.67 against 0.92): its thresholds are the Jaro-Winkler ones matched by rank, i.e. the
     # same share of pairs of distinct names above each (benchmarks/calibrate_dice.py).
     high, low = DICE_LEVELS if f.encoded else JARO_WINKLER_LEVELS
     level = np.zeros(len(i), dtype=np.int8)
-    level[(a[f"{fa}_skel"][i] == b[f"{fb}_skel"][j]) | (sim >= low)] = 1
-    level[(a[f"{fa}_phon"][i] == b[f"{fb}_phon"][j]) | (sim >= high)] = 2
-    level[a[f"{fa}_join"][i] == b[f"{fb}_join"][j]] = 3
+    level[same("skel") | (sim >= low)] = 1
+    level[same("phon") | (sim >= high)] = 2
+    level[same("join")] = 3
     level[missing] = -1
     return level
 
@@ -153,9 +158,11 @@ def _birth(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     level[known & from_age & (gap <= 1.5)] = 2
     level[years & (yr_gap == 0)] = 3
     # Full dates compare as strings or keyed tokens alike.
-    da, db = f.birth_date[i], f.birth_date[j]
-    dates = (da != "") & (db != "")
-    level[dates & (f.birth_date_swapped[i] == db)] = 4
+    date, swapped = f.shared_codes("birth_date", "birth_date_swapped")
+    da, db = date[i], date[j]
+    known_date = f.birth_date != ""
+    dates = known_date[i] & known_date[j]
+    level[dates & (swapped[i] == db)] = 4
     level[dates & (da == db)] = 5
     return level
 
@@ -225,20 +232,22 @@ def _compare(
 ) -> np.ndarray:
     first, last = _names(f, i, j)
     # Initials only speak when a name is missing on one side, else they repeat the names.
-    ini_missing = (f.initials[i] == "") | (f.initials[j] == "") | (
-        f.has_names[i] & f.has_names[j]
-    )
+    no_initials = f.initials == ""
+    ini_missing = no_initials[i] | no_initials[j] | (f.has_names[i] & f.has_names[j])
+    ini, ini_rev = f.shared_codes("initials", "initials_rev")
     initials = np.zeros(len(i), dtype=np.int8)
-    initials[f.initials[i] == f.initials_rev[j]] = 1
-    initials[f.initials[i] == f.initials[j]] = 2
+    initials[ini[i] == ini_rev[j]] = 1
+    initials[ini[i] == ini[j]] = 2
     initials[ini_missing] = -1
+    (commune,) = f.shared_codes("commune")
+    no_commune = f.commune == ""
     columns = [
         first,
         last,
         _birth(f, i, j),
         initials,
         _equal(f.sex[i], f.sex[j], (f.sex[i] < 0) | (f.sex[j] < 0)),
-        _equal(f.commune[i], f.commune[j], (f.commune[i] == "") | (f.commune[j] == "")),
+        _equal(commune[i], commune[j], no_commune[i] | no_commune[j]),
         _night_place(f, i, j),
     ]
     for column, kind in (extras or {}).items():

@@ -37,7 +37,7 @@ class LinkageSettings:
     # Pairs under this are never in one person: more likely two people than one (0.01 let
     # namesakes chain into one person in a population of 100,000 records).
     different_below: float = 0.3
-    max_block: int = 1000  # blocks with more records are skipped (reported)
+    max_block: int = 1000  # larger blocks are split by birth year, then place (`refinements`)
     u_pairs: int = 300_000  # random pairs to estimate u
     link_only: bool = False  # only pairs from different sources (files free of duplicates)
     seed: int = 2026

@@ -88,7 +88,19 @@ def _dice(bits: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 500_000) 
 def _similarity(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     if f.encoded:
         return _dice_between(f, fa, fb, i, j)
-    return _jaro_winkler(f.names[f"{fa}_join"][i], f.names[f"{fb}_join"][j])
+    # Once per distinct pair of names, found by their integer codes.
+    first, last = f.shared_codes("first_join", "last_join")
+    code = {"first": first, "last": last}
+    size = int(max(first.max(initial=0), last.max(initial=0))) + 1
+    names = np.empty(size, dtype=object)
+    names[last] = f.names["last_join"]
+    names[first] = f.names["first_join"]
+    inverse, distinct = pd.factorize(code[fa][i].astype(np.int64) * size + code[fb][j])
+    if len(i) == 0:
+        return np.empty(0)
+    sims = cpdist(list(names[distinct // size]), list(names[distinct % size]),
+                  scorer=JaroWinkler.normalized_similarity, workers=-1)
+    return np.asarray(sims)[inverse]
 
 
 def _dice_between(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -> np.ndarray:

@@ -318,8 +318,13 @@ def link_features(
     lap("clustering")
 
     # A person is named after its smallest record id: stable from run to run.
-    ids = pd.Series(f.record_id.astype(str))
-    person = ids.groupby(labels).transform("min")
+    ids = f.record_id.astype(str)
+    order = np.argsort(ids, kind="stable")
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[order] = np.arange(len(ids))
+    smallest = np.full(int(labels.max(initial=-1)) + 1, len(ids), dtype=np.int64)
+    np.minimum.at(smallest, labels, rank)
+    person = pd.Series(ids[order][smallest[labels]] if len(ids) else ids)
     clusters = pd.DataFrame({
         "record_id": f.record_id,
         "person_id": ("P-" + person).to_numpy(),

@@ -152,7 +152,18 @@ def _grid_cells(f: Features, cell_m: float, shift: float) -> np.ndarray:
 def blocking_keys(
     f: Features, extra_rules: Sequence[Sequence[str]] = ()
 ) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
-    """The passes: (name, key per record, records that must be on one side or None)."""
+    """The passes: (name, key per record, records that must be on one side or None).
+
+    Made once per features and rules (blocking and training both use them)."""
+    cache_key = ("blocking", *("+".join(rule) for rule in extra_rules))
+    if cache_key not in f.codes:
+        f.codes[cache_key] = tuple(_blocking_keys(f, extra_rules))
+    return list(f.codes[cache_key])
+
+
+def _blocking_keys(
+    f: Features, extra_rules: Sequence[Sequence[str]] = ()
+) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
     names = f.names
     first_skel, last_skel = string_code(names["first_skel"]), string_code(names["last_skel"])
     # Skeletons of first and last names share one code space for the order-free key.

@@ -115,7 +115,7 @@ def _dice_between(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -
 def _name_level(
     f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray, sim: np.ndarray
 ) -> np.ndarray:
-    missing = (f.names[f"{fa}_join"][i] == "") | (f.names[f"{fb}_join"][j] == "")
+    missing = (f.names[f"{fa}_join"] == "")[i] | (f.names[f"{fb}_join"] == "")[j]
 
     def same(kind: str) -> np.ndarray:
         first, last = f.shared_codes(f"first_{kind}", f"last_{kind}")
@@ -186,19 +186,21 @@ def _equal(a: np.ndarray, b: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 
 def _night_place(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    dt = np.abs(f.minutes[i] - f.minutes[j])
-    lat1, lat2, lon1, lon2 = f.lat[i], f.lat[j], f.lon[i], f.lon[j]
+    level = np.full(len(i), -1, dtype=np.int8)
+    # Only sightings of the same night say anything: people move between days. Distances
+    # only for those pairs (most records have no place).
+    placed = ~np.isnan(f.lat) & ~np.isnan(f.lon) & ~np.isnan(f.minutes)
+    both = np.flatnonzero(placed[i] & placed[j])
+    a, b = i[both], j[both]
+    same = np.abs(f.minutes[a] - f.minutes[b]) <= SAME_NIGHT_MINUTES
+    a, b, both = a[same], b[same], both[same]
+    lat1, lat2, lon1, lon2 = f.lat[a], f.lat[b], f.lon[a], f.lon[b]
     hav = (
         np.sin((lat2 - lat1) / 2) ** 2
         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     )
     metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(hav, 0, 1)))
-    level = np.full(len(i), -1, dtype=np.int8)
-    # Only sightings of the same night say anything: people move between days.
-    same_night = ~np.isnan(metres) & (dt <= SAME_NIGHT_MINUTES)
-    level[same_night] = 0
-    level[same_night & (metres <= 1500)] = 1
-    level[same_night & (metres <= 250)] = 2
+    level[both] = np.where(metres <= 250, 2, np.where(metres <= 1500, 1, 0))
     return level
 
 

@@ -45,9 +45,9 @@ class Features:
     extras: dict[str, np.ndarray] = field(default_factory=dict)
     bloom: dict[str, np.ndarray] | None = None  # "first"/"last" -> uint8 bit matrix
     encoded: bool = False
-    # Integer codes of string columns, made on first use (see `shared_codes`); not copied by
-    # `dataclasses.replace`, so encodings never reuse the codes of clear names.
-    codes: dict[tuple[str, ...], tuple[np.ndarray, ...]] = field(
+    # Integer codes of string columns, made on first use (see `shared_codes`), and the
+    # blocking keys; not copied by `dataclasses.replace`, so encodings never reuse them.
+    codes: dict[tuple[str, ...], tuple] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 

@@ -4,6 +4,20 @@ Run from a fresh clone (``pip install -e '.[bench]'``)::
 
     python benchmarks/bench_linkage.py                 # sample, FEBRL3, FEBRL4
     python benchmarks/bench_linkage.py --million       # and the 1,000,000-record set
+    python benchmarks/bench_linkage.py --data 100k 300k million --methods observatoire \
+        "splink (plain)" --max-block 100               # scaling, in one run
+
+At a million records this engine's default ``max_block`` (1000) makes 335 million candidate
+pairs; ``--max-block 100`` makes 39 million (bigger blocks are split by birth year and place,
+see `observatoire.linkage.blocking`). recordlinkage is not run there: blocking on the first
+name alone makes 1.08 billion pairs.
+
+Synthetic sets: ``sample`` (the generator's default territory size), ``100k``, ``300k`` and
+``million`` (1.1 million records: 125,000 people on the same territory), cached in
+``benchmarks/.cache``. Splink's plain set-up blocks on first + last name, birth date and
+first name + stated age on every synthetic set: its tutorials count each rule's comparisons
+first, and first name + commune (the earlier third rule) counts 478 million comparisons on
+the million set, more than a laptop can score.
 
 Methods: this engine on clear text, on the keyed encodings of ``link --pseudonymise``
 (``pseudonymisé``), and on the encodings a partner import stores (``stocké``: every record
@@ -34,6 +48,9 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 FEBRL_EXTRAS = {"soc_sec_id": "string", "street_number": "exact", "address_1": "string",
                 "suburb": "string", "state": "exact"}
 KEY = b"benchmark-key-not-secret-0123456789abcdef"
+# Synthetic sets: people drawn (None: the generator's default, ~17,000 records); ``100k``
+# and ``300k`` are the million set scaled down, to see how time, memory and F1 grow.
+SYNTHETIC_PEOPLE = {"sample": None, "100k": 12_500, "300k": 37_500, "million": 125_000}
 
 
 # --- data sets -------------------------------------------------------------------------------
@@ -68,7 +85,7 @@ def load(name: str, seed: int = 2026) -> tuple[pd.DataFrame, dict]:
         records = pd.concat([_febrl_records(a, "A"), _febrl_records(b, "B")], ignore_index=True)
         return records, {"extras": FEBRL_EXTRAS, "febrl": True, "link_only": True}
     CACHE.mkdir(exist_ok=True)
-    people = {"sample": None, "million": 125_000}[name]
+    people = SYNTHETIC_PEOPLE[name]
     path = CACHE / (f"{name}.parquet" if seed == 2026 else f"{name}-{seed}.parquet")
     if not path.exists():
         from observatoire.linkage.sample import build_sample_records
@@ -137,8 +154,13 @@ def run_splink(records: pd.DataFrame, options: dict):
             cl.DateOfBirthComparison("birth_date", input_is_string=True),
             cl.ExactMatch("sex"), cl.ExactMatch("commune_code"),
         ]
+        # The third rule meets the records with a first name and no last name (maraudes,
+        # 115 calls). First name + commune was used until it was counted on the 1,000,000-
+        # record set (`count_comparisons_from_blocking_rules`, as Splink's tutorials do):
+        # 478 million comparisons on one territory of few communes, where it never
+        # finished. First name + stated age gives 15 million there, on every set alike.
         rules = [block_on("first_name", "last_name"), block_on("birth_date"),
-                 block_on("first_name", "commune_code")]
+                 block_on("first_name", "age")]
         training = [block_on("first_name", "last_name"), block_on("birth_date")]
         deterministic = [block_on("first_name", "last_name", "birth_date")]
     link_only = options.get("link_only", False)
@@ -185,8 +207,8 @@ def run_recordlinkage(records: pd.DataFrame, options: dict):
                   ["commune_code"])
     else:
         # Commune + sex made blocks of thousands of records on the sample (tens of millions
-        # of pairs, never finished): first name + commune, as Splink's third rule, instead.
-        blocks = (["first_name"], ["last_name"], ["birth_date"], ["first_name", "commune_code"])
+        # of pairs, never finished): first name + stated age, as Splink's third rule, instead.
+        blocks = (["first_name"], ["last_name"], ["birth_date"], ["first_name", "age"])
     indexer = rl.Index()
     for columns in blocks:
         indexer.block(left_on=columns, right_on=columns)
@@ -261,6 +283,33 @@ def _child(dataset: str, method: str, queue, overrides: dict | None = None) -> N
         queue.put({"data": dataset, "method": method, "error": f"{type(exc).__name__}: {exc}"})
 
 
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children in MB (0 once it is gone)."""
+    total = 0.0
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    except OSError:
+        return total
+    return total + sum(_rss_mb(int(c)) for c in children)
+
+
+def _watch(process, timeout: float, max_mb: float) -> str | None:  # noqa: ANN001
+    """Wait for ``process``; "timeout" or "memory guard" when it must be stopped."""
+    deadline = time.monotonic() + timeout
+    peak = 0.0
+    while process.is_alive():
+        if time.monotonic() > deadline:
+            return "timeout"
+        peak = max(peak, _rss_mb(process.pid))
+        if peak > max_mb:
+            return f"memory guard ({peak:.0f} MB > {max_mb:.0f} MB)"
+        process.join(0.5)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -270,13 +319,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--max-block", type=int, default=None,
                         help="this engine's largest block (default: LinkageSettings.max_block)")
+    parser.add_argument("--max-memory-gb", type=float, default=12.0,
+                        help="stop a method whose memory exceeds this (default 12)")
     parser.add_argument("--duckdb-memory", help="Splink's DuckDB memory limit, e.g. 6GB")
     parser.add_argument("--seed", type=int, default=2026,
                         help="seed of the synthetic sample (default 2026)")
     args = parser.parse_args(argv)
     datasets = args.data or ["sample", "febrl3", "febrl4"] + (["million"] if args.million else [])
     for d in datasets:  # generate once, outside the timed children
-        if d in ("sample", "million"):
+        if d in SYNTHETIC_PEOPLE:
             load(d, args.seed)
     context = mp.get_context("spawn")
     rows = []
@@ -288,10 +339,11 @@ def main(argv: list[str] | None = None) -> int:
                                            ("seed", args.seed)) if v}
             process = context.Process(target=_child, args=(dataset, method, queue, overrides))
             process.start()
-            process.join(args.timeout)
-            if process.is_alive():
+            outcome = _watch(process, args.timeout, args.max_memory_gb * 1024)
+            if outcome:
                 process.kill()
-                row = {"data": dataset, "method": method, "error": "timeout"}
+                process.join()
+                row = {"data": dataset, "method": method, "error": outcome}
             else:
                 row = queue.get() if not queue.empty() else {"data": dataset, "method": method,
                                                              "error": "crashed"}

@@ -275,3 +275,25 @@ def test_a_name_is_checked_when_a_candidate_with_a_full_name_carries_it() -> Non
     i, j, _ = candidate_pairs(features)
     checked = _name_checked(features, i, j, compare(features, i, j))
     assert checked.tolist()[1:] == [1, 0, -1]
+
+
+def test_a_block_too_big_is_split_by_birth_year_not_dropped() -> None:
+    from observatoire.linkage.blocking import candidate_pairs
+    from observatoire.linkage.prepare import prepare
+
+    # 40 namesakes born 1950..1989, then one more record of the 1970 one.
+    rows = [record(f"r{k}", first_name="Mohamed", last_name="Diallo",
+                   birth_date=f"{1950 + k}-03-0{1 + k % 9}") for k in range(40)]
+    rows.append(record("twin", "appels_115", first_name="Mohamed", last_name="Diallo",
+                       birth_date="1970-03-03"))
+    features = prepare(validate_records(pd.DataFrame(rows)))
+    i, j, report = candidate_pairs(features, max_block=10)
+    pairs = set(zip(features.record_id[i], features.record_id[j], strict=True))
+    assert ("r20", "twin") in pairs
+    # The full-name block (41 records) is paired within birth years instead of skipped...
+    assert report.per_rule["names_any_order"] > 0
+    assert report.skipped_blocks == 0
+    # ...and not whole: namesakes 39 years apart are no candidates.
+    assert ("r0", "r39") not in pairs
+    whole, _, _ = candidate_pairs(features, max_block=1000)
+    assert report.pairs < len(whole)

@@ -7,6 +7,10 @@ accents, hyphens), in either order (swapped first and last names), and never tog
 the full birth date only (placeholder dates, day/month swaps); records without a name meet
 by initials and birth year, and count-night sightings by night and place.
 
+A block over ``max_block`` records (a common first name in a population of a million) is
+not paired whole, which would be quadratic, nor dropped: it is split by birth year within
+two years, then by commune and sex, and only what is still too big is skipped.
+
 Pairs are encoded as ``i * n + j`` with ``i < j`` in one int64 array.
 """
 
@@ -52,42 +56,62 @@ def string_code(values: np.ndarray) -> np.ndarray:
     return _codes(values, values != "")
 
 
+def distinct(codes: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of an int64 array (by sorting: numpy's hash-based `unique`
+    takes minutes on tens of millions of pair codes)."""
+    codes = np.sort(codes)
+    return codes[np.r_[True, codes[1:] != codes[:-1]]] if len(codes) else codes
+
+
+def _block_pairs(idx: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of positions inside consecutive blocks of ``sizes`` records of ``idx``."""
+    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    position = np.arange(len(idx)) - starts  # rank inside its block
+    after = np.repeat(sizes, sizes) - 1 - position  # records after it in its block
+    a = np.repeat(np.arange(len(idx)), after)
+    # 1, 2, ... after[k] for each k, without a Python loop.
+    offsets = np.arange(len(a)) - np.repeat(np.cumsum(after) - after, after) + 1
+    return idx[a], idx[a + offsets]
+
+
 def self_pairs(key: np.ndarray, max_block: int) -> tuple[np.ndarray, int]:
     """Pairs of records sharing ``key`` (>= 0), blocks over ``max_block`` records skipped."""
+    pairs, too_big = _self_pairs(key, max_block)
+    return pairs, len(too_big)
+
+
+def _self_pairs(key: np.ndarray, max_block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of records sharing ``key`` and the records of the blocks over ``max_block``."""
     n = len(key)
     idx = np.flatnonzero(key >= 0)
     if len(idx) < 2:
-        return np.empty(0, np.int64), 0
+        return np.empty(0, np.int64), np.empty(0, np.int64)
     k = key[idx]
     order = np.argsort(k, kind="stable")
     idx, k = idx[order], k[order]
-    _, starts, sizes = np.unique(k, return_index=True, return_counts=True)
-    too_big = sizes > max_block
-    skipped = int(too_big.sum())
-    if skipped:
-        keep = np.repeat(~too_big, sizes)
-        idx, k = idx[keep], k[keep]
-        sizes = sizes[~too_big]
-    out = []
-    largest = int(sizes.max(initial=0))
-    for offset in range(1, largest):
-        same = k[:-offset] == k[offset:]
-        if not same.any():
-            break
-        a, b = idx[:-offset][same], idx[offset:][same]
-        out.append(np.minimum(a, b) * n + np.maximum(a, b))
-    pairs = np.concatenate(out) if out else np.empty(0, np.int64)
-    return pairs, skipped
+    _, sizes = np.unique(k, return_counts=True)
+    too_big = np.repeat(sizes > max_block, sizes)
+    skipped = idx[too_big]
+    idx, sizes = idx[~too_big], sizes[sizes <= max_block]
+    a, b = _block_pairs(idx, sizes)
+    return np.minimum(a, b) * n + np.maximum(a, b), skipped
 
 
 def cross_pairs(key: np.ndarray, left: np.ndarray, max_block: int) -> tuple[np.ndarray, int]:
     """Pairs (a record of ``left``, any other record) sharing ``key``."""
+    pairs, too_big = _cross_pairs(key, left, max_block)
+    return pairs, len(too_big)
+
+
+def _cross_pairs(
+    key: np.ndarray, left: np.ndarray, max_block: int
+) -> tuple[np.ndarray, np.ndarray]:
     n = len(key)
     valid = key >= 0
     frame = pd.DataFrame({"k": key[valid], "i": np.flatnonzero(valid)})
     sizes = frame["k"].map(frame["k"].value_counts())
-    big = sizes > max_block
-    skipped = int(frame.loc[big, "k"].nunique())
+    big = (sizes > max_block).to_numpy()
+    skipped = frame["i"].to_numpy()[big]
     frame = frame[~big]
     lefts = frame[left[frame["i"].to_numpy()]]
     if lefts.empty:
@@ -128,7 +152,18 @@ def _grid_cells(f: Features, cell_m: float, shift: float) -> np.ndarray:
 def blocking_keys(
     f: Features, extra_rules: Sequence[Sequence[str]] = ()
 ) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
-    """The passes: (name, key per record, records that must be on one side or None)."""
+    """The passes: (name, key per record, records that must be on one side or None).
+
+    Made once per features and rules (blocking and training both use them)."""
+    cache_key = ("blocking", *("+".join(rule) for rule in extra_rules))
+    if cache_key not in f.codes:
+        f.codes[cache_key] = tuple(_blocking_keys(f, extra_rules))
+    return list(f.codes[cache_key])
+
+
+def _blocking_keys(
+    f: Features, extra_rules: Sequence[Sequence[str]] = ()
+) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
     names = f.names
     first_skel, last_skel = string_code(names["first_skel"]), string_code(names["last_skel"])
     # Skeletons of first and last names share one code space for the order-free key.
@@ -176,6 +211,55 @@ def blocking_keys(
     return rules
 
 
+def refinements(f: Features) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keys that split a block too big to pair whole: birth year within 2 (two shifted
+    grids), then commune and sex. A big population makes big blocks of common names; cut
+    by these, the pairs they hold stay near-linear in the number of records."""
+    year_a, year_b = _year_buckets(f.year_estimate)
+    place = combine(np.where(f.commune == "", 0, string_code(f.commune) + 1),
+                    f.sex.astype(np.int64) + 1)
+    return year_a, year_b, place
+
+
+def _mask(n: int, records: np.ndarray) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    out[records] = True
+    return out
+
+
+def _refined_pairs(
+    key: np.ndarray,
+    left: np.ndarray | None,
+    max_block: int,
+    refine: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[list[np.ndarray], int]:
+    """Pairs of ``key``; its blocks over ``max_block`` records paired again by ``key`` and
+    birth year (either grid), then also by place; blocks still too big are skipped (their
+    number is returned). Records without a year leave a too big block unpaired."""
+
+    def pair(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if left is None:
+            return _self_pairs(k, max_block)
+        return _cross_pairs(k, left, max_block)
+
+    n = len(key)
+    pairs, big = pair(key)
+    out, still_big = [pairs], []
+    if len(big):
+        year_a, year_b, place = refine
+        for year in (year_a, year_b):
+            by_year = combine(np.where(_mask(n, big), key, -1), year)
+            pairs, big_year = pair(by_year)
+            out.append(pairs)
+            if len(big_year):
+                by_place = combine(np.where(_mask(n, big_year), by_year, -1), place)
+                pairs, remaining = pair(by_place)
+                out.append(pairs)
+                still_big.append(remaining)
+    skipped = len(np.unique(key[np.concatenate(still_big)])) if still_big else 0
+    return out, skipped
+
+
 def candidate_pairs(
     f: Features,
     *,
@@ -186,20 +270,19 @@ def candidate_pairs(
     """Candidate pairs ``(i, j)`` with ``i < j``, each once, and a report of the passes.
 
     ``link_only`` keeps only pairs of records from different sources (linking files that
-    are each free of duplicates, as FEBRL4).
+    are each free of duplicates, as FEBRL4). A block over ``max_block`` records is not
+    dropped but split (`refinements`).
     """
     chunks, per_rule, skipped = [], {}, 0
+    extra = refinements(f)
     for name, key, left in blocking_keys(f, extra_rules):
-        if left is None:
-            pairs, s = self_pairs(key, max_block)
-        else:
-            pairs, s = cross_pairs(key, left, max_block)
+        parts, s = _refined_pairs(key, left, max_block, extra)
+        pairs = distinct(np.concatenate(parts))
+        if link_only:
+            pairs = pairs[f.source[pairs // f.n] != f.source[pairs % f.n]]
         per_rule[name] = len(pairs)
         skipped += s
         chunks.append(pairs)
-    pairs = np.unique(np.concatenate(chunks)) if chunks else np.empty(0, np.int64)
+    pairs = distinct(np.concatenate(chunks)) if chunks else np.empty(0, np.int64)
     i, j = pairs // f.n, pairs % f.n
-    if link_only:
-        keep = f.source[i] != f.source[j]
-        i, j = i[keep], j[keep]
     return i, j, BlockingReport(len(i), per_rule, skipped)

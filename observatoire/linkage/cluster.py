@@ -95,6 +95,30 @@ def within_pairs(labels: np.ndarray, max_size: int = MAX_CHECKED_SIZE) -> tuple[
     return np.concatenate(out_a), np.concatenate(out_b)
 
 
+def _bounded_components(
+    n: int, ei: np.ndarray, ej: np.ndarray, ep: np.ndarray, max_size: int = MAX_CHECKED_SIZE
+) -> np.ndarray:
+    """Connected components, those over ``max_size`` records split again by their stronger
+    edges only (0.9, then 0.99...) until they fit.
+
+    In a big population a component that large is a chain of namesakes, not one person:
+    its weakest links go first, and every remaining group is small enough for `differ` to
+    check all its pairs.
+    """
+    labels = _components(n, ei, ej)
+    for level in (0.9, 0.99, 0.999, 0.9999, 0.99999):
+        sizes = np.bincount(labels)
+        big = sizes[labels] > max_size
+        if not big.any():
+            break
+        keep = big[ei] & big[ej] & (labels[ei] == labels[ej]) & (ep >= level)
+        split = _components(n, ei[keep], ej[keep])
+        # Pieces of a big component: its label and the piece's together.
+        labels = np.where(big, labels.max() + 1 + split, labels)
+        labels = pd.factorize(labels)[0]
+    return labels
+
+
 def _constrained_components(
     n: int,
     ei: np.ndarray,
@@ -109,7 +133,9 @@ def _constrained_components(
     ``differ`` adds the negative pairs of records that cannot be one person wherever a
     component put them together, even when they were never compared (a chain of links).
     """
-    labels = _components(n, ei, ej)
+    labels = _bounded_components(n, ei, ej, ep)
+    inside = labels[ei] == labels[ej]
+    ei, ej, ep = ei[inside], ej[inside], ep[inside]
     if differ is not None:
         ai, aj = within_pairs(labels)
         apart = differ(ai, aj)

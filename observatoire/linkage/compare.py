@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 from rapidfuzz.process import cpdist
 
@@ -60,9 +61,17 @@ def comparisons_for(extras: Mapping[str, str]) -> tuple[Comparison, ...]:
 
 
 def _jaro_winkler(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Jaro-Winkler similarity of ``a[k]`` and ``b[k]``, computed once per distinct pair of
+    values (names repeat: a million pairs hold a few hundred thousand distinct ones)."""
     if len(a) == 0:
         return np.empty(0)
-    return cpdist(list(a), list(b), scorer=JaroWinkler.normalized_similarity, workers=-1)
+    codes, values = pd.factorize(np.concatenate([a, b]))
+    size = max(len(values), 1)
+    pair = codes[: len(a)].astype(np.int64) * size + codes[len(a) :]
+    inverse, distinct = pd.factorize(pair)
+    sims = cpdist(list(values[distinct // size]), list(values[distinct % size]),
+                  scorer=JaroWinkler.normalized_similarity, workers=-1)
+    return np.asarray(sims)[inverse]
 
 
 def _dice(bits: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 500_000) -> np.ndarray:
@@ -79,7 +88,19 @@ def _dice(bits: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 500_000) 
 def _similarity(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     if f.encoded:
         return _dice_between(f, fa, fb, i, j)
-    return _jaro_winkler(f.names[f"{fa}_join"][i], f.names[f"{fb}_join"][j])
+    # Once per distinct pair of names, found by their integer codes.
+    first, last = f.shared_codes("first_join", "last_join")
+    code = {"first": first, "last": last}
+    size = int(max(first.max(initial=0), last.max(initial=0))) + 1
+    names = np.empty(size, dtype=object)
+    names[last] = f.names["last_join"]
+    names[first] = f.names["first_join"]
+    inverse, distinct = pd.factorize(code[fa][i].astype(np.int64) * size + code[fb][j])
+    if len(i) == 0:
+        return np.empty(0)
+    sims = cpdist(list(names[distinct // size]), list(names[distinct % size]),
+                  scorer=JaroWinkler.normalized_similarity, workers=-1)
+    return np.asarray(sims)[inverse]
 
 
 def _dice_between(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -94,16 +115,21 @@ def _dice_between(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -
 def _name_level(
     f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray, sim: np.ndarray
 ) -> np.ndarray:
-    a, b = f.names, f.names
-    missing = (a[f"{fa}_join"][i] == "") | (b[f"{fb}_join"][j] == "")
+    missing = (f.names[f"{fa}_join"] == "")[i] | (f.names[f"{fb}_join"] == "")[j]
+
+    def same(kind: str) -> np.ndarray:
+        first, last = f.shared_codes(f"first_{kind}", f"last_{kind}")
+        code = {"first": first, "last": last}
+        return code[fa][i] == code[fb][j]
+
     # Dice of bigram sets falls faster than Jaro-Winkler (one letter changed in "amine" gives
     # 0.67 against 0.92): its thresholds are the Jaro-Winkler ones matched by rank, i.e. the
     # same share of pairs of distinct names above each (benchmarks/calibrate_dice.py).
     high, low = DICE_LEVELS if f.encoded else JARO_WINKLER_LEVELS
     level = np.zeros(len(i), dtype=np.int8)
-    level[(a[f"{fa}_skel"][i] == b[f"{fb}_skel"][j]) | (sim >= low)] = 1
-    level[(a[f"{fa}_phon"][i] == b[f"{fb}_phon"][j]) | (sim >= high)] = 2
-    level[a[f"{fa}_join"][i] == b[f"{fb}_join"][j]] = 3
+    level[same("skel") | (sim >= low)] = 1
+    level[same("phon") | (sim >= high)] = 2
+    level[same("join")] = 3
     level[missing] = -1
     return level
 
@@ -144,9 +170,11 @@ def _birth(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     level[known & from_age & (gap <= 1.5)] = 2
     level[years & (yr_gap == 0)] = 3
     # Full dates compare as strings or keyed tokens alike.
-    da, db = f.birth_date[i], f.birth_date[j]
-    dates = (da != "") & (db != "")
-    level[dates & (f.birth_date_swapped[i] == db)] = 4
+    date, swapped = f.shared_codes("birth_date", "birth_date_swapped")
+    da, db = date[i], date[j]
+    known_date = f.birth_date != ""
+    dates = known_date[i] & known_date[j]
+    level[dates & (swapped[i] == db)] = 4
     level[dates & (da == db)] = 5
     return level
 
@@ -158,19 +186,21 @@ def _equal(a: np.ndarray, b: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 
 def _night_place(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    dt = np.abs(f.minutes[i] - f.minutes[j])
-    lat1, lat2, lon1, lon2 = f.lat[i], f.lat[j], f.lon[i], f.lon[j]
+    level = np.full(len(i), -1, dtype=np.int8)
+    # Only sightings of the same night say anything: people move between days. Distances
+    # only for those pairs (most records have no place).
+    placed = ~np.isnan(f.lat) & ~np.isnan(f.lon) & ~np.isnan(f.minutes)
+    both = np.flatnonzero(placed[i] & placed[j])
+    a, b = i[both], j[both]
+    same = np.abs(f.minutes[a] - f.minutes[b]) <= SAME_NIGHT_MINUTES
+    a, b, both = a[same], b[same], both[same]
+    lat1, lat2, lon1, lon2 = f.lat[a], f.lat[b], f.lon[a], f.lon[b]
     hav = (
         np.sin((lat2 - lat1) / 2) ** 2
         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     )
     metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(hav, 0, 1)))
-    level = np.full(len(i), -1, dtype=np.int8)
-    # Only sightings of the same night say anything: people move between days.
-    same_night = ~np.isnan(metres) & (dt <= SAME_NIGHT_MINUTES)
-    level[same_night] = 0
-    level[same_night & (metres <= 1500)] = 1
-    level[same_night & (metres <= 250)] = 2
+    level[both] = np.where(metres <= 250, 2, np.where(metres <= 1500, 1, 0))
     return level
 
 
@@ -189,27 +219,49 @@ def _extra(values: np.ndarray, kind: str, i: np.ndarray, j: np.ndarray) -> np.nd
 
 
 def compare(
-    f: Features, i: np.ndarray, j: np.ndarray, extras: Mapping[str, str] | None = None
+    f: Features,
+    i: np.ndarray,
+    j: np.ndarray,
+    extras: Mapping[str, str] | None = None,
+    chunk: int = 2_000_000,
 ) -> np.ndarray:
-    """The comparison matrix (pairs x `comparisons_for(extras)`), int8 levels, -1 = unknown."""
+    """The comparison matrix (pairs x `comparisons_for(extras)`), int8 levels, -1 = unknown.
+
+    Pairs go ``chunk`` at a time: the temporary arrays of a chunk (names, similarities) weigh
+    tens of times its int8 levels.
+    """
     i = np.asarray(i, dtype=np.int64)
     j = np.asarray(j, dtype=np.int64)
+    if len(i) <= chunk:
+        return _compare(f, i, j, extras)
+    out = np.empty((len(i), len(comparisons_for(extras or {}))), dtype=np.int8)
+    for start in range(0, len(i), chunk):
+        stop = start + chunk
+        out[start:stop] = _compare(f, i[start:stop], j[start:stop], extras)
+    return out
+
+
+def _compare(
+    f: Features, i: np.ndarray, j: np.ndarray, extras: Mapping[str, str] | None
+) -> np.ndarray:
     first, last = _names(f, i, j)
     # Initials only speak when a name is missing on one side, else they repeat the names.
-    ini_missing = (f.initials[i] == "") | (f.initials[j] == "") | (
-        f.has_names[i] & f.has_names[j]
-    )
+    no_initials = f.initials == ""
+    ini_missing = no_initials[i] | no_initials[j] | (f.has_names[i] & f.has_names[j])
+    ini, ini_rev = f.shared_codes("initials", "initials_rev")
     initials = np.zeros(len(i), dtype=np.int8)
-    initials[f.initials[i] == f.initials_rev[j]] = 1
-    initials[f.initials[i] == f.initials[j]] = 2
+    initials[ini[i] == ini_rev[j]] = 1
+    initials[ini[i] == ini[j]] = 2
     initials[ini_missing] = -1
+    (commune,) = f.shared_codes("commune")
+    no_commune = f.commune == ""
     columns = [
         first,
         last,
         _birth(f, i, j),
         initials,
         _equal(f.sex[i], f.sex[j], (f.sex[i] < 0) | (f.sex[j] < 0)),
-        _equal(f.commune[i], f.commune[j], (f.commune[i] == "") | (f.commune[j] == "")),
+        _equal(commune[i], commune[j], no_commune[i] | no_commune[j]),
         _night_place(f, i, j),
     ]
     for column, kind in (extras or {}).items():

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,8 +34,10 @@ class LinkageSettings:
 
     threshold: float = 0.5  # match probability from which two records are one person
     review_band: tuple[float, float] = (0.2, 0.8)  # pairs sent to clerical review
-    different_below: float = 0.01  # pairs under this are never in one person
-    max_block: int = 1000  # blocks with more records are skipped (reported)
+    # Pairs under this are never in one person: more likely two people than one (0.01 let
+    # namesakes chain into one person in a population of 100,000 records).
+    different_below: float = 0.3
+    max_block: int = 1000  # larger blocks are split by birth year, then place (`refinements`)
     u_pairs: int = 300_000  # random pairs to estimate u
     link_only: bool = False  # only pairs from different sources (files free of duplicates)
     seed: int = 2026
@@ -202,15 +204,49 @@ def _total_pairs(f: Features, link_only: bool) -> float:
     return float((sizes.sum() ** 2 - (sizes**2).sum()) / 2)
 
 
-def _exact_u(f: Features, i: np.ndarray) -> dict[int, np.ndarray]:
+def _name_frequencies(f: Features) -> dict[int, np.ndarray]:
     """Frequency of each record's first and last name, for the exact-name levels."""
     out = {}
     for k, name in enumerate(("first", "last")):
         values = pd.Series(f.names[f"{name}_join"])
         known = values != ""
-        freq = values.map(values[known].value_counts(normalize=True)).fillna(0).to_numpy()
-        out[k] = freq[i]
+        out[k] = values.map(values[known].value_counts(normalize=True)).fillna(0).to_numpy()
     return out
+
+
+def _exact_u(f: Features, i: np.ndarray) -> dict[int, np.ndarray]:
+    """Frequency of the first and last name of records ``i``, for the exact-name levels."""
+    return {k: freq[i] for k, freq in _name_frequencies(f).items()}
+
+
+def _differ(
+    f: Features,
+    model: fellegi_sunter.FellegiSunter,
+    settings: LinkageSettings,
+    must_link: tuple[np.ndarray, np.ndarray],
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Records that cannot be one person: sexes known and different, or, for two records a
+    chain of links put together without comparing them, a score under ``different_below``.
+
+    Without the second test a big population chains namesakes: A-B and B-C strong, A and C
+    never compared (not in one block) yet clearly two people. Reviewed matches
+    (``must_link``) are never said to differ by the score.
+    """
+    frequencies = _name_frequencies(f)
+    reviewed = np.minimum(*must_link) * f.n + np.maximum(*must_link)
+
+    def differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = cannot_be_one(f, a, b)
+        scored = ~out & ~np.isin(np.minimum(a, b) * f.n + np.maximum(a, b), reviewed)
+        rest = np.flatnonzero(scored)
+        for start in range(0, len(rest), 1_000_000):
+            chunk = rest[start : start + 1_000_000]
+            gamma = compare(f, a[chunk], b[chunk], settings.extras)
+            exact_u = {k: freq[a[chunk]] for k, freq in frequencies.items()}
+            out[chunk] = model.probability(gamma, exact_u) < settings.different_below
+        return out
+
+    return differ
 
 
 def _name_checked(f: Features, i: np.ndarray, j: np.ndarray, gamma: np.ndarray) -> np.ndarray:
@@ -273,7 +309,7 @@ def link_features(
         f.n, i, j, probability,
         threshold=settings.threshold, different_below=settings.different_below,
         must_link=(mi, mj), cannot_link=(ni, nj), anchor=f.has_names,
-        differ=lambda a, b: cannot_be_one(f, a, b),
+        differ=_differ(f, model, settings, (mi, mj)),
     )
     person_conf, record_conf = confidence(labels, i, j, probability)
     estimate = estimate_people(labels, i, j, probability, settings.review_band,
@@ -282,8 +318,13 @@ def link_features(
     lap("clustering")
 
     # A person is named after its smallest record id: stable from run to run.
-    ids = pd.Series(f.record_id.astype(str))
-    person = ids.groupby(labels).transform("min")
+    ids = f.record_id.astype(str)
+    order = np.argsort(ids, kind="stable")
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[order] = np.arange(len(ids))
+    smallest = np.full(int(labels.max(initial=-1)) + 1, len(ids), dtype=np.int64)
+    np.minimum.at(smallest, labels, rank)
+    person = pd.Series(ids[order][smallest[labels]] if len(ids) else ids)
     clusters = pd.DataFrame({
         "record_id": f.record_id,
         "person_id": ("P-" + person).to_numpy(),

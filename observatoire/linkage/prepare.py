@@ -45,6 +45,20 @@ class Features:
     extras: dict[str, np.ndarray] = field(default_factory=dict)
     bloom: dict[str, np.ndarray] | None = None  # "first"/"last" -> uint8 bit matrix
     encoded: bool = False
+    # Integer codes of string columns, made on first use (see `shared_codes`), and the
+    # blocking keys; not copied by `dataclasses.replace`, so encodings never reuse them.
+    codes: dict[tuple[str, ...], tuple] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def shared_codes(self, *columns: str) -> tuple[np.ndarray, ...]:
+        """Integer codes of string columns (``names`` keys or attributes) in one code space:
+        equal codes, equal strings. Comparing codes is many times faster than strings."""
+        if columns not in self.codes:
+            arrays = [self.names[c] if c in self.names else getattr(self, c) for c in columns]
+            codes = pd.factorize(np.concatenate(arrays))[0]
+            self.codes[columns] = tuple(np.split(codes, len(columns)))
+        return self.codes[columns]
 
 
 def _map_unique(values: np.ndarray, fn) -> np.ndarray:

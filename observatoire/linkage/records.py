@@ -66,6 +66,15 @@ def _lines(mask: np.ndarray, values: pd.Series) -> str:
     return shown + more
 
 
+def _stripped(values: pd.Series) -> pd.Series:
+    """Strings stripped, "" for missing; each distinct value stripped once (a million
+    records hold far fewer distinct names, dates or communes)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    clean = pd.Series(uniques).astype("string").str.strip().to_numpy(dtype=object)
+    out = np.where(codes >= 0, clean[np.maximum(codes, 0)] if len(clean) else "", "")
+    return pd.Series(out, index=values.index, dtype="string")
+
+
 def validate_records(frame: pd.DataFrame, origin: str = "records") -> pd.DataFrame:
     """Check a frame of strings against the interchange format and type its columns.
 
@@ -86,7 +95,7 @@ def validate_records(frame: pd.DataFrame, origin: str = "records") -> pd.DataFra
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     for column in RECORD_COLUMNS:
         if column in frame.columns:
-            values = frame[column].astype("string").fillna("").str.strip()
+            values = _stripped(frame[column])
         else:
             values = pd.Series("", index=out.index, dtype="string")
         out[column] = values.reset_index(drop=True)

@@ -40,9 +40,10 @@ def sample_settings(tmp_path_factory):
     return settings
 
 
-@pytest.fixture
-def page(sample_settings, monkeypatch):
-    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(sample_settings.data_dir))
+def _page_runner(settings, monkeypatch):
+    """``run(script, user, **state)``: a page (or ``"app"``) run on ``settings``' database
+    with empty Streamlit caches."""
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(settings.data_dir))
     monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
     monkeypatch.chdir(REPO)
     monkeypatch.syspath_prepend(str(REPO))
@@ -58,7 +59,12 @@ def page(sample_settings, monkeypatch):
             app.session_state[key] = value
         return app.run()
 
-    yield run
+    return run
+
+
+@pytest.fixture
+def page(sample_settings, monkeypatch):
+    yield _page_runner(sample_settings, monkeypatch)
     sys.modules.pop("dashboards.tableau_commun", None)
 
 
@@ -220,25 +226,12 @@ def test_pages_show_the_stored_feed_figures(linked_settings, monkeypatch):
         stored = session.query(FeedAggregateRow).count()
     engine.dispose()
     assert stored and reference.linked_records["person_id"].notna().any()
-    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(linked_settings.data_dir))
-    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
-    monkeypatch.chdir(REPO)
-    monkeypatch.syspath_prepend(str(REPO))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-    def run(script: str, **state) -> AppTest:
-        app = AppTest.from_file(str(REPO / "dashboards" / script), default_timeout=90)
-        app.session_state[SESSION_KEY] = STAFF
-        for key, value in state.items():
-            app.session_state[key] = value
-        return app.run()
-
-    tiles = {m.label: m.value for m in run("tableau.py").metric}
+    run = _page_runner(linked_settings, monkeypatch)
+    tiles = {m.label: m.value for m in run("tableau.py", STAFF).metric}
     estimate = distinct_people(reference.linked_records).estimate
     assert tiles["Personnes sans domicile distinctes sur la période (estimation dédoublonnée)"
                  ].replace("\u202f", "") == str(estimate)  # fmt: skip
-    app = run("indicateurs.py", indicateurs_section="Flux de la liste nominative")
+    app = run("indicateurs.py", STAFF, indicateurs_section="Flux de la liste nominative")
     assert not app.exception, app.exception
     shown = app.dataframe[0].value
     expected = flows(reference)

@@ -37,6 +37,7 @@ from observatoire.normalise import (
     normalise_sex,
     parse_french_date,
 )
+from observatoire.plan_attributes import PLAN_ATTRIBUTES, attribute_text
 from observatoire.pseudonymise import ENCODING_VERSION, PSEUDONYM_FIELDS, Pseudonymiser
 
 # A cell a spreadsheet would run: =..., @..., +FUNCTION(...), -FUNCTION(...).
@@ -487,6 +488,11 @@ class RecordBuilder:
         self._row_purpose = f"ligne:{self.source}"
         self._date_attributes = {n for n in self._attribute_fields if fields[n].type == "date"}
         self._kept_pseudonyms = set(PSEUDONYM_FIELDS) | set(self._custom_identifiers)
+        # The attributes of `observatoire.plan_attributes` this format may hold.
+        self._plan_keys = [
+            [k for k in keys if k in self._attribute_fields]
+            for keys in PLAN_ATTRIBUTES.get(self.source, ((), (), ()))
+        ]
         # JSON fragments of distinct values, kept from chunk to chunk (see `person_rows`).
         self._fragments: dict[str, dict[Any, Any]] = {}
 
@@ -814,8 +820,10 @@ def _read_communes(
 
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 # A prepared ``source_record`` row: source, key, commune, sex, birth year, last contact (ISO
-# text), pseudonyms and attributes (JSON text).
-RecordRow = tuple[str, str, str | None, str | None, int | None, str | None, str, str]
+# text), pseudonyms and attributes (JSON text), then the plan attributes (date, label and
+# status: `observatoire.plan_attributes`).
+RecordRow = tuple[str, str, str | None, str | None, int | None, str | None, str, str,
+                  str | None, str | None, str | None]
 
 
 def _member(name: str, value: Any) -> str:
@@ -942,11 +950,23 @@ def person_rows(
     purpose = builder._row_purpose
     keys = _objects([pseudonymiser.hash(purpose, u[1:]) for u in uniques])[codes]
 
+    # The plan attributes: for each, the first of its keys that the row has (as stored).
+    plan = []
+    for alternatives in builder._plan_keys:
+        found = np.full(size, None, dtype=object)
+        for name in alternatives:
+            if name in dates_kept:
+                text = mapped(name, lambda v: v.isoformat(), None, f"texte:{name}")
+            else:
+                text = mapped(name, attribute_text, None, f"texte:{name}")
+            found = np.where(pd.isna(found), text, found)
+        plan.append(found.tolist())
+
     years = [None if y < 0 else y for y in birth_year.tolist()]
     rows = list(zip(
         [source] * size, keys.tolist(), mapped("commune", str, None).tolist(),
         mapped("sex", str, None).tolist(), years, contact_iso.tolist(),
-        pseudonyms.tolist(), ["{" + a[1:] for a in attributes.tolist()], strict=True,
+        pseudonyms.tolist(), ["{" + a[1:] for a in attributes.tolist()], *plan, strict=True,
     ))
     return regular[selected].tolist(), rows
 
@@ -982,7 +1002,7 @@ def prepare_chunks(
 
 def record_of_row(row: RecordRow) -> dict[str, Any]:
     """A prepared row as `RecordBuilder.person` gives it (to compare with a stored one)."""
-    source, key, commune, sex, birth_year, last_contact, pseudonyms, attributes = row
+    source, key, commune, sex, birth_year, last_contact, pseudonyms, attributes = row[:8]
     return {
         "source": source, "source_row_key": key, "commune_code": commune, "sex": sex,
         "birth_year": birth_year,

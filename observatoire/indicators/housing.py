@@ -44,6 +44,9 @@ def _plain(value: object) -> str:
     return " ".join(text.lower().split())
 
 
+_DONE_PLAIN = frozenset(_plain(s) for s in _DONE)
+
+
 def _map_each_value(values: pd.Series, function: Callable[[object], object]) -> pd.Series:
     """``values.map(function)``, calling ``function`` once per distinct value: a partner
     column repeats a few labels over hundreds of thousands of rows."""
@@ -64,13 +67,32 @@ def housing_kind(orientation: object) -> str | None:
     return _HOUSING_KINDS.get(_plain(orientation))
 
 
+def orientation_done(status: object) -> bool:
+    """Whether an orientation's status says it happened ("Orientée", "Admis"...)."""
+    return _plain(status) in _DONE_PLAIN
+
+
+def shelter_request(motive: object) -> bool:
+    """Whether a 115 call's motive is a shelter request (the calls `unanswered_115` counts)."""
+    return _plain(motive) == _SHELTER_REQUEST
+
+
+# The rows that can count in these indicators (and in the flows' moves to housing), as
+# predicates on a row's label and on its status (``None``: any): orientations with a housing
+# kind that happened, calls that are shelter requests. The database leaves the others out
+# (`store.indicators_repository.plan_inputs`).
+Counted = tuple[Callable[[object], bool] | None, Callable[[object], bool] | None]
+ORIENTATIONS_COUNTED: Counted = (lambda label: housing_kind(label) is not None, orientation_done)
+CALLS_COUNTED: Counted = (None, shelter_request)
+
+
 def exits_to_housing(orientations: pd.DataFrame) -> pd.DataFrame:
     """Orientations to housing that happened: the rows of ``orientations`` with a ``kind``
     column (`housing_kind`) and a ``year``; people oriented twice count once per year."""
     if orientations.empty:
         return pd.DataFrame(columns=["date", "kind", "year"])
     kinds = _map_each_value(orientations["orientation"], housing_kind)
-    done = _map_each_value(orientations["status"], _plain).isin({_plain(s) for s in _DONE})
+    done = _map_each_value(orientations["status"], orientation_done).astype(bool)
     rows = orientations[kinds.notna() & done].assign(kind=kinds)
     rows = rows.assign(year=pd.to_datetime(rows["date"], errors="coerce").dt.year)
     if "person_id" in rows and rows["person_id"].notna().any():
@@ -105,7 +127,7 @@ def unanswered_115(calls_115: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     calls = calls_115
     if "motive" in calls:
-        calls = calls[_map_each_value(calls["motive"], _plain) == _SHELTER_REQUEST]
+        calls = calls[_map_each_value(calls["motive"], shelter_request).astype(bool)]
     year = pd.to_datetime(calls["date"], errors="coerce", dayfirst=True).dt.year
     unanswered = _map_each_value(calls["answer"], _plain).isin(_UNANSWERED)
     frame = (

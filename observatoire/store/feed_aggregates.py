@@ -122,7 +122,7 @@ def _flows_payloads(
     """Monthly flows for each inactivity threshold of ``choices`` (the contacts and the
     orientations are read once; ``orientations`` when already read)."""
     if orientations is None:
-        orientations = live.plan_inputs(session)["orientations"]
+        orientations = live.plan_inputs(session, counting=True)["orientations"]
     inputs = IndicatorInputs(linked_records=live.flow_contacts(session, territory_slug),
                              orientations=orientations)  # fmt: skip
     return {days: _frame_payload(compute_flows(inputs, days)) for days in choices}
@@ -170,8 +170,10 @@ def plan_values(
 ) -> pd.DataFrame:
     """`observatoire.indicators.compute.feed_plan_values` of the feeds (SI-SIAO and 115
     records are not kept by commune: the same for every territory)."""
-    payload = _stored_or_live(session, territory_slug, PLAN_VALUES, _ALL, version,
-                              lambda: _plan_payload(live.plan_inputs(session)))  # fmt: skip
+    payload = _stored_or_live(
+        session, territory_slug, PLAN_VALUES, _ALL, version,
+        lambda: _plan_payload(live.plan_inputs(session, counting=True)),
+    )  # fmt: skip
     return _payload_frame(payload)
 
 
@@ -186,7 +188,7 @@ def refresh_feed_aggregates(session: Session) -> int:
     session.execute(delete(FeedAggregateRow))
     rows = []
     territories = session.execute(select(TerritoryRow.id, TerritoryRow.slug)).all()
-    plan = live.plan_inputs(session) if territories else {}
+    plan = live.plan_inputs(session, counting=True) if territories else {}
     feeds = live.feed_version(session)
     for territory_id, slug in territories:
         version = data_version(session, territory_id, feeds)

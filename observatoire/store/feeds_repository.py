@@ -15,13 +15,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from observatoire.store.feeds_tables import FeedImportRow, FeedQuarantineRow, PlaceTallyRow
-from observatoire.store.tables import CommuneRow, SourceRecordRow
+from observatoire.store.tables import CommuneRow, SourceRecordRow, plan_attributes
 
 # Well under SQLite's bound-parameter limit (32,766) for the IN lists and multi-row inserts.
 _IN_CHUNK = 900
 _SQLITE_CACHE_KIB = 256 * 1024  # page cache of an import, within the 2 GB budget
 _RECORD_COLUMNS = ("source", "source_row_key", "commune_code", "sex", "birth_year",
-                   "last_contact", "pseudonyms", "attributes")
+                   "last_contact", "pseudonyms", "attributes", "plan_date", "plan_label",
+                   "plan_status")
+_PLAN_COLUMNS = _RECORD_COLUMNS[8:]
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -150,7 +152,8 @@ def insert_source_records(session: Session, records: list[dict[str, Any]]) -> in
     return insert_source_rows(session, [
         (r["source"], r["source_row_key"], r["commune_code"], r["sex"], r["birth_year"],
          r["last_contact"].isoformat() if r["last_contact"] else None,
-         _encode_json(r["pseudonyms"]), _encode_json(r["attributes"]))
+         _encode_json(r["pseudonyms"]), _encode_json(r["attributes"]),
+         *plan_attributes(r["source"], r["attributes"]))
         for r in records
     ])
 
@@ -160,8 +163,10 @@ def insert_source_rows(session: Session, rows: list[tuple[Any, ...]]) -> int:
     returns how many were inserted.
 
     Each row is ``(source, source_row_key, commune_code, sex, birth_year, last_contact as ISO
-    text, pseudonyms as JSON text, attributes as JSON text)``: the rows go to the driver
-    directly (``executemany`` on SQLite, ``COPY`` through a staging table on PostgreSQL).
+    text, pseudonyms as JSON text, attributes as JSON text, plan_date, plan_label,
+    plan_status)`` (the last three: `tables.plan_attributes` of the attributes): the rows go
+    to the driver directly (``executemany`` on SQLite, ``COPY`` through a staging table on
+    PostgreSQL).
     """
     if not rows:
         return 0
@@ -198,8 +203,8 @@ def _copy_source_rows(driver, rows: list[tuple[Any, ...]]) -> int:  # noqa: ANN0
         cursor.execute(
             "CREATE TEMPORARY TABLE IF NOT EXISTS feed_record_staging (source varchar(32), "
             "source_row_key varchar(128), commune_code varchar(5), sex varchar(1), "
-            "birth_year integer, last_contact date, pseudonyms json, attributes json) "
-            "ON COMMIT DROP"
+            "birth_year integer, last_contact date, pseudonyms json, attributes json, "
+            "plan_date text, plan_label text, plan_status text) ON COMMIT DROP"
         )
         with cursor.copy(f"COPY feed_record_staging ({columns}) FROM STDIN") as copy:
             for row in rows:
@@ -221,7 +226,9 @@ def update_source_records(session: Session, updates: list[tuple[int, dict[str, A
     table = SourceRecordRow.__table__
     session.execute(
         update(table).where(table.c.id == bindparam("record_id")),
-        [{"record_id": record_id, **{c: r[c] for c in _RECORD_COLUMNS[2:]}}
+        [{"record_id": record_id, **{c: r[c] for c in _RECORD_COLUMNS[2:8]},
+          **dict(zip(_PLAN_COLUMNS, plan_attributes(r["source"], r["attributes"]),
+                     strict=True))}
          for record_id, r in updates],
     )
 

@@ -19,6 +19,7 @@ from sqlalchemy import Integer, String, case, cast, delete, func, literal, or_, 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from observatoire.indicators import housing
 from observatoire.indicators.dedup import COUNT_NIGHT_SOURCE, ClusterSummary
 from observatoire.model import ObservatoireError
 from observatoire.store import repository
@@ -248,60 +249,57 @@ def _feeds(session: Session, territory_slug: str) -> dict[str, pd.DataFrame]:
     return frames
 
 
-_ORIENTATION_KEYS = {
-    "date": ("date_orientation", "Date d'orientation", "date_demande", "Date de la demande"),
-    "orientation": ("orientation", "Orientation"),
-    "status": ("statut", "status", "Statut"),
-}
-_CALL_KEYS = {
-    "date": ("date", "date_appel", "Date et heure"),
-    "answer": ("reponse", "Réponse", "answer"),
-    "motive": ("motif", "Motif", "motive"),
-}
-
-
-def plan_inputs(session: Session) -> dict[str, pd.DataFrame]:
+def plan_inputs(session: Session, *, counting: bool = False) -> dict[str, pd.DataFrame]:
     """``orientations`` (SI-SIAO) and ``calls_115`` frames, for the *Logement d'abord*
-    indicators and the moves to housing of the flows."""
+    indicators and the moves to housing of the flows.
+
+    ``counting=True`` leaves out the rows that count in none of them (orientations that are
+    no move to housing, calls that are no shelter request; `observatoire.indicators.housing`):
+    `feed_plan_values` and the flows are the same, and the rows left out, most of a SI-SIAO
+    extract, never leave the database.
+    """
+    orientations, calls = housing.ORIENTATIONS_COUNTED, housing.CALLS_COUNTED
     return {
-        "orientations": _attributes(session, "si_siao", _ORIENTATION_KEYS),
-        "calls_115": _attributes(session, "appels_115", _CALL_KEYS),
-    }
+        "orientations": _plan_attributes(session, "si_siao", ["date", "orientation", "status"],
+                                         orientations if counting else None),
+        "calls_115": _plan_attributes(session, "appels_115", ["date", "answer", "motive"],
+                                      calls if counting else None),
+    }  # fmt: skip
 
 
-def _attributes(
-    session: Session, source: str, wanted: dict[str, tuple[str, ...]]
+def _plan_attributes(
+    session: Session, source: str, names: list[str], counted: housing.Counted | None
 ) -> pd.DataFrame:
-    """Columns of one feed read from ``attributes`` (first key present wins), with the
-    record's ``person_id`` and ``last_contact`` as fallbacks.
-
-    Only the wanted keys leave the database (JSON extraction in SQL): the other attributes
-    of a partner row are never decoded."""
-
-    def first(keys: tuple[str, ...]):
-        values = [func.nullif(SourceRecordRow.attributes[k].as_string(), "") for k in keys]
-        return func.coalesce(*values) if len(values) > 1 else values[0]
-
-    names = list(wanted)
-    columns = {name: first(wanted[name]) for name in names}
-    # A row without any of the non-date keys cannot count in an indicator (no orientation,
-    # no call motive): leave it in the database.
-    informative = or_(*(column.is_not(None) for name, column in columns.items()
-                        if name != "date"))  # fmt: skip
+    """The plan attributes of one feed (``source_record.plan_*``: date, label, status, see
+    `observatoire.plan_attributes`) named ``names``, with the record's ``person_id``, and its
+    ``last_contact`` for a date it lacks. ``counted``: the predicates on the label and on the
+    status of the rows that can count (others are left out)."""
+    label, status = SourceRecordRow.plan_label, SourceRecordRow.plan_status
+    # A row without label nor status cannot count in an indicator: leave it in the database.
+    conditions = [SourceRecordRow.source == source, or_(label.is_not(None), status.is_not(None))]
+    if counted is not None:
+        pairs = session.execute(select(label, status).where(*conditions).distinct()).all()
+        for column, position, test in ((label, 0, counted[0]), (status, 1, counted[1])):
+            if test is None:
+                continue
+            values = {pair[position] for pair in pairs} - {None}
+            kept = sorted(v for v in values if test(v))
+            if not kept:
+                return pd.DataFrame(columns=[*names, "person_id"])
+            conditions.append(column.in_(kept))
     frame = _frame(
         session,
-        select(*columns.values(), SourceRecordRow.person_id,
+        select(SourceRecordRow.plan_date, label, status, SourceRecordRow.person_id,
                cast(SourceRecordRow.last_contact, String))
-        .where(SourceRecordRow.source == source, informative)
+        .where(*conditions)
         .order_by(SourceRecordRow.id),
         [*names, "person_id", "_last_contact"],
     )  # fmt: skip
     last_contact = frame.pop("_last_contact")
-    if frame.empty or all(frame[c].isna().all() for c in wanted if c != "date"):
-        return frame.iloc[0:0]
-    if "date" in frame:
-        frame["date"] = _partner_dates(frame["date"]).fillna(
-            pd.to_datetime(last_contact, errors="coerce", format="ISO8601"))
+    if frame.empty:
+        return frame
+    frame[names[0]] = _partner_dates(frame[names[0]]).fillna(
+        pd.to_datetime(last_contact, errors="coerce", format="ISO8601"))
     return frame
 
 

@@ -8,6 +8,7 @@ Changing this file means writing an Alembic migration in ``migrations/versions``
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy import (
@@ -17,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -25,6 +27,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from observatoire.plan_attributes import plan_attributes
 
 # Stable constraint names so that migrations can refer to them on every backend.
 NAMING_CONVENTION = {
@@ -170,6 +174,28 @@ class SourceRecordRow(Base):
     pseudonyms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    # Added by migration 0010: the attributes the *Logement d'abord* indicators read
+    # (`observatoire.plan_attributes`), copied out of ``attributes`` when a record is
+    # written, so that the indicators never decode the JSON of every row. Filled from
+    # ``attributes`` by default (SQLAlchemy inserts); the importer's bulk insert and its
+    # updates write them itself.
+    plan_date: Mapped[str | None] = mapped_column(Text, default=lambda c: _plan_default(c, 0))
+    plan_label: Mapped[str | None] = mapped_column(Text, default=lambda c: _plan_default(c, 1))
+    plan_status: Mapped[str | None] = mapped_column(Text, default=lambda c: _plan_default(c, 2))
+
+
+# Added by migration 0010: the indicators look for the labels and statuses of a feed that
+# count (a few distinct values among a million rows) in this index, not in the wide rows.
+Index("ix_source_record_plan", SourceRecordRow.__table__.c.source,
+      SourceRecordRow.__table__.c.plan_label, SourceRecordRow.__table__.c.plan_status)
+
+
+def _plan_default(context: Any, position: int) -> str | None:
+    parameters = context.get_current_parameters()
+    attributes = parameters.get("attributes")
+    if isinstance(attributes, str):  # already encoded by the caller
+        attributes = json.loads(attributes)
+    return plan_attributes(parameters.get("source") or "", attributes)[position]
 
 
 class UserRow(Base):

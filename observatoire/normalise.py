@@ -12,7 +12,9 @@ import datetime as dt
 import difflib
 import gzip
 import re
+import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -276,7 +278,24 @@ class CommuneReference:
     arrondissement municipal.
     """
 
-    def __init__(self, rows: list[dict[str, str]]) -> None:
+    def __init__(
+        self, rows: list[dict[str, str]] | Callable[[], list[dict[str, str]]]
+    ) -> None:
+        # Built at the first look-up (``rows`` may be a function that reads them): an
+        # importer whose file is read by another process never needs it.
+        self._rows = rows
+        self._built = False
+        self._building = threading.Lock()
+        self._cache: dict[tuple[str, str, frozenset[str]], CommuneMatch] = {}
+
+    def _build(self) -> None:
+        with self._building:
+            if not self._built:
+                self._build_indexes(self._rows() if callable(self._rows) else self._rows)
+                self._rows = []
+                self._built = True
+
+    def _build_indexes(self, rows: list[dict[str, str]]) -> None:
         self._names: dict[str, str] = {}
         self._current: dict[str, str] = {}  # any code -> today's code
         self._by_key: dict[str, list[str]] = {}
@@ -296,13 +315,14 @@ class CommuneReference:
                     self._by_key_loose.setdefault(key[len(article):], []).append(current)
             for postcode in row["codes_postaux"].split():
                 self._by_postcode.setdefault(postcode, []).append(code)
-        self._cache: dict[tuple[str, str, frozenset[str]], CommuneMatch] = {}
 
     @classmethod
     def load(cls, path: Path = COMMUNES_REFERENCE) -> CommuneReference:
         return _load_reference(path)
 
     def name(self, code: str) -> str:
+        if not self._built:
+            self._build()
         return self._names.get(code, code)
 
     def resolve(
@@ -313,6 +333,8 @@ class CommuneReference:
         settle names that several communes share."""
         cache_key = (value, postcode, departements)
         if cache_key not in self._cache:
+            if not self._built:
+                self._build()
             self._cache[cache_key] = self._resolve(clean_cell(value), clean_cell(postcode),
                                                    departements)
         return self._cache[cache_key]
@@ -403,8 +425,11 @@ def _departement(code: str) -> str:
 
 @lru_cache(maxsize=4)
 def _load_reference(path: Path) -> CommuneReference:
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
-        return CommuneReference(list(csv.DictReader(handle)))
+    def rows() -> list[dict[str, str]]:
+        with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    return CommuneReference(rows)
 
 
 def normalise_commune(value: str, reference: CommuneReference | None = None) -> str:

@@ -258,6 +258,53 @@ def test_a_later_extract_updates_a_demand_whose_status_changed(db, partner_files
     assert record.attributes["import_initial"] == first.import_id
     assert record.pseudonyms == before[updated[0]].pseudonyms
     assert "CHRS" not in json.dumps(record.pseudonyms)
+    # The plan attributes follow the update: the indicators read them, not the JSON.
+    assert (record.plan_label, record.plan_status) == ("CHRS Les Tilleuls", "orientee")
+    _assert_plan_attributes_match(after.values())
+
+
+def _assert_plan_attributes_match(records) -> None:  # noqa: ANN001
+    """``plan_*`` of each stored record are those its attributes give."""
+    from observatoire.plan_attributes import plan_attributes
+
+    records = list(records)
+    assert records
+    for record in records:
+        assert (record.plan_date, record.plan_label, record.plan_status) == plan_attributes(
+            record.source, record.attributes)
+
+
+def test_every_import_path_stores_the_plan_attributes(db, partner_files, tmp_path):
+    """Bulk rows (read per column, in process or by the worker), records of a pseudonymised
+    file and SQLAlchemy inserts all fill ``plan_*`` as `plan_attributes` says."""
+    from sqlalchemy import insert
+
+    for name in ("si_siao", "appels_115"):
+        assert _import(db, partner_files[name], name).rows_imported
+    output = tmp_path / "si_siao_pseudo.csv"
+    header, rows = _si_siao_rows(partner_files)
+    source = _write_si_siao(tmp_path / "autres.csv", header,
+                            [[f"X{r[0]}", *r[1:]] for r in rows[:20]])  # fmt: skip
+    pseudonymise_file(source, get_format("si_siao"), KEY, output,
+                      departements=frozenset({"21"}), today=TODAY)
+    assert _import(db, output, "si_siao").rows_imported == 20
+    with Session(db) as session, session.begin():
+        session.execute(insert(SourceRecordRow), [
+            {"source": "appels_115", "source_row_key": "k1", "pseudonyms": {},
+             "attributes": {"Réponse": "Pas de place", "motif": "",
+                            "Motif": "Demande d'hébergement", "date_appel": "03/02/2025 22:30"}},
+            {"source": "si_siao", "source_row_key": "k2", "pseudonyms": {},
+             "attributes": {"orientation": 3, "Statut": True}},
+            {"source": "maraude", "source_row_key": "k3", "pseudonyms": {},
+             "attributes": {"orientation": "Logement social"}},
+        ])  # fmt: skip
+    stored = _stored(db)
+    assert (stored["k1"].plan_date, stored["k1"].plan_label, stored["k1"].plan_status) == (
+        "03/02/2025 22:30", "Pas de place", "Demande d'hébergement")
+    assert (stored["k2"].plan_label, stored["k2"].plan_status) == ("3", "true")
+    assert stored["k3"].plan_label is None
+    assert sum(r.plan_status is not None for r in stored.values()) > 40
+    _assert_plan_attributes_match(stored.values())
 
 
 def test_an_older_extract_imported_late_does_not_undo_an_update(db, partner_files, tmp_path):
@@ -484,10 +531,12 @@ def _stored_records(engine) -> list[tuple]:
         rows = session.execute(select(
             SourceRecordRow.source_row_key, SourceRecordRow.commune_code, SourceRecordRow.sex,
             SourceRecordRow.birth_year, SourceRecordRow.last_contact, SourceRecordRow.pseudonyms,
-            SourceRecordRow.attributes,
+            SourceRecordRow.attributes, SourceRecordRow.plan_date, SourceRecordRow.plan_label,
+            SourceRecordRow.plan_status,
         )).all()
     return sorted(
-        (*row[:6], {k: v for k, v in row[6].items() if k != "import_id"}) for row in rows
+        (*row[:6], {k: v for k, v in row[6].items() if k != "import_id"}, *row[7:])
+        for row in rows
     )
 
 
@@ -521,6 +570,9 @@ def test_a_large_file_read_in_a_worker_process_imports_as_in_process(db, tmp_pat
     assert [(i.severity, i.row, i.column, i.value, i.message) for i in report.issues] == [
         (i.severity, i.row, i.column, i.value, i.message) for i in expected.issues]
     assert _stored_records(db) == _stored_records(in_process)
+    stored = _stored(db)
+    _assert_plan_attributes_match(stored.values())
+    assert any(r.plan_status == "orientee" for r in stored.values())
     with Session(db) as session:
         imports = {a["import_id"] for a in session.scalars(select(SourceRecordRow.attributes))}
     assert imports == {report.import_id}

@@ -493,6 +493,38 @@ def test_feed_counts_and_flows_from_sql_equal_the_pure_computations(engine):
         assert ind.feed_version(session) != version
 
 
+def test_the_rows_that_can_count_give_the_figures_of_all_rows(engine):
+    """``plan_inputs(counting=True)`` (what the dashboards' aggregates read) leaves most rows
+    in the database and gives the same *Logement d'abord* figures and flows."""
+    from sqlalchemy.orm import Session
+
+    from observatoire.indicators import flows
+    from observatoire.indicators.compute import feed_plan_values
+    from observatoire.indicators.housing import housing_kind, orientation_done
+    from observatoire.store import indicators_repository as ind
+
+    _feeds_database(engine)
+    with Session(engine) as session:
+        every = ind.plan_inputs(session)
+        counting = ind.plan_inputs(session, counting=True)
+        contacts = ind.flow_contacts(session, "t")
+    for name in ("orientations", "calls_115"):
+        assert 0 < len(counting[name]) <= len(every[name])
+    assert len(counting["orientations"]) < len(every["orientations"])  # CHRS, "En attente"
+    kept = counting["orientations"]
+    assert all(housing_kind(o) and orientation_done(s)
+               for o, s in zip(kept["orientation"], kept["status"], strict=True))  # fmt: skip
+    pd.testing.assert_frame_equal(feed_plan_values(IndicatorInputs(**counting)),
+                                  feed_plan_values(IndicatorInputs(**every)))  # fmt: skip
+    for days in (30, 90):
+        pd.testing.assert_frame_equal(
+            flows(IndicatorInputs(linked_records=contacts,
+                                  orientations=counting["orientations"]), days),
+            flows(IndicatorInputs(linked_records=contacts, orientations=every["orientations"]),
+                  days),
+        )  # fmt: skip
+
+
 def test_partner_dates_read_iso_and_day_first():
     from observatoire.store.indicators_repository import _partner_dates
 

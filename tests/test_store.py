@@ -202,3 +202,35 @@ def test_sqlite_database_uses_wal(sqlite_url):
     engine = make_engine(sqlite_url)
     with engine.connect() as c:
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_migration_0010_copies_the_plan_attributes_of_stored_records(engine):
+    """Records stored before migration 0010 get their ``plan_*`` columns from their JSON
+    attributes, as `plan_attributes` gives them for a record written since."""
+    import json
+
+    from observatoire.plan_attributes import plan_attributes
+
+    upgrade_database(engine, "0009")
+    attributes = {
+        "a": ("si_siao", {"orientation": "Logement social", "statut": "", "Statut": "Orientée",
+                          "Date d'orientation": "03/02/2025", "household": "seul"}),
+        "b": ("si_siao", {"orientation": "", "status": "sans_solution", "import_id": 4}),
+        "c": ("appels_115", {"Réponse": "Pas de place", "motif": "Demande d'hébergement",
+                             "date_appel": "2025-02-03T22:30"}),
+        "d": ("maraude", {"orientation": "CHRS", "status": "orientee"}),
+        "e": ("si_siao", {}),
+    }  # fmt: skip
+    with engine.begin() as c:
+        for key, (source, values) in attributes.items():
+            c.execute(text("INSERT INTO source_record (source, source_row_key, pseudonyms, "
+                           "attributes) VALUES (:s, :k, '{}', :a)"),
+                      {"s": source, "k": key, "a": json.dumps(values, ensure_ascii=False)})
+    upgrade_database(engine)
+    with engine.connect() as c:
+        stored = {r[0]: tuple(r[1:]) for r in c.execute(text(
+            "SELECT source_row_key, plan_date, plan_label, plan_status FROM source_record"))}
+        indexes = {i["name"] for i in inspect(c).get_indexes("source_record")}
+    assert stored == {k: plan_attributes(*v) for k, v in attributes.items()}
+    assert stored["a"] == ("03/02/2025", "Logement social", "Orientée")
+    assert "ix_source_record_plan" in indexes and "ix_source_record_last_contact" not in indexes

@@ -4,10 +4,12 @@
 
 The file is synthesised directly (fictitious names from Faker, seeded) in the parent process;
 the import runs in a child process so that its peak memory (max RSS) is measured alone. The
-default database is a fresh SQLite file; pass a PostgreSQL URL to measure the server instead
-(the server's own processes are not counted). The database holds the Dijon Métropole
-territory, as an observatory's does: the import ends by computing the dashboards' stored
-aggregates, a part the benchmark also measures on its own.
+default database is a fresh SQLite file (16 KiB pages, as every database file created since
+`store.db.make_engine` sets them; a file created earlier keeps its 4 KiB pages); pass a
+PostgreSQL URL to measure the server instead (the server's own processes are not counted).
+The database holds the Dijon Métropole territory, as an observatory's does: the import ends
+by computing the dashboards' stored aggregates (inside its transaction, before the commit),
+a part the benchmark also measures on its own afterwards.
 
 The importer reads a large file in a worker process of its own (`observatoire.feeds.
 reader_process`): the CPU time is that of the import process plus its worker

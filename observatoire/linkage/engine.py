@@ -189,7 +189,9 @@ def _sessions(
     keys = {name: key for name, key, _ in blocking_keys(f, settings.extra_blocking)}
     names = keys["names_any_order"]
     by_names = (names[i] >= 0) & (names[i] == names[j])
-    by_birth = (f.birth_date[i] != "") & (f.birth_date[i] == f.birth_date[j])
+    (date,) = f.shared_codes("birth_date")
+    date = np.where(f.birth_date != "", date, -1)  # integer codes: strings compare slowly
+    by_birth = (date[i] >= 0) & (date[i] == date[j])
     sessions = [(by_names, frozenset({0, 1})), (by_birth, frozenset({2}))]
     for rule in settings.extra_blocking:
         key = keys["+".join(rule)]

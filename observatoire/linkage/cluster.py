@@ -40,38 +40,68 @@ def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def _constrained(
-    members: np.ndarray,
+def _sets_by_record(n: int, a: np.ndarray, b: np.ndarray) -> dict[int, set[int]]:
+    """Record -> the records it forms a pair with (both directions), for records in some."""
+    left, right = np.concatenate([a, b]), np.concatenate([b, a])
+    order = np.argsort(left, kind="stable")
+    left, right = left[order], right[order].tolist()
+    starts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]]) if len(left) else left
+    bounds = np.r_[starts, len(left)].tolist()
+    return {r: set(right[bounds[k]:bounds[k + 1]])
+            for k, r in enumerate(left[starts].tolist())}
+
+
+def _greedy_merge(
+    n: int,
     ei: np.ndarray,
     ej: np.ndarray,
     eprob: np.ndarray,
     ni: np.ndarray,
     nj: np.ndarray,
-) -> dict[int, int]:
-    """Greedy merge of one component; returns record -> representative record."""
-    parent = {int(r): int(r) for r in members}
-    group = {int(r): {int(r)} for r in members}
-    forbidden: dict[int, set[int]] = {int(r): set() for r in members}
-    for a, b in zip(ni.tolist(), nj.tolist(), strict=True):
-        forbidden[a].add(b)
-        forbidden[b].add(a)
+) -> np.ndarray:
+    """Greedy merge by decreasing probability that refuses to join two groups holding a
+    negative pair; returns each record's representative (records ``0..n-1``).
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for k in np.argsort(-eprob, kind="stable"):
-        ra, rb = find(int(ei[k])), find(int(ej[k]))
-        if ra == rb or forbidden[ra] & group[rb]:
+    One pass over every component's edges: components never share a record, so this is the
+    merge of each component on its own. The smaller group joins the larger and its records
+    are given the new representative (each record moves a few times at most), so that an
+    edge inside a group, most of them, costs two list look-ups.
+    """
+    root = list(range(n))
+    members: list[list[int]] = [[r] for r in range(n)]
+    forbidden = _sets_by_record(n, ni, nj)
+    order = np.argsort(-eprob, kind="stable")
+    for a, b in zip(ei[order].tolist(), ej[order].tolist(), strict=True):
+        ra, rb = root[a], root[b]
+        if ra == rb:
             continue
-        if len(group[ra]) < len(group[rb]):
+        fa, fb = forbidden.get(ra), forbidden.get(rb)
+        if fa is not None and fb is not None:
+            # A record of one group forbidden with one of the other (the relation is
+            # symmetric: the smaller group's records against the other's forbidden set).
+            if len(members[rb]) <= len(members[ra]):
+                if not fa.isdisjoint(members[rb]):
+                    continue
+            elif not fb.isdisjoint(members[ra]):
+                continue
+        if len(members[ra]) < len(members[rb]):
             ra, rb = rb, ra
-        parent[rb] = ra
-        group[ra] |= group.pop(rb)
-        forbidden[ra] |= forbidden.pop(rb)
-    return {r: find(r) for r in parent}
+            fa, fb = fb, fa
+        moved = members[rb]
+        for x in moved:
+            root[x] = ra
+        members[ra].extend(moved)
+        members[rb] = []
+        if fb is not None:
+            del forbidden[rb]
+            if fa is None:
+                forbidden[ra] = fb
+            elif len(fa) >= len(fb):
+                fa |= fb
+            else:
+                fb |= fa
+                forbidden[ra] = fb
+    return np.asarray(root, dtype=np.int64)
 
 
 def within_pairs(labels: np.ndarray, max_size: int = MAX_CHECKED_SIZE) -> tuple[np.ndarray, ...]:
@@ -143,30 +173,21 @@ def _constrained_components(
     conflict = labels[ni] == labels[nj]
     if not conflict.any():
         return labels
-    flagged = np.unique(labels[ni[conflict]])
-    in_flagged = np.isin(labels, flagged)
+    flagged = np.zeros(int(labels.max(initial=-1)) + 1, dtype=bool)
+    flagged[labels[ni[conflict]]] = True
+    in_flagged = flagged[labels]
+    members = np.flatnonzero(in_flagged)  # records of the flagged components, ascending
+    local = np.full(n, -1, dtype=np.int64)
+    local[members] = np.arange(len(members))
     edge_flag = in_flagged[ei]
-    frame = pd.DataFrame({"c": labels[ei[edge_flag]], "a": ei[edge_flag],
-                          "b": ej[edge_flag], "p": ep[edge_flag]})
-    negatives = pd.DataFrame({"c": labels[ni[conflict]], "a": ni[conflict], "b": nj[conflict]})
-    next_label = labels.max() + 1
-    members_of = pd.Series(np.flatnonzero(in_flagged)).groupby(labels[in_flagged])
-    neg_groups = dict(tuple(negatives.groupby("c")))
-    for c, edges in frame.groupby("c"):
-        neg = neg_groups.get(c)
-        if neg is None:
-            continue
-        roots = _constrained(
-            members_of.get_group(c).to_numpy(),
-            edges["a"].to_numpy(), edges["b"].to_numpy(), edges["p"].to_numpy(),
-            neg["a"].to_numpy(), neg["b"].to_numpy(),
-        )
-        root_label: dict[int, int] = {}
-        for record, root in roots.items():
-            if root not in root_label:
-                root_label[root] = next_label
-                next_label += 1
-            labels[record] = root_label[root]
+    roots = members[_greedy_merge(
+        len(members), local[ei[edge_flag]], local[ej[edge_flag]], ep[edge_flag],
+        local[ni[conflict]], local[nj[conflict]],
+    )]
+    # New labels: component by component, its groups in the order of their first record.
+    order = np.lexsort((members, labels[members]))
+    first_seen = pd.factorize(roots[order])[0]
+    labels[members[order]] = labels.max() + 1 + first_seen
     return labels
 
 
@@ -193,17 +214,31 @@ def satellite_shares(
     mixed = anchor[i] != anchor[j]
     sat = np.where(anchor[i[mixed]], j[mixed], i[mixed])
     anc = np.where(anchor[i[mixed]], i[mixed], j[mixed])
-    options = pd.DataFrame({"s": sat, "c": labels[anc], "odds": _odds(p[mixed])})
-    options = options[options["c"] >= 0]
+    c = labels[anc]
+    odds = _odds(p[mixed])
+    known = c >= 0
+    sat, c, odds = sat[known], c[known], odds[known]
     if cannot_link is not None and len(cannot_link[0]):
         ci, cj = cannot_link
-        refused = pd.DataFrame({"s": np.concatenate([ci, cj]),
-                                "c": np.concatenate([labels[cj], labels[ci]])})
-        refused = refused[refused["c"] >= 0].drop_duplicates()
-        options = options.merge(refused.assign(no=True), on=["s", "c"], how="left")
-        options = options[options["no"].isna()].drop(columns="no")
-    options = options.groupby(["s", "c"], as_index=False)["odds"].max()
-    total = options.groupby("s")["odds"].transform("sum")
+        refused_s = np.concatenate([ci, cj])
+        refused_c = np.concatenate([labels[cj], labels[ci]])
+        keep = refused_c >= 0
+        width = int(max(labels.max(initial=0), 0)) + 1
+        refused = refused_s[keep].astype(np.int64) * width + refused_c[keep]
+        allowed = ~np.isin(sat.astype(np.int64) * width + c, refused)
+        sat, c, odds = sat[allowed], c[allowed], odds[allowed]
+    # Best odds per (satellite, person), sorted by satellite then person: a sort and a
+    # reduction, many times faster than a two-key group-by on tens of millions of pairs.
+    order = np.argsort(sat.astype(np.int64) * (int(c.max(initial=0)) + 1) + c)
+    sat, c, odds = sat[order], c[order], odds[order]
+    start = np.flatnonzero(np.r_[True, (sat[1:] != sat[:-1]) | (c[1:] != c[:-1])]) if len(
+        sat) else np.empty(0, np.int64)
+    options = pd.DataFrame({
+        "s": sat[start].astype(np.int64),
+        "c": c[start].astype(np.int64),
+        "odds": np.maximum.reduceat(odds, start) if len(start) else odds[:0],
+    })
+    total = options.groupby("s", sort=False)["odds"].transform("sum")
     options["share"] = options["odds"] / (1.0 + total)
     options["new"] = 1.0 / (1.0 + total)
     return options
@@ -267,9 +302,16 @@ def cluster(
     # (at most one person is the right one, and "nobody known" is the "1"). A satellite
     # cannot bridge two persons, so this is its only way in.
     share = satellite_shares(labels, anchor, i, j, p, (ci, cj))
-    best = share.sort_values("share", ascending=False, kind="stable").drop_duplicates("s")
-    best = best[best["share"] >= attach_share]
-    labels[best["s"].to_numpy()] = best["c"].to_numpy()
+    # Per satellite its best person (the smallest label on a tie), rows being sorted by
+    # satellite then person.
+    s_of, c_of, sh = (share[k].to_numpy() for k in ("s", "c", "share"))
+    if len(s_of):
+        first = np.flatnonzero(np.r_[True, s_of[1:] != s_of[:-1]])
+        top = np.repeat(np.maximum.reduceat(sh, first), np.diff(np.r_[first, len(sh)]))
+        best = np.flatnonzero(sh == top)
+        best = best[np.r_[True, s_of[best][1:] != s_of[best][:-1]]]
+        best = best[sh[best] >= attach_share]
+        labels[s_of[best]] = c_of[best]
 
     # 3. Satellites without an anchor: strict grouping among themselves.
     alone = labels < 0
@@ -382,8 +424,7 @@ def estimate_people(
         person_of = np.where(anchored[labels], labels, -1)
         shares = satellite_shares(person_of, anchor, i, j, probability, cannot_link)
         new = np.ones(len(labels))
-        new[shares["s"].to_numpy()] = shares.groupby("s")["new"].first().reindex(
-            shares["s"].to_numpy()).to_numpy()
+        new[shares["s"].to_numpy()] = shares["new"].to_numpy()  # one value per satellite
         group_new = np.ones(clusters)
         np.minimum.at(group_new, labels, new)
         if name_checked is not None and source is not None:

@@ -35,6 +35,42 @@ class PeopleEstimate:
     """Per cluster label, the people it is expected to be (``people`` is their sum)."""
 
 
+def stable_order(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` of non-negative integers, by sorting the keys with
+    their position packed in the low bits when both fit in 63 bits: a plain sort of
+    integers is several times faster than an argsort of tens of millions of them."""
+    key = np.asarray(key, dtype=np.int64)
+    if len(key) == 0:
+        return np.empty(0, np.int64)
+    position_bits = int(len(key) - 1).bit_length()
+    if int(key.max()).bit_length() + position_bits > 63:
+        return np.argsort(key, kind="stable")
+    packed = np.sort((key << position_bits) | np.arange(len(key), dtype=np.int64))
+    return packed & ((1 << position_bits) - 1)
+
+
+def _dense_rank(values: np.ndarray) -> np.ndarray:
+    """Rank of each non-negative integer among the distinct values (same order, no gaps)."""
+    if len(values) == 0:
+        return np.empty(0, np.int64)
+    present = np.zeros(int(values.max()) + 1, dtype=np.int64)
+    present[values] = 1
+    return (np.cumsum(present) - 1)[values]
+
+
+def _maximum_into(out: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+    """``np.maximum.at(out, index, values)``, by sorting the index (unless it is sorted
+    already) and reducing each run: ``ufunc.at`` costs seconds on tens of millions."""
+    if len(index) == 0:
+        return
+    if np.any(index[1:] < index[:-1]):
+        order = stable_order(index)
+        index, values = index[order], values[order]
+    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+    at = index[starts]
+    out[at] = np.maximum(out[at], np.maximum.reduceat(values, starts))
+
+
 def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
     return connected_components(graph, directed=False)[1]
@@ -43,8 +79,8 @@ def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
 def _sets_by_record(n: int, a: np.ndarray, b: np.ndarray) -> dict[int, set[int]]:
     """Record -> the records it forms a pair with (both directions), for records in some."""
     left, right = np.concatenate([a, b]), np.concatenate([b, a])
-    order = np.argsort(left, kind="stable")
-    left, right = left[order], right[order].tolist()
+    code = np.sort(left.astype(np.int64) * n + right)  # by record (set order is irrelevant)
+    left, right = code // n, (code % n).tolist()
     starts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]]) if len(left) else left
     bounds = np.r_[starts, len(left)].tolist()
     return {r: set(right[bounds[k]:bounds[k + 1]])
@@ -106,7 +142,7 @@ def _greedy_merge(
 
 def within_pairs(labels: np.ndarray, max_size: int = MAX_CHECKED_SIZE) -> tuple[np.ndarray, ...]:
     """Every pair ``(a, b)``, ``a < b``, of records sharing a label, in groups of 2 to
-    ``max_size`` records (larger groups are left to the pairwise constraints)."""
+    ``max_size`` records (larger groups are left to the pairwise constraints), sorted."""
     order = np.argsort(labels, kind="stable")
     sorted_labels = labels[order]
     sizes = np.bincount(labels)
@@ -122,7 +158,11 @@ def within_pairs(labels: np.ndarray, max_size: int = MAX_CHECKED_SIZE) -> tuple[
         out_b.append(np.maximum(a, b))
     if not out_a:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(out_a), np.concatenate(out_b)
+    # In ascending order of ``a * n + b`` (a plain sort of the codes: fast, and it lets a
+    # caller look the pairs up among other sorted pairs).
+    n = len(labels)
+    code = np.sort(np.concatenate(out_a) * n + np.concatenate(out_b))
+    return code // n, code % n
 
 
 def _bounded_components(
@@ -229,7 +269,8 @@ def satellite_shares(
         sat, c, odds = sat[allowed], c[allowed], odds[allowed]
     # Best odds per (satellite, person), sorted by satellite then person: a sort and a
     # reduction, many times faster than a two-key group-by on tens of millions of pairs.
-    order = np.argsort(sat.astype(np.int64) * (int(c.max(initial=0)) + 1) + c)
+    c_rank = _dense_rank(c)
+    order = stable_order(_dense_rank(sat) * (int(c_rank.max(initial=0)) + 1) + c_rank)
     sat, c, odds = sat[order], c[order], odds[order]
     start = np.flatnonzero(np.r_[True, (sat[1:] != sat[:-1]) | (c[1:] != c[:-1])]) if len(
         sat) else np.empty(0, np.int64)
@@ -343,13 +384,13 @@ def confidence(
     best_in[multi] = 0.0
     if same.any():
         p_in = probability[same]
-        np.maximum.at(best_in, i[same], p_in)
-        np.maximum.at(best_in, j[same], p_in)
+        _maximum_into(best_in, i[same], p_in)
+        _maximum_into(best_in, j[same], p_in)
     best_out = np.zeros(n)
     if (~same).any():
         p_out = probability[~same]
-        np.maximum.at(best_out, i[~same], p_out)
-        np.maximum.at(best_out, j[~same], p_out)
+        _maximum_into(best_out, i[~same], p_out)
+        _maximum_into(best_out, j[~same], p_out)
     k = labels.max(initial=-1) + 1
     weakest = np.ones(k)
     np.minimum.at(weakest, labels, best_in)
@@ -396,6 +437,7 @@ def estimate_people(
     name_checked: np.ndarray | None = None,
     source: np.ndarray | None = None,
     min_checked_groups: int = 20,
+    best_in: np.ndarray | None = None,
 ) -> PeopleEstimate:
     """Expected number of distinct people, with a range from the uncertain pairs.
 
@@ -413,7 +455,8 @@ def estimate_people(
     bearer is known.
 
     The range: every uncertain link inside a person could split it (high), and persons
-    joined by uncertain links could be one (low).
+    joined by uncertain links could be one (low). ``best_in``: each record's best link
+    inside its person, when `confidence` has already computed it.
     """
     clusters = int(labels.max(initial=-1) + 1)
     expected = float(clusters)
@@ -433,7 +476,8 @@ def estimate_people(
         weights = np.where(anchored, 1.0, group_new)
         expected = float(weights.sum())
     uncertain = (probability >= band[0]) & (probability < band[1])
-    _, best_in = confidence(labels, i, j, probability)
+    if best_in is None:
+        _, best_in = confidence(labels, i, j, probability)
     splits = int(((best_in >= band[0]) & (best_in < band[1])).sum())
     across = uncertain & (labels[i] != labels[j])
     merges = 0

@@ -248,7 +248,8 @@ def _differ(
         rest = np.flatnonzero(~out & ~np.isin(code, reviewed))
         if scored is not None and len(scored[0]) and len(rest):
             codes, below = scored
-            rest = rest[np.argsort(code[rest])]  # sorted needles: a faster search
+            if np.any(code[rest][1:] < code[rest][:-1]):  # sorted needles: a faster search
+                rest = rest[np.argsort(code[rest], kind="stable")]
             at = np.minimum(np.searchsorted(codes, code[rest]), len(codes) - 1)
             known = codes[at] == code[rest]
             out[rest[known]] = below[at[known]]
@@ -329,7 +330,8 @@ def link_features(
     person_conf, record_conf = confidence(labels, i, j, probability)
     estimate = estimate_people(labels, i, j, probability, settings.review_band,
                                anchor=f.has_names, cannot_link=(ni, nj),
-                               name_checked=_name_checked(f, i, j, gamma), source=f.source)
+                               name_checked=_name_checked(f, i, j, gamma), source=f.source,
+                               best_in=record_conf)
     lap("clustering")
 
     # A person is named after its smallest record id: stable from run to run.

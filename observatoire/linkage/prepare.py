@@ -60,6 +60,15 @@ class Features:
             self.codes[columns] = tuple(np.split(codes, len(columns)))
         return self.codes[columns]
 
+    def empty(self, column: str) -> np.ndarray:
+        """Whether a string column (``names`` key or attribute) is empty, per record; made
+        once (comparing a million strings to ``""`` for every chunk of pairs adds up)."""
+        key = ("empty", column)
+        if key not in self.codes:
+            values = self.names[column] if column in self.names else getattr(self, column)
+            self.codes[key] = (values == "",)
+        return self.codes[key][0]
+
 
 def _map_unique(values: np.ndarray, fn) -> np.ndarray:
     # Hashing (factorize), not sorting (np.unique): a million strings sort in seconds.

@@ -45,8 +45,11 @@ def stable_order(key: np.ndarray) -> np.ndarray:
     position_bits = int(len(key) - 1).bit_length()
     if int(key.max()).bit_length() + position_bits > 63:
         return np.argsort(key, kind="stable")
-    packed = np.sort((key << position_bits) | np.arange(len(key), dtype=np.int64))
-    return packed & ((1 << position_bits) - 1)
+    packed = key << position_bits  # in place from here: these arrays are large
+    packed |= np.arange(len(key), dtype=np.int64)
+    packed.sort()
+    packed &= (1 << position_bits) - 1
+    return packed
 
 
 def _dense_rank(values: np.ndarray) -> np.ndarray:

@@ -93,16 +93,26 @@ def _similarity(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -> 
     # Once per distinct pair of names, found by their integer codes.
     first, last = f.shared_codes("first_join", "last_join")
     code = {"first": first, "last": last}
-    size = int(max(first.max(initial=0), last.max(initial=0))) + 1
-    names = np.empty(size, dtype=object)
-    names[last] = f.names["last_join"]
-    names[first] = f.names["first_join"]
+    names = _names_by_code(f)
+    size = len(names)
     inverse, distinct = pd.factorize(code[fa][i].astype(np.int64) * size + code[fb][j])
     if len(i) == 0:
         return np.empty(0)
     sims = cpdist(list(names[distinct // size]), list(names[distinct % size]),
                   scorer=JaroWinkler.normalized_similarity, workers=-1)
     return np.asarray(sims)[inverse]
+
+
+def _names_by_code(f: Features) -> np.ndarray:
+    """The name of each code of ``shared_codes("first_join", "last_join")``; made once."""
+    key = ("names_by_code",)
+    if key not in f.codes:
+        first, last = f.shared_codes("first_join", "last_join")
+        names = np.empty(int(max(first.max(initial=0), last.max(initial=0))) + 1, dtype=object)
+        names[last] = f.names["last_join"]
+        names[first] = f.names["first_join"]
+        f.codes[key] = (names,)
+    return f.codes[key][0]
 
 
 def _dice_between(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -224,7 +234,8 @@ def _warm(f: Features) -> None:
     """Make the per-record codes and masks the comparisons share, before threads use them."""
     for kind in ("join", "phon", "skel"):
         f.shared_codes(f"first_{kind}", f"last_{kind}")
-    f.shared_codes("first_join", "last_join")
+    if not f.encoded:
+        _names_by_code(f)
     f.shared_codes("birth_date", "birth_date_swapped")
     f.shared_codes("initials", "initials_rev")
     f.shared_codes("commune")

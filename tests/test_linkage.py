@@ -321,10 +321,12 @@ def test_maximum_into_matches_ufunc_at(pairs):
 
     index = np.asarray([p[0] for p in pairs], dtype=np.int64)
     values = np.asarray([p[1] for p in pairs], dtype=float)
-    expected, got = np.full(31, 0.5), np.full(31, 0.5)
+    expected, got, chunked = np.full(31, 0.5), np.full(31, 0.5), np.full(31, 0.5)
     np.maximum.at(expected, index, values)
     _maximum_into(got, index, values)
+    _maximum_into(chunked, index, values, chunk=7)
     assert np.array_equal(expected, got)
+    assert np.array_equal(expected, chunked)
 
 
 def _greedy_reference(n, ei, ej, ep, ni, nj):

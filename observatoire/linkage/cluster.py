@@ -61,9 +61,15 @@ def _dense_rank(values: np.ndarray) -> np.ndarray:
     return (np.cumsum(present) - 1)[values]
 
 
-def _maximum_into(out: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+def _maximum_into(
+    out: np.ndarray, index: np.ndarray, values: np.ndarray, chunk: int = 8_000_000
+) -> None:
     """``np.maximum.at(out, index, values)``, by sorting the index (unless it is sorted
     already) and reducing each run: ``ufunc.at`` costs seconds on tens of millions."""
+    if len(index) > chunk:  # a maximum of maxima: bounded temporaries, the same result
+        for start in range(0, len(index), chunk):
+            _maximum_into(out, index[start : start + chunk], values[start : start + chunk])
+        return
     if len(index) == 0:
         return
     if np.any(index[1:] < index[:-1]):

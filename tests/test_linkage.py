@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from observatoire.cli import main
 from observatoire.linkage.engine import LinkageSettings, link
@@ -297,3 +300,70 @@ def test_a_block_too_big_is_split_by_birth_year_not_dropped() -> None:
     assert ("r0", "r39") not in pairs
     whole, _, _ = candidate_pairs(features, max_block=1000)
     assert report.pairs < len(whole)
+
+
+# --- fast paths of the clustering at scale: same answers as the plain numpy calls --------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2**20), max_size=300), st.integers(0, 40))
+def test_stable_order_is_a_stable_argsort(values, high_bits):
+    from observatoire.linkage.cluster import stable_order
+
+    key = np.asarray(values, dtype=np.int64) << high_bits  # large keys take the fallback
+    assert np.array_equal(stable_order(key), np.argsort(key, kind="stable"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.floats(0, 2)), max_size=200))
+def test_maximum_into_matches_ufunc_at(pairs):
+    from observatoire.linkage.cluster import _maximum_into
+
+    index = np.asarray([p[0] for p in pairs], dtype=np.int64)
+    values = np.asarray([p[1] for p in pairs], dtype=float)
+    expected, got, chunked = np.full(31, 0.5), np.full(31, 0.5), np.full(31, 0.5)
+    np.maximum.at(expected, index, values)
+    _maximum_into(got, index, values)
+    _maximum_into(chunked, index, values, chunk=7)
+    assert np.array_equal(expected, got)
+    assert np.array_equal(expected, chunked)
+
+
+def _greedy_reference(n, ei, ej, ep, ni, nj):
+    """The per-group merge as first written: groups and forbidden sets, merged greedily."""
+    parent, group = list(range(n)), {r: {r} for r in range(n)}
+    forbidden = {r: set() for r in range(n)}
+    for a, b in zip(ni, nj, strict=True):
+        forbidden[a].add(b)
+        forbidden[b].add(a)
+
+    def find(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for k in np.argsort(-ep, kind="stable"):
+        ra, rb = find(int(ei[k])), find(int(ej[k]))
+        if ra == rb or forbidden[ra] & group[rb]:
+            continue
+        if len(group[ra]) < len(group[rb]):
+            ra, rb = rb, ra
+        parent[rb] = ra
+        group[ra] |= group.pop(rb)
+        forbidden[ra] |= forbidden.pop(rb)
+    return np.array([find(r) for r in range(n)])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_greedy_merge_matches_the_reference(seed):
+    from observatoire.linkage.cluster import _greedy_merge
+
+    rng = np.random.default_rng(seed)
+    n = 40
+    ei, ej = rng.integers(0, n, 120), rng.integers(0, n, 120)
+    keep = ei != ej
+    ei, ej = ei[keep], ej[keep]
+    ep = rng.choice([0.6, 0.7, 0.9, 0.99], len(ei))  # ties: the order must be stable
+    ni, nj = rng.integers(0, n, 15), rng.integers(0, n, 15)
+    got = _greedy_merge(n, ei, ej, ep, ni, nj)
+    assert np.array_equal(got, _greedy_reference(n, ei, ej, ep, ni, nj))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from observatoire.linkage.cluster import stable_order
 from observatoire.linkage.prepare import Features
 
 
@@ -87,9 +88,9 @@ def _self_pairs(key: np.ndarray, max_block: int) -> tuple[np.ndarray, np.ndarray
     if len(idx) < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     k = key[idx]
-    order = np.argsort(k, kind="stable")
+    order = stable_order(k)
     idx, k = idx[order], k[order]
-    _, sizes = np.unique(k, return_counts=True)
+    sizes = np.diff(np.r_[np.flatnonzero(np.r_[True, k[1:] != k[:-1]]), len(k)])
     too_big = np.repeat(sizes > max_block, sizes)
     skipped = idx[too_big]
     idx, sizes = idx[~too_big], sizes[sizes <= max_block]

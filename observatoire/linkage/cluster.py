@@ -35,48 +35,123 @@ class PeopleEstimate:
     """Per cluster label, the people it is expected to be (``people`` is their sum)."""
 
 
+def stable_order(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` of non-negative integers, by sorting the keys with
+    their position packed in the low bits when both fit in 63 bits: a plain sort of
+    integers is several times faster than an argsort of tens of millions of them."""
+    key = np.asarray(key, dtype=np.int64)
+    if len(key) == 0:
+        return np.empty(0, np.int64)
+    position_bits = int(len(key) - 1).bit_length()
+    if int(key.max()).bit_length() + position_bits > 63:
+        return np.argsort(key, kind="stable")
+    packed = key << position_bits  # in place from here: these arrays are large
+    packed |= np.arange(len(key), dtype=np.int64)
+    packed.sort()
+    packed &= (1 << position_bits) - 1
+    return packed
+
+
+def _dense_rank(values: np.ndarray) -> np.ndarray:
+    """Rank of each non-negative integer among the distinct values (same order, no gaps)."""
+    if len(values) == 0:
+        return np.empty(0, np.int64)
+    present = np.zeros(int(values.max()) + 1, dtype=np.int64)
+    present[values] = 1
+    return (np.cumsum(present) - 1)[values]
+
+
+def _maximum_into(
+    out: np.ndarray, index: np.ndarray, values: np.ndarray, chunk: int = 8_000_000
+) -> None:
+    """``np.maximum.at(out, index, values)``, by sorting the index (unless it is sorted
+    already) and reducing each run: ``ufunc.at`` costs seconds on tens of millions."""
+    if len(index) > chunk:  # a maximum of maxima: bounded temporaries, the same result
+        for start in range(0, len(index), chunk):
+            _maximum_into(out, index[start : start + chunk], values[start : start + chunk])
+        return
+    if len(index) == 0:
+        return
+    if np.any(index[1:] < index[:-1]):
+        order = stable_order(index)
+        index, values = index[order], values[order]
+    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+    at = index[starts]
+    out[at] = np.maximum(out[at], np.maximum.reduceat(values, starts))
+
+
 def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
     return connected_components(graph, directed=False)[1]
 
 
-def _constrained(
-    members: np.ndarray,
+def _sets_by_record(n: int, a: np.ndarray, b: np.ndarray) -> dict[int, set[int]]:
+    """Record -> the records it forms a pair with (both directions), for records in some."""
+    left, right = np.concatenate([a, b]), np.concatenate([b, a])
+    code = np.sort(left.astype(np.int64) * n + right)  # by record (set order is irrelevant)
+    left, right = code // n, (code % n).tolist()
+    starts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]]) if len(left) else left
+    bounds = np.r_[starts, len(left)].tolist()
+    return {r: set(right[bounds[k]:bounds[k + 1]])
+            for k, r in enumerate(left[starts].tolist())}
+
+
+def _greedy_merge(
+    n: int,
     ei: np.ndarray,
     ej: np.ndarray,
     eprob: np.ndarray,
     ni: np.ndarray,
     nj: np.ndarray,
-) -> dict[int, int]:
-    """Greedy merge of one component; returns record -> representative record."""
-    parent = {int(r): int(r) for r in members}
-    group = {int(r): {int(r)} for r in members}
-    forbidden: dict[int, set[int]] = {int(r): set() for r in members}
-    for a, b in zip(ni.tolist(), nj.tolist(), strict=True):
-        forbidden[a].add(b)
-        forbidden[b].add(a)
+) -> np.ndarray:
+    """Greedy merge by decreasing probability that refuses to join two groups holding a
+    negative pair; returns each record's representative (records ``0..n-1``).
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for k in np.argsort(-eprob, kind="stable"):
-        ra, rb = find(int(ei[k])), find(int(ej[k]))
-        if ra == rb or forbidden[ra] & group[rb]:
+    One pass over every component's edges: components never share a record, so this is the
+    merge of each component on its own. The smaller group joins the larger and its records
+    are given the new representative (each record moves a few times at most), so that an
+    edge inside a group, most of them, costs two list look-ups.
+    """
+    root = list(range(n))
+    members: list[list[int]] = [[r] for r in range(n)]
+    forbidden = _sets_by_record(n, ni, nj)
+    order = np.argsort(-eprob, kind="stable")
+    for a, b in zip(ei[order].tolist(), ej[order].tolist(), strict=True):
+        ra, rb = root[a], root[b]
+        if ra == rb:
             continue
-        if len(group[ra]) < len(group[rb]):
+        fa, fb = forbidden.get(ra), forbidden.get(rb)
+        if fa is not None and fb is not None:
+            # A record of one group forbidden with one of the other (the relation is
+            # symmetric: the smaller group's records against the other's forbidden set).
+            if len(members[rb]) <= len(members[ra]):
+                if not fa.isdisjoint(members[rb]):
+                    continue
+            elif not fb.isdisjoint(members[ra]):
+                continue
+        if len(members[ra]) < len(members[rb]):
             ra, rb = rb, ra
-        parent[rb] = ra
-        group[ra] |= group.pop(rb)
-        forbidden[ra] |= forbidden.pop(rb)
-    return {r: find(r) for r in parent}
+            fa, fb = fb, fa
+        moved = members[rb]
+        for x in moved:
+            root[x] = ra
+        members[ra].extend(moved)
+        members[rb] = []
+        if fb is not None:
+            del forbidden[rb]
+            if fa is None:
+                forbidden[ra] = fb
+            elif len(fa) >= len(fb):
+                fa |= fb
+            else:
+                fb |= fa
+                forbidden[ra] = fb
+    return np.asarray(root, dtype=np.int64)
 
 
 def within_pairs(labels: np.ndarray, max_size: int = MAX_CHECKED_SIZE) -> tuple[np.ndarray, ...]:
     """Every pair ``(a, b)``, ``a < b``, of records sharing a label, in groups of 2 to
-    ``max_size`` records (larger groups are left to the pairwise constraints)."""
+    ``max_size`` records (larger groups are left to the pairwise constraints), sorted."""
     order = np.argsort(labels, kind="stable")
     sorted_labels = labels[order]
     sizes = np.bincount(labels)
@@ -92,7 +167,11 @@ def within_pairs(labels: np.ndarray, max_size: int = MAX_CHECKED_SIZE) -> tuple[
         out_b.append(np.maximum(a, b))
     if not out_a:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(out_a), np.concatenate(out_b)
+    # In ascending order of ``a * n + b`` (a plain sort of the codes: fast, and it lets a
+    # caller look the pairs up among other sorted pairs).
+    n = len(labels)
+    code = np.sort(np.concatenate(out_a) * n + np.concatenate(out_b))
+    return code // n, code % n
 
 
 def _bounded_components(
@@ -143,30 +222,21 @@ def _constrained_components(
     conflict = labels[ni] == labels[nj]
     if not conflict.any():
         return labels
-    flagged = np.unique(labels[ni[conflict]])
-    in_flagged = np.isin(labels, flagged)
+    flagged = np.zeros(int(labels.max(initial=-1)) + 1, dtype=bool)
+    flagged[labels[ni[conflict]]] = True
+    in_flagged = flagged[labels]
+    members = np.flatnonzero(in_flagged)  # records of the flagged components, ascending
+    local = np.full(n, -1, dtype=np.int64)
+    local[members] = np.arange(len(members))
     edge_flag = in_flagged[ei]
-    frame = pd.DataFrame({"c": labels[ei[edge_flag]], "a": ei[edge_flag],
-                          "b": ej[edge_flag], "p": ep[edge_flag]})
-    negatives = pd.DataFrame({"c": labels[ni[conflict]], "a": ni[conflict], "b": nj[conflict]})
-    next_label = labels.max() + 1
-    members_of = pd.Series(np.flatnonzero(in_flagged)).groupby(labels[in_flagged])
-    neg_groups = dict(tuple(negatives.groupby("c")))
-    for c, edges in frame.groupby("c"):
-        neg = neg_groups.get(c)
-        if neg is None:
-            continue
-        roots = _constrained(
-            members_of.get_group(c).to_numpy(),
-            edges["a"].to_numpy(), edges["b"].to_numpy(), edges["p"].to_numpy(),
-            neg["a"].to_numpy(), neg["b"].to_numpy(),
-        )
-        root_label: dict[int, int] = {}
-        for record, root in roots.items():
-            if root not in root_label:
-                root_label[root] = next_label
-                next_label += 1
-            labels[record] = root_label[root]
+    roots = members[_greedy_merge(
+        len(members), local[ei[edge_flag]], local[ej[edge_flag]], ep[edge_flag],
+        local[ni[conflict]], local[nj[conflict]],
+    )]
+    # New labels: component by component, its groups in the order of their first record.
+    order = np.lexsort((members, labels[members]))
+    first_seen = pd.factorize(roots[order])[0]
+    labels[members[order]] = labels.max() + 1 + first_seen
     return labels
 
 
@@ -193,17 +263,32 @@ def satellite_shares(
     mixed = anchor[i] != anchor[j]
     sat = np.where(anchor[i[mixed]], j[mixed], i[mixed])
     anc = np.where(anchor[i[mixed]], i[mixed], j[mixed])
-    options = pd.DataFrame({"s": sat, "c": labels[anc], "odds": _odds(p[mixed])})
-    options = options[options["c"] >= 0]
+    c = labels[anc]
+    odds = _odds(p[mixed])
+    known = c >= 0
+    sat, c, odds = sat[known], c[known], odds[known]
     if cannot_link is not None and len(cannot_link[0]):
         ci, cj = cannot_link
-        refused = pd.DataFrame({"s": np.concatenate([ci, cj]),
-                                "c": np.concatenate([labels[cj], labels[ci]])})
-        refused = refused[refused["c"] >= 0].drop_duplicates()
-        options = options.merge(refused.assign(no=True), on=["s", "c"], how="left")
-        options = options[options["no"].isna()].drop(columns="no")
-    options = options.groupby(["s", "c"], as_index=False)["odds"].max()
-    total = options.groupby("s")["odds"].transform("sum")
+        refused_s = np.concatenate([ci, cj])
+        refused_c = np.concatenate([labels[cj], labels[ci]])
+        keep = refused_c >= 0
+        width = int(max(labels.max(initial=0), 0)) + 1
+        refused = refused_s[keep].astype(np.int64) * width + refused_c[keep]
+        allowed = ~np.isin(sat.astype(np.int64) * width + c, refused)
+        sat, c, odds = sat[allowed], c[allowed], odds[allowed]
+    # Best odds per (satellite, person), sorted by satellite then person: a sort and a
+    # reduction, many times faster than a two-key group-by on tens of millions of pairs.
+    c_rank = _dense_rank(c)
+    order = stable_order(_dense_rank(sat) * (int(c_rank.max(initial=0)) + 1) + c_rank)
+    sat, c, odds = sat[order], c[order], odds[order]
+    start = np.flatnonzero(np.r_[True, (sat[1:] != sat[:-1]) | (c[1:] != c[:-1])]) if len(
+        sat) else np.empty(0, np.int64)
+    options = pd.DataFrame({
+        "s": sat[start].astype(np.int64),
+        "c": c[start].astype(np.int64),
+        "odds": np.maximum.reduceat(odds, start) if len(start) else odds[:0],
+    })
+    total = options.groupby("s", sort=False)["odds"].transform("sum")
     options["share"] = options["odds"] / (1.0 + total)
     options["new"] = 1.0 / (1.0 + total)
     return options
@@ -267,9 +352,16 @@ def cluster(
     # (at most one person is the right one, and "nobody known" is the "1"). A satellite
     # cannot bridge two persons, so this is its only way in.
     share = satellite_shares(labels, anchor, i, j, p, (ci, cj))
-    best = share.sort_values("share", ascending=False, kind="stable").drop_duplicates("s")
-    best = best[best["share"] >= attach_share]
-    labels[best["s"].to_numpy()] = best["c"].to_numpy()
+    # Per satellite its best person (the smallest label on a tie), rows being sorted by
+    # satellite then person.
+    s_of, c_of, sh = (share[k].to_numpy() for k in ("s", "c", "share"))
+    if len(s_of):
+        first = np.flatnonzero(np.r_[True, s_of[1:] != s_of[:-1]])
+        top = np.repeat(np.maximum.reduceat(sh, first), np.diff(np.r_[first, len(sh)]))
+        best = np.flatnonzero(sh == top)
+        best = best[np.r_[True, s_of[best][1:] != s_of[best][:-1]]]
+        best = best[sh[best] >= attach_share]
+        labels[s_of[best]] = c_of[best]
 
     # 3. Satellites without an anchor: strict grouping among themselves.
     alone = labels < 0
@@ -301,13 +393,13 @@ def confidence(
     best_in[multi] = 0.0
     if same.any():
         p_in = probability[same]
-        np.maximum.at(best_in, i[same], p_in)
-        np.maximum.at(best_in, j[same], p_in)
+        _maximum_into(best_in, i[same], p_in)
+        _maximum_into(best_in, j[same], p_in)
     best_out = np.zeros(n)
     if (~same).any():
         p_out = probability[~same]
-        np.maximum.at(best_out, i[~same], p_out)
-        np.maximum.at(best_out, j[~same], p_out)
+        _maximum_into(best_out, i[~same], p_out)
+        _maximum_into(best_out, j[~same], p_out)
     k = labels.max(initial=-1) + 1
     weakest = np.ones(k)
     np.minimum.at(weakest, labels, best_in)
@@ -354,6 +446,7 @@ def estimate_people(
     name_checked: np.ndarray | None = None,
     source: np.ndarray | None = None,
     min_checked_groups: int = 20,
+    best_in: np.ndarray | None = None,
 ) -> PeopleEstimate:
     """Expected number of distinct people, with a range from the uncertain pairs.
 
@@ -371,7 +464,8 @@ def estimate_people(
     bearer is known.
 
     The range: every uncertain link inside a person could split it (high), and persons
-    joined by uncertain links could be one (low).
+    joined by uncertain links could be one (low). ``best_in``: each record's best link
+    inside its person, when `confidence` has already computed it.
     """
     clusters = int(labels.max(initial=-1) + 1)
     expected = float(clusters)
@@ -382,8 +476,7 @@ def estimate_people(
         person_of = np.where(anchored[labels], labels, -1)
         shares = satellite_shares(person_of, anchor, i, j, probability, cannot_link)
         new = np.ones(len(labels))
-        new[shares["s"].to_numpy()] = shares.groupby("s")["new"].first().reindex(
-            shares["s"].to_numpy()).to_numpy()
+        new[shares["s"].to_numpy()] = shares["new"].to_numpy()  # one value per satellite
         group_new = np.ones(clusters)
         np.minimum.at(group_new, labels, new)
         if name_checked is not None and source is not None:
@@ -392,7 +485,8 @@ def estimate_people(
         weights = np.where(anchored, 1.0, group_new)
         expected = float(weights.sum())
     uncertain = (probability >= band[0]) & (probability < band[1])
-    _, best_in = confidence(labels, i, j, probability)
+    if best_in is None:
+        _, best_in = confidence(labels, i, j, probability)
     splits = int(((best_in >= band[0]) & (best_in < band[1])).sum())
     across = uncertain & (labels[i] != labels[j])
     merges = 0

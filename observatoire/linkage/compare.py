@@ -9,6 +9,7 @@ clear names) or the Dice coefficient of Bloom filters (pseudonymised names).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ EARTH_RADIUS_M = 6_371_000.0
 SAME_NIGHT_MINUTES = 12 * 60
 JARO_WINKLER_LEVELS = (0.92, 0.80)  # "very close", "close" on clear names
 DICE_LEVELS = (0.73, 0.54)  # the same on Bloom filters (see `_name_level`)
+COMPARE_THREADS = 2  # chunks of pairs compared at once (see `compare`)
 
 
 @dataclass(frozen=True)
@@ -91,16 +93,26 @@ def _similarity(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -> 
     # Once per distinct pair of names, found by their integer codes.
     first, last = f.shared_codes("first_join", "last_join")
     code = {"first": first, "last": last}
-    size = int(max(first.max(initial=0), last.max(initial=0))) + 1
-    names = np.empty(size, dtype=object)
-    names[last] = f.names["last_join"]
-    names[first] = f.names["first_join"]
+    names = _names_by_code(f)
+    size = len(names)
     inverse, distinct = pd.factorize(code[fa][i].astype(np.int64) * size + code[fb][j])
     if len(i) == 0:
         return np.empty(0)
     sims = cpdist(list(names[distinct // size]), list(names[distinct % size]),
                   scorer=JaroWinkler.normalized_similarity, workers=-1)
     return np.asarray(sims)[inverse]
+
+
+def _names_by_code(f: Features) -> np.ndarray:
+    """The name of each code of ``shared_codes("first_join", "last_join")``; made once."""
+    key = ("names_by_code",)
+    if key not in f.codes:
+        first, last = f.shared_codes("first_join", "last_join")
+        names = np.empty(int(max(first.max(initial=0), last.max(initial=0))) + 1, dtype=object)
+        names[last] = f.names["last_join"]
+        names[first] = f.names["first_join"]
+        f.codes[key] = (names,)
+    return f.codes[key][0]
 
 
 def _dice_between(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -115,7 +127,7 @@ def _dice_between(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -
 def _name_level(
     f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray, sim: np.ndarray
 ) -> np.ndarray:
-    missing = (f.names[f"{fa}_join"] == "")[i] | (f.names[f"{fb}_join"] == "")[j]
+    missing = f.empty(f"{fa}_join")[i] | f.empty(f"{fb}_join")[j]
 
     def same(kind: str) -> np.ndarray:
         first, last = f.shared_codes(f"first_{kind}", f"last_{kind}")
@@ -172,7 +184,7 @@ def _birth(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     # Full dates compare as strings or keyed tokens alike.
     date, swapped = f.shared_codes("birth_date", "birth_date_swapped")
     da, db = date[i], date[j]
-    known_date = f.birth_date != ""
+    known_date = ~f.empty("birth_date")
     dates = known_date[i] & known_date[j]
     level[dates & (swapped[i] == db)] = 4
     level[dates & (da == db)] = 5
@@ -218,6 +230,19 @@ def _extra(values: np.ndarray, kind: str, i: np.ndarray, j: np.ndarray) -> np.nd
     return level
 
 
+def _warm(f: Features) -> None:
+    """Make the per-record codes and masks the comparisons share, before threads use them."""
+    for kind in ("join", "phon", "skel"):
+        f.shared_codes(f"first_{kind}", f"last_{kind}")
+    if not f.encoded:
+        _names_by_code(f)
+    f.shared_codes("birth_date", "birth_date_swapped")
+    f.shared_codes("initials", "initials_rev")
+    f.shared_codes("commune")
+    for column in ("first_join", "last_join", "birth_date", "initials", "commune"):
+        f.empty(column)
+
+
 def compare(
     f: Features,
     i: np.ndarray,
@@ -228,16 +253,24 @@ def compare(
     """The comparison matrix (pairs x `comparisons_for(extras)`), int8 levels, -1 = unknown.
 
     Pairs go ``chunk`` at a time: the temporary arrays of a chunk (names, similarities) weigh
-    tens of times its int8 levels.
+    tens of times its int8 levels. Chunks run on two threads (numpy, pandas and RapidFuzz
+    release the GIL for most of the work); each lands at its own rows, so the result is
+    the same as one after the other.
     """
     i = np.asarray(i, dtype=np.int64)
     j = np.asarray(j, dtype=np.int64)
     if len(i) <= chunk:
         return _compare(f, i, j, extras)
     out = np.empty((len(i), len(comparisons_for(extras or {}))), dtype=np.int8)
-    for start in range(0, len(i), chunk):
+    _warm(f)
+
+    def run(start: int) -> None:
         stop = start + chunk
         out[start:stop] = _compare(f, i[start:stop], j[start:stop], extras)
+
+    with ThreadPoolExecutor(max_workers=COMPARE_THREADS) as pool:
+        for done in pool.map(run, range(0, len(i), chunk)):
+            del done  # re-raises a chunk's exception here
     return out
 
 
@@ -246,7 +279,7 @@ def _compare(
 ) -> np.ndarray:
     first, last = _names(f, i, j)
     # Initials only speak when a name is missing on one side, else they repeat the names.
-    no_initials = f.initials == ""
+    no_initials = f.empty("initials")
     ini_missing = no_initials[i] | no_initials[j] | (f.has_names[i] & f.has_names[j])
     ini, ini_rev = f.shared_codes("initials", "initials_rev")
     initials = np.zeros(len(i), dtype=np.int8)
@@ -254,7 +287,7 @@ def _compare(
     initials[ini[i] == ini[j]] = 2
     initials[ini_missing] = -1
     (commune,) = f.shared_codes("commune")
-    no_commune = f.commune == ""
+    no_commune = f.empty("commune")
     columns = [
         first,
         last,

@@ -189,7 +189,9 @@ def _sessions(
     keys = {name: key for name, key, _ in blocking_keys(f, settings.extra_blocking)}
     names = keys["names_any_order"]
     by_names = (names[i] >= 0) & (names[i] == names[j])
-    by_birth = (f.birth_date[i] != "") & (f.birth_date[i] == f.birth_date[j])
+    (date,) = f.shared_codes("birth_date")
+    date = np.where(f.birth_date != "", date, -1)  # integer codes: strings compare slowly
+    by_birth = (date[i] >= 0) & (date[i] == date[j])
     sessions = [(by_names, frozenset({0, 1})), (by_birth, frozenset({2}))]
     for rule in settings.extra_blocking:
         key = keys["+".join(rule)]
@@ -226,21 +228,32 @@ def _differ(
     model: fellegi_sunter.FellegiSunter,
     settings: LinkageSettings,
     must_link: tuple[np.ndarray, np.ndarray],
+    scored: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """Records that cannot be one person: sexes known and different, or, for two records a
     chain of links put together without comparing them, a score under ``different_below``.
 
     Without the second test a big population chains namesakes: A-B and B-C strong, A and C
     never compared (not in one block) yet clearly two people. Reviewed matches
-    (``must_link``) are never said to differ by the score.
+    (``must_link``) are never said to differ by the score. ``scored`` (pair codes
+    ``i * n + j``, ascending, and whether the model scored each under ``different_below``)
+    spares comparing again the candidate pairs: the same pair always gets the same score.
     """
     frequencies = _name_frequencies(f)
     reviewed = np.minimum(*must_link) * f.n + np.maximum(*must_link)
 
     def differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         out = cannot_be_one(f, a, b)
-        scored = ~out & ~np.isin(np.minimum(a, b) * f.n + np.maximum(a, b), reviewed)
-        rest = np.flatnonzero(scored)
+        code = np.minimum(a, b) * f.n + np.maximum(a, b)
+        rest = np.flatnonzero(~out & ~np.isin(code, reviewed))
+        if scored is not None and len(scored[0]) and len(rest):
+            codes, below = scored
+            if np.any(code[rest][1:] < code[rest][:-1]):  # sorted needles: a faster search
+                rest = rest[np.argsort(code[rest], kind="stable")]
+            at = np.minimum(np.searchsorted(codes, code[rest]), len(codes) - 1)
+            known = codes[at] == code[rest]
+            out[rest[known]] = below[at[known]]
+            rest = rest[~known]
         for start in range(0, len(rest), 1_000_000):
             chunk = rest[start : start + 1_000_000]
             gamma = compare(f, a[chunk], b[chunk], settings.extras)
@@ -290,6 +303,7 @@ def link_features(
                                  _total_pairs(f, settings.link_only))
     exact_u = _exact_u(f, i)
     probability = model.probability(gamma, exact_u)
+    model_below = probability < settings.different_below  # before reviewers' answers
     lap("estimation")
 
     decided = _decision_pairs(f, decisions)
@@ -311,12 +325,13 @@ def link_features(
         f.n, i, j, probability,
         threshold=settings.threshold, different_below=settings.different_below,
         must_link=(mi, mj), cannot_link=(ni, nj), anchor=f.has_names,
-        differ=_differ(f, model, settings, (mi, mj)),
+        differ=_differ(f, model, settings, (mi, mj), (codes, model_below)),
     )
     person_conf, record_conf = confidence(labels, i, j, probability)
     estimate = estimate_people(labels, i, j, probability, settings.review_band,
                                anchor=f.has_names, cannot_link=(ni, nj),
-                               name_checked=_name_checked(f, i, j, gamma), source=f.source)
+                               name_checked=_name_checked(f, i, j, gamma), source=f.source,
+                               best_in=record_conf)
     lap("clustering")
 
     # A person is named after its smallest record id: stable from run to run.

@@ -60,11 +60,21 @@ class Features:
             self.codes[columns] = tuple(np.split(codes, len(columns)))
         return self.codes[columns]
 
+    def empty(self, column: str) -> np.ndarray:
+        """Whether a string column (``names`` key or attribute) is empty, per record; made
+        once (comparing a million strings to ``""`` for every chunk of pairs adds up)."""
+        key = ("empty", column)
+        if key not in self.codes:
+            values = self.names[column] if column in self.names else getattr(self, column)
+            self.codes[key] = (values == "",)
+        return self.codes[key][0]
+
 
 def _map_unique(values: np.ndarray, fn) -> np.ndarray:
-    uniques, inverse = np.unique(values.astype(str), return_inverse=True)
+    # Hashing (factorize), not sorting (np.unique): a million strings sort in seconds.
+    inverse, uniques = pd.factorize(values.astype(str))
     mapped = np.array([fn(v) for v in uniques], dtype=object)
-    return mapped[inverse.ravel()]
+    return mapped[inverse]
 
 
 def prepare(records: pd.DataFrame, extra_columns: tuple[str, ...] = ()) -> Features:

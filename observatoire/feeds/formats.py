@@ -4,7 +4,7 @@ A format maps a partner's column headers to canonical fields, says how to read e
 (type, value mapping) and which fields are direct identifiers. Formats ship in
 ``observatoire/feeds/formats/``; a user adds one by dropping a YAML file in the folder named
 by ``OBSERVATOIRE_FEED_FORMATS_DIR`` (or by giving the file's path instead of a name).
-See ``formats/LISEZMOI.md`` for the vocabulary.
+The vocabulary is in the README (*Partner feeds*).
 """
 
 from __future__ import annotations

@@ -308,7 +308,7 @@ def test_a_block_too_big_is_split_by_birth_year_not_dropped() -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(0, 2**20), max_size=300), st.integers(0, 40))
 def test_stable_order_is_a_stable_argsort(values, high_bits):
-    from observatoire.linkage.cluster import stable_order
+    from observatoire.linkage.sorted_runs import stable_order
 
     key = np.asarray(values, dtype=np.int64) << high_bits  # large keys take the fallback
     assert np.array_equal(stable_order(key), np.argsort(key, kind="stable"))
@@ -317,14 +317,14 @@ def test_stable_order_is_a_stable_argsort(values, high_bits):
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 30), st.floats(0, 2)), max_size=200))
 def test_maximum_into_matches_ufunc_at(pairs):
-    from observatoire.linkage.cluster import _maximum_into
+    from observatoire.linkage.sorted_runs import maximum_into
 
     index = np.asarray([p[0] for p in pairs], dtype=np.int64)
     values = np.asarray([p[1] for p in pairs], dtype=float)
     expected, got, chunked = np.full(31, 0.5), np.full(31, 0.5), np.full(31, 0.5)
     np.maximum.at(expected, index, values)
-    _maximum_into(got, index, values)
-    _maximum_into(chunked, index, values, chunk=7)
+    maximum_into(got, index, values)
+    maximum_into(chunked, index, values, chunk=7)
     assert np.array_equal(expected, got)
     assert np.array_equal(expected, chunked)
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from observatoire.linkage.cluster import stable_order
 from observatoire.linkage.prepare import Features
+from observatoire.linkage.sorted_runs import run_starts, stable_order
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def distinct(codes: np.ndarray) -> np.ndarray:
     """Sorted distinct values of an int64 array (by sorting: numpy's hash-based `unique`
     takes minutes on tens of millions of pair codes)."""
     codes = np.sort(codes)
-    return codes[np.r_[True, codes[1:] != codes[:-1]]] if len(codes) else codes
+    return codes[run_starts(codes)]
 
 
 def _block_pairs(idx: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +90,7 @@ def _self_pairs(key: np.ndarray, max_block: int) -> tuple[np.ndarray, np.ndarray
     k = key[idx]
     order = stable_order(k)
     idx, k = idx[order], k[order]
-    sizes = np.diff(np.r_[np.flatnonzero(np.r_[True, k[1:] != k[:-1]]), len(k)])
+    sizes = np.diff(np.r_[run_starts(k), len(k)])
     too_big = np.repeat(sizes > max_block, sizes)
     skipped = idx[too_big]
     idx, sizes = idx[~too_big], sizes[sizes <= max_block]

@@ -17,6 +17,13 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from observatoire.linkage.sorted_runs import (
+    dense_rank,
+    maximum_into,
+    run_starts,
+    stable_order,
+)
+
 # Records (a, b) -> whether each pair cannot be one person (e.g. different sexes).
 Differ = Callable[[np.ndarray, np.ndarray], np.ndarray]
 MAX_CHECKED_SIZE = 500  # larger components are only split by their compared pairs
@@ -35,51 +42,6 @@ class PeopleEstimate:
     """Per cluster label, the people it is expected to be (``people`` is their sum)."""
 
 
-def stable_order(key: np.ndarray) -> np.ndarray:
-    """``np.argsort(key, kind="stable")`` of non-negative integers, by sorting the keys with
-    their position packed in the low bits when both fit in 63 bits: a plain sort of
-    integers is several times faster than an argsort of tens of millions of them."""
-    key = np.asarray(key, dtype=np.int64)
-    if len(key) == 0:
-        return np.empty(0, np.int64)
-    position_bits = int(len(key) - 1).bit_length()
-    if int(key.max()).bit_length() + position_bits > 63:
-        return np.argsort(key, kind="stable")
-    packed = key << position_bits  # in place from here: these arrays are large
-    packed |= np.arange(len(key), dtype=np.int64)
-    packed.sort()
-    packed &= (1 << position_bits) - 1
-    return packed
-
-
-def _dense_rank(values: np.ndarray) -> np.ndarray:
-    """Rank of each non-negative integer among the distinct values (same order, no gaps)."""
-    if len(values) == 0:
-        return np.empty(0, np.int64)
-    present = np.zeros(int(values.max()) + 1, dtype=np.int64)
-    present[values] = 1
-    return (np.cumsum(present) - 1)[values]
-
-
-def _maximum_into(
-    out: np.ndarray, index: np.ndarray, values: np.ndarray, chunk: int = 8_000_000
-) -> None:
-    """``np.maximum.at(out, index, values)``, by sorting the index (unless it is sorted
-    already) and reducing each run: ``ufunc.at`` costs seconds on tens of millions."""
-    if len(index) > chunk:  # a maximum of maxima: bounded temporaries, the same result
-        for start in range(0, len(index), chunk):
-            _maximum_into(out, index[start : start + chunk], values[start : start + chunk])
-        return
-    if len(index) == 0:
-        return
-    if np.any(index[1:] < index[:-1]):
-        order = stable_order(index)
-        index, values = index[order], values[order]
-    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
-    at = index[starts]
-    out[at] = np.maximum(out[at], np.maximum.reduceat(values, starts))
-
-
 def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
     return connected_components(graph, directed=False)[1]
@@ -90,7 +52,7 @@ def _sets_by_record(n: int, a: np.ndarray, b: np.ndarray) -> dict[int, set[int]]
     left, right = np.concatenate([a, b]), np.concatenate([b, a])
     code = np.sort(left.astype(np.int64) * n + right)  # by record (set order is irrelevant)
     left, right = code // n, (code % n).tolist()
-    starts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]]) if len(left) else left
+    starts = run_starts(left)
     bounds = np.r_[starts, len(left)].tolist()
     return {r: set(right[bounds[k]:bounds[k + 1]])
             for k, r in enumerate(left[starts].tolist())}
@@ -278,11 +240,10 @@ def satellite_shares(
         sat, c, odds = sat[allowed], c[allowed], odds[allowed]
     # Best odds per (satellite, person), sorted by satellite then person: a sort and a
     # reduction, many times faster than a two-key group-by on tens of millions of pairs.
-    c_rank = _dense_rank(c)
-    order = stable_order(_dense_rank(sat) * (int(c_rank.max(initial=0)) + 1) + c_rank)
+    c_rank = dense_rank(c)
+    order = stable_order(dense_rank(sat) * (int(c_rank.max(initial=0)) + 1) + c_rank)
     sat, c, odds = sat[order], c[order], odds[order]
-    start = np.flatnonzero(np.r_[True, (sat[1:] != sat[:-1]) | (c[1:] != c[:-1])]) if len(
-        sat) else np.empty(0, np.int64)
+    start = run_starts(sat, c)
     options = pd.DataFrame({
         "s": sat[start].astype(np.int64),
         "c": c[start].astype(np.int64),
@@ -356,10 +317,10 @@ def cluster(
     # satellite then person.
     s_of, c_of, sh = (share[k].to_numpy() for k in ("s", "c", "share"))
     if len(s_of):
-        first = np.flatnonzero(np.r_[True, s_of[1:] != s_of[:-1]])
+        first = run_starts(s_of)
         top = np.repeat(np.maximum.reduceat(sh, first), np.diff(np.r_[first, len(sh)]))
         best = np.flatnonzero(sh == top)
-        best = best[np.r_[True, s_of[best][1:] != s_of[best][:-1]]]
+        best = best[run_starts(s_of[best])]
         best = best[sh[best] >= attach_share]
         labels[s_of[best]] = c_of[best]
 
@@ -393,13 +354,13 @@ def confidence(
     best_in[multi] = 0.0
     if same.any():
         p_in = probability[same]
-        _maximum_into(best_in, i[same], p_in)
-        _maximum_into(best_in, j[same], p_in)
+        maximum_into(best_in, i[same], p_in)
+        maximum_into(best_in, j[same], p_in)
     best_out = np.zeros(n)
     if (~same).any():
         p_out = probability[~same]
-        _maximum_into(best_out, i[~same], p_out)
-        _maximum_into(best_out, j[~same], p_out)
+        maximum_into(best_out, i[~same], p_out)
+        maximum_into(best_out, j[~same], p_out)
     k = labels.max(initial=-1) + 1
     weakest = np.ones(k)
     np.minimum.at(weakest, labels, best_in)

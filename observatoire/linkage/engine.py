@@ -21,6 +21,7 @@ from observatoire.linkage.blocking import BlockingReport, blocking_keys, candida
 from observatoire.linkage.cluster import PeopleEstimate, cluster, confidence, estimate_people
 from observatoire.linkage.compare import COMPARISONS, cannot_be_one, compare, comparisons_for
 from observatoire.linkage.prepare import Features, prepare
+from observatoire.linkage.sorted_runs import run_starts
 from observatoire.model import ObservatoireError
 
 DECISIONS = ("match", "non_match", "unsure")
@@ -91,7 +92,7 @@ class LinkResult:
         la, lb = labels[self.i[across]], labels[self.j[across]]
         order = np.lexsort((-p[across], np.maximum(la, lb), np.minimum(la, lb)))
         code = (np.minimum(la, lb) * (labels.max() + 1) + np.maximum(la, lb))[order]
-        keep_across = across[order][np.r_[True, code[1:] != code[:-1]]] if len(order) else across
+        keep_across = across[order][run_starts(code)]
         within = np.flatnonzero(uncertain & inside)
         best = self.clusters["match_confidence"].to_numpy()
         attach = within[np.isclose(p[within], best[self.i[within]], atol=1e-4)
@@ -190,7 +191,7 @@ def _sessions(
     names = keys["names_any_order"]
     by_names = (names[i] >= 0) & (names[i] == names[j])
     (date,) = f.shared_codes("birth_date")
-    date = np.where(f.birth_date != "", date, -1)  # integer codes: strings compare slowly
+    date = np.where(f.empty("birth_date"), -1, date)  # integer codes: strings compare slowly
     by_birth = (date[i] >= 0) & (date[i] == date[j])
     sessions = [(by_names, frozenset({0, 1})), (by_birth, frozenset({2}))]
     for rule in settings.extra_blocking:

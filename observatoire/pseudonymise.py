@@ -38,7 +38,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 from observatoire.linkage import keys as linkage_keys
@@ -220,6 +220,23 @@ class Pseudonymiser:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.digest()[: HMAC_HEX_CHARS // 2].hex()
+
+    def hasher(self, purpose: str) -> Callable[[str], str]:
+        """`hash` under one purpose, as a function of the value: for a hash per row (row keys,
+        the partner's own numbers), the purpose goes into HMAC's inner state once."""
+        inner = self._inner.copy()
+        inner.update(purpose.encode("utf-8") + b"\x1f")
+        inner_copy, outer_copy = inner.copy, self._outer.copy
+        length = HMAC_HEX_CHARS // 2
+
+        def keyed(value: str) -> str:
+            state = inner_copy()
+            state.update(value.encode("utf-8"))
+            outer = outer_copy()
+            outer.update(state.digest())
+            return outer.digest()[:length].hex()
+
+        return keyed
 
     def cached_hash(self, purpose: str, value: str) -> str:
         """`hash`, remembered for values that repeat (dates, initials, codes)."""

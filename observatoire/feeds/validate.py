@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -609,6 +610,25 @@ class RecordBuilder:
 # through `parse`, so that their messages stay the same.
 
 
+_VALUE = itemgetter(0)
+_PROBLEMS = itemgetter(1)
+# What `clean_cell` strips from a cell of ASCII text: the white space at either end, found
+# among the cells joined by "\x00" (a character no text cell holds; a cell that did would
+# only be cleaned one by one) with a few searches of the joined text.
+_ASCII_SPACES = "".join(c for c in map(chr, range(128)) if c.isspace())
+_SPACE_AT_AN_END = tuple(["\x00" + c for c in _ASCII_SPACES] + [c + "\x00" for c in _ASCII_SPACES])
+
+
+def _clean_cells(cells: list[str]) -> list[str]:
+    """`clean_cell` of each cell. Partners' cells are nearly always clean already: a few
+    searches over the cells joined say so, instead of a call per cell."""
+    joined = "\x00" + "\x00".join(cells) + "\x00"
+    if joined.isascii() and "\t" not in joined and not any(
+            end in joined for end in _SPACE_AT_AN_END):
+        return cells
+    return [clean_cell(cell) for cell in cells]
+
+
 def _objects(values: list[Any]) -> np.ndarray:
     array = np.empty(len(values), dtype=object)
     array[:] = values
@@ -634,9 +654,10 @@ class ParsedChunk:
     values: dict[str, list[Any]]
 
 
-# Looks for a cell starting like a formula among a column's distinct cells joined by "\n"
-# (cells never hold a "\n" here unless quoted, and then the exact check below decides).
-_FORMULA_START = re.compile(r"(?:^|\n)[=@+\- \t]")
+# Looks for a cell starting like a formula among a column's distinct cells, each after a
+# "\n" (cells never hold a "\n" here unless quoted, and then the exact check below decides);
+# a pattern that starts with a plain character is searched for quickly, unlike ``^|\n``.
+_FORMULA_START = re.compile(r"\n[=@+\- \t]")
 
 
 def parse_chunk(parser: RowParser, rows: list[tuple[int, list[str]]]) -> ParsedChunk:
@@ -669,7 +690,7 @@ def parse_chunk(parser: RowParser, rows: list[tuple[int, list[str]]]) -> ParsedC
     # Spreadsheet formulas, looked for among the distinct cells of each column.
     formula = np.zeros(len(regular_cells), dtype=bool)
     for codes, uniques in columns:
-        if not _FORMULA_START.search("\n".join(uniques)):
+        if not _FORMULA_START.search("\n" + "\n".join(uniques)):
             continue
         suspects = [i for i, c in enumerate(uniques)
                     if c and c[0] in _FORMULA_FIRST and _FORMULA.match(c)]
@@ -709,15 +730,15 @@ def _read_columns(
     plans.update({entry[0]: ("cached", entry) for entry in parser._cached})
     plans.update({entry[0]: ("commune", entry) for entry in parser._communes})
 
-    def note(codes: np.ndarray, hits: list[Read], column: str | None) -> None:
-        bad = [i for i, hit in enumerate(hits) if hit[1]]
+    def note(codes: np.ndarray, bad: list[int], problems: Callable[[int], tuple[Problem, ...]],
+             column: str | None) -> None:
+        """The issues of the rows whose cell is one of the distinct cells ``bad``."""
         if not bad:
             return
         rows = np.flatnonzero(np.isin(codes, bad))
         for row in rows.tolist():
-            problems = hits[codes[row]][1]
             target = found.setdefault(row, [])
-            for severity, shown, message, fix in problems:
+            for severity, shown, message, fix in problems(codes[row]):
                 target.append(Issue(severity, file_name, chunk.numbers[regular[row]], column,
                                     shown, message, fix))
                 if severity == ERROR:
@@ -728,24 +749,30 @@ def _read_columns(
         if kind == "plain":
             _, index, column, missing = entry
             codes, uniques = columns[index]
-            hits: list[Read] = []
-            for cell in uniques:
-                text = clean_cell(cell)
-                hits.append((text, ()) if text else (None, missing))
-        elif kind == "cached":
+            texts = _clean_cells(uniques.tolist())
+            chunk.codes[name] = codes
+            if "" in texts:
+                chunk.values[name] = [text or None for text in texts]
+                bad = [i for i, text in enumerate(texts) if not text] if missing else []
+                note(codes, bad, lambda _i, m=missing: m, column)
+            else:  # the usual column: every cell filled in
+                chunk.values[name] = texts
+            continue
+        if kind == "cached":
             _, index, column, missing, cache, read = entry
             codes, uniques = columns[index]
-            hits = []
-            for cell in uniques:
-                hit = cache.get(cell)
-                if hit is None:
-                    hit = parser._remember(cache, cell, read, missing)
-                hits.append(hit)
+            cells = uniques.tolist()
+            hits: list[Read] = list(map(cache.get, cells))
+            if None in hits:  # cells not read yet (a tuple is never None)
+                hits = [parser._remember(cache, cell, read, missing) if hit is None else hit
+                        for cell, hit in zip(cells, hits, strict=True)]
         else:
             codes, hits, column = _read_communes(parser, entry, cells_table, columns)
         chunk.codes[name] = codes
-        chunk.values[name] = [hit[0] for hit in hits]
-        note(codes, hits, column)
+        chunk.values[name] = list(map(_VALUE, hits))
+        problems = list(map(_PROBLEMS, hits))
+        if any(problems):
+            note(codes, [i for i, p in enumerate(problems) if p], problems.__getitem__, column)
     if parser._contacts:
         present = np.zeros(size, dtype=bool)
         for name in parser._contacts:
@@ -835,15 +862,40 @@ def _code_member(name: str, code: str) -> str:
     return f',"{name}":"{code}"'
 
 
+def _combinations(codes: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows described by several arrays of codes (one per field): the code of each row's
+    combination, numbered in order of first appearance, and the first row of each.
+
+    What is built from a few fields (the attributes' JSON, the row key) is then built once
+    per distinct combination instead of once per row.
+    """
+    combined = np.zeros(size, dtype=np.int64)
+    bound = 1  # combined < bound
+    for field_codes in codes:
+        width = int(field_codes.max()) + 1 if size else 1
+        if bound * width >= 1 << 62:  # renumber before the product could overflow
+            combined = pd.factorize(combined)[0]
+            bound = size
+        combined = combined * width + field_codes
+        bound *= width
+    combined = pd.factorize(combined)[0]
+    # Codes appear in increasing order: a combination starts where the running maximum grows.
+    running = np.maximum.accumulate(combined)
+    first = np.flatnonzero(np.r_[True, running[1:] > running[:-1]]) if size else running
+    return combined, first
+
+
 def person_rows(
     builder: RecordBuilder, chunk: ParsedChunk, import_id: int
 ) -> tuple[list[int], list[RecordRow]]:
     """The records of the valid rows of ``chunk``: their positions in the chunk and the rows
     to store, as `RecordBuilder.person` would build them (``import_id`` in the attributes).
 
-    Pseudonyms, Bloom filters and JSON fragments are computed once per distinct value and
-    assembled per row with object arrays; only the row keys and the partner's own numbers,
-    unique per row, are hashed once per row.
+    Pseudonyms, Bloom filters and JSON fragments are computed once per distinct value; the
+    attributes (and the plan attributes, read from them) and the row keys once per distinct
+    combination of their fields' values (`_combinations`); the pseudonyms are joined per
+    row. Only the row keys and the partner's own numbers, unique per row, are hashed once
+    per row.
     """
     regular = chunk.regular
     if not len(regular):
@@ -854,34 +906,40 @@ def person_rows(
         return [], []
     pseudonymiser, source = builder.pseudonymiser, builder.source
     fragments = builder._fragments
+    row_codes = {name: codes[selected] for name, codes in chunk.codes.items()}
+
+    def per_value(name: str, read: Callable[[Any], Any], default: Any,
+                  remember: str | None = None) -> list[Any]:
+        """``read`` of each distinct value of field ``name`` (``default`` for none)."""
+        if remember is None:
+            return [default if v is None else read(v) for v in chunk.values[name]]
+        # Names, dates and codes come back in every chunk: their fragments are kept.
+        cache = fragments.setdefault(remember, {})
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        found_values = []
+        for v in chunk.values[name]:
+            if v is None:
+                found_values.append(default)
+                continue
+            found = cache.get(v)
+            if found is None:
+                found = cache[v] = read(v)
+            found_values.append(found)
+        return found_values
 
     def mapped(name: str, read: Callable[[Any], Any], default: Any,
                remember: str | None = None) -> np.ndarray:
+        """``read`` of the value of field ``name`` of each row, as an object array."""
         if name not in chunk.codes:
             return np.full(size, default, dtype=object)
-        if remember is None:
-            per_value = [default if v is None else read(v) for v in chunk.values[name]]
-        else:
-            # Names, dates and codes come back in every chunk: their fragments are kept.
-            cache = fragments.setdefault(remember, {})
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            per_value = []
-            for v in chunk.values[name]:
-                if v is None:
-                    per_value.append(default)
-                    continue
-                found = cache.get(v)
-                if found is None:
-                    found = cache[v] = read(v)
-                per_value.append(found)
-        return _objects(per_value)[chunk.codes[name][selected]]
+        return _objects(per_value(name, read, default, remember))[row_codes[name]]
 
     def known(name: str) -> np.ndarray:
         if name not in chunk.codes:
             return np.zeros(size, dtype=bool)
         per_value = np.array([v is not None for v in chunk.values[name]], dtype=bool)
-        return per_value[chunk.codes[name][selected]]
+        return per_value[row_codes[name]]
 
     # Last contact and birth year, as integers (0 and -1 when absent).
     contact = np.zeros(size, dtype=np.int64)
@@ -894,79 +952,117 @@ def person_rows(
     contact_year = np.array([d.year if d else -1 for d in dates], dtype=np.int64)[day_codes]
     birth_year = mapped("birth_date", lambda v: v.value.year, -1).astype(np.int64)
 
-    attributes = np.full(size, "", dtype=object)
+    # The attributes' members, in their order: the fragments of each field's distinct
+    # values, and the codes of the rows.
+    members: list[tuple[list[str], np.ndarray]] = []
     dates_kept = builder._date_attributes
     for name in builder._attribute_fields:
-        if name in dates_kept:
-            attributes += mapped(name, lambda v, n=name: _member(n, v.isoformat()), "",
-                                 f"attribut:{name}")
-        else:
-            attributes += mapped(name, lambda v, n=name: _member(n, v), "",
-                                 f"attribut:{name}")
+        if name in chunk.codes:
+            members.append((per_value(name, (lambda v, n=name: _member(n, v.isoformat()))
+                                      if name in dates_kept else
+                                      (lambda v, n=name: _member(n, v)),
+                                      "", f"attribut:{name}"), row_codes[name]))
     if "age" in chunk.codes:
-        attributes += mapped("age", lambda v: _member("age", v), "", "attribut:age")
+        members.append((per_value("age", lambda v: _member("age", v), "", "attribut:age"),
+                        row_codes["age"]))
         age = mapped("age", lambda v: v, -1).astype(np.int64)
         from_age = (birth_year < 0) & (contact > 0) & known("age")
         birth_year = np.where(from_age, contact_year - age, birth_year)
-        attributes += np.where(from_age, _member("annee_naissance_depuis_age", True),
-                               "").astype(object)
-    attributes += _member("import_id", import_id) + "}"
+        members.append((["", _member("annee_naissance_depuis_age", True)],
+                        from_age.astype(np.int64)))
+    last_member = _member("import_id", import_id) + "}"
+    # Built once per distinct combination of the members (rows of one demand type, status,
+    # household, ... share theirs), then given to each row.
+    combination, first_rows = _combinations([codes for _, codes in members], size)
+    chosen = [[texts[c] for c in codes[first_rows].tolist()] for texts, codes in members]
+    attributes = _objects(["{" + "".join(parts)[1:] for parts in zip(
+        *chosen, [last_member] * len(first_rows), strict=True)])[combination]
+    # The plan attributes: for each, the first of its keys that the row has (as stored);
+    # they are attributes, so the same for every row of a combination.
+    plan = []
+    for alternatives in builder._plan_keys:
+        found: list[str | None] = [None] * len(first_rows)
+        for name in alternatives:
+            if name not in chunk.codes:
+                continue
+            texts = per_value(name, (lambda v: v.isoformat()) if name in dates_kept else
+                              attribute_text, None, f"texte:{name}")
+            codes = row_codes[name][first_rows].tolist()
+            found = [texts[c] if f is None else f for f, c in zip(found, codes, strict=True)]
+        plan.append(_objects(found)[combination].tolist())
 
-    pseudonyms = np.full(size, '{"v":' + _encode_json(ENCODING_VERSION) + ',"cle":'
-                         + _encode_json(pseudonymiser.key_id), dtype=object)
-    for name, prefix in (("last_name", "nom"), ("first_name", "prenom")):
-        pseudonyms += mapped(name, lambda v, p=prefix: "".join(
+    # The pseudonyms' members, in their order, joined per row.
+    pseudonyms = [
+        mapped(name, lambda v, p=prefix: "".join(
             _code_member(k, h) for k, h in pseudonymiser.name(v, p).items()), "",
             f"nom:{prefix}")
+        for name, prefix in (("last_name", "nom"), ("first_name", "prenom"))
+    ]
 
     def birth_members(value: FrenchDate) -> str:
         return "".join(_code_member(k, h) for k, h in pseudonymiser.birth_date(value).items())
 
-    pseudonyms += mapped("birth_date", birth_members, "", "naissance")
+    pseudonyms.append(mapped("birth_date", birth_members, "", "naissance"))
     partial = known("last_name") & known("first_name") & known("birth_date") & known("sex")
     if partial.any():
-        initials = (mapped("last_name", lambda v: v.compact[:1], "")[partial]
-                    + mapped("first_name", lambda v: v.compact[:1], "")[partial] + "|"
-                    + mapped("birth_date", lambda v: str(v.year), "")[partial] + "|"
-                    + mapped("sex", str, "")[partial])
-        codes, uniques = pd.factorize(initials)
-        ndls = np.full(size, "", dtype=object)
-        ndls[partial] = _objects([_code_member("cle_ndls", pseudonymiser.cached_hash("ndls", u))
-                                  for u in uniques])[codes]
-        pseudonyms += ndls
-    pseudonyms += mapped("phone", lambda v: _code_member("telephone", pseudonymiser.hash("tel", v))
-                         if v else "", "")
-    pseudonyms += mapped("person_ref", lambda v: _code_member(
-        "id_personne", pseudonymiser.hash(f"id:{source}", v)) if v else "", "")
+        # The partial key of count nights (initials, birth year, sex), hashed once per
+        # distinct combination; letters and years are read once per distinct value.
+        fields = ("last_name", "first_name", "birth_date", "sex")
+        last, first, birth, sex = (chunk.values[n] for n in fields)
+        last_codes, first_codes, birth_codes, sex_codes = (row_codes[n] for n in fields)
+        letters: dict[str, int] = {}
+
+        def initials(names: list[CleanName | None], codes: np.ndarray) -> np.ndarray:
+            per_name = [-1 if v is None else letters.setdefault(v.compact[:1], len(letters))
+                        for v in names]
+            return np.array(per_name, dtype=np.int64)[codes] + 1
+
+        years = np.array([0 if v is None else v.year for v in birth],
+                         dtype=np.int64)[birth_codes]
+        combination, first_rows = _combinations(
+            [partial.astype(np.int64), initials(last, last_codes), initials(first, first_codes),
+             years, sex_codes], size)
+        members_ndls = []
+        for row in first_rows.tolist():
+            if not partial[row]:
+                members_ndls.append("")
+                continue
+            text = (f"{last[last_codes[row]].compact[:1]}{first[first_codes[row]].compact[:1]}"
+                    f"|{birth[birth_codes[row]].year}|{sex[sex_codes[row]]}")
+            members_ndls.append(_code_member("cle_ndls", pseudonymiser.cached_hash("ndls", text)))
+        pseudonyms.append(_objects(members_ndls)[combination])
+    phone_hash = pseudonymiser.hasher("tel")
+    pseudonyms.append(mapped("phone", lambda v: _code_member("telephone", phone_hash(v))
+                             if v else "", ""))
+    person_hash = pseudonymiser.hasher(f"id:{source}")
+    pseudonyms.append(mapped("person_ref", lambda v: _code_member("id_personne", person_hash(v))
+                             if v else "", ""))
     for name in builder._custom_identifiers:
-        pseudonyms += mapped(name, lambda v, n=name: _member(
-            n, pseudonymiser.hash(f"champ:{n}", _canonical(v))), "")
-    pseudonyms += "}"
+        pseudonyms.append(mapped(name, lambda v, n=name: _member(
+            n, pseudonymiser.hash(f"champ:{n}", _canonical(v))), ""))
+    opening = '{"v":' + _encode_json(ENCODING_VERSION) + ',"cle":' + _encode_json(
+        pseudonymiser.key_id)
+    pseudonym_texts = list(map("".join, zip(
+        [opening] * size, *(p.tolist() for p in pseudonyms), ["}"] * size, strict=True)))
 
-    content = np.full(size, "", dtype=object)
-    for name in builder._sorted_key_fields:
-        content += mapped(name, lambda v, n=name: f"\x1e{n}\x1d{_canonical(v)}", "")
-    codes, uniques = pd.factorize(content)
-    purpose = builder._row_purpose
-    keys = _objects([pseudonymiser.hash(purpose, u[1:]) for u in uniques])[codes]
+    # The row keys: one hash per distinct combination of the key fields' values.
+    key_fields = [n for n in builder._sorted_key_fields if n in chunk.codes]
+    combination, first_rows = _combinations([row_codes[n] for n in key_fields], size)
+    contents = []
+    for name in key_fields:
+        texts = per_value(name, lambda v, n=name: f"\x1e{n}\x1d{_canonical(v)}", "")
+        contents.append([texts[c] for c in row_codes[name][first_rows].tolist()])
+    if not contents:
+        contents = [[""] * len(first_rows)]
+    row_key_hash = pseudonymiser.hasher(builder._row_purpose)
+    keys = _objects([row_key_hash("".join(parts)[1:])
+                     for parts in zip(*contents, strict=True)])[combination]
 
-    # The plan attributes: for each, the first of its keys that the row has (as stored).
-    plan = []
-    for alternatives in builder._plan_keys:
-        found = np.full(size, None, dtype=object)
-        for name in alternatives:
-            if name in dates_kept:
-                text = mapped(name, lambda v: v.isoformat(), None, f"texte:{name}")
-            else:
-                text = mapped(name, attribute_text, None, f"texte:{name}")
-            found = np.where(pd.isna(found), text, found)
-        plan.append(found.tolist())
-
-    years = [None if y < 0 else y for y in birth_year.tolist()]
+    years_or_none = [None if y < 0 else y for y in birth_year.tolist()]
     rows = list(zip(
         [source] * size, keys.tolist(), mapped("commune", str, None).tolist(),
-        mapped("sex", str, None).tolist(), years, contact_iso.tolist(),
-        pseudonyms.tolist(), ["{" + a[1:] for a in attributes.tolist()], *plan, strict=True,
+        mapped("sex", str, None).tolist(), years_or_none, contact_iso.tolist(),
+        pseudonym_texts, attributes.tolist(), *plan, strict=True,
     ))
     return regular[selected].tolist(), rows
 

@@ -434,6 +434,8 @@ class RowParser:
 
 
 def _canonical(value: Any) -> str:
+    if type(value) is str:  # most values: text, codes
+        return value
     if isinstance(value, CleanName):
         return value.key
     if isinstance(value, FrenchDate):
@@ -610,6 +612,10 @@ class RecordBuilder:
 # through `parse`, so that their messages stay the same.
 
 
+# The count-night key of a row as one integer (`person_rows`): 20 + 20 + 12 + 8 bits.
+_LETTER_BITS = 20
+_YEAR_BITS = 12  # years 1880 to 2100 (`normalise.parse_french_date`)
+_SEX_BITS = 8
 _VALUE = itemgetter(0)
 _PROBLEMS = itemgetter(1)
 # What `clean_cell` strips from a cell of ASCII text: the white space at either end, found
@@ -1005,32 +1011,47 @@ def person_rows(
     pseudonyms.append(mapped("birth_date", birth_members, "", "naissance"))
     partial = known("last_name") & known("first_name") & known("birth_date") & known("sex")
     if partial.any():
-        # The partial key of count nights (initials, birth year, sex), hashed once per
-        # distinct combination; letters and years are read once per distinct value.
+        # The partial key of count nights (initials, birth year, sex): each row's as one
+        # integer (ids of the initials and of the sex, the year), and its member kept per
+        # integer from chunk to chunk, so that a row costs a few array operations.
         fields = ("last_name", "first_name", "birth_date", "sex")
         last, first, birth, sex = (chunk.values[n] for n in fields)
-        last_codes, first_codes, birth_codes, sex_codes = (row_codes[n] for n in fields)
-        letters: dict[str, int] = {}
+        members_ndls = fragments.setdefault("ndls", {})
+        if len(members_ndls) >= _CACHE_LIMIT:
+            members_ndls.clear()
+        # Never cleared, so that an integer always means the same key: one id per character
+        # (fewer than 2 ** 20 letters and digits in Unicode), one per sex.
+        letter_ids = fragments.setdefault("ndls:initiales", {})
+        sex_ids = fragments.setdefault("ndls:sexe", {})
 
-        def initials(names: list[CleanName | None], codes: np.ndarray) -> np.ndarray:
-            per_name = [-1 if v is None else letters.setdefault(v.compact[:1], len(letters))
-                        for v in names]
-            return np.array(per_name, dtype=np.int64)[codes] + 1
+        def ids(known_ids: dict[str, int], texts: list[str | None], name: str) -> np.ndarray:
+            per_value = [0 if t is None else known_ids.setdefault(t, len(known_ids) + 1)
+                         for t in texts]
+            return np.array(per_value, dtype=np.int64)[row_codes[name][partial]]
 
-        years = np.array([0 if v is None else v.year for v in birth],
-                         dtype=np.int64)[birth_codes]
-        combination, first_rows = _combinations(
-            [partial.astype(np.int64), initials(last, last_codes), initials(first, first_codes),
-             years, sex_codes], size)
-        members_ndls = []
-        for row in first_rows.tolist():
-            if not partial[row]:
-                members_ndls.append("")
-                continue
-            text = (f"{last[last_codes[row]].compact[:1]}{first[first_codes[row]].compact[:1]}"
-                    f"|{birth[birth_codes[row]].year}|{sex[sex_codes[row]]}")
-            members_ndls.append(_code_member("cle_ndls", pseudonymiser.cached_hash("ndls", text)))
-        pseudonyms.append(_objects(members_ndls)[combination])
+        initials = [[None if v is None else v.compact[:1] for v in names]
+                    for names in (last, first)]
+        years = np.array([0 if v is None else v.year for v in birth], dtype=np.int64)
+        ndls = ids(letter_ids, initials[0], "last_name") << _LETTER_BITS
+        ndls = (ndls + ids(letter_ids, initials[1], "first_name")) << _YEAR_BITS
+        ndls = (ndls + years[row_codes["birth_date"][partial]]) << _SEX_BITS
+        ndls += ids(sex_ids, [None if v is None else str(v) for v in sex], "sex")
+        codes, distinct = pd.factorize(ndls)
+        found = list(map(members_ndls.get, distinct.tolist()))
+        if None in found:
+            letter_of = {i: t for t, i in letter_ids.items()}
+            sex_of = {i: t for t, i in sex_ids.items()}
+            for position, (key, member) in enumerate(zip(distinct.tolist(), found, strict=True)):
+                if member is None:
+                    text = (f"{letter_of[key >> (_LETTER_BITS + _YEAR_BITS + _SEX_BITS)]}"
+                            f"{letter_of[(key >> (_YEAR_BITS + _SEX_BITS)) % (1 << _LETTER_BITS)]}"
+                            f"|{(key >> _SEX_BITS) % (1 << _YEAR_BITS)}"
+                            f"|{sex_of[key % (1 << _SEX_BITS)]}")
+                    found[position] = members_ndls[key] = _code_member(
+                        "cle_ndls", pseudonymiser.cached_hash("ndls", text))
+        member_of_row = np.full(size, "", dtype=object)
+        member_of_row[partial] = _objects(found)[codes]
+        pseudonyms.append(member_of_row)
     phone_hash = pseudonymiser.hasher("tel")
     pseudonyms.append(mapped("phone", lambda v: _code_member("telephone", phone_hash(v))
                              if v else "", ""))

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -474,27 +476,18 @@ D8;82;Petit;Marie;;F;Personne seule;;Beaune;;14/03/2025;Urgence;Sans solution;16
 """
 
 
-@pytest.mark.parametrize("departements", [frozenset(), frozenset({"21"})], ids=["sans", "21"])
-@pytest.mark.parametrize("chunk", [1, 3, 100])
-def test_reading_per_column_gives_what_reading_per_row_gives(tmp_path, departements, chunk):
-    """The importer reads chunks column by column (`parse_chunk`, `person_rows`): same
-    values, issues (in the same order) and records as `RowParser.parse` and
-    `RecordBuilder.person`, row by row, messy rows included."""
+def _read_by_row_and_by_column(path: Path, fmt, departements, chunk: int):  # noqa: ANN001
+    """``(row number, issues, blocked, record)`` of each row of ``path``, read row by row
+    (`RowParser.parse`, `RecordBuilder.person`) and chunk by chunk, column by column
+    (`parse_chunk`, `person_rows`); a record as the row the bulk insert stores (JSON text)."""
     from itertools import islice
 
-    from observatoire.feeds.validate import (
-        RecordBuilder,
-        RowParser,
-        parse_chunk,
-        person_rows,
-        record_of_row,
-    )
+    from observatoire.feeds.validate import RecordBuilder, RowParser, parse_chunk, person_rows
     from observatoire.normalise import CommuneReference
+    from observatoire.plan_attributes import plan_attributes
     from observatoire.pseudonymise import Pseudonymiser
 
-    path = tmp_path / "desordre.csv"
-    path.write_text(_MESSY_SI_SIAO, encoding="utf-8")
-    fmt = get_format("si_siao")
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     by_row, by_column = [], []
     table = read_table(path)
     parser = RowParser(fmt, table.headers, path.name, CommuneReference.load(), departements,
@@ -502,10 +495,16 @@ def test_reading_per_column_gives_what_reading_per_row_gives(tmp_path, departeme
     builder = RecordBuilder(fmt, Pseudonymiser(KEY))
     for number, cells in table.rows():
         row = parser.parse(number, cells)
-        record = None if row.blocked else builder.person(row.values)
-        if record is not None:
-            record["attributes"]["import_id"] = 7
-        by_row.append((number, row.issues, row.blocked, record))
+        stored = None
+        if not row.blocked:
+            r = builder.person(row.values)
+            r["attributes"]["import_id"] = 7
+            # As `feeds_repository.insert_source_records` stores a record.
+            stored = (r["source"], r["source_row_key"], r["commune_code"], r["sex"],
+                      r["birth_year"], r["last_contact"].isoformat() if r["last_contact"] else
+                      None, encode(r["pseudonyms"]), encode(r["attributes"]),
+                      *plan_attributes(r["source"], r["attributes"]))
+        by_row.append((number, row.issues, row.blocked, stored))
     table = read_table(path)
     parser = RowParser(fmt, table.headers, path.name, CommuneReference.load(), departements,
                        TODAY)
@@ -516,13 +515,44 @@ def test_reading_per_column_gives_what_reading_per_row_gives(tmp_path, departeme
         positions, records = person_rows(builder, parsed, 7)
         found = dict(zip(positions, records, strict=True))
         for position, number in enumerate(parsed.numbers):
-            record = found.get(position)
             by_column.append((number, parsed.issues.get(position, []),
-                              bool(parsed.blocked[position]),
-                              None if record is None else record_of_row(record)))
+                              bool(parsed.blocked[position]), found.get(position)))
+    return by_row, by_column
+
+
+@pytest.mark.parametrize("departements", [frozenset(), frozenset({"21"})], ids=["sans", "21"])
+@pytest.mark.parametrize("chunk", [1, 3, 100])
+def test_reading_per_column_gives_what_reading_per_row_gives(tmp_path, departements, chunk):
+    """The importer reads chunks column by column (`parse_chunk`, `person_rows`): same
+    values, issues (in the same order) and records, to the character of their JSON, as
+    `RowParser.parse` and `RecordBuilder.person`, row by row, messy rows included."""
+    path = tmp_path / "desordre.csv"
+    path.write_text(_MESSY_SI_SIAO, encoding="utf-8")
+    by_row, by_column = _read_by_row_and_by_column(path, get_format("si_siao"), departements,
+                                                   chunk)
     assert by_column == by_row
     assert any(blocked for _, _, blocked, _ in by_row)
     assert sum(record is not None for *_, record in by_row) >= 4
+
+
+@pytest.mark.parametrize("name", ["si_siao", "appels_115", "maraude", "accueil_jour"])
+def test_the_generator_files_read_per_column_as_per_row(partner_files, name):
+    """As above on the generator's files of each format (ages, phones, repeated people):
+    chunks of 50 rows, whose names, dates and keys come back from chunk to chunk."""
+    by_row, by_column = _read_by_row_and_by_column(
+        partner_files[name], get_format(name), frozenset({"21"}), 50)
+    assert by_column == by_row
+    assert sum(record is not None for *_, record in by_row) > 100
+
+
+@settings(max_examples=300)
+@given(st.lists(st.text(alphabet="ab1 \t\n\r\x0b\x0c\x1c\x1f\xa0\u202fé-'", max_size=5),
+                max_size=6))
+def test_cells_checked_clean_together_read_as_one_by_one(cells):
+    from observatoire.feeds.validate import _clean_cells
+    from observatoire.normalise import clean_cell
+
+    assert _clean_cells(cells) == [clean_cell(c) for c in cells]
 
 
 def _stored_records(engine) -> list[tuple]:

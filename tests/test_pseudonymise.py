@@ -141,6 +141,17 @@ def test_keyed_hash_matches_the_pseudonymiser_and_the_repr_hides_the_key():
     assert KEY.hex() not in repr(pseudonymiser)
 
 
+@settings(max_examples=200)
+@given(purpose=st.text(max_size=12), value=st.text(max_size=40))
+def test_a_hasher_of_one_purpose_gives_the_keyed_hash(purpose, value):
+    """`Pseudonymiser.hasher` (a hash per row, the purpose fed once) is `keyed_hash`, called
+    again and again from the same state."""
+    keyed = Pseudonymiser(KEY).hasher(purpose)
+    assert keyed(value) == keyed_hash(KEY, purpose, value)
+    assert keyed(value + "x") == keyed_hash(KEY, purpose, value + "x")
+    assert keyed(value) == keyed_hash(KEY, purpose, value)
+
+
 @pytest.mark.parametrize("text", ["", "trop courte", "ab" * 10])
 def test_short_keys_are_refused_with_how_to_create_one(text):
     with pytest.raises(SecretKeyError, match="observatoire key generate"):

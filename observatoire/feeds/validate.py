@@ -770,8 +770,13 @@ def _read_columns(
             cells = uniques.tolist()
             hits: list[Read] = list(map(cache.get, cells))
             if None in hits:  # cells not read yet (a tuple is never None)
-                hits = [parser._remember(cache, cell, read, missing) if hit is None else hit
-                        for cell, hit in zip(cells, hits, strict=True)]
+                position = hits.index(None)
+                while True:  # from one to the next with `index`, which scans in C
+                    hits[position] = parser._remember(cache, cells[position], read, missing)
+                    try:
+                        position = hits.index(None, position + 1)
+                    except ValueError:
+                        break
         else:
             codes, hits, column = _read_communes(parser, entry, cells_table, columns)
         chunk.codes[name] = codes
@@ -941,6 +946,12 @@ def person_rows(
             return np.full(size, default, dtype=object)
         return _objects(per_value(name, read, default, remember))[row_codes[name]]
 
+    def numbers(name: str, read: Callable[[Any], int], default: int) -> np.ndarray:
+        """As `mapped`, for integers (days, years, ages)."""
+        if name not in chunk.codes:
+            return np.full(size, default, dtype=np.int64)
+        return np.array(per_value(name, read, default), dtype=np.int64)[row_codes[name]]
+
     def known(name: str) -> np.ndarray:
         if name not in chunk.codes:
             return np.zeros(size, dtype=bool)
@@ -950,13 +961,13 @@ def person_rows(
     # Last contact and birth year, as integers (0 and -1 when absent).
     contact = np.zeros(size, dtype=np.int64)
     for name in builder._contact_fields:
-        days = mapped(name, lambda v: v.value.toordinal(), 0).astype(np.int64)
+        days = numbers(name, lambda v: v.value.toordinal(), 0)
         contact = np.maximum(contact, days)
     distinct_days, day_codes = np.unique(contact, return_inverse=True)
     dates = [dt.date.fromordinal(d) if d else None for d in distinct_days.tolist()]
     contact_iso = _objects([d.isoformat() if d else None for d in dates])[day_codes]
     contact_year = np.array([d.year if d else -1 for d in dates], dtype=np.int64)[day_codes]
-    birth_year = mapped("birth_date", lambda v: v.value.year, -1).astype(np.int64)
+    birth_year = numbers("birth_date", lambda v: v.value.year, -1)
 
     # The attributes' members, in their order: the fragments of each field's distinct
     # values, and the codes of the rows.
@@ -971,7 +982,7 @@ def person_rows(
     if "age" in chunk.codes:
         members.append((per_value("age", lambda v: _member("age", v), "", "attribut:age"),
                         row_codes["age"]))
-        age = mapped("age", lambda v: v, -1).astype(np.int64)
+        age = numbers("age", lambda v: v, -1)
         from_age = (birth_year < 0) & (contact > 0) & known("age")
         birth_year = np.where(from_age, contact_year - age, birth_year)
         members.append((["", _member("annee_naissance_depuis_age", True)],
@@ -1066,18 +1077,24 @@ def person_rows(
     pseudonym_texts = list(map("".join, zip(
         [opening] * size, *(p.tolist() for p in pseudonyms), ["}"] * size, strict=True)))
 
-    # The row keys: one hash per distinct combination of the key fields' values.
+    # The row keys: one hash per distinct combination of the key fields' values (per
+    # distinct value when a single field keys the row, as a SI-SIAO demand's number does).
     key_fields = [n for n in builder._sorted_key_fields if n in chunk.codes]
-    combination, first_rows = _combinations([row_codes[n] for n in key_fields], size)
-    contents = []
-    for name in key_fields:
-        texts = per_value(name, lambda v, n=name: f"\x1e{n}\x1d{_canonical(v)}", "")
-        contents.append([texts[c] for c in row_codes[name][first_rows].tolist()])
-    if not contents:
-        contents = [[""] * len(first_rows)]
     row_key_hash = pseudonymiser.hasher(builder._row_purpose)
-    keys = _objects([row_key_hash("".join(parts)[1:])
-                     for parts in zip(*contents, strict=True)])[combination]
+    if len(key_fields) == 1:
+        name = key_fields[0]
+        keys = _objects(per_value(name, lambda v: row_key_hash(f"{name}\x1d{_canonical(v)}"),
+                                  row_key_hash("")))[row_codes[name]]
+    else:
+        combination, first_rows = _combinations([row_codes[n] for n in key_fields], size)
+        contents = []
+        for name in key_fields:
+            texts = per_value(name, lambda v, n=name: f"\x1e{n}\x1d{_canonical(v)}", "")
+            contents.append([texts[c] for c in row_codes[name][first_rows].tolist()])
+        if not contents:
+            contents = [[""] * len(first_rows)]
+        keys = _objects([row_key_hash("".join(parts)[1:])
+                         for parts in zip(*contents, strict=True)])[combination]
 
     years_or_none = [None if y < 0 else y for y in birth_year.tolist()]
     rows = list(zip(

@@ -496,7 +496,7 @@ class RecordBuilder:
             [k for k in keys if k in self._attribute_fields]
             for keys in PLAN_ATTRIBUTES.get(self.source, ((), (), ()))
         ]
-        # JSON fragments of distinct values, kept from chunk to chunk (see `person_rows`).
+        # JSON fragments of distinct values, kept from chunk to chunk (see `person_columns`).
         self._fragments: dict[str, dict[Any, Any]] = {}
 
     @property
@@ -612,7 +612,7 @@ class RecordBuilder:
 # through `parse`, so that their messages stay the same.
 
 
-# The count-night key of a row as one integer (`person_rows`): 20 + 20 + 12 + 8 bits.
+# The count-night key of a row as one integer (`person_columns`): 20 + 20 + 12 + 8 bits.
 _LETTER_BITS = 20
 _YEAR_BITS = 12  # years 1880 to 2100 (`normalise.parse_french_date`)
 _SEX_BITS = 8
@@ -896,11 +896,12 @@ def _combinations(codes: list[np.ndarray], size: int) -> tuple[np.ndarray, np.nd
     return combined, first
 
 
-def person_rows(
+def person_columns(
     builder: RecordBuilder, chunk: ParsedChunk, import_id: int
-) -> tuple[list[int], list[RecordRow]]:
-    """The records of the valid rows of ``chunk``: their positions in the chunk and the rows
-    to store, as `RecordBuilder.person` would build them (``import_id`` in the attributes).
+) -> tuple[list[int], list[list[Any]]]:
+    """The records of the valid rows of ``chunk``: their positions in the chunk and the
+    columns of the rows to store (`RecordRow`, a list per column), as `RecordBuilder.person`
+    would build them (``import_id`` in the attributes).
 
     Pseudonyms, Bloom filters and JSON fragments are computed once per distinct value; the
     attributes (and the plan attributes, read from them) and the row keys once per distinct
@@ -1097,24 +1098,39 @@ def person_rows(
                          for parts in zip(*contents, strict=True)])[combination]
 
     years_or_none = [None if y < 0 else y for y in birth_year.tolist()]
-    rows = list(zip(
-        [source] * size, keys.tolist(), mapped("commune", str, None).tolist(),
-        mapped("sex", str, None).tolist(), years_or_none, contact_iso.tolist(),
-        pseudonym_texts, attributes.tolist(), *plan, strict=True,
-    ))
-    return regular[selected].tolist(), rows
+    columns = [[source] * size, keys.tolist(), mapped("commune", str, None).tolist(),
+               mapped("sex", str, None).tolist(), years_or_none, contact_iso.tolist(),
+               pseudonym_texts, attributes.tolist(), *plan]
+    return regular[selected].tolist(), columns
+
+
+def person_rows(
+    builder: RecordBuilder, chunk: ParsedChunk, import_id: int
+) -> tuple[list[int], list[RecordRow]]:
+    """The records of the valid rows of ``chunk`` (`person_columns`), row by row."""
+    positions, columns = person_columns(builder, chunk, import_id)
+    return positions, list(zip(*columns, strict=True))
 
 
 @dataclass
 class PreparedChunk:
     """What the importer needs of a chunk of person rows (`prepare_chunks`), as plain values
     that can cross a process boundary: row numbers, issues by position in the chunk, the
-    cells of the blocked rows (to quarantine) and the records of the other rows, in order."""
+    cells of the blocked rows (to quarantine) and the records of the other rows, in order.
+
+    The records travel as columns (`person_columns`): a list of strings pickles faster than
+    as many tuples, and the reading process is the one that bounds a large import.
+    """
 
     numbers: list[int]
     issues: dict[int, list[Issue]]
     blocked_cells: dict[int, list[str]]
-    records: list[RecordRow]
+    record_columns: list[list[Any]]
+
+    @property
+    def records(self) -> list[RecordRow]:
+        """The records, row by row (built at each call)."""
+        return list(zip(*self.record_columns, strict=True))
 
 
 def prepare_chunks(
@@ -1125,13 +1141,13 @@ def prepare_chunks(
     chunk_rows: int,
 ) -> Iterator[PreparedChunk]:
     """Read, check and pseudonymise ``rows`` (a file of people) ``chunk_rows`` at a time, in
-    the file's order (`parse_chunk`, `person_rows`)."""
+    the file's order (`parse_chunk`, `person_columns`)."""
     rows = iter(rows)
     while batch := list(islice(rows, chunk_rows)):
         chunk = parse_chunk(parser, batch)
-        _, records = person_rows(builder, chunk, import_id)
+        _, columns = person_columns(builder, chunk, import_id)
         blocked = {p: chunk.cells[p] for p in np.flatnonzero(chunk.blocked).tolist()}
-        yield PreparedChunk(chunk.numbers, chunk.issues, blocked, records)
+        yield PreparedChunk(chunk.numbers, chunk.issues, blocked, columns)
 
 
 def record_of_row(row: RecordRow) -> dict[str, Any]:

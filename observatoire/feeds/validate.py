@@ -968,7 +968,11 @@ def person_columns(
     dates = [dt.date.fromordinal(d) if d else None for d in distinct_days.tolist()]
     contact_iso = _objects([d.isoformat() if d else None for d in dates])[day_codes]
     contact_year = np.array([d.year if d else -1 for d in dates], dtype=np.int64)[day_codes]
-    birth_year = numbers("birth_date", lambda v: v.value.year, -1)
+    # Years of the distinct birth dates (-1 when absent), also read by the count-night key.
+    birth_years = np.array(per_value("birth_date", lambda v: v.value.year, -1)
+                           if "birth_date" in chunk.codes else [-1], dtype=np.int64)
+    birth_year = birth_years[row_codes["birth_date"]] if "birth_date" in chunk.codes else (
+        np.full(size, -1, dtype=np.int64))
 
     # The attributes' members, in their order: the fragments of each field's distinct
     # values, and the codes of the rows.
@@ -1026,8 +1030,7 @@ def person_columns(
         # The partial key of count nights (initials, birth year, sex): each row's as one
         # integer (ids of the initials and of the sex, the year), and its member kept per
         # integer from chunk to chunk, so that a row costs a few array operations.
-        fields = ("last_name", "first_name", "birth_date", "sex")
-        last, first, birth, sex = (chunk.values[n] for n in fields)
+        last, first, sex = (chunk.values[n] for n in ("last_name", "first_name", "sex"))
         members_ndls = fragments.setdefault("ndls", {})
         if len(members_ndls) >= _CACHE_LIMIT:
             members_ndls.clear()
@@ -1043,26 +1046,26 @@ def person_columns(
 
         initials = [[None if v is None else v.compact[:1] for v in names]
                     for names in (last, first)]
-        years = np.array([0 if v is None else v.year for v in birth], dtype=np.int64)
         ndls = ids(letter_ids, initials[0], "last_name") << _LETTER_BITS
         ndls = (ndls + ids(letter_ids, initials[1], "first_name")) << _YEAR_BITS
-        ndls = (ndls + years[row_codes["birth_date"][partial]]) << _SEX_BITS
+        # The birth date is known on these rows: their year never comes from the age.
+        ndls = (ndls + birth_year[partial]) << _SEX_BITS
         ndls += ids(sex_ids, [None if v is None else str(v) for v in sex], "sex")
         codes, distinct = pd.factorize(ndls)
-        found = list(map(members_ndls.get, distinct.tolist()))
-        if None in found:
+        kept = list(map(members_ndls.get, distinct.tolist()))
+        if None in kept:
             letter_of = {i: t for t, i in letter_ids.items()}
             sex_of = {i: t for t, i in sex_ids.items()}
-            for position, (key, member) in enumerate(zip(distinct.tolist(), found, strict=True)):
+            for position, (key, member) in enumerate(zip(distinct.tolist(), kept, strict=True)):
                 if member is None:
                     text = (f"{letter_of[key >> (_LETTER_BITS + _YEAR_BITS + _SEX_BITS)]}"
                             f"{letter_of[(key >> (_YEAR_BITS + _SEX_BITS)) % (1 << _LETTER_BITS)]}"
                             f"|{(key >> _SEX_BITS) % (1 << _YEAR_BITS)}"
                             f"|{sex_of[key % (1 << _SEX_BITS)]}")
-                    found[position] = members_ndls[key] = _code_member(
+                    kept[position] = members_ndls[key] = _code_member(
                         "cle_ndls", pseudonymiser.cached_hash("ndls", text))
         member_of_row = np.full(size, "", dtype=object)
-        member_of_row[partial] = _objects(found)[codes]
+        member_of_row[partial] = _objects(kept)[codes]
         pseudonyms.append(member_of_row)
     phone_hash = pseudonymiser.hasher("tel")
     pseudonyms.append(mapped("phone", lambda v: _code_member("telephone", phone_hash(v))

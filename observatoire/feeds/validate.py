@@ -816,14 +816,19 @@ def _read_communes(
     """
     _, index, column, missing, cache, _read = entry
     cells = cells_table[:, index]
+    size = len(cells)
+    # The distinct (cell, postcode) pairs, numbered in order of first appearance from the
+    # codes of the two columns (the postcodes as cleaned).
+    commune_codes = columns[index][0]
     if parser._postcode_index is not None:
         codes, uniques = columns[parser._postcode_index]
-        postcodes = _objects([clean_cell(c) for c in uniques])[codes]
+        cleaned = [clean_cell(c) for c in uniques]
+        postcodes = _objects(cleaned)[codes]
+        cleaned_codes = pd.factorize(_objects(cleaned))[0][codes]
+        pair_codes, _ = _combinations([commune_codes, cleaned_codes], size)
     else:
-        postcodes = np.full(len(cells), "", dtype=object)
-    joined = cells + "\x1f" + postcodes
-    pair_codes, _ = pd.factorize(joined)
-    size = len(cells)
+        postcodes = np.full(size, "", dtype=object)
+        pair_codes = commune_codes
     codes = np.empty(size, dtype=np.int64)
     hits: list[Read] = []
     start = 0

@@ -23,7 +23,11 @@ Methods: this engine on clear text, on the keyed encodings of ``link --pseudonym
 (``pseudonymisé``), and on the encodings a partner import stores (``stocké``: every record
 through `Pseudonymiser.record`, as `observatoire feed import` and `observatoire pseudonymise`
 do). ``--seed`` generates the synthetic sample with another seed (a check that a change is
-not tuned to one draw).
+not tuned to one draw). ``--keys N`` runs the two encoded methods under N keys (`KEY` and
+N - 1 fixed keys derived from it, `bench_key`) and prints each F1 with its gap to clear
+text, and the worst gap: a change to the encoded comparisons must hold for any key::
+
+    python benchmarks/bench_linkage.py --data sample --keys 4 --seed 7
 
 Each (data set, method) runs in its own process, so that its peak memory (max RSS) is its
 own; wall time covers linking only (not loading or generating the data), CPU time the same
@@ -34,6 +38,7 @@ people found vs true, the engine's estimate, seconds, CPU seconds, peak MB and t
 from __future__ import annotations
 
 import argparse
+import hashlib
 import multiprocessing as mp
 import os
 import resource
@@ -48,6 +53,7 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 FEBRL_EXTRAS = {"soc_sec_id": "string", "street_number": "exact", "address_1": "string",
                 "suburb": "string", "state": "exact"}
 KEY = b"benchmark-key-not-secret-0123456789abcdef"
+ENCODED_METHODS = ("observatoire (pseudonymisé)", "observatoire (stocké)")
 # Synthetic sets: people drawn (None: the generator's default, ~17,000 records); ``100k``
 # and ``300k`` are the million set scaled down, to see how time, memory and F1 grow.
 SYNTHETIC_PEOPLE = {"sample": None, "100k": 12_500, "300k": 37_500, "million": 125_000}
@@ -94,6 +100,13 @@ def load(name: str, seed: int = 2026) -> tuple[pd.DataFrame, dict]:
     return pd.read_parquet(path), {}
 
 
+def bench_key(index: int) -> bytes:
+    """`KEY` for 0, else a fixed key derived from it (32 bytes, the shortest accepted)."""
+    if index == 0:
+        return KEY
+    return hashlib.sha256(KEY + b":%d" % index).digest()
+
+
 # --- methods -------------------------------------------------------------------------------
 
 
@@ -115,7 +128,7 @@ def run_observatoire(
     for column in extras:
         valid[column] = records[column].to_numpy()
     if stored:
-        features = features_as_stored(valid, KEY)
+        features = features_as_stored(valid, key or KEY)
         features.extras.update({c: valid[c].astype(str).str.strip().str.lower()
                                .to_numpy(dtype=object) for c in extras})
         result = link_features(features, settings)
@@ -245,8 +258,9 @@ def run_recordlinkage(records: pd.DataFrame, options: dict):
 
 METHODS = {
     "observatoire": lambda r, o: run_observatoire(r, o),
-    "observatoire (pseudonymisé)": lambda r, o: run_observatoire(r, o, KEY),
-    "observatoire (stocké)": lambda r, o: run_observatoire(r, o, stored=True),
+    "observatoire (pseudonymisé)": lambda r, o: run_observatoire(r, o, bench_key(o["key"])),
+    "observatoire (stocké)": lambda r, o: run_observatoire(r, o, bench_key(o["key"]),
+                                                           stored=True),
     "splink (plain)": run_splink,
     "recordlinkage (ECM)": run_recordlinkage,
 }
@@ -270,7 +284,7 @@ def _child(dataset: str, method: str, queue, overrides: dict | None = None) -> N
 
         overrides = dict(overrides or {})
         records, options = load(dataset, overrides.pop("seed", 2026))
-        options.update(overrides)
+        options.update({"key": 0, **overrides})
         cpu_start = time.process_time()
         labels, seconds, *estimate = METHODS[method](records, options)
         cpu = time.process_time() - cpu_start  # every thread of this process
@@ -324,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duckdb-memory", help="Splink's DuckDB memory limit, e.g. 6GB")
     parser.add_argument("--seed", type=int, default=2026,
                         help="seed of the synthetic sample (default 2026)")
+    parser.add_argument("--keys", type=int, default=1,
+                        help="run the encoded methods under this many keys (default 1)")
     args = parser.parse_args(argv)
     datasets = args.data or ["sample", "febrl3", "febrl4"] + (["million"] if args.million else [])
     for d in datasets:  # generate once, outside the timed children
@@ -331,34 +347,55 @@ def main(argv: list[str] | None = None) -> int:
             load(d, args.seed)
     context = mp.get_context("spawn")
     rows = []
-    for dataset in datasets:
-        for method in args.methods or METHODS:
-            queue = context.Queue()
-            overrides = {k: v for k, v in (("max_block", args.max_block),
-                                           ("duckdb_memory", args.duckdb_memory),
-                                           ("seed", args.seed)) if v}
-            process = context.Process(target=_child, args=(dataset, method, queue, overrides))
-            process.start()
-            outcome = _watch(process, args.timeout, args.max_memory_gb * 1024)
-            if outcome:
-                process.kill()
-                process.join()
-                row = {"data": dataset, "method": method, "error": outcome}
-            else:
-                row = queue.get() if not queue.empty() else {"data": dataset, "method": method,
-                                                             "error": "crashed"}
-            rows.append(row)
-            print(_format(row), flush=True)
+    runs = [(d, m, k) for d in datasets for m in args.methods or METHODS
+            for k in (range(args.keys) if m in ENCODED_METHODS else [0])]
+    for dataset, method, key in runs:
+        queue = context.Queue()
+        overrides = {k: v for k, v in (("max_block", args.max_block),
+                                       ("duckdb_memory", args.duckdb_memory),
+                                       ("seed", args.seed), ("key", key)) if v}
+        process = context.Process(target=_child, args=(dataset, method, queue, overrides))
+        process.start()
+        outcome = _watch(process, args.timeout, args.max_memory_gb * 1024)
+        if outcome:
+            process.kill()
+            process.join()
+            row = {"data": dataset, "method": method, "error": outcome}
+        else:
+            row = queue.get() if not queue.empty() else {"data": dataset, "method": method,
+                                                         "error": "crashed"}
+        rows.append({**row, "key": key if method in ENCODED_METHODS else None})
+        print(_format(rows[-1]), flush=True)
     print()
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    _print_gaps(rows, args.seed)
     print(f"load average (1, 5, 15 min): {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 
 
+def _print_gaps(rows: list[dict], seed: int) -> None:
+    """Each encoded F1 (5 decimals) with its gap to clear text, and the worst gap."""
+    for dataset in dict.fromkeys(r["data"] for r in rows):
+        clear = [r for r in rows if r["data"] == dataset and r["method"] == "observatoire"
+                 and "f1" in r]
+        encoded = [r for r in rows if r["data"] == dataset and r["method"] in ENCODED_METHODS
+                   and "f1" in r]
+        if not clear or not encoded:
+            continue
+        f1 = clear[0]["f1"]
+        print(f"\n{dataset} (seed {seed}): clear text F1 {f1:.5f}")
+        for r in encoded:
+            print(f"  {r['method']:<28} key {r['key']}: F1 {r['f1']:.5f} "
+                  f"gap {f1 - r['f1']:+.5f}")
+        worst = max(encoded, key=lambda r: f1 - r["f1"])
+        print(f"  worst gap {f1 - worst['f1']:+.5f} ({worst['method']}, key {worst['key']})")
+
+
 def _format(row: dict) -> str:
+    name = row["method"] + (f" k{row['key']}" if row.get("key") is not None else "")
     if "error" in row:
-        return f"{row['data']:<8} {row['method']:<28} ERROR {row['error']}"
-    return (f"{row['data']:<8} {row['method']:<28} n={row['records']:>8} "
+        return f"{row['data']:<8} {name:<31} ERROR {row['error']}"
+    return (f"{row['data']:<8} {name:<31} n={row['records']:>8} "
             f"P={row['precision']:.4f} R={row['recall']:.4f} F1={row['f1']:.4f} "
             f"B3F1={row['bcubed_f1']:.4f} people={row['people_found']}/{row['people_true']} "
             f"estimate={row.get('estimate') or '-'} "

@@ -14,6 +14,10 @@ Encodings of one record (``PSEUDONYM_FIELDS``, all strings, version ``ENCODING_V
 - ``nom_squelette``, ``prenom_squelette``: HMAC of the consonant skeleton of the name's
   phonetic key, as the clear-text linkage computes it (`observatoire.linkage.keys.skeleton`):
   transliterations that only change vowels (Mohamed / Mouhamed / Muhammad) share it;
+- ``nom_lettres``, ``prenom_lettres``: HMAC of the compact name's letters in alphabetical
+  order (`observatoire.linkage.keys.sorted_letters`): two letters swapped by a typo
+  (Rene / Rnee) share it, which bigrams cannot show (the swap breaks as many bigrams as two
+  changed letters, while Jaro-Winkler on clear names counts it as one typo);
 - ``nom_bf``, ``prenom_bf``: keyed Bloom filter of the name's bigrams, base64 of
   ``BLOOM_BITS`` bits with ``BLOOM_K`` positions per bigram, compared with `dice`;
 - ``naissance``: HMAC of the exact birth date (only when day and month are known);
@@ -29,6 +33,8 @@ Encodings of one record (``PSEUDONYM_FIELDS``, all strings, version ``ENCODING_V
 The same purpose string is used for last and first names, so that the linkage can spot a
 first name written in the last-name column. Version 2 added the skeletons and the swapped
 date; version-1 records lack them (the linkage then falls back on the phonetic token).
+Version 3 added the sorted letters; older records lack them (no information: the linkage
+then judges a swap by the Bloom filters alone).
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from observatoire.linkage import keys as linkage_keys
 from observatoire.model import ObservatoireError
 from observatoire.normalise import CleanName, DatePrecision, FrenchDate, clean_name
 
-ENCODING_VERSION = "2"
+ENCODING_VERSION = "3"
 HMAC_HEX_CHARS = 32  # 128 bits: no collision among millions of records
 BLOOM_BITS = 512
 BLOOM_K = 10
@@ -57,6 +63,7 @@ PSEUDONYM_FIELDS = (
     "v", "cle", "nom", "prenom", "nom_compact", "prenom_compact", "nom_phon", "prenom_phon",
     "nom_bf", "prenom_bf", "naissance", "naissance_precision", "cle_ndls", "telephone",
     "id_personne", "nom_squelette", "prenom_squelette", "naissance_inversee",
+    "nom_lettres", "prenom_lettres",
 )  # fmt: skip
 
 
@@ -260,6 +267,8 @@ class Pseudonymiser:
                 f"{prefix}_phon": self.hash("phon", phonetic_code(name.key)),
                 f"{prefix}_bf": bloom_encode(self._key, name.key),
                 f"{prefix}_squelette": self.hash("squelette", name_skeleton(name.key)),
+                f"{prefix}_lettres": self.hash("lettres",
+                                               linkage_keys.sorted_letters(name.compact)),
             }
             self._names[cache_key] = cached
         return cached

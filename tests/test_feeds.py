@@ -679,7 +679,7 @@ def test_a_partner_pseudonymised_file_imports_like_the_original(db, partner_file
     # The raw file, imported afterwards, is recognised row by row: same keys, same pseudonyms.
     raw = _import(db, partner_files["si_siao"], "si_siao")
     assert raw.rows_imported == 0 and raw.rows_already_present == report.rows_imported
-    assert pseudo.pseudonyms["v"] == "2" and "nom_bf" in pseudo.pseudonyms
+    assert pseudo.pseudonyms["v"] == "3" and "nom_bf" in pseudo.pseudonyms
     # The partner-side file carries the skeleton and swapped-date tokens of version 2 too.
     header = content.splitlines()[0].split(";")
     assert {"ps_nom_squelette", "ps_prenom_squelette", "ps_naissance_inversee"} <= set(header)

@@ -191,6 +191,57 @@ def test_stored_encodings_see_a_day_month_swap_and_a_transliteration() -> None:
     assert _stored_levels(records, 0, 2)["birth"] == 3  # another day: same year only
 
 
+def _first_name_levels(a: str, b: str, key: bytes) -> tuple[int, int, int]:
+    """First-name level of two first-name-only records: clear, pseudonymised, stored."""
+    from observatoire.linkage.compare import compare
+    from observatoire.linkage.encoded import encode
+    from observatoire.linkage.prepare import prepare
+    from observatoire.linkage.stored import features_as_stored
+
+    valid = validate_records(frame(record("a", "maraude", first_name=a),
+                                   record("b", "maraude", first_name=b)))
+    clear = prepare(valid)
+    pair = np.array([0]), np.array([1])
+    return tuple(int(compare(f, *pair)[0][0]) for f in (
+        clear, encode(clear, key), features_as_stored(valid, key)))
+
+
+SWAP_KEYS = [KEY, b"another-key-for-the-swap-test-0123456789"]
+
+
+@pytest.mark.parametrize("key", SWAP_KEYS)
+@pytest.mark.parametrize(("a", "b"), [("Rene", "Rnee"), ("Pavel", "Pavle"), ("Karim", "Kraim")])
+def test_two_swapped_letters_are_very_close_on_encodings_as_on_clear_names(a, b, key):
+    assert _first_name_levels(a, b, key) == (2, 2, 2)
+
+
+@pytest.mark.parametrize("key", SWAP_KEYS)
+@pytest.mark.parametrize(("a", "b"), [("Leon", "Noel"), ("Amine", "Imane"),
+                                      ("Laurent", "Renault")])
+def test_anagrams_that_are_other_names_are_not_made_very_close(a, b, key):
+    assert max(_first_name_levels(a, b, key)) < 2
+
+
+def test_records_encoded_without_sorted_letters_are_judged_on_the_rest() -> None:
+    """Version-2 records (no ``*_lettres``): an empty token meets nothing, not even another
+    empty one, so the filters alone decide."""
+    from observatoire.linkage.compare import compare
+    from observatoire.linkage.prepare import prepare
+    from observatoire.linkage.stored import _features
+    from observatoire.normalise import clean_name as clean_partner_name
+    from observatoire.pseudonymise import Pseudonymiser
+
+    pseudonymiser = Pseudonymiser(KEY)
+    stored = [pseudonymiser.record(first_name=clean_partner_name(n)) for n in ("Rene", "Rnee")]
+    old = [{k: v for k, v in p.items() if k != "prenom_lettres"} for p in stored]
+    valid = validate_records(frame(record("a", "maraude"), record("b", "maraude")))
+    levels = {}
+    for name, pseudonyms in (("v3", stored), ("v2", old)):
+        features = _features(prepare(valid), pseudonyms, np.array(["", ""], dtype=object))
+        levels[name] = int(compare(features, np.array([0]), np.array([1]))[0][0])
+    assert levels == {"v3": 2, "v2": 1}
+
+
 def test_stored_features_use_the_phonetic_token_for_version_1_records() -> None:
     from observatoire.linkage.stored import pseudonym_tokens
 

@@ -179,6 +179,18 @@ def test_transliteration_variants_share_the_skeleton_token(variants):
     assert pseudonymise_name(KEY, "Martin")["nom_squelette"] not in tokens
 
 
+def test_two_swapped_letters_share_the_sorted_letters_token():
+    tokens = {pseudonymise_name(KEY, v)["nom_lettres"] for v in ("René", "RNEE", "rené")}
+    assert len(tokens) == 1
+    # First and last names share the purpose, as for the other name tokens.
+    first = Pseudonymiser(KEY).name(clean_name("Rene"), "prenom")["prenom_lettres"]
+    assert tokens == {first}
+    assert pseudonymise_name(KEY, "Renée")["nom_lettres"] not in tokens
+    # Keyed: the sorted letters never appear, and another key gives another token.
+    assert "eenr" not in tokens.pop()
+    assert pseudonymise_name(b"k" * 32, "Rene")["nom_lettres"] != first
+
+
 def test_a_day_month_swapped_date_meets_the_date_token_of_the_other():
     written = _person(KEY, "Dupont", "Jean", "03/11/1980")
     swapped = _person(KEY, "Dupont", "Jean", "11/03/1980")

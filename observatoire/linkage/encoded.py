@@ -3,7 +3,8 @@
 `encode` replaces every identifying value of `Features` by a keyed token built with the
 primitives of `observatoire.pseudonymise` (HMAC-SHA256 ``keyed_hash`` and keyed Bloom
 filters of bigrams ``bloom_encode``): names, their compact form, phonetic code and skeleton,
-initials, the exact birth date and the birth date with day and month swapped. Equality of
+its letters in alphabetical order (a swap of two letters), initials, the exact birth date
+and the birth date with day and month swapped. Equality of
 tokens is equality of the values, so blocking and every exact level work unchanged; string
 similarity becomes the Dice coefficient of the Bloom filters. Birth year, sex, commune and
 the count-night position are not direct identifiers and stay as they are, as in
@@ -24,8 +25,8 @@ import pandas as pd
 from observatoire.linkage.prepare import Features
 
 TOKEN_COLUMNS = (
-    "first_join", "first_phon", "first_skel", "first_bloom",
-    "last_join", "last_phon", "last_skel", "last_bloom",
+    "first_join", "first_phon", "first_skel", "first_letters", "first_bloom",
+    "last_join", "last_phon", "last_skel", "last_letters", "last_bloom",
     "initials", "initials_rev", "birth_date", "birth_date_swapped",
 )  # fmt: skip
 
@@ -38,6 +39,13 @@ def _tokens(key: bytes, purpose: str, values: np.ndarray) -> np.ndarray:
         [keyed_hash(key, f"linkage:{purpose}", v) if v else "" for v in uniques], dtype=object
     )
     return mapped[inverse.ravel()]
+
+
+def _sorted_letters(joined: np.ndarray) -> np.ndarray:
+    from observatoire.linkage.keys import sorted_letters
+
+    uniques, inverse = np.unique(joined.astype(str), return_inverse=True)
+    return np.array([sorted_letters(v) for v in uniques], dtype=object)[inverse.ravel()]
 
 
 def bloom_matrix(encoded: np.ndarray) -> np.ndarray:
@@ -67,6 +75,8 @@ def encode_tokens(f: Features, key: bytes) -> pd.DataFrame:
         # One purpose for first and last names: a first name in the last-name column meets.
         for part in ("join", "phon", "skel"):
             out[f"{name}_{part}"] = _tokens(key, f"name_{part}", f.names[f"{name}_{part}"])
+        out[f"{name}_letters"] = _tokens(key, "name_letters",
+                                         _sorted_letters(f.names[f"{name}_join"]))
         out[f"{name}_bloom"] = _blooms(key, f.names[f"{name}_join"])
     out["initials"] = _tokens(key, "initials", f.initials)
     out["initials_rev"] = _tokens(key, "initials", f.initials_rev)
@@ -83,7 +93,7 @@ def features_from_tokens(clear_free: Features, tokens: pd.DataFrame) -> Features
     """
     names = {}
     for name in ("first", "last"):
-        for part in ("join", "phon", "skel"):
+        for part in ("join", "phon", "skel", "letters"):
             names[f"{name}_{part}"] = tokens[f"{name}_{part}"].to_numpy(dtype=object)
         names[f"{name}_clean"] = names[f"{name}_join"]
     month_day_known = tokens["birth_date"].to_numpy(dtype=object) != ""

@@ -75,6 +75,12 @@ def joined(cleaned: str) -> str:
     return cleaned.replace(" ", "")
 
 
+def sorted_letters(joined: str) -> str:
+    """The letters of a joined name in alphabetical order: two letters swapped by a typo
+    (*Rene* / *Rnee*, *Pavel* / *Pavle*) give the same string."""
+    return "".join(sorted(joined))
+
+
 def phonetic_fr(cleaned: str) -> str:
     """French phonetic key of a cleaned name (``"mouhammad"`` -> ``"muamad"``)."""
     text = joined(cleaned)

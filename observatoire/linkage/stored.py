@@ -3,11 +3,13 @@
 Partner rows (``source_record``) carry keyed encodings (`observatoire.pseudonymise`,
 ``pseudonyms``): ``prenom_compact``/``nom_compact`` are the names' exact tokens,
 ``prenom_phon``/``nom_phon`` their phonetic tokens, ``prenom_squelette``/``nom_squelette``
-their consonant skeletons, ``prenom_bf``/``nom_bf`` their Bloom filters, ``naissance`` the
+their consonant skeletons, ``prenom_lettres``/``nom_lettres`` their sorted letters,
+``prenom_bf``/``nom_bf`` their Bloom filters, ``naissance`` the
 full birth date and ``naissance_inversee`` the same with day and month swapped, ``cle_ndls``
 initials + birth year + sex. Records imported before encoding version 2 have no skeleton
 nor swapped date: their phonetic token stands in for the skeleton and their swapped dates
-are not seen (until the next import of their file refreshes them).
+are not seen (until the next import of their file refreshes them); before version 3 they
+have no sorted letters (no information: a swap of two letters is judged on the filters).
 
 Count-night observations carry initials (with consent), birth year, sex, age band and
 position; with the territory's ``key`` their initials become the same ``cle_ndls`` token
@@ -113,6 +115,7 @@ def pseudonym_tokens(pseudonyms: Sequence[Mapping[str, str]]) -> pd.DataFrame:
         skeleton = token(f"{prefix}_squelette")
         # Version-1 records have no skeleton: their phonetic token stands in.
         tokens[f"{name}_skel"] = np.where(skeleton != "", skeleton, tokens[f"{name}_phon"])
+        tokens[f"{name}_letters"] = token(f"{prefix}_lettres")
         tokens[f"{name}_bloom"] = token(f"{prefix}_bf")
     tokens["initials"] = token("cle_ndls")
     tokens["initials_rev"] = tokens["initials"]  # the order is inside the token

@@ -634,6 +634,29 @@ def test_a_file_changed_while_the_worker_reads_it_is_refused(tmp_path):
     assert set(_child_processes(os.getpid())) - before == set()
 
 
+def test_the_worker_runs_this_code_when_started_from_a_folder_holding_another(
+        tmp_path, monkeypatch):
+    """An observatory may run an import from a folder with another checkout in it (an older
+    version, a copy): the worker must not import that one instead of the importer's code."""
+    from observatoire.feeds.reader_process import chunks_read_in_worker
+    from observatoire.feeds.validate import RowParser
+    from observatoire.normalise import CommuneReference
+
+    other = tmp_path / "ailleurs" / "observatoire" / "feeds"
+    other.mkdir(parents=True)
+    for folder in (other.parent, other):
+        (folder / "__init__.py").write_text("")
+    (other / "reader_process.py").write_text("raise SystemExit(3)\n")
+    path = tmp_path / "demandes.csv"
+    path.write_text(_MESSY_SI_SIAO, encoding="utf-8")
+    table = read_table(path)
+    parser = RowParser(get_format("si_siao"), table.headers, path.name,
+                       CommuneReference.load(), frozenset({"21"}), TODAY)
+    monkeypatch.chdir(other.parent.parent)
+    with chunks_read_in_worker(table, parser, KEY, 1, 100) as chunks:
+        assert sum(len(chunk.records) for chunk in chunks) > 0
+
+
 def _child_processes(pid: int) -> list[int]:
     """Living children of ``pid`` (Linux ``/proc``; zombies waiting to be reaped left out)."""
     found = []

@@ -84,8 +84,10 @@ def chunks_read_in_worker(
     environment["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(_PACKAGE_ROOT), environment.get("PYTHONPATH")) if p)
     try:
+        # -P: the current folder does not go first on the path, so a worker started from a
+        # folder that holds another checkout still runs this code (PYTHONPATH above).
         process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(job_read), str(result_write)],
+            [sys.executable, "-P", "-m", __name__, str(job_read), str(result_write)],
             pass_fds=(job_read, result_write), env=environment, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
         )

@@ -3,7 +3,7 @@
 `encode` replaces every identifying value of `Features` by a keyed token built with the
 primitives of `observatoire.pseudonymise` (HMAC-SHA256 ``keyed_hash`` and keyed Bloom
 filters of bigrams ``bloom_encode``): names, their compact form, phonetic code and skeleton,
-its letters in alphabetical order (a swap of two letters), initials, the exact birth date
+their letters in alphabetical order (a swap of two letters), initials, the exact birth date
 and the birth date with day and month swapped. Equality of
 tokens is equality of the values, so blocking and every exact level work unchanged; string
 similarity becomes the Dice coefficient of the Bloom filters. Birth year, sex, commune and
@@ -22,7 +22,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from observatoire.linkage.prepare import Features
+from observatoire.linkage.keys import sorted_letters
+from observatoire.linkage.prepare import Features, _map_unique
 
 TOKEN_COLUMNS = (
     "first_join", "first_phon", "first_skel", "first_letters", "first_bloom",
@@ -39,13 +40,6 @@ def _tokens(key: bytes, purpose: str, values: np.ndarray) -> np.ndarray:
         [keyed_hash(key, f"linkage:{purpose}", v) if v else "" for v in uniques], dtype=object
     )
     return mapped[inverse.ravel()]
-
-
-def _sorted_letters(joined: np.ndarray) -> np.ndarray:
-    from observatoire.linkage.keys import sorted_letters
-
-    uniques, inverse = np.unique(joined.astype(str), return_inverse=True)
-    return np.array([sorted_letters(v) for v in uniques], dtype=object)[inverse.ravel()]
 
 
 def bloom_matrix(encoded: np.ndarray) -> np.ndarray:
@@ -76,7 +70,7 @@ def encode_tokens(f: Features, key: bytes) -> pd.DataFrame:
         for part in ("join", "phon", "skel"):
             out[f"{name}_{part}"] = _tokens(key, f"name_{part}", f.names[f"{name}_{part}"])
         out[f"{name}_letters"] = _tokens(key, "name_letters",
-                                         _sorted_letters(f.names[f"{name}_join"]))
+                                         _map_unique(f.names[f"{name}_join"], sorted_letters))
         out[f"{name}_bloom"] = _blooms(key, f.names[f"{name}_join"])
     out["initials"] = _tokens(key, "initials", f.initials)
     out["initials_rev"] = _tokens(key, "initials", f.initials_rev)

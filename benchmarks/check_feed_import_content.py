@@ -133,8 +133,9 @@ def _import_with(code: Path, url: str, output: Path, files: list[tuple[str, Path
     environment = {**os.environ, "PYTHONPATH": str(code)}
     arguments = [sys.executable, str(HERE), "--dump", url, str(output)]
     arguments += [f"{name}={path}" for name, path in files]
-    # Run from the output's folder: the importer's reading process is started with
-    # ``python -m``, which would import a package found in the current folder first.
+    # Run from the output's folder: the reading process of a checkout older than 2026-12-03
+    # is started with ``python -m`` without ``-P``, which imports a package found in the
+    # current folder first.
     subprocess.run(arguments, check=True, env=environment, cwd=output.parent)
 
 

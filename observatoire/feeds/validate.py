@@ -973,11 +973,7 @@ def person_columns(
     dates = [dt.date.fromordinal(d) if d else None for d in distinct_days.tolist()]
     contact_iso = _objects([d.isoformat() if d else None for d in dates])[day_codes]
     contact_year = np.array([d.year if d else -1 for d in dates], dtype=np.int64)[day_codes]
-    # Years of the distinct birth dates (-1 when absent), also read by the count-night key.
-    birth_years = np.array(per_value("birth_date", lambda v: v.value.year, -1)
-                           if "birth_date" in chunk.codes else [-1], dtype=np.int64)
-    birth_year = birth_years[row_codes["birth_date"]] if "birth_date" in chunk.codes else (
-        np.full(size, -1, dtype=np.int64))
+    birth_year = numbers("birth_date", lambda v: v.value.year, -1)
 
     # The attributes' members, in their order: the fragments of each field's distinct
     # values, and the codes of the rows.

@@ -961,8 +961,8 @@ def person_columns(
     def known(name: str) -> np.ndarray:
         if name not in chunk.codes:
             return np.zeros(size, dtype=bool)
-        per_value = np.array([v is not None for v in chunk.values[name]], dtype=bool)
-        return per_value[row_codes[name]]
+        present = np.array([v is not None for v in chunk.values[name]], dtype=bool)
+        return present[row_codes[name]]
 
     # Last contact and birth year, as integers (0 and -1 when absent).
     contact = np.zeros(size, dtype=np.int64)
@@ -1041,9 +1041,9 @@ def person_columns(
         sex_ids = fragments.setdefault("ndls:sexe", {})
 
         def ids(known_ids: dict[str, int], texts: list[str | None], name: str) -> np.ndarray:
-            per_value = [0 if t is None else known_ids.setdefault(t, len(known_ids) + 1)
-                         for t in texts]
-            return np.array(per_value, dtype=np.int64)[row_codes[name][partial]]
+            numbered = [0 if t is None else known_ids.setdefault(t, len(known_ids) + 1)
+                        for t in texts]
+            return np.array(numbered, dtype=np.int64)[row_codes[name][partial]]
 
         initials = [[None if v is None else v.compact[:1] for v in names]
                     for names in (last, first)]

@@ -33,6 +33,7 @@ interval or review queue of the same kind: those cells stay empty.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import multiprocessing as mp
 import os
 import sys
@@ -46,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_linkage import _peak_mb, _watch, run_splink_domain  # noqa: E402
 
+from observatoire.synthetic import stress  # noqa: E402
 from observatoire.synthetic.stress import (  # noqa: E402
     REPORT_ONLY_SCENARIOS,
     SCENARIOS,
@@ -64,8 +66,10 @@ METHOD_NAMES = ("observatoire", "splink (domain)")
 
 
 def data_dir(scenario: str, people: int, seed: int) -> Path:
-    """The folder of one draw, generated once (``records.csv``, ``verite.csv``)."""
-    folder = CACHE / f"{scenario}-{people}-{seed}"
+    """The folder of one draw, generated once (``records.csv``, ``verite.csv``); named
+    after the generator's source too, so a changed generator never reuses old draws."""
+    version = hashlib.sha256(Path(stress.__file__).read_bytes()).hexdigest()[:10]
+    folder = CACHE / f"{scenario}-{people}-{seed}-{version}"
     if not (folder / "verite.csv").exists():
         sample = generate_stress(stress_scenario(scenario, people=people, seed=seed))
         write_stress(sample, folder)

@@ -198,3 +198,23 @@ def test_any_parameters_give_a_valid_file_covering_everyone(
     assert set(sample.truth["record_id"]) == set(sample.records["record_id"])
     assert sample.truth["person_id"].nunique() == people
     assert sample.truth["person_id"].value_counts().max() <= sample.scenario.max_records
+
+
+def test_outreach_nickname_rate_is_the_share_known_by_a_nickname():
+    def nickname_share(rate: float) -> float:
+        sample = generate_stress(stress_scenario("namesakes", people=1500, seed=8,
+                                                 outreach_nickname_rate=rate))
+        frame = _with_truth(sample).merge(sample.people[["person_id", "first_name"]],
+                                          on="person_id", suffixes=("", "_true"))
+        outreach = frame[frame["source"] == MARAUDE]
+        # A nickname is not the person's first name nor a spelling of its family.
+        spellings = {n.lower(): {m.lower() for m in family}
+                     for family, _, _ in FIRST_NAME_FAMILIES for n in family}
+        own = [seen.lower() in spellings.get(true.lower(), {true.lower()})
+               or seen.lower() == true.lower()
+               for seen, true in zip(outreach["first_name"], outreach["first_name_true"],
+                                     strict=True)]
+        return 1 - float(np.mean(own))
+
+    low, high = nickname_share(0.0), nickname_share(0.9)
+    assert low < 0.25 and high > 0.7, (low, high)

@@ -151,6 +151,45 @@ def _fresh_database(server_url: str, name: str, drop_only: bool = False) -> str:
     return server_url.rsplit("/", 1)[0] + "/" + name
 
 
+def _differences(old: dict, new: dict, tables: list[str]) -> list[str]:
+    """What differs, table by table (rows only in one version) and report by report (counts
+    and the kinds of problems whose numbers changed), to judge whether it is intended."""
+    lines = []
+    for table in tables:
+        if table == "reports":
+            continue
+        before, after = set(old.get(table, [])), set(new.get(table, []))
+        lines.append(f"{table} : {len(before - after)} lignes seulement avant, "
+                     f"{len(after - before)} seulement après")
+        columns_changed: dict[int, int] = {}
+        for row_before, row_after in zip(sorted(before - after), sorted(after - before),
+                                         strict=False):
+            a, b = json.loads(row_before), json.loads(row_after)
+            if len(a) == len(b):
+                for index, (x, y) in enumerate(zip(a, b, strict=True)):
+                    if x != y:
+                        columns_changed[index] = columns_changed.get(index, 0) + 1
+        if columns_changed:
+            lines.append(f"  (colonnes différentes, par position : {columns_changed})")
+    for number, (report_before, report_after) in enumerate(
+            zip(old.get("reports", []), new.get("reports", []), strict=False)):
+        if report_before == report_after:
+            continue
+        counts = {k: (report_before.get(k), v) for k, v in report_after.items()
+                  if not isinstance(v, list | dict) and report_before.get(k) != v}
+        kinds_before = {(k["gravite"], k["colonne"], k["probleme"]): k["nombre"]
+                        for k in report_before.get("par_type", [])}
+        kinds_after = {(k["gravite"], k["colonne"], k["probleme"]): k["nombre"]
+                       for k in report_after.get("par_type", [])}
+        kinds = {k: (kinds_before.get(k, 0), kinds_after.get(k, 0))
+                 for k in set(kinds_before) | set(kinds_after)
+                 if kinds_before.get(k, 0) != kinds_after.get(k, 0)}
+        lines.append(f"rapport {number + 1} ({report_after.get('fichier')}) : {counts}")
+        for kind, (a, b) in sorted(kinds.items()):
+            lines.append(f"  {kind} : {a} -> {b}")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -184,6 +223,8 @@ def main() -> int:
     different = sorted(t for t in set(old) | set(new) if old.get(t) != new.get(t))
     if different:
         print(f"DIFFÉRENT : {', '.join(different)} (lignes : {counts})")
+        for line in _differences(old, new, different):
+            print(f"  {line}")
         return 1
     print(f"Identique, table par table et ligne par ligne : {counts}")
     return 0

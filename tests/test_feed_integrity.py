@@ -376,6 +376,28 @@ def test_undo_is_refused_when_a_later_import_touched_the_rows(db, partner_files,
     assert not _stored(db)
 
 
+def test_undo_is_refused_when_a_later_import_found_its_rows_already_there(
+    db, partner_files, tmp_path
+):
+    """A later extract of the same partner that found rows of this import already stored
+    (unchanged: nothing of them written) would lose them with it."""
+    lines = partner_files["maraude"].read_bytes().splitlines(keepends=True)
+    (tmp_path / "janvier.csv").write_bytes(b"".join(lines[:40]))
+    (tmp_path / "fevrier.csv").write_bytes(lines[0] + b"".join(lines[30:60]))
+    first = _import(db, tmp_path / "janvier.csv", "maraude")
+    later = _import(db, tmp_path / "fevrier.csv", "maraude")
+    assert later.rows_already_present == 10 and later.rows_updated == 0
+    other = _import(db, tmp_path / "fevrier.csv", "maraude", partner="maraude_samu")
+    assert other.rows_already_present == 0  # another partner: its own rows
+    with pytest.raises(ObservatoireError, match=(
+            f"l'import n° {later.import_id}, plus récent, du même partenaire, a trouvé des "
+            f"lignes déjà enregistrées.*feed undo {later.import_id}")):
+        undo_import(db, first.import_id)
+    undo_import(db, later.import_id)
+    undo_import(db, first.import_id)
+    assert len(_stored(db)) == other.rows_imported
+
+
 def test_a_failed_undo_leaves_the_database_as_before(db, partner_files, tmp_path,
                                                      monkeypatch):
     header, rows = _si_siao(partner_files)

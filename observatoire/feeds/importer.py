@@ -727,14 +727,24 @@ def undo_import(engine: Engine, import_id: int, *, actor: str | None = None) -> 
                 f"L'import n° {import_id} ({batch.file_name}) a déjà été annulé le "
                 f"{batch.undone_at:%d/%m/%Y à %H:%M} par {batch.undone_by} : rien à faire."
             )
-        later = feeds_repo.imports_touching_since(session, batch)
-        if later:
-            listed = ", ".join(f"n° {i}" for i in later)
+        changed = feeds_repo.imports_touching_since(session, batch)
+        overlapping = [i for i in feeds_repo.later_imports_finding_rows_present(session, batch)
+                       if i not in changed]
+        if changed or overlapping:
+            reasons = []
+            if changed:
+                reasons.append("des lignes qu'il a enregistrées ont été modifiées depuis par "
+                               f"l'import {', '.join(f'n° {i}' for i in changed)}")
+            if overlapping:
+                reasons.append(
+                    f"l'import {', '.join(f'n° {i}' for i in overlapping)}, plus récent, du "
+                    "même partenaire, a trouvé des lignes déjà enregistrées, qui peuvent être "
+                    "les siennes (elles disparaîtraient aussi de celui-là)")
+            last = max(changed + overlapping)
             raise ObservatoireError(
-                f"L'import n° {import_id} ({batch.file_name}) ne peut pas être annulé : des "
-                f"lignes qu'il a enregistrées ont été modifiées depuis par l'import {listed}. "
-                f"Annulez d'abord celui-ci (observatoire feed undo {later[-1]}), puis "
-                "relancez cette annulation."
+                f"L'import n° {import_id} ({batch.file_name}) ne peut pas être annulé : "
+                f"{' ; '.join(reasons)}. Annulez d'abord l'import le plus récent "
+                f"(observatoire feed undo {last}), puis relancez cette annulation."
             )
         file_name = batch.file_name
         done = feeds_repo.undo_import_rows(session, batch, actor)

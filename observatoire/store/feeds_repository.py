@@ -366,6 +366,18 @@ def imports_touching_since(session: Session, batch: FeedImportRow) -> list[int]:
     ) if i is not None)
 
 
+def later_imports_finding_rows_present(session: Session, batch: FeedImportRow) -> list[int]:
+    """The later imports in force of the same partner and source that found rows already
+    stored: some may be rows of ``batch``, which undoing it would take from them too."""
+    if not batch.rows_imported:
+        return []
+    return sorted(session.scalars(select(FeedImportRow.id).where(
+        FeedImportRow.id > batch.id, FeedImportRow.undone_at.is_(None),
+        FeedImportRow.source == batch.source, FeedImportRow.partner == batch.partner,
+        FeedImportRow.rows_already_present > 0,
+    )))
+
+
 def undo_import_rows(session: Session, batch: FeedImportRow, actor: str) -> dict[str, int]:
     """Revert what ``batch`` stored (see `observatoire.feeds.importer.undo_import`): delete
     the records it inserted, its place tallies and quarantined rows, give the records it

@@ -450,3 +450,28 @@ def test_undoing_an_update_changes_the_version_the_dashboards_cache_under(
     undo_import(db, update.import_id, actor="Camille")
     with Session(db) as session:
         assert feed_version(session) != version
+
+
+def test_the_migration_keeps_the_rows_of_before_under_the_default_partner(
+    db, partner_files, tmp_path
+):
+    """Imports stored before migration 0014 (here: through its downgrade) get the default
+    partner, whose row keys are those of before: a later extract still updates them."""
+    from alembic import command
+
+    from observatoire.store.db import _alembic_config
+
+    header, rows = _si_siao(partner_files)
+    first = _import(db, _write(tmp_path / "janvier.csv", header, rows[:30]), "si_siao")
+    command.downgrade(_alembic_config(db), "0010")
+    columns = {c["name"] for c in inspect(db).get_columns("feed_import")}
+    assert "partner" not in columns and "feed_import_previous" not in inspect(
+        db).get_table_names()
+    upgrade_database(db)
+    with Session(db) as session:
+        assert session.get(FeedImportRow, first.import_id).partner == "territoire"
+    changed = [list(r) for r in rows[:30]]
+    changed[0][11] = "CHRS Les Tilleuls"
+    later = _import(db, _write(tmp_path / "fevrier.csv", header, changed), "si_siao")
+    assert (later.rows_updated, later.rows_imported, later.rows_already_present) == (1, 0, 29)
+    assert not any("Premier fichier" in i.message for i in later.issues)

@@ -717,7 +717,7 @@ def undo_import(engine: Engine, import_id: int, *, actor: str | None = None) -> 
     """
     actor = actor or _actor()
     with Session(engine) as session, session.begin():
-        batch = feeds_repo.get_import(session, import_id)
+        batch = feeds_repo.get_import(session, import_id, lock=True)
         if batch is None:
             raise ObservatoireError(
                 f"Aucun import n° {import_id} : voyez les numéros avec `observatoire feed list`."

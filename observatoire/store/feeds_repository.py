@@ -41,8 +41,10 @@ def find_import(session: Session, fingerprint: str, format_name: str) -> FeedImp
     ))
 
 
-def get_import(session: Session, import_id: int) -> FeedImportRow | None:
-    return session.get(FeedImportRow, import_id)
+def get_import(session: Session, import_id: int, *, lock: bool = False) -> FeedImportRow | None:
+    """The import ``import_id``; with ``lock``, its row locked until the transaction ends
+    (PostgreSQL: two undos of one import wait for each other; SQLite has one writer)."""
+    return session.get(FeedImportRow, import_id, with_for_update=lock or None)
 
 
 def partners_of_source(session: Session, source: str) -> set[str]:

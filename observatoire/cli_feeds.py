@@ -81,11 +81,55 @@ def cmd_feed_import(args: argparse.Namespace) -> int:
     key = load_secret_key(args.key_file)
     engine = open_database(load_settings(), _progress)
     report = import_feed(engine, Path(args.file), feed_format, key, dry_run=args.dry_run,
+                         actor=args.actor, partner=args.partner,
                          progress=_progress if args.progress else lambda _m: None)
     _print_report(report, args)
     if report.status.startswith("refusé"):
         return 1
     return 0 if report.ok else 3
+
+
+def cmd_feed_list(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from observatoire.config import load_settings
+    from observatoire.pipeline import open_database
+    from observatoire.store.feeds_repository import list_imports
+
+    engine = open_database(load_settings(), _progress)
+    with Session(engine) as session:
+        imports = list_imports(session, args.limit)
+        if not imports:
+            print("Aucun fichier partenaire importé.")
+            return 0
+        print(f"{'n°':>6}  {'date':<16}  {'format':<14}  {'partenaire':<14}  "
+              f"{'importées':>9}  {'mises à jour':>12}  fichier")
+        for batch in imports:
+            updated = (batch.report or {}).get("lignes_mises_a_jour", 0)
+            state = (f"  (annulé le {batch.undone_at:%d/%m/%Y} par {batch.undone_by})"
+                     if batch.undone_at is not None else "")
+            print(f"{batch.id:>6}  {batch.imported_at:%d/%m/%Y %H:%M}  "
+                  f"{batch.format_name:<14}  {batch.partner:<14}  {batch.rows_imported:>9}  "
+                  f"{updated:>12}  {batch.file_name}{state}")
+    print("\nAnnuler un import : observatoire feed undo N° (le plus récent d'abord s'ils "
+          "touchent les mêmes lignes).")
+    return 0
+
+
+def cmd_feed_undo(args: argparse.Namespace) -> int:
+    from observatoire.config import load_settings
+    from observatoire.feeds.importer import undo_import
+    from observatoire.pipeline import open_database
+
+    engine = open_database(load_settings(), _progress)
+    done = undo_import(engine, args.import_id, actor=args.actor)
+    print(f"Import n° {done['import_id']} ({done['fichier']}) annulé (inscrit au journal "
+          f"d'audit) : {done['enregistrements_supprimes']} enregistrements supprimés, "
+          f"{done['enregistrements_restaures']} remis dans leur état précédent, "
+          f"{done['decomptes_supprimes']} décomptes et "
+          f"{done['lignes_en_quarantaine_supprimees']} lignes en quarantaine supprimés. "
+          "Le même fichier peut de nouveau être importé.")
+    return 0
 
 
 def cmd_pseudonymise(args: argparse.Namespace) -> int:
@@ -152,7 +196,9 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
 def add_feed_commands(commands) -> None:  # noqa: ANN001 - argparse subparsers action
     """Register ``feed``, ``pseudonymise``, ``purge`` and ``key`` on the main parser."""
     from observatoire.cli import command_group
+    from observatoire.model import DEFAULT_PARTNER
 
+    actor_help = "auteur inscrit au journal (votre nom d'utilisateur par défaut)"
     feed_commands = command_group(
         commands, "feed", help="flux des partenaires (SI-SIAO, 115, maraudes…)",
         description="Import des fichiers envoyés par les partenaires.",
@@ -178,7 +224,37 @@ def add_feed_commands(commands) -> None:  # noqa: ANN001 - argparse subparsers a
     imp.add_argument("--dry-run", action="store_true",
                      help="affiche le rapport sans rien enregistrer")
     imp.add_argument("--progress", action="store_true", help="affiche l'avancement")
+    imp.add_argument("--partenaire", "--partner", dest="partner", default=DEFAULT_PARTNER,
+                     metavar="NOM",
+                     help="organisation qui a envoyé le fichier, par ex. siao21 : les lignes "
+                     "de deux partenaires ne se mélangent jamais, même à numéro égal "
+                     f"({DEFAULT_PARTNER} par défaut : le partenaire habituel de la source)")
+    imp.add_argument("--actor", help=actor_help)
     imp.set_defaults(func=cmd_feed_import)
+
+    listing = feed_commands.add_parser(
+        "list", help="liste les imports (numéros, formats, partenaires)",
+        description="Liste les derniers imports de fichiers partenaires, avec leur numéro "
+        "(pour `observatoire feed undo`).",
+    )
+    listing.add_argument("--limit", type=int, default=50, metavar="N",
+                         help="nombre d'imports affichés, du plus récent au plus ancien (50)")
+    listing.set_defaults(func=cmd_feed_list)
+
+    undo = feed_commands.add_parser(
+        "undo", help="annule un import (lignes ajoutées supprimées, mises à jour défaites)",
+        description=(
+            "Annule un import, en une transaction inscrite au journal d'audit : les lignes "
+            "qu'il a ajoutées sont supprimées, celles qu'il a mises à jour retrouvent leur "
+            "contenu d'avant, ses lignes en quarantaine et décomptes sont supprimés.\nRefusé "
+            "si un import plus récent a modifié les mêmes lignes (annulez-le d'abord).\n\n"
+            "Exemple :\n  observatoire feed list\n  observatoire feed undo 12"
+        ),
+    )
+    undo.add_argument("import_id", type=int, metavar="IMPORT_ID",
+                      help="numéro de l'import (voir `observatoire feed list`)")
+    undo.add_argument("--actor", help=actor_help)
+    undo.set_defaults(func=cmd_feed_undo)
 
     pseudo = commands.add_parser(
         "pseudonymise", help="pseudonymise un fichier chez le partenaire, avant envoi",

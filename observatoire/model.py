@@ -14,6 +14,10 @@ from uuid import UUID, uuid4
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+# The organisation that sent a partner file when an import names none: the partner of its
+# source that the territory knew before partners were told apart (see `feeds.validate`).
+DEFAULT_PARTNER = "territoire"
+
 
 class ObservatoireError(Exception):
     """Base of every error the toolkit raises on purpose (bad input, bad settings).

@@ -40,10 +40,11 @@ from observatoire.feeds.validate import (
     RecordRow,
     RowParser,
     content_fingerprint,
+    partner_name,
     prepare_chunks,
     record_of_row,
 )
-from observatoire.model import ObservatoireError
+from observatoire.model import DEFAULT_PARTNER, ObservatoireError
 from observatoire.normalise import CommuneReference
 from observatoire.pseudonymise import Pseudonymiser
 from observatoire.store import feeds_repository as feeds_repo
@@ -84,13 +85,16 @@ def import_feed(
     *,
     dry_run: bool = False,
     actor: str | None = None,
+    partner: str = DEFAULT_PARTNER,
     departements: frozenset[str] | None = None,
     today: dt.date | None = None,
     progress: Progress = _quiet,
 ) -> ImportReport:
-    """Import one partner file; returns its report (never half-loads a file)."""
+    """Import one partner file sent by the organisation ``partner`` (its rows' keys are
+    scoped by it: see `RecordBuilder`); returns its report (never half-loads a file)."""
     path = Path(path)
     actor = actor or _actor()
+    partner = partner_name(partner)
     pseudonymiser = Pseudonymiser(key)
     table = read_table(path)
     report = ImportReport(path.name, feed_format.name, table.fingerprint, table.encoding,
@@ -100,12 +104,15 @@ def import_feed(
         return _refuse(engine, report, actor, dry_run)
 
     with Session(engine) as session:
-        previous = feeds_repo.find_import(session, table.fingerprint)
+        previous = feeds_repo.find_import(session, table.fingerprint, feed_format.name)
         if previous is not None:
             report.status = (f"déjà importé le {previous.imported_at:%d/%m/%Y} (import "
-                             f"n° {previous.id}) : rien n'a été ajouté")
+                             f"n° {previous.id}) : rien n'a été ajouté ; s'il était faux, "
+                             f"annulez-le (observatoire feed undo {previous.id}) puis "
+                             "relancez l'import")
             report.import_id = previous.id
             return report
+        known_partners = feeds_repo.partners_of_source(session, feed_format.source_name)
         other_keys = feeds_repo.key_ids_in_use(session) - {pseudonymiser.key_id}
         if other_keys:
             raise ObservatoireError(
@@ -121,14 +128,24 @@ def import_feed(
     report.extend(parser.file_issues)
     if parser.fatal:
         return _refuse(engine, report, actor, dry_run)
-    builder = RecordBuilder(feed_format, pseudonymiser)
+    if known_partners and partner not in known_partners:
+        report.add(Issue(
+            WARNING, path.name, None, None, "",
+            f"Premier fichier du partenaire « {partner} » pour la source "
+            f"{feed_format.source_name} (partenaires déjà importés : "
+            f"{', '.join(sorted(known_partners))}) : ses lignes restent distinctes de celles "
+            "des autres partenaires, même à numéro égal.",
+            "Rien à faire si c'est un nouveau partenaire ; sinon annulez cet import "
+            "(observatoire feed undo) et relancez-le avec le nom déjà utilisé (--partenaire).",
+        ))
+    builder = RecordBuilder(feed_format, pseudonymiser, partner)
 
     try:
         with Session(engine) as session, session.begin():
             batch = feeds_repo.start_import(
                 session, fingerprint=table.fingerprint, file_name=path.name[:255],
                 format_name=feed_format.name, source=feed_format.source_name,
-                key_id=pseudonymiser.key_id, actor=actor,
+                partner=partner, key_id=pseudonymiser.key_id, actor=actor,
             )
             report.import_id = batch.id
             feeds_repo.prepare_bulk_load(session)
@@ -153,8 +170,8 @@ def import_feed(
             batch.warnings = report.warnings
             batch.report = report.to_json()
             record_audit(session, actor, "feed.import", import_id=batch.id, file=path.name,
-                         format=feed_format.name, fingerprint=table.fingerprint,
-                         **report.counts())
+                         format=feed_format.name, partner=partner,
+                         fingerprint=table.fingerprint, **report.counts())
             if dry_run:
                 raise _DryRun
             refresh_feed_aggregates(session)
@@ -219,21 +236,46 @@ def _load_rows(
     # the look-ups of stored keys are skipped (a row stored meanwhile by a concurrent import
     # is still skipped by the insert, and counted as already present).
     first_of_source = prepared and not feeds_repo.has_source_records(session, builder.source)
+    # Stored values that a later extract's empty or unreadable cells left in place, noted by
+    # the writer thread (`store`) and reported at the end, in the order of the rows.
+    kept_issues: list[Issue] = []
+    kept_absent: dict[str, int] = {}
+    column_of = {name: parser.headers[index] for name, index in parser._columns.items()}
+    if parser.pseudonymised:  # identities come in the ps_* columns
+        for name in ("last_name", "first_name", "birth_date", "phone", "person_ref",
+                     *builder._custom_identifiers):
+            pseudonym = _PSEUDONYM_COLUMNS.get(name, name)
+            if pseudonym in parser._pseudo_columns:
+                column_of[name] = PSEUDO_PREFIX + pseudonym
+
+    def note_kept(key: str, fields: list[str]) -> None:
+        for name in fields:
+            column = column_of.get(name)
+            if column is None:  # the extract has no column for it at all
+                kept_absent[name] = kept_absent.get(name, 0) + 1
+                continue
+            kept_issues.append(Issue(
+                WARNING, file_name, seen.get(key), column, "",
+                "Cellule vide ou illisible : la valeur déjà enregistrée pour cette ligne (import "
+                "précédent) est conservée.",
+                "Rien à faire si la valeur enregistrée est juste ; une cellule vide n'efface "
+                "rien (pour corriger, envoyez la bonne valeur).",
+            ))
 
     def store(records: list[Any], quarantined: list[dict[str, Any]]) -> None:
         if prepared:
             if first_of_source:
                 new, updates = records, []
             else:
-                new, updates = _sort_out_rows(session, builder, records, import_id)
+                new, updates = _sort_out_rows(session, builder, records, import_id, note_kept)
             imported = feeds_repo.insert_source_rows(session, new)
-            feeds_repo.update_source_records(session, updates)
+            feeds_repo.update_source_records(session, import_id, updates)
             report.rows_updated += len(updates)
         elif persons:
             keys = [r[key_name] for r in records]
-            new, updates = _sort_out(session, builder, records, keys, import_id)
+            new, updates = _sort_out(session, builder, records, keys, import_id, note_kept)
             imported = feeds_repo.insert_source_records(session, new)
-            feeds_repo.update_source_records(session, updates)
+            feeds_repo.update_source_records(session, import_id, updates)
             report.rows_updated += len(updates)
         else:
             keys = [r[key_name] for r in records]
@@ -272,7 +314,8 @@ def _load_rows(
     try:
         if prepared:
             if table.size >= WORKER_MIN_BYTES and reader_process.AVAILABLE:
-                chunks = chunks_read_in_worker(table, parser, key, import_id, CHUNK_ROWS)
+                chunks = chunks_read_in_worker(table, parser, key, import_id, CHUNK_ROWS,
+                                               builder.partner)
             else:
                 chunks = nullcontext(prepare_chunks(table.rows(), parser, builder, import_id,
                                                     CHUNK_ROWS))
@@ -288,6 +331,16 @@ def _load_rows(
         for future in in_flight:
             future.exception()  # never leave the writer using the session
         writer.shutdown(wait=True)
+    report.values_kept += len(kept_issues) + sum(kept_absent.values())
+    report.extend(sorted(kept_issues, key=lambda issue: issue.row or 0))
+    for name, count in kept_absent.items():
+        report.add(Issue(
+            WARNING, file_name, None, name, "",
+            f"Champ {name} absent de cette extraction : les valeurs déjà enregistrées de "
+            f"{count} lignes sont conservées.",
+            "Rien à faire si l'extraction ne contient plus cette colonne ; sinon vérifiez la "
+            "ligne d'en-tête et le format choisi.",
+        ))
     if report.rows_read == 0:
         report.add(Issue(WARNING, file_name, None, None, "",
                          "Aucune ligne de données sous l'en-tête.",
@@ -399,18 +452,24 @@ def _read_rows(
             flush()
 
 
+NoteKept = Callable[[str, list[str]], None]
+
+
 def _sort_out(
     session: Session,
     builder: RecordBuilder,
     records: list[dict[str, Any]],
     keys: list[str],
     import_id: int,
-) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
-    """Records not stored yet, and stored ones that a later extract changes.
+    note_kept: NoteKept,
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], dict[str, Any]]]]:
+    """Records not stored yet, and stored ones that a later extract changes (as ``(stored,
+    new)`` pairs).
 
     A partner row keyed by the partner's own number (a SI-SIAO demand) whose content differs
     from what is stored is updated, unless the stored version is more recent (an older
     extract imported late): its last contact then wins, and the row counts as already there.
+    An update never replaces a stored value by nothing (`_keep_stored_values`).
     """
     if not builder.updatable:
         present = feeds_repo.existing_record_keys(session, builder.source, keys)
@@ -425,20 +484,24 @@ def _sort_out(
         if old is None:
             record["attributes"]["import_id"] = import_id
             new.append(record)
-        elif _is_update(old, record, import_id):
-            updates.append((old["id"], record))
+        elif _is_update(old, record, import_id, note_kept):
+            updates.append((old, record))
     return new, updates
 
 
-def _is_update(old: dict[str, Any], record: dict[str, Any], import_id: int) -> bool:
+def _is_update(old: dict[str, Any], record: dict[str, Any], import_id: int,
+               note_kept: NoteKept) -> bool:
     """Whether ``record`` updates the stored ``old`` one (then marked with this import).
 
     An older extract imported late never undoes a newer content; unchanged content is
-    "already present".
+    "already present". The stored values that ``record`` lacks are kept in it first.
     """
     before, after = old["last_contact"], record["last_contact"]
     if before is not None and after is not None and after < before:
         return False
+    kept = _keep_stored_values(old, record)
+    if kept:
+        note_kept(record["source_row_key"], kept)
     if content_fingerprint(record) == content_fingerprint(old):
         return False
     attributes = record["attributes"]
@@ -448,12 +511,64 @@ def _is_update(old: dict[str, Any], record: dict[str, Any], import_id: int) -> b
     return True
 
 
+# The identity a stored record keeps when a later extract has nothing for it: column, field.
+_KEPT_COLUMNS = (("sex", "sex"), ("commune_code", "commune"), ("birth_year", "birth_date"))
+_PSEUDONYM_PREFIXES = (("prenom", "first_name"), ("nom", "last_name"),
+                       ("naissance", "birth_date"))
+_PSEUDONYM_OF = {"telephone": "phone", "id_personne": "person_ref"}
+# The column of a file pseudonymised at the partner's that holds a field's identity.
+_PSEUDONYM_COLUMNS = {"last_name": "nom", "first_name": "prenom", "birth_date": "naissance",
+                      "phone": "telephone", "person_ref": "id_personne"}
+_NDLS_PARTS = ("nom", "prenom", "naissance")
+
+
+def _pseudonym_field(name: str) -> str:
+    """The field (of a format) that a pseudonym comes from."""
+    for prefix, field in _PSEUDONYM_PREFIXES:
+        if name.startswith(prefix):
+            return field
+    return _PSEUDONYM_OF.get(name, name)
+
+
+def _keep_stored_values(old: dict[str, Any], record: dict[str, Any]) -> list[str]:
+    """Give ``record`` (a later extract's row) the stored values of ``old`` it has none for:
+    sex, commune, birth year and identity pseudonyms, which an empty or unreadable cell would
+    otherwise erase. Returns the fields kept, in order.
+
+    Only the records an extract updates go through here (those already stored), each once:
+    a first import of a source, the bulk of the rows, never does.
+    """
+    kept: list[str] = []
+    for column, field in _KEPT_COLUMNS:
+        if record[column] is None and old[column] is not None:
+            record[column] = old[column]
+            kept.append(field)
+    if "birth_date" in kept and old["attributes"].get("annee_naissance_depuis_age"):
+        record["attributes"]["annee_naissance_depuis_age"] = True
+    new, before = record["pseudonyms"], old["pseudonyms"]
+    # Pseudonyms of another encoding version or key cannot be mixed with the new ones.
+    if before.get("v") == new.get("v") and before.get("cle") == new.get("cle"):
+        for name, value in before.items():
+            if name not in new and name != "cle_ndls":
+                new[name] = value
+                field = _pseudonym_field(name)
+                if field not in kept:
+                    kept.append(field)
+        # The count-night key is made of the initials, birth year and sex: kept only when
+        # they are the stored ones.
+        if ("cle_ndls" in before and "cle_ndls" not in new and record["sex"] == old["sex"]
+                and all(new.get(k) == before.get(k) for k in _NDLS_PARTS)):
+            new["cle_ndls"] = before["cle_ndls"]
+    return kept
+
+
 def _sort_out_rows(
     session: Session,
     builder: RecordBuilder,
     rows: list[RecordRow],
     import_id: int,
-) -> tuple[list[RecordRow], list[tuple[int, dict[str, Any]]]]:
+    note_kept: NoteKept,
+) -> tuple[list[RecordRow], list[tuple[dict[str, Any], dict[str, Any]]]]:
     """`_sort_out` for prepared rows (`validate.person_rows`)."""
     keys = [r[1] for r in rows]
     if not builder.updatable:
@@ -469,8 +584,8 @@ def _sort_out_rows(
             new.append(row)
             continue
         record = record_of_row(row)
-        if _is_update(old, record, import_id):
-            updates.append((old["id"], record))
+        if _is_update(old, record, import_id, note_kept):
+            updates.append((old, record))
     return new, updates
 
 
@@ -586,3 +701,55 @@ def purge_expired(
                      retention_days=retention_days, **deleted)
         refresh_feed_aggregates(session)
     return {"date_limite": cutoff, **deleted}
+
+
+# --- undoing an import -------------------------------------------------------------------------
+
+
+def undo_import(engine: Engine, import_id: int, *, actor: str | None = None) -> dict[str, Any]:
+    """Revert import ``import_id``, in one transaction, with an audit log entry: the records
+    it inserted, its place tallies and quarantined rows are deleted, the records it updated
+    get their content of before (kept with the import), the dashboards' aggregates are
+    refreshed and the import is marked undone (its file may then be imported again).
+
+    Refused (nothing changed) for an unknown or already undone import, and while a later
+    import has changed records of this one: that one is to be undone first.
+    """
+    actor = actor or _actor()
+    with Session(engine) as session, session.begin():
+        batch = feeds_repo.get_import(session, import_id, lock=True)
+        if batch is None:
+            raise ObservatoireError(
+                f"Aucun import n° {import_id} : voyez les numéros avec `observatoire feed list`."
+            )
+        if batch.undone_at is not None:
+            raise ObservatoireError(
+                f"L'import n° {import_id} ({batch.file_name}) a déjà été annulé le "
+                f"{batch.undone_at:%d/%m/%Y à %H:%M} par {batch.undone_by} : rien à faire."
+            )
+        changed = feeds_repo.imports_touching_since(session, batch)
+        overlapping = [i for i in feeds_repo.later_imports_finding_rows_present(session, batch)
+                       if i not in changed]
+        if changed or overlapping:
+            reasons = []
+            if changed:
+                reasons.append("des lignes qu'il a enregistrées ont été modifiées depuis par "
+                               f"l'import {', '.join(f'n° {i}' for i in changed)}")
+            if overlapping:
+                reasons.append(
+                    f"l'import {', '.join(f'n° {i}' for i in overlapping)}, plus récent, du "
+                    "même partenaire, a trouvé des lignes déjà enregistrées, qui peuvent être "
+                    "les siennes (elles disparaîtraient aussi de celui-là)")
+            last = max(changed + overlapping)
+            raise ObservatoireError(
+                f"L'import n° {import_id} ({batch.file_name}) ne peut pas être annulé : "
+                f"{' ; '.join(reasons)}. Annulez d'abord l'import le plus récent "
+                f"(observatoire feed undo {last}), puis relancez cette annulation."
+            )
+        file_name = batch.file_name
+        done = feeds_repo.undo_import_rows(session, batch, actor)
+        record_audit(session, actor, "feed.undo", import_id=batch.id, file=file_name,
+                     format=batch.format_name, partner=batch.partner,
+                     fingerprint=batch.fingerprint, **done)
+        refresh_feed_aggregates(session)
+    return {"import_id": import_id, "fichier": file_name, **done}

@@ -37,6 +37,7 @@ from pathlib import Path
 from observatoire.feeds.formats import FeedFormat
 from observatoire.feeds.reading import FeedReadError, RawTable, read_table
 from observatoire.feeds.validate import PreparedChunk, RecordBuilder, RowParser, prepare_chunks
+from observatoire.model import DEFAULT_PARTNER
 from observatoire.normalise import CommuneReference
 from observatoire.pseudonymise import Pseudonymiser
 
@@ -62,6 +63,7 @@ class ReadJob:
     key: bytes
     import_id: int
     chunk_rows: int
+    partner: str
 
     def __repr__(self) -> str:  # never show the key
         return f"ReadJob({self.file_name!r}, import {self.import_id})"
@@ -69,11 +71,13 @@ class ReadJob:
 
 @contextmanager
 def chunks_read_in_worker(
-    table: RawTable, parser: RowParser, key: bytes, import_id: int, chunk_rows: int
+    table: RawTable, parser: RowParser, key: bytes, import_id: int, chunk_rows: int,
+    partner: str = DEFAULT_PARTNER,
 ) -> Iterator[Iterator[PreparedChunk]]:
-    """The prepared chunks of ``table``, read in a worker process (see module doc)."""
+    """The prepared chunks of ``table``, read in a worker process (see module doc), with the
+    row keys of ``partner`` (`RecordBuilder`)."""
     job = ReadJob(str(table.path), table.fingerprint, parser.format, parser.file_name,
-                  parser.departements, parser.today, key, import_id, chunk_rows)
+                  parser.departements, parser.today, key, import_id, chunk_rows, partner)
     table.close()  # the worker opens the file itself
     job_read, job_write = os.pipe()
     result_read, result_write = os.pipe()
@@ -142,7 +146,7 @@ def _prepared_chunks(job: ReadJob) -> Iterator[PreparedChunk]:
         raise FeedReadError(table.issues[0].message)
     parser = RowParser(job.feed_format, table.headers, job.file_name, CommuneReference.load(),
                        job.departements, job.today)
-    builder = RecordBuilder(job.feed_format, Pseudonymiser(job.key))
+    builder = RecordBuilder(job.feed_format, Pseudonymiser(job.key), job.partner)
     yield from prepare_chunks(table.rows(), parser, builder, job.import_id, job.chunk_rows)
 
 

@@ -47,6 +47,9 @@ class ImportReport:
     rows_imported: int = 0
     rows_already_present: int = 0
     rows_updated: int = 0
+    # Stored values that an update's empty or unreadable cells left in place (one per row
+    # and column, each with its warning).
+    values_kept: int = 0
     rows_duplicate: int = 0
     rows_quarantined: int = 0
     errors: int = 0
@@ -78,6 +81,7 @@ class ImportReport:
             "lignes_importees": self.rows_imported,
             "lignes_deja_presentes": self.rows_already_present,
             "lignes_mises_a_jour": self.rows_updated,
+            "valeurs_conservees": self.values_kept,
             "lignes_en_double": self.rows_duplicate,
             "lignes_en_quarantaine": self.rows_quarantined,
             "erreurs": self.errors,
@@ -118,6 +122,8 @@ class ImportReport:
             f"  importées : {self.rows_imported}",
             f"  mises à jour (contenu changé depuis un import précédent) : "
             f"{self.rows_updated}",
+            f"    valeurs enregistrées conservées (cellule vide ou illisible) : "
+            f"{self.values_kept}",
             f"  déjà présentes (imports précédents) : {self.rows_already_present}",
             f"  en double dans le fichier : {self.rows_duplicate}",
             f"  en quarantaine (erreurs bloquantes) : {self.rows_quarantined}",

@@ -26,6 +26,7 @@ import pandas as pd
 
 from observatoire.feeds.formats import FeedFormat, FieldSpec, header_key
 from observatoire.feeds.report import ERROR, MASK, WARNING, Issue
+from observatoire.model import DEFAULT_PARTNER, ObservatoireError
 from observatoire.normalise import (
     CleanName,
     CommuneReference,
@@ -353,16 +354,19 @@ class RowParser:
         width = len(self.headers)
         count = len(cells)
         if count != width:
-            extra = cells[width:]
-            if count < width or any(c.strip() for c in extra):
-                hint = ("ligne incomplète (fichier tronqué ?)" if count < width else
-                        "séparateur dans une valeur non protégée par des guillemets ?")
-                row.issues.append(Issue(
-                    ERROR, self.file_name, number, None, "",
-                    f"{count} champs au lieu de {width} : {hint}",
-                    "Vérifiez cette ligne dans le fichier d'origine et renvoyez-le complet.",
-                ))
-                return row
+            # Extra cells are refused even when empty: a separator in an unquoted value
+            # shifts every later cell by one, and the last cell, often empty, is the extra
+            # one (the row would be read with every column shifted).
+            hint = ("ligne incomplète (fichier tronqué ?)" if count < width else
+                    "séparateur dans une valeur non protégée par des guillemets ?")
+            row.issues.append(Issue(
+                ERROR, self.file_name, number, None, "",
+                f"{count} champs au lieu de {width} : {hint}",
+                "Vérifiez cette ligne dans le fichier d'origine et renvoyez-le complet ; si "
+                "toutes les lignes finissent par un séparateur en trop, ajoutez-le aussi à la "
+                "ligne d'en-tête.",
+            ))
+            return row
         for cell in cells:
             if cell and cell[0] in _FORMULA_FIRST:
                 self._check_formulas(row)
@@ -467,13 +471,42 @@ def content_fingerprint(record: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class RecordBuilder:
-    """Builds what is stored from valid rows; holds the pseudonymiser (and the key)."""
+_PARTNER_LENGTH = 64
 
-    def __init__(self, feed_format: FeedFormat, pseudonymiser: Pseudonymiser) -> None:
+
+def partner_name(text: str) -> str:
+    """The name of a partner organisation as stored and keyed: lower case, no accents, words
+    joined by ``_`` (``"SIAO Côte-d'Or"`` -> ``"siao_cote_d_or"``), so that the same partner
+    written two ways is one partner."""
+    name = "_".join(fold(text or "").split())
+    if not name or len(name) > _PARTNER_LENGTH:
+        raise ObservatoireError(
+            f"Nom de partenaire invalide : {text[:80]!r}. Donnez le nom court de l'organisation "
+            f"qui a envoyé le fichier (lettres et chiffres, {_PARTNER_LENGTH} caractères au "
+            "plus), par exemple --partenaire siao21."
+        )
+    return name
+
+
+class RecordBuilder:
+    """Builds what is stored from valid rows; holds the pseudonymiser (and the key).
+
+    Row keys are scoped by the partner organisation (``partner``) and the source: the same
+    request number sent by two SIAO gives two rows. The default partner's keys are the keys
+    of before partners were told apart (what the stored rows have, and what a file
+    pseudonymised at the partner's holds); another partner's key is the default key hashed
+    again under the partner's purpose, so that it is the same for a file pseudonymised at the
+    partner's and for the partner's file in clear.
+    """
+
+    def __init__(self, feed_format: FeedFormat, pseudonymiser: Pseudonymiser,
+                 partner: str = DEFAULT_PARTNER) -> None:
         self.format = feed_format
         self.pseudonymiser = pseudonymiser
         self.source = feed_format.source_name
+        self.partner = partner
+        self._scope = None if partner == DEFAULT_PARTNER else pseudonymiser.hasher(
+            f"partenaire:{self.source}:{partner}")
         fields = feed_format.fields
         self._contact_fields = [n for n, s in fields.items() if s.contact]
         self._attribute_fields = [
@@ -489,6 +522,7 @@ class RecordBuilder:
         self._key_fields = feed_format.row_key or list(fields)
         self._sorted_key_fields = sorted(self._key_fields)
         self._row_purpose = f"ligne:{self.source}"
+        self._row_key_hash = self.row_key_hasher()
         self._date_attributes = {n for n in self._attribute_fields if fields[n].type == "date"}
         self._kept_pseudonyms = set(PSEUDONYM_FIELDS) | set(self._custom_identifiers)
         # The attributes of `observatoire.plan_attributes` this format may hold.
@@ -505,20 +539,30 @@ class RecordBuilder:
         demand, a 115 call): its key is the partner's own number, not the row's content."""
         return self.format.kind == "personnes" and bool(self.format.row_key)
 
+    def row_key_hasher(self) -> Callable[[str], str]:
+        """The row key of a row's key content (see `row_key`), scoped by the partner."""
+        unscoped = self.pseudonymiser.hasher(self._row_purpose)
+        scope = self._scope
+        if scope is None:
+            return unscoped
+        return lambda content: scope(unscoped(content))
+
     def row_key(self, values: dict[str, Any]) -> str:
         pseudonymised = values.get(_PSEUDO_ROW_KEY)
         if pseudonymised is not None:
-            return pseudonymised
+            return pseudonymised if self._scope is None else self._scope(pseudonymised)
         if self.format.kind == "decomptes":
             parts = [_canonical(values.get(f, "")) for f in
                      ("night_date", "place_kind", "place_name", "commune", "partner")]
             parts[2] = fold(parts[2])
+            if self._scope is not None:
+                parts.append(self.partner)
             return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
         # Same as `Pseudonymiser.row_key` over the key fields present, without the dict.
         content = "\x1e".join(
             f"{f}\x1d{_canonical(values[f])}" for f in self._sorted_key_fields if f in values
         )
-        return self.pseudonymiser.hash(self._row_purpose, content)
+        return self._row_key_hash(content)
 
     def person(self, values: dict[str, Any]) -> dict[str, Any]:
         """A ``source_record`` row (without import id) from the values of a valid row."""
@@ -682,10 +726,7 @@ def parse_chunk(parser: RowParser, rows: list[tuple[int, list[str]]]) -> ParsedC
             if count == width:
                 regular_cells.append(row)
                 regular.append(position)
-            elif count > width and not any(c.strip() for c in row[width:]):
-                regular_cells.append(row[:width])
-                regular.append(position)
-            else:
+            else:  # refused by `parse`, empty extra cells included
                 odd.append(position)
     # The regular rows as one table of cells, each column split into its distinct cells and
     # the codes of the rows.
@@ -1085,7 +1126,7 @@ def person_columns(
     # The row keys: one hash per distinct combination of the key fields' values (per
     # distinct value when a single field keys the row, as a SI-SIAO demand's number does).
     key_fields = [n for n in builder._sorted_key_fields if n in chunk.codes]
-    row_key_hash = pseudonymiser.hasher(builder._row_purpose)
+    row_key_hash = builder.row_key_hasher()
     if len(key_fields) == 1:
         name = key_fields[0]
         keys = _objects(per_value(name, lambda v: row_key_hash(f"{name}\x1d{_canonical(v)}"),

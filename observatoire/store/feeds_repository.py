@@ -14,7 +14,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from observatoire.store.feeds_tables import FeedImportRow, FeedQuarantineRow, PlaceTallyRow
+from observatoire.store.feeds_tables import (
+    FeedImportRow,
+    FeedPreviousRow,
+    FeedQuarantineRow,
+    PlaceTallyRow,
+)
 from observatoire.store.tables import CommuneRow, SourceRecordRow, plan_attributes
 
 # Well under SQLite's bound-parameter limit (32,766) for the IN lists and multi-row inserts.
@@ -27,8 +32,26 @@ _PLAN_COLUMNS = _RECORD_COLUMNS[8:]
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def find_import(session: Session, fingerprint: str) -> FeedImportRow | None:
-    return session.scalar(select(FeedImportRow).where(FeedImportRow.fingerprint == fingerprint))
+def find_import(session: Session, fingerprint: str, format_name: str) -> FeedImportRow | None:
+    """The import in force of this file (by fingerprint) under this format, if any: the same
+    file may be imported under another format, and again once its import is undone."""
+    return session.scalar(select(FeedImportRow).where(
+        FeedImportRow.fingerprint == fingerprint, FeedImportRow.format_name == format_name,
+        FeedImportRow.undone_at.is_(None),
+    ))
+
+
+def get_import(session: Session, import_id: int, *, lock: bool = False) -> FeedImportRow | None:
+    """The import ``import_id``; with ``lock``, its row locked until the transaction ends
+    (PostgreSQL: two undos of one import wait for each other; SQLite has one writer)."""
+    return session.get(FeedImportRow, import_id, with_for_update=lock or None)
+
+
+def partners_of_source(session: Session, source: str) -> set[str]:
+    """The partner organisations whose imports in force sent files of ``source``."""
+    return set(session.scalars(select(FeedImportRow.partner).distinct().where(
+        FeedImportRow.source == source, FeedImportRow.undone_at.is_(None),
+    )))
 
 
 def key_ids_in_use(session: Session) -> set[str]:
@@ -218,19 +241,35 @@ def _copy_source_rows(driver, rows: list[tuple[Any, ...]]) -> int:  # noqa: ANN0
         return inserted
 
 
-def update_source_records(session: Session, updates: list[tuple[int, dict[str, Any]]]) -> None:
-    """Replace the content of stored records (by id) with a later extract's: pseudonyms and
-    attributes included, the link to a person (``person_id``) kept."""
+def update_source_records(
+    session: Session, import_id: int, updates: list[tuple[dict[str, Any], dict[str, Any]]]
+) -> None:
+    """Replace the content of stored records with a later extract's: pseudonyms and
+    attributes included, the link to a person (``person_id``) kept. Each update is ``(stored
+    record as `stored_records` gives it, new record)``; the stored content is kept with the
+    import (``feed_import_previous``) for `undo_import`."""
     if not updates:
         return
+    session.execute(insert(FeedPreviousRow.__table__), [
+        {"import_id": import_id, "record_id": old["id"], "previous": _previous(old)}
+        for old, _ in updates
+    ])
     table = SourceRecordRow.__table__
     session.execute(
         update(table).where(table.c.id == bindparam("record_id")),
-        [{"record_id": record_id, **{c: r[c] for c in _RECORD_COLUMNS[2:8]},
+        [{"record_id": old["id"], **{c: r[c] for c in _RECORD_COLUMNS[2:8]},
           **dict(zip(_PLAN_COLUMNS, plan_attributes(r["source"], r["attributes"]),
                      strict=True))}
-         for record_id, r in updates],
+         for old, r in updates],
     )
+
+
+def _previous(record: dict[str, Any]) -> dict[str, Any]:
+    """The content columns of a stored record, as JSON values."""
+    content = {c: record[c] for c in _RECORD_COLUMNS[2:]}
+    if content["last_contact"] is not None:
+        content["last_contact"] = content["last_contact"].isoformat()
+    return content
 
 
 def add_place_tallies(session: Session, tallies: list[dict[str, Any]]) -> None:
@@ -267,7 +306,8 @@ def add_quarantined(session: Session, rows: Iterable[dict[str, Any]]) -> None:
 
 def list_imports(session: Session, limit: int = 50) -> list[FeedImportRow]:
     return list(session.scalars(
-        select(FeedImportRow).order_by(FeedImportRow.imported_at.desc()).limit(limit)
+        select(FeedImportRow)
+        .order_by(FeedImportRow.imported_at.desc(), FeedImportRow.id.desc()).limit(limit)
     ))
 
 
@@ -298,4 +338,75 @@ def purge_before(session: Session, cutoff: dt.date) -> dict[str, int]:
     quarantined = session.execute(
         delete(FeedQuarantineRow).where(FeedQuarantineRow.import_id.in_(old_imports))
     ).rowcount
+    # The content that imports made before the cutoff replaced: past retention too.
+    session.execute(delete(FeedPreviousRow).where(FeedPreviousRow.import_id.in_(old_imports)))
     return {"enregistrements": records or 0, "lignes_en_quarantaine": quarantined or 0}
+
+
+# --- undoing an import -----------------------------------------------------------------------
+
+
+def _import_of(column: Any) -> Any:
+    return SourceRecordRow.attributes[column].as_integer()
+
+
+def _records_of_import(batch: FeedImportRow) -> Any:
+    """Condition on ``source_record``: the records that ``batch`` inserted (and that later
+    imports may have updated since) or updated."""
+    updated = select(FeedPreviousRow.record_id).where(FeedPreviousRow.import_id == batch.id)
+    return (SourceRecordRow.source == batch.source) & (
+        (_import_of("import_id") == batch.id) | (_import_of("import_initial") == batch.id)
+        | SourceRecordRow.id.in_(updated))
+
+
+def imports_touching_since(session: Session, batch: FeedImportRow) -> list[int]:
+    """The other imports that changed records of ``batch`` since (each record keeps the
+    import that wrote it last): they must be undone first."""
+    return sorted(i for i in session.scalars(
+        select(_import_of("import_id")).distinct().where(
+            _records_of_import(batch), _import_of("import_id") != batch.id)
+    ) if i is not None)
+
+
+def later_imports_finding_rows_present(session: Session, batch: FeedImportRow) -> list[int]:
+    """The later imports in force of the same partner and source that found rows already
+    stored: some may be rows of ``batch``, which undoing it would take from them too."""
+    if not batch.rows_imported:
+        return []
+    return sorted(session.scalars(select(FeedImportRow.id).where(
+        FeedImportRow.id > batch.id, FeedImportRow.undone_at.is_(None),
+        FeedImportRow.source == batch.source, FeedImportRow.partner == batch.partner,
+        FeedImportRow.rows_already_present > 0,
+    )))
+
+
+def undo_import_rows(session: Session, batch: FeedImportRow, actor: str) -> dict[str, int]:
+    """Revert what ``batch`` stored (see `observatoire.feeds.importer.undo_import`): delete
+    the records it inserted, its place tallies and quarantined rows, give the records it
+    updated their content of before, and mark it undone. Returns what was done."""
+    previous = list(session.execute(
+        select(FeedPreviousRow.record_id, FeedPreviousRow.previous)
+        .where(FeedPreviousRow.import_id == batch.id)
+    ))  # fmt: skip
+    updated = select(FeedPreviousRow.record_id).where(FeedPreviousRow.import_id == batch.id)
+    deleted = session.execute(delete(SourceRecordRow).where(
+        SourceRecordRow.source == batch.source, _import_of("import_id") == batch.id,
+        SourceRecordRow.id.not_in(updated),
+    ).execution_options(synchronize_session=False)).rowcount or 0
+    if previous:
+        table = SourceRecordRow.__table__
+        session.execute(update(table).where(table.c.id == bindparam("record_id")), [
+            {"record_id": record_id, **content,
+             "last_contact": dt.date.fromisoformat(content["last_contact"])
+             if content["last_contact"] else None}
+            for record_id, content in previous
+        ])
+        session.execute(delete(FeedPreviousRow).where(FeedPreviousRow.import_id == batch.id))
+    tallies = session.execute(
+        delete(PlaceTallyRow).where(PlaceTallyRow.import_id == batch.id)).rowcount or 0
+    quarantined = session.execute(
+        delete(FeedQuarantineRow).where(FeedQuarantineRow.import_id == batch.id)).rowcount or 0
+    batch.undone_at = dt.datetime.now(dt.UTC)
+    batch.undone_by = actor[:64]
+    return {"enregistrements_supprimes": deleted, "enregistrements_restaures": len(previous),
+            "decomptes_supprimes": tallies, "lignes_en_quarantaine_supprimees": quarantined}

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from observatoire.model import DEFAULT_PARTNER
 from observatoire.store.tables import Base, _now
 
 # Purges select partner records by their last contact with a scan of ``source_record``
@@ -28,11 +29,16 @@ class FeedImportRow(Base):
     __tablename__ = "feed_import"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # SHA-256 of the file's bytes: the same file imported twice is recognised.
-    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    # SHA-256 of the file's bytes: the same file imported twice under the same format is
+    # recognised (one import in force per file and format: ``uq_feed_import_file_format``).
+    fingerprint: Mapped[str] = mapped_column(String(64))
     file_name: Mapped[str] = mapped_column(String(255))
     format_name: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(32))
+    # The organisation that sent the file (`DEFAULT_PARTNER` unless named): part of the
+    # identity of its rows, so that two partners' numbers never meet (migration 0014).
+    partner: Mapped[str] = mapped_column(String(64), default=DEFAULT_PARTNER,
+                                         server_default=DEFAULT_PARTNER)
     # Public identifier of the pseudonymisation key (see pseudonymise.key_id).
     key_id: Mapped[str | None] = mapped_column(String(16))
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
@@ -45,6 +51,32 @@ class FeedImportRow(Base):
     warnings: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set by ``observatoire feed undo``: what the import stored is gone, the row stays as a
+    # trace (with the audit log's entry), and the same file can be imported again.
+    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(64))
+
+
+Index("uq_feed_import_file_format", FeedImportRow.__table__.c.fingerprint,
+      FeedImportRow.__table__.c.format_name, unique=True,
+      sqlite_where=text("undone_at IS NULL"), postgresql_where=text("undone_at IS NULL"))
+
+
+class FeedPreviousRow(Base):
+    """The content of a stored record before an import updated it, for ``feed undo``: the
+    record's columns as they were (pseudonyms and codes only, as in ``source_record``),
+    written in the import's transaction. Deleted with the record (purge) or the import."""
+
+    __tablename__ = "feed_import_previous"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(
+        ForeignKey("feed_import.id", ondelete="CASCADE"), index=True
+    )
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("source_record.id", ondelete="CASCADE"), index=True
+    )
+    previous: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class FeedQuarantineRow(Base):

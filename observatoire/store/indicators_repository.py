@@ -341,10 +341,13 @@ def feed_version(session: Session) -> tuple[int, ...]:
     from observatoire.store.feeds_tables import FeedImportRow
     from observatoire.store.linkage_tables import LinkageRunRow
 
-    # An import may also update records in place (SI-SIAO demands): each adds a batch.
-    for table in (FeedImportRow, LinkageRunRow):
+    # An import may also update records in place (SI-SIAO demands): each adds a batch; an
+    # undone import may only give records their content of before: each is counted.
+    for statement in (select(func.coalesce(func.max(FeedImportRow.id), 0)),
+                      select(func.coalesce(func.max(LinkageRunRow.id), 0)),
+                      select(func.count(FeedImportRow.undone_at))):
         try:
-            version.append(int(session.scalar(select(func.coalesce(func.max(table.id), 0)))))
+            version.append(int(session.scalar(statement)))
         except SQLAlchemyError:  # table not migrated yet
             session.rollback()
     return tuple(version)

@@ -112,26 +112,45 @@ def _popcount(cells: np.ndarray) -> np.ndarray:
     return np.array([bin(int(c)).count("1") for c in cells])
 
 
+# Heterogeneity of catchability as one more column of the design, a function of the number
+# of sources that saw a cell's people (Rivest and Baillargeon's Rcapture: models Mth with
+# Poisson2 or Darroch's form; Darroch, Fienberg, Glonek and Junker 1993).
+HETEROGENEITY = {
+    "poisson2": ("hétérogénéité (Poisson)", lambda captures: 2.0 ** captures - 1),
+    "darroch": ("hétérogénéité (Darroch)", lambda captures: captures ** 2 / 2.0),
+}
+
+
 @dataclass(frozen=True)
 class LogLinearModel:
-    """Main effects of every source plus the listed pairwise interactions."""
+    """Main effects of every source plus the listed pairwise interactions and, optionally,
+    a heterogeneity column (a key of `HETEROGENEITY`)."""
 
     interactions: tuple[tuple[int, int], ...] = ()
+    heterogeneity: str | None = None
 
     def label(self, sources: Sequence[str]) -> str:
-        if not self.interactions:
-            return "indépendance"
-        return "interactions " + ", ".join(f"{sources[a]}×{sources[b]}"
-                                           for a, b in self.interactions)
+        parts = []
+        if self.interactions:
+            parts.append("interactions " + ", ".join(f"{sources[a]}×{sources[b]}"
+                                                     for a, b in self.interactions))
+        if self.heterogeneity:
+            parts.append(HETEROGENEITY[self.heterogeneity][0])
+        return " ; ".join(parts) or "indépendance"
 
     def design(self, k: int, cells: np.ndarray) -> np.ndarray:
         bits = ((cells[:, None] >> np.arange(k)) & 1).astype(float)
         columns = [np.ones(len(cells)), *bits.T]
         columns += [bits[:, a] * bits[:, b] for a, b in self.interactions]
+        if self.heterogeneity:
+            columns.append(HETEROGENEITY[self.heterogeneity][1](bits.sum(axis=1)))
         return np.column_stack(columns)
 
     def parameters(self, k: int) -> int:
-        return 1 + k + len(self.interactions)
+        return 1 + k + len(self.interactions) + (self.heterogeneity is not None)
+
+    def with_pair(self, pair: tuple[int, int]) -> LogLinearModel:
+        return LogLinearModel(tuple(sorted((*self.interactions, pair))), self.heterogeneity)
 
 
 @dataclass(frozen=True)
@@ -224,12 +243,12 @@ def profile_interval(table: CaptureTable, fit: ModelFit, level_chi2: float = CHI
 
 def candidate_models(table: CaptureTable, criterion: str = "bic",
                      max_interactions: int | None = None) -> list[ModelFit]:
-    """Hierarchical models met by a forward search from independence, best first.
+    """Hierarchical models met by forward searches, best first.
 
-    At each step the pair interaction that lowers the criterion most is added; the search
-    stops when none does, or when the model would leave no degree of freedom. Every model
-    fitted on the way is returned, so that model averaging and the sensitivity table can use
-    them.
+    Each search starts from independence, with and without a heterogeneity column, and adds
+    at each step the pair interaction that lowers the criterion most; it stops when none
+    does, or when the model would leave no degree of freedom. Every model fitted on the way
+    is returned, so that model averaging and the sensitivity table can use them.
     """
     if criterion not in ("bic", "aic"):
         raise HiddenPopulationError(f"Critère inconnu : {criterion!r} (bic ou aic).")
@@ -237,29 +256,33 @@ def candidate_models(table: CaptureTable, criterion: str = "bic",
     pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
     limit = len(pairs) if max_interactions is None else max_interactions
     score = (lambda f: f.bic) if criterion == "bic" else (lambda f: f.aic)
-    current = LogLinearModel()
-    first = fit_model(table, current)
-    fitted: dict[tuple, ModelFit] = {}
-    if first is not None:
-        fitted[current.interactions] = first
-    best = first
-    while best is not None and len(current.interactions) < limit:
-        step = None
-        for pair in pairs:
-            if pair in current.interactions:
-                continue
-            model = LogLinearModel(tuple(sorted(current.interactions + (pair,))))
-            if model.parameters(k) >= 2 ** k - 1:  # keep a degree of freedom
-                continue
-            candidate = fitted.get(model.interactions) or fit_model(table, model)
-            if candidate is None:
-                continue
-            fitted[model.interactions] = candidate
-            if step is None or score(candidate) < score(step):
-                step = candidate
-        if step is None or score(step) >= score(best):
-            break
-        best, current = step, step.model
+    fitted: dict[LogLinearModel, ModelFit] = {}
+    starts = [None, *HETEROGENEITY] if k >= 3 else [None]
+    for heterogeneity in starts:
+        current = LogLinearModel((), heterogeneity)
+        if current.parameters(k) >= 2 ** k - 1 and heterogeneity:
+            continue
+        best = fitted.get(current) or fit_model(table, current)
+        if best is None:
+            continue
+        fitted[current] = best
+        while len(current.interactions) < limit:
+            step = None
+            for pair in pairs:
+                if pair in current.interactions:
+                    continue
+                model = current.with_pair(pair)
+                if model.parameters(k) >= 2 ** k - 1:  # keep a degree of freedom
+                    continue
+                candidate = fitted.get(model) or fit_model(table, model)
+                if candidate is None:
+                    continue
+                fitted[model] = candidate
+                if step is None or score(candidate) < score(step):
+                    step = candidate
+            if step is None or score(step) >= score(best):
+                break
+            best, current = step, step.model
     return sorted(fitted.values(), key=score)
 
 

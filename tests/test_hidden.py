@@ -185,3 +185,50 @@ def test_cli_refuses_a_persons_file_from_elsewhere(linked_files, tmp_path, capsy
     err = capsys.readouterr().err
     assert "absents" in err and "zz1" in err and "Traceback" not in err
     assert not output.exists()
+
+
+# --- sectors not walked on the count night -------------------------------------------------
+
+from observatoire.indicators.extrapolation import density_classes, extrapolate_count  # noqa: E402
+
+
+def _territory(seed: int, sectors: int = 300) -> pd.DataFrame:
+    """Sectors with a lasting density (lognormal), counted on an earlier night and tonight."""
+    rng = np.random.default_rng(seed)
+    level = np.exp(rng.normal(0.0, 1.0, sectors)) * 1.2
+    return pd.DataFrame({
+        "commune_code": rng.choice([f"21{i:03d}" for i in range(12)], sectors),
+        "previous": rng.poisson(level),
+        "people": rng.poisson(level),
+    })
+
+
+def test_a_tenth_of_sectors_not_walked_is_extrapolated_within_ten_percent():
+    errors, covered = [], 0
+    for seed in range(500, 520):
+        territory = _territory(seed)
+        truth = int(territory["people"].sum())
+        rng = np.random.default_rng(seed + 1)
+        night = territory.assign(
+            status=np.where(rng.random(len(territory)) < 0.1, "not_started", "walked"),
+            density_class=density_classes(territory["previous"]),
+        )
+        night.loc[night["status"] != "walked", "people"] = 0
+        result = extrapolate_count(night, replicates=300, seed=seed)
+        assert result.counted == int(night["people"].sum()) < truth
+        assert result.by_commune["estimate"].sum() == pytest.approx(result.estimate, abs=12)
+        errors.append(abs(result.estimate - truth) / truth)
+        covered += result.interval_95[0] <= truth <= result.interval_95[1]
+    assert np.mean(errors) < 0.05
+    assert sum(e <= 0.10 for e in errors) >= 19  # of 20 territories
+    assert covered >= 17  # of 20, for a 95 % interval
+
+
+def test_partly_walked_sector_keeps_its_count_and_all_walked_adds_nothing():
+    frame = pd.DataFrame({"commune_code": ["21231"] * 5, "people": [2, 2, 2, 2, 9],
+                          "status": ["walked"] * 4 + ["in_progress"]})
+    result = extrapolate_count(frame, replicates=50)
+    assert result.estimate == 17  # the sector in progress counted 9, above the mean of 2
+    frame["status"] = "walked"
+    result = extrapolate_count(frame, replicates=50)
+    assert result.estimate == result.counted == 17 and result.interval_95 == (17, 17)

@@ -44,7 +44,7 @@ def run(size: int, setting: dict, seed: int, replicates: int, strata: bool) -> d
                   for _, group in seen.groupby("sex")]
     else:
         tables = [CaptureTable.from_memberships(seen.person_id, seen.source, SOURCES)]
-    estimate = estimate_hidden([tables], replicates=replicates, seed=seed,
+    estimate = estimate_hidden([tables], replicates=replicates, seed=seed, sensitivity=False,
                                strata=("sex",) if strata else ())
     low, high = estimate.interval_95
     return {"observed": estimate.observed, "estimate": estimate.estimate,

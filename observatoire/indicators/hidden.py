@@ -49,6 +49,7 @@ MAX_RATIO = 50.0  # an unseen cell above 50 times the observed people is a model
 MIN_OVERLAP = 20  # people seen by two sources or more below which the data cannot support
 DOMINANT_SHARE = 0.8  # one source holding more than this share of the people
 DISAGREEMENT = 2.0  # plausible models whose estimates differ by more than this factor
+SENSITIVITY_MODELS = 6  # leading models shown in the sensitivity table (with independence)
 
 
 class HiddenPopulationError(ObservatoireError, ValueError):
@@ -149,6 +150,11 @@ class LogLinearModel:
     def parameters(self, k: int) -> int:
         return 1 + k + len(self.interactions) + (self.heterogeneity is not None)
 
+    def terms(self, k: int) -> list[object]:
+        """The design's columns, named: so that a fit can start from a neighbour's."""
+        return ["constante", *range(k), *self.interactions,
+                *([self.heterogeneity] if self.heterogeneity else [])]
+
     def with_pair(self, pair: tuple[int, int]) -> LogLinearModel:
         return LogLinearModel(tuple(sorted((*self.interactions, pair))), self.heterogeneity)
 
@@ -217,27 +223,29 @@ def profile_interval(table: CaptureTable, fit: ModelFit, level_chi2: float = CHI
     interval holds every ``z`` whose deviance is within the chi-square quantile of the
     smallest.
     """
-    from scipy.optimize import brentq, minimize_scalar
+    from scipy.optimize import brentq
 
     k = len(table.sources)
     cells = np.arange(2 ** k)
     design = fit.model.design(k, cells)
     observed = table.counts.copy()
+    start = np.asarray(fit.params)
 
     def deviance(z: float) -> float:
         y = observed.copy()
         y[0] = max(z, 1e-9)
-        return float(_glm_fit(y, design).deviance)
+        return float(_glm_fit(y, design, start).deviance)
 
-    upper_bound = max(fit.unseen * 20 + 50, 10 * table.observed)
-    best = minimize_scalar(deviance, bounds=(0.0, upper_bound), method="bounded",
-                           options={"xatol": 1e-3})
-    z_hat, d_min = float(best.x), float(best.fun)
+    # The complete table filled with the incomplete table's own prediction is fitted
+    # exactly there: that is the smallest deviance.
+    z_hat = fit.unseen
+    d_min = deviance(z_hat)
+    upper_bound = max(z_hat * 20 + 50, 10 * table.observed)
     target = lambda z: deviance(z) - d_min - level_chi2  # noqa: E731
-    low = 0.0 if target(0.0) <= 0 else brentq(target, 0.0, z_hat, xtol=1e-3)
+    low = 0.0 if target(0.0) <= 0 else brentq(target, 0.0, z_hat, xtol=0.5)
     high = upper_bound
     if target(upper_bound) > 0:
-        high = brentq(target, z_hat, upper_bound, xtol=1e-3)
+        high = brentq(target, z_hat, upper_bound, xtol=0.5)
     return table.observed + low, table.observed + high
 
 
@@ -274,7 +282,8 @@ def candidate_models(table: CaptureTable, criterion: str = "bic",
                 model = current.with_pair(pair)
                 if model.parameters(k) >= 2 ** k - 1:  # keep a degree of freedom
                     continue
-                candidate = fitted.get(model) or fit_model(table, model)
+                candidate = fitted.get(model) or fit_model(
+                    table, model, _start_from(best, model, k))
                 if candidate is None:
                     continue
                 fitted[model] = candidate
@@ -284,6 +293,12 @@ def candidate_models(table: CaptureTable, criterion: str = "bic",
                 break
             best, current = step, step.model
     return sorted(fitted.values(), key=score)
+
+
+def _start_from(fit: ModelFit, model: LogLinearModel, k: int) -> np.ndarray:
+    """Starting values for ``model``: the neighbour's coefficients, 0 for a new term."""
+    known = dict(zip(fit.model.terms(k), fit.params, strict=True))
+    return np.array([known.get(term, 0.0) for term in model.terms(k)])
 
 
 def model_weights(fits: Sequence[ModelFit], criterion: str = "bic") -> np.ndarray:
@@ -384,6 +399,7 @@ def estimate_hidden(
     criterion: str = "bic",
     replicates: int = 200,
     seed: int = 2026,
+    sensitivity: bool = True,
 ) -> HiddenEstimate:
     """The multiple-systems estimate of the total, its 95 % interval, warnings, sensitivity.
 
@@ -442,7 +458,8 @@ def estimate_hidden(
     low, high = min(low, point), max(high, point)
     observed = sum(t.observed for t in main.tables)
     shown = [parsed[0], *_extremes(parsed)] if len(parsed) > 1 else [parsed[0]]
-    sensitivity = [row for reading in shown for row in _sensitivity(reading, criterion)]
+    rows = ([row for reading in shown for row in _sensitivity(reading, criterion)]
+            if sensitivity else [])
 
     model = (main.fits[0][0].model.label(sources) if len(main.tables) == 1
              else f"par strate ({len(main.tables)} strates)")
@@ -454,7 +471,7 @@ def estimate_hidden(
         sources=sources,
         strata=tuple(strata),
         warnings=tuple(_warnings(main, sources)),
-        sensitivity=tuple(sensitivity),
+        sensitivity=tuple(rows),
         replicates=replicates,
     )
 
@@ -466,8 +483,9 @@ def _sensitivity(reading: _Reading, criterion: str) -> list[SensitivityRow]:
     fits = candidate_models(table, criterion) if len(reading.tables) > 1 else reading.fits[0]
     weights = model_weights(fits, criterion)
     rows = []
-    for fit, weight in zip(fits, weights, strict=True):
-        if weight < 1e-3 and fit is not fits[0] and fit.model.interactions:
+    for rank, (fit, weight) in enumerate(zip(fits, weights, strict=True)):
+        baseline = fit.model == LogLinearModel()
+        if not baseline and (rank >= SENSITIVITY_MODELS or weight < 1e-3):
             continue
         try:
             low, high = profile_interval(table, fit)

@@ -411,13 +411,15 @@ def build_parser() -> Parser:
     imp.set_defaults(func=cmd_territory_import)
 
     # Command groups of the other parts of the toolkit, each in its own module.
+    from observatoire.cli_estimate import add_estimate_commands
     from observatoire.cli_feeds import add_feed_commands
     from observatoire.cli_linkage import add_linkage_commands
     from observatoire.cli_publish import add_publish_commands
     from observatoire.cli_survey import add_survey_commands
 
     for add_commands in (
-        add_survey_commands, add_feed_commands, add_linkage_commands, add_publish_commands
+        add_survey_commands, add_feed_commands, add_linkage_commands, add_publish_commands,
+        add_estimate_commands,
     ):
         add_commands(commands)
     return parser

@@ -20,6 +20,7 @@ import shapely
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from observatoire.indicators.extrapolation import Extrapolation
 from observatoire.model import CampaignStatus, ObservatoireError
 from observatoire.store import repository, survey_repository
 from observatoire.store.survey_repository import COLUMN_FIELDS, TeamContext
@@ -610,6 +611,20 @@ def coverage(engine: Engine, campaign_id: int) -> Coverage:
         in_progress=int(counts.get("in_progress", 0)),
         not_started=int(counts.get("not_started", 0)),
     )
+
+
+def coverage_extrapolation(engine: Engine, campaign_id: int) -> Extrapolation:
+    """The night's *a minima* count with the sectors not walked (or walked in part)
+    estimated from walked sectors of the same density class (earlier nights' counts of the
+    sector) or commune: an estimate shown beside the official count, never instead of it."""
+    from observatoire.indicators.extrapolation import density_classes, extrapolate_count
+
+    current = coverage(engine, campaign_id)
+    with Session(engine) as session:
+        earlier = survey_repository.earlier_sector_counts(session, campaign_id)
+    sectors = pd.DataFrame(current.sectors[["sector_code", "commune_code", "status", "people"]])
+    sectors["density_class"] = density_classes(sectors["sector_code"].map(earlier))
+    return extrapolate_count(sectors, seed=campaign_id)
 
 
 def team_sheets_html(engine: Engine, campaign_id: int) -> str:

@@ -225,3 +225,21 @@ def test_a_sector_started_without_anyone_met_is_in_progress(engine, uploaded_nig
     cov = countnight.coverage(engine, campaign_id)
     assert (cov.walked, cov.in_progress, cov.not_started) == (1, 0, 3)
     assert cov.by_commune.set_index("commune_code").loc[CHENOVE, "parcourus"] == 1
+
+
+def test_sectors_not_walked_are_estimated_beside_the_count(engine, uploaded_night):
+    """N1 walked with two people met, N2 walked with nobody: the two Chenôve sectors not
+    started get the walked sectors' mean (one each); the count itself stays two."""
+    campaign_id, teams = uploaded_night
+    for _ in range(2):
+        countnight.submit(engine, interview(teams["N1"]))
+    countnight.report_sector(engine, teams["N1"])
+    countnight.report_sector(engine, teams["N2"])
+    result = countnight.coverage_extrapolation(engine, campaign_id)
+    assert (result.counted, result.estimate) == (2, 4)
+    assert (result.sectors, result.walked, result.estimated_sectors) == (4, 2, 2)
+    low, high = result.interval_95
+    assert low <= 4 <= high and low >= 2
+    by_commune = result.by_commune.set_index("commune_code")
+    assert by_commune.loc[CHENOVE, ["counted", "estimate"]].tolist() == [0, 2]
+    assert by_commune.loc[DIJON, ["counted", "estimate"]].tolist() == [2, 2]

@@ -594,3 +594,24 @@ def replace_targets(
         set_target(session, territory_slug, r.indicator_id, int(r.year), float(r.target),
                    actor=actor, convention=convention if isinstance(convention, str) else None)
     return len(kept)
+
+
+def person_sources(session: Session, territory_slug: str) -> pd.DataFrame:
+    """Each record of the territory as the last linkage left it: ``record_id``, ``source``,
+    ``person_id`` (empty for a record linked to nobody) and ``match_confidence`` (count-night
+    sightings; partner rows keep none and read as certain)."""
+    from observatoire.store.linkage_tables import ObservationPersonRow
+
+    linked = linked_records(session, territory_slug)
+    frame = _frame(session, select(linked.c.kind, linked.c.id, linked.c.source,
+                                   linked.c.person_id),
+                   ["kind", "id", "source", "person_id"])
+    confidence = dict(session.execute(
+        select(ObservationPersonRow.observation_id, ObservationPersonRow.match_confidence)
+    ).all())
+    night = frame["kind"] == 1
+    frame["match_confidence"] = 1.0
+    frame.loc[night, "match_confidence"] = frame.loc[night, "id"].map(confidence).fillna(1.0)
+    frame["record_id"] = frame["kind"].astype(str) + ":" + frame["id"].astype(str)
+    frame["person_id"] = frame["person_id"].astype("Int64").astype(str).replace("<NA>", "")
+    return frame[["record_id", "source", "person_id", "match_confidence"]]

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -347,3 +348,26 @@ def sector_codes_by_id(session: Session, campaign_id: int) -> dict[int, str]:
             select(SectorRow.id, SectorRow.code).where(SectorRow.campaign_id == campaign_id)
         ).all()
     )
+
+
+def earlier_sector_counts(session: Session, campaign_id: int, nights: int = 3) -> dict[str, float]:
+    """Sector code -> mean people met on the (at most ``nights``) earlier nights of the same
+    territory that had a sector of that code (the density of a sector, night after night)."""
+    campaign = session.get(CampaignRow, campaign_id)
+    earlier = list(session.scalars(
+        select(CampaignRow.id)
+        .where(CampaignRow.territory_id == campaign.territory_id,
+               CampaignRow.night_date < campaign.night_date)
+        .order_by(CampaignRow.night_date.desc())
+        .limit(nights)
+    ))
+    if not earlier:
+        return {}
+    rows = session.execute(
+        select(SectorRow.code, func.count(ObservationRow.id))
+        .outerjoin(ObservationRow, ObservationRow.sector_id == SectorRow.id)
+        .where(SectorRow.campaign_id.in_(earlier))
+        .group_by(SectorRow.campaign_id, SectorRow.code)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["code", "people"])
+    return frame.groupby("code")["people"].mean().to_dict()

@@ -1,0 +1,614 @@
+"""How many people no source saw: multiple-systems estimation (MSE) on the linked sources.
+
+Each person found by the linkage was seen by one or more sources (count night, SI-SIAO, 115,
+outreach, day centres). The *capture histories* (which sources saw each person) form an
+incomplete ``2^k`` contingency table: the cell "seen by none" is missing. A log-linear Poisson
+model fitted to the ``2^k - 1`` observed cells (main effects, plus interactions between
+sources) predicts that cell (Fienberg 1972; Bishop, Fienberg and Holland 1975, ch. 6;
+International Working Group for Disease Monitoring and Forecasting 1995). Statistics
+Netherlands publishes its homeless figures this way (Coumans et al. 2017).
+
+What each model assumes, said once here and printed with every estimate:
+
+* **closed population** over the period the sources cover (nobody enters or leaves it);
+* **no over-coverage**: every person in the table belongs to the population (a person housed
+  before the period, or counted twice because the linkage split them, inflates the table);
+* **list dependence is what the interactions say**: a pair interaction lets two sources be
+  dependent (a 115 caller is likelier to be in SI-SIAO); the highest-order interaction is
+  never identifiable and is assumed absent;
+* **heterogeneity of catchability** is handled only through strata (sex, age band, groups of
+  communes) and through the interactions it induces: within a stratum, people are assumed
+  alike.
+
+Models are chosen by BIC (or AIC) among hierarchical models with pairwise interactions, by a
+forward search from independence; the estimate is averaged over the models within reach of
+the best (Burnham and Anderson's weights). Intervals: profile likelihood for one model
+(Cormack 1992) and a parametric bootstrap that refits the leading models on every replicate
+and, when several readings of the linkage are given, draws its replicates across them, so
+that the interval holds the linkage's own uncertainty. With two sources the model is
+Lincoln-Petersen's and Chapman's small-sample correction is used.
+
+The fitting is statsmodels' GLM (Poisson family, log link): no optimiser is written here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from observatoire.model import ObservatoireError
+
+CHI2_1_95 = 3.841458820694124  # chi-square quantile, 1 degree of freedom, 95 %
+MAX_RATIO = 50.0  # an unseen cell above 50 times the observed people is a model that failed
+MIN_OVERLAP = 20  # people seen by two sources or more below which the data cannot support
+DOMINANT_SHARE = 0.8  # one source holding more than this share of the people
+DISAGREEMENT = 2.0  # plausible models whose estimates differ by more than this factor
+SENSITIVITY_MODELS = 6  # leading models shown in the sensitivity table (with independence)
+
+
+class HiddenPopulationError(ObservatoireError, ValueError):
+    """Data from which no multiple-systems estimate can be made."""
+
+
+@dataclass(frozen=True)
+class CaptureTable:
+    """Who was seen by which sources: ``counts[m]`` people have capture pattern ``m``.
+
+    Bit ``s`` of ``m`` is set when source ``sources[s]`` saw the person; ``counts[0]`` (seen
+    by none) is unknown and kept at 0.
+    """
+
+    sources: tuple[str, ...]
+    counts: np.ndarray
+
+    def __post_init__(self) -> None:
+        if len(self.counts) != 2 ** len(self.sources):
+            raise ValueError("counts must have 2^k cells")
+
+    @property
+    def observed(self) -> int:
+        return int(self.counts[1:].sum())
+
+    @property
+    def seen_twice(self) -> int:
+        """People seen by at least two sources (the overlaps the estimate rests on)."""
+        cells = np.arange(len(self.counts))
+        return int(self.counts[_popcount(cells) >= 2].sum())
+
+    def seen_by(self) -> dict[str, int]:
+        cells = np.arange(len(self.counts))
+        return {s: int(self.counts[(cells >> b) & 1 == 1].sum())
+                for b, s in enumerate(self.sources)}
+
+    @classmethod
+    def from_memberships(
+        cls, persons: pd.Series, sources: pd.Series, order: Sequence[str] | None = None
+    ) -> CaptureTable:
+        """The table of one record per row: its person and the source that holds it."""
+        frame = pd.DataFrame({"person": persons.to_numpy(), "source": sources.to_numpy()})
+        frame = frame.dropna()
+        names = tuple(order) if order is not None else tuple(sorted(frame["source"].unique()))
+        unknown = set(frame["source"]) - set(names)
+        if unknown:
+            raise HiddenPopulationError(
+                f"Sources inconnues : {', '.join(sorted(map(str, unknown)))} "
+                f"(sources attendues : {', '.join(names)})."
+            )
+        bit = frame["source"].map({s: 1 << b for b, s in enumerate(names)}).to_numpy()
+        person_codes = pd.factorize(frame["person"])[0]
+        pattern = np.zeros(person_codes.max(initial=-1) + 1, dtype=np.int64)
+        np.bitwise_or.at(pattern, person_codes, bit.astype(np.int64))
+        counts = np.bincount(pattern, minlength=2 ** len(names)).astype(float)
+        counts[0] = 0.0
+        return cls(names, counts)
+
+
+def _popcount(cells: np.ndarray) -> np.ndarray:
+    return np.array([bin(int(c)).count("1") for c in cells])
+
+
+# Heterogeneity of catchability as one more column of the design, a function of the number
+# of sources that saw a cell's people (Rivest and Baillargeon's Rcapture: models Mth with
+# Poisson2 or Darroch's form; Darroch, Fienberg, Glonek and Junker 1993).
+HETEROGENEITY = {
+    "poisson2": ("hétérogénéité (Poisson)", lambda captures: 2.0 ** captures - 1),
+    "darroch": ("hétérogénéité (Darroch)", lambda captures: captures ** 2 / 2.0),
+}
+
+
+@dataclass(frozen=True)
+class LogLinearModel:
+    """Main effects of every source plus the listed pairwise interactions and, optionally,
+    a heterogeneity column (a key of `HETEROGENEITY`)."""
+
+    interactions: tuple[tuple[int, int], ...] = ()
+    heterogeneity: str | None = None
+
+    def label(self, sources: Sequence[str]) -> str:
+        parts = []
+        if self.interactions:
+            parts.append("interactions " + ", ".join(f"{sources[a]}×{sources[b]}"
+                                                     for a, b in self.interactions))
+        if self.heterogeneity:
+            parts.append(HETEROGENEITY[self.heterogeneity][0])
+        return " ; ".join(parts) or "indépendance"
+
+    def design(self, k: int, cells: np.ndarray) -> np.ndarray:
+        bits = ((cells[:, None] >> np.arange(k)) & 1).astype(float)
+        columns = [np.ones(len(cells)), *bits.T]
+        columns += [bits[:, a] * bits[:, b] for a, b in self.interactions]
+        if self.heterogeneity:
+            columns.append(HETEROGENEITY[self.heterogeneity][1](bits.sum(axis=1)))
+        return np.column_stack(columns)
+
+    def parameters(self, k: int) -> int:
+        return 1 + k + len(self.interactions) + (self.heterogeneity is not None)
+
+    def terms(self, k: int) -> list[object]:
+        """The design's columns, named: so that a fit can start from a neighbour's."""
+        return ["constante", *range(k), *self.interactions,
+                *([self.heterogeneity] if self.heterogeneity else [])]
+
+    def with_pair(self, pair: tuple[int, int]) -> LogLinearModel:
+        return LogLinearModel(tuple(sorted((*self.interactions, pair))), self.heterogeneity)
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    model: LogLinearModel
+    unseen: float  # predicted people seen by no source
+    estimate: float  # observed + unseen
+    deviance: float
+    df: int
+    aic: float
+    bic: float
+    fitted: np.ndarray  # expected count of every cell, the unseen one included
+    params: np.ndarray  # the log-linear coefficients (a warm start for the bootstrap)
+
+
+def _glm_fit(y: np.ndarray, design: np.ndarray, start: np.ndarray | None = None):
+    import statsmodels.api as sm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sm.GLM(y, design, family=sm.families.Poisson()).fit(start_params=start)
+
+
+def fit_model(table: CaptureTable, model: LogLinearModel,
+              start: np.ndarray | None = None) -> ModelFit | None:
+    """The model fitted to the observed cells; None when it cannot be estimated.
+
+    With two sources and no interaction, Chapman's small-sample estimator replaces the
+    maximum-likelihood one (``n1 n2 / m`` is biased upwards when the overlap is small).
+    """
+    k = len(table.sources)
+    cells = np.arange(1, 2 ** k)
+    if model.parameters(k) > len(cells):
+        return None
+    y = table.counts[1:]
+    try:
+        result = _glm_fit(y, model.design(k, cells), start)
+    except Exception:  # noqa: BLE001 - a singular or divergent fit: the model is left out
+        return None
+    unseen = float(np.exp(result.params[0]))
+    if k == 2 and not model.interactions:
+        n10, n01, n11 = table.counts[1], table.counts[2], table.counts[3]
+        unseen = float(n10 * n01 / (n11 + 1.0))
+    observed = table.observed
+    if not np.isfinite(unseen) or unseen > MAX_RATIO * max(observed, 1):
+        return None
+    n = len(y)
+    loglike = float(result.llf)
+    parameters = model.parameters(k)
+    fitted = np.concatenate([[unseen], np.asarray(result.mu, dtype=float)])
+    return ModelFit(
+        model=model, unseen=unseen, estimate=observed + unseen,
+        deviance=float(result.deviance), df=n - parameters,
+        aic=-2 * loglike + 2 * parameters, bic=-2 * loglike + math.log(observed) * parameters,
+        fitted=fitted, params=np.asarray(result.params, dtype=float),
+    )
+
+
+def profile_interval(table: CaptureTable, fit: ModelFit, level_chi2: float = CHI2_1_95,
+                     ) -> tuple[float, float]:
+    """Profile-likelihood interval of the total for one model (Cormack 1992).
+
+    The unseen cell is filled with ``z``; the model is fitted to the complete table and the
+    interval holds every ``z`` whose deviance is within the chi-square quantile of the
+    smallest.
+    """
+    from scipy.optimize import brentq
+
+    k = len(table.sources)
+    cells = np.arange(2 ** k)
+    design = fit.model.design(k, cells)
+    observed = table.counts.copy()
+    start = np.asarray(fit.params)
+
+    def deviance(z: float) -> float:
+        y = observed.copy()
+        y[0] = max(z, 1e-9)
+        return float(_glm_fit(y, design, start).deviance)
+
+    # The complete table filled with the incomplete table's own prediction is fitted
+    # exactly there: that is the smallest deviance.
+    z_hat = fit.unseen
+    d_min = deviance(z_hat)
+    upper_bound = max(z_hat * 20 + 50, 10 * table.observed)
+    target = lambda z: deviance(z) - d_min - level_chi2  # noqa: E731
+    low = 0.0 if target(0.0) <= 0 else brentq(target, 0.0, z_hat, xtol=0.5)
+    high = upper_bound
+    if target(upper_bound) > 0:
+        high = brentq(target, z_hat, upper_bound, xtol=0.5)
+    return table.observed + low, table.observed + high
+
+
+def candidate_models(table: CaptureTable, criterion: str = "bic",
+                     max_interactions: int | None = None) -> list[ModelFit]:
+    """Hierarchical models met by forward searches, best first.
+
+    Each search starts from independence, with and without a heterogeneity column, and adds
+    at each step the pair interaction that lowers the criterion most; it stops when none
+    does, or when the model would leave no degree of freedom. Every model fitted on the way
+    is returned, so that model averaging and the sensitivity table can use them.
+    """
+    if criterion not in ("bic", "aic"):
+        raise HiddenPopulationError(f"Critère inconnu : {criterion!r} (bic ou aic).")
+    k = len(table.sources)
+    pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
+    limit = len(pairs) if max_interactions is None else max_interactions
+    score = (lambda f: f.bic) if criterion == "bic" else (lambda f: f.aic)
+    fitted: dict[LogLinearModel, ModelFit] = {}
+    starts = [None, *HETEROGENEITY] if k >= 3 else [None]
+    for heterogeneity in starts:
+        current = LogLinearModel((), heterogeneity)
+        if current.parameters(k) >= 2 ** k - 1 and heterogeneity:
+            continue
+        best = fitted.get(current) or fit_model(table, current)
+        if best is None:
+            continue
+        fitted[current] = best
+        while len(current.interactions) < limit:
+            step = None
+            for pair in pairs:
+                if pair in current.interactions:
+                    continue
+                model = current.with_pair(pair)
+                if model.parameters(k) >= 2 ** k - 1:  # keep a degree of freedom
+                    continue
+                candidate = fitted.get(model) or fit_model(
+                    table, model, _start_from(best, model, k))
+                if candidate is None:
+                    continue
+                fitted[model] = candidate
+                if step is None or score(candidate) < score(step):
+                    step = candidate
+            if step is None or score(step) >= score(best):
+                break
+            best, current = step, step.model
+    return sorted(fitted.values(), key=score)
+
+
+def _start_from(fit: ModelFit, model: LogLinearModel, k: int) -> np.ndarray:
+    """Starting values for ``model``: the neighbour's coefficients, 0 for a new term."""
+    known = dict(zip(fit.model.terms(k), fit.params, strict=True))
+    return np.array([known.get(term, 0.0) for term in model.terms(k)])
+
+
+def model_weights(fits: Sequence[ModelFit], criterion: str = "bic") -> np.ndarray:
+    """Akaike-style weights ``exp(-Δ/2)`` of the models (Burnham and Anderson 2002)."""
+    scores = np.array([f.bic if criterion == "bic" else f.aic for f in fits])
+    delta = scores - scores.min()
+    weights = np.exp(-delta / 2)
+    return weights / weights.sum()
+
+
+@dataclass(frozen=True)
+class SensitivityRow:
+    reading: str  # which linkage reading (French label)
+    model: str
+    estimate: float
+    low: float  # profile-likelihood interval of this model
+    high: float
+    weight: float  # BIC weight among the models of this reading
+
+
+@dataclass(frozen=True)
+class HiddenEstimate:
+    """The total population estimated from the sources' overlaps, with its interval."""
+
+    observed: int
+    estimate: int
+    interval_95: tuple[int, int]
+    model: str
+    sources: tuple[str, ...]
+    strata: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    sensitivity: tuple[SensitivityRow, ...] = field(default=(), repr=False)
+    replicates: int = 0
+
+    def to_json(self) -> dict:
+        return {
+            "observed": self.observed,
+            "estimate": self.estimate,
+            "interval_95": list(self.interval_95),
+            "model": self.model,
+            "sources": list(self.sources),
+            "strata": list(self.strata),
+            "warnings": list(self.warnings),
+            "bootstrap_replicates": self.replicates,
+            "sensitivity": [
+                {"lecture": r.reading, "model": r.model, "estimate": round(r.estimate, 1),
+                 "interval_95": [round(r.low, 1), round(r.high, 1)],
+                 "weight": round(r.weight, 4)}
+                for r in self.sensitivity
+            ],
+            "assumptions": list(ASSUMPTIONS),
+        }
+
+
+ASSUMPTIONS = (
+    "population close sur la période couverte par les sources",
+    "pas de sur-couverture : chaque personne du tableau appartient à la population",
+    "dépendance entre sources représentée par les interactions du modèle retenu ; "
+    "l'interaction de plus haut ordre est supposée nulle",
+    "hétérogénéité de repérage prise en compte seulement par les strates",
+)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """One reading of the linkage: its tables (one per stratum) and their fitted models."""
+
+    label: str
+    tables: tuple[CaptureTable, ...]
+    fits: tuple[tuple[ModelFit, ...], ...]  # per stratum, best first
+    weights: tuple[np.ndarray, ...]
+
+
+def _averaged(fits: Sequence[ModelFit], weights: np.ndarray) -> float:
+    return float(sum(w * f.estimate for f, w in zip(fits, weights, strict=True)))
+
+
+def _leading(fits: Sequence[ModelFit], weights: np.ndarray, top: int = 3,
+             floor: float = 0.01) -> list[ModelFit]:
+    keep = [f for f, w in zip(fits, weights, strict=True) if w >= floor]
+    return keep[:top] or [fits[0]]
+
+
+def _replicate_estimate(table: CaptureTable, leading: Sequence[ModelFit],
+                        criterion: str) -> float | None:
+    fits = [f for f in (fit_model(table, m.model, m.params) for m in leading)
+            if f is not None]
+    if not fits:
+        return None
+    return _averaged(fits, model_weights(fits, criterion))
+
+
+def estimate_hidden(
+    readings: Sequence[Sequence[CaptureTable]] | Sequence[CaptureTable],
+    *,
+    labels: Sequence[str] | None = None,
+    strata: Sequence[str] = (),
+    criterion: str = "bic",
+    replicates: int = 200,
+    seed: int = 2026,
+    sensitivity: bool = True,
+) -> HiddenEstimate:
+    """The multiple-systems estimate of the total, its 95 % interval, warnings, sensitivity.
+
+    ``readings``: the capture tables of one or more readings of the linkage (the persons
+    as clustered, and draws of the uncertain links); each reading is either one table or a
+    list of tables, one per stratum (their sum is the total). The point estimate is the
+    first reading's model-averaged total; the interval is the 2.5-97.5 % range of a
+    parametric bootstrap whose replicates are spread over the readings, so that it holds
+    sampling, model choice (the leading models are refitted on every replicate) and linkage
+    uncertainty.
+    """
+    if not readings:
+        raise HiddenPopulationError("Aucune lecture du rapprochement à estimer.")
+    groups = [tuple(r) if isinstance(r, list | tuple) else (r,) for r in readings]
+    names = list(labels) if labels else (
+        ["personnes rapprochées"] + [f"tirage {d}" for d in range(1, len(groups))])
+    sources = groups[0][0].sources
+    parsed: list[_Reading] = []
+    for label, tables in zip(names, groups, strict=True):
+        fits, weights = [], []
+        for table in tables:
+            if table.sources != sources:
+                raise HiddenPopulationError("Toutes les lectures doivent avoir les mêmes sources.")
+            found = candidate_models(table, criterion)
+            if not found:
+                raise HiddenPopulationError(
+                    f"Aucun modèle log-linéaire n'a pu être ajusté ({label}) : trop peu de "
+                    "personnes vues par plusieurs sources. Regroupez des strates ou des sources."
+                )
+            fits.append(tuple(found))
+            weights.append(model_weights(found, criterion))
+        parsed.append(_Reading(label, tuple(tables), tuple(fits), tuple(weights)))
+
+    main = parsed[0]
+    # The point is the mean over the readings (the clustering and its draws): a record whose
+    # link is uncertain counts by its probability of being somebody seen only once.
+    point = float(np.mean([
+        sum(_averaged(f, w) for f, w in zip(r.fits, r.weights, strict=True)) for r in parsed
+    ]))
+    rng = np.random.default_rng(seed)
+    totals = []
+    for b in range(replicates):
+        reading = parsed[b % len(parsed)]
+        total = 0.0
+        for fits, weights in zip(reading.fits, reading.weights, strict=True):
+            best = fits[0]
+            size = int(round(best.estimate))
+            probabilities = best.fitted / best.fitted.sum()
+            drawn = rng.multinomial(size, probabilities).astype(float)
+            drawn[0] = 0.0
+            value = _replicate_estimate(CaptureTable(sources, drawn),
+                                        _leading(fits, weights), criterion)
+            total += best.estimate if value is None else value
+        totals.append(total)
+    low, high = (np.percentile(totals, [2.5, 97.5]) if replicates else (point, point))
+    low, high = min(low, point), max(high, point)
+    observed = sum(t.observed for t in main.tables)
+    shown = [parsed[0], *_extremes(parsed)] if len(parsed) > 1 else [parsed[0]]
+    rows = ([row for reading in shown for row in _sensitivity(reading, criterion)]
+            if sensitivity else [])
+
+    model = (main.fits[0][0].model.label(sources) if len(main.tables) == 1
+             else f"par strate ({len(main.tables)} strates)")
+    return HiddenEstimate(
+        observed=observed,
+        estimate=int(round(point)),
+        interval_95=(int(math.floor(low)), int(math.ceil(high))),
+        model=model,
+        sources=sources,
+        strata=tuple(strata),
+        warnings=tuple(_warnings(main, sources)),
+        sensitivity=tuple(rows),
+        replicates=replicates,
+    )
+
+
+def _sensitivity(reading: _Reading, criterion: str) -> list[SensitivityRow]:
+    """Every model met on the reading's table, strata pooled, with its own interval."""
+    sources = reading.tables[0].sources
+    table = CaptureTable(sources, sum(t.counts for t in reading.tables))
+    fits = candidate_models(table, criterion) if len(reading.tables) > 1 else reading.fits[0]
+    weights = model_weights(fits, criterion)
+    rows = []
+    for rank, (fit, weight) in enumerate(zip(fits, weights, strict=True)):
+        baseline = fit.model == LogLinearModel()
+        if not baseline and (rank >= SENSITIVITY_MODELS or weight < 1e-3):
+            continue
+        try:
+            low, high = profile_interval(table, fit)
+        except Exception:  # noqa: BLE001 - an interval that cannot be bracketed
+            low, high = math.nan, math.nan
+        rows.append(SensitivityRow(reading.label, fit.model.label(sources), fit.estimate,
+                                   low, high, float(weight)))
+    return rows
+
+
+def _extremes(parsed: Sequence[_Reading]) -> tuple[_Reading, _Reading]:
+    """The readings of the linkage with the fewest and the most observed people."""
+    by_size = sorted(parsed[1:], key=lambda r: sum(t.observed for t in r.tables))
+    low, high = by_size[0], by_size[-1]
+    return (
+        _Reading("lecture basse du rapprochement", low.tables, low.fits, low.weights),
+        _Reading("lecture haute du rapprochement", high.tables, high.fits, high.weights),
+    )
+
+
+def _warnings(reading: _Reading, sources: Sequence[str]) -> Iterable[str]:
+    tables = reading.tables
+    observed = sum(t.observed for t in tables)
+    overlaps = sum(t.seen_twice for t in tables)
+    if overlaps < MIN_OVERLAP:
+        yield (f"Seulement {overlaps} personnes vues par au moins deux sources : l'estimation "
+               "repose sur trop peu de recoupements pour être publiée.")
+    only = {}
+    for table in tables:
+        for b, s in enumerate(sources):
+            only[s] = only.get(s, 0) + int(table.counts[1 << b])
+    top = max(only, key=only.get)
+    if observed and only[top] / observed > DOMINANT_SHARE:
+        yield (f"La source « {top} » voit seule {only[top] / observed:.0%} des personnes : "
+               "l'estimation dépend presque entièrement de ses recoupements avec les autres.")
+    for fits, weights in zip(reading.fits, reading.weights, strict=True):
+        plausible = [f.estimate for f, w in zip(fits, weights, strict=True) if w >= 0.05]
+        if len(plausible) > 1 and max(plausible) > DISAGREEMENT * min(plausible):
+            yield (f"Les modèles plausibles divergent d'un facteur "
+                   f"{max(plausible) / min(plausible):.1f} ({min(plausible):.0f} à "
+                   f"{max(plausible):.0f}) : l'estimation est fragile.")
+            break
+    ratio = (sum(_averaged(f, w) for f, w in zip(reading.fits, reading.weights, strict=True))
+             / max(observed, 1))
+    if ratio > 5:
+        yield (f"Le total estimé vaut {ratio:.1f} fois les personnes vues : vérifiez les "
+               "recoupements (rapprochement trop strict ?) avant de l'utiliser.")
+
+
+def _stratified(persons: pd.Series, sources: pd.Series, order: Sequence[str],
+                stratum: pd.Series | None) -> list[CaptureTable]:
+    if stratum is None:
+        return [CaptureTable.from_memberships(persons, sources, order)]
+    frame = pd.DataFrame({"person": persons.to_numpy(), "source": sources.to_numpy(),
+                          "stratum": stratum.to_numpy()})
+    # A person's stratum is the first one its records give (records may disagree).
+    first = frame.dropna(subset=["stratum"]).groupby("person")["stratum"].first()
+    frame["stratum"] = frame["person"].map(first).fillna("inconnu")
+    return [CaptureTable.from_memberships(group["person"], group["source"], order)
+            for _, group in frame.groupby("stratum", sort=True)]
+
+
+def linkage_readings(
+    links: pd.DataFrame,
+    *,
+    sources: Sequence[str] | None = None,
+    stratum: str | None = None,
+    draws: int = 20,
+    seed: int = 2026,
+) -> tuple[list[list[CaptureTable]], list[str], tuple[str, ...]]:
+    """Capture tables of the linkage as clustered and of ``draws`` redrawn readings.
+
+    ``links``: one row per record with ``person_id`` and ``source`` and, optionally,
+    ``match_confidence`` (the record's best link inside its person, as `observatoire link`
+    writes it). In each draw a record leaves its person, as somebody seen only there, with
+    probability ``1 - match_confidence``: the uncertain links are the linkage's uncertainty.
+    ``stratum`` names a column of ``links`` to fit one model per value; strata with fewer
+    than `MIN_OVERLAP` people seen twice are pooled into one model instead (said in the
+    returned strata, which are then empty).
+    """
+    missing = {"person_id", "source"} - set(links.columns)
+    if missing:
+        raise HiddenPopulationError(
+            f"Colonnes absentes : {', '.join(sorted(missing))} (attendu : record_id, "
+            "person_id, source, et facultativement match_confidence)."
+        )
+    frame = links.reset_index(drop=True)
+    person = frame["person_id"].astype(str).where(frame["person_id"].notna()
+                                                  & (frame["person_id"].astype(str) != ""))
+    alone = "seul:" + frame.index.astype(str)
+    person = person.fillna(pd.Series(alone, index=frame.index))
+    order = tuple(sources) if sources else tuple(sorted(frame["source"].astype(str).unique()))
+    values = frame[stratum] if stratum else None
+    used_strata: tuple[str, ...] = (stratum,) if stratum else ()
+    tables = _stratified(person, frame["source"], order, values)
+    if stratum and (len(tables) < 2 or min(t.seen_twice for t in tables) < MIN_OVERLAP):
+        values, used_strata = None, ()
+        tables = _stratified(person, frame["source"], order, None)
+    readings, labels = [tables], ["personnes rapprochées"]
+    if "match_confidence" in frame and draws > 0:
+        confidence = pd.to_numeric(frame["match_confidence"], errors="coerce").fillna(1.0)
+        leave_probability = (1.0 - confidence.clip(0.0, 1.0)).to_numpy()
+        rng = np.random.default_rng(seed)
+        if leave_probability.any():
+            for d in range(1, draws + 1):
+                leaves = rng.random(len(frame)) < leave_probability
+                drawn = person.where(~leaves, pd.Series(alone, index=frame.index))
+                readings.append(_stratified(drawn, frame["source"], order, values))
+                labels.append(f"tirage {d}")
+    return readings, labels, used_strata
+
+
+def estimate_from_links(links: pd.DataFrame, *, sources: Sequence[str] | None = None,
+                        stratum: str | None = None, draws: int = 20, replicates: int = 200,
+                        criterion: str = "bic", seed: int = 2026) -> HiddenEstimate:
+    """The multiple-systems estimate of records linked into persons (see
+    `linkage_readings` and `estimate_hidden`)."""
+    readings, labels, strata = linkage_readings(links, sources=sources, stratum=stratum,
+                                                draws=draws, seed=seed)
+    estimate = estimate_hidden(readings, labels=labels, strata=strata, criterion=criterion,
+                               replicates=replicates, seed=seed)
+    if stratum and not strata:
+        note = (f"Strates « {stratum} » trop petites (moins de {MIN_OVERLAP} personnes vues "
+                "deux fois dans l'une d'elles) : un seul modèle pour toute la population.")
+        estimate = dataclasses.replace(estimate, warnings=(note, *estimate.warnings))
+    return estimate

@@ -415,11 +415,12 @@ def build_parser() -> Parser:
     from observatoire.cli_feeds import add_feed_commands
     from observatoire.cli_linkage import add_linkage_commands
     from observatoire.cli_publish import add_publish_commands
+    from observatoire.cli_report import add_report_commands
     from observatoire.cli_survey import add_survey_commands
 
     for add_commands in (
         add_survey_commands, add_feed_commands, add_linkage_commands, add_publish_commands,
-        add_estimate_commands,
+        add_estimate_commands, add_report_commands,
     ):
         add_commands(commands)
     return parser

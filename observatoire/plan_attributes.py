@@ -16,12 +16,15 @@ from typing import Any
 # keys present and not empty. SI-SIAO: orientation date, orientation, status; 115: call
 # date, answer, motive.
 PLAN_ATTRIBUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "si_siao": (("date_orientation", "Date d'orientation", "date_demande", "Date de la demande"),
+    # The shipped formats' field names first (`feeds/formats/*.yaml`: orientation_date,
+    # contact_date, reason...), then the column names of files stored as they came.
+    "si_siao": (("orientation_date", "date_orientation", "Date d'orientation", "date_demande",
+                 "Date de la demande"),
                 ("orientation", "Orientation"),
-                ("statut", "status", "Statut")),
-    "appels_115": (("date", "date_appel", "Date et heure"),
-                   ("reponse", "Réponse", "answer"),
-                   ("motif", "Motif", "motive")),
+                ("status", "statut", "Statut")),
+    "appels_115": (("contact_date", "date", "date_appel", "Date et heure"),
+                   ("answer", "reponse", "Réponse"),
+                   ("reason", "motif", "Motif", "motive")),
 }  # fmt: skip
 _NO_PLAN_ATTRIBUTES = (None, None, None)
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

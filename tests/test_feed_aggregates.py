@@ -20,6 +20,7 @@ from observatoire.feeds.formats import get_format
 from observatoire.feeds.importer import import_feed, purge_expired
 from observatoire.geo.territories import load_reference_territory, territory_model
 from observatoire.indicators import IndicatorInputs, flows, plan_indicators
+from observatoire.indicators.compute import feed_plan_values
 from observatoire.indicators.dedup import summarise_clusters
 from observatoire.indicators.flows import INACTIVITY_CHOICES
 from observatoire.model import TerritoryKind
@@ -191,3 +192,45 @@ def test_db_upgrade_computes_the_aggregates_a_database_does_not_have_yet(
     with Session(engine) as session:
         assert session.query(FeedAggregateRow).count() > 0
     _assert_stored_equal_reference(engine)
+
+
+def test_unanswered_115_is_computed_from_an_imported_call_log(engine, tmp_path):
+    """Through `feed import` with the shipped format: the motive and the answer are stored
+    as codes (``hebergement``, ``demande_non_pourvue``) and still count."""
+    upgrade_database(engine)
+    with Session(engine) as session, session.begin():
+        import_reference_territory(session, SLUG)
+    path = tmp_path / "appels_115.csv"
+    rows = ["N° appel;Date et heure;Prénom;Nom;Sexe;Commune;Motif;Réponse"]
+    answers = ["Pas de place", "Sans solution", "Hébergé(e)", "Pas de place", "Hébergé(e)"]
+    for i, answer in enumerate(answers):
+        rows.append(f"A{i};0{i + 1}/02/2025 22:10;Prénom{i};Nom{i};H;Dijon;"
+                    f"Demande d'hébergement;{answer}")
+    rows.append("A9;09/02/2025 23:00;Prénom9;Nom9;F;Dijon;Information;Information donnée")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = import_feed(engine, path, get_format("appels_115"), KEY, today=TODAY,
+                         departements=frozenset({"21"}))
+    assert report.rows_imported == 6
+    with Session(engine) as session:
+        values = stored.plan_values(session, SLUG)
+    row = values[(values["indicator_id"] == "unanswered_115") & (values["year"] == 2025)]
+    assert row["value"].tolist() == [pytest.approx(3 / 5)]  # information calls left out
+
+    # A database whose rows were stored before migration 0016 (plan columns read with the
+    # partners' column names only) gets them read again from the stored attributes.
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from observatoire.store.db import _alembic_config
+
+    config = _alembic_config(engine)
+    before = ScriptDirectory.from_config(config).get_revision("0016").down_revision
+    with Session(engine) as session, session.begin():
+        session.execute(update(SourceRecordRow).values(plan_date=None, plan_label=None,
+                                                       plan_status=None))
+    assert _reference(engine).calls_115.empty  # read from the plan columns, not cached
+    command.stamp(config, before)
+    upgrade_database(engine)
+    values = feed_plan_values(_reference(engine))
+    row = values[(values["indicator_id"] == "unanswered_115") & (values["year"] == 2025)]
+    assert row["value"].tolist() == [pytest.approx(3 / 5)]

@@ -240,9 +240,8 @@ def test_flows_always_balance(contacts, housed, window):
     assert (flows["actifs_debut"].iloc[1:].to_numpy() == flows["actifs"].iloc[:-1].to_numpy()).all()
 
 
-def test_flows_of_300000_contacts_take_about_a_second():
-    import time
-
+def test_flows_of_300000_contacts_balance_every_month():
+    # Speed is measured by benchmarks/, not asserted here (no wall-clock limit in tests).
     rng = np.random.default_rng(1)
     contacts = pd.DataFrame(
         {
@@ -251,10 +250,7 @@ def test_flows_of_300000_contacts_take_about_a_second():
             + pd.to_timedelta(rng.integers(0, 365, 300_000), unit="D"),
         }
     )
-    began = time.perf_counter()
     flows = monthly_flows(contacts)
-    # Well under a second alone; the margin is for a loaded CI machine running tests in parallel.
-    assert time.perf_counter() - began < 3.0
     assert len(flows) == 12 and (flows["ecart"] == 0).all()
 
 
@@ -304,6 +300,28 @@ def test_plan_indicators_prefer_staff_entries_over_feeds():
     table = plan_indicators(inputs).set_index("indicator_id")
     assert table.loc["exits_to_housing", "value"] == 42
     assert table.loc["social_housing_allocations", "value"] == 1
+
+
+def test_a_target_on_the_count_night_total_gets_the_night_s_value():
+    inputs = IndicatorInputs(
+        campaigns=pd.DataFrame({"campaign_id": [1, 2, 3], "name": ["2025", "2026", "2026 bis"],
+                                "night_date": [dt.date(2025, 1, 30), dt.date(2026, 1, 29),
+                                               dt.date(2026, 2, 12)],
+                                "method": ["v1"] * 3, "status": ["locked"] * 3}),
+        observations=pd.concat([observations([{"campaign_id": 1}] * 3),
+                                observations([{"campaign_id": 2}] * 5),
+                                observations([{"campaign_id": 3}] * 4)], ignore_index=True),
+        place_tallies=pd.DataFrame({"campaign_id": [3], "place_kind": ["gare"], "people": [7],
+                                    "commune_code": ["21231"]}),
+        targets=pd.DataFrame({"indicator_id": ["a_minima_total"], "year": [2026],
+                              "target": [250]}),
+    )  # fmt: skip
+    table = plan_indicators(inputs).set_index(["indicator_id", "year"])
+    # The latest night of 2026 (4 in the street, 7 in a station) against its target.
+    assert table.loc[("a_minima_total", 2026), "value"] == 11
+    assert table.loc[("a_minima_total", 2026), "met"] is True
+    assert table.loc[("a_minima_total", 2025), "value"] == 3
+    assert table.loc[("partner_places", 2026), "value"] == 7
 
 
 # --- trends --------------------------------------------------------------------------------------

@@ -187,6 +187,25 @@ def feed_plan_values(inputs: IndicatorInputs) -> pd.DataFrame:
     )
 
 
+def count_night_values(inputs: IndicatorInputs) -> pd.DataFrame:
+    """The count nights' yearly figures that a convention may target (``indicator_id``,
+    ``year``, ``value``): ``a_minima_total``, ``street_met``, ``partner_places``; a year
+    with several nights (a rerun, a second count) takes its latest night."""
+    columns = ["indicator_id", "year", "value"]
+    table = campaign_table(inputs)
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    table = table.assign(year=pd.to_datetime(table["night_date"]).dt.year)
+    latest = table.sort_values("night_date").drop_duplicates("year", keep="last")
+    frames = [
+        pd.DataFrame({"indicator_id": indicator, "year": latest["year"].astype(int),
+                      "value": latest[column].astype(float)})
+        for indicator, column in (("a_minima_total", "total"), ("street_met", "rue"),
+                                  ("partner_places", "lieux"))
+    ]
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
 def plan_indicators(
     inputs: IndicatorInputs, feed_values: pd.DataFrame | None = None
 ) -> pd.DataFrame:
@@ -195,6 +214,6 @@ def plan_indicators(
     inputs when already computed (the inputs' feed frames are then not read)."""
     computed = feed_plan_values(inputs) if feed_values is None else feed_values
     entered = inputs.values[["indicator_id", "year", "value"]]
-    values = pd.concat([computed, entered], ignore_index=True)
+    values = pd.concat([count_night_values(inputs), computed, entered], ignore_index=True)
     values = values.drop_duplicates(["indicator_id", "year"], keep="last")
     return target_progress(values, inputs.targets)

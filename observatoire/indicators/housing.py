@@ -35,8 +35,12 @@ _HOUSING_KINDS = {
     "bail glissant": "logement_adapte",
 }
 _DONE = {"orientee", "orientée", "acceptee", "admis", "admise", "entree", "realisee"}
-_UNANSWERED = {"pas de place", "sans solution", "non pourvue", "demande non pourvue"}
-_SHELTER_REQUEST = "demande d'hebergement"
+# Labels as partners write them and the codes the shipped 115 format stores them as
+# (`feeds/formats/appels_115.yaml`: "Pas de place" -> demande_non_pourvue, "Demande
+# d'hébergement" -> hebergement).
+_UNANSWERED = {"pas de place", "sans solution", "non pourvue", "demande non pourvue",
+               "demande_non_pourvue"}
+_SHELTER_REQUESTS = {"demande d'hebergement", "hebergement"}
 
 
 def _plain(value: object) -> str:
@@ -74,7 +78,7 @@ def orientation_done(status: object) -> bool:
 
 def shelter_request(motive: object) -> bool:
     """Whether a 115 call's motive is a shelter request (the calls `unanswered_115` counts)."""
-    return _plain(motive) == _SHELTER_REQUEST
+    return _plain(motive) in _SHELTER_REQUESTS
 
 
 # The rows that can count in these indicators (and in the flows' moves to housing), as

@@ -1,0 +1,269 @@
+"""The execution report of a convention year (« rapport d'exécution »), in French.
+
+As the conventions ask (art. 2.3): for each annexed action its objective, indicators, target,
+value for the year, distance to the target and a comment field; the overall review (count
+nights, de-duplicated estimate with its interval, *Logement d'abord* indicators, trend since
+the first night); the budget per action; methods and sources. A figure counting people goes
+through the disclosure control before it leaves the observatory: under the threshold it
+reads "secret".
+
+    report = build_annual_report(convention, 2025, values, nights, distinct, rules)
+    write_report(report, "rapport-2025.xlsx")       # or .html
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from observatoire.evaluation.convention import Convention
+from observatoire.model import ObservatoireError
+from observatoire.publish.disclosure import DisclosureRules
+
+NOT_ENTERED = "non renseigné"
+SECRET = "secret"
+# Units whose figures count people or households: protected by the threshold.
+COUNTED_UNITS = {"personnes", "ménages"}
+UNIT_LABELS = {"part": "%", "pour_10000": "pour 10 000 hab.", "mois": "mois"}
+
+
+@dataclass(frozen=True)
+class AnnualReport:
+    convention: Convention
+    year: int
+    actions: pd.DataFrame  # one row per annexed action
+    indicators: pd.DataFrame  # one row per (action, indicator)
+    overview: pd.DataFrame  # the overall review: figure, value, comment
+    budget: pd.DataFrame  # one row per action: amounts per year
+    methods: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # indicators with a target, no value
+
+    @property
+    def deadline(self) -> dt.date:
+        return self.convention.deadline(self.year)
+
+
+def _number(value: float | None) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", "\u202f")
+    return f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
+
+
+def _shown(value: float | None, unit: str | None, rules: DisclosureRules) -> str:
+    """A value as published: "non renseigné" without one, "secret" for a small count."""
+    if value is None or pd.isna(value):
+        return NOT_ENTERED
+    if unit in COUNTED_UNITS and 0 < value < rules.threshold:
+        return SECRET
+    if unit == "part":
+        return f"{value * 100:.0f} %" if value <= 1 else f"{value:.0f} %"
+    if unit in COUNTED_UNITS:
+        value = rules.publish_value(value)
+    suffix = UNIT_LABELS.get(unit or "", unit or "")
+    return f"{_number(value)} {suffix}".strip()
+
+
+def _distance(value: float | None, target: float | None, good: str | None) -> str:
+    if value is None or target is None or pd.isna(value) or pd.isna(target):
+        return ""
+    gap = value - target
+    met = gap >= 0 if good != "down" else gap <= 0
+    return f"{'+' if gap > 0 else ''}{_number(gap)} ({'atteint' if met else 'non atteint'})"
+
+
+def build_annual_report(
+    convention: Convention,
+    year: int,
+    values: pd.DataFrame,
+    nights: pd.DataFrame,
+    distinct: tuple[int, int, int] | None,
+    rules: DisclosureRules,
+    comments: dict[str, str] | None = None,
+) -> AnnualReport:
+    """The report of ``year``.
+
+    ``values``: ``indicator_id``, ``year``, ``value`` (computed from the data and entered by
+    staff, e.g. `observatoire.indicators.plan_indicators`); ``nights``: the count nights
+    (`observatoire.indicators.campaign_table`); ``distinct``: the de-duplicated estimate of
+    distinct people and its interval (``estimate, low, high``), or ``None``; ``comments``:
+    action number -> comment.
+    """
+    if not convention.covers(year):
+        raise ObservatoireError(
+            f"{year} est hors de la période de la convention ({convention.period[0]}-"
+            f"{convention.period[1]}) : choisissez une année de la période."
+        )
+    comments = comments or {}
+    known = values.dropna(subset=["value"]) if not values.empty else values
+    value_of = {(r.indicator_id, int(r.year)): float(r.value)
+                for r in known.itertuples(index=False)}
+    indicator_rows, action_rows, missing = [], [], []
+    for action in convention.actions:
+        lines = []
+        for indicator in (i.described() for i in action.indicators):
+            target, target_year = convention.target(indicator, year)
+            value = value_of.get((indicator.id, year))
+            shown = _shown(value, indicator.unit, rules)
+            objective = ("" if target is None else _shown(target, indicator.unit,
+                                                          DisclosureRules(threshold=1)))
+            if target is not None and target_year != year:
+                objective += f" (objectif {target_year})"
+            distance = (_distance(value, target, indicator.good) if shown != SECRET else "")
+            if target is not None and value is None:
+                missing.append(f"{action.number} – {indicator.label}")
+            indicator_rows.append({
+                "N°": action.number, "Action": action.title, "Indicateur": indicator.label,
+                "Source": "données de l'observatoire" if indicator.catalogue
+                else "saisie de l'équipe",
+                f"Objectif {year}": objective or "—", f"Valeur {year}": shown,
+                "Écart à l'objectif": distance,
+            })
+            lines.append((indicator.label, objective or "—", shown, distance))
+        action_rows.append({
+            "N°": action.number,
+            "Action": action.title,
+            "Priorité du plan": f"{action.priority}. {action.priority_label}",
+            "Pilote": action.pilot,
+            "Partenaires": ", ".join(action.partners),
+            "Objectif de l'action": action.objective,
+            "Résultats attendus": action.expected,
+            "Indicateurs": " | ".join(line[0] for line in lines) or "—",
+            f"Objectif(s) {year}": " | ".join(line[1] for line in lines) or "—",
+            f"Valeur(s) {year}": " | ".join(line[2] for line in lines) or NOT_ENTERED,
+            "Écart à l'objectif": " | ".join(line[3] for line in lines if line[3]),
+            f"Budget demandé {year}": _number(action.budget.get(year)),
+            "Commentaire": comments.get(action.number, ""),
+        })
+
+    overview = _overview(year, nights, distinct, values, rules)
+    years = sorted({y for a in convention.actions for y in a.budget})
+    budget = pd.DataFrame([
+        {"N°": a.number, "Action": a.title,
+         **{f"Budget {y} (€)": _number(a.budget.get(y)) for y in years}}
+        for a in convention.actions
+    ])
+    methods = [
+        f"Convention : {convention.title}. Source : {convention.source}.",
+        f"Rapport d'exécution {year}, à transmettre au Préfet et à la Dihal au plus tard le "
+        f"{convention.deadline(year):%d/%m/%Y}" + (f" ; reversement possible : "
+                                                   f"{convention.clawback}." if convention.clawback
+                                                   else "."),
+        "Valeurs des indicateurs : calculées à partir des données de l'observatoire (nuits de "
+        "la Solidarité, SI-SIAO, 115) ou saisies par l'équipe de l'observatoire ; « non "
+        "renseigné » : aucune valeur pour l'année.",
+        f"Secret statistique : un effectif de personnes ou de ménages inférieur à "
+        f"{rules.threshold} n'est pas publié (« secret »)"
+        + (f" ; effectifs arrondis à {rules.rounding}." if rules.rounding else "."),
+    ]
+    return AnnualReport(convention, year, pd.DataFrame(action_rows),
+                        pd.DataFrame(indicator_rows), overview, budget, methods, missing)
+
+
+def _overview(year: int, nights: pd.DataFrame, distinct: tuple[int, int, int] | None,
+              values: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
+    rows = []
+    if not nights.empty:
+        dates = pd.to_datetime(nights["night_date"])
+        of_year = nights[dates.dt.year == year]
+        for night in of_year.itertuples(index=False):
+            day = pd.Timestamp(night.night_date)
+            rows.append({"Indicateur": f"Nuit de la Solidarité du {day:%d/%m/%Y} : personnes "
+                         "décomptées (a minima)",
+                         "Valeur": _shown(night.total, "personnes", rules),
+                         "Commentaire": "rue et lieux décomptés par les partenaires"})
+        first = nights.sort_values("night_date").iloc[0]
+        if of_year.empty:
+            rows.append({"Indicateur": f"Nuit de la Solidarité {year}", "Valeur": NOT_ENTERED,
+                         "Commentaire": "aucune nuit de comptage cette année"})
+        elif pd.Timestamp(first.night_date).year < year:
+            latest = of_year.sort_values("night_date").iloc[-1]
+            change = latest.total - first.total
+            rows.append({"Indicateur": f"Évolution depuis la première nuit "
+                         f"({pd.Timestamp(first.night_date):%Y})",
+                         "Valeur": (SECRET if min(latest.total, first.total) < rules.threshold
+                                    else f"{'+' if change > 0 else ''}{_number(change)}"),
+                         "Commentaire": "à lire avec prudence si la couverture ou la méthode "
+                         "a changé"})
+    if distinct is not None:
+        estimate, low, high = distinct
+        rows.append({"Indicateur": "Personnes distinctes connues (nuit et partenaires, "
+                     "dédoublonnées)", "Valeur": _shown(estimate, "personnes", rules),
+                     "Commentaire": f"intervalle : {_shown(low, 'personnes', rules)} à "
+                     f"{_shown(high, 'personnes', rules)}"})
+    if not values.empty:
+        from observatoire.indicators.catalogue import load_catalogue
+
+        catalogue = load_catalogue()
+        plan = values[(values["year"] == year) & values["indicator_id"].isin(
+            [i.id for i in catalogue.in_group("logement_d_abord")])]
+        for row in plan.dropna(subset=["value"]).itertuples(index=False):
+            entry = catalogue[row.indicator_id]
+            rows.append({"Indicateur": entry.label,
+                         "Valeur": _shown(row.value, entry.unit, rules),
+                         "Commentaire": entry.source})
+    return pd.DataFrame(rows, columns=["Indicateur", "Valeur", "Commentaire"])
+
+
+def write_report(report: AnnualReport, path: str | Path) -> Path:
+    """Write the report as ``.xlsx`` or ``.html`` (by the file's extension), atomically."""
+    from observatoire.output_files import check_writable, replaced_atomically
+
+    target = check_writable(path, "Rapport d'exécution")
+    suffix = target.suffix.lower()
+    if suffix not in (".xlsx", ".html"):
+        raise ObservatoireError(
+            f"Format de rapport inconnu : {target.name}. Donnez un fichier .xlsx ou .html."
+        )
+    with replaced_atomically(target) as temporary:
+        if suffix == ".xlsx":
+            _write_xlsx(report, temporary)
+        else:
+            temporary.write_text(render_report_html(report), encoding="utf-8")
+    return target
+
+
+def _write_xlsx(report: AnnualReport, path: Path) -> None:
+    title = pd.DataFrame({"Rapport d'exécution": [
+        report.convention.title, f"Année {report.year}",
+        f"À transmettre au plus tard le {report.deadline:%d/%m/%Y}",
+        *([f"Sans valeur pour l'année : {', '.join(report.missing)}"] if report.missing else []),
+    ]})
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        title.to_excel(writer, sheet_name="Rapport", index=False)
+        report.actions.to_excel(writer, sheet_name="Actions", index=False)
+        report.indicators.to_excel(writer, sheet_name="Indicateurs", index=False)
+        report.overview.to_excel(writer, sheet_name="Bilan global", index=False)
+        report.budget.to_excel(writer, sheet_name="Budget", index=False)
+        pd.DataFrame({"Méthodes et sources": report.methods}).to_excel(
+            writer, sheet_name="Méthodes et sources", index=False)
+
+
+def render_report_html(report: AnnualReport) -> str:
+    def table(frame: pd.DataFrame) -> str:
+        return frame.to_html(index=False, border=0, classes="table", escape=True)
+
+    missing = ("<p><strong>Sans valeur pour l'année :</strong> "
+               + html.escape(", ".join(report.missing)) + "</p>") if report.missing else ""
+    methods = "".join(f"<li>{html.escape(m)}</li>" for m in report.methods)
+    return f"""<!doctype html>
+<html lang="fr"><head><meta charset="utf-8">
+<title>Rapport d'exécution {report.year} – {html.escape(report.convention.title)}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1400px}}
+table{{border-collapse:collapse;font-size:.9em}}td,th{{border:1px solid #ccc;padding:4px;
+vertical-align:top}}th{{background:#eef}}</style></head><body>
+<h1>Rapport d'exécution {report.year}</h1>
+<p>{html.escape(report.convention.title)} – à transmettre au plus tard le
+{report.deadline:%d/%m/%Y}.</p>{missing}
+<h2>Actions de la convention</h2>{table(report.actions)}
+<h2>Indicateurs</h2>{table(report.indicators)}
+<h2>Bilan global</h2>{table(report.overview)}
+<h2>Budget par action</h2>{table(report.budget)}
+<h2>Méthodes et sources</h2><ul>{methods}</ul>
+</body></html>
+"""

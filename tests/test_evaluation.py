@@ -1,0 +1,146 @@
+"""The convention as data and the execution report (`observatoire.evaluation`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from observatoire.cli import main
+from observatoire.evaluation.convention import (
+    ConventionError,
+    all_conventions,
+    load_convention,
+)
+from observatoire.evaluation.report import NOT_ENTERED, SECRET, build_annual_report
+from observatoire.publish.disclosure import DisclosureRules
+
+NIGHTS = pd.DataFrame({"campaign_id": [1, 2], "name": ["NDLS 2023", "NDLS 2025"],
+                       "night_date": pd.to_datetime(["2023-01-26", "2025-01-30"]),
+                       "total": [290, 320]})
+
+
+def _values(rows: list[tuple[str, int, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["indicator_id", "year", "value"])
+
+
+def test_the_shipped_conventions_hold_their_annexes():
+    dijon = load_convention("dijon-metropole", 2025)
+    assert dijon.period == (2023, 2025) and len(dijon.actions) == 17
+    assert dijon.deadline(2025).isoformat() == "2026-09-30"
+    amounts = {a.number: a.budget.get(2023) for a in dijon.actions}
+    assert (amounts["8"], amounts["18b"], amounts["13"]) == (120_000, 117_031, 27_430)
+    amp = load_convention("aix-marseille-provence", 2022)
+    assert amp.period == (2021, 2022) and len(amp.actions) == 25
+    assert amp.deadline(2022).isoformat() == "2023-03-31"
+    iml = next(i for a, i in amp.indicators() if i.id == "iml_places")
+    assert amp.target(iml, 2022) == (1100, 2022)
+    primo = next(i for a, i in amp.indicators() if i.id == "logements_primo_sdf")
+    assert [amp.target(primo, y)[0] for y in (2021, 2022)] == [15, 20]
+    assert {c.territory for c in all_conventions()} >= {"dijon-metropole",
+                                                        "aix-marseille-provence"}
+
+
+def test_a_year_outside_every_convention_is_refused_in_french():
+    with pytest.raises(ConventionError, match="ne couvre 2030"):
+        load_convention("dijon-metropole", 2030)
+    with pytest.raises(ConventionError, match="Aucune convention pour le territoire"):
+        load_convention("paris")
+
+
+def test_a_territory_adds_its_own_convention(tmp_path, monkeypatch):
+    (tmp_path / "paris.yaml").write_text(
+        "territory: paris\ntitle: Convention test\nperiod: [2024, 2026]\n"
+        "report_deadline: '06-30'\nsource: test\nactions:\n"
+        "  - {number: '1', title: Maraudes, priority: 4, indicators: [{id: maraudes_nuit, "
+        "label: Maraudes de nuit, unit: actions, targets: {each_year: 12}}]}\n",
+        encoding="utf-8")
+    monkeypatch.setenv("OBSERVATOIRE_CONVENTIONS_DIR", str(tmp_path))
+    convention = load_convention("paris", 2025)
+    assert convention.actions[0].indicators[0].targets == {"each_year": 12}
+    (tmp_path / "bad.yaml").write_text("territory: x\nperiod: [2024]\n", encoding="utf-8")
+    with pytest.raises(ConventionError, match="bad.yaml"):
+        load_convention("paris", 2025)
+
+
+def test_the_report_has_one_row_per_action_with_targets_values_and_gaps():
+    convention = load_convention("dijon-metropole", 2025)
+    values = _values([("logements_geres_12_mois", 2025, 35), ("a_minima_total", 2025, 320),
+                      ("diagnostics_avant_cql", 2024, 50)])
+    report = build_annual_report(convention, 2025, values, NIGHTS, (1800, 1650, 1990),
+                                 DisclosureRules())
+    actions = report.actions.set_index("N°")
+    assert list(actions.index) == [a.number for a in convention.actions]
+    assert actions.loc["4", "Objectif(s) 2025"] == "40 logements"
+    assert actions.loc["4", "Valeur(s) 2025"] == "35 logements"
+    assert actions.loc["4", "Écart à l'objectif"] == "-5 (non atteint)"
+    # A value of another year is not this year's.
+    assert actions.loc["6", "Valeur(s) 2025"] == NOT_ENTERED
+    assert actions.loc["2", "Objectif(s) 2025"] == "40 logements (objectif 2021)"
+    assert actions.loc["15", "Valeur(s) 2025"] == "320 personnes"
+    assert "Diagnostics réalisés avant le commandement de quitter les lieux" in " ".join(
+        report.missing)
+    overview = " ".join(report.overview.astype(str).to_numpy().ravel())
+    assert "320 personnes" in overview and "1\u202f800 personnes" in overview
+    assert "+30" in overview  # since the first night, 2023
+    assert report.budget.set_index("N°").loc["19", "Budget 2023 (€)"] == "124\u202f000"
+
+
+def test_small_counts_leave_the_report_as_secret():
+    convention = load_convention("dijon-metropole", 2025)
+    values = _values([("a_minima_total", 2025, 7)])
+    report = build_annual_report(convention, 2025, values, NIGHTS.assign(total=[290, 7]),
+                                 None, DisclosureRules())
+    assert report.actions.set_index("N°").loc["15", "Valeur(s) 2025"] == SECRET
+    assert "7" not in " ".join(report.overview["Valeur"])
+
+
+@pytest.fixture(scope="module")
+def sample_with_history(tmp_path_factory):
+    from observatoire.config import load_settings
+    from observatoire.pipeline import build_sample_database
+
+    data_dir = tmp_path_factory.mktemp("rapport")
+    settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)})
+    build_sample_database(settings, "dijon-metropole", seed=7, history=True)
+    return data_dir
+
+
+def test_report_annual_on_the_sample(sample_with_history, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(sample_with_history))
+    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
+    output = tmp_path / "r.xlsx"
+    code = main(["report", "annual", "--territory", "dijon-metropole", "--year", "2025",
+                 "--output", str(output)])
+    assert code == 0, capsys.readouterr().err
+    book = load_workbook(output)
+    sheet = book["Actions"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in row), strict=True))
+            for row in sheet.iter_rows(min_row=2)]
+    assert [r["N°"] for r in rows] == [a.number for a in load_convention(
+        "dijon-metropole", 2025).actions]
+    by_number = {r["N°"]: r for r in rows}
+    # The 2025 night of the sample gives the count; figures no feed gives are not entered.
+    assert by_number["15"]["Valeur(s) 2025"].endswith("personnes")
+    assert by_number["6"]["Valeur(s) 2025"] == NOT_ENTERED
+    assert by_number["6"]["Objectif(s) 2025"] == "40 ménages"
+    assert {"Bilan global", "Budget", "Méthodes et sources", "Indicateurs"} <= set(
+        book.sheetnames)
+    assert "30/09/2026" in capsys.readouterr().err
+    html = tmp_path / "r.html"
+    assert main(["report", "annual", "--territory", "dijon-metropole", "--year", "2025",
+                 "--output", str(html)]) == 0
+    assert "Rapport d'exécution 2025" in html.read_text(encoding="utf-8")
+
+
+def test_report_annual_refuses_a_bad_output_before_reading_anything(tmp_path, monkeypatch,
+                                                                    capsys):
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path))
+    code = main(["report", "annual", "--year", "2025", "--output",
+                 str(tmp_path / "absent" / "r.xlsx")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "n'existe pas" in err and "Traceback" not in err
+    assert main(["report", "annual", "--year", "2025", "--output",
+                 str(tmp_path / "r.pdf")]) == 2

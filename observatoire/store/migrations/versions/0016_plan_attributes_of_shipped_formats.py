@@ -7,7 +7,7 @@ motive, so the share of shelter requests left unanswered was never computed. The
 statement as 0010's, with the field names first.
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0014
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0010"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -13,18 +13,21 @@ import csv
 import datetime as dt
 import hashlib
 import re
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from observatoire.config import InputLimits, load_input_limits
 from observatoire.feeds.report import ERROR, WARNING, Issue
 from observatoire.model import ObservatoireError
 
 _CHUNK = 1 << 20
 _MOJIBAKE = re.compile("Ã[\u0080-\u00bf©¨ª§´®¯»‰]|Â[°«»\xa0]")
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
-
-csv.field_size_limit(1 << 24)
+# Parts of a workbook smaller than this are not judged on their compression ratio (a small
+# styles part of repeated tags may compress 200 times and costs nothing).
+_RATIO_MIN_BYTES = 1 << 20
 
 
 class FeedReadError(ObservatoireError):
@@ -68,9 +71,14 @@ def fingerprint_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_table(path: Path) -> RawTable:
-    """Open ``path`` for reading; file-level problems are in ``issues`` (never raised)."""
+def read_table(path: Path, limits: InputLimits | None = None) -> RawTable:
+    """Open ``path`` for reading; file-level problems are in ``issues`` (never raised).
+
+    ``limits`` (those of the environment by default, see `observatoire.config`) bound what
+    a file may make this process hold in memory: a workbook's uncompressed size, a cell.
+    """
     path = Path(path)
+    limits = limits or load_input_limits()
     if not path.is_file():
         raise FeedReadError(f"Fichier introuvable : {path}.")
     size = path.stat().st_size
@@ -83,14 +91,14 @@ def read_table(path: Path) -> RawTable:
     with path.open("rb") as handle:
         magic = handle.read(8)
     if path.suffix.lower() in _EXCEL_SUFFIXES or magic.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path, size)
+        return _read_xlsx(path, size, limits)
     if path.suffix.lower() == ".xls" or magic.startswith(b"\xd0\xcf\x11\xe0"):
         table = RawTable(path, fingerprint_file(path), size, None, None, [])
         table.issues.append(Issue(ERROR, name, None, None, "",
                                   "Ancien format Excel (.xls) non pris en charge.",
                                   "Enregistrez le fichier au format .xlsx ou CSV."))
         return table
-    return _read_csv(path, size)
+    return _read_csv(path, size, limits)
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -140,8 +148,11 @@ def _sniff_delimiter(line: str) -> str:
     return best if counts[best] else ";"
 
 
-def _read_csv(path: Path, size: int) -> RawTable:
+def _read_csv(path: Path, size: int, limits: InputLimits) -> RawTable:
     name = path.name
+    # The csv module holds a whole cell in memory: a cell past the limit stops the reading
+    # (see `_csv_rows`) instead of growing without bound.
+    csv.field_size_limit(limits.feed_cell_max_chars)
     fingerprint, encoding, mojibake, problems = _detect_encoding(path)
     table = RawTable(path, fingerprint, size, encoding, None, [])
     if "binaire" in problems:
@@ -197,7 +208,7 @@ def _read_csv(path: Path, size: int) -> RawTable:
                                   "La première ligne doit porter les noms des colonnes."))
         return table
     table.headers = headers
-    table._rows = _csv_rows(reader, handle, mojibake)
+    table._rows = _csv_rows(reader, handle, mojibake, limits.feed_cell_max_chars)
     table._close = handle.close
     return table
 
@@ -211,7 +222,32 @@ def _fix(cell: str, mojibake: bool) -> str:
     return cell
 
 
-def _csv_rows(reader, handle, mojibake: bool) -> Iterator[tuple[int, list[str]]]:  # noqa: ANN001
+# What the csv module says (English), by its start -> what to say and how to fix it.
+_CSV_ERRORS = (
+    ("field larger than field limit",
+     "une cellule dépasse {limit} caractères (limite OBSERVATOIRE_FEED_CELL_MAX_CHARS) : "
+     "guillemet jamais refermé ou fichier corrompu ?",
+     "Vérifiez les guillemets de cette ligne et enregistrez de nouveau le fichier en CSV."),
+    ("line contains NUL", "la ligne contient des octets nuls (fichier binaire ou corrompu)",
+     "Enregistrez de nouveau le fichier en « CSV UTF-8 » depuis le tableur."),
+    ("new-line character seen in unquoted field",
+     "retour à la ligne isolé (CR) dans une cellule sans guillemets",
+     "Enregistrez de nouveau le fichier en CSV depuis le tableur."),
+)
+
+
+def _csv_error(exc: csv.Error, number: int, limit: int) -> FeedReadError:
+    text = str(exc)
+    for english, problem, fix in _CSV_ERRORS:
+        if text.startswith(english):
+            return FeedReadError(f"Ligne {number + 1} : {problem.format(limit=limit)}. {fix}")
+    return FeedReadError(
+        f"Fichier illisible après la ligne {number} (CSV mal formé). Vérifiez les guillemets "
+        "et enregistrez de nouveau le fichier en CSV."
+    )
+
+
+def _csv_rows(reader, handle, mojibake: bool, limit: int) -> Iterator[tuple[int, list[str]]]:  # noqa: ANN001
     number = 1
     try:
         # A plain loop over the reader: a million rows go through here.
@@ -223,10 +259,7 @@ def _csv_rows(reader, handle, mojibake: bool) -> Iterator[tuple[int, list[str]]]
                 row = [_fix(c, True) for c in row]
             yield number, row
     except csv.Error as exc:
-        raise FeedReadError(
-            f"Fichier illisible après la ligne {number} ({exc}). Vérifiez les guillemets "
-            "et enregistrez de nouveau le fichier en CSV."
-        ) from exc
+        raise _csv_error(exc, number, limit) from None
     finally:
         handle.close()
 
@@ -250,12 +283,44 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(path: Path, size: int) -> RawTable:
+def xlsx_size_problem(path: Path, limits: InputLimits) -> str | None:
+    """Why the workbook at ``path`` must not be opened (a zip bomb, a sheet too large), or
+    ``None``. Reads only the zip's directory: the sizes it declares are the most that
+    unpacking can produce (`zipfile` stops there)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None  # not a zip: openpyxl says the workbook is unreadable
+    total = sum(p.file_size for p in parts)
+    if total > limits.xlsx_max_bytes:
+        return (f"Classeur trop volumineux une fois décompressé ({total / 2**20:.0f} Mo pour "
+                f"{path.stat().st_size / 2**20:.1f} Mo de fichier ; limite "
+                f"{limits.xlsx_max_bytes / 2**20:.0f} Mo, OBSERVATOIRE_XLSX_MAX_BYTES).")
+    for part in parts:
+        if part.file_size < _RATIO_MIN_BYTES:
+            continue
+        ratio = part.file_size / max(part.compress_size, 1)
+        if ratio > limits.xlsx_max_ratio:
+            return (f"Classeur suspect : la partie {part.filename} se décompresse {ratio:.0f} "
+                    f"fois (limite {limits.xlsx_max_ratio:g}, OBSERVATOIRE_XLSX_MAX_RATIO) : "
+                    "ce n'est pas un tableau de données ordinaire (bombe de décompression ?).")
+    return None
+
+
+def _read_xlsx(path: Path, size: int, limits: InputLimits) -> RawTable:
     try:
         from openpyxl import load_workbook
     except ImportError as exc:  # pragma: no cover - openpyxl is a dependency
         raise FeedReadError("Lecture des fichiers .xlsx : installez openpyxl.") from exc
     table = RawTable(path, fingerprint_file(path), size, "xlsx", None, [])
+    problem = xlsx_size_problem(path, limits)
+    if problem:
+        table.issues.append(Issue(ERROR, path.name, None, None, "", problem,
+                                  "Demandez au partenaire l'extraction en CSV, ou ouvrez le "
+                                  "classeur dans un tableur et enregistrez seulement la "
+                                  "feuille des données."))
+        return table
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a bad file

@@ -1,0 +1,83 @@
+"""Files the commands write (reports, pseudonymised files, linkage results): checked before
+the work starts, and written whole or not at all.
+
+- `check_writable` runs before an import or a linkage, so that a bad path is found before
+  anything is stored (an import cannot be redone: the same file again is "déjà importé").
+- `replaced_atomically` writes to a temporary file beside the target and renames it at the
+  end: an error midway leaves the previous file (or none), never a half-written one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from observatoire.model import ObservatoireError
+
+
+class OutputPathError(ObservatoireError):
+    """A file to write whose path cannot be written."""
+
+
+def check_writable(path: str | Path, what: str) -> Path:
+    """``path`` if a file can be written there, else an `OutputPathError` naming the fix.
+
+    Writes nothing that stays: an existing file is opened for appending (not truncated), a
+    new one is created and removed at once.
+    """
+    path = Path(path).expanduser()
+    parent = path.parent
+    if path.is_dir():
+        raise OutputPathError(
+            f"{what} : {path} est un dossier. Indiquez un nom de fichier, par exemple "
+            f"{path / 'rapport.csv'} ; rien n'a été fait."
+        )
+    if not parent.exists():
+        raise OutputPathError(
+            f"{what} : le dossier {parent} n'existe pas. Créez-le (mkdir -p {parent}) ou "
+            "choisissez un autre chemin ; rien n'a été fait."
+        )
+    if not parent.is_dir():
+        raise OutputPathError(
+            f"{what} : {parent} n'est pas un dossier (c'est un fichier). Choisissez un autre "
+            "chemin ; rien n'a été fait."
+        )
+    try:
+        if path.exists():
+            with path.open("ab"):
+                pass
+        else:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(descriptor)
+            path.unlink()
+    except OSError as exc:
+        raise OutputPathError(
+            f"{what} : impossible d'écrire {path} ({exc.strerror}). Vérifiez les droits du "
+            "dossier ou choisissez un autre chemin ; rien n'a été fait."
+        ) from None
+    return path
+
+
+@contextlib.contextmanager
+def replaced_atomically(path: str | Path) -> Iterator[Path]:
+    """A temporary path to write ``path``'s new content to; renamed to ``path`` when the
+    block ends without error, removed otherwise."""
+    path = Path(path).expanduser()
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                             dir=path.parent)
+    os.close(descriptor)
+    temporary_path = Path(temporary)
+    try:
+        yield temporary_path
+        # mkstemp creates 0600: the result gets the permissions a plain write would give.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary_path, 0o666 & ~mask)
+        os.replace(temporary_path, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary_path.unlink()
+        raise

@@ -28,6 +28,9 @@ class DatabaseBusyError(DatabaseError):
 
 
 _SQLITE_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+# The transaction read before another writer committed: waiting cannot help, only a new
+# transaction (the command run again).
+_SQLITE_BUSY_SNAPSHOT = 517
 
 
 def _say_on_stderr(message: str) -> None:
@@ -102,6 +105,11 @@ def _wait_for_other_writers(
                 if not _is_busy(error):
                     raise
                 waited = time.monotonic() - started
+                if getattr(error, "sqlite_errorcode", 0) == _SQLITE_BUSY_SNAPSHOT:
+                    raise DatabaseBusyError(
+                        "Une autre écriture a modifié la base pendant cette opération : elle a "
+                        "été abandonnée et n'a rien enregistré. Relancez la commande."
+                    ) from None
                 if waited >= lock_wait.max_seconds:
                     raise DatabaseBusyError(
                         f"La base est occupée depuis {waited:.0f} s par une autre écriture "

@@ -396,3 +396,18 @@ def test_format_errors_are_in_french(yaml_text, french, tmp_path):
     assert french in message
     for english in ENGLISH:
         assert english not in message
+
+
+def test_an_odk_export_zip_bomb_is_refused_before_it_is_unpacked(tmp_path, monkeypatch):
+    from observatoire.survey.xlsform import ExportFormatError, read_odk_central
+
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive, \
+            archive.open("ndls-2026.csv", "w") as handle:
+        handle.write(b"meta-instanceID,team_code\n")
+        block = b"uuid:00000000-0000-0000-0000-000000000000,EQ01\n" * (1 << 14)
+        for _ in range((20 << 20) // len(block)):
+            handle.write(block)
+    monkeypatch.setenv("OBSERVATOIRE_XLSX_MAX_BYTES", str(5 << 20))
+    with pytest.raises(ExportFormatError, match="trop volumineux une fois décompressé"):
+        read_odk_central(path, load_questionnaire("ndls-2026"))

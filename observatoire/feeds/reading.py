@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from observatoire.archives import zip_size_problem
 from observatoire.config import InputLimits, load_input_limits
 from observatoire.feeds.report import ERROR, WARNING, Issue
 from observatoire.model import ObservatoireError
@@ -25,9 +26,6 @@ from observatoire.model import ObservatoireError
 _CHUNK = 1 << 20
 _MOJIBAKE = re.compile("Ã[\u0080-\u00bf©¨ª§´®¯»‰]|Â[°«»\xa0]")
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
-# Parts of a workbook smaller than this are not judged on their compression ratio (a small
-# styles part of repeated tags may compress 200 times and costs nothing).
-_RATIO_MIN_BYTES = 1 << 20
 
 
 class FeedReadError(ObservatoireError):
@@ -285,27 +283,13 @@ def _cell_text(value: object) -> str:
 
 def xlsx_size_problem(path: Path, limits: InputLimits) -> str | None:
     """Why the workbook at ``path`` must not be opened (a zip bomb, a sheet too large), or
-    ``None``. Reads only the zip's directory: the sizes it declares are the most that
-    unpacking can produce (`zipfile` stops there)."""
+    ``None``; reads only the zip's directory (`observatoire.archives`)."""
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
         return None  # not a zip: openpyxl says the workbook is unreadable
-    total = sum(p.file_size for p in parts)
-    if total > limits.xlsx_max_bytes:
-        return (f"Classeur trop volumineux une fois décompressé ({total / 2**20:.0f} Mo pour "
-                f"{path.stat().st_size / 2**20:.1f} Mo de fichier ; limite "
-                f"{limits.xlsx_max_bytes / 2**20:.0f} Mo, OBSERVATOIRE_XLSX_MAX_BYTES).")
-    for part in parts:
-        if part.file_size < _RATIO_MIN_BYTES:
-            continue
-        ratio = part.file_size / max(part.compress_size, 1)
-        if ratio > limits.xlsx_max_ratio:
-            return (f"Classeur suspect : la partie {part.filename} se décompresse {ratio:.0f} "
-                    f"fois (limite {limits.xlsx_max_ratio:g}, OBSERVATOIRE_XLSX_MAX_RATIO) : "
-                    "ce n'est pas un tableau de données ordinaire (bombe de décompression ?).")
-    return None
+    return zip_size_problem(parts, path.stat().st_size, limits, "Classeur")
 
 
 def _read_xlsx(path: Path, size: int, limits: InputLimits) -> RawTable:

@@ -7,6 +7,7 @@ format*). Validation collects every problem with its line number and raises one
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,7 @@ def read_records(path: str | Path, limits: InputLimits | None = None) -> pd.Data
             "Réenregistrez-le en « CSV UTF-8 »."
         ) from exc
     except pd.errors.ParserError as exc:
-        raise RecordsFormatError(f"{path} : CSV illisible ({exc}).") from exc
+        raise RecordsFormatError(f"{path} : CSV illisible ({_parser_error_fr(exc)}).") from None
     except pd.errors.EmptyDataError as exc:
         raise RecordsFormatError(f"{path} est vide : il faut au moins l'en-tête.") from exc
     if frame.empty and len(frame.columns):
@@ -65,6 +66,16 @@ def read_records(path: str | Path, limits: InputLimits | None = None) -> pd.Data
             "rapprocher. Vérifiez que l'export contient bien des lignes."
         )
     return validate_records(frame, origin=str(path), limits=limits)
+
+
+def _parser_error_fr(exc: pd.errors.ParserError) -> str:
+    """pandas' parser error in French (the usual one: a row with too many fields)."""
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if fields:
+        expected, line, seen = fields.groups()
+        return (f"ligne {line} : {seen} champs au lieu de {expected} ; une virgule dans un nom "
+                "doit être entre guillemets")
+    return "guillemets ou séparateurs mal placés ; enregistrez-le de nouveau en CSV UTF-8"
 
 
 def _lines(mask: np.ndarray, values: pd.Series) -> str:

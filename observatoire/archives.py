@@ -16,6 +16,10 @@ from observatoire.config import InputLimits
 RATIO_MIN_BYTES = 1 << 20
 
 
+def _mo(size: int) -> str:
+    return f"{size / 2**20:.1f}".replace(".", ",")  # French decimal comma
+
+
 def zip_size_problem(
     parts: list[zipfile.ZipInfo], compressed_bytes: int, limits: InputLimits, what: str
 ) -> str | None:
@@ -26,7 +30,7 @@ def zip_size_problem(
     total = sum(p.file_size for p in parts)
     if total > limits.xlsx_max_bytes:
         return (f"{what} trop volumineux une fois décompressé ({total / 2**20:.0f} Mo pour "
-                f"{compressed_bytes / 2**20:.1f} Mo de fichier ; limite "
+                f"{_mo(compressed_bytes)} Mo de fichier ; limite "
                 f"{limits.xlsx_max_bytes / 2**20:.0f} Mo, OBSERVATOIRE_XLSX_MAX_BYTES).")
     for part in parts:
         if part.file_size < RATIO_MIN_BYTES:

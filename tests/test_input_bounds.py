@@ -252,7 +252,8 @@ def test_a_huge_csv_cell_refuses_the_file_in_french(data_dir, tmp_path, monkeypa
     assert main(["feed", "import", str(path), "--format", "appels_115"]) == 1
     captured = capsys.readouterr()
     assert "refusé" in captured.out
-    assert "Ligne 3 : une cellule dépasse 1000 caractères" in captured.out
+    assert "Cellule trop longue, plus de 1000 caractères" in captured.out
+    assert "ligne 3, guillemet jamais refermé" in captured.out
     for english in ENGLISH:
         assert english not in captured.out + captured.err
     assert _count(data_dir, SourceRecordRow) == 0

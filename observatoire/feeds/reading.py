@@ -220,16 +220,18 @@ def _fix(cell: str, mojibake: bool) -> str:
     return cell
 
 
-# What the csv module says (English), by its start -> what to say and how to fix it.
+# What the csv module says (English), by its start -> what to say (the kind of problem
+# first: reports group problems by the text before " :") and how to fix it.
 _CSV_ERRORS = (
     ("field larger than field limit",
-     "une cellule dépasse {limit} caractères (limite OBSERVATOIRE_FEED_CELL_MAX_CHARS) : "
-     "guillemet jamais refermé ou fichier corrompu ?",
+     "Cellule trop longue, plus de {limit} caractères (limite "
+     "OBSERVATOIRE_FEED_CELL_MAX_CHARS) : ligne {line}, guillemet jamais refermé ou fichier "
+     "corrompu.",
      "Vérifiez les guillemets de cette ligne et enregistrez de nouveau le fichier en CSV."),
-    ("line contains NUL", "la ligne contient des octets nuls (fichier binaire ou corrompu)",
-     "Enregistrez de nouveau le fichier en « CSV UTF-8 » depuis le tableur."),
+    ("line contains NUL", "Octets nuls dans le fichier : ligne {line} (fichier binaire ou "
+     "corrompu).", "Enregistrez de nouveau le fichier en « CSV UTF-8 » depuis le tableur."),
     ("new-line character seen in unquoted field",
-     "retour à la ligne isolé (CR) dans une cellule sans guillemets",
+     "Retour à la ligne isolé (CR) dans une cellule sans guillemets : ligne {line}.",
      "Enregistrez de nouveau le fichier en CSV depuis le tableur."),
 )
 
@@ -238,7 +240,7 @@ def _csv_error(exc: csv.Error, number: int, limit: int) -> FeedReadError:
     text = str(exc)
     for english, problem, fix in _CSV_ERRORS:
         if text.startswith(english):
-            return FeedReadError(f"Ligne {number + 1} : {problem.format(limit=limit)}. {fix}")
+            return FeedReadError(f"{problem.format(limit=limit, line=number + 1)} {fix}")
     return FeedReadError(
         f"Fichier illisible après la ligne {number} (CSV mal formé). Vérifiez les guillemets "
         "et enregistrez de nouveau le fichier en CSV."

@@ -412,3 +412,24 @@ def test_an_odk_export_zip_bomb_is_refused_before_it_is_unpacked(tmp_path, monke
     monkeypatch.setenv("OBSERVATOIRE_XLSX_MAX_BYTES", str(5 << 20))
     with pytest.raises(ExportFormatError, match="trop volumineux une fois décompressé"):
         read_odk_central(path, load_questionnaire("ndls-2026"))
+
+
+@pytest.mark.postgres
+def test_a_postgresql_error_shows_no_traceback_nor_sql(postgres_url, tmp_path, monkeypatch,
+                                                        capsys):
+    engine = make_engine(postgres_url)
+    upgrade_database(engine)
+    with engine.begin() as connection:  # a schema broken behind the toolkit's back
+        connection.execute(text("ALTER TABLE feed_import RENAME TO feed_import_ancienne"))
+    engine.dispose()
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("OBSERVATOIRE_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("OBSERVATOIRE_SECRET_KEY", KEY_HEX)
+    monkeypatch.delenv("OBSERVATOIRE_DEBUG", raising=False)
+    calls = _calls_file(tmp_path / "appels.csv")
+    assert main(["feed", "import", str(calls), "--format", "appels_115"]) == 2
+    err = capsys.readouterr().err
+    assert "la base de données a refusé l'opération (UndefinedTable)" in err
+    for english in ("Traceback", "[SQL", "SELECT", "feed_import", "does not exist"):
+        assert english not in err
+    assert "feed_import" in (tmp_path / "data" / "erreurs.log").read_text(encoding="utf-8")

@@ -248,7 +248,7 @@ def test_a_huge_csv_cell_refuses_the_file_in_french(data_dir, tmp_path, monkeypa
     path = tmp_path / "appels.csv"
     path.write_text("N° appel;Date et heure;Prénom;Nom;Sexe;Commune\n"
                     "0000001;29/01/2025 08:00;Lina;Nomfictif;F;Dijon\n"
-                    f"0000002;29/01/2025 08:01;Paul;{'N' * 5000};H;Dijon\n", encoding="utf-8")
+                    f"0000002;29/01/2025 08:01;Paul;{'N' * 1500};H;Dijon\n", encoding="utf-8")
     assert main(["feed", "import", str(path), "--format", "appels_115"]) == 1
     captured = capsys.readouterr()
     assert "refusé" in captured.out
@@ -433,3 +433,16 @@ def test_a_postgresql_error_shows_no_traceback_nor_sql(postgres_url, tmp_path, m
     for english in ("Traceback", "[SQL", "SELECT", "feed_import", "does not exist"):
         assert english not in err
     assert "feed_import" in (tmp_path / "data" / "erreurs.log").read_text(encoding="utf-8")
+
+
+def test_a_csv_line_without_end_is_refused_in_french(data_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("OBSERVATOIRE_FEED_CELL_MAX_CHARS", "1000")
+    path = tmp_path / "appels.csv"
+    path.write_text("N° appel;Date et heure;Prénom;Nom;Sexe;Commune\n"
+                    "0000001;29/01/2025 08:00;Lina;Nomfictif;F;Dijon\n" + ";" * 5000 + "\n",
+                    encoding="utf-8")
+    assert main(["feed", "import", str(path), "--format", "appels_115"]) == 1
+    captured = capsys.readouterr()
+    assert "Ligne trop longue, plus de 2000 caractères : ligne 3 du fichier" in captured.out
+    assert "Traceback" not in captured.err
+    assert _count(data_dir, SourceRecordRow) == 0

@@ -190,14 +190,15 @@ def _read_csv(path: Path, size: int, limits: InputLimits) -> RawTable:
             "Signalez-le au partenaire : son export convertit le texte deux fois.",
         ))
     handle = path.open(encoding=encoding, errors=errors, newline="")
-    header_line = handle.readline()
+    max_line = 2 * limits.feed_cell_max_chars
+    header_line = handle.readline(max_line)
     handle.seek(0)
     delimiter = _sniff_delimiter(header_line)
     table.delimiter = delimiter
-    reader = csv.reader(handle, delimiter=delimiter)
+    reader = csv.reader(_bounded_lines(handle, max_line), delimiter=delimiter)
     try:
         headers = next(reader)
-    except (StopIteration, csv.Error):
+    except (StopIteration, csv.Error, FeedReadError):
         headers = []
     headers = [_fix(h, mojibake).strip().strip("\ufeff") for h in headers]
     if not any(headers):
@@ -209,6 +210,22 @@ def _read_csv(path: Path, size: int, limits: InputLimits) -> RawTable:
     table._rows = _csv_rows(reader, handle, mojibake, limits.feed_cell_max_chars)
     table._close = handle.close
     return table
+
+
+def _bounded_lines(handle, max_chars: int) -> Iterator[str]:  # noqa: ANN001 - a text file
+    """The lines of ``handle``, refusing one longer than ``max_chars``: the csv module would
+    hold a whole line in memory (a file of one line of 1.5 GB of separators)."""
+    readline = handle.readline
+    number = 0
+    while line := readline(max_chars):
+        number += 1
+        if len(line) >= max_chars and not line.endswith(("\n", "\r")):
+            raise FeedReadError(
+                f"Ligne trop longue, plus de {max_chars} caractères : ligne {number} du "
+                "fichier (retours à la ligne manquants ou fichier corrompu). Enregistrez de "
+                "nouveau le fichier en CSV depuis le tableur."
+            )
+        yield line
 
 
 def _fix(cell: str, mojibake: bool) -> str:

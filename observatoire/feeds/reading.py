@@ -4,6 +4,10 @@ CSV: ``;``, ``,``, tab or ``|`` separators (detected on the header line), UTF-8 
 BOM, cp1252 (French Excel), UTF-16; text that was encoded twice (``Ã©`` for ``é``) is
 repaired with a warning. Every cell is read as text, so identifiers keep their leading zeros.
 The file's SHA-256 (its content fingerprint) is computed on the way.
+
+Memory stays bounded whatever the file (`observatoire.config.InputLimits`): a workbook is
+judged on its zip directory before openpyxl opens it (read-only, row by row), and a CSV cell
+or line past its limit stops the reading with a French error.
 """
 
 from __future__ import annotations

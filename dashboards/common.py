@@ -16,7 +16,7 @@ def settings() -> Settings:
 
 @st.cache_resource
 def engine() -> Engine:
-    return make_engine(settings().database_url)
+    return make_engine(settings().database_url, settings().lock_wait)
 
 
 @st.cache_data(ttl=300, show_spinner=False)

@@ -1,7 +1,10 @@
 """The ``observatoire`` command line (French help, French messages).
 
 Errors the toolkit raises on purpose (`ObservatoireError`) are printed as one clear
-message with exit status 2, never as a traceback.
+message with exit status 2, never as a traceback. Any other error (the database's, a bug)
+gets a short French message; its details (never the statements' values, see
+`observatoire.store.db.make_engine`) go to ``erreurs.log`` in the data directory, or to the
+screen with ``OBSERVATOIRE_DEBUG=1``.
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ def cmd_db_status(args: argparse.Namespace) -> int:
     from observatoire.store.db import current_revision, head_revision, make_engine
 
     settings = load_settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.lock_wait)
     current = current_revision(engine)
     head = head_revision()
     print(f"Base : {redact_url(settings.database_url)}")
@@ -436,6 +439,10 @@ def _territory_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+ERROR_LOG = "erreurs.log"
+DEBUG_ENV = "OBSERVATOIRE_DEBUG"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -445,14 +452,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"observatoire : erreur : {exc}", file=sys.stderr)
         return 2
     except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])} : {error['msg']}" for error in exc.errors()
-        )
-        print(f"observatoire : erreur : valeur invalide ({details})", file=sys.stderr)
+        from observatoire.messages_fr import pydantic_details_fr
+
+        print(f"observatoire : erreur : valeur invalide ({pydantic_details_fr(exc)})",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("observatoire : interrompu", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - no traceback, SQL nor value reaches the user
+        if os.environ.get(DEBUG_ENV):
+            raise
+        return _unexpected_error(exc, args)
+
+
+def _unexpected_error(exc: Exception, args: argparse.Namespace) -> int:
+    """Say in French that the command failed, and where its details are written.
+
+    A database error's text holds the SQL statement (its values are hidden by the engine):
+    for the log, not the screen.
+    """
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    command = " ".join(
+        str(v) for k, v in sorted(vars(args).items())
+        if (k == "command" or k.endswith("_command")) and v
+    )
+    if isinstance(exc, SQLAlchemyError):
+        orig = exc.orig if isinstance(exc, DBAPIError) else None
+        what = (f"la base de données a refusé l'opération ({type(orig or exc).__name__}) ; "
+                "la transaction en cours a été annulée")
+    else:
+        what = f"erreur inattendue ({type(exc).__name__})"
+    where = _log_details(exc, command)
+    print(f"observatoire : erreur : {what}. "
+          + (f"Détails techniques dans {where}. " if where else "")
+          + "Si le problème persiste, signalez-le avec ces détails.", file=sys.stderr)
+    return 2
+
+
+def _log_details(exc: Exception, command: str) -> Path | None:
+    import datetime as dt
+    import traceback
+
+    try:
+        log = load_settings().data_dir / ERROR_LOG
+        log.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
+            handle.write(f"--- {dt.datetime.now().astimezone():%Y-%m-%d %H:%M:%S%z} "
+                         f"observatoire {command}\n")
+            handle.write("".join(traceback.format_exception(exc)))
+        return log
+    except (OSError, ObservatoireError):
+        return None
 
 
 if __name__ == "__main__":

@@ -20,22 +20,32 @@ _KEY_HELP = (
     f"puis : export {KEY_FILE_ENV}=/chemin/hors/de/la/base/cle.txt "
     "(gardez-la hors de la base de données et de ses sauvegardes)."
 )
+_KEY_FILE_MAX_BYTES = 64 * 1024  # a key is 65 characters; a passphrase a line
 
 
 def load_secret_key(key_file: str | None = None, environ: dict[str, str] | None = None) -> bytes:
     """The territory's key from ``key_file``, ``OBSERVATOIRE_SECRET_KEY_FILE`` or
     ``OBSERVATOIRE_SECRET_KEY``; a clear French error when none is set."""
+    from observatoire.messages_fr import FileEncodingError, read_utf8
     from observatoire.pseudonymise import SecretKeyError, parse_key
 
     env = os.environ if environ is None else environ
     path = key_file or env.get(KEY_FILE_ENV)
     if path:
+        file = Path(path).expanduser()
         try:
-            text = Path(path).expanduser().read_text(encoding="utf-8")
+            if file.is_file() and file.stat().st_size > _KEY_FILE_MAX_BYTES:
+                raise SecretKeyError(
+                    f"Fichier de clé trop gros : {path} ({file.stat().st_size} octets) : ce "
+                    "n'est pas un fichier de clé.\n" + _KEY_HELP
+                )
+            text = read_utf8(file, "Fichier de clé")
         except OSError as exc:
             raise SecretKeyError(
                 f"Fichier de clé illisible : {path} ({exc.strerror}).\n{_KEY_HELP}"
             ) from None
+        except FileEncodingError as exc:
+            raise SecretKeyError(str(exc)) from None
         return parse_key(text)
     if env.get(KEY_ENV):
         return parse_key(env[KEY_ENV])
@@ -44,6 +54,23 @@ def load_secret_key(key_file: str | None = None, environ: dict[str, str] | None 
 
 def _progress(message: str) -> None:
     print(f"• {message}…", file=sys.stderr, flush=True)
+
+
+def _check_report_path(args: argparse.Namespace) -> None:
+    """Refuse a ``--report`` path that cannot be written before anything is read or stored
+    (once an import is stored, the same file again is "déjà importé": no second chance to
+    get its report)."""
+    if args.report:
+        from observatoire.output_files import check_writable
+
+        check_writable(args.report, "Rapport (--report)")
+
+
+def _warn_format_problems() -> None:
+    from observatoire.feeds.formats import format_problems
+
+    for problem in format_problems():
+        print(f"avertissement : {problem}", file=sys.stderr)
 
 
 def _print_report(report, args: argparse.Namespace) -> None:  # noqa: ANN001
@@ -56,6 +83,7 @@ def _print_report(report, args: argparse.Namespace) -> None:  # noqa: ANN001
 def cmd_feed_formats(args: argparse.Namespace) -> int:
     from observatoire.feeds.formats import FORMATS_DIR_ENV, list_formats
 
+    _warn_format_problems()
     for name, feed_format in list_formats().items():
         print(f"{name:<18} {feed_format.label}")
         if args.verbose:
@@ -77,6 +105,8 @@ def cmd_feed_import(args: argparse.Namespace) -> int:
     from observatoire.feeds.importer import import_feed
     from observatoire.pipeline import open_database
 
+    _check_report_path(args)
+    _warn_format_problems()
     feed_format = get_format(args.format)
     key = load_secret_key(args.key_file)
     engine = open_database(load_settings(), _progress)
@@ -135,12 +165,16 @@ def cmd_feed_undo(args: argparse.Namespace) -> int:
 def cmd_pseudonymise(args: argparse.Namespace) -> int:
     from observatoire.feeds.formats import get_format
     from observatoire.feeds.importer import pseudonymise_file
+    from observatoire.output_files import check_writable
 
+    _check_report_path(args)
+    _warn_format_problems()
     feed_format = get_format(args.format)
     key = load_secret_key(args.key_file)
     output = Path(args.output)
     if output.resolve() == Path(args.file).resolve():
         raise ObservatoireError("Le fichier de sortie doit être différent du fichier d'origine.")
+    check_writable(output, "Fichier pseudonymisé (--output)")
     report = pseudonymise_file(Path(args.file), feed_format, key, output)
     _print_report(report, args)
     if report.status.startswith("refusé"):

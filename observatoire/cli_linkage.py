@@ -46,6 +46,7 @@ def cmd_link_stored(args: argparse.Namespace) -> int:
 def cmd_link(args: argparse.Namespace) -> int:
     from observatoire.linkage.engine import LinkageSettings, link
     from observatoire.linkage.records import read_records, write_clusters
+    from observatoire.output_files import check_writable, replaced_atomically
 
     if args.stored:
         return cmd_link_stored(args)
@@ -54,6 +55,9 @@ def cmd_link(args: argparse.Namespace) -> int:
             "Indiquez le fichier d'enregistrements et --output (ou --stored pour rapprocher "
             "les enregistrements de la base)."
         )
+    check_writable(args.output, "Fichier des personnes (--output)")
+    if args.review:
+        check_writable(args.review, "Paires à revoir (--review)")
     records = read_records(args.records)
     decisions = None
     if args.decisions:
@@ -74,14 +78,17 @@ def cmd_link(args: argparse.Namespace) -> int:
         key = load_secret_key(args.key_file)
     settings = LinkageSettings(threshold=args.threshold)
     result = link(records, settings, decisions=decisions, key=key)
-    write_clusters(result.clusters, args.output)
-    if args.review:
-        write_clusters(result.review_queue(settings.review_band), args.review)
+    review = result.review_queue(settings.review_band)
+    # Written whole at the end or not at all: a failure leaves the previous files as they were.
+    outputs = [(result.clusters, args.output)] + ([(review, args.review)] if args.review else [])
+    for frame, path in outputs:
+        with replaced_atomically(path) as temporary:
+            write_clusters(frame, temporary)
     e = result.estimate
     print(
         f"{e.records} enregistrements, {e.people} personnes distinctes estimées "
         f"(de {e.low} à {e.high} selon les paires incertaines) ; "
-        f"{len(result.review_queue(settings.review_band))} paires à revoir.",
+        f"{len(review)} paires à revoir.",
         file=sys.stderr,
     )
     return 0

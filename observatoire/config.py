@@ -5,16 +5,57 @@
 - ``OBSERVATOIRE_DATABASE_URL``: SQLAlchemy URL, PostgreSQL in production (default: the
   SQLite file ``observatoire.sqlite`` in the data directory).
 - ``OBSERVATOIRE_TERRITORY``: territory shown by default in the app (``dijon-metropole``).
+- ``OBSERVATOIRE_LOCK_WAIT_STEP`` / ``OBSERVATOIRE_LOCK_WAIT_MAX``: seconds between two
+  "la base est occupée" lines, and the longest wait for another writer (SQLite; 10 and 600).
+- Limits that keep memory bounded on odd inputs (see `InputLimits`):
+  ``OBSERVATOIRE_XLSX_MAX_BYTES``, ``OBSERVATOIRE_XLSX_MAX_RATIO``,
+  ``OBSERVATOIRE_FEED_CELL_MAX_CHARS``, ``OBSERVATOIRE_LINK_NAME_MAX_CHARS``,
+  ``OBSERVATOIRE_LINK_CELL_MAX_CHARS``.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from observatoire.model import ObservatoireError
 
 DEFAULT_DATA_DIR = Path("~/.local/share/observatoire")
 SQLITE_FILENAME = "observatoire.sqlite"
+
+
+@dataclass(frozen=True)
+class LockWait:
+    """How a writer waits for another one on SQLite (one writer at a time).
+
+    A benchmark import of a large extract holds the write lock for more than 30 s: a second
+    writer waits ``step_seconds`` at a time, says so on stderr after each step, and gives up
+    with a clear error after ``max_seconds``.
+    """
+
+    step_seconds: float = 10.0
+    max_seconds: float = 600.0
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """Sizes beyond which an input file is refused before it is read into memory.
+
+    - ``xlsx_max_bytes``: the uncompressed size of a workbook (every part of the zip), and
+      ``xlsx_max_ratio``: the largest uncompressed/compressed ratio of one part (a sheet of
+      real data compresses 5 to 20 times; a zip bomb thousands of times).
+    - ``feed_cell_max_chars``: one cell of a CSV partner file.
+    - ``link_name_max_chars``: a name, initials or commune cell of an `observatoire link`
+      records file (comparing strings costs their length squared), ``link_cell_max_chars``
+      any other cell of it.
+    """
+
+    xlsx_max_bytes: int = 200 * 1024 * 1024
+    xlsx_max_ratio: float = 100.0
+    feed_cell_max_chars: int = 1_000_000
+    link_name_max_chars: int = 1000
+    link_cell_max_chars: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -22,6 +63,8 @@ class Settings:
     data_dir: Path
     database_url: str
     default_territory: str = "dijon-metropole"
+    lock_wait: LockWait = field(default_factory=LockWait)
+    input_limits: InputLimits = field(default_factory=InputLimits)
 
     @property
     def is_sqlite(self) -> bool:
@@ -46,7 +89,44 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         database_url=normalise_database_url(url),
         default_territory=env.get("OBSERVATOIRE_TERRITORY") or "dijon-metropole",
+        lock_wait=LockWait(
+            step_seconds=_number(env, "OBSERVATOIRE_LOCK_WAIT_STEP", LockWait.step_seconds),
+            max_seconds=_number(env, "OBSERVATOIRE_LOCK_WAIT_MAX", LockWait.max_seconds),
+        ),
+        input_limits=load_input_limits(env),
     )
+
+
+def load_input_limits(environ: dict[str, str] | None = None) -> InputLimits:
+    """The `InputLimits` of the environment (the readers call this when given none)."""
+    env = os.environ if environ is None else environ
+    default = InputLimits()
+    return InputLimits(
+        xlsx_max_bytes=int(_number(env, "OBSERVATOIRE_XLSX_MAX_BYTES", default.xlsx_max_bytes)),
+        xlsx_max_ratio=_number(env, "OBSERVATOIRE_XLSX_MAX_RATIO", default.xlsx_max_ratio),
+        feed_cell_max_chars=int(
+            _number(env, "OBSERVATOIRE_FEED_CELL_MAX_CHARS", default.feed_cell_max_chars)),
+        link_name_max_chars=int(
+            _number(env, "OBSERVATOIRE_LINK_NAME_MAX_CHARS", default.link_name_max_chars)),
+        link_cell_max_chars=int(
+            _number(env, "OBSERVATOIRE_LINK_CELL_MAX_CHARS", default.link_cell_max_chars)),
+    )
+
+
+def _number(env, name: str, default: float) -> float:  # noqa: ANN001 - a mapping
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ObservatoireError(
+            f"Réglage invalide : {name}={text!r}. Indiquez un nombre positif (par défaut "
+            f"{default:g})."
+        )
+    return value
 
 
 def normalise_database_url(url: str) -> str:

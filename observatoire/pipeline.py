@@ -45,7 +45,7 @@ def _quiet(_message: str) -> None:
 
 def open_database(settings: Settings, progress: Progress = _quiet) -> Engine:
     """An engine on the configured database, its schema brought up to date."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.lock_wait)
     progress("Mise à jour du schéma de la base de données")
     upgrade_database(engine)
     return engine

@@ -17,6 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from observatoire.messages_fr import pydantic_details_fr, read_utf8, yaml_error_fr
 from observatoire.model import ObservatoireError, SourceKind
 from observatoire.normalise import fold
 
@@ -125,18 +126,26 @@ def header_key(header: str) -> str:
 
 
 def load_format_file(path: Path) -> FeedFormat:
-    """Read and check one YAML format file."""
+    """Read and check one YAML format file (UTF-8); `FeedFormatError` says what and where,
+    in French."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise FeedFormatError(f"Format illisible : {path} ({exc}).") from exc
+        text = read_utf8(path, "Format")
+    except OSError as exc:
+        raise FeedFormatError(f"Format illisible : {path} ({exc.strerror}).") from None
+    except ObservatoireError as exc:
+        raise FeedFormatError(str(exc)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise FeedFormatError(
+            f"Format illisible : {path} : {yaml_error_fr(exc)}. Vérifiez l'indentation "
+            "(espaces, pas de tabulations) et les guillemets."
+        ) from None
     try:
         return FeedFormat.model_validate(data)
     except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'format'} : {e['msg']}" for e in exc.errors()
-        )
-        raise FeedFormatError(f"Format invalide dans {path} : {details}.") from exc
+        details = pydantic_details_fr(exc, root="format")
+        raise FeedFormatError(f"Format invalide dans {path} : {details}.") from None
 
 
 def format_dirs(environ: dict[str, str] | None = None) -> list[Path]:
@@ -146,18 +155,37 @@ def format_dirs(environ: dict[str, str] | None = None) -> list[Path]:
 
 
 def list_formats(dirs: list[Path] | None = None) -> dict[str, FeedFormat]:
-    """Every known format by name; a user's format replaces a shipped one of the same name."""
-    return dict(_load_all(tuple(dirs or format_dirs())))
+    """Every known format by name; a user's format replaces a shipped one of the same name.
+
+    A user's file that cannot be read is skipped (see `format_problems`): one bad file does
+    not stop the imports of every other format.
+    """
+    return dict(_load_all(tuple(dirs or format_dirs()))[0])
+
+
+def format_problems(dirs: list[Path] | None = None) -> list[str]:
+    """French warnings for the user's format files that were skipped, one per file."""
+    return list(_load_all(tuple(dirs or format_dirs()))[1])
 
 
 @lru_cache(maxsize=8)
-def _load_all(dirs: tuple[Path, ...]) -> tuple[tuple[str, FeedFormat], ...]:
+def _load_all(
+    dirs: tuple[Path, ...],
+) -> tuple[tuple[tuple[str, FeedFormat], ...], tuple[str, ...]]:
     formats: dict[str, FeedFormat] = {}
+    problems: list[str] = []
     for directory in dirs:
         for path in sorted(directory.glob("*.y*ml")):
-            feed_format = load_format_file(path)
+            try:
+                feed_format = load_format_file(path)
+            except FeedFormatError as exc:
+                if directory == FORMATS_DIR:
+                    raise  # a shipped format is the toolkit's own: never skipped silently
+                problems.append(f"format ignoré : {exc} Corrigez ce fichier (dossier "
+                                f"{FORMATS_DIR_ENV}) ; les autres formats restent utilisables.")
+                continue
             formats[feed_format.name] = feed_format
-    return tuple(sorted(formats.items()))
+    return tuple(sorted(formats.items())), tuple(problems)
 
 
 def get_format(name: str, dirs: list[Path] | None = None) -> FeedFormat:
@@ -167,9 +195,11 @@ def get_format(name: str, dirs: list[Path] | None = None) -> FeedFormat:
     formats = list_formats(dirs)
     if name not in formats:
         known = ", ".join(formats) or "aucun"
+        skipped = format_problems(dirs)
         raise FeedFormatError(
             f"Format de flux inconnu : {name!r}. Formats disponibles : {known}. "
             "Listez-les avec `observatoire feed formats`, ou ajoutez un fichier YAML dans "
             f"le dossier désigné par {FORMATS_DIR_ENV}."
+            + "".join(f"\n{p}" for p in skipped)
         )
     return formats[name]

@@ -4,6 +4,10 @@ CSV: ``;``, ``,``, tab or ``|`` separators (detected on the header line), UTF-8 
 BOM, cp1252 (French Excel), UTF-16; text that was encoded twice (``Ã©`` for ``é``) is
 repaired with a warning. Every cell is read as text, so identifiers keep their leading zeros.
 The file's SHA-256 (its content fingerprint) is computed on the way.
+
+Memory stays bounded whatever the file (`observatoire.config.InputLimits`): a workbook is
+judged on its zip directory before openpyxl opens it (read-only, row by row), and a CSV cell
+or line past its limit stops the reading with a French error.
 """
 
 from __future__ import annotations
@@ -13,18 +17,19 @@ import csv
 import datetime as dt
 import hashlib
 import re
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from observatoire.archives import zip_size_problem
+from observatoire.config import InputLimits, load_input_limits
 from observatoire.feeds.report import ERROR, WARNING, Issue
 from observatoire.model import ObservatoireError
 
 _CHUNK = 1 << 20
 _MOJIBAKE = re.compile("Ã[\u0080-\u00bf©¨ª§´®¯»‰]|Â[°«»\xa0]")
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
-
-csv.field_size_limit(1 << 24)
 
 
 class FeedReadError(ObservatoireError):
@@ -68,9 +73,14 @@ def fingerprint_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_table(path: Path) -> RawTable:
-    """Open ``path`` for reading; file-level problems are in ``issues`` (never raised)."""
+def read_table(path: Path, limits: InputLimits | None = None) -> RawTable:
+    """Open ``path`` for reading; file-level problems are in ``issues`` (never raised).
+
+    ``limits`` (those of the environment by default, see `observatoire.config`) bound what
+    a file may make this process hold in memory: a workbook's uncompressed size, a cell.
+    """
     path = Path(path)
+    limits = limits or load_input_limits()
     if not path.is_file():
         raise FeedReadError(f"Fichier introuvable : {path}.")
     size = path.stat().st_size
@@ -83,14 +93,14 @@ def read_table(path: Path) -> RawTable:
     with path.open("rb") as handle:
         magic = handle.read(8)
     if path.suffix.lower() in _EXCEL_SUFFIXES or magic.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path, size)
+        return _read_xlsx(path, size, limits)
     if path.suffix.lower() == ".xls" or magic.startswith(b"\xd0\xcf\x11\xe0"):
         table = RawTable(path, fingerprint_file(path), size, None, None, [])
         table.issues.append(Issue(ERROR, name, None, None, "",
                                   "Ancien format Excel (.xls) non pris en charge.",
                                   "Enregistrez le fichier au format .xlsx ou CSV."))
         return table
-    return _read_csv(path, size)
+    return _read_csv(path, size, limits)
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -140,8 +150,11 @@ def _sniff_delimiter(line: str) -> str:
     return best if counts[best] else ";"
 
 
-def _read_csv(path: Path, size: int) -> RawTable:
+def _read_csv(path: Path, size: int, limits: InputLimits) -> RawTable:
     name = path.name
+    # The csv module holds a whole cell in memory: a cell past the limit stops the reading
+    # (see `_csv_rows`) instead of growing without bound.
+    csv.field_size_limit(limits.feed_cell_max_chars)
     fingerprint, encoding, mojibake, problems = _detect_encoding(path)
     table = RawTable(path, fingerprint, size, encoding, None, [])
     if "binaire" in problems:
@@ -181,14 +194,15 @@ def _read_csv(path: Path, size: int) -> RawTable:
             "Signalez-le au partenaire : son export convertit le texte deux fois.",
         ))
     handle = path.open(encoding=encoding, errors=errors, newline="")
-    header_line = handle.readline()
+    max_line = 2 * limits.feed_cell_max_chars
+    header_line = handle.readline(max_line)
     handle.seek(0)
     delimiter = _sniff_delimiter(header_line)
     table.delimiter = delimiter
-    reader = csv.reader(handle, delimiter=delimiter)
+    reader = csv.reader(_bounded_lines(handle, max_line), delimiter=delimiter)
     try:
         headers = next(reader)
-    except (StopIteration, csv.Error):
+    except (StopIteration, csv.Error, FeedReadError):
         headers = []
     headers = [_fix(h, mojibake).strip().strip("\ufeff") for h in headers]
     if not any(headers):
@@ -197,9 +211,25 @@ def _read_csv(path: Path, size: int) -> RawTable:
                                   "La première ligne doit porter les noms des colonnes."))
         return table
     table.headers = headers
-    table._rows = _csv_rows(reader, handle, mojibake)
+    table._rows = _csv_rows(reader, handle, mojibake, limits.feed_cell_max_chars)
     table._close = handle.close
     return table
+
+
+def _bounded_lines(handle, max_chars: int) -> Iterator[str]:  # noqa: ANN001 - a text file
+    """The lines of ``handle``, refusing one longer than ``max_chars``: the csv module would
+    hold a whole line in memory (a file of one line of 1.5 GB of separators)."""
+    readline = handle.readline
+    number = 0
+    while line := readline(max_chars):
+        number += 1
+        if len(line) >= max_chars and not line.endswith(("\n", "\r")):
+            raise FeedReadError(
+                f"Ligne trop longue, plus de {max_chars} caractères : ligne {number} du "
+                "fichier (retours à la ligne manquants ou fichier corrompu). Enregistrez de "
+                "nouveau le fichier en CSV depuis le tableur."
+            )
+        yield line
 
 
 def _fix(cell: str, mojibake: bool) -> str:
@@ -211,7 +241,34 @@ def _fix(cell: str, mojibake: bool) -> str:
     return cell
 
 
-def _csv_rows(reader, handle, mojibake: bool) -> Iterator[tuple[int, list[str]]]:  # noqa: ANN001
+# What the csv module says (English), by its start -> what to say (the kind of problem
+# first: reports group problems by the text before " :") and how to fix it.
+_CSV_ERRORS = (
+    ("field larger than field limit",
+     "Cellule trop longue, plus de {limit} caractères (limite "
+     "OBSERVATOIRE_FEED_CELL_MAX_CHARS) : ligne {line}, guillemet jamais refermé ou fichier "
+     "corrompu.",
+     "Vérifiez les guillemets de cette ligne et enregistrez de nouveau le fichier en CSV."),
+    ("line contains NUL", "Octets nuls dans le fichier : ligne {line} (fichier binaire ou "
+     "corrompu).", "Enregistrez de nouveau le fichier en « CSV UTF-8 » depuis le tableur."),
+    ("new-line character seen in unquoted field",
+     "Retour à la ligne isolé (CR) dans une cellule sans guillemets : ligne {line}.",
+     "Enregistrez de nouveau le fichier en CSV depuis le tableur."),
+)
+
+
+def _csv_error(exc: csv.Error, number: int, limit: int) -> FeedReadError:
+    text = str(exc)
+    for english, problem, fix in _CSV_ERRORS:
+        if text.startswith(english):
+            return FeedReadError(f"{problem.format(limit=limit, line=number + 1)} {fix}")
+    return FeedReadError(
+        f"Fichier illisible après la ligne {number} (CSV mal formé). Vérifiez les guillemets "
+        "et enregistrez de nouveau le fichier en CSV."
+    )
+
+
+def _csv_rows(reader, handle, mojibake: bool, limit: int) -> Iterator[tuple[int, list[str]]]:  # noqa: ANN001
     number = 1
     try:
         # A plain loop over the reader: a million rows go through here.
@@ -223,10 +280,7 @@ def _csv_rows(reader, handle, mojibake: bool) -> Iterator[tuple[int, list[str]]]
                 row = [_fix(c, True) for c in row]
             yield number, row
     except csv.Error as exc:
-        raise FeedReadError(
-            f"Fichier illisible après la ligne {number} ({exc}). Vérifiez les guillemets "
-            "et enregistrez de nouveau le fichier en CSV."
-        ) from exc
+        raise _csv_error(exc, number, limit) from None
     finally:
         handle.close()
 
@@ -250,12 +304,30 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(path: Path, size: int) -> RawTable:
+def xlsx_size_problem(path: Path, limits: InputLimits) -> str | None:
+    """Why the workbook at ``path`` must not be opened (a zip bomb, a sheet too large), or
+    ``None``; reads only the zip's directory (`observatoire.archives`)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None  # not a zip: openpyxl says the workbook is unreadable
+    return zip_size_problem(parts, path.stat().st_size, limits, "Classeur")
+
+
+def _read_xlsx(path: Path, size: int, limits: InputLimits) -> RawTable:
     try:
         from openpyxl import load_workbook
     except ImportError as exc:  # pragma: no cover - openpyxl is a dependency
         raise FeedReadError("Lecture des fichiers .xlsx : installez openpyxl.") from exc
     table = RawTable(path, fingerprint_file(path), size, "xlsx", None, [])
+    problem = xlsx_size_problem(path, limits)
+    if problem:
+        table.issues.append(Issue(ERROR, path.name, None, None, "", problem,
+                                  "Demandez au partenaire l'extraction en CSV, ou ouvrez le "
+                                  "classeur dans un tableur et enregistrez seulement la "
+                                  "feuille des données."))
+        return table
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a bad file

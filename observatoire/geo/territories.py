@@ -109,12 +109,17 @@ def _registry() -> list[ReferenceTerritory]:
             "`python scripts/build_reference_territories.py` depuis le dépôt, ou indiquez "
             f"le dossier qui le contient dans la variable d'environnement {REFERENCE_DIR_ENV}."
         )
+    from observatoire.messages_fr import read_utf8, yaml_error_fr
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_utf8(path, "Registre des territoires"))
         return [ReferenceTerritory(**entry) for entry in data["territoires"]]
-    except (yaml.YAMLError, KeyError, TypeError) as exc:
+    except (yaml.YAMLError, KeyError, TypeError, ObservatoireError) as exc:
+        problem = yaml_error_fr(exc) if isinstance(exc, yaml.YAMLError) else (
+            str(exc) if isinstance(exc, ObservatoireError) else "clé « territoires » absente "
+            "ou entrée invalide")
         raise TerritoryFileError(
-            f"Registre des territoires illisible : {path} ({exc}). Régénérez-le avec "
+            f"Registre des territoires illisible : {path} ({problem}). Régénérez-le avec "
             "`python scripts/build_reference_territories.py`."
         ) from exc
 

@@ -7,11 +7,13 @@ format*). Validation collects every problem with its line number and raises one
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from observatoire.config import InputLimits, load_input_limits
 from observatoire.model import ObservatoireError
 
 RECORD_COLUMNS: tuple[str, ...] = (
@@ -30,6 +32,9 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "observed_at",
 )
 REQUIRED_COLUMNS = ("record_id", "source")
+# Compared as strings (the cost of a comparison grows with the square of their length):
+# these get the tighter limit (`InputLimits.link_name_max_chars`).
+NAME_COLUMNS = ("first_name", "last_name", "initials")
 _MAX_LISTED = 8
 
 
@@ -37,7 +42,7 @@ class RecordsFormatError(ObservatoireError, ValueError):
     """A records file that does not follow the interchange format."""
 
 
-def read_records(path: str | Path) -> pd.DataFrame:
+def read_records(path: str | Path, limits: InputLimits | None = None) -> pd.DataFrame:
     """Read and validate a records file; returns the typed frame of `validate_records`."""
     path = Path(path)
     if not path.exists():
@@ -52,10 +57,25 @@ def read_records(path: str | Path) -> pd.DataFrame:
             "Réenregistrez-le en « CSV UTF-8 »."
         ) from exc
     except pd.errors.ParserError as exc:
-        raise RecordsFormatError(f"{path} : CSV illisible ({exc}).") from exc
+        raise RecordsFormatError(f"{path} : CSV illisible ({_parser_error_fr(exc)}).") from None
     except pd.errors.EmptyDataError as exc:
         raise RecordsFormatError(f"{path} est vide : il faut au moins l'en-tête.") from exc
-    return validate_records(frame, origin=str(path))
+    if frame.empty and len(frame.columns):
+        raise RecordsFormatError(
+            f"{path} ne contient aucun enregistrement (seulement l'en-tête) : rien à "
+            "rapprocher. Vérifiez que l'export contient bien des lignes."
+        )
+    return validate_records(frame, origin=str(path), limits=limits)
+
+
+def _parser_error_fr(exc: pd.errors.ParserError) -> str:
+    """pandas' parser error in French (the usual one: a row with too many fields)."""
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if fields:
+        expected, line, seen = fields.groups()
+        return (f"ligne {line} : {seen} champs au lieu de {expected} ; une virgule dans un nom "
+                "doit être entre guillemets")
+    return "guillemets ou séparateurs mal placés ; enregistrez-le de nouveau en CSV UTF-8"
 
 
 def _lines(mask: np.ndarray, values: pd.Series) -> str:
@@ -75,13 +95,39 @@ def _stripped(values: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index, dtype="string")
 
 
-def validate_records(frame: pd.DataFrame, origin: str = "records") -> pd.DataFrame:
+def _check_cell_sizes(frame: pd.DataFrame, origin: str, limits: InputLimits) -> None:
+    """Refuse cells longer than the limits, naming the first of them (line and column)."""
+    too_long = []
+    for column in RECORD_COLUMNS:
+        if column not in frame.columns:
+            continue
+        limit = (limits.link_name_max_chars if column in NAME_COLUMNS
+                 else limits.link_cell_max_chars)
+        lengths = frame[column].astype("string").str.len().fillna(0).to_numpy()
+        rows = np.flatnonzero(lengths > limit)
+        if len(rows):
+            more = f" et {len(rows) - 1} autre(s)" if len(rows) > 1 else ""
+            too_long.append(f"colonne {column}, ligne {rows[0] + 2} ({int(lengths[rows[0]])} "
+                            f"caractères, au plus {limit}){more}")
+    if too_long:
+        raise RecordsFormatError(
+            f"{origin} : cellule(s) trop longue(s) : {' ; '.join(too_long)}. Vérifiez ces "
+            "lignes (colonnes décalées, guillemet non refermé ?) ; les limites se règlent "
+            "avec OBSERVATOIRE_LINK_NAME_MAX_CHARS (noms, prénoms, initiales) et "
+            "OBSERVATOIRE_LINK_CELL_MAX_CHARS (autres colonnes)."
+        )
+
+
+def validate_records(
+    frame: pd.DataFrame, origin: str = "records", limits: InputLimits | None = None
+) -> pd.DataFrame:
     """Check a frame of strings against the interchange format and type its columns.
 
     Returns a new frame with every column of `RECORD_COLUMNS` (missing optional columns
     are added empty): strings stripped, ``birth_date`` as ``datetime64``, ``observed_at``
     as UTC ``datetime64``, ``birth_year``/``age``/``latitude``/``longitude`` as floats
     (NaN when empty), ``sex`` as ``"F"``/``"M"``/``""``. Extra columns are dropped.
+    A cell longer than ``limits`` (those of the environment by default) is refused.
     """
     columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     frame = frame.set_axis(columns, axis=1)
@@ -92,6 +138,7 @@ def validate_records(frame: pd.DataFrame, origin: str = "records") -> pd.DataFra
             f"L'en-tête doit commencer par record_id,source (colonnes reconnues : "
             f"{', '.join(RECORD_COLUMNS)})."
         )
+    _check_cell_sizes(frame, origin, limits or load_input_limits())
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     for column in RECORD_COLUMNS:
         if column in frame.columns:

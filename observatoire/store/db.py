@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from observatoire.config import redact_url
+from observatoire.config import LockWait, redact_url
 from observatoire.model import ObservatoireError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -19,18 +23,43 @@ class DatabaseError(ObservatoireError):
     """The database cannot be reached or is not at the expected schema."""
 
 
-def make_engine(url: str) -> Engine:
+class DatabaseBusyError(DatabaseError):
+    """Another writer kept the (SQLite) database locked for longer than the longest wait."""
+
+
+_SQLITE_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+# The transaction read before another writer committed: waiting cannot help, only a new
+# transaction (the command run again).
+_SQLITE_BUSY_SNAPSHOT = 517
+
+
+def _say_on_stderr(message: str) -> None:
+    print(f"• {message}", file=sys.stderr, flush=True)
+
+
+def make_engine(
+    url: str,
+    lock_wait: LockWait | None = None,
+    notify: Callable[[str], None] = _say_on_stderr,
+) -> Engine:
     """An engine for ``url``; SQLite files get their folder created, WAL journaling and,
     when new, pages of 16 KiB.
 
-    WAL lets the dashboards read while volunteers' submissions are written, and
-    ``busy_timeout`` makes concurrent writers wait instead of failing at once.
+    WAL lets the dashboards read while volunteers' submissions are written. SQLite lets
+    one writer at a time: another waits for it (`LockWait`), saying so through ``notify``
+    after each step, and gets a `DatabaseBusyError` after the longest wait. The statements'
+    parameters never appear in an error (``hide_parameters``): they may hold pseudonyms
+    or, in the quarantine, masked cells.
     """
+    lock_wait = lock_wait or LockWait()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        busy_ms = max(1, round(lock_wait.step_seconds * 1000))
+        engine = create_engine(url, connect_args={"timeout": busy_ms / 1000},
+                               hide_parameters=True)
+        _wait_for_other_writers(engine, lock_wait, notify)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001 - DBAPI objects
@@ -41,11 +70,75 @@ def make_engine(url: str) -> Engine:
             cursor.execute(f"PRAGMA page_size = {_SQLITE_PAGE_BYTES}")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # PostgreSQL queues writers on row locks by itself, without a timeout.
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def _is_busy(error: BaseException) -> bool:
+    return (isinstance(error, sqlite3.OperationalError)
+            and (getattr(error, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_BUSY_CODES)
+
+
+def _wait_for_other_writers(
+    engine: Engine, lock_wait: LockWait, notify: Callable[[str], None]
+) -> None:
+    """Run each SQLite statement again while another writer holds the lock.
+
+    SQLite waits ``busy_timeout`` (one step) inside a statement that needs the write lock,
+    then fails with "database is locked". The statement that fails so is the first write of
+    its transaction (once a transaction writes, it holds the lock), so running it again is
+    safe; the wait goes on step by step up to ``max_seconds``.
+    """
+
+    def retried(run: Callable[[], object]) -> None:
+        started = time.monotonic()
+        while True:
+            attempt = time.monotonic()
+            try:
+                run()
+                return
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
+                    raise
+                waited = time.monotonic() - started
+                if getattr(error, "sqlite_errorcode", 0) == _SQLITE_BUSY_SNAPSHOT:
+                    raise DatabaseBusyError(
+                        "Une autre écriture a modifié la base pendant cette opération : elle a "
+                        "été abandonnée et n'a rien enregistré. Relancez la commande."
+                    ) from None
+                if waited >= lock_wait.max_seconds:
+                    raise DatabaseBusyError(
+                        f"La base est occupée depuis {waited:.0f} s par une autre écriture "
+                        "(un import en cours ?) : l'opération a été abandonnée et n'a rien "
+                        "enregistré. Relancez la commande une fois l'autre écriture terminée, "
+                        "ou attendez plus longtemps en réglant OBSERVATOIRE_LOCK_WAIT_MAX "
+                        f"(en secondes, {lock_wait.max_seconds:g} actuellement)."
+                    ) from None
+                # A lock refused at once (not after a busy wait) is waited for here.
+                rest = lock_wait.step_seconds - (time.monotonic() - attempt)
+                if rest > 0:
+                    time.sleep(rest)
+                notify("La base est occupée par une autre écriture (import en cours ?) : "
+                       f"attente… {time.monotonic() - started:.0f} s")
+
+    @event.listens_for(engine, "do_execute")
+    def _execute(cursor, statement, parameters, _context):  # noqa: ANN001 - DBAPI objects
+        retried(lambda: cursor.execute(statement, parameters))
+        return True
+
+    @event.listens_for(engine, "do_executemany")
+    def _executemany(cursor, statement, parameters, _context):  # noqa: ANN001
+        retried(lambda: cursor.executemany(statement, parameters))
+        return True
+
+    @event.listens_for(engine, "do_execute_no_params")
+    def _execute_no_params(cursor, statement, _context):  # noqa: ANN001
+        retried(lambda: cursor.execute(statement))
+        return True
 
 
 def _alembic_config(engine: Engine):

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from observatoire.messages_fr import FileEncodingError, read_utf8, yaml_position, yaml_problem_fr
 from observatoire.model import ObservatoireError
 
 __all__ = [
@@ -218,7 +219,12 @@ def load_questionnaire(version_or_path: str | Path) -> Questionnaire:
 
 @lru_cache(maxsize=32)
 def _load_cached(path: str, _mtime: int) -> Questionnaire:
-    raw = Path(path).read_text(encoding="utf-8")
+    try:
+        raw = read_utf8(Path(path), "Questionnaire")
+    except FileEncodingError as exc:
+        raise QuestionnaireError(str(exc)) from None
+    except OSError as exc:
+        raise QuestionnaireError(f"Questionnaire illisible : {path} ({exc.strerror}).") from None
     return parse_questionnaire(raw, source=path, expected_version=Path(path).stem)
 
 
@@ -232,13 +238,13 @@ def parse_questionnaire(
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (ligne {mark.line + 1}, colonne {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        where = yaml_position(exc)
         raise QuestionnaireError(
-            f"{source} : YAML illisible{where} : {problem}. Vérifiez l'indentation (espaces, "
-            "pas de tabulations) et les guillemets autour des libellés contenant « : »."
-        ) from exc
+            f"{source} : YAML illisible{f' ({where})' if where else ''} : "
+            f"{yaml_problem_fr(exc)}. Vérifiez l'indentation "
+            "(espaces, pas de tabulations) et les guillemets autour des libellés contenant "
+            "« : »."
+        ) from None
     if not isinstance(data, dict):
         raise QuestionnaireError(
             f"{source} : le fichier doit décrire un questionnaire (clés version, title, "

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from observatoire.archives import zip_size_problem
+from observatoire.config import load_input_limits
 from observatoire.model import ObservatoireError
 from observatoire.survey.questionnaire import Condition, Questionnaire
 from observatoire.survey.responses import Submission
@@ -228,6 +230,11 @@ def read_odk_central(data: bytes | Path, q: Questionnaire) -> ParsedExport:
     if raw[:2] == b"PK":
         try:
             archive = zipfile.ZipFile(io.BytesIO(raw))
+            too_large = zip_size_problem(archive.infolist(), len(raw), load_input_limits(),
+                                         "Export")
+            if too_large:
+                raise ExportFormatError(f"{name} : {too_large} Téléchargez à nouveau l'export "
+                                        "depuis ODK Central.")
             members = [m for m in archive.namelist() if m.lower().endswith(".csv")]
             main = [m for m in members if Path(m).stem == q.version and "/" not in m]
             if not main:
@@ -239,13 +246,16 @@ def read_odk_central(data: bytes | Path, q: Questionnaire) -> ParsedExport:
             raw = archive.read(main[0])
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
             raise ExportFormatError(
-                f"{name} : archive ZIP illisible ou tronquée ({exc}). Téléchargez à nouveau "
-                "l'export depuis ODK Central."
+                f"{name} : archive ZIP illisible ou tronquée ({type(exc).__name__}). "
+                "Téléchargez à nouveau l'export depuis ODK Central."
             ) from exc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ExportFormatError(f"{name} : le fichier n'est pas un CSV UTF-8 ({exc}).") from exc
+        raise ExportFormatError(
+            f"{name} : le fichier n'est pas un CSV UTF-8 (octet illisible à la position "
+            f"{exc.start}). Exportez-le de nouveau en CSV UTF-8."
+        ) from exc
     rows = list(csv.DictReader(io.StringIO(text)))
     if rows and not ({"meta-instanceID", "KEY"} & set(rows[0])):
         raise ExportFormatError(

@@ -13,7 +13,6 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
@@ -21,6 +20,7 @@ import shapely
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from observatoire.access import NIGHT_TIMEZONE, team_code_closes_at
 from observatoire.model import CampaignStatus, ObservatoireError
 from observatoire.store import repository, survey_repository
 from observatoire.store.survey_repository import COLUMN_FIELDS, TeamContext
@@ -131,25 +131,10 @@ def join_team(engine: Engine, team_code: str) -> TeamContext:
     return context
 
 
-NIGHT_TIMEZONE = ZoneInfo("Europe/Paris")
-CODES_CLOSE_MORNING = dt.time(12)
-"""Team codes work until noon (Paris time) the day after the count night..."""
-LATE_OPENING = dt.timedelta(hours=24)
-"""... or for 24 hours after a late opening of entry or training."""
-
-
 def codes_close_at(context: TeamContext) -> dt.datetime:
-    """When the team codes of ``context``'s night stop opening anything (a locked campaign
-    closes them at once). Team codes are printed on paper sheets handed to volunteers: they
-    must not open the night's records for years."""
-    closes = dt.datetime.combine(
-        context.night_date + dt.timedelta(days=1), CODES_CLOSE_MORNING, tzinfo=NIGHT_TIMEZONE
-    )
-    opened = context.codes_opened_at
-    if opened is not None:
-        opened = opened if opened.tzinfo else opened.replace(tzinfo=dt.UTC)  # SQLite: naive
-        closes = max(closes, opened + LATE_OPENING)
-    return closes
+    """When the team codes of ``context``'s night stop opening anything
+    (`observatoire.access.team_code_closes_at`)."""
+    return team_code_closes_at(context.night_date, context.codes_opened_at)
 
 
 def _check_code(context: TeamContext, now: dt.datetime | None = None) -> None:

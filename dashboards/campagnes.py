@@ -90,8 +90,9 @@ st.dataframe(sheet.rename(columns={"team_code": "Code d'équipe", "team_name": "
                                    "sector_code": "Secteur", "commune_code": "Commune"}),
              hide_index=True, width="stretch")
 # Built on the click only, and audited then: the team codes open the night's entry.
+database = engine()  # the file is built outside the page's run: no Streamlit call in it
 download("Fiches d'équipe à imprimer (HTML)",
-         lambda: countnight.team_sheets_html(engine(), campaign_id),
+         lambda: countnight.team_sheets_html(database, campaign_id),
          file_name=f"fiches-equipes-{campaign_id}.html", mime="text/html",
          kind="team_sheets", campaign_id=campaign_id)
 # formula escaping: S2 (the team names are typed by staff)

@@ -51,12 +51,15 @@ def choose_territory(where=st, key: str | None = None) -> str:  # noqa: ANN001 -
     )  # fmt: skip
 
 
-# Characters that open Markdown (and Streamlit's directives: ``:red[…]``, ``:material/…:``,
-# ``$…$``) wherever they stand. ``:`` and ``.`` are escaped only before a non-space, which
-# also breaks the literal autolinks of GitHub Markdown (``http://``, ``www.``, e-mail
-# addresses) and leaves French punctuation (« Code : … ») as it reads.
+# Characters that open Markdown (and Streamlit's directives: ``:red[…]``, ``$…$``) wherever
+# they stand: escaped with a backslash.
 _MARKDOWN_ANYWHERE = frozenset("\\`*_[]<>#|~$!{}")
-_MARKDOWN_BEFORE_TEXT = frozenset(":.@")
+# GitHub Markdown also turns ``http://…``, ``www.…`` and e-mail addresses into links, and it
+# finds them in the text *after* backslash escapes are resolved: an invisible word joiner
+# (U+2060) before ``:``, ``.`` and ``@`` followed by a non-space breaks those patterns
+# without changing what is read (« Code : … » stays as it is).
+_AUTOLINK_PUNCTUATION = frozenset(":.@")
+_WORD_JOINER = "\u2060"
 
 
 def plain(text: object) -> str:
@@ -68,10 +71,10 @@ def plain(text: object) -> str:
     out = []
     for i, char in enumerate(value):
         following = value[i + 1] if i + 1 < len(value) else " "
-        if char in _MARKDOWN_ANYWHERE or (
-            char in _MARKDOWN_BEFORE_TEXT and not following.isspace()
-        ):
+        if char in _MARKDOWN_ANYWHERE:
             out.append("\\")
+        elif char in _AUTOLINK_PUNCTUATION and not following.isspace():
+            out.append(_WORD_JOINER)
         out.append(char)
     return "".join(out)
 

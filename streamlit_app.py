@@ -63,5 +63,7 @@ navigation = {
     for section, entries in plan.items()
 }
 if user.role.value != "public":
-    st.sidebar.caption(f"Connecté : {user.display_name} ({user.role.label})")
+    from dashboards.common import plain
+
+    st.sidebar.caption(f"Connecté : {plain(user.display_name)} ({user.role.label})")
 st.navigation(navigation).run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards.common import choose_territory, engine
+from dashboards.common import choose_territory, engine, plain
 from observatoire.access import current_user
 from observatoire.geo.display import area_map
 from observatoire.model import Role
@@ -57,7 +57,7 @@ if not user.is_staff:
 if data.campaign_name is None:
     st.info("Aucune nuit de comptage n'est encore enregistrée pour ce territoire.")
 else:
-    st.subheader(f"{data.campaign_name} — nuit du {data.night_date:%d/%m/%Y}")
+    st.subheader(f"{plain(data.campaign_name)} — nuit du {data.night_date:%d/%m/%Y}")
     cols = st.columns(4)
     people = data.summary["personnes"]
     cols[0].metric("Personnes rencontrées",
@@ -88,7 +88,7 @@ figure = area_map(
 st.plotly_chart(figure, width="stretch")
 
 st.caption(
-    f"{data.territory_name} : {len(communes)} communes, "
+    f"{plain(data.territory_name)} : {len(communes)} communes, "
     f"{int(communes['population'].sum()):,} habitants".replace(",", " ")
     + ". Contours : IGN ADMIN EXPRESS, populations : INSEE (Licence Ouverte). "
     "Données de comptage synthétiques (personnes fictives)."

@@ -7,7 +7,7 @@ import os
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboards.common import engine
+from dashboards.common import engine, plain
 from dashboards.tableau_commun import require
 from observatoire.model import ObservatoireError, Role
 from observatoire.store import access_repository as access
@@ -40,9 +40,9 @@ with accounts:
                     access.create_user(session, login.strip(), name or login, role,
                                        password or None, actor=admin.login)  # fmt: skip
             except (ObservatoireError, ValueError) as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
-                st.success(f"Compte {login} créé.")
+                st.success(f"Compte {plain(login)} créé.")
     if not users.empty:
         with st.form("modifier_compte"):
             st.markdown("**Modifier un compte**")
@@ -61,9 +61,9 @@ with accounts:
                             password=new_password or None,
                         )  # fmt: skip
                 except ObservatoireError as exc:
-                    st.error(str(exc))
+                    st.error(plain(exc))
                 else:
-                    st.success(f"Compte {target} modifié.")
+                    st.success(f"Compte {plain(target)} modifié.")
                     st.rerun()
 
 with settings_tab:
@@ -96,7 +96,8 @@ with keys:
 
 with journal:
     prefix = st.selectbox("Actions", ["toutes", "user", "login", "setting", "publish",
-                                      "indicator", "sample"])  # fmt: skip
+                                      "export", "team_code", "campaign", "countnight",
+                                      "feed", "indicator", "sample"])  # fmt: skip
     with Session(engine()) as session:
         log = access.audit_log(session, 300, None if prefix == "toutes" else prefix)
     st.dataframe(log.rename(columns={"at": "Date", "actor": "Auteur", "action": "Action",

@@ -8,13 +8,16 @@ import datetime as dt
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboards.common import choose_territory, engine
+from dashboards.common import choose_territory, download, engine, plain
+from dashboards.tableau_commun import STAFF_ROLES, require
 from observatoire import countnight
 from observatoire.model import ObservatoireError
 from observatoire.store import repository
 from observatoire.survey import list_questionnaires
 
-ACTOR = "coordination"
+# Every action is logged under the signed-in person, and the page refuses anyone else even
+# when opened by its address.
+ACTOR = require(*STAFF_ROLES).login
 
 st.title("Campagnes de comptage")
 slug = choose_territory()
@@ -42,7 +45,7 @@ with st.expander("Nouvelle campagne"), st.form("new_campaign"):
                 sector_size_m=float(size), n_teams=int(teams) or None, actor=ACTOR,
             )
         except ObservatoireError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             st.success(f"Campagne créée (n°{campaign_id}).")
 
@@ -86,8 +89,13 @@ sheet = countnight.team_sheets_table(engine(), campaign_id)
 st.dataframe(sheet.rename(columns={"team_code": "Code d'équipe", "team_name": "Équipe",
                                    "sector_code": "Secteur", "commune_code": "Commune"}),
              hide_index=True, width="stretch")
-st.download_button("Fiches d'équipe à imprimer (HTML)",
-                   countnight.team_sheets_html(engine(), campaign_id),
-                   file_name=f"fiches-equipes-{campaign_id}.html", mime="text/html")
-st.download_button("Équipes et secteurs (CSV)", sheet.to_csv(index=False),
-                   file_name=f"equipes-{campaign_id}.csv", mime="text/csv")
+# Built on the click only, and audited then: the team codes open the night's entry.
+database = engine()  # the file is built outside the page's run: no Streamlit call in it
+download("Fiches d'équipe à imprimer (HTML)",
+         lambda: countnight.team_sheets_html(database, campaign_id),
+         file_name=f"fiches-equipes-{campaign_id}.html", mime="text/html",
+         kind="team_sheets", campaign_id=campaign_id)
+# formula escaping: S2 (the team names are typed by staff)
+download("Équipes et secteurs (CSV)", lambda: sheet.to_csv(index=False),
+         file_name=f"equipes-{campaign_id}.csv", mime="text/csv", kind="team_codes",
+         campaign_id=campaign_id)

@@ -35,7 +35,7 @@ def choose_territory(where=st, key: str | None = None) -> str:  # noqa: ANN001 -
     try:
         choices = territories()
     except ObservatoireError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         st.stop()
     if not choices:
         st.warning(
@@ -48,4 +48,51 @@ def choose_territory(where=st, key: str | None = None) -> str:  # noqa: ANN001 -
     return where.selectbox(
         "Territoire", slugs, index=slugs.index(default) if default in slugs else 0,
         format_func=choices.get, key=key,
+    )  # fmt: skip
+
+
+# Characters that open Markdown (and Streamlit's directives: ``:red[…]``, ``$…$``) wherever
+# they stand: escaped with a backslash.
+_MARKDOWN_ANYWHERE = frozenset("\\`*_[]<>#|~$!{}")
+# GitHub Markdown also turns ``http://…``, ``www.…`` and e-mail addresses into links, and it
+# finds them in the text *after* backslash escapes are resolved: an invisible word joiner
+# (U+2060) before ``:``, ``.`` and ``@`` followed by a non-space breaks those patterns
+# without changing what is read (« Code : … » stays as it is).
+_AUTOLINK_PUNCTUATION = frozenset(":.@")
+_WORD_JOINER = "\u2060"
+
+
+def plain(text: object) -> str:
+    """``text`` escaped so that Streamlit shows it as typed, never as Markdown: no link, no
+    image, no emphasis, no directive. Every text that comes from a user, a partner file, a
+    team code, a campaign name or an error message embedding them goes through it before
+    ``st.success``, ``st.error``, ``st.title``, ``st.caption``, ``st.write`` or a table."""
+    value = "" if text is None else str(text)
+    out = []
+    for i, char in enumerate(value):
+        following = value[i + 1] if i + 1 < len(value) else " "
+        if char in _MARKDOWN_ANYWHERE:
+            out.append("\\")
+        elif char in _AUTOLINK_PUNCTUATION and not following.isspace():
+            out.append(_WORD_JOINER)
+        out.append(char)
+    return "".join(out)
+
+
+def download(
+    label: str, make, *, file_name: str, mime: str, kind: str, key: str | None = None,  # noqa: ANN001
+    where=st, **details,  # noqa: ANN001 - st or a container
+) -> None:
+    """A download button whose file is built only when the signed-in person clicks, and
+    audited then under their login (`observatoire.exports.audited`): drawing the page
+    serves no file, so no ``/media/`` address holds it for whoever finds the link."""
+    from observatoire import exports
+    from observatoire.access import current_user
+
+    user = current_user(st.session_state)
+    where.download_button(
+        label,
+        exports.audited(engine(), user.login, kind, make, file=file_name, role=user.role.value,
+                        **details),
+        file_name=file_name, mime=mime, key=key, on_click="ignore",
     )  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboards.common import engine
+from dashboards.common import engine, plain
 from observatoire.access import SESSION_KEY, current_user
 from observatoire.model import Role
 
@@ -34,7 +34,7 @@ st.title("Connexion")
 user = current_user(st.session_state)
 
 if user.role is not Role.PUBLIC:
-    st.success(f"Connecté : {user.display_name} — {user.role.label}.")
+    st.success(f"Connecté : {plain(user.display_name)} — {user.role.label}.")
     if st.button("Se déconnecter", type="primary"):
         for key in (SESSION_KEY, "team_code"):
             st.session_state.pop(key, None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboards.common import choose_territory, engine
+from dashboards.tableau_commun import STAFF_ROLES, require
 from observatoire import countnight
 from observatoire.geo.display import area_map
 from observatoire.store import repository
@@ -27,6 +28,7 @@ def _campaigns(slug: str) -> dict[int, str]:
         return {c.id: f"{c.name} ({c.status})" for c in repository.list_campaigns(session, slug)}
 
 
+require(*STAFF_ROLES)
 st.title("Couverture en direct")
 slug = choose_territory()
 campaigns = _campaigns(slug)

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboards.common import engine
+from dashboards.common import engine, plain
 from dashboards.tableau_commun import (
     NO_DATA,
     STAFF_ROLES,
@@ -95,7 +95,7 @@ else:
                 with Session(engine()) as session, session.begin():
                     saved = replace_targets(session, slug, edited, actor=user.login)
             except ObservatoireError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 load_inputs.clear()
                 st.success(f"{saved} objectif(s) enregistré(s) (journal d'audit mis à jour).")

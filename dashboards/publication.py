@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.orm import Session
 
-from dashboards.common import engine
+from dashboards.common import download, engine, plain
 from dashboards.tableau_commun import choose_territory
-from observatoire.access import current_user
 from observatoire.model import ObservatoireError
 
 
@@ -27,23 +25,15 @@ def _html(slug: str) -> bytes:
     return render_html(publication, shapes).encode("utf-8")
 
 
-def _audit_download(kind: str, slug: str) -> None:
-    from observatoire.store import repository
-
-    with Session(engine()) as session, session.begin():
-        repository.record_audit(session, current_user(st.session_state).login,
-                                "publish.download", territory=slug, format=kind)  # fmt: skip
-
-
 st.title("Carte et chiffres publiés")
 slug = choose_territory()
 try:
     publication, shapes = _publication(slug)
 except (ValueError, ObservatoireError) as exc:
-    st.info(f"Rien à publier : {exc}")
+    st.info(f"Rien à publier : {plain(exc)}")
     st.stop()
 
-st.subheader(f"{publication.territory} — {publication.campaign}")
+st.subheader(plain(f"{publication.territory} — {publication.campaign}"))
 st.caption(f"Nuit du {publication.night_date:%d/%m/%Y}. " + " ".join(publication.notes))
 figures = dict(zip(publication.key_figures["indicateur"], publication.key_figures["valeur"],
                    strict=True))  # fmt: skip
@@ -85,18 +75,18 @@ st.markdown("**Méthodologie**")
 st.write(publication.methodology)
 st.markdown("**Sources et licences**")
 for name, source in publication.sources:
-    st.write(f"• {name} : {source}")
+    st.write(f"• {plain(name)} : {plain(source)}")
 
 downloads = st.columns(2)
-downloads[0].download_button(
+# formula escaping: S2 (the commune table holds territory and campaign names)
+download(
     "Télécharger le tableau (CSV)",
-    commune_table_fr(publication).to_csv(index=False, sep=";").encode("utf-8-sig"),
+    lambda: commune_table_fr(publication).to_csv(index=False, sep=";").encode("utf-8-sig"),
     file_name=f"publication_{publication.night_date:%Y-%m-%d}.csv", mime="text/csv",
-    on_click=_audit_download, args=("csv", slug),
+    kind="publication", where=downloads[0], territory=slug, format="csv",
 )  # fmt: skip
-downloads[1].download_button(
-    "Télécharger la page (HTML)",
-    _html(slug),
+download(
+    "Télécharger la page (HTML)", lambda: _html(slug),
     file_name=f"publication_{publication.night_date:%Y-%m-%d}.html", mime="text/html",
-    on_click=_audit_download, args=("html", slug),
+    kind="publication", where=downloads[1], territory=slug, format="html",
 )  # fmt: skip

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboards.common import engine
+from dashboards.common import engine, plain
 from dashboards.tableau_commun import STAFF_ROLES, require
 from observatoire.linkage.compare import COMPARISONS
 from observatoire.model import ObservatoireError
@@ -77,7 +77,7 @@ def _show(value: object) -> str:
 try:
     queue = load_queue()
 except ObservatoireError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     st.stop()
 
 if queue.empty:
@@ -134,7 +134,7 @@ if person:
         with Session(engine()) as session:
             members = repo.person_records(session, person)
     except ObservatoireError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
     else:
         moved = st.multiselect("Enregistrements à détacher", members, key="revue_detacher")
         if st.button("Scinder", key="revue_scinder", disabled=not moved):
@@ -142,7 +142,7 @@ if person:
                 with Session(engine()) as session, session.begin():
                     stored = repo.split_person(session, person, moved, user.login)
             except ObservatoireError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 st.success(f"Personne scindée : {stored} décision(s) « pas la même personne » "
                            "enregistrée(s).")  # fmt: skip

@@ -18,7 +18,7 @@ import uuid
 
 import streamlit as st
 
-from dashboards.common import engine
+from dashboards.common import engine, plain
 from observatoire import countnight
 from observatoire.access import TEAM_CODE_PARAM
 from observatoire.geo.display import area_map
@@ -226,13 +226,13 @@ if not code:
     st.write("Saisissez le code imprimé sur votre fiche d'équipe. Aucun compte n'est nécessaire.")
     refused = st.session_state.pop("join_error", None)
     if refused:
-        st.error(refused)
+        st.error(plain(refused))
     typed = st.text_input("Code d'équipe", max_chars=12, placeholder="ex. K7QX2M")
     if st.button("Rejoindre l'équipe", type="primary"):
         try:
             context = countnight.join_for_entry(engine(), typed)
         except ObservatoireError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             _joined(context)
             st.rerun()  # the navigation now offers the volunteer's pages
@@ -248,12 +248,15 @@ except ObservatoireError as exc:
     st.session_state.join_error = str(exc)
     st.rerun()
 _joined(context)
+if st.session_state.get("saisie_audited") != context.team_code:
+    countnight.record_team_access(engine(), context, "saisie")
+    st.session_state.saisie_audited = context.team_code
 st.session_state.questionnaire_version = context.questionnaire_version
 questionnaire = load_questionnaire(context.questionnaire_version)
 
 # --- header: team, sector, tally -----------------------------------------------------------
 
-st.title(f"{context.team_name} — {context.campaign_name}")
+st.title(plain(f"{context.team_name} — {context.campaign_name}"))
 if context.training:
     st.warning("Mode entraînement : vos fiches ne comptent pas dans les résultats.")
 if context.campaign_status == "planned" and not context.training:
@@ -269,7 +272,7 @@ sector = (
     else st.selectbox("Secteur", sector_codes, key="sector")
 )
 left, right = st.columns([2, 1])
-left.markdown(f"**Secteur {sector}** — commune {context.sectors[sector][1]}")
+left.markdown(f"**Secteur {plain(sector)}** — commune {plain(context.sectors[sector][1])}")
 right.metric("Personnes comptées par l'équipe", countnight.team_tally(engine(), context))
 
 own_sectors = _team_sectors(context.team_code)
@@ -285,7 +288,7 @@ if len(own_sectors) and st.toggle("Carte du secteur", value=True):
 
 message = st.session_state.pop("message", None)
 if message:
-    getattr(st, message[0])(message[1])
+    getattr(st, message[0])(plain(message[1]))
 
 form_id = _form_id()
 

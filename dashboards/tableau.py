@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboards.common import plain
 from dashboards.tableau_commun import (
     NO_DATA,
     STAFF_ROLES,
@@ -50,7 +51,7 @@ count = campaign_a_minima(inputs, campaign_id)
 population = int(inputs.communes["population"].sum())
 coverage = campaign_coverage(inputs, campaign_id)
 
-st.caption(f"{row['name']} — nuit du {pd.Timestamp(row['night_date']):%d/%m/%Y}"
+st.caption(f"{plain(row['name'])} — nuit du {pd.Timestamp(row['night_date']):%d/%m/%Y}"
            + (f" — {len(codes)} commune(s) sélectionnée(s)" if codes else ""))  # fmt: skip
 
 tiles = st.columns(4)

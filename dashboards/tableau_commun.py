@@ -22,7 +22,7 @@ def require(*roles: Role) -> CurrentUser:
     try:
         return require_role(st.session_state, *roles)
     except AccessDeniedError as exc:
-        st.error(str(exc))
+        st.error(common.plain(exc))
         st.stop()
         raise  # pragma: no cover - st.stop raises
 

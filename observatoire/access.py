@@ -9,9 +9,11 @@ and the tests read the same rules.
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from observatoire.model import ObservatoireError, Role
 
@@ -243,3 +245,26 @@ def require_role(state: object, *roles: Role) -> CurrentUser:
 
 class AccessDeniedError(ObservatoireError):
     """The current user's role may not open this page or read these data."""
+
+
+# --- team codes ---------------------------------------------------------------------------------
+
+NIGHT_TIMEZONE = ZoneInfo("Europe/Paris")
+CODES_CLOSE_MORNING = dt.time(12)
+"""Team codes work until noon (Paris time) the day after the count night..."""
+LATE_OPENING = dt.timedelta(hours=24)
+"""... or for 24 hours after a late opening of entry or training."""
+
+
+def team_code_closes_at(night_date: dt.date, codes_opened_at: dt.datetime | None) -> dt.datetime:
+    """When the team codes of a count night stop opening anything (a locked campaign closes
+    them at once). Team codes are printed on paper sheets handed to volunteers: they must
+    not open the night's records for years."""
+    closes = dt.datetime.combine(
+        night_date + dt.timedelta(days=1), CODES_CLOSE_MORNING, tzinfo=NIGHT_TIMEZONE
+    )
+    if codes_opened_at is not None:
+        opened = codes_opened_at if codes_opened_at.tzinfo else codes_opened_at.replace(
+            tzinfo=dt.UTC)  # SQLite gives naive UTC times
+        closes = max(closes, opened + LATE_OPENING)
+    return closes

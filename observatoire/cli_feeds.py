@@ -73,10 +73,27 @@ def _warn_format_problems() -> None:
         print(f"avertissement : {problem}", file=sys.stderr)
 
 
-def _print_report(report, args: argparse.Namespace) -> None:  # noqa: ANN001
+
+
+def audit_cli_export(kind: str, args: argparse.Namespace, engine=None, **details) -> None:  # noqa: ANN001
+    """Write a file written by a command to the audit log, under ``--actor`` or the
+    operating-system user (the configured database is opened when the command has none)."""
+    from observatoire.exports import cli_actor, record_export
+
+    if engine is None:
+        from observatoire.config import load_settings
+        from observatoire.pipeline import open_database
+
+        engine = open_database(load_settings())
+    record_export(engine, cli_actor(getattr(args, "actor", None)), kind, **details)
+
+
+def _print_report(report, args: argparse.Namespace, engine=None) -> None:  # noqa: ANN001
     print(report.to_text(limit=args.details))
     if args.report:
         report.write_csv(Path(args.report))
+        audit_cli_export("feed_report", args, engine, file=Path(args.file).name,
+                         report=str(args.report))
         print(f"Rapport détaillé : {args.report}")
 
 
@@ -113,7 +130,7 @@ def cmd_feed_import(args: argparse.Namespace) -> int:
     report = import_feed(engine, Path(args.file), feed_format, key, dry_run=args.dry_run,
                          actor=args.actor, partner=args.partner,
                          progress=_progress if args.progress else lambda _m: None)
-    _print_report(report, args)
+    _print_report(report, args, engine)
     if report.status.startswith("refusé"):
         return 1
     return 0 if report.ok else 3
@@ -179,20 +196,33 @@ def cmd_pseudonymise(args: argparse.Namespace) -> int:
     _print_report(report, args)
     if report.status.startswith("refusé"):
         return 1
+    audit_cli_export("pseudonymise", args, file=Path(args.file).name, output=str(output),
+                     format=feed_format.name, rows=report.rows_imported)
     return 0 if report.ok else 3
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
     from observatoire.config import load_settings
+    from observatoire.countnight import purge_expired_nights
+    from observatoire.exports import cli_actor
     from observatoire.feeds.importer import purge_expired
     from observatoire.pipeline import open_database
 
     engine = open_database(load_settings(), _progress)
-    result = purge_expired(engine, args.retention_days)
+    actor = cli_actor(args.actor)
+    result = purge_expired(engine, args.retention_days, actor=actor)
     print(f"Purge des contacts antérieurs au {result['date_limite']:%d/%m/%Y} : "
           f"{result['enregistrements']} enregistrements et "
           f"{result['lignes_en_quarantaine']} lignes en quarantaine supprimés "
           "(inscrit au journal d'audit).")
+    nights = purge_expired_nights(engine, args.retention_days, actor=actor)
+    print(f"Nuits de comptage antérieures au {nights['date_limite']:%d/%m/%Y} : "
+          f"{nights['fiches_de_nuit_minimisees']} fiches réduites aux réponses publiées "
+          f"(commentaires, initiales, année de naissance, santé, position et heure "
+          f"supprimés), {nights['corrections_supprimees']} corrections, "
+          f"{nights['liens_supprimes']} rapprochements et "
+          f"{nights['fiches_entrainement_supprimees']} fiches d'entraînement supprimés ; "
+          "chiffres publiés inchangés (inscrit au journal d'audit).")
     return 0
 
 
@@ -225,6 +255,8 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
                         help="écrit le détail des erreurs et avertissements dans ce CSV")
     parser.add_argument("--details", type=int, default=30, metavar="N",
                         help="nombre de problèmes détaillés à l'écran (30)")
+    parser.add_argument("--actor", help="auteur inscrit au journal d'audit (sinon "
+                        "l'utilisateur du système)")
 
 
 def add_feed_commands(commands) -> None:  # noqa: ANN001 - argparse subparsers action
@@ -308,10 +340,15 @@ def add_feed_commands(commands) -> None:  # noqa: ANN001 - argparse subparsers a
     purge = commands.add_parser(
         "purge", help="supprime les données dont la durée de conservation est dépassée",
         description="Supprime les enregistrements partenaires dont le dernier contact est plus "
-        "ancien que la durée de conservation ; la purge est inscrite au journal d'audit.",
+        "ancien que la durée de conservation, et réduit les fiches des nuits de comptage plus "
+        "anciennes aux réponses que les tableaux publiés comptent ; la purge est inscrite au "
+        "journal d'audit.",
     )
     purge.add_argument("--retention-days", type=int, default=730, metavar="JOURS",
-                       help="durée de conservation en jours après le dernier contact (730)")
+                       help="durée de conservation en jours après le dernier contact, et "
+                       "après la nuit pour les fiches de comptage (730)")
+    purge.add_argument("--actor", help="auteur inscrit au journal (sinon l'utilisateur du "
+                       "système)")
     purge.set_defaults(func=cmd_purge)
 
     key_commands = command_group(commands, "key", help="clé secrète de pseudonymisation",

@@ -14,6 +14,7 @@ from observatoire.model import ObservatoireError
 def cmd_link_stored(args: argparse.Namespace) -> int:
     """`observatoire link --stored`: the pipeline's linkage of the database's records."""
     from observatoire.config import load_settings
+    from observatoire.exports import cli_actor
     from observatoire.linkage.engine import LinkageSettings
     from observatoire.pipeline import link_stored_records, open_database
 
@@ -32,7 +33,8 @@ def cmd_link_stored(args: argparse.Namespace) -> int:
     engine = open_database(load_settings())
     run = link_stored_records(
         engine, key=key, settings=LinkageSettings(threshold=args.threshold),
-        actor=args.actor, progress=lambda m: print(f"• {m}…", file=sys.stderr, flush=True),
+        actor=cli_actor(args.actor),
+        progress=lambda m: print(f"• {m}…", file=sys.stderr, flush=True),
     )  # fmt: skip
     print(
         f"{run.records} enregistrements, {run.persons} personnes ; {run.people} personnes "
@@ -84,6 +86,11 @@ def cmd_link(args: argparse.Namespace) -> int:
     for frame, path in outputs:
         with replaced_atomically(path) as temporary:
             write_clusters(frame, temporary)
+    from observatoire.cli_feeds import audit_cli_export
+
+    audit_cli_export("link", args, file=Path(args.records).name, output=str(args.output),
+                     review=str(args.review) if args.review else None,
+                     records=result.estimate.records)
     e = result.estimate
     print(
         f"{e.records} enregistrements, {e.people} personnes distinctes estimées "
@@ -115,7 +122,8 @@ def add_linkage_commands(commands: argparse._SubParsersAction) -> None:
     link.add_argument("--without-key", action="store_true",
                       help="avec --stored : sans clé secrète (la nuit n'est pas rapprochée des "
                       "fichiers partenaires)")
-    link.add_argument("--actor", default="observatoire", help="auteur inscrit au journal")
+    link.add_argument("--actor", help="auteur inscrit au journal (sinon l'utilisateur du "
+                      "système)")
     link.add_argument("--decisions", help="décisions de revue (record_id_a,record_id_b,decision "
                       "avec decision = match, non_match ou unsure)")
     link.add_argument("--review", help="écrit aussi les paires incertaines à revoir (CSV)")

@@ -20,6 +20,7 @@ import shapely
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from observatoire.access import NIGHT_TIMEZONE, team_code_closes_at
 from observatoire.indicators.extrapolation import Extrapolation
 from observatoire.model import CampaignStatus, ObservatoireError
 from observatoire.store import repository, survey_repository
@@ -32,11 +33,14 @@ __all__ = [
     "ImportReport",
     "Receipt",
     "SubmissionRejected",
+    "TeamCodeExpiredError",
     "TeamContext",
     "UnknownTeamError",
+    "codes_close_at",
     "correct_observation",
     "coverage",
     "join_for_entry",
+    "join_for_leader",
     "join_team",
     "lock_campaign",
     "observation_history",
@@ -60,6 +64,10 @@ class CampaignLockedError(ObservatoireError):
 
 class CampaignNotOpenError(ObservatoireError):
     """The campaign is planned but neither open nor in training mode."""
+
+
+class TeamCodeExpiredError(ObservatoireError):
+    """A team code of a count night that is over: it opens nothing any more."""
 
 
 class SubmissionRejected(ObservatoireError):
@@ -124,15 +132,61 @@ def join_team(engine: Engine, team_code: str) -> TeamContext:
     return context
 
 
-def join_for_entry(engine: Engine, team_code: str) -> TeamContext:
-    """`join_team` for a tablet: also refuses a locked campaign, with the message a
-    submission would get. The entry page calls it for a typed code, for the code kept in
-    the address after a reload, and again on every run (a campaign locked during the
-    night sends its volunteers back to the code field)."""
-    context = join_team(engine, team_code)
+def codes_close_at(context: TeamContext) -> dt.datetime:
+    """When the team codes of ``context``'s night stop opening anything
+    (`observatoire.access.team_code_closes_at`)."""
+    return team_code_closes_at(context.night_date, context.codes_opened_at)
+
+
+def _check_code(context: TeamContext, now: dt.datetime | None = None) -> None:
+    """Refuse the code of a locked campaign or of a night that is over."""
     if context.campaign_status == CampaignStatus.LOCKED.value:
         _check_open(context)
+    closes = codes_close_at(context)
+    if (now or dt.datetime.now(dt.UTC)) > closes:
+        raise TeamCodeExpiredError(
+            f"Le code d'équipe « {context.team_code} » a expiré : la nuit du "
+            f"{context.night_date:%d/%m/%Y} (campagne « {context.campaign_name} ») est "
+            f"close depuis le {closes.astimezone(NIGHT_TIMEZONE):%d/%m/%Y à %H:%M}. Il "
+            "n'ouvre plus ni la saisie ni les fiches de l'équipe ; contactez le coordinateur."
+        )
+
+
+def join_for_entry(
+    engine: Engine, team_code: str, *, now: dt.datetime | None = None
+) -> TeamContext:
+    """`join_team` for a tablet: also refuses a locked campaign, with the message a
+    submission would get, and a code whose night is over (`codes_close_at`). The entry page
+    calls it for a typed code, for the code kept in the address after a reload, and again
+    on every run (a campaign locked during the night sends its volunteers back to the code
+    field)."""
+    context = join_team(engine, team_code)
+    _check_code(context, now)
     return context
+
+
+def join_for_leader(
+    engine: Engine, team_code: str, *, now: dt.datetime | None = None
+) -> TeamContext:
+    """`join_for_entry` for the team leader's page, which shows the team's records: the
+    campaign must also be open (a planned campaign has no record to correct)."""
+    context = join_for_entry(engine, team_code, now=now)
+    if context.campaign_status != CampaignStatus.OPEN.value:
+        raise CampaignNotOpenError(
+            f"La campagne « {context.campaign_name} » n'est pas ouverte : aucune fiche à "
+            "corriger. Le coordinateur l'ouvre le soir du comptage."
+        )
+    return context
+
+
+def record_team_access(engine: Engine, context: TeamContext, page: str) -> None:
+    """Audit that ``page`` was opened with ``context``'s team code (who: the team; which
+    night: the campaign)."""
+    with Session(engine) as session, session.begin():
+        repository.record_audit(
+            session, f"equipe:{context.team_code}", "team_code.access", page=page,
+            campaign_id=context.campaign_id, team=context.team_name,
+        )
 
 
 def _check_open(context: TeamContext) -> None:
@@ -335,9 +389,18 @@ def team_tally(engine: Engine, context: TeamContext) -> int:
 # --- team leaders: corrections -------------------------------------------------------------
 
 
-def team_entries(engine: Engine, team_code: str) -> pd.DataFrame:
-    """The team's records of the night, latest first, with their warnings and revision."""
-    context = join_team(engine, team_code)
+LEADER_COLUMNS = ("situation", "sex", "age_band", "sleeping_place")
+"""What the team leader's list shows of each record: enough to find the one to correct
+(the other answers are shown for the chosen record only, never in a table)."""
+
+
+def team_entries(
+    engine: Engine, team_code: str, *, now: dt.datetime | None = None
+) -> pd.DataFrame:
+    """The records of the team's open night, latest first, with their warnings and
+    revision: `LEADER_COLUMNS` only. Refuses (`join_for_leader`) the code of a night that
+    is over, locked or not open."""
+    context = join_for_leader(engine, team_code, now=now)
     with Session(engine) as session:
         rows = survey_repository.team_observations(session, context.team_id)
         records = [
@@ -345,15 +408,33 @@ def team_entries(engine: Engine, team_code: str) -> pd.DataFrame:
                 "id": obs.id,
                 "heure": obs.collected_at,
                 "secteur": sector,
-                **survey_repository.observation_fields(obs),
+                **{name: getattr(obs, name) for name in LEADER_COLUMNS},
                 "avertissements": " ; ".join(w["message"] for w in (meta.warnings or []))
                 if meta
                 else "",
                 "révision": meta.revision if meta else 0,
             }
             for obs, meta, sector in rows
+            if obs.campaign_id == context.campaign_id
         ]
-    return pd.DataFrame(records)
+    return pd.DataFrame(
+        records,
+        columns=["id", "heure", "secteur", *LEADER_COLUMNS, "avertissements", "révision"],
+    )
+
+
+def team_record(
+    engine: Engine, team_code: str, observation_id: int, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Every answer of one record of the team's open night, for its correction form."""
+    context = join_for_leader(engine, team_code, now=now)
+    with Session(engine) as session:
+        found = survey_repository.observation_with_meta(session, observation_id)
+        if found is None or found[0].team_id != context.team_id:
+            raise ObservatoireError(
+                f"Fiche n°{observation_id} introuvable parmi les fiches de votre équipe."
+            )
+        return survey_repository.observation_fields(found[0])
 
 
 def correct_observation(
@@ -389,6 +470,7 @@ def correct_observation(
                     "Cette fiche n'appartient pas à votre équipe : seul son chef d'équipe ou "
                     "le coordinateur peut la corriger."
                 )
+            _check_code(context)
         questionnaire = load_questionnaire(campaign.questionnaire_version)
         merged = survey_repository.observation_fields(row) | dict(changes)
         check = validate_response(questionnaire, merged, reference_year=campaign.night_date.year)
@@ -422,7 +504,13 @@ def open_campaign(engine: Engine, campaign_id: int, actor: str) -> None:
         if status == CampaignStatus.LOCKED.value:
             raise CampaignLockedError("Une campagne verrouillée ne peut pas être rouverte.")
         survey_repository.set_campaign_status(session, campaign_id, CampaignStatus.OPEN.value)
+        _stamp_codes_opened(session, campaign_id)
         repository.record_audit(session, actor, "campaign.open", campaign_id=campaign_id)
+
+
+def _stamp_codes_opened(session: Session, campaign_id: int) -> None:
+    option = survey_repository.campaign_option(session, campaign_id)
+    option.codes_opened_at = option.updated_at = dt.datetime.now(dt.UTC)
 
 
 def lock_campaign(engine: Engine, campaign_id: int, actor: str) -> None:
@@ -440,6 +528,8 @@ def set_training(engine: Engine, campaign_id: int, training: bool, actor: str) -
         option = survey_repository.campaign_option(session, campaign_id)
         option.training = training
         option.updated_at = dt.datetime.now(dt.UTC)
+        if training:
+            _stamp_codes_opened(session, campaign_id)
         repository.record_audit(session, actor, "campaign.training", campaign_id=campaign_id,
                                 training=training)
 
@@ -450,6 +540,31 @@ def purge_practice(engine: Engine, campaign_id: int, actor: str) -> int:
         repository.record_audit(session, actor, "campaign.purge_practice",
                                 campaign_id=campaign_id, removed=removed)
         return removed
+
+
+def purge_expired_nights(
+    engine: Engine,
+    retention_days: int,
+    *,
+    actor: str,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """The count-night side of ``observatoire purge``: the records of nights older than the
+    retention (the partners' retention, counted from the night) keep only what the
+    published tables count (`survey_repository.minimise_observations_before`), so the
+    published figures of past nights stay as they were. Audited."""
+    from observatoire.store.feed_aggregates import refresh_feed_aggregates
+
+    if retention_days < 1:
+        raise ObservatoireError("La durée de conservation doit être d'au moins un jour.")
+    cutoff = (today or dt.date.today()) - dt.timedelta(days=retention_days)
+    with Session(engine) as session, session.begin():
+        deleted = survey_repository.minimise_observations_before(session, cutoff)
+        repository.record_audit(session, actor, "countnight.purge", cutoff=cutoff.isoformat(),
+                                retention_days=retention_days, **deleted)
+        if deleted["liens_supprimes"]:
+            refresh_feed_aggregates(session)
+    return {"date_limite": cutoff, **deleted}
 
 
 def campaign_options(engine: Engine, campaign_id: int) -> dict[str, Any]:

@@ -140,16 +140,29 @@ def test_team_code_signs_in_a_volunteer_while_the_night_is_open(engine):
     upgrade_database(engine)
     import pandas as pd
 
+    from observatoire.store.survey_tables import CampaignOptionRow
+
     with Session(engine) as session, session.begin():
         _territory(session)
         campaign = repository.create_campaign(session, "t", "NDLS", dt.date(2026, 1, 29),
                                               "v1", CampaignStatus.OPEN)  # fmt: skip
         repository.add_teams(session, campaign, pd.DataFrame(
             {"team_code": ["K7QX2M"], "team_name": ["Équipe 1"], "size": [4]}))  # fmt: skip
+        # Opened now (late): the code works for a day.
+        option = CampaignOptionRow(campaign_id=campaign.id, training=False,
+                                   codes_opened_at=dt.datetime.now(dt.UTC))
+        session.add(option)
+        campaign_id = campaign.id
     with Session(engine) as session, session.begin():
         volunteer = access.authenticate_team(session, " k7qx2m ")
         assert volunteer.role is Role.VOLUNTEER and volunteer.team_code == "K7QX2M"
         assert access.authenticate_team(session, "ZZZZZZ") is None
+        # Opened on the evening of its night: the code closed at noon the next day.
+        session.get(CampaignOptionRow, campaign_id).codes_opened_at = dt.datetime(
+            2026, 1, 29, 19, tzinfo=dt.UTC)
+    with Session(engine) as session, session.begin():
+        assert access.authenticate_team(session, "K7QX2M") is None
+        session.get(CampaignOptionRow, campaign_id).codes_opened_at = dt.datetime.now(dt.UTC)
         campaign.status = "locked"
         session.merge(campaign)
     with Session(engine) as session, session.begin():

@@ -253,3 +253,90 @@ def test_the_optional_position_is_stored_with_the_record(engine):
         47.31, 5.01
     ]
     assert stored["latitude"].isna().sum() == 1
+
+
+# --- issue 19: team codes expire, count-night records fall under the retention --------------
+
+
+def test_a_team_code_opens_nothing_once_its_night_is_over(engine):
+    import datetime as dt
+
+    night = make_night(engine)
+    team = night.teams[0]
+    countnight.submit(engine, interview(team))
+    context = countnight.join_team(engine, team)
+    closes = countnight.codes_close_at(context)
+    # Opened late (the campaign was opened now, long after its night): a day from opening.
+    assert closes - context.codes_opened_at.replace(tzinfo=closes.tzinfo or dt.UTC) >= (
+        dt.timedelta(hours=23))
+    assert len(countnight.team_entries(engine, team)) == 1
+    later = closes + dt.timedelta(minutes=1)
+    with pytest.raises(countnight.TeamCodeExpiredError, match="a expiré"):
+        countnight.join_for_entry(engine, team, now=later)
+    with pytest.raises(countnight.TeamCodeExpiredError, match="a expiré"):
+        countnight.team_entries(engine, team, now=later)
+    countnight.lock_campaign(engine, night.campaign_id, "camille.test")
+    with pytest.raises(CampaignLockedError):
+        countnight.team_entries(engine, team)
+
+
+def _published_inputs(engine):
+    from observatoire.cli_publish import load_inputs
+
+    frame = load_inputs(engine, "test-territoire", with_feeds=False).observations
+    return frame.sort_values(list(frame.columns[:4])).reset_index(drop=True)
+
+
+def test_purge_strips_old_count_night_records_and_keeps_what_the_tables_count(engine):
+    import datetime as dt
+
+    from test_survey_factories import NIGHT
+
+    from observatoire.store.survey_tables import ObservationRevisionRow
+    from observatoire.store.tables import AuditLogRow
+
+    night = make_night(engine)
+    detailed = interview(night.teams[0], comment="Dort près de la gare, chien noir",
+                         initials="JD", birth_year=1980, household="couple")
+    detailed = detailed.model_copy(update={"latitude": 47.32, "longitude": 5.04})
+    stored = countnight.submit(engine, detailed)
+    countnight.submit(engine, interview(night.teams[1], sex="F", age_band="25-34"))
+    countnight.correct_observation(engine, stored.observation_id, {"sex": "F"},
+                                   actor="camille.test", reason="erreur de saisie")
+    before = _published_inputs(engine)
+
+    within = countnight.purge_expired_nights(engine, 730, actor="camille.test",
+                                             today=NIGHT + dt.timedelta(days=700))
+    assert within["fiches_de_nuit_minimisees"] == 0
+    result = countnight.purge_expired_nights(engine, 730, actor="camille.test",
+                                             today=NIGHT + dt.timedelta(days=731))
+    assert result["fiches_de_nuit_minimisees"] == 2
+    assert result["corrections_supprimees"] == 1
+    with Session(engine) as session:
+        row = session.get(ObservationRow, stored.observation_id)
+        assert set(row.answers) <= {"household", "children_count", "homeless_duration",
+                                    "calls_115"}
+        assert row.answers["household"] == "couple"
+        assert (row.latitude, row.longitude) == (None, None)
+        assert row.collected_at.replace(tzinfo=None) == dt.datetime(2026, 1, 29)
+        assert not session.scalars(select(ObservationRevisionRow)).all()
+        audit = session.scalars(
+            select(AuditLogRow).where(AuditLogRow.action == "countnight.purge")
+            .order_by(AuditLogRow.id.desc())).first()
+    assert audit.actor == "camille.test" and audit.details["fiches_de_nuit_minimisees"] == 2
+    database = "\n".join(str(r) for r in _dump(engine))
+    assert "chien noir" not in database and "1980" not in database and "'JD'" not in database
+    # What the indicators and the publication count is the same as before the purge.
+    from pandas.testing import assert_frame_equal
+
+    assert_frame_equal(_published_inputs(engine), before)
+    again = countnight.purge_expired_nights(engine, 730, actor="camille.test",
+                                            today=NIGHT + dt.timedelta(days=731))
+    assert again["fiches_de_nuit_minimisees"] == 0
+
+
+def _dump(engine) -> list:
+    with engine.connect() as c:
+        return [row for table in ("observation", "observation_revision",
+                                  "observation_submission", "audit_log")
+                for row in c.execute(text(f"SELECT * FROM {table}")).all()]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 from test_survey_factories import interview, make_night
 
@@ -32,6 +36,33 @@ def night_db(tmp_path, monkeypatch):
     st.cache_data.clear()
     yield engine, night
     engine.dispose()
+
+
+STAFF = {SESSION_KEY: {"login": "camille.test", "display_name": "Camille Test",
+                       "role": "staff"}}
+
+
+def _sign_in(at: AppTest, state: dict) -> None:
+    for key, value in state.items():
+        at.session_state[key] = value
+
+
+def _audit(engine, action: str) -> list[tuple[str, dict]]:
+    from observatoire.store.tables import AuditLogRow
+
+    with Session(engine) as session:
+        return [(r.actor, r.details) for r in session.scalars(
+            select(AuditLogRow).where(AuditLogRow.action == action).order_by(AuditLogRow.id))]
+
+
+def _close_the_night(engine, campaign_id: int) -> None:
+    """The night of the test campaign (29/01/2026) as if it had been opened that evening:
+    its team codes closed at noon the next day."""
+    from observatoire.store.survey_repository import campaign_option
+
+    with Session(engine) as session, session.begin():
+        campaign_option(session, campaign_id).codes_opened_at = dt.datetime(
+            2026, 1, 29, 19, 0, tzinfo=dt.UTC)
 
 
 def _page(name: str) -> AppTest:
@@ -68,19 +99,32 @@ def test_saisie_unknown_code(night_db):
 
 def test_terrain_lists_and_corrects(night_db):
     engine, night = night_db
-    countnight.submit(engine, interview(night.teams[0]))
+    team = night.teams[0]
+    stored = countnight.submit(engine, interview(team, comment="Commentaire de test visible"))
     at = _page("terrain.py")
-    at.query_params["equipe"] = night.teams[0]
+    at.query_params["equipe"] = team
     at.run()
     assert not at.exception
-    assert len(at.dataframe) == 1
+    assert len(at.table) == 1 and len(at.table[0].value) == 1
+    sex = next(s for s in at.selectbox if s.label.startswith("Sexe"))
+    sex.set_value("F")
+    next(t for t in at.text_input if t.label.startswith("Raison")).input("erreur de saisie")
+    at.button(key=next(b.key for b in at.button if b.label == "Enregistrer la correction"))
+    next(b for b in at.button if b.label == "Enregistrer la correction").click().run()
+    assert not at.exception, at.exception
+    assert any("Correction enregistrée (1 champ(s))" in s.value for s in at.success)
+    history = countnight.observation_history(engine, stored.observation_id)
+    assert history[0]["after"]["sex"] == "F"
+    assert history[0]["actor"] == f"chef:{team}"
 
 
 @pytest.mark.parametrize("page", ["campagnes.py", "couverture.py"])
 def test_staff_pages_render(night_db, page):
     at = _page(page)
+    _sign_in(at, STAFF)
     at.run()
     assert not at.exception, at.exception
+    assert not at.error
 
 
 # --- a volunteer's reload: the team code kept in the address ------------------------------
@@ -164,3 +208,158 @@ def test_a_campaign_locked_during_the_night_sends_the_tablet_back_to_the_code(ni
     at.run()
     assert any("est verrouillée" in e.value for e in at.error)
     assert not any(b.label == "Enregistrer la fiche" for b in at.button)
+
+
+# --- issue 19: what a team code opens, and for how long -----------------------------------
+
+
+@pytest.mark.parametrize("closed", ["verrouillee", "nuit-finie"])
+def test_the_leader_page_shows_no_record_of_a_locked_or_finished_night(night_db, closed):
+    engine, night = night_db
+    team = night.teams[0]
+    countnight.submit(engine, interview(team, comment="Commentaire de test visible"))
+    if closed == "verrouillee":
+        countnight.lock_campaign(engine, night.campaign_id, "camille.test")
+    else:
+        _close_the_night(engine, night.campaign_id)
+    at = _page("terrain.py")
+    at.query_params["equipe"] = team
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.table and not at.dataframe and not at.selectbox
+    expected = "est verrouillée" if closed == "verrouillee" else "a expiré"
+    assert [e.value for e in at.error if expected in e.value]
+    assert not _audit(engine, "team_code.access")
+
+
+def test_the_leader_page_offers_no_download_and_audits_the_team_code(night_db):
+    engine, night = night_db
+    team = night.teams[0]
+    countnight.submit(engine, interview(team, comment="Commentaire de test visible",
+                                        initials="JD", birth_year=1980))
+    at = _page("terrain.py")
+    at.query_params["equipe"] = team
+    at.run()
+    assert not at.exception, at.exception
+    # A static table (no toolbar, so no "Download as CSV"), no download button, and only
+    # a few coded fields in the list.
+    assert not at.dataframe and not at.get("download_button")
+    listed = at.table[0].value
+    assert "Commentaire de test visible" not in listed.to_string()
+    assert "1980" not in listed.to_string() and "JD" not in listed.to_string()
+    at.run()  # a rerun of the same session is not a new access
+    assert [(actor, details["campaign_id"], details["page"])
+            for actor, details in _audit(engine, "team_code.access")] == [
+        (f"equipe:{team}", night.campaign_id, "terrain")]
+
+
+def test_tables_have_no_download_in_the_served_configuration():
+    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["disableDataExport"] is True
+
+
+@pytest.mark.parametrize("typed", [False, True], ids=["adresse", "tape"])
+def test_the_entry_page_refuses_a_code_whose_night_is_over(night_db, typed):
+    engine, night = night_db
+    _close_the_night(engine, night.campaign_id)
+    at = _page("saisie.py")
+    if typed:
+        at.run()
+        at.text_input[0].input(night.teams[0])
+        at.button[0].click().run()
+    else:
+        at.query_params["equipe"] = night.teams[0]
+        at.run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error if "a expiré" in e.value and "29/01/2026" in e.value]
+    assert not any(b.label == "Enregistrer la fiche" for b in at.button)
+    assert "team_code" not in at.session_state
+    assert _count(engine) == 0
+
+
+PAYLOADS = ["[Session expirée : reconnectez-vous ICI](http://evil.example/phish)",
+            "![i](http://evil.example/p.png)", ":red[alerte] **gras** <b>x</b> www.evil.example"]
+
+
+def _bodies(at: AppTest) -> list[str]:
+    kinds = ("success", "error", "info", "warning", "caption", "markdown", "title", "subheader")
+    return [e.value for kind in kinds for e in getattr(at, kind)]
+
+
+def _live_markdown(body: str) -> bool:
+    """Whether ``body`` still holds markup a browser would turn into a link, an image or
+    a directive: an unescaped bracket, a scheme or ``www.`` of a literal autolink."""
+    return bool(re.search(r"(?<!\\)[\[\]]", body) or re.search(r"(?i)https?://|www\.", body))
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=["lien", "image", "directive"])
+@pytest.mark.parametrize("page", ["connexion.py", "terrain.py", "saisie.py", "app"])
+def test_markdown_in_the_team_code_of_the_address_is_shown_as_text(night_db, page, payload):
+    at = _app() if page == "app" else _page(page)
+    at.query_params["equipe"] = payload
+    at.run()
+    assert not at.exception, at.exception
+    bodies = _bodies(at) + [e.value for e in at.sidebar.caption]
+    # The code field of the leader's page keeps 12 characters: the refusal quotes those.
+    shown = [b for b in bodies if "evil" in b.lower() or "«" in b]
+    assert shown, bodies  # the payload reached the page...
+    assert not [b for b in shown if _live_markdown(b)], shown  # ...as plain text only
+
+
+def test_the_plain_helper_keeps_french_punctuation_and_escapes_markup():
+    from dashboards.common import plain
+
+    assert plain("Code d'équipe inconnu : « AB12 ».") == "Code d'équipe inconnu : « AB12 »."
+    assert not _live_markdown(plain("[x](http://evil) ![i](https://e/p.png) www.e.fr"))
+    assert plain("a*b*_c_ `d` $e$ #f") == "a\\*b\\*\\_c\\_ \\`d\\` \\$e\\$ \\#f"
+
+
+# --- issue 19: staff pages, campaign actions and exports under the signed-in person -------
+
+
+@pytest.mark.parametrize("page", ["campagnes.py", "couverture.py"])
+@pytest.mark.parametrize("who", ["public", "benevole"])
+def test_campaign_pages_refuse_the_public_and_volunteers(night_db, page, who):
+    engine, night = night_db
+    at = _page(page)
+    if who == "benevole":
+        at.query_params["equipe"] = night.teams[0]
+    at.run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error if "Accès réservé" in e.value]
+    assert not at.button and not at.selectbox and not at.metric
+
+
+def test_campaign_actions_are_audited_under_the_signed_in_login(night_db):
+    engine, night = night_db
+    at = _page("campagnes.py")
+    _sign_in(at, STAFF)
+    at.run()
+    assert not at.exception, at.exception
+    next(b for b in at.button if b.label == "Activer l'entraînement").click().run()
+    next(c for c in at.checkbox if c.label == "Je confirme le verrouillage").check().run()
+    next(b for b in at.button if b.label == "Verrouiller la campagne").click().run()
+    assert not at.exception, at.exception
+    assert [a for a, _ in _audit(engine, "campaign.training")] == ["camille.test"]
+    assert [a for a, _ in _audit(engine, "campaign.lock")] == ["camille.test"]
+    assert not _audit(engine, "export.team_sheets")  # drawing the page exports nothing
+    assert [b.label for b in at.get("download_button")] == [
+        "Fiches d'équipe à imprimer (HTML)", "Équipes et secteurs (CSV)"]
+
+
+def test_a_download_is_built_and_audited_on_the_click_only(night_db):
+    from observatoire import exports
+
+    engine, night = night_db
+    built = []
+
+    def make() -> str:
+        built.append(1)
+        return countnight.team_sheets_html(engine, night.campaign_id)
+
+    download = exports.audited(engine, "camille.test", "team_sheets", make,
+                               campaign_id=night.campaign_id)
+    assert not built and not _audit(engine, "export.team_sheets")
+    assert night.teams[0] in download()
+    assert _audit(engine, "export.team_sheets") == [
+        ("camille.test", {"campaign_id": night.campaign_id})]

@@ -765,6 +765,24 @@ def test_cli_key_generate_import_and_report(tmp_path, partner_files, monkeypatch
     out = capsys.readouterr().out
     assert code in (0, 3) and "essai" in out and report_csv.exists()
     assert key_file.read_text().strip() not in out
+    # The report written is an export: audited under the operating-system user.
+    import getpass
+
+    reports = make_engine(f"sqlite:///{tmp_path / 'data' / 'observatoire.sqlite'}")
+    with Session(reports) as session:
+        audit = session.scalars(
+            select(AuditLogRow).where(AuditLogRow.action == "export.feed_report")).all()
+        assert [(a.actor, a.details["report"]) for a in audit] == [
+            (getpass.getuser()[:64], str(report_csv))]
+    pseudonymised = tmp_path / "maraude_pseudo.csv"
+    assert main(["pseudonymise", str(partner_files["maraude"]), "--format", "maraude",
+                 "--output", str(pseudonymised), "--actor", "camille.test"]) in (0, 3)
+    with Session(reports) as session:
+        audit = session.scalars(
+            select(AuditLogRow).where(AuditLogRow.action == "export.pseudonymise")).all()
+        assert [(a.actor, a.details["output"]) for a in audit] == [
+            ("camille.test", str(pseudonymised))]
+    reports.dispose()
     assert main(["feed", "formats"]) == 0
     assert main(["feed", "import", "x.csv", "--format", "inconnu"]) == 2
     assert "Formats disponibles" in capsys.readouterr().err

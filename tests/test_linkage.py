@@ -129,15 +129,30 @@ def test_decisions_override_the_model_on_the_next_run(people: pd.DataFrame) -> N
     assert persons["b12"] == persons["b13"]
 
 
-def test_link_command_writes_one_row_per_record(tmp_path, capsys) -> None:
+def test_link_command_writes_one_row_per_record(tmp_path, capsys, monkeypatch) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from observatoire.store.db import make_engine
+    from observatoire.store.tables import AuditLogRow
+
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
     source = tmp_path / "records.csv"
     _people().to_csv(source, index=False)
     output = tmp_path / "clusters.csv"
-    assert main(["link", str(source), "--output", str(output)]) == 0
+    assert main(["link", str(source), "--output", str(output), "--actor", "camille.test"]) == 0
     clusters = pd.read_csv(output, dtype=str)
     assert list(clusters.columns[:2]) == ["record_id", "person_id"]
     assert sorted(clusters["record_id"]) == sorted(_people()["record_id"])
     assert "personnes distinctes" in capsys.readouterr().err
+    # The file written is an export of individual records: audited with who wrote it.
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'observatoire.sqlite'}")
+    with Session(engine) as session:
+        audit = session.scalars(select(AuditLogRow).where(AuditLogRow.action == "export.link"))
+        entries = [(a.actor, a.details["output"], a.details["records"]) for a in audit]
+    engine.dispose()
+    assert entries == [("camille.test", str(output), len(_people()))]
 
 
 def test_link_command_rejects_a_bad_file_with_a_message(tmp_path, capsys) -> None:

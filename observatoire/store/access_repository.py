@@ -129,7 +129,9 @@ def authenticate_team(session: Session, team_code: str) -> CurrentUser | None:
         .join(CampaignRow, CampaignRow.id == TeamRow.campaign_id)
         .where(TeamRow.code == code)
     ).first()
-    if found is None or found[1].status == CampaignStatus.LOCKED.value:
+    if found is None or found[1].status == CampaignStatus.LOCKED.value or _code_expired(
+        session, found[1]
+    ):
         repository.record_audit(session, "equipe", "login.team_failed")
         return None
     team, campaign = found
@@ -138,6 +140,15 @@ def authenticate_team(session: Session, team_code: str) -> CurrentUser | None:
         login=f"equipe:{team.code}", display_name=team.name, role=Role.VOLUNTEER,
         team_code=team.code, campaign_id=campaign.id,
     )  # fmt: skip
+
+
+def _code_expired(session: Session, campaign: CampaignRow) -> bool:
+    from observatoire.access import team_code_closes_at
+    from observatoire.store.survey_tables import CampaignOptionRow
+
+    option = session.get(CampaignOptionRow, campaign.id)
+    closes = team_code_closes_at(campaign.night_date, option.codes_opened_at if option else None)
+    return dt.datetime.now(dt.UTC) > closes
 
 
 # --- settings ----------------------------------------------------------------------------------

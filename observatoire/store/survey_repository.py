@@ -52,6 +52,7 @@ class TeamContext:
     territory_slug: str
     training: bool
     sectors: dict[str, tuple[int, str]]  # sector code -> (id, commune code)
+    codes_opened_at: dt.datetime | None = None
 
 
 def _insert(session: Session):
@@ -64,6 +65,7 @@ def team_context(session: Session, team_code: str) -> TeamContext | None:
             TeamRow.id, TeamRow.code, TeamRow.name, TeamRow.size,
             CampaignRow.id, CampaignRow.name, CampaignRow.status, CampaignRow.night_date,
             CampaignRow.questionnaire_version, TerritoryRow.slug, CampaignOptionRow.training,
+            CampaignOptionRow.codes_opened_at,
         )  # fmt: skip
         .join(CampaignRow, TeamRow.campaign_id == CampaignRow.id)
         .join(TerritoryRow, CampaignRow.territory_id == TerritoryRow.id)
@@ -82,6 +84,7 @@ def team_context(session: Session, team_code: str) -> TeamContext | None:
         campaign_id=row[4], campaign_name=row[5], campaign_status=row[6], night_date=row[7],
         questionnaire_version=row[8], territory_slug=row[9], training=bool(row[10]),
         sectors={code: (sid, commune) for code, sid, commune in sectors},
+        codes_opened_at=row[11],
     )  # fmt: skip
 
 
@@ -371,3 +374,55 @@ def earlier_sector_counts(session: Session, campaign_id: int, nights: int = 3) -
     ).all()
     frame = pd.DataFrame(rows, columns=["code", "people"])
     return frame.groupby("code")["people"].mean().to_dict()
+
+
+def minimise_observations_before(session: Session, cutoff: dt.date) -> dict[str, int]:
+    """Strip the records of count nights held before ``cutoff`` down to what the published
+    tables count: the coded columns, the commune and sector, and the profile answers
+    (`indicators_repository.PROFILE_ANSWERS`). Deleted: every other answer (free comment,
+    initials, birth year, health...), the position, the time of the sighting (set to the
+    night), the warnings, the correction history, the links to partner records and the
+    practice entries. Returns what was deleted."""
+    from observatoire.store.indicators_repository import PROFILE_ANSWERS
+    from observatoire.store.linkage_tables import ObservationPersonRow
+
+    old_campaigns = select(CampaignRow.id).where(CampaignRow.night_date < cutoff)
+    old = select(ObservationRow.id).where(ObservationRow.campaign_id.in_(old_campaigns))
+    revisions = session.execute(
+        delete(ObservationRevisionRow).where(ObservationRevisionRow.observation_id.in_(old))
+    ).rowcount
+    session.execute(
+        update(ObservationSubmissionRow)
+        .where(ObservationSubmissionRow.observation_id.in_(old))
+        .values(warnings=[])
+    )
+    links = session.execute(
+        delete(ObservationPersonRow).where(ObservationPersonRow.observation_id.in_(old))
+    ).rowcount
+    practice = session.execute(
+        delete(PracticeObservationRow).where(PracticeObservationRow.campaign_id.in_(old_campaigns))
+    ).rowcount
+    minimised = 0
+    rows = session.execute(
+        select(ObservationRow, CampaignRow.night_date)
+        .join(CampaignRow, CampaignRow.id == ObservationRow.campaign_id)
+        .where(CampaignRow.night_date < cutoff)
+    ).all()
+    for row, night_date in rows:
+        night = dt.datetime.combine(night_date, dt.time(0), tzinfo=dt.UTC)
+        kept = {k: v for k, v in (row.answers or {}).items() if k in PROFILE_ANSWERS}
+        stamp = row.collected_at if row.collected_at.tzinfo else row.collected_at.replace(
+            tzinfo=dt.UTC)
+        if (kept == (row.answers or {}) and row.latitude is None and row.longitude is None
+                and stamp == night):
+            continue
+        row.answers, row.latitude, row.longitude = kept, None, None
+        row.collected_at = row.received_at = night
+        minimised += 1
+    session.flush()
+    return {
+        "fiches_de_nuit_minimisees": minimised,
+        "corrections_supprimees": revisions or 0,
+        "liens_supprimes": links or 0,
+        "fiches_entrainement_supprimees": practice or 0,
+    }

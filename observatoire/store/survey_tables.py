@@ -27,6 +27,9 @@ class CampaignOptionRow(Base):
     training: Mapped[bool] = mapped_column(Boolean, default=False)
     locked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     locked_by: Mapped[str | None] = mapped_column(String(64))
+    # When entry (or training) was opened: team codes expire a day after a late opening
+    # (migration 0012, `observatoire.countnight.codes_close_at`).
+    codes_opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 

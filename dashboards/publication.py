@@ -6,9 +6,8 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboards.common import engine
+from dashboards.common import engine, signed_in_user
 from dashboards.tableau_commun import choose_territory
-from observatoire.access import current_user
 from observatoire.model import ObservatoireError
 
 
@@ -31,7 +30,7 @@ def _audit_download(kind: str, slug: str) -> None:
     from observatoire.store import repository
 
     with Session(engine()) as session, session.begin():
-        repository.record_audit(session, current_user(st.session_state).login,
+        repository.record_audit(session, signed_in_user().login,
                                 "publish.download", territory=slug, format=kind)  # fmt: skip
 
 

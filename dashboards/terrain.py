@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards.common import engine
-from observatoire import countnight
+from dashboards.common import client, engine
+from observatoire import countnight, security
 from observatoire.model import ObservatoireError
 from observatoire.survey import load_questionnaire
 
@@ -15,7 +15,7 @@ if not code:
     st.info("Saisissez le code de votre équipe pour voir ses fiches.")
     st.stop()
 try:
-    context = countnight.join_team(engine(), code)
+    context = security.join_team(engine(), code, client=client(), page="terrain")
     entries = countnight.team_entries(engine(), context.team_code)
 except ObservatoireError as exc:
     st.error(str(exc))

@@ -5,6 +5,8 @@
 - ``OBSERVATOIRE_DATABASE_URL``: SQLAlchemy URL, PostgreSQL in production (default: the
   SQLite file ``observatoire.sqlite`` in the data directory).
 - ``OBSERVATOIRE_TERRITORY``: territory shown by default in the app (``dijon-metropole``).
+- ``OBSERVATOIRE_SESSION_IDLE_MINUTES``: a signed-in account that opens no page for this
+  long is signed out (30 by default).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class Settings:
     data_dir: Path
     database_url: str
     default_territory: str = "dijon-metropole"
+    session_idle_minutes: float = 30.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -46,7 +49,25 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         database_url=normalise_database_url(url),
         default_territory=env.get("OBSERVATOIRE_TERRITORY") or "dijon-metropole",
+        session_idle_minutes=_positive_minutes(env.get("OBSERVATOIRE_SESSION_IDLE_MINUTES")),
     )
+
+
+def _positive_minutes(text: str | None) -> float:
+    from observatoire.model import ObservatoireError
+
+    if not text:
+        return 30.0
+    try:
+        minutes = float(text.replace(",", "."))
+    except ValueError:
+        minutes = 0.0
+    if not minutes > 0:
+        raise ObservatoireError(
+            f"OBSERVATOIRE_SESSION_IDLE_MINUTES={text!r} : indiquez un nombre de minutes "
+            "positif (par exemple 30)."
+        )
+    return minutes
 
 
 def normalise_database_url(url: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
@@ -23,13 +24,21 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get their folder created, WAL journaling and,
     when new, pages of 16 KiB.
 
+    The SQLite file holds personal data: it is created readable by its owner only (0600,
+    an older file is tightened; SQLite gives its ``-wal`` and ``-shm`` files the same
+    mode), in a folder created 0700.
+
     WAL lets the dashboards read while volunteers' submissions are written, and
     ``busy_timeout`` makes concurrent writers wait instead of failing at once.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        path = None
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database).expanduser()
+            if not path.parent.exists():
+                path.parent.mkdir(parents=True, mode=0o700)
+            _private_file(path)
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -43,9 +52,25 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+            if path is not None:
+                for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                    _private_file(companion, create=False)
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _private_file(path: Path, create: bool = True) -> None:
+    """Make ``path`` readable and writable by its owner only (created empty if missing and
+    ``create``); a file of another owner is left as it is (chmod would fail)."""
+    if create and not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    try:
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)
+    except (FileNotFoundError, PermissionError):
+        pass
 
 
 def _alembic_config(engine: Engine):

@@ -427,3 +427,42 @@ def test_migration_0013_creates_the_table_the_model_describes(engine):
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), metadata)
     assert [d for d in diff if "sign_in_throttle" in str(d)] == []
+
+
+def test_every_http_response_carries_the_security_headers():
+    import asyncio
+
+    from observatoire.web import SECURITY_HEADERS, SecurityHeaders
+
+    sent = []
+
+    async def page(scope, receive, send):  # noqa: ANN001 - a bare ASGI application
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/html"),
+                                (b"x-frame-options", b"SAMEORIGIN")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": b"<html></html>"})
+
+    async def collect(message):  # noqa: ANN001
+        sent.append(message)
+
+    asyncio.run(SecurityHeaders(page)({"type": "http", "path": "/"}, None, collect))
+    headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    assert headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["x-frame-options"] == "SAMEORIGIN"  # what the app set is kept
+    assert set(SECURITY_HEADERS) <= set(headers)
+    assert sent[1]["body"] == b"<html></html>"
+
+
+def test_the_served_entry_point_is_the_app_behind_the_headers():
+    """``observatoire app`` runs ``serve.py``, which Streamlit runs as an ASGI app."""
+    from streamlit.web.server.app_discovery import discover_asgi_app
+
+    from observatoire.cli import APP_SCRIPT
+
+    assert APP_SCRIPT == REPO / "serve.py"
+    found = discover_asgi_app(APP_SCRIPT)
+    assert found.is_asgi_app and found.app_name == "app"
+    source = APP_SCRIPT.read_text(encoding="utf-8")
+    assert 'st.App("streamlit_app.py", middleware=[Middleware(SecurityHeaders)])' in source

@@ -194,13 +194,20 @@ def record_sign_in_failure(
             or_(SignInThrottleRow.locked_until.is_(None), SignInThrottleRow.locked_until < now),
         )
     )
+    # Two failures at once for a new key (two tabs guessing) must both count, not collide:
+    # insert the row if missing, then update it under its lock.
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(SignInThrottleRow).on_conflict_do_nothing(index_elements=["key"]),
+        [{"key": key, "failures": 0, "last_failure_at": now} for key in keys],
+    )
     latest = None
     for key in keys:
-        row = session.get(SignInThrottleRow, key)
-        if row is None:
-            row = SignInThrottleRow(key=key, failures=0, last_failure_at=now)
-            session.add(row)
-        elif now - row.last_failure_at > policy.forget_after:
+        row = session.get(SignInThrottleRow, key, with_for_update=True, populate_existing=True)
+        if now - row.last_failure_at > policy.forget_after:
             row.failures = 0
         row.failures += 1
         row.last_failure_at = now

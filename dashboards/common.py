@@ -60,8 +60,11 @@ def client() -> str:
     try:
         address = st.context.ip_address
         forwarded = st.context.headers.get("X-Forwarded-For")
-    except Exception:  # noqa: BLE001 - no connection (AppTest, bare script): the session
+    except Exception:  # noqa: BLE001 - no connection (bare script): the session
         address = forwarded = None
+    # AppTest's stand-in runtime answers with mock objects, not strings.
+    address = address if isinstance(address, str) else None
+    forwarded = forwarded if isinstance(forwarded, str) else None
     session_id = st.session_state.setdefault("observatoire_client", uuid.uuid4().hex)
     return client_key(address, forwarded, session_id)
 

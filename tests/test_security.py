@@ -307,6 +307,14 @@ def test_signing_out_drops_the_team_code_from_the_address(app_db):
     assert not app.success and app.text_input[0].label == "Identifiant"
 
 
+def test_the_client_is_the_connection_then_a_local_proxy_then_the_session():
+    assert security.client_key("203.0.113.7", "10.0.0.1", "s1") == "adresse:203.0.113.7"
+    # From this machine (a local reverse proxy): the address the proxy appended, not the
+    # entries the client itself may have written before it.
+    assert security.client_key(None, "6.6.6.6, 198.51.100.4", "s1") == "adresse:198.51.100.4"
+    assert security.client_key(None, None, "s1") == "session:s1"
+
+
 def test_the_sign_in_page_signs_in_then_refuses_a_locked_login(app_db):
     engine, _ = app_db
     with Session(engine) as session, session.begin():
@@ -321,6 +329,28 @@ def test_the_sign_in_page_signs_in_then_refuses_a_locked_login(app_db):
     app.text_input[1].input(PASSWORD)
     app.button[0].click().run()
     assert "Trop d'essais" in app.error[0].value and SESSION_KEY not in app.session_state
+
+
+def test_wrong_codes_on_the_entry_and_team_leader_pages_are_audited_and_locked(app_db):
+    engine, night = app_db
+    saisie = AppTest.from_file(str(REPO / "dashboards" / "saisie.py"), default_timeout=60)
+    saisie.run()
+    for _ in range(TEAM_CODE_THROTTLE.free_failures):
+        saisie.text_input[0].input("ZZZZZZ")
+        saisie.button[0].click().run()
+        assert "Code d'équipe inconnu" in saisie.error[0].value
+    saisie.text_input[0].input(night.teams[0])  # the right code, too late
+    saisie.button[0].click().run()
+    assert "Trop d'essais" in saisie.error[0].value
+    assert "team_code" not in saisie.session_state
+    # The team leader's page, opened from an address with a guessed code.
+    terrain = AppTest.from_file(str(REPO / "dashboards" / "terrain.py"), default_timeout=60)
+    terrain.query_params["equipe"] = "YYYYYY"
+    terrain.run()
+    assert "Code d'équipe inconnu" in terrain.error[0].value
+    pages = [d["page"] for d in _details(engine, "login.team_failed")]
+    assert pages == ["saisie"] * 5 + ["terrain"]
+    assert [d["page"] for d in _details(engine, "login.team_locked")] == ["saisie"]
 
 
 def test_pages_read_the_user_only_through_the_checked_path():

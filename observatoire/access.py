@@ -217,6 +217,12 @@ def _dummy_hash() -> str:
     return _hasher().hash(secrets.token_urlsafe(24))
 
 
+def rehash_password(password: str) -> str:
+    """A new hash of a password that just matched a hash of older parameters (no policy
+    check: refusing it here would lock out an account whose password met an older rule)."""
+    return _hasher().hash(password)
+
+
 def needs_rehash(password_hash: str) -> bool:
     """Whether a stored hash uses weaker parameters than today's defaults."""
     return _hasher().check_needs_rehash(password_hash)

@@ -414,6 +414,20 @@ def test_an_account_cannot_be_given_a_trivial_password(engine):
             access.update_user(session, "marie", actor="a", password="marie-marie-2025")
 
 
+def test_an_account_set_under_an_older_rule_still_signs_in_and_is_rehashed(engine):
+    """A password accepted before the policy (and hashed with weaker parameters) signs in;
+    its hash moves to today's parameters without the policy refusing it."""
+    upgrade_database(engine)
+    with Session(engine) as session, session.begin():
+        access.create_user(session, "ancien", "A", "staff", None, actor="a")
+        access.get_user(session, "ancien").password_hash = argon2.PasswordHasher(
+            time_cost=1, memory_cost=8192).hash("aaaaaaaaaaaa")  # fmt: skip
+    user = security.sign_in(engine, "ancien", "aaaaaaaaaaaa", now=T0)
+    assert user.role is Role.STAFF
+    with Session(engine) as session:
+        assert "m=65536,t=3" in access.get_user(session, "ancien").password_hash
+
+
 def _cli(args: list[str], data_dir: Path, stdin: str = "") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVATOIRE_")}
     env["OBSERVATOIRE_DATA_DIR"] = str(data_dir)

@@ -18,6 +18,7 @@ from observatoire.access import (
     account_fingerprint,
     hash_password,
     needs_rehash,
+    rehash_password,
     verify_password,
 )
 from observatoire.model import CampaignStatus, ObservatoireError, Role, User
@@ -116,7 +117,7 @@ def authenticate(session: Session, login: str, password: str) -> CurrentUser | N
         repository.record_audit(session, login[:64] or "?", "login.failed")
         return None
     if needs_rehash(row.password_hash):
-        row.password_hash = hash_password(password, row.login)
+        row.password_hash = rehash_password(password)
     repository.record_audit(session, row.login, "login")
     return _signed_in(row)
 

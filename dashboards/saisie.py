@@ -231,7 +231,7 @@ if not code:
     if st.button("Rejoindre l'équipe", type="primary"):
         try:
             context = security.join_team(engine(), typed, client=client(), page="saisie",
-                                         entry=True)  # fmt: skip
+                                         join=countnight.join_for_entry)  # fmt: skip
         except ObservatoireError as exc:
             st.error(str(exc))
         else:
@@ -243,7 +243,8 @@ if not code:
 # unknown code or a campaign locked meanwhile goes back to the code field, with the reason
 # (and the public navigation, since the address no longer claims a team).
 try:
-    context = security.join_team(engine(), code, client=client(), page="saisie", entry=True,
+    context = security.join_team(engine(), code, client=client(), page="saisie",
+                                 join=countnight.join_for_entry,
                                  accepted=st.session_state.get("team_code"))  # fmt: skip
 except ObservatoireError as exc:
     _leave()

@@ -15,6 +15,8 @@ either (a connection from this machine), the browser session.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -27,6 +29,8 @@ from observatoire.access import (
 )
 from observatoire.model import ObservatoireError
 from observatoire.store import access_repository, repository
+
+T = TypeVar("T")
 
 
 def client_key(address: str | None, forwarded_for: str | None, session_id: str) -> str:
@@ -105,12 +109,14 @@ def team_sign_in(
 
 
 def join_team(
-    engine: Engine, team_code: str, *, client: str, page: str, entry: bool = False,
-    accepted: str | None = None, now: float | None = None,
-):  # fmt: skip
-    """`countnight.join_team` (``entry``: `countnight.join_for_entry`) behind the team-code
-    lockout of ``client``: a refused code is counted and audited with ``page``; a locked
-    client gets `TooManyAttemptsError` without any check.
+    engine: Engine, team_code: str, *, client: str, page: str,
+    join: Callable[[Engine, str], T] | None = None, accepted: str | None = None,
+    now: float | None = None,
+) -> T:  # fmt: skip
+    """``join(engine, team_code)`` (`countnight.join_team` by default; the entry page passes
+    `countnight.join_for_entry`) behind the team-code lockout of ``client``: a code it
+    refuses (any `ObservatoireError`) is counted and audited with ``page``; a locked client
+    gets `TooManyAttemptsError` without any check.
 
     ``accepted`` is the code this browser session already joined with: re-checked on every
     run (a campaign locked meanwhile), it is neither refused by the lockout nor counted, so
@@ -118,7 +124,7 @@ def join_team(
     """
     from observatoire import countnight
 
-    join = countnight.join_for_entry if entry else countnight.join_team
+    join = join or countnight.join_team
     if accepted and countnight.normalise_team_code(team_code) == accepted:
         return join(engine, team_code)
     now = time.time() if now is None else now

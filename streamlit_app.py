@@ -9,7 +9,8 @@ otherwise.
 
 import streamlit as st
 
-from observatoire.access import current_user, navigation_plan
+from dashboards.common import signed_in_user
+from observatoire.access import navigation_plan
 
 st.set_page_config(
     page_title="Observatoire du sans-abrisme",
@@ -44,7 +45,7 @@ PAGES = {
 }
 DEFAULT_PAGE = "dashboards/accueil.py"
 
-user = current_user(st.session_state)
+user = signed_in_user()
 titles = {path: (title, icon) for pages in PAGES.values() for path, title, icon in pages}
 plan = navigation_plan(
     user.role, {section: [path for path, _, _ in pages] for section, pages in PAGES.items()}

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards.common import choose_territory, engine, plain
-from observatoire.access import current_user
+from dashboards.common import choose_territory, engine, plain, signed_in_user
 from observatoire.geo.display import area_map
 from observatoire.model import Role
 from observatoire.pipeline import home_page_data
@@ -41,7 +40,7 @@ def _public_view(territory_slug: str):
     return dataclasses.replace(data, communes=communes, summary=summary)
 
 
-user = current_user(st.session_state)
+user = signed_in_user()
 if user.role is Role.VOLUNTEER:
     # A volunteer's home is the entry page (the team code stays in its address).
     st.switch_page("dashboards/saisie.py", query_params=st.query_params.to_dict())

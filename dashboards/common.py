@@ -1,11 +1,17 @@
-"""What every page shares: the engine and the settings, cached for the app's lifetime."""
+"""What every page shares: the engine and the settings, cached for the app's lifetime, and
+the one access check (`signed_in_user`, `require`)."""
 
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from observatoire.access import AccessDeniedError, CurrentUser, current_user, require_role
 from observatoire.config import Settings, load_settings
+from observatoire.model import Role
 from observatoire.store.db import make_engine
 
 
@@ -17,6 +23,50 @@ def settings() -> Settings:
 @st.cache_resource
 def engine() -> Engine:
     return make_engine(settings().database_url, settings().lock_wait)
+
+
+def _account(login: str) -> CurrentUser | None:
+    # Not cached: a deactivation, a role or a password change must end sessions at once.
+    from observatoire.store.access_repository import account_user
+
+    with Session(engine()) as session:
+        return account_user(session, login)
+
+
+def _checks() -> dict:
+    return {"accounts": _account, "idle_seconds": settings().session_idle_minutes * 60}
+
+
+def signed_in_user() -> CurrentUser:
+    """Who is using the app, re-checked against the database on every page run (account
+    deactivated, role or password changed, idle too long: signed out at once)."""
+    return current_user(st.session_state, **_checks())
+
+
+def require(*roles: Role) -> CurrentUser:
+    """`signed_in_user`, or the page stopped with a message when their role may not see it."""
+    try:
+        return require_role(st.session_state, *roles, **_checks())
+    except AccessDeniedError as exc:
+        st.error(str(exc))
+        st.stop()
+        raise  # pragma: no cover - st.stop raises
+
+
+def client() -> str:
+    """Who is trying a password or a team code, for the lockout (`security.client_key`)."""
+    from observatoire.security import client_key
+
+    try:
+        address = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For")
+    except Exception:  # noqa: BLE001 - no connection (bare script): the session
+        address = forwarded = None
+    # AppTest's stand-in runtime answers with mock objects, not strings.
+    address = address if isinstance(address, str) else None
+    forwarded = forwarded if isinstance(forwarded, str) else None
+    session_id = st.session_state.setdefault("observatoire_client", uuid.uuid4().hex)
+    return client_key(address, forwarded, session_id)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -87,9 +137,8 @@ def download(
     audited then under their login (`observatoire.exports.audited`): drawing the page
     serves no file, so no ``/media/`` address holds it for whoever finds the link."""
     from observatoire import exports
-    from observatoire.access import current_user
 
-    user = current_user(st.session_state)
+    user = signed_in_user()
     where.download_button(
         label,
         exports.audited(engine(), user.login, kind, make, file=file_name, role=user.role.value,

@@ -6,9 +6,16 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboards.common import engine, plain
-from observatoire.access import SESSION_KEY, current_user
-from observatoire.model import Role
+from dashboards.common import client, engine, plain, signed_in_user
+from observatoire import security
+from observatoire.access import (
+    SESSION_KEY,
+    SIGNED_OUT_KEY,
+    TEAM_CODE_PARAM,
+    session_entry,
+    sign_out,
+)
+from observatoire.model import ObservatoireError, Role
 
 
 def _oidc_configured() -> bool:
@@ -21,23 +28,24 @@ def _oidc_configured() -> bool:
 
 
 def _sign_in(user) -> None:
-    st.session_state[SESSION_KEY] = {
-        "login": user.login, "display_name": user.display_name, "role": user.role.value,
-        "team_code": user.team_code, "campaign_id": user.campaign_id,
-    }  # fmt: skip
+    st.session_state[SESSION_KEY] = session_entry(user)
+    st.session_state.pop(SIGNED_OUT_KEY, None)
     if user.team_code:
         st.session_state["team_code"] = user.team_code
     st.rerun()
 
 
 st.title("Connexion")
-user = current_user(st.session_state)
+user = signed_in_user()
+if user.role is Role.PUBLIC and st.session_state.get(SIGNED_OUT_KEY):
+    st.info(st.session_state.pop(SIGNED_OUT_KEY))
 
 if user.role is not Role.PUBLIC:
     st.success(f"Connecté : {plain(user.display_name)} — {user.role.label}.")
     if st.button("Se déconnecter", type="primary"):
-        for key in (SESSION_KEY, "team_code"):
-            st.session_state.pop(key, None)
+        sign_out(st.session_state)
+        # The team code in the address would sign the volunteer in again on the next run.
+        st.query_params.pop(TEAM_CODE_PARAM, None)
         if _oidc_configured() and getattr(st.user, "is_logged_in", False):
             st.logout()
         st.rerun()
@@ -61,14 +69,15 @@ with staff:
         password = st.text_input("Mot de passe", type="password")
         submitted = st.form_submit_button("Se connecter", type="primary")
     if submitted:
-        from observatoire.store.access_repository import authenticate
-
-        with Session(engine()) as session, session.begin():
-            signed = authenticate(session, login.strip(), password)
-        if signed is None:
-            st.error("Identifiant ou mot de passe incorrect, ou compte désactivé.")
+        try:
+            signed = security.sign_in(engine(), login.strip(), password, client=client())
+        except ObservatoireError as exc:
+            st.error(str(exc))
         else:
-            _sign_in(signed)
+            if signed is None:
+                st.error("Identifiant ou mot de passe incorrect, ou compte désactivé.")
+            else:
+                _sign_in(signed)
     if _oidc_configured():
         st.button("Se connecter avec le compte de l'organisation", on_click=st.login)
 with volunteer:
@@ -76,12 +85,13 @@ with volunteer:
         code = st.text_input("Code d'équipe", max_chars=12, placeholder="ex. K7QX2M")
         joined = st.form_submit_button("Rejoindre mon équipe")
     if joined:
-        from observatoire.store.access_repository import authenticate_team
-
-        with Session(engine()) as session, session.begin():
-            team = authenticate_team(session, code)
-        if team is None:
-            st.error("Code d'équipe inconnu, ou nuit de comptage close. Vérifiez le code "
-                     "auprès de votre chef d'équipe.")  # fmt: skip
+        try:
+            team = security.team_sign_in(engine(), code, client=client(), page="connexion")
+        except ObservatoireError as exc:
+            st.error(str(exc))
         else:
-            _sign_in(team)
+            if team is None:
+                st.error("Code d'équipe inconnu, ou nuit de comptage close. Vérifiez le code "
+                         "auprès de votre chef d'équipe.")  # fmt: skip
+            else:
+                _sign_in(team)

@@ -18,8 +18,8 @@ import uuid
 
 import streamlit as st
 
-from dashboards.common import engine, plain
-from observatoire import countnight
+from dashboards.common import client, engine, plain
+from observatoire import countnight, security
 from observatoire.access import TEAM_CODE_PARAM
 from observatoire.geo.display import area_map
 from observatoire.model import ObservatoireError
@@ -230,7 +230,8 @@ if not code:
     typed = st.text_input("Code d'équipe", max_chars=12, placeholder="ex. K7QX2M")
     if st.button("Rejoindre l'équipe", type="primary"):
         try:
-            context = countnight.join_for_entry(engine(), typed)
+            context = security.join_team(engine(), typed, client=client(), page="saisie",
+                                         join=countnight.join_for_entry)  # fmt: skip
         except ObservatoireError as exc:
             st.error(plain(exc))
         else:
@@ -242,7 +243,9 @@ if not code:
 # unknown code or a campaign locked meanwhile goes back to the code field, with the reason
 # (and the public navigation, since the address no longer claims a team).
 try:
-    context = countnight.join_for_entry(engine(), code)
+    context = security.join_team(engine(), code, client=client(), page="saisie",
+                                 join=countnight.join_for_entry,
+                                 accepted=st.session_state.get("team_code"))  # fmt: skip
 except ObservatoireError as exc:
     _leave()
     st.session_state.join_error = str(exc)

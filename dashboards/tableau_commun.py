@@ -7,24 +7,13 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from dashboards import common
-from dashboards.common import engine
-from observatoire.access import AccessDeniedError, CurrentUser, require_role
+from dashboards.common import engine, require  # noqa: F401 - pages import require from here
 from observatoire.indicators import IndicatorInputs
 from observatoire.indicators.dedup import DistinctEstimate, estimate_from_summary
 from observatoire.model import Role
 
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 NO_DATA = "pas de données"
-
-
-def require(*roles: Role) -> CurrentUser:
-    """The current user, or stop the page with a message when their role may not see it."""
-    try:
-        return require_role(st.session_state, *roles)
-    except AccessDeniedError as exc:
-        st.error(common.plain(exc))
-        st.stop()
-        raise  # pragma: no cover - st.stop raises
 
 
 @st.cache_data(ttl=300, max_entries=4, show_spinner="Chargement des données…")

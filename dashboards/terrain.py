@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards.common import engine, plain
-from observatoire import countnight
+from dashboards.common import client, engine, plain
+from observatoire import countnight, security
 from observatoire.access import TEAM_CODE_PARAM
 from observatoire.model import ObservatoireError
 from observatoire.survey import load_questionnaire
@@ -28,8 +28,10 @@ if not code:
     st.info("Saisissez le code de votre équipe pour voir ses fiches de la nuit.")
     st.stop()
 try:
-    entries = countnight.team_entries(engine(), code)
-    context = countnight.join_team(engine(), code)
+    # The leader's check (open night only) behind the team-code lockout.
+    context = security.join_team(engine(), code, client=client(), page="terrain",
+                                 join=countnight.join_for_leader)
+    entries = countnight.team_entries(engine(), context.team_code)
 except ObservatoireError as exc:
     st.error(plain(exc))
     st.stop()

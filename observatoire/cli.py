@@ -23,7 +23,8 @@ from observatoire import __version__
 from observatoire.config import load_settings, redact_url
 from observatoire.model import ObservatoireError, TerritoryKind
 
-APP_SCRIPT = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+# The app behind its HTTP security headers (`observatoire.web`), in Streamlit's ASGI mode.
+APP_SCRIPT = Path(__file__).resolve().parent.parent / "serve.py"
 
 
 class FrenchHelpFormatter(argparse.RawDescriptionHelpFormatter):

@@ -105,11 +105,28 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    from observatoire.access import check_password
     from observatoire.store.access_repository import create_user
 
-    password = args.password or os.environ.get("OBSERVATOIRE_NEW_PASSWORD")
-    if not password and not args.oidc:
-        password = getpass.getpass("Mot de passe (12 caractères au moins) : ")
+    if args.password is not None or os.environ.get("OBSERVATOIRE_NEW_PASSWORD"):
+        raise ObservatoireError(
+            "Mot de passe refusé en argument ou en variable d'environnement : la ligne de "
+            "commande se lit dans « ps » et l'historique du shell. Tapez-le à l'invite, ou "
+            "passez-le par l'entrée standard : printf '%s\\n' \"$MDP\" | observatoire user "
+            "add LOGIN --password-stdin."
+        )
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise ObservatoireError("--password-stdin : aucun mot de passe lu sur l'entrée "
+                                    "standard (une ligne attendue).")  # fmt: skip
+    elif not args.oidc:
+        password = getpass.getpass("Mot de passe (12 caractères au moins, pas un mot courant) : ")
+        if getpass.getpass("Le même mot de passe, encore : ") != password:
+            raise ObservatoireError("Les deux mots de passe tapés diffèrent : recommencez.")
+    if password is not None:
+        check_password(password, args.login)
     with Session(_engine()) as session, session.begin():
         create_user(session, args.login, args.name or args.login, args.role,
                     None if args.oidc else password, actor=args.actor)  # fmt: skip
@@ -188,8 +205,9 @@ def add_publish_commands(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--name", help="nom affiché")
     add.add_argument("--role", choices=["staff", "admin"], default="staff",
                      help="rôle (staff par défaut)")
-    add.add_argument("--password", help="mot de passe (demandé sinon ; ou "
-                     "OBSERVATOIRE_NEW_PASSWORD)")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="lit le mot de passe sur l'entrée standard (scripts) ; demandé sinon")
+    add.add_argument("--password", help=argparse.SUPPRESS)  # refused: it shows in ps
     add.add_argument("--oidc", action="store_true", help="compte sans mot de passe (st.login)")
     add.add_argument("--actor", default=actor_default, help="auteur inscrit au journal")
     add.set_defaults(func=cmd_user_add)

@@ -11,6 +11,8 @@
   ``OBSERVATOIRE_XLSX_MAX_BYTES``, ``OBSERVATOIRE_XLSX_MAX_RATIO``,
   ``OBSERVATOIRE_FEED_CELL_MAX_CHARS``, ``OBSERVATOIRE_LINK_NAME_MAX_CHARS``,
   ``OBSERVATOIRE_LINK_CELL_MAX_CHARS``.
+- ``OBSERVATOIRE_SESSION_IDLE_MINUTES``: a signed-in account that opens no page for this
+  long is signed out (30 by default).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class Settings:
     default_territory: str = "dijon-metropole"
     lock_wait: LockWait = field(default_factory=LockWait)
     input_limits: InputLimits = field(default_factory=InputLimits)
+    session_idle_minutes: float = 30.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -94,6 +97,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             max_seconds=_number(env, "OBSERVATOIRE_LOCK_WAIT_MAX", LockWait.max_seconds),
         ),
         input_limits=load_input_limits(env),
+        session_idle_minutes=_number(env, "OBSERVATOIRE_SESSION_IDLE_MINUTES", 30.0),
     )
 
 

@@ -9,14 +9,14 @@ import streamlit as st
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
-from observatoire.access import SESSION_KEY
+from observatoire.access import SESSION_KEY, session_entry
 from observatoire.config import load_settings
 from observatoire.pipeline import build_sample_database, open_database
 from observatoire.store import access_repository
 
 REPO = Path(__file__).resolve().parent.parent
-STAFF = {"login": "marie", "display_name": "Marie", "role": "staff"}
-ADMIN = {"login": "alex", "display_name": "Alex", "role": "admin"}
+STAFF, ADMIN = "marie", "alex"
+"""Accounts of the sample database: a page run ``as`` one gets the session its sign-in makes."""
 STAFF_PAGES = ["tableau.py", "indicateurs.py", "tableau_qualite.py"]
 
 
@@ -36,6 +36,7 @@ def sample_settings(tmp_path_factory):
     with Session(engine) as session, session.begin():
         access_repository.create_user(session, "marie", "Marie", "staff",
                                       "une phrase de passe", actor="test")  # fmt: skip
+        access_repository.create_user(session, "alex", "Alex", "admin", None, actor="test")
     engine.dispose()
     return settings
 
@@ -50,11 +51,11 @@ def _page_runner(settings, monkeypatch):
     st.cache_resource.clear()
     st.cache_data.clear()
 
-    def run(script: str, user: dict | None = None, **state) -> AppTest:
+    def run(script: str, user: str | None = None, **state) -> AppTest:
         path = REPO / ("streamlit_app.py" if script == "app" else f"dashboards/{script}")
         app = AppTest.from_file(str(path), default_timeout=90)
         if user:
-            app.session_state[SESSION_KEY] = user
+            app.session_state[SESSION_KEY] = signed_in(settings, user)
         for key, value in state.items():
             app.session_state[key] = value
         return app.run()
@@ -66,6 +67,15 @@ def _page_runner(settings, monkeypatch):
 def page(sample_settings, monkeypatch):
     yield _page_runner(sample_settings, monkeypatch)
     sys.modules.pop("dashboards.tableau_commun", None)
+
+
+def signed_in(settings, login: str) -> dict:
+    """The session entry that signing in as ``login`` stores (its account as it is now)."""
+    engine = open_database(settings)
+    with Session(engine) as session:
+        user = access_repository.account_user(session, login)
+    engine.dispose()
+    return session_entry(user)
 
 
 def _text(app: AppTest) -> str:
@@ -211,6 +221,10 @@ def linked_settings(tmp_path_factory):
     """The sample with its partner files imported and linked (which stores the aggregates)."""
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(tmp_path_factory.mktemp("flux"))})
     build_sample_database(settings, "dijon-metropole", seed=11, n_people=300, history=False)
+    engine = open_database(settings)
+    with Session(engine) as session, session.begin():
+        access_repository.create_user(session, "marie", "Marie", "staff", None, actor="test")
+    engine.dispose()
     return settings
 
 

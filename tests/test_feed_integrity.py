@@ -463,7 +463,11 @@ def test_the_migration_keeps_the_rows_of_before_under_the_default_partner(
 
     header, rows = _si_siao(partner_files)
     first = _import(db, _write(tmp_path / "janvier.csv", header, rows[:30]), "si_siao")
-    command.downgrade(_alembic_config(db), "0010")
+    from alembic.script import ScriptDirectory
+
+    config = _alembic_config(db)
+    command.downgrade(config, ScriptDirectory.from_config(config).get_revision("0014")
+                      .down_revision)
     columns = {c["name"] for c in inspect(db).get_columns("feed_import")}
     assert "partner" not in columns and "feed_import_previous" not in inspect(
         db).get_table_names()

@@ -15,15 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
-from observatoire.access import SESSION_KEY
+from observatoire.access import SESSION_KEY, session_entry
 from observatoire.linkage.engine import LinkageSettings, link
 from observatoire.linkage.records import validate_records
 from observatoire.linkage.stored import _night_key
 from observatoire.normalise import DatePrecision, FrenchDate, clean_name
 from observatoire.pipeline import link_stored_records
 from observatoire.pseudonymise import Pseudonymiser
+from observatoire.store import access_repository
 from observatoire.store import linkage_repository as repo
-from observatoire.store.db import upgrade_database
+from observatoire.store.db import make_engine, upgrade_database
 from observatoire.store.feeds_repository import add_source_records
 from observatoire.store.linkage_tables import ReviewDecisionRow
 from observatoire.store.tables import AuditLogRow, PersonRow, SourceRecordRow
@@ -197,8 +198,13 @@ def _page(database_url: str, monkeypatch) -> AppTest:
     st.cache_resource.clear()
     st.cache_data.clear()
     app = AppTest.from_file(str(REPO / "dashboards" / "revue.py"), default_timeout=60)
-    app.session_state[SESSION_KEY] = {"login": "agent", "display_name": "Agent",
-                                      "role": "staff"}  # fmt: skip
+    engine = make_engine(database_url)
+    with Session(engine) as session, session.begin():
+        if access_repository.account_user(session, "agent") is None:
+            access_repository.create_user(session, "agent", "Agent", "staff", None, actor="t")
+        agent = access_repository.account_user(session, "agent")
+    engine.dispose()
+    app.session_state[SESSION_KEY] = session_entry(agent)
     return app.run()
 
 

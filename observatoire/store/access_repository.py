@@ -9,13 +9,21 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from observatoire.access import CurrentUser, hash_password, needs_rehash, verify_password
+from observatoire.access import (
+    CurrentUser,
+    ThrottlePolicy,
+    account_fingerprint,
+    hash_password,
+    needs_rehash,
+    rehash_password,
+    verify_password,
+)
 from observatoire.model import CampaignStatus, ObservatoireError, Role, User
 from observatoire.store import repository
-from observatoire.store.access_tables import AppSettingRow
+from observatoire.store.access_tables import AppSettingRow, SignInThrottleRow
 from observatoire.store.tables import AuditLogRow, CampaignRow, TeamRow, UserRow
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -49,7 +57,7 @@ def create_user(
         login=user.login,
         display_name=user.display_name,
         role=user.role.value,
-        password_hash=hash_password(password) if password else None,
+        password_hash=hash_password(password, login) if password else None,
         active=True,
     )
     session.add(row)
@@ -87,7 +95,7 @@ def update_user(
     if active is not None and active != row.active:
         changes["active"] = row.active = active
     if password:
-        row.password_hash = hash_password(password)
+        row.password_hash = hash_password(password, login)
         changes["password"] = "changed"
     if changes:
         repository.record_audit(session, actor, "user.update", login=login, **changes)
@@ -98,16 +106,34 @@ def update_user(
 def authenticate(session: Session, login: str, password: str) -> CurrentUser | None:
     """The user if ``login`` / ``password`` match an active account, else ``None``.
 
-    Failures are audited too (without the password), so that guessing shows in the log.
+    An unknown, deactivated or password-less account goes through the same argon2
+    verification (against a dummy hash): the delay of the answer does not tell which
+    logins exist. Failures are audited too (without the password), so that guessing shows
+    in the log. `observatoire.security.sign_in` adds the lockout around this.
     """
     row = session.scalar(select(UserRow).where(UserRow.login == login))
-    if row is None or not row.active or not verify_password(row.password_hash, password):
+    matched = verify_password(row.password_hash if row is not None else None, password)
+    if row is None or not row.active or not matched:
         repository.record_audit(session, login[:64] or "?", "login.failed")
         return None
     if needs_rehash(row.password_hash):
-        row.password_hash = hash_password(password)
+        row.password_hash = rehash_password(password)
     repository.record_audit(session, row.login, "login")
-    return CurrentUser(login=row.login, display_name=row.display_name, role=Role(row.role))
+    return _signed_in(row)
+
+
+def _signed_in(row: UserRow) -> CurrentUser:
+    return CurrentUser(
+        login=row.login, display_name=row.display_name, role=Role(row.role),
+        fingerprint=account_fingerprint(row.role, row.active, row.password_hash),
+    )  # fmt: skip
+
+
+def account_user(session: Session, login: str) -> CurrentUser | None:
+    """The account ``login`` as it is now (role, name, `account_fingerprint`), or ``None``
+    when it is unknown or deactivated: what every page run compares its session with."""
+    row = session.scalar(select(UserRow).where(UserRow.login == login))
+    return _signed_in(row) if row is not None and row.active else None
 
 
 def user_for_oidc(session: Session, email: str | None, name: str | None) -> CurrentUser:
@@ -118,11 +144,13 @@ def user_for_oidc(session: Session, email: str | None, name: str | None) -> Curr
         return CurrentUser(login=email or "oidc", display_name=name or email or "",
                            role=Role.PUBLIC)  # fmt: skip
     repository.record_audit(session, row.login, "login.oidc")
-    return CurrentUser(login=row.login, display_name=row.display_name, role=Role(row.role))
+    return _signed_in(row)
 
 
-def authenticate_team(session: Session, team_code: str) -> CurrentUser | None:
-    """A volunteer signed in with their team's code, while their campaign is not locked."""
+def authenticate_team(session: Session, team_code: str, **details: Any) -> CurrentUser | None:
+    """A volunteer signed in with their team's code, while their campaign is not locked.
+
+    A refused code is audited (not the code tried), with ``details`` (page, client)."""
     code = team_code.strip().upper()
     found = session.execute(
         select(TeamRow, CampaignRow)
@@ -132,7 +160,7 @@ def authenticate_team(session: Session, team_code: str) -> CurrentUser | None:
     if found is None or found[1].status == CampaignStatus.LOCKED.value or _code_expired(
         session, found[1]
     ):
-        repository.record_audit(session, "equipe", "login.team_failed")
+        repository.record_audit(session, "equipe", "login.team_failed", **details)
         return None
     team, campaign = found
     repository.record_audit(session, f"equipe:{team.code}", "login.team", campaign=campaign.id)
@@ -149,6 +177,63 @@ def _code_expired(session: Session, campaign: CampaignRow) -> bool:
     option = session.get(CampaignOptionRow, campaign.id)
     closes = team_code_closes_at(campaign.night_date, option.codes_opened_at if option else None)
     return dt.datetime.now(dt.UTC) > closes
+
+
+# --- failed sign-ins --------------------------------------------------------------------------
+
+
+def locked_until(session: Session, keys: list[str], now: float) -> float | None:
+    """Until when (seconds since the epoch) the most locked of ``keys`` stays locked, or
+    ``None`` when none is locked at ``now``."""
+    until = session.scalar(
+        select(SignInThrottleRow.locked_until)
+        .where(SignInThrottleRow.key.in_(keys), SignInThrottleRow.locked_until > now)
+        .order_by(SignInThrottleRow.locked_until.desc())
+        .limit(1)
+    )
+    return until
+
+
+def record_sign_in_failure(
+    session: Session, keys: list[str], now: float, policy: ThrottlePolicy
+) -> float | None:
+    """Count one more failure for each of ``keys`` (the count restarts after
+    ``policy.forget_after`` seconds without one) and lock the keys that reached the limit;
+    the latest lock, or ``None``. Rows forgotten by the policy are deleted on the way."""
+    session.execute(
+        delete(SignInThrottleRow).where(
+            SignInThrottleRow.last_failure_at < now - policy.forget_after,
+            or_(SignInThrottleRow.locked_until.is_(None), SignInThrottleRow.locked_until < now),
+        )
+    )
+    # Two failures at once for a new key (two tabs guessing) must both count, not collide:
+    # insert the row if missing, then update it under its lock.
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(SignInThrottleRow).on_conflict_do_nothing(index_elements=["key"]),
+        [{"key": key, "failures": 0, "last_failure_at": now} for key in keys],
+    )
+    latest = None
+    for key in keys:
+        row = session.get(SignInThrottleRow, key, with_for_update=True, populate_existing=True)
+        if now - row.last_failure_at > policy.forget_after:
+            row.failures = 0
+        row.failures += 1
+        row.last_failure_at = now
+        wait = policy.wait_after(row.failures)
+        row.locked_until = now + wait if wait else None
+        if row.locked_until is not None:
+            latest = max(latest or 0.0, row.locked_until)
+    session.flush()
+    return latest
+
+
+def clear_sign_in_failures(session: Session, keys: list[str]) -> None:
+    """Forget the failures of ``keys`` (after a successful sign-in of that login)."""
+    session.execute(delete(SignInThrottleRow).where(SignInThrottleRow.key.in_(keys)))
 
 
 # --- settings ----------------------------------------------------------------------------------

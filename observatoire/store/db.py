@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 import time
@@ -45,6 +46,10 @@ def make_engine(
     """An engine for ``url``; SQLite files get their folder created, WAL journaling and,
     when new, pages of 16 KiB.
 
+    The SQLite file holds personal data: it is created readable by its owner only (0600,
+    an older file is tightened; SQLite gives its ``-wal`` and ``-shm`` files the same
+    mode), in a folder created 0700.
+
     WAL lets the dashboards read while volunteers' submissions are written. SQLite lets
     one writer at a time: another waits for it (`LockWait`), saying so through ``notify``
     after each step, and gets a `DatabaseBusyError` after the longest wait. The statements'
@@ -54,8 +59,12 @@ def make_engine(
     lock_wait = lock_wait or LockWait()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        path = None
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database).expanduser()
+            if not path.parent.exists():
+                path.parent.mkdir(parents=True, mode=0o700)
+            _private_file(path)
         busy_ms = max(1, round(lock_wait.step_seconds * 1000))
         engine = create_engine(url, connect_args={"timeout": busy_ms / 1000},
                                hide_parameters=True)
@@ -72,6 +81,9 @@ def make_engine(
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             cursor.close()
+            if path is not None:
+                for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                    _private_file(companion, create=False)
 
         return engine
     # PostgreSQL queues writers on row locks by itself, without a timeout.
@@ -139,6 +151,19 @@ def _wait_for_other_writers(
     def _execute_no_params(cursor, statement, _context):  # noqa: ANN001
         retried(lambda: cursor.execute(statement))
         return True
+
+
+def _private_file(path: Path, create: bool = True) -> None:
+    """Make ``path`` readable and writable by its owner only (created empty if missing and
+    ``create``); a file of another owner is left as it is (chmod would fail)."""
+    if create and not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    try:
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)
+    except (FileNotFoundError, PermissionError):
+        pass
 
 
 def _alembic_config(engine: Engine):

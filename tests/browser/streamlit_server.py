@@ -25,7 +25,8 @@ class App:
 
 
 def start_app(database_url: str, data_dir: Path) -> App:
-    """``streamlit run streamlit_app.py`` on a free port, waiting for its health check."""
+    """``streamlit run serve.py`` (the app as `observatoire app` serves it: behind its security
+    headers) on a free port, waiting for its health check."""
     port = _free_port()
     log = data_dir / "streamlit.log"
     env = dict(
@@ -33,7 +34,7 @@ def start_app(database_url: str, data_dir: Path) -> App:
         OBSERVATOIRE_TERRITORY="test-territoire",
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"),
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "serve.py"),
          "--server.headless", "true", "--server.port", str(port),
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,

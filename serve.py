@@ -1,0 +1,10 @@
+"""The app as served in production: ``streamlit_app.py`` behind the HTTP security headers
+of `observatoire.web` (``streamlit run serve.py`` runs it in Streamlit's ASGI mode;
+``observatoire app`` and ``observatoire demo`` do)."""
+
+import streamlit as st
+from starlette.middleware import Middleware
+
+from observatoire.web import SecurityHeaders
+
+app = st.App("streamlit_app.py", middleware=[Middleware(SecurityHeaders)])

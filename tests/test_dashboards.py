@@ -136,7 +136,11 @@ def test_quality_page_lists_missing_fields_and_coverage(page):
 
 def test_flows_page_says_no_data_without_linked_feeds_and_saves_targets(page, sample_settings):
     app = page("indicateurs.py", STAFF)
-    assert "pas de données" in _text(app)
+    # No partner feed in this sample: the plan's table holds the count night's figures only
+    # (a convention's target on the night's total gets its value).
+    plan = app.dataframe[0].value
+    assert "Personnes sans abri décomptées (a minima)" in set(plan["Indicateur"])
+    assert plan["Valeur"].notna().all()
     app.number_input[-1].set_value(35.0)
     app.button[-1].click().run()  # the staff-entered value form
     assert not app.exception, app.exception
@@ -145,6 +149,8 @@ def test_flows_page_says_no_data_without_linked_feeds_and_saves_targets(page, sa
         log = access_repository.audit_log(session, action_prefix="indicator")
     engine.dispose()
     assert log.iloc[0]["actor"] == "marie"
+    app.radio[0].set_value("Flux de la liste nominative").run()
+    assert "pas de données" in _text(app)
 
 
 @pytest.mark.parametrize("user", [None, {"team_code": "K7QX2M"}], ids=["public", "benevole"])

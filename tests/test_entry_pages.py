@@ -38,13 +38,24 @@ def night_db(tmp_path, monkeypatch):
     engine.dispose()
 
 
-STAFF = {SESSION_KEY: {"login": "camille.test", "display_name": "Camille Test",
-                       "role": "staff"}}
+STAFF = "camille.test"
 
 
-def _sign_in(at: AppTest, state: dict) -> None:
-    for key, value in state.items():
-        at.session_state[key] = value
+def _sign_in(at: AppTest, login: str) -> None:
+    """Sign ``login`` in as the sign-in page does: a stored account (created on first use)
+    and the session entry the pages re-check against it."""
+    from observatoire.access import session_entry
+    from observatoire.config import load_settings
+    from observatoire.store import access_repository
+
+    engine = make_engine(load_settings().database_url)
+    with Session(engine) as session, session.begin():
+        if access_repository.account_user(session, login) is None:
+            access_repository.create_user(session, login, "Camille Test", "staff", None,
+                                          actor="test")
+        user = access_repository.account_user(session, login)
+    engine.dispose()
+    at.session_state[SESSION_KEY] = session_entry(user)
 
 
 def _audit(engine, action: str) -> list[tuple[str, dict]]:

@@ -31,7 +31,7 @@ from observatoire.feeds import reader_process
 from observatoire.feeds.formats import FeedFormat
 from observatoire.feeds.reader_process import chunks_read_in_worker
 from observatoire.feeds.reading import FeedReadError, RawTable, read_table
-from observatoire.feeds.report import ERROR, MASK, WARNING, ImportReport, Issue
+from observatoire.feeds.report import ERROR, WARNING, ImportReport, Issue
 from observatoire.feeds.validate import (
     PSEUDO_PREFIX,
     ParsedRow,
@@ -475,12 +475,24 @@ def _sort_out_rows(
 
 
 def _quarantine_row(import_id: int, row: ParsedRow, parser: RowParser) -> dict[str, Any]:
-    """A blocked row as it can be stored: identifier cells masked."""
-    cells = {}
-    for index, header in enumerate(parser.headers):
-        value = row.cells[index] if index < len(row.cells) else ""
-        identifier = index in parser._identifier_columns or header.startswith(PSEUDO_PREFIX)
-        cells[header or f"colonne_{index + 1}"] = MASK if identifier and value else value[:200]
+    """A blocked row as it can be stored: nothing that could identify someone.
+
+    A row of the wrong width keeps no cell at all (its cells are not where the header says:
+    a birth date under « Sexe », a whole line under « Date »), only what the fix needs: the
+    widths and the columns expected. Otherwise each cell goes through
+    `RowParser.shown_cell` (identifiers, columns not read, misplaced dates and words,
+    phone numbers and e-mail addresses masked).
+    """
+    width, found = len(parser.headers), len(row.cells)
+    cells: dict[str, Any]
+    if found != width:
+        cells = {"champs_attendus": width, "champs_trouves": found,
+                 "colonnes": [h or f"colonne_{i + 1}" for i, h in enumerate(parser.headers)]}
+    else:
+        cells = {}
+        for index, header in enumerate(parser.headers):
+            shown = parser.shown_cell(index, row.cells[index])[:200]
+            cells[header or f"colonne_{index + 1}"] = shown
     return {
         "import_id": import_id,
         "row_number": row.number,

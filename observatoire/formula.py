@@ -1,0 +1,73 @@
+"""Spreadsheet formulas in cells: the one check and the one escape (CSV / formula injection).
+
+A cell that a spreadsheet would run (``=1+1``, ``+cmd|' /C calc'!A0``, ``-2+3+cmd|'x'!A0``,
+``@SUM(A1)``, ``=HYPERLINK(...)``, also behind leading spaces, tabs, carriage returns or line
+feeds that a spreadsheet or a partner's tool strips) is refused at the import
+(`is_formula`) and written with a leading ``'`` by every CSV and XLSX writer (`escape_cell`,
+`escape_frame`), as OWASP recommends. Numbers stay numbers: only text is escaped, and a text
+that is a plain number (``-3``, ``+1,5``) is no formula.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+# Characters a spreadsheet reads as the start of a formula.
+FORMULA_CHARACTERS = frozenset("=+-@")
+# Characters OWASP escapes at the start of a cell whatever follows (beside the formulas).
+_CONTROL_FIRST = frozenset("\t\r\n")
+# White space and control characters that come before a formula and are stripped by
+# spreadsheets (or by `normalise.clean_cell` before a value is stored).
+_LEADING = "".join(chr(c) for c in range(33)) + "\x7f\xa0\u1680\u2000\u2001\u2002\u2003" \
+    "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+# First characters of a cell worth the full check (for loops over many cells).
+SUSPECT_FIRST = frozenset(_LEADING) | FORMULA_CHARACTERS
+_NUMBER = re.compile(r"[+-]?\s*(?:\d+(?:[ .,\u202f\xa0]\d+)*)(?:[eE][+-]?\d+)?%?")
+# A DDE call, application|topic!item (``cmd|' /C calc'!A0``), even without a leading ``=``.
+_DDE = re.compile(r"[A-Za-z][\w.]*\|[^!]*!")
+
+
+def is_formula(value: object) -> bool:
+    """Whether a spreadsheet could run ``value`` as a formula (text only)."""
+    if not isinstance(value, str) or not value:
+        return False
+    text = value.lstrip(_LEADING)
+    if not text:
+        return False
+    if text[0] in FORMULA_CHARACTERS:
+        return not (text[0] in "+-" and (len(text) == 1 or _NUMBER.fullmatch(text)))
+    return "|" in text and _DDE.match(text) is not None
+
+
+def escape_cell(value: Any) -> Any:
+    """``value`` as a spreadsheet will show it, never run it: a text that is a formula or
+    starts with a formula character, tab, carriage return or line feed gets a leading ``'``.
+    Anything that is not text (numbers, dates, ``None``) is returned unchanged."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value[0] in _CONTROL_FIRST or is_formula(value):
+        return "'" + value
+    return value
+
+
+def escape_text(value: object) -> str:
+    """`escape_cell` of ``value`` as text (``""`` for ``None``), for ``csv.writer`` rows."""
+    return "" if value is None else str(escape_cell(str(value)))
+
+
+def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells (and column names) are escaped; numeric columns
+    are left as they are, so that a negative number stays a number."""
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+            out[column] = series.map(escape_cell)
+    out.columns = [escape_cell(c) for c in out.columns]
+    return out

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from dashboards.common import choose_territory, engine
 from observatoire import countnight
+from observatoire.formula import frame_to_csv
 from observatoire.model import ObservatoireError
 from observatoire.store import repository
 from observatoire.survey import list_questionnaires
@@ -89,5 +90,5 @@ st.dataframe(sheet.rename(columns={"team_code": "Code d'équipe", "team_name": "
 st.download_button("Fiches d'équipe à imprimer (HTML)",
                    countnight.team_sheets_html(engine(), campaign_id),
                    file_name=f"fiches-equipes-{campaign_id}.html", mime="text/html")
-st.download_button("Équipes et secteurs (CSV)", sheet.to_csv(index=False),
+st.download_button("Équipes et secteurs (CSV)", frame_to_csv(sheet),
                    file_name=f"equipes-{campaign_id}.csv", mime="text/csv")

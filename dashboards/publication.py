@@ -69,7 +69,7 @@ with right:
     st.markdown("**Évolution**")
     st.plotly_chart(trend_figure(publication), width="stretch")
 
-from observatoire.publish.export import commune_table_fr  # noqa: E402
+from observatoire.publish.export import commune_csv, commune_table_fr  # noqa: E402
 
 st.markdown("**Par commune**")
 st.dataframe(commune_table_fr(publication), hide_index=True, width="stretch")
@@ -90,7 +90,7 @@ for name, source in publication.sources:
 downloads = st.columns(2)
 downloads[0].download_button(
     "Télécharger le tableau (CSV)",
-    commune_table_fr(publication).to_csv(index=False, sep=";").encode("utf-8-sig"),
+    commune_csv(publication),
     file_name=f"publication_{publication.night_date:%Y-%m-%d}.csv", mime="text/csv",
     on_click=_audit_download, args=("csv", slug),
 )  # fmt: skip

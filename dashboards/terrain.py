@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboards.common import engine
 from observatoire import countnight
+from observatoire.formula import escape_frame
 from observatoire.model import ObservatoireError
 from observatoire.survey import load_questionnaire
 
@@ -25,7 +26,8 @@ st.caption(f"{context.team_name} — {context.campaign_name} : {len(entries)} fi
 if entries.empty:
     st.info("Aucune fiche enregistrée pour l'instant.")
     st.stop()
-st.dataframe(entries, hide_index=True, width="stretch")
+# The table's own CSV download goes to a spreadsheet: free text escaped (formulas).
+st.dataframe(escape_frame(entries), hide_index=True, width="stretch")
 
 questionnaire = load_questionnaire(context.questionnaire_version)
 chosen = st.selectbox("Fiche à corriger", entries["id"].tolist(),

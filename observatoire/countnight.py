@@ -20,6 +20,7 @@ import shapely
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from observatoire.masking import mask_contacts
 from observatoire.model import CampaignStatus, ObservatoireError
 from observatoire.store import repository, survey_repository
 from observatoire.store.survey_repository import COLUMN_FIELDS, TeamContext
@@ -395,7 +396,8 @@ def correct_observation(
             raise SubmissionRejected(check.errors)
         survey_repository.apply_correction(
             session, row, meta, check.values, [w.as_dict() for w in check.warnings],
-            actor=actor, reason=reason.strip(), questionnaire_version=questionnaire.version,
+            actor=actor, reason=mask_contacts(reason.strip()),
+            questionnaire_version=questionnaire.version,
         )
         return Receipt(row.submission_uuid, False, row.id, check.warnings, None)
 

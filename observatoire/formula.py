@@ -5,7 +5,8 @@ A cell that a spreadsheet would run (``=1+1``, ``+cmd|' /C calc'!A0``, ``-2+3+cm
 feeds that a spreadsheet or a partner's tool strips) is refused at the import
 (`is_formula`) and written with a leading ``'`` by every CSV and XLSX writer (`escape_cell`,
 `escape_frame`), as OWASP recommends. Numbers stay numbers: only text is escaped, and a text
-that is a plain number (``-3``, ``+1,5``) is no formula.
+that is a plain number or phone number (``-3``, ``+1,5``, ``+33 6 12 34 56 78``) is no
+formula.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ _LEADING = "".join(chr(c) for c in range(33)) + "\x7f\xa0\u1680\u2000\u2001\u200
     "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
 # First characters of a cell worth the full check (for loops over many cells).
 SUSPECT_FIRST = frozenset(_LEADING) | FORMULA_CHARACTERS
-_NUMBER = re.compile(r"[+-]?\s*(?:\d+(?:[ .,\u202f\xa0]\d+)*)(?:[eE][+-]?\d+)?%?")
+# After a sign, what a number or a phone number (+33 6 12 34 56 78, +33 (0)6 12...) is made
+# of: digits and separators, which a spreadsheet cannot turn into a call.
+_NUMBER_CHARACTERS = frozenset("0123456789 .,/-()%\u202f\xa0")
 # A DDE call, application|topic!item (``cmd|' /C calc'!A0``), even without a leading ``=``.
 _DDE = re.compile(r"[A-Za-z][\w.]*\|[^!]*!")
 
@@ -39,8 +42,13 @@ def is_formula(value: object) -> bool:
     if not text:
         return False
     if text[0] in FORMULA_CHARACTERS:
-        return not (text[0] in "+-" and (len(text) == 1 or _NUMBER.fullmatch(text)))
+        return not (text[0] in "+-" and _is_number(text[1:]))
     return "|" in text and _DDE.match(text) is not None
+
+
+def _is_number(text: str) -> bool:
+    """Whether ``text`` (after a sign) is empty or a number or phone number."""
+    return not text or (set(text) <= _NUMBER_CHARACTERS and any(c.isdigit() for c in text))
 
 
 def escape_cell(value: Any) -> Any:
@@ -71,3 +79,25 @@ def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = series.map(escape_cell)
     out.columns = [escape_cell(c) for c in out.columns]
     return out
+
+
+def frame_to_csv(frame: pd.DataFrame, path: Any = None, **options: Any) -> str | None:
+    """``frame.to_csv(path, index=False, **options)`` with its text cells escaped
+    (`escape_frame`): the one way a table is written as CSV for a spreadsheet. Returns the
+    text when ``path`` is ``None``.
+
+    Lines end with CRLF: the csv module then quotes a cell holding a lone carriage return,
+    which with pandas' LF alone would start a new line, and a formula, in a spreadsheet."""
+    options.setdefault("lineterminator", "\r\n")
+    return escape_frame(frame).to_csv(path, index=False, **options)
+
+
+def protect_sheet(sheet: Any) -> None:
+    """Mark every text cell of an openpyxl worksheet as a string: openpyxl writes a text that
+    starts with ``=`` as a live formula unless told otherwise (``data_type`` ``s``). The
+    texts are escaped (`escape_cell`) first."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.value = escape_cell(cell.value)
+                cell.data_type = "s"

@@ -43,6 +43,7 @@ from observatoire.feeds.validate import (
     prepare_chunks,
     record_of_row,
 )
+from observatoire.formula import escape_cell, escape_text
 from observatoire.model import ObservatoireError
 from observatoire.normalise import CommuneReference
 from observatoire.pseudonymise import Pseudonymiser
@@ -481,7 +482,7 @@ def _quarantine_row(import_id: int, row: ParsedRow, parser: RowParser) -> dict[s
     a birth date under « Sexe », a whole line under « Date »), only what the fix needs: the
     widths and the columns expected. Otherwise each cell goes through
     `RowParser.shown_cell` (identifiers, columns not read, misplaced dates and words,
-    phone numbers and e-mail addresses masked).
+    phone numbers and e-mail addresses masked), and formulas are escaped.
     """
     width, found = len(parser.headers), len(row.cells)
     cells: dict[str, Any]
@@ -491,7 +492,7 @@ def _quarantine_row(import_id: int, row: ParsedRow, parser: RowParser) -> dict[s
     else:
         cells = {}
         for index, header in enumerate(parser.headers):
-            shown = parser.shown_cell(index, row.cells[index])[:200]
+            shown = escape_cell(parser.shown_cell(index, row.cells[index])[:200])
             cells[header or f"colonne_{index + 1}"] = shown
     return {
         "import_id": import_id,
@@ -550,7 +551,7 @@ def pseudonymise_file(
     try:
         with temporary.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, delimiter=";")
-            writer.writerow(builder.pseudonymised_columns())
+            writer.writerow(map(escape_text, builder.pseudonymised_columns()))
             for number, cells in table.rows():
                 report.rows_read += 1
                 row = parser.parse(number, cells)
@@ -563,7 +564,7 @@ def pseudonymise_file(
                     report.rows_duplicate += 1
                     continue
                 seen.add(line[2])
-                writer.writerow(line)
+                writer.writerow(map(escape_text, line))
                 report.rows_imported += 1
     except FeedReadError as exc:
         temporary.unlink(missing_ok=True)

@@ -22,7 +22,7 @@ from observatoire.cli import main
 from observatoire.feeds.formats import get_format, load_format_file
 from observatoire.feeds.importer import import_feed, pseudonymise_file
 from observatoire.feeds.report import ERROR, ImportReport, Issue
-from observatoire.formula import escape_cell, escape_frame, frame_to_csv, is_formula
+from observatoire.formula import escape_cell, escape_frame, is_formula
 from observatoire.masking import EMAIL_MASK, PHONE_MASK
 from observatoire.store.db import upgrade_database
 from observatoire.store.feeds_tables import FeedImportRow, FeedQuarantineRow
@@ -318,19 +318,6 @@ def _publish_xlsx(tmp_path: Path) -> list[str]:
     return cells
 
 
-def _team_sheet_csv(_tmp_path: Path) -> list[str]:
-    # The "Équipes et secteurs (CSV)" download of the campaign page.
-    sheet = pd.DataFrame({"team_code": PAYLOADS, "team_name": PAYLOADS,
-                          "sector_code": PAYLOADS, "commune_code": PAYLOADS})
-    return _csv_cells(frame_to_csv(sheet))
-
-
-def _terrain_table(_tmp_path: Path) -> list[str]:
-    # The cells the team leader's table is given (its own download button writes them).
-    entries = pd.DataFrame({"id": range(len(PAYLOADS)), "comment": PAYLOADS})
-    return [str(c) for c in escape_frame(entries).to_numpy().ravel()]
-
-
 WRITERS = {
     "report-csv": _report_csv,
     "pseudonymise": _pseudonymise,
@@ -339,8 +326,6 @@ WRITERS = {
     "publish-csv": _publish_csv,
     "publish-xlsx": _publish_xlsx,
     "publication-page-csv": _publish_page_csv,
-    "campagnes-team-csv": _team_sheet_csv,
-    "terrain-table": _terrain_table,
 }
 
 
@@ -359,4 +344,72 @@ def test_the_import_blocks_every_payload_and_stores_none_as_a_formula(db, tmp_pa
     with Session(db) as session:
         cells = [c for q in session.scalars(select(FeedQuarantineRow)) for c in q.cells.values()]
     assert "[masqué]" in cells and any(c.startswith("'") for c in cells)
+    assert [c for c in cells if c.startswith(_FORMULA_START) or is_formula(c)] == []
+
+
+# --- the pages' downloads --------------------------------------------------------------------
+
+
+@pytest.fixture
+def night(tmp_path, monkeypatch):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_survey_factories import make_night
+
+    from observatoire.store.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'observatoire.sqlite'}"
+    monkeypatch.setenv("OBSERVATOIRE_DATABASE_URL", url)
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OBSERVATOIRE_TERRITORY", "test-territoire")
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    engine = make_engine(url)
+    made = make_night(engine)
+    import streamlit as st
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield engine, made
+    engine.dispose()
+
+
+def _page(name: str):
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboards" / name),
+                             default_timeout=60)
+
+
+def test_the_team_leader_table_never_holds_a_live_formula(night):
+    from test_survey_factories import interview
+
+    from observatoire import countnight
+
+    engine, made = night
+    for payload in PAYLOADS:
+        countnight.submit(engine, interview(made.teams[0], comment=payload))
+    at = _page("terrain.py")
+    at.query_params["equipe"] = made.teams[0]
+    at.run()
+    assert not at.exception
+    comments = at.dataframe[0].value["comment"].tolist()
+    assert len(comments) == len(PAYLOADS) and all(c.startswith("'") for c in comments)
+
+
+def test_the_campaign_page_team_csv_never_holds_a_live_formula(night, monkeypatch):
+    import streamlit
+
+    from observatoire import countnight
+
+    downloads: dict[str, object] = {}
+    monkeypatch.setattr(streamlit, "download_button",
+                        lambda label, data, *a, **k: downloads.setdefault(label, data))
+    monkeypatch.setattr(countnight, "team_sheets_table", lambda *_a, **_k: pd.DataFrame({
+        "team_code": PAYLOADS, "team_name": PAYLOADS, "sector_code": PAYLOADS,
+        "commune_code": PAYLOADS}))
+    at = _page("campagnes.py")
+    at.run()
+    assert not at.exception, at.exception
+    data = downloads["Équipes et secteurs (CSV)"]
+    cells = _csv_cells(data.decode("utf-8") if isinstance(data, bytes) else data)
+    assert len(cells) == 4 * (len(PAYLOADS) + 1)
     assert [c for c in cells if c.startswith(_FORMULA_START) or is_formula(c)] == []

@@ -8,7 +8,6 @@ import csv
 import datetime as dt
 import json
 import re
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +15,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+from test_linkage import _people
+from test_survey_factories import interview, make_night
 
 from observatoire import feeds
 from observatoire.cli import main
@@ -161,9 +162,6 @@ def test_a_phone_number_and_an_e_mail_in_a_comment_are_stored_masked(db, tmp_pat
 
 
 def test_a_volunteer_comment_is_stored_without_phone_number_nor_e_mail(tmp_path):
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_survey_factories import interview, make_night
-
     from observatoire import countnight
     from observatoire.store.db import make_engine
 
@@ -237,9 +235,6 @@ def _pseudonymise(tmp_path: Path) -> list[str]:
 
 
 def _records(tmp_path: Path) -> Path:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_linkage import _people
-
     people = _people()
     for n, payload in enumerate(PAYLOADS):
         people.loc[n, "record_id"] = f"{payload}{n}"
@@ -352,9 +347,6 @@ def test_the_import_blocks_every_payload_and_stores_none_as_a_formula(db, tmp_pa
 
 @pytest.fixture
 def night(tmp_path, monkeypatch):
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_survey_factories import make_night
-
     from observatoire.store.db import make_engine
 
     url = f"sqlite:///{tmp_path / 'observatoire.sqlite'}"
@@ -380,8 +372,6 @@ def _page(name: str):
 
 
 def test_the_team_leader_table_never_holds_a_live_formula(night):
-    from test_survey_factories import interview
-
     from observatoire import countnight
 
     engine, made = night

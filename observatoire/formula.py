@@ -47,13 +47,15 @@ def is_formula(value: object) -> bool:
 
 
 def _is_number(text: str) -> bool:
-    """Whether ``text`` (after a sign) is empty or a number or phone number."""
+    """Whether ``text`` (after a sign) is blank or a number or phone number: a lone ``-``
+    is the partners' usual "nothing"."""
+    text = text.strip(_LEADING)
     return not text or (set(text) <= _NUMBER_CHARACTERS and any(c.isdigit() for c in text))
 
 
 def escape_cell(value: Any) -> Any:
-    """``value`` as a spreadsheet will show it, never run it: a text that is a formula or
-    starts with a formula character, tab, carriage return or line feed gets a leading ``'``.
+    """``value`` as a spreadsheet will show it, never run it: a text that is a formula
+    (`is_formula`) or starts with a tab, carriage return or line feed gets a leading ``'``.
     Anything that is not text (numbers, dates, ``None``) is returned unchanged."""
     if not isinstance(value, str) or not value:
         return value

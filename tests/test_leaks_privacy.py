@@ -403,3 +403,14 @@ def test_the_campaign_page_team_csv_never_holds_a_live_formula(night, monkeypatc
     cells = _csv_cells(data.decode("utf-8") if isinstance(data, bytes) else data)
     assert len(cells) == 4 * (len(PAYLOADS) + 1)
     assert [c for c in cells if c.startswith(_FORMULA_START) or is_formula(c)] == []
+
+
+def test_a_file_without_header_line_names_no_date_in_its_refusal(db, tmp_path):
+    # The first row of data is read as the header: its cells are listed as columns.
+    path = tmp_path / "sans_entete.csv"
+    path.write_text("\n".join(_ACCUEIL_ROWS) + "\n", encoding="utf-8")
+    report = _import(db, path, "accueil_jour")
+    assert report.status.startswith("refusé")
+    assert any("colonnes trouvées" in i.fix for i in report.issues)
+    assert _leaks(_everything_written(db, report, tmp_path),
+                  ["1988-07-04", "2025-02-02", "2025-08-02"]) == []

@@ -153,7 +153,7 @@ class RowParser:
                         ERROR, name, 1, spec.columns[0], "",
                         f"Colonne obligatoire manquante : {expected} ({field_name}).",
                         "Vérifiez le format choisi (observatoire feed formats) et la ligne "
-                        f"d'en-tête ; colonnes trouvées : {', '.join(self.headers)}.",
+                        f"d'en-tête ; colonnes trouvées : {', '.join(map(_header, self.headers))}.",
                     ))
                 continue
             self._columns[field_name] = index
@@ -175,7 +175,7 @@ class RowParser:
                     "Fichier pseudonymisé sans colonne cle_ligne.",
                     "Produisez le fichier avec `observatoire pseudonymise` sans le modifier.",
                 ))
-        ignored = [h for i, h in enumerate(self.headers) if i not in used and h]
+        ignored = [_header(h) for i, h in enumerate(self.headers) if i not in used and h]
         if ignored and not self.fatal:
             self.file_issues.append(Issue(
                 WARNING, name, 1, None, "",
@@ -454,6 +454,12 @@ class RowParser:
                     "Formule de tableur dans une cellule (injection possible) : ligne bloquée.",
                     "Remplacez la formule par la valeur attendue dans le fichier d'origine.",
                 ))
+
+
+def _header(header: str) -> str:
+    """A column name as a message shows it: a file without header line has a row of data
+    there, whose dates, phone numbers and e-mail addresses are masked."""
+    return shown_value(header, "text")
 
 
 def _canonical(value: Any) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from dashboards.common import choose_territory, download, engine, plain
 from dashboards.tableau_commun import STAFF_ROLES, require
 from observatoire import countnight
+from observatoire.formula import frame_to_csv
 from observatoire.model import ObservatoireError
 from observatoire.store import repository
 from observatoire.survey import list_questionnaires
@@ -95,7 +96,7 @@ download("Fiches d'équipe à imprimer (HTML)",
          lambda: countnight.team_sheets_html(database, campaign_id),
          file_name=f"fiches-equipes-{campaign_id}.html", mime="text/html",
          kind="team_sheets", campaign_id=campaign_id)
-# formula escaping: S2 (the team names are typed by staff)
-download("Équipes et secteurs (CSV)", lambda: sheet.to_csv(index=False),
+# The team names are typed by staff: formulas escaped (`observatoire.formula`).
+download("Équipes et secteurs (CSV)", lambda: frame_to_csv(sheet),
          file_name=f"equipes-{campaign_id}.csv", mime="text/csv", kind="team_codes",
          campaign_id=campaign_id)

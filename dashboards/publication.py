@@ -59,7 +59,7 @@ with right:
     st.markdown("**Évolution**")
     st.plotly_chart(trend_figure(publication), width="stretch")
 
-from observatoire.publish.export import commune_table_fr  # noqa: E402
+from observatoire.publish.export import commune_csv, commune_table_fr  # noqa: E402
 
 st.markdown("**Par commune**")
 st.dataframe(commune_table_fr(publication), hide_index=True, width="stretch")
@@ -81,7 +81,7 @@ downloads = st.columns(2)
 # formula escaping: S2 (the commune table holds territory and campaign names)
 download(
     "Télécharger le tableau (CSV)",
-    lambda: commune_table_fr(publication).to_csv(index=False, sep=";").encode("utf-8-sig"),
+    lambda: commune_csv(publication),
     file_name=f"publication_{publication.night_date:%Y-%m-%d}.csv", mime="text/csv",
     kind="publication", where=downloads[0], territory=slug, format="csv",
 )  # fmt: skip

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from observatoire.access import NIGHT_TIMEZONE, team_code_closes_at
 from observatoire.indicators.extrapolation import Extrapolation
+from observatoire.masking import mask_contacts
 from observatoire.model import CampaignStatus, ObservatoireError
 from observatoire.store import repository, survey_repository
 from observatoire.store.survey_repository import COLUMN_FIELDS, TeamContext
@@ -478,7 +479,8 @@ def correct_observation(
             raise SubmissionRejected(check.errors)
         survey_repository.apply_correction(
             session, row, meta, check.values, [w.as_dict() for w in check.warnings],
-            actor=actor, reason=reason.strip(), questionnaire_version=questionnaire.version,
+            actor=actor, reason=mask_contacts(reason.strip()),
+            questionnaire_version=questionnaire.version,
         )
         return Receipt(row.submission_uuid, False, row.id, check.warnings, None)
 

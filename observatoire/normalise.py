@@ -2,7 +2,8 @@
 
 Every function here is pure and idempotent: normalising an already normalised value gives it
 back unchanged (the property tests check it). Errors are `NormalisationError` with a French
-message that says what was expected.
+message that says what was expected, never the value read: it may be an identifier (a birth
+date, or a name in the wrong column), and reports show it in a column of its own, masked.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ def parse_french_date(value: str, today: dt.date | None = None) -> FrenchDate:
         if len(year_text) == 2:
             year += 2000 if 2000 + year <= reference_year else 1900
         return _from_parts(year, month, day, text, two_digit=len(year_text) == 2)
-    raise NormalisationError(f"Date illisible : {text!r}. {_DATE_HELP}")
+    raise NormalisationError(f"Date illisible : ce n'est pas une date. {_DATE_HELP}")
 
 
 def _from_parts(year: int, month: int, day: int, text: str, *, two_digit: bool) -> FrenchDate:
@@ -189,13 +190,14 @@ def _from_parts(year: int, month: int, day: int, text: str, *, two_digit: bool) 
 
 def _checked_date(year: int, month: int, day: int, text: str) -> dt.date:
     if not 1880 <= year <= 2100:
-        raise NormalisationError(f"Année invraisemblable dans la date {text!r}. {_DATE_HELP}")
+        raise NormalisationError(
+            f"Année invraisemblable : avant 1880 ou après 2100. {_DATE_HELP}")
     try:
         return dt.date(year, month, day)
     except ValueError:
         hint = " (jour et mois inversés ?)" if month > 12 and day <= 12 else ""
         raise NormalisationError(
-            f"Date impossible : {text!r}{hint}. {_DATE_HELP}"
+            f"Date impossible : ce jour n'existe pas dans le calendrier{hint}. {_DATE_HELP}"
         ) from None
 
 
@@ -224,7 +226,7 @@ def normalise_sex(value: str, mapping: dict[str, str] | None = None) -> Sex:
     if key in _SEX:
         return _SEX[key]
     raise NormalisationError(
-        f"Sexe non reconnu : {value!r}. Valeurs attendues : H, F, Homme, Femme (ou 1, 2)."
+        "Sexe non reconnu. Valeurs attendues : H, F, Homme, Femme (ou 1, 2)."
     )
 
 
@@ -353,7 +355,7 @@ class CommuneReference:
             if upper in self._by_postcode:
                 return self._from_postcode(upper, postcode, departements)
             raise NormalisationError(
-                f"Code commune ou code postal inconnu : {text!r}. Vérifiez le code INSEE "
+                "Code commune ou code postal inconnu : vérifiez le code INSEE "
                 "(Dijon : 21231) ou le code postal (Dijon : 21000)."
             )
         key = _commune_key(text)
@@ -376,7 +378,7 @@ class CommuneReference:
         if candidates:
             listed = ", ".join(f"{self.name(c)} ({c})" for c in candidates[:6])
             raise NormalisationError(
-                f"Commune ambiguë : {text!r} désigne plusieurs communes : {listed}. "
+                f"Commune ambiguë : ce nom désigne plusieurs communes : {listed}. "
                 "Indiquez le code INSEE ou le code postal."
             )
         if postcode:
@@ -387,7 +389,8 @@ class CommuneReference:
             names = sorted({self.name(self._by_key[k][0]) for k in close})
             hint = " Vouliez-vous dire : " + ", ".join(names) + " ?"
         raise NormalisationError(
-            f"Commune introuvable : {text!r}.{hint} Corrigez le nom ou indiquez le code INSEE."
+            f"Commune introuvable : aucune commune de ce nom.{hint} Corrigez le nom ou "
+            "indiquez le code INSEE."
         )
 
     def _from_postcode(

@@ -31,7 +31,7 @@ from observatoire.feeds import reader_process
 from observatoire.feeds.formats import FeedFormat
 from observatoire.feeds.reader_process import chunks_read_in_worker
 from observatoire.feeds.reading import FeedReadError, RawTable, read_table
-from observatoire.feeds.report import ERROR, MASK, WARNING, ImportReport, Issue
+from observatoire.feeds.report import ERROR, WARNING, ImportReport, Issue
 from observatoire.feeds.validate import (
     PSEUDO_PREFIX,
     ParsedRow,
@@ -44,6 +44,7 @@ from observatoire.feeds.validate import (
     prepare_chunks,
     record_of_row,
 )
+from observatoire.formula import escape_cell, escape_text
 from observatoire.model import DEFAULT_PARTNER, ObservatoireError
 from observatoire.normalise import CommuneReference
 from observatoire.pseudonymise import Pseudonymiser
@@ -590,12 +591,24 @@ def _sort_out_rows(
 
 
 def _quarantine_row(import_id: int, row: ParsedRow, parser: RowParser) -> dict[str, Any]:
-    """A blocked row as it can be stored: identifier cells masked."""
-    cells = {}
-    for index, header in enumerate(parser.headers):
-        value = row.cells[index] if index < len(row.cells) else ""
-        identifier = index in parser._identifier_columns or header.startswith(PSEUDO_PREFIX)
-        cells[header or f"colonne_{index + 1}"] = MASK if identifier and value else value[:200]
+    """A blocked row as it can be stored: nothing that could identify someone.
+
+    A row of the wrong width keeps no cell at all (its cells are not where the header says:
+    a birth date under « Sexe », a whole line under « Date »), only what the fix needs: the
+    widths and the columns expected. Otherwise each cell goes through
+    `RowParser.shown_cell` (identifiers, columns not read, misplaced dates and words,
+    phone numbers and e-mail addresses masked), and formulas are escaped.
+    """
+    width, found = len(parser.headers), len(row.cells)
+    cells: dict[str, Any]
+    if found != width:
+        cells = {"champs_attendus": width, "champs_trouves": found,
+                 "colonnes": [h or f"colonne_{i + 1}" for i, h in enumerate(parser.headers)]}
+    else:
+        cells = {}
+        for index, header in enumerate(parser.headers):
+            shown = escape_cell(parser.shown_cell(index, row.cells[index])[:200])
+            cells[header or f"colonne_{index + 1}"] = shown
     return {
         "import_id": import_id,
         "row_number": row.number,
@@ -653,7 +666,7 @@ def pseudonymise_file(
     try:
         with temporary.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, delimiter=";")
-            writer.writerow(builder.pseudonymised_columns())
+            writer.writerow(map(escape_text, builder.pseudonymised_columns()))
             for number, cells in table.rows():
                 report.rows_read += 1
                 row = parser.parse(number, cells)
@@ -666,7 +679,7 @@ def pseudonymise_file(
                     report.rows_duplicate += 1
                     continue
                 seen.add(line[2])
-                writer.writerow(line)
+                writer.writerow(map(escape_text, line))
                 report.rows_imported += 1
     except FeedReadError as exc:
         temporary.unlink(missing_ok=True)

@@ -1,7 +1,8 @@
 """The import report: errors (the row is quarantined) and warnings (the row is kept), in French.
 
-Values of identifier columns are never shown (``MASK``): reports are stored in the database
-and sent by e-mail. The CSV export neutralises cells that a spreadsheet would run as formulas.
+Values that could identify someone are never shown (masked, `observatoire.masking`):
+reports are stored in the database and sent by e-mail. The CSV export neutralises cells that
+a spreadsheet would run as formulas (`observatoire.formula`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from observatoire.formula import escape_text
+
 ERROR = "erreur"
 WARNING = "avertissement"
-MASK = "[masqué]"
 MAX_KEPT_ISSUES = 100_000  # beyond, issues are only counted
 MAX_STORED_ISSUES = 500
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -152,12 +153,7 @@ class ImportReport:
             writer.writerow(["fichier", "ligne", "colonne", "valeur", "gravite", "probleme",
                              "correction"])
             for i in self.issues:
-                writer.writerow([safe_cell(c) for c in (
+                writer.writerow([escape_text(c) for c in (
                     i.file, i.row or "", i.column or "", i.value, i.severity, i.message, i.fix
                 )])
 
-
-def safe_cell(value: object) -> str:
-    """A cell a spreadsheet will show as text, never run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text

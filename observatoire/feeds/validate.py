@@ -25,7 +25,9 @@ import numpy as np
 import pandas as pd
 
 from observatoire.feeds.formats import FeedFormat, FieldSpec, header_key
-from observatoire.feeds.report import ERROR, MASK, WARNING, Issue
+from observatoire.feeds.report import ERROR, WARNING, Issue
+from observatoire.formula import SUSPECT_FIRST, escape_cell, is_formula
+from observatoire.masking import MASK, mask_contacts, shown_value
 from observatoire.model import DEFAULT_PARTNER, ObservatoireError
 from observatoire.normalise import (
     CleanName,
@@ -42,9 +44,9 @@ from observatoire.normalise import (
 from observatoire.plan_attributes import PLAN_ATTRIBUTES, attribute_text
 from observatoire.pseudonymise import ENCODING_VERSION, PSEUDONYM_FIELDS, Pseudonymiser
 
-# A cell a spreadsheet would run: =..., @..., +FUNCTION(...), -FUNCTION(...).
-_FORMULA = re.compile(r"^\s*(?:[=@]|[+\-]\s*[A-Za-z_][A-Za-z0-9_.]*\s*\()")
-_FORMULA_FIRST = frozenset("=@+- \t")
+# A cell a spreadsheet would run (`observatoire.formula.is_formula`) starts with one of these
+# or holds a DDE call (a "|").
+_FORMULA_FIRST = SUSPECT_FIRST
 _YES = {"oui", "o", "x", "1", "vrai", "yes", "y", "true"}
 _NO = {"non", "n", "0", "faux", "no", "false"}
 PSEUDO_PREFIX = "ps_"
@@ -59,6 +61,11 @@ _CACHE_LIMIT = 100_000  # distinct cells remembered per field (bounded memory)
 # What a reader finds wrong in a cell: (severity, value as shown, message, fix).
 Problem = tuple[str, str, str, str]
 Read = tuple[Any, tuple[Problem, ...]]
+CONTACT_MASKED: Problem = (
+    WARNING, MASK, "Téléphone ou adresse électronique dans un texte libre : masqué avant "
+    "enregistrement ([téléphone masqué], [courriel masqué]).",
+    "Ne notez ni numéro ni adresse électronique dans les commentaires ; le reste du texte "
+    "est gardé.")
 
 
 @dataclass
@@ -98,6 +105,9 @@ class RowParser:
         self._pseudo_columns: dict[str, int] = {}
         self._seen_departements: set[str] = set()
         self._map_columns()
+        # Per column read, its field's type and whether it is an identifier (`shown_cell`).
+        self._kinds = {index: (feed_format.fields[name].type, feed_format.is_identifier(name))
+                       for name, index in self._columns.items()}
         self._readers: dict[str, Callable[[str], Read]] = {
             name: self._reader(name, spec) for name, spec in feed_format.fields.items()
         }
@@ -144,7 +154,7 @@ class RowParser:
                         ERROR, name, 1, spec.columns[0], "",
                         f"Colonne obligatoire manquante : {expected} ({field_name}).",
                         "Vérifiez le format choisi (observatoire feed formats) et la ligne "
-                        f"d'en-tête ; colonnes trouvées : {', '.join(self.headers)}.",
+                        f"d'en-tête ; colonnes trouvées : {', '.join(map(_header, self.headers))}.",
                     ))
                 continue
             self._columns[field_name] = index
@@ -166,7 +176,7 @@ class RowParser:
                     "Fichier pseudonymisé sans colonne cle_ligne.",
                     "Produisez le fichier avec `observatoire pseudonymise` sans le modifier.",
                 ))
-        ignored = [h for i, h in enumerate(self.headers) if i not in used and h]
+        ignored = [_header(h) for i, h in enumerate(self.headers) if i not in used and h]
         if ignored and not self.fatal:
             self.file_issues.append(Issue(
                 WARNING, name, 1, None, "",
@@ -201,7 +211,7 @@ class RowParser:
         latest = self.today + dt.timedelta(days=1)
 
         def problem(severity: str, text: str, message: str, fix: str) -> Problem:
-            return (severity, (MASK if masked and text else text)[:80], message, fix)
+            return (severity, shown_value(text, kind, masked)[:80], message, fix)
 
         def read_text(text: str) -> Read:
             return text, ()
@@ -303,7 +313,7 @@ class RowParser:
             # the départements of the communes already read in the file.
             code = self.communes.resolve(text, postcode, self._departements_now).code
         except NormalisationError as exc:
-            shown = MASK if self.format.is_identifier("commune") else text[:80]
+            shown = shown_value(text, spec.type, self.format.is_identifier("commune"))[:80]
             return None, ((ERROR if spec.required else WARNING, shown, str(exc),
                            "Corrigez la commune dans le fichier, ou ajoutez son code INSEE."),)
         return code, ()
@@ -330,7 +340,10 @@ class RowParser:
                 missing = ((ERROR, "", "Valeur obligatoire manquante.",
                             "Complétez la cellule dans le fichier d'origine."),)
             if spec.type in {"text", "identifier"}:
-                self._plain.append((name, index, column, missing))
+                # Free text (not an identifier, which is pseudonymised): phone numbers and
+                # e-mail addresses in it are masked before anything is stored.
+                free = spec.type == "text" and not self.format.is_identifier(name)
+                self._plain.append((name, index, column, missing, free))
             elif spec.type == "commune":
                 self._communes.append((name, index, column, missing, {}, None))
             else:
@@ -368,7 +381,7 @@ class RowParser:
             ))
             return row
         for cell in cells:
-            if cell and cell[0] in _FORMULA_FIRST:
+            if cell and (cell[0] in _FORMULA_FIRST or "|" in cell):
                 self._check_formulas(row)
                 if row.issues:
                     return row
@@ -376,9 +389,12 @@ class RowParser:
         values, issues, file_name = row.values, row.issues, self.file_name
         # Fields by kind, each in its own tight loop; a row's issues are put back in the
         # order of the fields afterwards.
-        for name, index, column, missing in self._plain:
+        for name, index, column, missing, free in self._plain:
             text = clean_cell(cells[index]) if index < count else ""
             if text:
+                if free and (masked := mask_contacts(text)) != text:
+                    issues.append(Issue(WARNING, file_name, number, column, *CONTACT_MASKED[1:]))
+                    text = masked
                 values[name] = text
             elif missing:
                 issues.append(Issue(ERROR, file_name, number, column, *missing[0][1:]))
@@ -426,15 +442,28 @@ class RowParser:
                     values[f"{PSEUDO_PREFIX}{key}"] = cells[index].strip()
         return row
 
+    def shown_cell(self, index: int, cell: str) -> str:
+        """What may be shown or stored of the cell of column ``index`` of a row of the
+        right width (`observatoire.masking.shown_value`): nothing of an identifier, of a
+        pseudonym or of a column the format does not read."""
+        kind, identifier = self._kinds.get(index, (None, False))
+        return shown_value(cell, kind, identifier)
+
     def _check_formulas(self, row: ParsedRow) -> None:
         for index, cell in enumerate(row.cells):
-            if cell and cell[0] in _FORMULA_FIRST and _FORMULA.match(cell):
-                value = MASK if index in self._identifier_columns else "'" + cell[:40]
+            if cell and (cell[0] in _FORMULA_FIRST or "|" in cell) and is_formula(cell):
+                value = escape_cell(self.shown_cell(index, cell[:40]))
                 row.issues.append(Issue(
                     ERROR, self.file_name, row.number, self.headers[index], value,
                     "Formule de tableur dans une cellule (injection possible) : ligne bloquée.",
                     "Remplacez la formule par la valeur attendue dans le fichier d'origine.",
                 ))
+
+
+def _header(header: str) -> str:
+    """A column name as a message shows it: a file without header line has a row of data
+    there, whose dates, phone numbers and e-mail addresses are masked."""
+    return shown_value(header, "text")
 
 
 def _canonical(value: Any) -> str:
@@ -707,7 +736,8 @@ class ParsedChunk:
 # Looks for a cell starting like a formula among a column's distinct cells, each after a
 # "\n" (cells never hold a "\n" here unless quoted, and then the exact check below decides);
 # a pattern that starts with a plain character is searched for quickly, unlike ``^|\n``.
-_FORMULA_START = re.compile(r"\n[=@+\- \t]")
+_FORMULA_START = re.compile("\n[=@+\\-\x00-\x09\x0b-\x20\x7f\xa0\u1680\u2000-\u200b\u2028"
+                            "\u2029\u202f\u205f\u3000\ufeff]|\\|")
 
 
 def parse_chunk(parser: RowParser, rows: list[tuple[int, list[str]]]) -> ParsedChunk:
@@ -740,7 +770,7 @@ def parse_chunk(parser: RowParser, rows: list[tuple[int, list[str]]]) -> ParsedC
         if not _FORMULA_START.search("\n" + "\n".join(uniques)):
             continue
         suspects = [i for i, c in enumerate(uniques)
-                    if c and c[0] in _FORMULA_FIRST and _FORMULA.match(c)]
+                    if c and (c[0] in _FORMULA_FIRST or "|" in c) and is_formula(c)]
         if suspects:
             formula |= np.isin(codes, suspects)
     if formula.any():
@@ -794,9 +824,14 @@ def _read_columns(
     for name in parser._columns:
         kind, entry = plans[name]
         if kind == "plain":
-            _, index, column, missing = entry
+            _, index, column, missing, free = entry
             codes, uniques = columns[index]
             texts = _clean_cells(uniques.tolist())
+            if free:
+                masked = [mask_contacts(text) for text in texts]
+                note(codes, [i for i, (a, b) in enumerate(zip(texts, masked, strict=True))
+                             if a != b], lambda _i: (CONTACT_MASKED,), column)
+                texts = masked
             chunk.codes[name] = codes
             if "" in texts:
                 chunk.values[name] = [text or None for text in texts]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.config import InputLimits, load_input_limits
+from observatoire.formula import frame_to_csv
 from observatoire.model import ObservatoireError
 
 RECORD_COLUMNS: tuple[str, ...] = (
@@ -208,4 +209,4 @@ def validate_records(
 
 def write_clusters(frame: pd.DataFrame, path: str | Path) -> None:
     """Write the result of `observatoire link` (``record_id,person_id,...``) as UTF-8 CSV."""
-    frame.to_csv(path, index=False, encoding="utf-8", float_format="%.4f")
+    frame_to_csv(frame, path, encoding="utf-8", float_format="%.4f")

@@ -11,6 +11,7 @@ import geopandas as gpd
 import pandas as pd
 import plotly.io as pio
 
+from observatoire.formula import escape_frame, frame_to_csv, protect_sheet
 from observatoire.model import ObservatoireError
 from observatoire.publish.figures import commune_map, trend_figure
 from observatoire.publish.report import Publication
@@ -37,38 +38,47 @@ def _stem(publication: Publication) -> str:
     return f"publication_{publication.night_date:%Y-%m-%d}"
 
 
+def commune_csv(publication: Publication) -> bytes:
+    """The commune table as published in CSV (the file of `write_csv`, the page's download):
+    UTF-8 with BOM, semicolons and decimal commas, as a French spreadsheet expects; text
+    cells escaped (`observatoire.formula`)."""
+    text = frame_to_csv(commune_table_fr(publication), sep=";", decimal=",")
+    return text.encode("utf-8-sig")
+
+
 def write_csv(publication: Publication, directory: Path) -> Path:
     path = directory / f"{_stem(publication)}_communes.csv"
-    # UTF-8 with BOM and semicolons: opens as expected in a French spreadsheet.
-    commune_table_fr(publication).to_csv(path, index=False, sep=";", encoding="utf-8-sig",
-                                         decimal=",")  # fmt: skip
+    path.write_bytes(commune_csv(publication))
     return path
 
 
 def write_xlsx(publication: Publication, directory: Path) -> Path:
+    """The publication's tables, one sheet each; every text cell escaped and typed as text
+    (`observatoire.formula.protect_sheet`), never a live formula."""
     path = directory / f"{_stem(publication)}.xlsx"
     method = pd.DataFrame(
         {"Méthodologie": [publication.methodology, publication.disclosure_note,
                           *publication.notes]}
     )  # fmt: skip
     sources = pd.DataFrame(publication.sources, columns=["Donnée", "Source et licence"])
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        publication.key_figures.rename(
-            columns={"indicateur": "Indicateur", "valeur": "Valeur", "unite": "Unité"}
-        ).to_excel(writer, sheet_name="Chiffres clés", index=False)
-        commune_table_fr(publication).to_excel(writer, sheet_name="Communes", index=False)
-        publication.places.rename(
-            columns={"libelle": "Lieu", "personnes": "Personnes", "statut": "Statut"}
-        ).to_excel(writer, sheet_name="Lieux", index=False)
-        publication.trend.rename(
+    sheets = {
+        "Chiffres clés": publication.key_figures.rename(
+            columns={"indicateur": "Indicateur", "valeur": "Valeur", "unite": "Unité"}),
+        "Communes": commune_table_fr(publication),
+        "Lieux": publication.places.rename(
+            columns={"libelle": "Lieu", "personnes": "Personnes", "statut": "Statut"}),
+        "Évolution": publication.trend.rename(
             columns={"campagne": "Nuit de comptage", "nuit": "Date", "personnes": "Personnes",
-                     "evolution_pct": "Évolution (%)", "precaution": "Précaution"}
-        ).to_excel(writer, sheet_name="Évolution", index=False)  # fmt: skip
-        publication.profile.rename(columns={"indicateur": "Indicateur", "part": "Part"}).to_excel(
-            writer, sheet_name="Profil", index=False
-        )
-        method.to_excel(writer, sheet_name="Méthodologie", index=False)
-        sources.to_excel(writer, sheet_name="Sources", index=False)
+                     "evolution_pct": "Évolution (%)", "precaution": "Précaution"}),
+        "Profil": publication.profile.rename(columns={"indicateur": "Indicateur",
+                                                      "part": "Part"}),
+        "Méthodologie": method,
+        "Sources": sources,
+    }  # fmt: skip
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, table in sheets.items():
+            escape_frame(table).to_excel(writer, sheet_name=name, index=False)
+            protect_sheet(writer.sheets[name])
     return path
 
 

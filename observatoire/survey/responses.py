@@ -16,6 +16,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator
 
+from observatoire.masking import mask_contacts
 from observatoire.survey.questionnaire import Question, Questionnaire, default_reference_year
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "validate_response",
 ]
 
+CONTACT_MASKED = ("numéro de téléphone ou adresse électronique masqué avant enregistrement "
+                  "(ne notez aucun moyen de joindre la personne)")
 _TRUE = {"true", "oui", "yes", "1", "vrai", "o", "y"}
 _FALSE = {"false", "non", "no", "0", "faux", "n"}
 
@@ -167,7 +170,8 @@ def validate_response(
     ``reference_year`` is the year of the night (for birth year checks; this year by
     default). Errors: unknown question, value of the wrong type or outside the choices,
     required answer missing, answer to a question that does not apply, constraint broken.
-    Warnings: the questionnaire's ``warnings`` rules that hold.
+    Warnings: the questionnaire's ``warnings`` rules that hold, and phone numbers or e-mail
+    addresses found in a text answer (masked in the values: `observatoire.masking`).
     """
     year = reference_year or default_reference_year()
     check = ResponseCheck()
@@ -200,6 +204,10 @@ def validate_response(
                 check.errors.append(Issue(question.name, f"réponse obligatoire "
                                                          f"(« {question.label} »)"))
             continue
+        if question.type == "text" and (masked := mask_contacts(value)) != value:
+            # Free text is stored and shown to staff: no way to reach the person in it.
+            check.warnings.append(Issue(question.name, CONTACT_MASKED))
+            value = masked
         problem = _constraint_problem(question, value)
         if problem:
             check.errors.append(Issue(question.name, problem))

@@ -286,7 +286,7 @@ def test_the_engine_keeps_apart_a_chain_of_two_sexes() -> None:
 def test_a_group_of_nicknames_counts_as_the_checked_groups_of_its_source() -> None:
     import numpy as np
 
-    from observatoire.linkage.cluster import estimate_people
+    from observatoire.linkage.estimate import estimate_people
 
     # Record 0 is a person (full name); 1-20 are satellites of one source whose names some
     # anchor carries (each half likely new), 21 a nickname nobody carries, 22 a sighting.

@@ -18,8 +18,9 @@ import pandas as pd
 
 from observatoire.linkage import fellegi_sunter
 from observatoire.linkage.blocking import BlockingReport, blocking_keys, candidate_pairs
-from observatoire.linkage.cluster import PeopleEstimate, cluster, confidence, estimate_people
+from observatoire.linkage.cluster import cluster, confidence
 from observatoire.linkage.compare import COMPARISONS, cannot_be_one, compare, comparisons_for
+from observatoire.linkage.estimate import PeopleEstimate, estimate_people
 from observatoire.linkage.prepare import Features, prepare
 from observatoire.linkage.sorted_runs import run_starts
 from observatoire.model import ObservatoireError

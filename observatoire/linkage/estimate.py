@@ -14,18 +14,101 @@ from scipy.sparse.csgraph import connected_components
 
 from observatoire.linkage.cluster import confidence, satellite_shares
 
+Z_90 = 1.6448536269514722  # two-sided 90 %: 5 % on each side
+
+# The pair probabilities are not calibrated where the clustering has already decided: a
+# link between two persons that the clustering kept apart (an identifier contradicts, a
+# stronger link won) is rarely a match whatever its probability (5 % true for a mean
+# probability of 0.49 on the project's sample), and a record's best link inside its person
+# is less sure than it says. The factors below multiply the odds of each kind of decision;
+# they are chosen on the project's generator with seeds 0-4 only
+# (`python benchmarks/bench_estimate.py --tune`) and reported on seeds 100+ and on
+# populations the generator never made (benchmarks/README.md).
+
+
+@dataclass(frozen=True)
+class Calibration:
+    # `--tune` on 2026-12-03 (seeds 0-4 at 1,000 people and the default ~1,800): merge
+    # 0.0534, keep 0.6533, known 32.68 (satellites that match nobody clearly are far more
+    # often somebody known than their pair odds say), model error 0.0548 (errors from -6.4 %
+    # to +8.0 %: the larger territory comes out lower).
+    merge_odds: float = 0.0534  # two persons joined by an uncertain link are one
+    keep_odds: float = 0.6533  # a record loosely attached to its person belongs to it
+    known_odds: float = 32.68  # a group of satellites is somebody known (1 - "new")
+    model_error: float = 0.0548
+    """Relative standard error of the estimate that the draws do not explain (the spread of
+    the estimate's error over the tuning seeds), added in quadrature to the interval."""
+
+
+CALIBRATION = Calibration()
+
+
+def _scaled(p: np.ndarray, odds: float) -> np.ndarray:
+    """``p`` with its odds multiplied by ``odds`` (certain values stay certain)."""
+    if odds == 1.0:
+        return p
+    p = np.clip(p, 0.0, 1.0)
+    return odds * p / np.maximum(odds * p + (1.0 - p), 1e-300)
+
+
+DRAWS = 200
+MAX_DRAW_EDGES = 20_000_000  # merge edges over all draws at once: fewer draws beyond
+
 
 @dataclass(frozen=True)
 class PeopleEstimate:
-    """How many distinct people, with a range from the uncertain pairs."""
+    """How many distinct people, with a 90 % interval (`estimate_people`)."""
 
-    people: int  # expected distinct people (see `estimate_people`)
-    low: int
+    people: int  # the estimate: mean of the draws, rounded
+    low: int  # 90 % interval
     high: int
     records: int
     clusters: int = 0  # persons in the clustering (satellites left alone count one each)
     expected: np.ndarray | None = field(default=None, compare=False, repr=False)
-    """Per cluster label, the people it is expected to be (``people`` is their sum)."""
+    """Per cluster label, the people it is expected to be (1 for a person with a full name,
+    a group of satellites its chance of being somebody new)."""
+    draws: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """People in each draw (`estimate_people`)."""
+    sources: Uncertainty | None = field(default=None, compare=False, repr=False)
+    """Where the draws' uncertainty comes from, to rank the pairs to review."""
+
+    @property
+    def interval_90(self) -> tuple[int, int]:
+        return self.low, self.high
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """The uncertain decisions the draws make, each with its probability.
+
+    ``merge_pairs`` (indices into the candidate pairs): the best pair between two persons
+    that an uncertain link could join, merged with probability ``merge_p``; ``split_pairs``:
+    the best link inside its person of a record whose attachment is uncertain, kept with
+    probability ``split_p``; ``new_pairs``: for a group of satellites that joined nobody, its
+    best pair to a known person (-1 when it has none), the group being somebody new with
+    probability ``new_p``. Each decision's variance ``p (1 - p)`` is what answering it
+    removes from the estimate's.
+    """
+
+    merge_pairs: np.ndarray
+    merge_p: np.ndarray
+    split_pairs: np.ndarray
+    split_p: np.ndarray
+    new_pairs: np.ndarray
+    new_p: np.ndarray
+
+    def pair_variance(self, pairs: int) -> np.ndarray:
+        """Per candidate pair, the variance of the count its answer would remove."""
+        out = np.zeros(pairs)
+        for index, p in ((self.merge_pairs, self.merge_p), (self.split_pairs, self.split_p),
+                         (self.new_pairs, self.new_p)):
+            known = index >= 0
+            np.add.at(out, index[known], (p * (1 - p))[known])
+        return out
+
+    def variance(self) -> float:
+        return float(sum((p * (1 - p)).sum() for p in (self.merge_p, self.split_p,
+                                                          self.new_p)))
 
 
 def _correct_unchecked(
@@ -54,6 +137,40 @@ def _correct_unchecked(
         group_new[mine] = np.minimum(group_new[mine], group_new[reference].mean())
 
 
+def _best_pair_per(
+    key: np.ndarray, pairs: np.ndarray, probability: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct ``key`` (ascending), the pair (of ``pairs``) of highest probability."""
+    order = np.lexsort((-probability[pairs], key))
+    key, pairs = key[order], pairs[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key[:0]
+    return key[first], pairs[first]
+
+
+def _merge_reductions(
+    clusters: int, a: np.ndarray, b: np.ndarray, p: np.ndarray, present: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:  # fmt: skip
+    """Per draw, how many persons the uncertain links ``(a, b)`` (persons, probability
+    ``p``) join: the draws' merges, all at once on one graph of ``draws`` copies of the
+    persons they touch (``present``: draws x persons, whether the person counts)."""
+    draws = present.shape[0]
+    if not len(a):
+        return np.zeros(draws)
+    touched, local = np.unique(np.concatenate([a, b]), return_inverse=True)
+    la, lb = local[: len(a)], local[len(a):]
+    t = len(touched)
+    on = rng.random((draws, len(a))) < p
+    on &= present[:, touched[la]] & present[:, touched[lb]]
+    d, e = np.nonzero(on)
+    graph = coo_matrix((np.ones(len(d), dtype=np.int8), (d * t + la[e], d * t + lb[e])),
+                       shape=(draws * t, draws * t))
+    _, component = connected_components(graph, directed=False)
+    # Per draw: its persons minus its components (a person alone is its own component).
+    comps = np.array([len(np.unique(component[k * t:(k + 1) * t])) for k in range(draws)])
+    return t - comps
+
+
 def estimate_people(
     labels: np.ndarray,
     i: np.ndarray,
@@ -66,54 +183,104 @@ def estimate_people(
     source: np.ndarray | None = None,
     min_checked_groups: int = 20,
     best_in: np.ndarray | None = None,
+    *,
+    draws: int = DRAWS,
+    seed: int = 2026,
+    calibration: Calibration = CALIBRATION,
 ) -> PeopleEstimate:
-    """Expected number of distinct people, with a range from the uncertain pairs.
+    """Distinct people with a 90 % interval, from draws of the uncertain decisions.
 
-    Persons with an anchor record count one each. A group of satellites that joined no
-    person counts the chance that it is somebody new (`satellite_shares`: the weakest
-    "new" of its records), not one: a first name met by a maraude, or a sighting on the
-    count night, that resembles several known people is evidence of no new person.
+    Each draw decides, independently and with the model's probabilities:
 
-    ``name_checked`` is 1 for a record whose name an anchor among its candidates carries
-    (phonetic or very close), 0 for a named record whose name none carries (a nickname, a
-    badly mangled name), -1 without a name. Finding nobody like an unchecked name is no
-    evidence of somebody new: a group whose names are all unchecked counts, if lower, the
-    mean "new" of the groups of its ``source`` with a checked name (when there are
-    ``min_checked_groups`` of them). The assumption: a nickname says nothing on whether its
-    bearer is known.
+    - each group of satellites that joined no person (a first name met by a maraude, a
+      sighting on the count night, resembling nobody clearly) is somebody new, with the
+      chance that it matches no known person (`satellite_shares`: the weakest "new" of its
+      records; see `_correct_unchecked` for names no anchor carries);
+    - each record whose best link inside its person falls in ``band`` belongs to it, with
+      that link's probability (else it is a person of its own);
+    - each pair of persons with an anchor joined by a link in ``band`` (their best one) is
+      one person, with its probability (all the draws' merges are one graph:
+      `_merge_reductions`).
 
-    The range: every uncertain link inside a person could split it (high), and persons
-    joined by uncertain links could be one (low). ``best_in``: each record's best link
-    inside its person, when `confidence` has already computed it.
+    Each kind of probability has its odds scaled by ``calibration`` first (`Calibration`).
+
+    Persons with an anchor record and certain links count one in every draw. The estimate
+    is the mean of the draws; the interval their 5th and 95th percentiles, each half-width
+    widened in quadrature by ``calibration.model_error`` times the estimate (what the model
+    gets wrong systematically, measured on synthetic populations with the truth).
+    ``best_in``: each record's best link inside its person, when `confidence` has already
+    computed it.
     """
+    n = len(labels)
     clusters = int(labels.max(initial=-1) + 1)
-    expected = float(clusters)
+    pair_index = np.arange(len(i))
     weights = np.ones(clusters)
+    anchored = np.ones(clusters, dtype=bool)
+    new_pairs = np.empty(0, np.int64)
     if anchor is not None and clusters:
         anchored = np.zeros(clusters, dtype=bool)
         anchored[labels[anchor]] = True
         person_of = np.where(anchored[labels], labels, -1)
         shares = satellite_shares(person_of, anchor, i, j, probability, cannot_link)
-        new = np.ones(len(labels))
-        new[shares["s"].to_numpy()] = shares["new"].to_numpy()  # one value per satellite
+        new = np.ones(n)
+        s_new = shares["new"].to_numpy()
+        s_new = 1.0 - _scaled(1.0 - s_new, calibration.known_odds)
+        new[shares["s"].to_numpy()] = s_new  # one value per satellite
         group_new = np.ones(clusters)
         np.minimum.at(group_new, labels, new)
         if name_checked is not None and source is not None:
             _correct_unchecked(group_new, anchored, labels, name_checked, source,
                                min_checked_groups)
         weights = np.where(anchored, 1.0, group_new)
-        expected = float(weights.sum())
-    uncertain = (probability >= band[0]) & (probability < band[1])
+    # Groups of satellites: their best pair to a known person is the one to review.
+    doubtful = np.flatnonzero(~anchored & (weights < 1.0))
+    if len(doubtful):
+        to_known = anchored[labels[i]] != anchored[labels[j]]
+        group = np.where(anchored[labels[i]], labels[j], labels[i])[to_known]
+        keys, best = _best_pair_per(group, pair_index[to_known], probability)
+        new_pairs = np.full(clusters, -1, dtype=np.int64)
+        new_pairs[keys] = best
+        new_pairs = new_pairs[doubtful]
     if best_in is None:
         _, best_in = confidence(labels, i, j, probability)
-    splits = int(((best_in >= band[0]) & (best_in < band[1])).sum())
-    across = uncertain & (labels[i] != labels[j])
-    merges = 0
-    if across.any():
-        a, b = labels[i[across]], labels[j[across]]
-        merges = clusters - int(connected_components(
-            coo_matrix((np.ones(len(a)), (a, b)), shape=(clusters, clusters)), directed=False
-        )[0])
-    people = int(round(expected))
-    return PeopleEstimate(people, max(people - merges, 1 if people else 0), people + splits,
-                          len(labels), clusters, weights)
+    # Records whose attachment is uncertain, with their best link inside.
+    loose = np.flatnonzero((best_in >= band[0]) & (best_in < band[1]))
+    inside = labels[i] == labels[j]
+    split_pairs = np.full(len(loose), -1, dtype=np.int64)
+    if len(loose) and inside.any():
+        ends = np.concatenate([i[inside], j[inside]])
+        both = np.concatenate([pair_index[inside], pair_index[inside]])
+        keys, best = _best_pair_per(ends, both, probability)
+        at = np.searchsorted(keys, loose)
+        found = (at < len(keys)) & (keys[np.minimum(at, len(keys) - 1)] == loose)
+        split_pairs[found] = best[at[found]]
+    # Pairs of persons an uncertain link could join: their most probable link.
+    # Between persons with an anchor only: a group of satellites joining a person is its
+    # chance of not being new, drawn above (drawing it again would join it to several).
+    across = (probability >= band[0]) & (probability < band[1]) & ~inside
+    across &= anchored[labels[i]] & anchored[labels[j]]
+    la, lb = np.minimum(labels[i], labels[j])[across], np.maximum(labels[i], labels[j])[across]
+    keys, merge_pairs = _best_pair_per(la * max(clusters, 1) + lb, pair_index[across],
+                                       probability)  # fmt: skip
+    sources = Uncertainty(merge_pairs, _scaled(probability[merge_pairs], calibration.merge_odds),
+                          split_pairs, _scaled(best_in[loose], calibration.keep_odds),
+                          new_pairs, weights[doubtful])
+
+    rng = np.random.default_rng(seed)
+    draws = int(max(20, min(draws, MAX_DRAW_EDGES // max(len(merge_pairs), 1))))
+    present = np.ones((draws, clusters), dtype=bool)
+    if len(doubtful):
+        present[:, doubtful] = rng.random((draws, len(doubtful))) < weights[doubtful]
+    total = present.sum(axis=1).astype(float)
+    total += (rng.random((draws, len(loose))) >= sources.split_p).sum(axis=1)
+    total -= _merge_reductions(clusters, keys // max(clusters, 1), keys % max(clusters, 1),
+                               sources.merge_p, present, rng)  # fmt: skip
+    people = int(round(float(total.mean()))) if clusters else 0
+    q05, q95 = np.quantile(total, [0.05, 0.95]) if clusters else (0.0, 0.0)
+    systematic = Z_90 * calibration.model_error * people
+    low = people - np.hypot(people - q05, systematic)
+    high = people + np.hypot(q95 - people, systematic)
+    return PeopleEstimate(
+        people, int(max(np.floor(low), 1 if people else 0)), int(np.ceil(high)), n, clusters,
+        weights, total, sources,
+    )  # fmt: skip

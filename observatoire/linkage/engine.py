@@ -19,7 +19,13 @@ import pandas as pd
 from observatoire.linkage import fellegi_sunter
 from observatoire.linkage.blocking import BlockingReport, blocking_keys, candidate_pairs
 from observatoire.linkage.cluster import PeopleEstimate, cluster, confidence, estimate_people
-from observatoire.linkage.compare import COMPARISONS, cannot_be_one, compare, comparisons_for
+from observatoire.linkage.compare import (
+    COMPARISONS,
+    cannot_be_one,
+    compare,
+    comparisons_for,
+    identities,
+)
 from observatoire.linkage.prepare import Features, prepare
 from observatoire.linkage.sorted_runs import run_starts
 from observatoire.model import ObservatoireError
@@ -231,8 +237,9 @@ def _differ(
     must_link: tuple[np.ndarray, np.ndarray],
     scored: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Records that cannot be one person: sexes known and different, or, for two records a
-    chain of links put together without comparing them, a score under ``different_below``.
+    """Records that cannot be one person: identifiers that contradict (`cannot_be_one`), or,
+    for two records a chain of links put together without comparing them, a score under
+    ``different_below``.
 
     Without the second test a big population chains namesakes: A-B and B-C strong, A and C
     never compared (not in one block) yet clearly two people. Reviewed matches
@@ -244,9 +251,10 @@ def _differ(
     reviewed = np.minimum(*must_link) * f.n + np.maximum(*must_link)
 
     def differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        out = cannot_be_one(f, a, b)
         code = np.minimum(a, b) * f.n + np.maximum(a, b)
-        rest = np.flatnonzero(~out & ~np.isin(code, reviewed))
+        seen = np.isin(code, reviewed)
+        out = cannot_be_one(f, a, b) & ~seen  # a reviewer saw both records
+        rest = np.flatnonzero(~out & ~seen)
         if scored is not None and len(scored[0]) and len(rest):
             codes, below = scored
             if np.any(code[rest][1:] < code[rest][:-1]):  # sorted needles: a faster search
@@ -327,6 +335,7 @@ def link_features(
         threshold=settings.threshold, different_below=settings.different_below,
         must_link=(mi, mj), cannot_link=(ni, nj), anchor=f.has_names,
         differ=_differ(f, model, settings, (mi, mj), (codes, model_below)),
+        identity=(identities(f).code, identities(f).clash),
     )
     person_conf, record_conf = confidence(labels, i, j, probability)
     estimate = estimate_people(labels, i, j, probability, settings.review_band,

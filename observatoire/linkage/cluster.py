@@ -326,6 +326,55 @@ def _contradicts_person(
     return out
 
 
+def _undominated(
+    labels: np.ndarray,
+    records: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    p: np.ndarray,
+    attach_share: float,
+    identity: Identity | None,
+) -> np.ndarray:
+    """Records of ``records`` (a mask) whose person holds other records but does not
+    dominate the persons they could be: the best odds to their own person's other records
+    over 1 + the best odds to each compatible person, under ``attach_share``."""
+    n = len(labels)
+    sizes = np.bincount(labels[labels >= 0], minlength=int(labels.max(initial=-1)) + 1)
+    asked = records & (labels >= 0)
+    asked[asked] = sizes[labels[asked]] > 1
+    out = np.zeros(n, dtype=bool)
+    if not asked.any():
+        return out
+    one = asked[i] & (labels[j] >= 0)
+    two = asked[j] & (labels[i] >= 0)
+    r = np.concatenate([i[one], j[two]])
+    x = np.concatenate([j[one], i[two]])
+    odds = _odds(np.concatenate([p[one], p[two]]))
+    c = labels[x].astype(np.int64)
+    if identity is not None and len(r):
+        # Other persons the record contradicts are no candidates (its own never does).
+        other = c != labels[r]
+        bad = np.zeros(len(r), dtype=bool)
+        bad[other] = _contradicts_person(r[other], c[other], labels, identity)
+        r, c, odds = r[~bad], c[~bad], odds[~bad]
+    if not len(r):
+        return out
+    width = int(labels.max()) + 1
+    key = r.astype(np.int64) * width + c
+    order = np.argsort(key, kind="stable")
+    key, odds = key[order], odds[order]
+    start = run_starts(key)
+    best = np.maximum.reduceat(odds, start)
+    rr, cc = key[start] // width, key[start] % width
+    total = np.bincount(rr, weights=best, minlength=n)
+    own = np.zeros(n)
+    mine = cc == labels[rr]
+    own[rr[mine]] = best[mine]
+    share = own / (1.0 + total)
+    out[asked & (share < attach_share)] = True
+    return out
+
+
 def satellite_shares(
     labels: np.ndarray,
     anchor: np.ndarray,
@@ -394,6 +443,8 @@ def cluster(
     attach_share: float = 0.5,
     differ: Differ | None = None,
     identity: Identity | None = None,
+    mutual_dominance: bool = True,
+    undecided: np.ndarray | None = None,
 ) -> np.ndarray:
     """A cluster label per record (0..k-1), from pairs ``(i, j)`` and their probability.
 
@@ -425,17 +476,29 @@ def cluster(
         allowed = ~np.isin(codes, np.fromiter(forbidden_code, np.int64))
         i, j, p = i[allowed], j[allowed], p[allowed]
 
-    # 1. Persons from anchors.
+    # 1. Persons from anchors. An anchor that says too little to choose (``undecided``:
+    # a name without a birth year) stays in the person it joined only when that person
+    # dominates the others it could be; else it is taken out and the persons are made
+    # again without its links (it could have joined two of them).
     both = anchor[i] & anchor[j]
-    strong = both & (p >= threshold)
     weak = both & (p < different_below)
     anchor_ci, anchor_cj = ci[anchor[ci] & anchor[cj]], cj[anchor[ci] & anchor[cj]]
-    labels = _constrained_components(
-        n, i[strong], j[strong], p[strong],
-        np.concatenate([anchor_ci, i[weak]]), np.concatenate([anchor_cj, j[weak]]), differ,
-        identity,
-    )
-    labels = np.where(anchor, labels, -1)
+    out = np.zeros(n, dtype=bool)
+    for _ in range(2 if undecided is not None else 1):
+        strong = both & (p >= threshold) & ~out[i] & ~out[j]
+        labels = _constrained_components(
+            n, i[strong], j[strong], p[strong],
+            np.concatenate([anchor_ci, i[weak]]), np.concatenate([anchor_cj, j[weak]]),
+            differ, identity,
+        )
+        labels = np.where(anchor, labels, -1)
+        if undecided is None:
+            break
+        leaving = _undominated(labels, undecided & anchor & ~out, i, j, p, attach_share,
+                               identity)
+        if not leaving.any():
+            break
+        out |= leaving
 
     # 2. Each satellite joins a person only when that person clearly dominates: its posterior
     # share, odds / (1 + sum of the odds of every candidate person), reaches ``attach_share``
@@ -464,11 +527,31 @@ def cluster(
                 leave = np.isin(labels[sats].astype(np.int64) * width + identity[0][sats], bad)
                 labels[sats[leave]] = -1
 
-    # 3. Satellites without an anchor: strict grouping among themselves.
+    # 3. Satellites without an anchor: strict grouping among themselves, by links that
+    # dominate every candidate of both ends, known persons and other satellites alike (as
+    # in step 2, each satellite counted as one candidate): forty "Mohamed, about 35" met
+    # by maraudes, each resembling many others, are not one man. (Counting only the known
+    # persons as rivals joined more strangers: pair precision 0.87 against 0.90 on the
+    # stress population, the same F1 on the sample.)
     alone = labels < 0
     if alone.any():
         pair_alone = alone[i] & alone[j]
         edges = pair_alone & (p >= satellite_threshold)
+        if mutual_dominance:
+            total = np.zeros(n)  # odds of each satellite to every candidate
+            if len(s_of):
+                first = run_starts(s_of)
+                new = share["new"].to_numpy()[first]
+                total[s_of[first]] = 1.0 / np.maximum(new, 1e-300) - 1.0
+            odds = _odds(p[pair_alone])
+            np.add.at(total, i[pair_alone], odds)
+            np.add.at(total, j[pair_alone], odds)
+            edge_odds = _odds(p[edges])
+            edge_share = np.minimum(edge_odds / (1.0 + total[i[edges]]),
+                                    edge_odds / (1.0 + total[j[edges]]))
+            keep = np.flatnonzero(edges)[edge_share >= attach_share]
+            edges = np.zeros(len(p), dtype=bool)
+            edges[keep] = True
         negative = pair_alone & (p < different_below)
         sat_labels = _constrained_components(
             n, i[edges], j[edges], p[edges],

@@ -215,19 +215,46 @@ def _total_pairs(f: Features, link_only: bool) -> float:
     return float((sizes.sum() ** 2 - (sizes**2).sum()) / 2)
 
 
-def _name_frequencies(f: Features) -> dict[int, np.ndarray]:
-    """Frequency of each record's first and last name, for the exact-name levels."""
+# Name levels that a shared key decides, and that key: the u of such a level, for a pair,
+# is how often a record carries the key of the pair (as Splink's term frequencies).
+TF_KEYS = {3: "join", 2: "phon", 1: "skel"}
+
+
+def _name_frequencies(f: Features) -> dict[tuple[int, str], np.ndarray]:
+    """Per (first or last name, key of `TF_KEYS`): each record's share of records with its
+    key, computed on the data being linked (a name shared by forty people weighs less)."""
     out = {}
     for k, name in enumerate(("first", "last")):
-        values = pd.Series(f.names[f"{name}_join"])
-        known = values != ""
-        out[k] = values.map(values[known].value_counts(normalize=True)).fillna(0).to_numpy()
+        for kind in TF_KEYS.values():
+            values = pd.Series(f.names[f"{name}_{kind}"])
+            known = values != ""
+            out[k, kind] = (values.map(values[known].value_counts(normalize=True))
+                            .fillna(0).to_numpy())
     return out
 
 
-def _exact_u(f: Features, i: np.ndarray) -> dict[int, np.ndarray]:
-    """Frequency of the first and last name of records ``i``, for the exact-name levels."""
-    return {k: freq[i] for k, freq in _name_frequencies(f).items()}
+def _tf_u(
+    f: Features,
+    i: np.ndarray,
+    j: np.ndarray,
+    gamma: np.ndarray,
+    frequencies: dict[tuple[int, str], np.ndarray] | None = None,
+) -> dict[int, np.ndarray]:
+    """Per name comparison, the term-frequency u of each pair (NaN where its level is not
+    decided by a shared key: a Jaro-Winkler or Dice similarity, a disagreement)."""
+    frequencies = frequencies or _name_frequencies(f)
+    out = {}
+    for k, name in enumerate(("first", "last")):
+        u = np.full(len(i), np.nan)
+        for level, kind in TF_KEYS.items():
+            at = np.flatnonzero(gamma[:, k] == level)
+            if not len(at):
+                continue
+            (code,) = f.shared_codes(f"{name}_{kind}")
+            shared = code[i[at]] == code[j[at]]
+            u[at[shared]] = frequencies[k, kind][i[at[shared]]]
+        out[k] = u
+    return out
 
 
 def _differ(
@@ -266,8 +293,8 @@ def _differ(
         for start in range(0, len(rest), 1_000_000):
             chunk = rest[start : start + 1_000_000]
             gamma = compare(f, a[chunk], b[chunk], settings.extras)
-            exact_u = {k: freq[a[chunk]] for k, freq in frequencies.items()}
-            out[chunk] = model.probability(gamma, exact_u) < settings.different_below
+            tf_u = _tf_u(f, a[chunk], b[chunk], gamma, frequencies)
+            out[chunk] = model.probability(gamma, tf_u) < settings.different_below
         return out
 
     return differ
@@ -310,8 +337,7 @@ def link_features(
     u = fellegi_sunter.level_frequencies(compare(f, ri, rj, settings.extras), comparisons)
     model = fellegi_sunter.train(gamma, u, comparisons, _sessions(f, i, j, settings),
                                  _total_pairs(f, settings.link_only))
-    exact_u = _exact_u(f, i)
-    probability = model.probability(gamma, exact_u)
+    probability = model.probability(gamma, _tf_u(f, i, j, gamma))
     model_below = probability < settings.different_below  # before reviewers' answers
     lap("estimation")
 
@@ -328,18 +354,21 @@ def link_features(
     )
     # Reviewers' answers override the model on the pairs they decided.
     codes = i * f.n + j
+    anchor = f.has_names
     probability[np.isin(codes, mi * f.n + mj)] = 1.0
     probability[np.isin(codes, ni * f.n + nj)] = 0.0
     labels = cluster(
         f.n, i, j, probability,
         threshold=settings.threshold, different_below=settings.different_below,
-        must_link=(mi, mj), cannot_link=(ni, nj), anchor=f.has_names,
+        must_link=(mi, mj), cannot_link=(ni, nj), anchor=anchor,
         differ=_differ(f, model, settings, (mi, mj), (codes, model_below)),
         identity=(identities(f).code, identities(f).clash),
+        # A name with only an age (or nothing) cannot choose among namesakes.
+        undecided=anchor & (f.birth_year <= 0),
     )
     person_conf, record_conf = confidence(labels, i, j, probability)
     estimate = estimate_people(labels, i, j, probability, settings.review_band,
-                               anchor=f.has_names, cannot_link=(ni, nj),
+                               anchor=anchor, cannot_link=(ni, nj),
                                name_checked=_name_checked(f, i, j, gamma), source=f.source,
                                best_in=record_conf)
     lap("clustering")

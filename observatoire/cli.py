@@ -139,6 +139,20 @@ def cmd_sample_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sample_stress(args: argparse.Namespace) -> int:
+    from observatoire.synthetic.stress import generate_stress, stress_scenario, write_stress
+
+    scenario = stress_scenario(args.scenario, people=args.people, seed=args.seed)
+    _progress(f"Génération du scénario {scenario.name} ({scenario.people} personnes, "
+              f"graine {scenario.seed})")
+    sample = generate_stress(scenario)
+    files = write_stress(sample, Path(args.output))
+    print(f"{len(sample.records)} enregistrements de {scenario.people} personnes")
+    for name, path in sorted(files.items()):
+        print(f"{name}\t{path}")
+    return 0
+
+
 def cmd_territory_list(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
@@ -339,6 +353,28 @@ def build_parser() -> Parser:
                           help="côté des secteurs en mètres (1000)")
     generate.add_argument("--output", required=True, help="dossier de sortie")
     generate.set_defaults(func=cmd_sample_generate)
+    from observatoire.synthetic.stress import SCENARIOS
+
+    stress = sample_commands.add_parser(
+        "stress", help="écrit une population de test du rapprochement (records.csv, verite.csv)",
+        description=(
+            "Écrit une population synthétique conçue indépendamment de l'échantillon du "
+            "projet, pour éprouver le rapprochement :\ncinq sources (si_siao, appels_115, "
+            "maraude, accueil_jour, nuit) au format d'échange de « observatoire link » "
+            "(records.csv)\net la vérité terrain (verite.csv : record_id,person_id).\n\n"
+            "Exemple :\n  observatoire sample stress --people 2000 --scenario namesakes "
+            "--seed 100 --output essai/\n  observatoire link essai/records.csv --output "
+            "essai/personnes.csv"
+        ),
+    )
+    stress.add_argument("--people", type=int, default=2000,
+                        help="nombre de personnes vraies (2000)")
+    stress.add_argument("--scenario", default="namesakes", choices=list(SCENARIOS),
+                        help="famille de scénarios : " + ", ".join(SCENARIOS)
+                        + " (namesakes par défaut)")
+    stress.add_argument("--seed", type=int, default=0, help="graine du générateur (0)")
+    stress.add_argument("--output", required=True, help="dossier de sortie")
+    stress.set_defaults(func=cmd_sample_stress)
 
     territory_commands = command_group(
         commands, "territory", help="territoires et communes",

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from observatoire.linkage.blocking import distinct
 from observatoire.linkage.sorted_runs import (
     dense_rank,
     maximum_into,
@@ -25,6 +26,9 @@ from observatoire.linkage.sorted_runs import (
 
 # Records (a, b) -> whether each pair cannot be one person (e.g. different sexes).
 Differ = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# Per record a code of its identifiers (-1: none), and whether two codes contradict: a
+# person never holds two records whose codes clash, however its records were joined.
+Identity = tuple[np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray]]
 MAX_CHECKED_SIZE = 500  # larger components are only split by their compared pairs
 
 
@@ -51,9 +55,14 @@ def _greedy_merge(
     eprob: np.ndarray,
     ni: np.ndarray,
     nj: np.ndarray,
+    code: np.ndarray | None = None,
+    clash_with: dict[int, set[int]] | None = None,
 ) -> np.ndarray:
     """Greedy merge by decreasing probability that refuses to join two groups holding a
-    negative pair; returns each record's representative (records ``0..n-1``).
+    negative pair, or, with ``code`` (per record) and ``clash_with`` (code -> the codes it
+    contradicts), two groups whose codes contradict; returns each record's representative
+    (records ``0..n-1``). Edges of probability 2 or more (reviewed matches) are merged
+    whatever the codes say: a reviewer saw both records.
 
     One pass over every component's edges: components never share a record, so this is the
     merge of each component on its own. The smaller group joins the larger and its records
@@ -63,8 +72,19 @@ def _greedy_merge(
     root = list(range(n))
     members: list[list[int]] = [[r] for r in range(n)]
     forbidden = _sets_by_record(n, ni, nj)
+    codes: dict[int, set[int]] = {}
+    bad: dict[int, set[int]] = {}
+    if code is not None and clash_with:
+        for r, c in enumerate(code.tolist()):
+            if c in clash_with:
+                codes[r] = {c}
+                bad[r] = set(clash_with[c])
+        for r, c in enumerate(code.tolist()):
+            if c >= 0 and r not in codes:
+                codes[r] = {c}
     order = np.argsort(-eprob, kind="stable")
-    for a, b in zip(ei[order].tolist(), ej[order].tolist(), strict=True):
+    for a, b, p in zip(ei[order].tolist(), ej[order].tolist(), eprob[order].tolist(),
+                       strict=True):
         ra, rb = root[a], root[b]
         if ra == rb:
             continue
@@ -76,6 +96,13 @@ def _greedy_merge(
                 if not fa.isdisjoint(members[rb]):
                     continue
             elif not fb.isdisjoint(members[ra]):
+                continue
+        if bad and p < 2.0:
+            ba, ca = bad.get(ra), codes.get(rb)
+            if ba is not None and ca is not None and not ba.isdisjoint(ca):
+                continue
+            bb, cb = bad.get(rb), codes.get(ra)
+            if bb is not None and cb is not None and not bb.isdisjoint(cb):
                 continue
         if len(members[ra]) < len(members[rb]):
             ra, rb = rb, ra
@@ -94,7 +121,65 @@ def _greedy_merge(
             else:
                 fb |= fa
                 forbidden[ra] = fb
+        if bad:
+            for store in (codes, bad):
+                moving = store.pop(rb, None)
+                if moving is None:
+                    continue
+                staying = store.get(ra)
+                if staying is None:
+                    store[ra] = moving
+                elif len(staying) >= len(moving):
+                    staying |= moving
+                else:
+                    moving |= staying
+                    store[ra] = moving
     return np.asarray(root, dtype=np.int64)
+
+
+def code_clashes(
+    labels: np.ndarray, identity: Identity
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of distinct codes that contradict inside one label: (label, code a, code b).
+
+    Per label its distinct codes only, and only their pairs (a person has few distinct
+    birth dates and sexes however many records it holds)."""
+    code, clash = identity
+    keep = (code >= 0) & (labels >= 0)
+    empty = np.empty(0, np.int64)
+    if not keep.any():
+        return empty, empty, empty
+    width = int(code.max()) + 1
+    key = distinct(labels[keep].astype(np.int64) * width + code[keep])
+    lab, cod = key // width, key % width
+    start = run_starts(lab)
+    size = np.diff(np.r_[start, len(lab)])
+    pos = np.arange(len(lab)) - np.repeat(start, size)
+    size = np.repeat(size, size)
+    out_a, out_b = [], []
+    idx = np.flatnonzero(size > 1)
+    offset = 1
+    while len(idx):
+        idx = idx[pos[idx] + offset < size[idx]]
+        if not len(idx):
+            break
+        a, b = cod[idx], cod[idx + offset]
+        hit = clash(a, b)
+        out_a.append(idx[hit])
+        out_b.append(idx[hit] + offset)
+        offset += 1
+    if not out_a:
+        return empty, empty, empty
+    ia, ib = np.concatenate(out_a), np.concatenate(out_b)
+    return lab[ia], cod[ia], cod[ib]
+
+
+def _clash_sets(ca: np.ndarray, cb: np.ndarray) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = {}
+    for a, b in zip(ca.tolist(), cb.tolist(), strict=True):
+        out.setdefault(a, set()).add(b)
+        out.setdefault(b, set()).add(a)
+    return out
 
 
 def within_pairs(labels: np.ndarray, max_size: int = MAX_CHECKED_SIZE) -> tuple[np.ndarray, ...]:
@@ -154,11 +239,14 @@ def _constrained_components(
     ni: np.ndarray,
     nj: np.ndarray,
     differ: Differ | None = None,
+    identity: Identity | None = None,
 ) -> np.ndarray:
     """Components of the edges, re-merged greedily where a negative pair falls inside.
 
     ``differ`` adds the negative pairs of records that cannot be one person wherever a
     component put them together, even when they were never compared (a chain of links).
+    ``identity`` does the same for contradicting identifiers at every component size,
+    by their distinct codes (`code_clashes`).
     """
     labels = _bounded_components(n, ei, ej, ep)
     inside = labels[ei] == labels[ej]
@@ -168,10 +256,13 @@ def _constrained_components(
         apart = differ(ai, aj)
         ni, nj = np.concatenate([ni, ai[apart]]), np.concatenate([nj, aj[apart]])
     conflict = labels[ni] == labels[nj]
-    if not conflict.any():
+    clash_labels, clash_a, clash_b = (code_clashes(labels, identity) if identity is not None
+                                      else (np.empty(0, np.int64),) * 3)
+    if not conflict.any() and not len(clash_labels):
         return labels
     flagged = np.zeros(int(labels.max(initial=-1)) + 1, dtype=bool)
     flagged[labels[ni[conflict]]] = True
+    flagged[clash_labels] = True
     in_flagged = flagged[labels]
     members = np.flatnonzero(in_flagged)  # records of the flagged components, ascending
     local = np.full(n, -1, dtype=np.int64)
@@ -180,6 +271,8 @@ def _constrained_components(
     roots = members[_greedy_merge(
         len(members), local[ei[edge_flag]], local[ej[edge_flag]], ep[edge_flag],
         local[ni[conflict]], local[nj[conflict]],
+        identity[0][members] if identity is not None else None,
+        _clash_sets(clash_a, clash_b),
     )]
     # New labels: component by component, its groups in the order of their first record.
     order = np.lexsort((members, labels[members]))
@@ -193,6 +286,81 @@ def _odds(p: np.ndarray) -> np.ndarray:
     return np.where(p >= 1.0, 1e12, p / np.maximum(1.0 - p, 1e-12))
 
 
+def _contradicts_person(
+    records: np.ndarray, persons: np.ndarray, labels: np.ndarray, identity: Identity
+) -> np.ndarray:
+    """Whether ``records[k]`` contradicts a record of person ``persons[k]`` (by codes)."""
+    code, clash = identity
+    out = np.zeros(len(records), dtype=bool)
+    mine = code[records]
+    ask = np.flatnonzero(mine >= 0)
+    held = (labels >= 0) & (code >= 0)
+    if not len(ask) or not held.any():
+        return out
+    width = int(code.max()) + 1
+    key = distinct(labels[held].astype(np.int64) * width + code[held])
+    table = pd.DataFrame({"c": key // width, "held": key % width})
+    asked = pd.DataFrame({"k": ask, "c": persons[ask].astype(np.int64), "mine": mine[ask]})
+    # Distinct (person, code) questions only: many satellites share a code.
+    questions = asked[["c", "mine"]].drop_duplicates().merge(table, on="c")
+    hit = clash(questions["mine"].to_numpy(), questions["held"].to_numpy())
+    bad = questions.loc[hit, ["c", "mine"]].drop_duplicates()
+    if bad.empty:
+        return out
+    flagged = asked.merge(bad, on=["c", "mine"])["k"].to_numpy()
+    out[flagged] = True
+    return out
+
+
+def _undominated(
+    labels: np.ndarray,
+    records: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    p: np.ndarray,
+    attach_share: float,
+    identity: Identity | None,
+) -> np.ndarray:
+    """Records of ``records`` (a mask) whose person holds other records but does not
+    dominate the persons they could be: the best odds to their own person's other records
+    over 1 + the best odds to each compatible person, under ``attach_share``."""
+    n = len(labels)
+    sizes = np.bincount(labels[labels >= 0], minlength=int(labels.max(initial=-1)) + 1)
+    asked = records & (labels >= 0)
+    asked[asked] = sizes[labels[asked]] > 1
+    out = np.zeros(n, dtype=bool)
+    if not asked.any():
+        return out
+    one = asked[i] & (labels[j] >= 0)
+    two = asked[j] & (labels[i] >= 0)
+    r = np.concatenate([i[one], j[two]])
+    x = np.concatenate([j[one], i[two]])
+    odds = _odds(np.concatenate([p[one], p[two]]))
+    c = labels[x].astype(np.int64)
+    if identity is not None and len(r):
+        # Other persons the record contradicts are no candidates (its own never does).
+        other = c != labels[r]
+        bad = np.zeros(len(r), dtype=bool)
+        bad[other] = _contradicts_person(r[other], c[other], labels, identity)
+        r, c, odds = r[~bad], c[~bad], odds[~bad]
+    if not len(r):
+        return out
+    width = int(labels.max()) + 1
+    key = r.astype(np.int64) * width + c
+    order = np.argsort(key, kind="stable")
+    key, odds = key[order], odds[order]
+    start = run_starts(key)
+    best = np.maximum.reduceat(odds, start)
+    rr, cc = key[start] // width, key[start] % width
+    total = np.bincount(rr, weights=best, minlength=n)
+    own = np.zeros(n)
+    mine = cc == labels[rr]
+    own[rr[mine]] = best[mine]
+    share = own / (1.0 + total)
+    out[asked & (share < attach_share)] = True
+    return out
+
+
 def satellite_shares(
     labels: np.ndarray,
     anchor: np.ndarray,
@@ -200,13 +368,15 @@ def satellite_shares(
     j: np.ndarray,
     p: np.ndarray,
     cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
+    identity: Identity | None = None,
 ) -> pd.DataFrame:
     """Per satellite ``s`` and candidate person ``c``: ``odds`` (best pair odds between ``s``
     and a record of ``c``), ``share`` = odds / (1 + total odds of ``s``) and ``new`` = 1 /
     (1 + total odds of ``s``), the chance that ``s`` is nobody already known.
 
     This assumes one right person at most, as a record is one person: many weak candidates
-    together say "someone already known" even when none of them says who.
+    together say "someone already known" even when none of them says who. With
+    ``identity``, a person holding a record that contradicts ``s`` is no candidate.
     """
     mixed = anchor[i] != anchor[j]
     sat = np.where(anchor[i[mixed]], j[mixed], i[mixed])
@@ -223,6 +393,9 @@ def satellite_shares(
         width = int(max(labels.max(initial=0), 0)) + 1
         refused = refused_s[keep].astype(np.int64) * width + refused_c[keep]
         allowed = ~np.isin(sat.astype(np.int64) * width + c, refused)
+        sat, c, odds = sat[allowed], c[allowed], odds[allowed]
+    if identity is not None and len(sat):
+        allowed = ~_contradicts_person(sat, c, labels, identity)
         sat, c, odds = sat[allowed], c[allowed], odds[allowed]
     # Best odds per (satellite, person), sorted by satellite then person: a sort and a
     # reduction, many times faster than a two-key group-by on tens of millions of pairs.
@@ -255,6 +428,9 @@ def cluster(
     satellite_threshold: float = 0.5,
     attach_share: float = 0.5,
     differ: Differ | None = None,
+    identity: Identity | None = None,
+    mutual_dominance: bool = True,
+    undecided: np.ndarray | None = None,
 ) -> np.ndarray:
     """A cluster label per record (0..k-1), from pairs ``(i, j)`` and their probability.
 
@@ -268,6 +444,9 @@ def cluster(
     non-matches) and pairs scored under ``different_below`` are never put in one cluster,
     nor, when ``differ`` is given, two records it says differ (checked on every pair of a
     cluster, not only the compared ones: links A-B and B-C never join A and C then).
+    With ``identity``, no cluster holds two records whose identifiers contradict
+    (different sexes, incompatible birth dates, years or ages), at any size; reviewed
+    matches excepted.
     """
     anchor = np.ones(n, dtype=bool) if anchor is None else anchor
     p = probability.copy()
@@ -283,22 +462,35 @@ def cluster(
         allowed = ~np.isin(codes, np.fromiter(forbidden_code, np.int64))
         i, j, p = i[allowed], j[allowed], p[allowed]
 
-    # 1. Persons from anchors.
+    # 1. Persons from anchors. An anchor that says too little to choose (``undecided``:
+    # a name without a birth year) stays in the person it joined only when that person
+    # dominates the others it could be; else it is taken out and the persons are made
+    # again without its links (it could have joined two of them).
     both = anchor[i] & anchor[j]
-    strong = both & (p >= threshold)
     weak = both & (p < different_below)
     anchor_ci, anchor_cj = ci[anchor[ci] & anchor[cj]], cj[anchor[ci] & anchor[cj]]
-    labels = _constrained_components(
-        n, i[strong], j[strong], p[strong],
-        np.concatenate([anchor_ci, i[weak]]), np.concatenate([anchor_cj, j[weak]]), differ,
-    )
-    labels = np.where(anchor, labels, -1)
+    out = np.zeros(n, dtype=bool)
+    for _ in range(2 if undecided is not None else 1):
+        strong = both & (p >= threshold) & ~out[i] & ~out[j]
+        labels = _constrained_components(
+            n, i[strong], j[strong], p[strong],
+            np.concatenate([anchor_ci, i[weak]]), np.concatenate([anchor_cj, j[weak]]),
+            differ, identity,
+        )
+        labels = np.where(anchor, labels, -1)
+        if undecided is None:
+            break
+        leaving = _undominated(labels, undecided & anchor & ~out, i, j, p, attach_share,
+                               identity)
+        if not leaving.any():
+            break
+        out |= leaving
 
     # 2. Each satellite joins a person only when that person clearly dominates: its posterior
     # share, odds / (1 + sum of the odds of every candidate person), reaches ``attach_share``
     # (at most one person is the right one, and "nobody known" is the "1"). A satellite
     # cannot bridge two persons, so this is its only way in.
-    share = satellite_shares(labels, anchor, i, j, p, (ci, cj))
+    share = satellite_shares(labels, anchor, i, j, p, (ci, cj), identity)
     # Per satellite its best person (the smallest label on a tie), rows being sorted by
     # satellite then person.
     s_of, c_of, sh = (share[k].to_numpy() for k in ("s", "c", "share"))
@@ -309,16 +501,48 @@ def cluster(
         best = best[run_starts(s_of[best])]
         best = best[sh[best] >= attach_share]
         labels[s_of[best]] = c_of[best]
+        if identity is not None:
+            # Each satellite agrees with its person's anchors; two satellites of one
+            # person may still contradict each other: both leave it.
+            clash_labels, clash_a, clash_b = code_clashes(labels, identity)
+            if len(clash_labels):
+                width = int(identity[0].max()) + 1
+                bad = np.concatenate([clash_labels * width + clash_a,
+                                      clash_labels * width + clash_b])
+                sats = np.flatnonzero(~anchor & (labels >= 0) & (identity[0] >= 0))
+                leave = np.isin(labels[sats].astype(np.int64) * width + identity[0][sats], bad)
+                labels[sats[leave]] = -1
 
-    # 3. Satellites without an anchor: strict grouping among themselves.
+    # 3. Satellites without an anchor: strict grouping among themselves, by links that
+    # dominate every candidate of both ends, known persons and other satellites alike (as
+    # in step 2, each satellite counted as one candidate): forty "Mohamed, about 35" met
+    # by maraudes, each resembling many others, are not one man. (Counting only the known
+    # persons as rivals joined more strangers: pair precision 0.87 against 0.90 on the
+    # stress population, the same F1 on the sample.)
     alone = labels < 0
     if alone.any():
         pair_alone = alone[i] & alone[j]
         edges = pair_alone & (p >= satellite_threshold)
+        if mutual_dominance:
+            total = np.zeros(n)  # odds of each satellite to every candidate
+            if len(s_of):
+                first = run_starts(s_of)
+                new = share["new"].to_numpy()[first]
+                total[s_of[first]] = 1.0 / np.maximum(new, 1e-300) - 1.0
+            odds = _odds(p[pair_alone])
+            np.add.at(total, i[pair_alone], odds)
+            np.add.at(total, j[pair_alone], odds)
+            edge_odds = _odds(p[edges])
+            edge_share = np.minimum(edge_odds / (1.0 + total[i[edges]]),
+                                    edge_odds / (1.0 + total[j[edges]]))
+            keep = np.flatnonzero(edges)[edge_share >= attach_share]
+            edges = np.zeros(len(p), dtype=bool)
+            edges[keep] = True
         negative = pair_alone & (p < different_below)
         sat_labels = _constrained_components(
             n, i[edges], j[edges], p[edges],
             np.concatenate([ci, i[negative]]), np.concatenate([cj, j[negative]]), differ,
+            identity,
         )
         labels[alone] = sat_labels[alone] + labels.max(initial=-1) + 1
     return pd.factorize(labels)[0]

@@ -19,7 +19,13 @@ import pandas as pd
 from observatoire.linkage import fellegi_sunter
 from observatoire.linkage.blocking import BlockingReport, blocking_keys, candidate_pairs
 from observatoire.linkage.cluster import cluster, confidence
-from observatoire.linkage.compare import COMPARISONS, cannot_be_one, compare, comparisons_for
+from observatoire.linkage.compare import (
+    COMPARISONS,
+    cannot_be_one,
+    compare,
+    comparisons_for,
+    identities,
+)
 from observatoire.linkage.estimate import PeopleEstimate, estimate_people
 from observatoire.linkage.prepare import Features, prepare
 from observatoire.linkage.sorted_runs import run_starts
@@ -210,19 +216,46 @@ def _total_pairs(f: Features, link_only: bool) -> float:
     return float((sizes.sum() ** 2 - (sizes**2).sum()) / 2)
 
 
-def _name_frequencies(f: Features) -> dict[int, np.ndarray]:
-    """Frequency of each record's first and last name, for the exact-name levels."""
+# Name levels that a shared key decides, and that key: the u of such a level, for a pair,
+# is how often a record carries the key of the pair (as Splink's term frequencies).
+TF_KEYS = {3: "join", 2: "phon", 1: "skel"}
+
+
+def _name_frequencies(f: Features) -> dict[tuple[int, str], np.ndarray]:
+    """Per (first or last name, key of `TF_KEYS`): each record's share of records with its
+    key, computed on the data being linked (a name shared by forty people weighs less)."""
     out = {}
     for k, name in enumerate(("first", "last")):
-        values = pd.Series(f.names[f"{name}_join"])
-        known = values != ""
-        out[k] = values.map(values[known].value_counts(normalize=True)).fillna(0).to_numpy()
+        for kind in TF_KEYS.values():
+            values = pd.Series(f.names[f"{name}_{kind}"])
+            known = values != ""
+            out[k, kind] = (values.map(values[known].value_counts(normalize=True))
+                            .fillna(0).to_numpy())
     return out
 
 
-def _exact_u(f: Features, i: np.ndarray) -> dict[int, np.ndarray]:
-    """Frequency of the first and last name of records ``i``, for the exact-name levels."""
-    return {k: freq[i] for k, freq in _name_frequencies(f).items()}
+def _tf_u(
+    f: Features,
+    i: np.ndarray,
+    j: np.ndarray,
+    gamma: np.ndarray,
+    frequencies: dict[tuple[int, str], np.ndarray] | None = None,
+) -> dict[int, np.ndarray]:
+    """Per name comparison, the term-frequency u of each pair (NaN where its level is not
+    decided by a shared key: a Jaro-Winkler or Dice similarity, a disagreement)."""
+    frequencies = frequencies or _name_frequencies(f)
+    out = {}
+    for k, name in enumerate(("first", "last")):
+        u = np.full(len(i), np.nan)
+        for level, kind in TF_KEYS.items():
+            at = np.flatnonzero(gamma[:, k] == level)
+            if not len(at):
+                continue
+            (code,) = f.shared_codes(f"{name}_{kind}")
+            shared = code[i[at]] == code[j[at]]
+            u[at[shared]] = frequencies[k, kind][i[at[shared]]]
+        out[k] = u
+    return out
 
 
 def _differ(
@@ -232,8 +265,9 @@ def _differ(
     must_link: tuple[np.ndarray, np.ndarray],
     scored: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Records that cannot be one person: sexes known and different, or, for two records a
-    chain of links put together without comparing them, a score under ``different_below``.
+    """Records that cannot be one person: identifiers that contradict (`cannot_be_one`), or,
+    for two records a chain of links put together without comparing them, a score under
+    ``different_below``.
 
     Without the second test a big population chains namesakes: A-B and B-C strong, A and C
     never compared (not in one block) yet clearly two people. Reviewed matches
@@ -245,9 +279,10 @@ def _differ(
     reviewed = np.minimum(*must_link) * f.n + np.maximum(*must_link)
 
     def differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        out = cannot_be_one(f, a, b)
         code = np.minimum(a, b) * f.n + np.maximum(a, b)
-        rest = np.flatnonzero(~out & ~np.isin(code, reviewed))
+        seen = np.isin(code, reviewed)
+        out = cannot_be_one(f, a, b) & ~seen  # a reviewer saw both records
+        rest = np.flatnonzero(~out & ~seen)
         if scored is not None and len(scored[0]) and len(rest):
             codes, below = scored
             if np.any(code[rest][1:] < code[rest][:-1]):  # sorted needles: a faster search
@@ -259,8 +294,8 @@ def _differ(
         for start in range(0, len(rest), 1_000_000):
             chunk = rest[start : start + 1_000_000]
             gamma = compare(f, a[chunk], b[chunk], settings.extras)
-            exact_u = {k: freq[a[chunk]] for k, freq in frequencies.items()}
-            out[chunk] = model.probability(gamma, exact_u) < settings.different_below
+            tf_u = _tf_u(f, a[chunk], b[chunk], gamma, frequencies)
+            out[chunk] = model.probability(gamma, tf_u) < settings.different_below
         return out
 
     return differ
@@ -303,8 +338,7 @@ def link_features(
     u = fellegi_sunter.level_frequencies(compare(f, ri, rj, settings.extras), comparisons)
     model = fellegi_sunter.train(gamma, u, comparisons, _sessions(f, i, j, settings),
                                  _total_pairs(f, settings.link_only))
-    exact_u = _exact_u(f, i)
-    probability = model.probability(gamma, exact_u)
+    probability = model.probability(gamma, _tf_u(f, i, j, gamma))
     model_below = probability < settings.different_below  # before reviewers' answers
     lap("estimation")
 
@@ -321,17 +355,21 @@ def link_features(
     )
     # Reviewers' answers override the model on the pairs they decided.
     codes = i * f.n + j
+    anchor = f.has_names
     probability[np.isin(codes, mi * f.n + mj)] = 1.0
     probability[np.isin(codes, ni * f.n + nj)] = 0.0
     labels = cluster(
         f.n, i, j, probability,
         threshold=settings.threshold, different_below=settings.different_below,
-        must_link=(mi, mj), cannot_link=(ni, nj), anchor=f.has_names,
+        must_link=(mi, mj), cannot_link=(ni, nj), anchor=anchor,
         differ=_differ(f, model, settings, (mi, mj), (codes, model_below)),
+        identity=(identities(f).code, identities(f).clash),
+        # A name with only an age (or nothing) cannot choose among namesakes.
+        undecided=anchor & (f.birth_year <= 0),
     )
     person_conf, record_conf = confidence(labels, i, j, probability)
     estimate = estimate_people(labels, i, j, probability, settings.review_band,
-                               anchor=f.has_names, cannot_link=(ni, nj),
+                               anchor=anchor, cannot_link=(ni, nj),
                                name_checked=_name_checked(f, i, j, gamma), source=f.source,
                                best_in=record_conf)
     lap("clustering")

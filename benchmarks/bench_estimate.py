@@ -5,11 +5,11 @@ generator with seeds 0-4 only, then report on other seeds and on other generator
 
     python benchmarks/bench_estimate.py --tune                       # seeds 0-4: factors
     python benchmarks/bench_estimate.py --seeds 100-109 --people 1000 none
-    python benchmarks/bench_estimate.py --generator stress --seeds 100-109 --people 2000
+    python benchmarks/bench_estimate.py --generator namesakes --seeds 100-109 --people 2000
 
 ``--people none`` is the generator's default territory (about 1,800 people, 17,500
-records). ``--generator stress`` uses `observatoire.synthetic.stress` (an independently
-designed population with frequent namesakes) when it is installed. Prints, per run, the
+records). ``--generator namesakes`` (or another scenario of `observatoire.synthetic.stress`,
+an independently designed population with frequent namesakes) reports on it. Prints, per run, the
 truth, the persons found, the estimate, its interval and whether it covers the truth, the
 review queue; then the mean and spread of the error and the coverage.
 """
@@ -25,6 +25,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from observatoire.synthetic.stress import SCENARIOS
+
 TUNING_SEEDS = range(5)
 
 
@@ -34,9 +36,11 @@ def population(generator: str, seed: int, people: int | None) -> pd.DataFrame:
         from observatoire.linkage.sample import build_sample_records
 
         return build_sample_records(seed=seed, n_people=people)
-    from observatoire.synthetic import stress  # written beside this benchmark (helper L1)
+    from observatoire.synthetic.stress import generate_stress, stress_scenario
 
-    return stress.stress_records(seed=seed, n_people=people or 2000)
+    sample = generate_stress(stress_scenario(generator, people=people or 2000, seed=seed))
+    truth = sample.truth.set_index("record_id")["person_id"]
+    return sample.records.assign(person_id=sample.records["record_id"].map(truth).to_numpy())
 
 
 def run(generator: str, seed: int, people: int | None):
@@ -147,7 +151,9 @@ def _seeds(text: str) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tune", action="store_true", help="seeds 0-4: print the factors")
-    parser.add_argument("--generator", default="sample", choices=("sample", "stress"))
+    parser.add_argument("--generator", default="sample",
+                        help="sample (the project's generator) or a stress scenario: "
+                        + ", ".join(SCENARIOS))
     parser.add_argument("--seeds", default="100-109")
     parser.add_argument("--people", nargs="+", default=["1000", "none"])
     args = parser.parse_args(argv)

@@ -54,6 +54,12 @@ def load_queue() -> pd.DataFrame:
 
 
 @st.cache_data(ttl=30, show_spinner=False)
+def load_estimate() -> repo.PeopleFigure | None:
+    with Session(engine()) as session:
+        return repo.people_estimate(session)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
 def load_details(keys: tuple[str, ...]) -> dict[str, dict]:
     with Session(engine()) as session:
         return repo.record_details(session, keys)
@@ -84,6 +90,17 @@ if queue.empty:
     st.info("Aucune paire à revoir : lancez d'abord le rapprochement "
             "(`observatoire link --stored`).")  # fmt: skip
 else:
+    figure = load_estimate()
+    if figure is not None:
+        st.markdown(
+            f"**{figure.people} personnes distinctes estimées** (intervalle à 90 % : "
+            f"{figure.low} – {figure.high}, soit {figure.width} personnes de large). "
+            f"Les {len(queue)} paires ci-dessous sont celles qui pèsent le plus sur ce "
+            f"chiffre : une fois revues (puis le rapprochement relancé), l'intervalle serait "
+            f"d'environ {figure.after_review[0]} – {figure.after_review[1]}. Les "
+            f"{figure.width_after_review} personnes de large qui resteraient viennent des "
+            "paires hors de la file et de l'erreur connue du modèle."
+        )
     done = int(queue["decision"].notna().sum())
     st.progress(done / len(queue), text=f"{done} paire(s) revue(s) sur {len(queue)}")
     last = st.session_state.get("revue_derniere")

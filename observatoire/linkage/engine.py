@@ -28,10 +28,10 @@ from observatoire.linkage.compare import (
 )
 from observatoire.linkage.estimate import PeopleEstimate, estimate_people
 from observatoire.linkage.prepare import Features, prepare
-from observatoire.linkage.sorted_runs import run_starts
 from observatoire.model import ObservatoireError
 
 DECISIONS = ("match", "non_match", "unsure")
+REVIEW_SHARE = 0.05  # pairs to review, at most, per record linked
 DECISION_LABELS = {"match": "Même personne", "non_match": "Personnes différentes",
                    "unsure": "Je ne sais pas"}
 
@@ -42,6 +42,7 @@ class LinkageSettings:
 
     threshold: float = 0.5  # match probability from which two records are one person
     review_band: tuple[float, float] = (0.2, 0.8)  # pairs sent to clerical review
+    review_share: float = REVIEW_SHARE  # the review queue holds at most this share of records
     # Pairs under this are never in one person. 0.01 let namesakes chain into one person in
     # a population of 100,000 records; 0.3 also kept apart the spellings that the keyed
     # encodings score lower than clear text (stored encodings 0.018 F1 under clear text on
@@ -83,38 +84,48 @@ class LinkResult:
             frame[c.name] = self.gamma[keep, k]
         return frame
 
-    def review_queue(self, band: tuple[float, float] | None = None) -> pd.DataFrame:
-        """Uncertain pairs whose answer would change the persons, the most uncertain first.
+    def review_queue(
+        self, band: tuple[float, float] | None = None, max_share: float = REVIEW_SHARE
+    ) -> pd.DataFrame:
+        """The pairs to review, those whose answer changes the count most first, at most
+        ``max_share`` of the records (5 %: a queue a team can finish).
 
-        Not every pair of the band: one pair per two persons that an uncertain link could
-        join (their most probable one), and one per record whose own attachment to its person
-        is uncertain (its best link inside). Answering these decides every uncertain merge.
+        One pair per uncertain decision of the estimate (`estimate_people`): the best link
+        between two persons an uncertain link could join, a loosely attached record's best
+        link inside its person, a group of satellites' best link to a known person. Its
+        ``impact`` is the variance of the count that its answer removes (``p (1 - p)`` of
+        the decision). ``band`` is the one the estimate used (kept for callers that pass
+        it).
         """
-        low, high = band or (0.2, 0.8)
-        labels = pd.factorize(self.clusters["person_id"])[0]
-        p = self.probability
-        inside = labels[self.i] == labels[self.j]
-        uncertain = (p >= low) & (p < high)
-        across = np.flatnonzero(uncertain & ~inside)
-        la, lb = labels[self.i[across]], labels[self.j[across]]
-        order = np.lexsort((-p[across], np.maximum(la, lb), np.minimum(la, lb)))
-        code = (np.minimum(la, lb) * (labels.max() + 1) + np.maximum(la, lb))[order]
-        keep_across = across[order][run_starts(code)]
-        within = np.flatnonzero(uncertain & inside)
-        best = self.clusters["match_confidence"].to_numpy()
-        attach = within[np.isclose(p[within], best[self.i[within]], atol=1e-4)
-                        | np.isclose(p[within], best[self.j[within]], atol=1e-4)]
-        chosen = np.union1d(keep_across, attach)
+        variance = self.estimate.sources.pair_variance(len(self.i))
+        chosen = np.flatnonzero(variance > 0)
+        chosen = chosen[np.argsort(-variance[chosen], kind="stable")]
+        chosen = chosen[: review_limit(len(self.features.record_id), max_share)]
         ids = self.features.record_id
         frame = pd.DataFrame({
             "record_id_a": ids[self.i[chosen]],
             "record_id_b": ids[self.j[chosen]],
-            "probability": p[chosen],
+            "probability": self.probability[chosen],
+            "impact": np.round(variance[chosen], 6),
         })
         for k, c in enumerate(self.model.comparisons):
             frame[c.name] = self.gamma[chosen, k]
-        order = np.argsort(np.abs(frame["probability"].to_numpy() - 0.5), kind="stable")
-        return frame.iloc[order].reset_index(drop=True)
+        return frame
+
+
+    def interval_after_review(self, queue: pd.DataFrame) -> tuple[int, int]:
+        """The estimate's 90 % interval once ``queue`` (`review_queue`) is answered."""
+        return self.estimate.interval_after_review(float(queue["impact"].sum()))
+
+
+def review_limit(records: int, max_share: float = REVIEW_SHARE) -> int:
+    """How many pairs a review queue holds at most for ``records`` records."""
+    if not 0 <= max_share <= 1:
+        raise ObservatoireError(
+            f"Part maximale de paires à revoir invalide : {max_share} (attendu entre 0 et 1, "
+            "par exemple 0.05 pour 5 % des enregistrements)."
+        )
+    return int(np.floor(max_share * records))
 
 
 def _random_pairs(f: Features, size: int, link_only: bool, seed: int) -> tuple[np.ndarray, ...]:

@@ -71,10 +71,26 @@ class PeopleEstimate:
     """People in each draw (`estimate_people`)."""
     sources: Uncertainty | None = field(default=None, compare=False, repr=False)
     """Where the draws' uncertainty comes from, to rank the pairs to review."""
+    systematic: float = 0.0
+    """The half-width the model error adds (`Calibration.model_error`), in people."""
 
     @property
     def interval_90(self) -> tuple[int, int]:
         return self.low, self.high
+
+    def interval_after_review(self, removed_variance: float) -> tuple[int, int]:
+        """The 90 % interval once pairs removing ``removed_variance`` of the draws'
+        variance are answered (`Uncertainty.pair_variance`): the draws' part shrinks, the
+        model error stays."""
+        if self.draws is None or self.sources is None or not len(self.draws):
+            return self.low, self.high
+        total = self.sources.variance()
+        left = 1.0 if total <= 0 else max(0.0, 1.0 - removed_variance / total)
+        q05, q95 = np.quantile(self.draws, [0.05, 0.95])
+        down = np.hypot((self.people - q05) * np.sqrt(left), self.systematic)
+        up = np.hypot((q95 - self.people) * np.sqrt(left), self.systematic)
+        return (int(max(np.floor(self.people - down), 1 if self.people else 0)),
+                int(np.ceil(self.people + up)))
 
 
 @dataclass(frozen=True)
@@ -282,5 +298,5 @@ def estimate_people(
     high = people + np.hypot(q95 - people, systematic)
     return PeopleEstimate(
         people, int(max(np.floor(low), 1 if people else 0)), int(np.ceil(high)), n, clusters,
-        weights, total, sources,
+        weights, total, sources, float(systematic),
     )  # fmt: skip

@@ -75,9 +75,9 @@ def _summary(rows: list[dict]) -> dict:
                                                  for r in rows])), 4)}  # fmt: skip
 
 
-def _solve(target: float, f, low: float = 1e-3, high: float = 1e3) -> float:
+def _solve(target: float, f, low: float = 1e-3, high: float = 1e3, steps: int = 40) -> float:
     """``x`` in [low, high] (log scale) with ``f(x) = target``, ``f`` increasing."""
-    for _ in range(40):
+    for _ in range(steps):
         mid = float(np.sqrt(low * high))
         if f(mid) < target:
             low = mid
@@ -112,12 +112,13 @@ def tune(sizes: list[int | None]) -> None:
 
     def estimates(known: float, model_error: float = 0.0) -> list[est.PeopleEstimate]:
         calibration = est.Calibration(merge, keep, known, model_error)
-        return [_reestimate(result, calibration) for result, _ in runs]
+        return [_reestimate(result, calibration, 50) for result, _ in runs]
 
     truths = np.array([t.max() + 1 for _, t in runs])
     # The estimate falls as "known" gets likelier: solve for no mean relative error.
     known = _solve(0.0, lambda x: -float(np.mean(
-        [(e.people - t) / t for e, t in zip(estimates(x), truths, strict=True)])))
+        [(e.people - t) / t for e, t in zip(estimates(x), truths, strict=True)])),
+        0.1, 1000.0, 16)
     errors = np.array([(e.people - t) / t for e, t in zip(estimates(known), truths,
                                                           strict=True)])  # fmt: skip
     model_error = float(np.sqrt(np.mean(errors**2)))
@@ -126,7 +127,7 @@ def tune(sizes: list[int | None]) -> None:
                       "tuning_errors": [round(float(x), 4) for x in errors]}))  # fmt: skip
 
 
-def _reestimate(result, calibration):
+def _reestimate(result, calibration, draws: int = 200):
     """The estimate of a linkage result again under another calibration."""
     from observatoire.linkage import estimate as est
     from observatoire.linkage.engine import LinkageSettings, _name_checked
@@ -136,7 +137,7 @@ def _reestimate(result, calibration):
     return est.estimate_people(
         labels, result.i, result.j, result.probability, LinkageSettings().review_band,
         anchor=f.has_names, name_checked=_name_checked(f, result.i, result.j, result.gamma),
-        source=f.source, calibration=calibration,
+        source=f.source, calibration=calibration, draws=draws,
     )  # fmt: skip
 
 

@@ -248,12 +248,12 @@ def domain_columns(records: pd.DataFrame) -> pd.DataFrame:
     swappable = date.notna() & (date.dt.day <= 12)
     data["dob_swapped"] = (date.dt.strftime("%Y-%d-%m")).where(swappable, None)
     year = pd.to_numeric(records.get("birth_year"), errors="coerce")
-    data["by"] = date.dt.year.fillna(year).astype("Int64")
+    data["yob"] = date.dt.year.fillna(year).astype("Int64")
     seen = pd.to_datetime(records.get("observed_at"), format="ISO8601", errors="coerce",
                           utc=True)
     age = pd.to_numeric(records.get("age"), errors="coerce")
     from_age = (seen.dt.year - age).round()
-    data["by_est"] = data["by"].astype("Float64").fillna(from_age).round().astype("Int64")
+    data["yob_est"] = data["yob"].astype("Float64").fillna(from_age).round().astype("Int64")
     for column in ("sex", "commune_code"):
         data[column] = records.get(column, pd.Series("", index=records.index)).replace(
             "", None)
@@ -302,17 +302,17 @@ def _domain_birth():  # noqa: ANN202
     return cl.CustomComparison(
         output_column_name="birth",
         comparison_levels=[
-            cll.CustomLevel("by_est_l IS NULL OR by_est_r IS NULL").configure(
+            cll.CustomLevel("yob_est_l IS NULL OR yob_est_r IS NULL").configure(
                 is_null_level=True),
             cll.CustomLevel("dob_l = dob_r", "same date"),
             cll.CustomLevel("dob_l = dob_swapped_r", "day and month swapped"),
             cll.CustomLevel("levenshtein(dob_l, dob_r) = 1", "one digit"),
-            cll.CustomLevel("by_l = by_r AND (dob_l LIKE '%-01-01' OR dob_r LIKE '%-01-01')",
+            cll.CustomLevel("yob_l = yob_r AND (dob_l LIKE '%-01-01' OR dob_r LIKE '%-01-01')",
                             "01/01 placeholder"),
-            cll.CustomLevel("by_l = by_r AND (dob_l IS NULL OR dob_r IS NULL)", "same year"),
-            cll.CustomLevel("abs(by_l - by_r) <= 1", "a year off"),
-            cll.CustomLevel("abs(by_est_l - by_est_r) <= 2", "ages within 2 years"),
-            cll.CustomLevel("abs(by_est_l - by_est_r) <= 6", "ages within 6 years"),
+            cll.CustomLevel("yob_l = yob_r AND (dob_l IS NULL OR dob_r IS NULL)", "same year"),
+            cll.CustomLevel("abs(yob_l - yob_r) <= 1", "a year off"),
+            cll.CustomLevel("abs(yob_est_l - yob_est_r) <= 2", "ages within 2 years"),
+            cll.CustomLevel("abs(yob_est_l - yob_est_r) <= 6", "ages within 6 years"),
             cll.ElseLevel(),
         ],
     )
@@ -341,8 +341,8 @@ def run_splink_domain(records: pd.DataFrame, options: dict):
         ]),
     ]
     rules = [block_on("fn", "ln"), block_on("dob"), block_on("fn_sk", "ln_sk"),
-             block_on("ln", "by"), block_on("fn_ph", "commune_code"),
-             block_on("fi", "li", "by"), block_on("cell")]
+             block_on("ln", "yob"), block_on("fn_ph", "commune_code"),
+             block_on("fi", "li", "yob"), block_on("cell")]
     if options.get("febrl"):
         for column in FEBRL_EXTRAS:
             data[column] = records[column].replace("", None).to_numpy()

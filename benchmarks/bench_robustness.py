@@ -94,6 +94,9 @@ def run_engine(folder: Path) -> dict:
 
 
 def run_splink(folder: Path) -> dict:
+    import logging
+
+    logging.getLogger("splink").setLevel(logging.ERROR)  # untrained-level warnings by the page
     records = pd.read_csv(folder / "records.csv", dtype=str, keep_default_na=False)
     labels, seconds = run_splink_domain(records, {})
     labels = pd.Series(labels, index=records["record_id"].to_numpy())

@@ -4,6 +4,8 @@ Tune the calibration (`observatoire.linkage.estimate.Calibration`) on the projec
 generator with seeds 0-4 only, then report on other seeds and on other generators::
 
     python benchmarks/bench_estimate.py --tune                       # seeds 0-4: factors
+    python benchmarks/bench_estimate.py --tune --generator sample namesakes sparse \
+        --people 1000 2000
     python benchmarks/bench_estimate.py --seeds 100-109 --people 1000 none
     python benchmarks/bench_estimate.py --generator namesakes --seeds 100-109 --people 2000
 
@@ -86,15 +88,17 @@ def _solve(target: float, f, low: float = 1e-3, high: float = 1e3, steps: int = 
     return float(np.sqrt(low * high))
 
 
-def tune(sizes: list[int | None]) -> None:
+def tune(generators: list[str], sizes: list[int | None]) -> None:
     from observatoire.linkage import estimate as est
 
     runs = []
-    for people in sizes:
-        for seed in TUNING_SEEDS:
-            result, truth, _ = run("sample", seed, people)
-            runs.append((result, truth))
-            print(f"lié : graine {seed}, {people or 'défaut'} personnes", file=sys.stderr)
+    for generator in generators:
+        for people in sizes:
+            for seed in TUNING_SEEDS:
+                result, truth, _ = run(generator, seed, people)
+                runs.append((result, truth))
+                print(f"lié : {generator}, graine {seed}, {people or 'défaut'} personnes",
+                      file=sys.stderr)  # fmt: skip
     # Merges and keeps: the share of true matches among the pairs each kind draws.
     merge_p, merge_true, keep_p, keep_true = [], [], [], []
     for result, truth in runs:
@@ -152,28 +156,29 @@ def _seeds(text: str) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tune", action="store_true", help="seeds 0-4: print the factors")
-    parser.add_argument("--generator", default="sample",
-                        help="sample (the project's generator) or a stress scenario: "
+    parser.add_argument("--generator", nargs="+", default=["sample"],
+                        help="sample (the project's generator) or stress scenarios: "
                         + ", ".join(SCENARIOS))
     parser.add_argument("--seeds", default="100-109")
     parser.add_argument("--people", nargs="+", default=["1000", "none"])
     args = parser.parse_args(argv)
     sizes = [None if p == "none" else int(p) for p in args.people]
     if args.tune:
-        tune(sizes)
+        tune(args.generator, sizes)
         return 0
-    for people in sizes:
-        rows = []
-        for seed in _seeds(args.seeds):
-            if args.generator == "sample" and seed in TUNING_SEEDS:
-                print(f"graine {seed} : réservée au réglage, ignorée", file=sys.stderr)
-                continue
-            result, truth, seconds = run(args.generator, seed, people)
-            rows.append(_row(result, truth, seconds, seed, people))
-            print(json.dumps(rows[-1]), flush=True)
-        print(json.dumps({"generator": args.generator, "people": people,
-                          "calibration": dataclasses.asdict(_calibration()),
-                          **_summary(rows)}), flush=True)  # fmt: skip
+    for generator in args.generator:
+        for people in sizes:
+            rows = []
+            for seed in _seeds(args.seeds):
+                if seed in TUNING_SEEDS:
+                    print(f"graine {seed} : réservée au réglage, ignorée", file=sys.stderr)
+                    continue
+                result, truth, seconds = run(generator, seed, people)
+                rows.append(_row(result, truth, seconds, seed, people))
+                print(json.dumps({"generator": generator, **rows[-1]}), flush=True)
+            print(json.dumps({"generator": generator, "people": people,
+                              "calibration": dataclasses.asdict(_calibration()),
+                              **_summary(rows)}), flush=True)  # fmt: skip
     return 0
 
 

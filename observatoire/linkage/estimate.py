@@ -28,14 +28,15 @@ Z_90 = 1.6448536269514722  # two-sided 90 %: 5 % on each side
 
 @dataclass(frozen=True)
 class Calibration:
-    # `--tune` on 2026-12-03 (seeds 0-4 at 1,000 people and the default ~1,800): merge
-    # 0.0534, keep 0.6533, known 32.68 (satellites that match nobody clearly are far more
-    # often somebody known than their pair odds say), model error 0.0548 (errors from -6.4 %
-    # to +8.0 %: the larger territory comes out lower).
-    merge_odds: float = 0.0534  # two persons joined by an uncertain link are one
-    keep_odds: float = 0.6533  # a record loosely attached to its person belongs to it
-    known_odds: float = 32.68  # a group of satellites is somebody known (1 - "new")
-    model_error: float = 0.0548
+    # `python benchmarks/bench_estimate.py --tune` on 2026-12-03 (seeds 0-4 at 1,000
+    # people and at the default ~1,800; clustering of branch link-cluster): merge 0.0533,
+    # keep 1.0313, known 10.95 (records without a full name that match nobody clearly are
+    # far more often somebody known than their pair odds say), model error 0.0854 (errors
+    # from -12.8 % to +11.6 %: the larger territory comes out lower).
+    merge_odds: float = 0.0533  # two persons joined by an uncertain link are one
+    keep_odds: float = 1.0313  # a record loosely attached to its person belongs to it
+    known_odds: float = 10.95  # a group of satellites is somebody known (1 - "new")
+    model_error: float = 0.0854
     """Relative standard error of the estimate that the draws do not explain (the spread of
     the estimate's error over the tuning seeds), added in quadrature to the interval."""
 
@@ -52,7 +53,7 @@ def _scaled(p: np.ndarray, odds: float) -> np.ndarray:
 
 
 DRAWS = 200
-MAX_DRAW_EDGES = 20_000_000  # merge edges over all draws at once: fewer draws beyond
+MAX_DRAWN = 20_000_000  # decisions drawn over all draws at once: fewer draws beyond
 
 
 @dataclass(frozen=True)
@@ -283,12 +284,16 @@ def estimate_people(
                           new_pairs, weights[doubtful])
 
     rng = np.random.default_rng(seed)
-    draws = int(max(20, min(draws, MAX_DRAW_EDGES // max(len(merge_pairs), 1))))
+    # Fewer draws where millions of records leave many decisions (memory: draws x them).
+    decisions = len(merge_pairs) + len(loose) + len(doubtful)
+    draws = int(max(20, min(draws, MAX_DRAWN // max(decisions, 1))))
     present = np.ones((draws, clusters), dtype=bool)
     if len(doubtful):
-        present[:, doubtful] = rng.random((draws, len(doubtful))) < weights[doubtful]
+        present[:, doubtful] = (rng.random((draws, len(doubtful)), dtype=np.float32)
+                                < weights[doubtful])  # fmt: skip
     total = present.sum(axis=1).astype(float)
-    total += (rng.random((draws, len(loose))) >= sources.split_p).sum(axis=1)
+    total += (rng.random((draws, len(loose)), dtype=np.float32)
+              >= sources.split_p).sum(axis=1)  # fmt: skip
     total -= _merge_reductions(clusters, keys // max(clusters, 1), keys % max(clusters, 1),
                                sources.merge_p, present, rng)  # fmt: skip
     people = int(round(float(total.mean()))) if clusters else 0

@@ -23,11 +23,11 @@ SEEDS = range(100, 110)
 
 
 def _generator(seed: int) -> pd.DataFrame:
-    return build_sample_records(seed=seed, n_people=300)
+    return build_sample_records(seed=seed, n_people=1000)
 
 
 def _stress(seed: int) -> pd.DataFrame:
-    sample = generate_stress(stress_scenario("namesakes", people=300, seed=seed))
+    sample = generate_stress(stress_scenario("namesakes", people=1000, seed=seed))
     truth = sample.truth.set_index("record_id")["person_id"]
     return sample.records.assign(person_id=sample.records["record_id"].map(truth).to_numpy())
 

@@ -30,6 +30,7 @@ Differ = Callable[[np.ndarray, np.ndarray], np.ndarray]
 # Per record a code of its identifiers (-1: none), and whether two codes contradict: a
 # person never holds two records whose codes clash, however its records were joined.
 Identity = tuple[np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray]]
+RIVALS_WEAK_ONLY = False
 MAX_CHECKED_SIZE = 500  # larger components are only split by their compared pairs
 
 
@@ -499,6 +500,10 @@ def cluster(
         if not leaving.any():
             break
         out |= leaving
+    # Those taken out are satellites from now on: they may still join a person that
+    # dominates, or group with other satellites (ten 115 calls of one man with an age).
+    anchor = anchor & ~out
+    labels[out] = -1
 
     # 2. Each satellite joins a person only when that person clearly dominates: its posterior
     # share, odds / (1 + sum of the odds of every candidate person), reaches ``attach_share``
@@ -543,12 +548,14 @@ def cluster(
                 first = run_starts(s_of)
                 new = share["new"].to_numpy()[first]
                 total[s_of[first]] = 1.0 / np.maximum(new, 1e-300) - 1.0
-            odds = _odds(p[pair_alone])
-            np.add.at(total, i[pair_alone], odds)
-            np.add.at(total, j[pair_alone], odds)
+            rival = pair_alone & ~edges if RIVALS_WEAK_ONLY else pair_alone
+            odds = _odds(p[rival])
+            np.add.at(total, i[rival], odds)
+            np.add.at(total, j[rival], odds)
             edge_odds = _odds(p[edges])
-            edge_share = np.minimum(edge_odds / (1.0 + total[i[edges]]),
-                                    edge_odds / (1.0 + total[j[edges]]))
+            own = 0.0 if not RIVALS_WEAK_ONLY else edge_odds
+            edge_share = np.minimum(edge_odds / (1.0 + own + total[i[edges]]),
+                                    edge_odds / (1.0 + own + total[j[edges]]))
             keep = np.flatnonzero(edges)[edge_share >= attach_share]
             edges = np.zeros(len(p), dtype=bool)
             edges[keep] = True

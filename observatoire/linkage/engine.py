@@ -18,7 +18,13 @@ import pandas as pd
 
 from observatoire.linkage import fellegi_sunter
 from observatoire.linkage.blocking import BlockingReport, blocking_keys, candidate_pairs
-from observatoire.linkage.cluster import PeopleEstimate, cluster, confidence, estimate_people
+from observatoire.linkage.cluster import (
+    PeopleEstimate,
+    cluster,
+    confidence,
+    estimate_people,
+    satellite_shares,
+)
 from observatoire.linkage.compare import (
     COMPARISONS,
     cannot_be_one,
@@ -311,6 +317,35 @@ def _name_checked(f: Features, i: np.ndarray, j: np.ndarray, gamma: np.ndarray) 
     return out
 
 
+def _attachment(
+    f: Features,
+    labels: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    probability: np.ndarray,
+    cannot_link: tuple[np.ndarray, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Per record that cannot choose among namesakes by itself (no full name, or a name
+    without a birth year): ``attach_probability``, the posterior share of the person it
+    is in among every compatible person built on full names with a birth year (0 when it
+    is in none of them), and ``new_probability``, the chance that it is none of those
+    people (1 with no candidate). NaN for the records that build persons themselves.
+
+    What an estimate of distinct people needs to count such records by their chance of
+    being somebody new rather than one each (see `satellite_shares`)."""
+    strong = f.has_names & (f.birth_year > 0)
+    ids = identities(f)
+    shares = satellite_shares(np.where(strong, labels, -1), strong, i, j, probability,
+                              cannot_link, (ids.code, ids.clash))
+    s, c = shares["s"].to_numpy(), shares["c"].to_numpy()
+    new = np.where(strong, np.nan, 1.0)
+    new[s] = shares["new"].to_numpy()
+    attach = np.where(strong, np.nan, 0.0)
+    own = labels[s] == c
+    attach[s[own]] = shares["share"].to_numpy()[own]
+    return {"attach_probability": np.round(attach, 4), "new_probability": np.round(new, 4)}
+
+
 def link_features(
     f: Features, settings: LinkageSettings | None = None, decisions: pd.DataFrame | None = None
 ) -> LinkResult:
@@ -387,6 +422,7 @@ def link_features(
         "match_confidence": np.round(record_conf, 4),
         "person_confidence": np.round(person_conf, 4),
         "expected_people": np.round(estimate.expected[labels], 4),
+        **_attachment(f, labels, i, j, probability, (ni, nj)),
     })
     return LinkResult(clusters, f, i, j, gamma, probability, model, estimate, report,
                       retrained, seconds)

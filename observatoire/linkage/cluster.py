@@ -5,6 +5,12 @@ contain a pair the model (or a reviewer) says are *different* people, a greedy m
 decreasing probability that refuses any merge joining two records known to differ. So
 ``A-B`` and ``B-C`` strong but ``A-C`` clearly different keeps ``A`` and ``C`` apart, and the
 weaker of the two links loses.
+
+Whatever the size of a component, no person holds two records whose identifiers
+contradict (`Identity`: different sexes, birth dates no known error relates, years or ages
+too far apart), checked among each component's distinct identity codes; records that say
+too little to choose (a first name, initials, a name without a birth year) join a person
+only when it dominates their other candidates.
 """
 
 from __future__ import annotations

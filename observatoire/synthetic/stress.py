@@ -28,6 +28,7 @@ same scenario gives the same files.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -193,7 +194,9 @@ class StressScenario:
     share_siao_full_birth_date: float = 0.92  # SI-SIAO records with a birth date
     share_day_centre_birth_year: float = 0.7  # day-centre records with a birth year
     share_night_interviewed: float = 0.4  # count-night sightings with a birth year
-    outreach_nickname_rate: float = 0.35  # outreach records naming a nickname
+    # People the outreach teams know by a nickname (a sighting names them the other way
+    # 15% of the time).
+    outreach_nickname_rate: float = 0.35
     frequent_callers: float = 0.04  # share of the 115's people calling 8 to 13 times
     household_share: float = 0.15  # people living in a couple or family (shared last name)
     max_household: int = 4
@@ -314,6 +317,7 @@ def _typo(text: str, rng: np.random.Generator) -> str:
     return text[:k] + text[k + 1] + text[k] + text[k + 2:]
 
 
+@functools.lru_cache(maxsize=65536)
 def _plain(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
@@ -420,9 +424,12 @@ def _people(s: StressScenario, rng: np.random.Generator) -> dict[str, np.ndarray
         french = np.flatnonzero(~frequent & (sex == sx))
         first_name[french] = pools[sx][rng.integers(len(pools[sx]), size=len(french))]
     # The person's own spelling: the family's first spelling most often.
-    for k in np.flatnonzero(first_family >= 0):
+    named = np.flatnonzero(first_family >= 0)
+    sizes = np.array([len(f[0]) for f in first_families])
+    spelling = _own_spellings(sizes[first_family[named]], rng)
+    for k, v in zip(named, spelling, strict=True):
         spellings, _, short = first_families[first_family[k]]
-        first_name[k] = spellings[_own_spelling(len(spellings), rng)]
+        first_name[k] = spellings[v]
         nickname_forms[k] = short
     last_families = LAST_NAME_FAMILIES[: s.last_name_families]
     last_family = np.full(n, -1)
@@ -432,9 +439,11 @@ def _people(s: StressScenario, rng: np.random.Generator) -> dict[str, np.ndarray
     last_name = np.empty(n, dtype=object)
     last_name[~frequent_last] = pools["last"][rng.integers(len(pools["last"]),
                                                            size=int((~frequent_last).sum()))]
-    for k in np.flatnonzero(last_family >= 0):
-        spellings = last_families[last_family[k]]
-        last_name[k] = spellings[_own_spelling(len(spellings), rng)]
+    named = np.flatnonzero(last_family >= 0)
+    sizes = np.array([len(f) for f in last_families])
+    spelling = _own_spellings(sizes[last_family[named]], rng)
+    for k, v in zip(named, spelling, strict=True):
+        last_name[k] = last_families[last_family[k]][v]
 
     weights = np.asarray(COMMUNE_WEIGHTS, dtype=float)
     commune = rng.choice(len(COMMUNES), size=n, p=weights / weights.sum())
@@ -490,9 +499,15 @@ def _people(s: StressScenario, rng: np.random.Generator) -> dict[str, np.ndarray
     }
 
 
-def _own_spelling(count: int, rng: np.random.Generator) -> int:
-    weights = _zipf(count, 1.5)
-    return int(rng.choice(count, p=weights))
+def _own_spellings(counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For families of ``counts`` spellings, one spelling each (the first ones likelier)."""
+    u = rng.random(len(counts))
+    out = np.zeros(len(counts), dtype=int)
+    for count in np.unique(counts):
+        rows = counts == count
+        cumulative = np.cumsum(_zipf(int(count), 1.5))
+        out[rows] = np.minimum(np.searchsorted(cumulative, u[rows]), count - 1)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -628,7 +643,7 @@ def generate_stress(scenario: StressScenario) -> StressSample:
 
         out = {c: np.full(m, "", dtype=object) for c in RECORD_COLUMNS}
         out["source"][:] = source
-        date_text = pd.Series(birth).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+        date_text = np.datetime_as_string(birth, unit="D").astype(object)
         if source == SI_SIAO:
             upper = rng.random(m) < 0.7
             out["first_name"] = first
@@ -681,8 +696,8 @@ def generate_stress(scenario: StressScenario) -> StressSample:
         if not np.isnan(lat).all():
             out["latitude"] = np.char.mod("%.5f", lat).astype(object)
             out["longitude"] = np.char.mod("%.5f", lon).astype(object)
-        out["observed_at"] = pd.Series(observed).dt.strftime(
-            "%Y-%m-%dT%H:%M:%S+00:00").to_numpy(dtype=object)
+        out["observed_at"] = np.char.add(np.datetime_as_string(observed, unit="s"),
+                                         "+00:00").astype(object)
         frame = pd.DataFrame(out, columns=list(RECORD_COLUMNS))
         frame["_person"] = person
         frames.append(frame)
@@ -697,7 +712,7 @@ def generate_stress(scenario: StressScenario) -> StressSample:
     records = records.drop(columns="_person")
     people = pd.DataFrame({
         "person_id": person_ids, "first_name": p["first_name"], "last_name": p["last_name"],
-        "sex": p["sex"], "birth_date": pd.Series(p["birth_date"]).dt.strftime("%Y-%m-%d"),
+        "sex": p["sex"], "birth_date": np.datetime_as_string(p["birth_date"], unit="D"),
         "household_id": p["household"],
     })
     return StressSample(scenario=s, records=records, truth=truth, people=people)

@@ -232,33 +232,36 @@ def domain_columns(records: pd.DataFrame) -> pd.DataFrame:
     swapped, the birth year (from the date or the year) and an approximate one from the age."""
     from observatoire.linkage.keys import clean_name, initials_of, joined, phonetic_fr, skeleton
 
+    def column(name: str) -> pd.Series:  # FEBRL has no age, initials, place or time
+        if name in records:
+            return records[name].fillna("").astype(str)
+        return pd.Series("", index=records.index)
+
     data = pd.DataFrame({"unique_id": records["record_id"].astype(str)})
     for side in ("first", "last"):
-        raw = records.get(f"{side}_name", pd.Series("", index=records.index)).astype(str)
+        raw = column(f"{side}_name")
         cleaned = _per_value(raw, clean_name)
         data[f"{side[0]}n"] = _per_value(raw, lambda v: joined(clean_name(v)))
         data[f"{side[0]}n_ph"] = _per_value(cleaned.fillna(""), phonetic_fr)
         data[f"{side[0]}n_sk"] = _per_value(data[f"{side[0]}n_ph"].fillna(""), skeleton)
-    initials = _per_value(records.get("initials", pd.Series("", index=records.index))
-                          .astype(str), initials_of)
+    initials = _per_value(column("initials"), initials_of)
     data["fi"] = data["fn"].str[:1].fillna(initials.str[:1])
     data["li"] = data["ln"].str[:1].fillna(initials.str[1:2].replace("", None))
-    date = pd.to_datetime(records.get("birth_date"), format="%Y-%m-%d", errors="coerce")
+    date = pd.to_datetime(column("birth_date"), format="%Y-%m-%d", errors="coerce")
     data["dob"] = date.dt.strftime("%Y-%m-%d").where(date.notna(), None)
     swappable = date.notna() & (date.dt.day <= 12)
     data["dob_swapped"] = (date.dt.strftime("%Y-%d-%m")).where(swappable, None)
-    year = pd.to_numeric(records.get("birth_year"), errors="coerce")
+    year = pd.to_numeric(column("birth_year"), errors="coerce")
     data["yob"] = date.dt.year.fillna(year).astype("Int64")
-    seen = pd.to_datetime(records.get("observed_at"), format="ISO8601", errors="coerce",
+    seen = pd.to_datetime(column("observed_at"), format="ISO8601", errors="coerce",
                           utc=True)
-    age = pd.to_numeric(records.get("age"), errors="coerce")
+    age = pd.to_numeric(column("age"), errors="coerce")
     from_age = (seen.dt.year - age).round()
     data["yob_est"] = data["yob"].astype("Float64").fillna(from_age).round().astype("Int64")
-    for column in ("sex", "commune_code"):
-        data[column] = records.get(column, pd.Series("", index=records.index)).replace(
-            "", None)
-    for column in ("latitude", "longitude"):
-        data[column] = pd.to_numeric(records.get(column), errors="coerce").astype("Float64")
+    for name in ("sex", "commune_code"):
+        data[name] = column(name).replace("", None)
+    for name in ("latitude", "longitude"):
+        data[name] = pd.to_numeric(column(name), errors="coerce").astype("Float64")
     # A 500 m cell: the count night's and the maraudes' sightings of one sleeping place.
     cell = (data["latitude"] / 0.005).round().astype("Int64").astype(str) + ":" + (
         data["longitude"] / 0.007).round().astype("Int64").astype(str)

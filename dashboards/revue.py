@@ -28,7 +28,7 @@ LEVELS = {c.name: c.levels for c in COMPARISONS}
 COMPARISON_LABELS = {
     "first_name": "Prénom", "last_name": "Nom", "birth": "Naissance",
     "initials": "Initiales (clé de la nuit)", "sex": "Sexe", "commune": "Commune",
-    "night_place": "Lieu (même nuit)",
+    "night_place": "Lieu (même nuit)", "fortnight_place": "Lieu (même quinzaine)",
 }  # fmt: skip
 FIELD_LABELS = {
     "source": "Source", "commune": "Commune", "sexe": "Sexe",

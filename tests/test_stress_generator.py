@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from observatoire.cli import main
-from observatoire.linkage.records import RECORD_COLUMNS, read_records
+from observatoire.linkage.records import RECORD_COLUMNS, read_records, validate_records
 from observatoire.model import ObservatoireError
 from observatoire.synthetic.stress import (
     APPELS_115,
@@ -172,3 +174,47 @@ def test_cli_writes_the_two_files(tmp_path, capsys):
     expected = generate_stress(stress_scenario("clean", people=200, seed=4)).truth
     assert np.array_equal(truth["person_id"].to_numpy(), expected["person_id"].to_numpy())
     assert "200 personnes" in capsys.readouterr().out
+
+
+@settings(max_examples=15, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(
+    people=st.integers(1, 120),
+    seed=st.integers(0, 2**16),
+    share=st.floats(0.0, 1.0),
+    households=st.floats(0.0, 1.0),
+    families=st.integers(1, len(LAST_NAME_FAMILIES)),
+    errors=st.floats(0.0, 5.0),
+)
+def test_any_parameters_give_a_valid_file_covering_everyone(
+    people, seed, share, households, families, errors
+):
+    sample = generate_stress(stress_scenario(
+        "namesakes", people=people, seed=seed, share_frequent_names=share,
+        household_share=households, last_name_families=families, error_scale=errors,
+    ))
+    records = validate_records(sample.records)
+    assert records["record_id"].is_unique
+    assert set(sample.truth["record_id"]) == set(sample.records["record_id"])
+    assert sample.truth["person_id"].nunique() == people
+    assert sample.truth["person_id"].value_counts().max() <= sample.scenario.max_records
+
+
+def test_outreach_nickname_rate_is_the_share_known_by_a_nickname():
+    def nickname_share(rate: float) -> float:
+        sample = generate_stress(stress_scenario("namesakes", people=1500, seed=8,
+                                                 outreach_nickname_rate=rate))
+        frame = _with_truth(sample).merge(sample.people[["person_id", "first_name"]],
+                                          on="person_id", suffixes=("", "_true"))
+        outreach = frame[frame["source"] == MARAUDE]
+        # A nickname is not the person's first name nor a spelling of its family.
+        spellings = {n.lower(): {m.lower() for m in family}
+                     for family, _, _ in FIRST_NAME_FAMILIES for n in family}
+        own = [seen.lower() in spellings.get(true.lower(), {true.lower()})
+               or seen.lower() == true.lower()
+               for seen, true in zip(outreach["first_name"], outreach["first_name_true"],
+                                     strict=True)]
+        return 1 - float(np.mean(own))
+
+    low, high = nickname_share(0.0), nickname_share(0.9)
+    assert low < 0.25 and high > 0.7, (low, high)

@@ -21,6 +21,8 @@ from observatoire.linkage.prepare import Features
 
 EARTH_RADIUS_M = 6_371_000.0
 SAME_NIGHT_MINUTES = 12 * 60
+# Outreach teams meet the same person around the same spot over a fortnight or so.
+SAME_FORTNIGHT_MINUTES = 14 * 24 * 60
 JARO_WINKLER_LEVELS = (0.92, 0.80)  # "very close", "close" on clear names
 DICE_LEVELS = (0.73, 0.54)  # the same on Bloom filters (see `_name_level`)
 SWAPPED_BIGRAMS = 3  # bigrams that a swap of two neighbouring letters changes, at most
@@ -52,6 +54,8 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("sex", ("différent", "identique")),
     Comparison("commune", ("différente", "identique")),
     Comparison("night_place", ("loin (même nuit)", "à moins de 1,5 km", "à moins de 250 m")),
+    Comparison("fortnight_place",
+               ("loin (même quinzaine)", "à moins de 1,5 km", "à moins de 500 m")),
 )
 EXTRA_KINDS = {
     "exact": ("différent", "identique"),
@@ -227,13 +231,28 @@ def _equal(a: np.ndarray, b: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 
 def _night_place(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    # Only sightings of the same night say anything here: people move between days.
+    return _place(f, i, j, 0.0, SAME_NIGHT_MINUTES, (250.0, 1500.0))
+
+
+def _fortnight_place(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    # Sightings of other days within a fortnight (outreach rounds): a wider radius.
+    return _place(f, i, j, SAME_NIGHT_MINUTES, SAME_FORTNIGHT_MINUTES, (500.0, 1500.0))
+
+
+def _place(
+    f: Features, i: np.ndarray, j: np.ndarray, after: float, within: float,
+    radii: tuple[float, float],
+) -> np.ndarray:
+    """Distance level (0 far, 1 and 2 within ``radii`` metres) of two placed sightings
+    more than ``after`` and at most ``within`` minutes apart; -1 for other pairs."""
     level = np.full(len(i), -1, dtype=np.int8)
-    # Only sightings of the same night say anything: people move between days. Distances
-    # only for those pairs (most records have no place).
+    # Distances only for those pairs (most records have no place).
     placed = ~np.isnan(f.lat) & ~np.isnan(f.lon) & ~np.isnan(f.minutes)
     both = np.flatnonzero(placed[i] & placed[j])
     a, b = i[both], j[both]
-    same = np.abs(f.minutes[a] - f.minutes[b]) <= SAME_NIGHT_MINUTES
+    gap = np.abs(f.minutes[a] - f.minutes[b])
+    same = (gap <= within) & ((gap > after) if after > 0 else True)
     a, b, both = a[same], b[same], both[same]
     lat1, lat2, lon1, lon2 = f.lat[a], f.lat[b], f.lon[a], f.lon[b]
     hav = (
@@ -241,7 +260,7 @@ def _night_place(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     )
     metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(hav, 0, 1)))
-    level[both] = np.where(metres <= 250, 2, np.where(metres <= 1500, 1, 0))
+    level[both] = np.where(metres <= radii[0], 2, np.where(metres <= radii[1], 1, 0))
     return level
 
 
@@ -329,6 +348,7 @@ def _compare(
         _equal(f.sex[i], f.sex[j], (f.sex[i] < 0) | (f.sex[j] < 0)),
         _equal(commune[i], commune[j], no_commune[i] | no_commune[j]),
         _night_place(f, i, j),
+        _fortnight_place(f, i, j),
     ]
     for column, kind in (extras or {}).items():
         columns.append(_extra(f.extras[column], kind, i, j))

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from observatoire.linkage import fellegi_sunter
 from observatoire.linkage.blocking import BlockingReport, blocking_keys, candidate_pairs
-from observatoire.linkage.cluster import cluster, confidence
+from observatoire.linkage.cluster import cluster, confidence, satellite_shares
 from observatoire.linkage.compare import (
     COMPARISONS,
     cannot_be_one,
@@ -288,11 +290,15 @@ def _differ(
     """
     frequencies = _name_frequencies(f)
     reviewed = np.minimum(*must_link) * f.n + np.maximum(*must_link)
+    # Records that a chain of reviewed (or certain) matches joins: their identifiers are
+    # known to be wrong somewhere, they never contradict each other.
+    held = connected_components(coo_matrix(
+        (np.ones(len(must_link[0])), must_link), shape=(f.n, f.n)), directed=False)[1]
 
     def differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         code = np.minimum(a, b) * f.n + np.maximum(a, b)
         seen = np.isin(code, reviewed)
-        out = cannot_be_one(f, a, b) & ~seen  # a reviewer saw both records
+        out = cannot_be_one(f, a, b) & ~seen & (held[a] != held[b])
         rest = np.flatnonzero(~out & ~seen)
         if scored is not None and len(scored[0]) and len(rest):
             codes, below = scored
@@ -323,6 +329,64 @@ def _name_checked(f: Features, i: np.ndarray, j: np.ndarray, gamma: np.ndarray) 
     return out
 
 
+# Match weight (bits) from everything but the birth comparison over which a pair is one
+# person even when its birth dates contradict: FEBRL's duplicates keep their name, social
+# security number and address with a wholly different birth date (about 400 of its 6,538
+# true pairs). Namesakes with a name, a commune and a sex never come near it.
+SURE_WITHOUT_BIRTH_BITS = 12.0
+
+
+def _sure_without_birth(
+    model: fellegi_sunter.FellegiSunter,
+    gamma: np.ndarray,
+    tf_u: dict[int, np.ndarray],
+    i: np.ndarray,
+    j: np.ndarray,
+    probability: np.ndarray,
+    threshold: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Linked pairs whose other identifiers are so sure that their birth dates, however
+    different, are a data error: the constraints treat them as reviewed matches."""
+    birth = [c.name for c in model.comparisons].index("birth")
+    at = np.flatnonzero((probability >= threshold) & (gamma[:, birth] >= 0))
+    if not len(at):
+        return i[:0], j[:0]
+    without = gamma[at].copy()
+    without[:, birth] = -1
+    weight = model.match_weight(without, {k: u[at] for k, u in tf_u.items()})
+    sure = at[weight >= SURE_WITHOUT_BIRTH_BITS]
+    return i[sure], j[sure]
+
+
+def _attachment(
+    f: Features,
+    labels: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    probability: np.ndarray,
+    cannot_link: tuple[np.ndarray, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Per record that cannot choose among namesakes by itself (no full name, or a name
+    without a birth year): ``attach_probability``, the posterior share of the person it
+    is in among every compatible person built on full names with a birth year (0 when it
+    is in none of them), and ``new_probability``, the chance that it is none of those
+    people (1 with no candidate). NaN for the records that build persons themselves.
+
+    What an estimate of distinct people needs to count such records by their chance of
+    being somebody new rather than one each (see `satellite_shares`)."""
+    strong = f.has_names & (f.birth_year > 0)
+    ids = identities(f)
+    shares = satellite_shares(np.where(strong, labels, -1), strong, i, j, probability,
+                              cannot_link, (ids.code, ids.clash))
+    s, c = shares["s"].to_numpy(), shares["c"].to_numpy()
+    new = np.where(strong, np.nan, 1.0)
+    new[s] = shares["new"].to_numpy()
+    attach = np.where(strong, np.nan, 0.0)
+    own = labels[s] == c
+    attach[s[own]] = shares["share"].to_numpy()[own]
+    return {"attach_probability": np.round(attach, 4), "new_probability": np.round(new, 4)}
+
+
 def link_features(
     f: Features, settings: LinkageSettings | None = None, decisions: pd.DataFrame | None = None
 ) -> LinkResult:
@@ -349,7 +413,9 @@ def link_features(
     u = fellegi_sunter.level_frequencies(compare(f, ri, rj, settings.extras), comparisons)
     model = fellegi_sunter.train(gamma, u, comparisons, _sessions(f, i, j, settings),
                                  _total_pairs(f, settings.link_only))
-    probability = model.probability(gamma, _tf_u(f, i, j, gamma))
+    tf_u = _tf_u(f, i, j, gamma)
+    probability = model.probability(gamma, tf_u)
+    si, sj = _sure_without_birth(model, gamma, tf_u, i, j, probability, settings.threshold)
     model_below = probability < settings.different_below  # before reviewers' answers
     lap("estimation")
 
@@ -372,8 +438,10 @@ def link_features(
     labels = cluster(
         f.n, i, j, probability,
         threshold=settings.threshold, different_below=settings.different_below,
-        must_link=(mi, mj), cannot_link=(ni, nj), anchor=anchor,
-        differ=_differ(f, model, settings, (mi, mj), (codes, model_below)),
+        must_link=(np.concatenate([mi, si]), np.concatenate([mj, sj])),
+        cannot_link=(ni, nj), anchor=anchor,
+        differ=_differ(f, model, settings, (np.concatenate([mi, si]), np.concatenate([mj, sj])),
+                       (codes, model_below)),
         identity=(identities(f).code, identities(f).clash),
         # A name with only an age (or nothing) cannot choose among namesakes.
         undecided=anchor & (f.birth_year <= 0),
@@ -399,6 +467,7 @@ def link_features(
         "match_confidence": np.round(record_conf, 4),
         "person_confidence": np.round(person_conf, 4),
         "expected_people": np.round(estimate.expected[labels], 4),
+        **_attachment(f, labels, i, j, probability, (ni, nj)),
     })
     return LinkResult(clusters, f, i, j, gamma, probability, model, estimate, report,
                       retrained, seconds)

@@ -194,7 +194,9 @@ class StressScenario:
     share_siao_full_birth_date: float = 0.92  # SI-SIAO records with a birth date
     share_day_centre_birth_year: float = 0.7  # day-centre records with a birth year
     share_night_interviewed: float = 0.4  # count-night sightings with a birth year
-    outreach_nickname_rate: float = 0.35  # outreach records naming a nickname
+    # People the outreach teams know by a nickname (a sighting names them the other way
+    # 15% of the time).
+    outreach_nickname_rate: float = 0.35
     frequent_callers: float = 0.04  # share of the 115's people calling 8 to 13 times
     household_share: float = 0.15  # people living in a couple or family (shared last name)
     max_household: int = 4

@@ -1,4 +1,4 @@
-"""How many distinct people a clustering stands for, with a range from the uncertain pairs.
+"""How many distinct people a clustering stands for, with a 90 % interval from draws.
 
 Kept apart from `observatoire.linkage.cluster` (which builds the persons) so that the
 estimate can change without touching the clustering.

@@ -28,7 +28,7 @@ LEVELS = {c.name: c.levels for c in COMPARISONS}
 COMPARISON_LABELS = {
     "first_name": "Prénom", "last_name": "Nom", "birth": "Naissance",
     "initials": "Initiales (clé de la nuit)", "sex": "Sexe", "commune": "Commune",
-    "night_place": "Lieu (même nuit)",
+    "night_place": "Lieu (même nuit)", "fortnight_place": "Lieu (même quinzaine)",
 }  # fmt: skip
 FIELD_LABELS = {
     "source": "Source", "commune": "Commune", "sexe": "Sexe",
@@ -51,6 +51,12 @@ st.caption(
 def load_queue() -> pd.DataFrame:
     with Session(engine()) as session:
         return repo.review_queue(session)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_estimate() -> repo.PeopleFigure | None:
+    with Session(engine()) as session:
+        return repo.people_estimate(session)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -84,6 +90,17 @@ if queue.empty:
     st.info("Aucune paire à revoir : lancez d'abord le rapprochement "
             "(`observatoire link --stored`).")  # fmt: skip
 else:
+    figure = load_estimate()
+    if figure is not None:
+        st.markdown(
+            f"**{figure.people} personnes distinctes estimées** (intervalle à 90 % : "
+            f"{figure.low} – {figure.high}, soit {figure.width} personnes de large). "
+            f"Les {len(queue)} paires ci-dessous sont celles qui pèsent le plus sur ce "
+            f"chiffre : une fois revues (puis le rapprochement relancé), l'intervalle serait "
+            f"d'environ {figure.after_review[0]} – {figure.after_review[1]}. Les "
+            f"{figure.width_after_review} personnes de large qui resteraient viennent des "
+            "paires hors de la file et de l'erreur connue du modèle."
+        )
     done = int(queue["decision"].notna().sum())
     st.progress(done / len(queue), text=f"{done} paire(s) revue(s) sur {len(queue)}")
     last = st.session_state.get("revue_derniere")

@@ -76,12 +76,14 @@ tiles[0].metric(catalogue["sectors_covered"].label, fmt_pct(covered))
 estimate = distinct_estimate(slug, feed_version())
 if estimate is None:
     tiles[1].metric(catalogue["distinct_people"].label, NO_DATA,
-                    help="Aucun enregistrement partenaire rapproché dans la base.")  # fmt: skip
+                    help="Aucun rapprochement enregistré : lancez "
+                    "`observatoire link --stored`.")  # fmt: skip
     tiles[2].metric(catalogue["unknown_to_partners"].label, NO_DATA)
 else:
     tiles[1].metric(catalogue["distinct_people"].label, fmt_int(estimate.estimate),
-                    help=f"Fourchette : {estimate.low} – {estimate.high}")  # fmt: skip
-    tiles[1].caption(f"fourchette {fmt_int(estimate.low)} – {fmt_int(estimate.high)}")
+                    help=f"Intervalle à 90 % : {estimate.low} – {estimate.high} (dernier "
+                    "rapprochement, `observatoire link --stored`)")  # fmt: skip
+    tiles[1].caption(f"intervalle à 90 % : {fmt_int(estimate.low)} – {fmt_int(estimate.high)}")
     tiles[2].metric(
         catalogue["unknown_to_partners"].label,
         fmt_int(estimate.unknown_to_partners) if estimate.met_on_night else NO_DATA,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from dashboards import common
 from dashboards.common import engine, require  # noqa: F401 - pages import require from here
 from observatoire.indicators import IndicatorInputs
-from observatoire.indicators.dedup import DistinctEstimate, estimate_from_summary
+from observatoire.indicators.dedup import DistinctEstimate
 from observatoire.model import Role
 
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
@@ -39,13 +39,12 @@ def feed_version() -> tuple[int, ...]:
 # database keeps them computed (`observatoire.store.feed_aggregates`): a visit reads a row.
 @st.cache_data(max_entries=8, show_spinner="Estimation dédoublonnée…")
 def distinct_estimate(territory_slug: str, version: tuple[int, ...]) -> DistinctEstimate | None:
-    """Distinct people known to the count night and the partners (``None`` without any
-    linked record); ``by_source`` is left empty."""
-    from observatoire.store.feed_aggregates import cluster_summary
+    """The latest linkage run's estimate of distinct people with its 90 % interval, and who
+    is known to whom (``None`` before any run); ``by_source`` is left empty."""
+    from observatoire.store.feed_aggregates import distinct_estimate as stored
 
     with Session(engine()) as session:
-        summary = cluster_summary(session, territory_slug, version)
-    return estimate_from_summary(summary) if summary.linked else None
+        return stored(session, territory_slug, version)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

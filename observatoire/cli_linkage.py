@@ -3,12 +3,47 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 from observatoire.model import ObservatoireError
+
+
+def summary(records: int, people: int, low: int, high: int, persons: int, review_pairs: int,
+            after_review: tuple[int, int] | None = None) -> dict:
+    """The figures of a linkage run, as ``--summary`` writes them (and the stderr line)."""
+    out = {"records": int(records), "people_estimate": int(people),
+           "interval_90": [int(low), int(high)], "persons": int(persons),
+           "review_pairs": int(review_pairs)}  # fmt: skip
+    if after_review is not None:
+        out["interval_90_after_review"] = [int(after_review[0]), int(after_review[1])]
+    return out
+
+
+def summary_line(figures: dict) -> str:
+    """The French line printed on stderr: the same figures as the summary."""
+    low, high = figures["interval_90"]
+    text = (f"{figures['records']} enregistrements, {figures['persons']} personnes trouvées ; "
+            f"{figures['people_estimate']} personnes distinctes estimées (intervalle à 90 % : "
+            f"de {low} à {high}) ; {figures['review_pairs']} paires à revoir")
+    if "interval_90_after_review" in figures:
+        after = figures["interval_90_after_review"]
+        text += f" (une fois revues, l'intervalle serait de {after[0]} à {after[1]})"
+    return text
+
+
+def write_summary(figures: dict, path: str | None) -> None:
+    if not path:
+        return
+    from observatoire.output_files import check_writable, replaced_atomically
+
+    target = check_writable(path, "Résumé (--summary)")
+    with replaced_atomically(target) as temporary:
+        temporary.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n",
+                             encoding="utf-8")
 
 
 def cmd_link_stored(args: argparse.Namespace) -> int:
@@ -32,16 +67,16 @@ def cmd_link_stored(args: argparse.Namespace) -> int:
                   "(--key-file pour les rapprocher des fichiers partenaires).", file=sys.stderr)
     engine = open_database(load_settings())
     run = link_stored_records(
-        engine, key=key, settings=LinkageSettings(threshold=args.threshold),
+        engine, key=key,
+        settings=LinkageSettings(threshold=args.threshold, review_share=args.max_review),
         actor=cli_actor(args.actor),
         progress=lambda m: print(f"• {m}…", file=sys.stderr, flush=True),
     )  # fmt: skip
-    print(
-        f"{run.records} enregistrements, {run.persons} personnes ; {run.people} personnes "
-        f"distinctes estimées (de {run.low} à {run.high}) ; {run.review_pairs} paires à revoir "
-        f"(page « Revue des doublons ») ; {run.decisions_used} décisions de revue appliquées.",
-        file=sys.stderr,
-    )
+    figures = summary(run.records, run.people, run.low, run.high, run.persons,
+                      run.review_pairs, run.after_review)  # fmt: skip
+    write_summary(figures, args.summary)
+    print(f"{summary_line(figures)} (page « Revue des doublons ») ; {run.decisions_used} "
+          "décisions de revue appliquées.", file=sys.stderr)  # fmt: skip
     return 0
 
 
@@ -50,6 +85,8 @@ def cmd_link(args: argparse.Namespace) -> int:
     from observatoire.linkage.records import read_records, write_clusters
     from observatoire.output_files import check_writable, replaced_atomically
 
+    if args.summary:
+        check_writable(args.summary, "Résumé (--summary)")  # before the linkage's minutes
     if args.stored:
         return cmd_link_stored(args)
     if not args.records or not args.output:
@@ -78,11 +115,11 @@ def cmd_link(args: argparse.Namespace) -> int:
         from observatoire.cli_feeds import load_secret_key
 
         key = load_secret_key(args.key_file)
-    settings = LinkageSettings(threshold=args.threshold)
+    settings = LinkageSettings(threshold=args.threshold, review_share=args.max_review)
     result = link(records, settings, decisions=decisions, key=key)
-    review = result.review_queue(settings.review_band)
+    queue = result.review_queue(settings.review_band, settings.review_share)
     # Written whole at the end or not at all: a failure leaves the previous files as they were.
-    outputs = [(result.clusters, args.output)] + ([(review, args.review)] if args.review else [])
+    outputs = [(result.clusters, args.output)] + ([(queue, args.review)] if args.review else [])
     for frame, path in outputs:
         with replaced_atomically(path) as temporary:
             write_clusters(frame, temporary)
@@ -92,12 +129,10 @@ def cmd_link(args: argparse.Namespace) -> int:
                      review=str(args.review) if args.review else None,
                      records=result.estimate.records)
     e = result.estimate
-    print(
-        f"{e.records} enregistrements, {e.people} personnes distinctes estimées "
-        f"(de {e.low} à {e.high} selon les paires incertaines) ; "
-        f"{len(review)} paires à revoir.",
-        file=sys.stderr,
-    )
+    figures = summary(e.records, e.people, e.low, e.high, e.clusters, len(queue),
+                      result.interval_after_review(queue))  # fmt: skip
+    write_summary(figures, args.summary)
+    print(f"{summary_line(figures)}.", file=sys.stderr)
     return 0
 
 
@@ -127,6 +162,11 @@ def add_linkage_commands(commands: argparse._SubParsersAction) -> None:
     link.add_argument("--decisions", help="décisions de revue (record_id_a,record_id_b,decision "
                       "avec decision = match, non_match ou unsure)")
     link.add_argument("--review", help="écrit aussi les paires incertaines à revoir (CSV)")
+    link.add_argument("--summary", help="écrit les chiffres du rapprochement en JSON : records, "
+                      "people_estimate, interval_90, persons, review_pairs")
+    link.add_argument("--max-review", type=float, default=0.05,
+                      help="part maximale de paires à revoir par enregistrement (0,05 : au "
+                      "plus 5 %% des enregistrements, les plus décisives d'abord)")
     link.add_argument("--threshold", type=float, default=0.5,
                       help="probabilité à partir de laquelle deux fiches sont une personne (0,5)")
     link.add_argument("--pseudonymise", action="store_true",

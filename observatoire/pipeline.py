@@ -399,6 +399,7 @@ class StoredLinkage:
     high: int
     review_pairs: int
     decisions_used: int
+    after_review: tuple[int, int] | None = None  # the 90 % interval once the queue is answered
 
 
 def stored_links(engine: Engine, territory_slug: str) -> pd.DataFrame:
@@ -434,6 +435,7 @@ def link_stored_records(
     from dataclasses import asdict
 
     from observatoire.linkage.engine import LinkageSettings, link_features
+    from observatoire.linkage.estimate import CALIBRATION
     from observatoire.linkage.stored import stored_features
     from observatoire.store import linkage_repository as linkage_repo
 
@@ -451,14 +453,17 @@ def link_stored_records(
         progress(f"Rapprochement de {len(partners) + len(observations)} enregistrements")
         features = stored_features(partners, observations, key)
         result = link_features(features, settings, decisions)
-        queue = result.review_queue(settings.review_band)
+        queue = result.review_queue(settings.review_band, settings.review_share)
         e = result.estimate
+        after = result.interval_after_review(queue)
         run = linkage_repo.save_run(
             session, result.clusters, queue, actor=actor,
             estimate={"people": e.people, "low": e.low, "high": e.high},
             settings={k: v for k, v in asdict(settings).items() if k != "extras"},
             seconds=result.seconds, decisions_used=len(decisions), retrained=result.retrained,
+            estimate_detail={"after_review": list(after), "draws": len(e.draws),
+                             "calibration": asdict(CALIBRATION)},
         )  # fmt: skip
         progress(f"{e.clusters} personnes enregistrées ; {len(queue)} paires à revoir")
         return StoredLinkage(run.id, e.records, e.clusters, e.people, e.low, e.high,
-                             len(queue), len(decisions))  # fmt: skip
+                             len(queue), len(decisions), after)  # fmt: skip

@@ -236,21 +236,24 @@ def linked_settings(tmp_path_factory):
 
 def test_pages_show_the_stored_feed_figures(linked_settings, monkeypatch):
     from observatoire.indicators import IndicatorInputs, flows
-    from observatoire.indicators.dedup import distinct_people
     from observatoire.store import indicators_repository as ind
     from observatoire.store.indicators_tables import FeedAggregateRow
+    from observatoire.store.linkage_repository import people_estimate
 
     engine = open_database(linked_settings)
     with Session(engine) as session:
         reference = IndicatorInputs(**ind.load_inputs(session, "dijon-metropole"))
         stored = session.query(FeedAggregateRow).count()
+        figure = people_estimate(session)  # the linkage run's
     engine.dispose()
     assert stored and reference.linked_records["person_id"].notna().any()
     run = _page_runner(linked_settings, monkeypatch)
-    tiles = {m.label: m.value for m in run("tableau.py", STAFF).metric}
-    estimate = distinct_people(reference.linked_records).estimate
+    page = run("tableau.py", STAFF)
+    tiles = {m.label: m.value for m in page.metric}
     assert tiles["Personnes sans domicile distinctes sur la période (estimation dédoublonnée)"
-                 ].replace("\u202f", "") == str(estimate)  # fmt: skip
+                 ].replace("\u202f", "") == str(figure.people)  # fmt: skip
+    captions = " ".join(c.value for c in page.caption).replace("\u202f", "")
+    assert f"intervalle à 90 % : {figure.low} – {figure.high}" in captions
     app = run("indicateurs.py", STAFF, indicateurs_section="Flux de la liste nominative")
     assert not app.exception, app.exception
     shown = app.dataframe[0].value

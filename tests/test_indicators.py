@@ -168,32 +168,31 @@ def test_sector_coverage_lists_sectors_without_a_report():
 # --- de-duplicated estimate ----------------------------------------------------------------------
 
 
-def test_distinct_people_counts_clusters_and_people_unknown_to_partners():
+def test_distinct_people_is_the_linkage_runs_figure_beside_who_is_known_to_whom():
+    from observatoire.indicators.dedup import PeopleFigure
+
     records = pd.DataFrame(
         {
             "source": ["nuit", "si_siao", "maraude", "nuit", "appels_115", "nuit"],
             "person_id": [1, 1, 1, 2, 3, None],
-            "confidence": [0.9, 0.9, 0.9, 1.0, 1.0, 0.8],
         }
     )
-    estimate = distinct_people(records)
-    assert estimate.estimate == 4  # persons 1, 2, 3 and the unlinked record
+    estimate = distinct_people(records, PeopleFigure(people=3, low=2, high=5))
+    # The estimate and its interval are the run's, never recounted from the clusters.
+    assert (estimate.low, estimate.estimate, estimate.high) == (2, 3, 5)
+    assert estimate.records == 6
     assert estimate.met_on_night == 3
     assert estimate.unknown_to_partners == 2
-    assert estimate.low <= estimate.estimate <= estimate.high
-    assert estimate.high > estimate.estimate and estimate.low < estimate.estimate
 
 
-def test_distinct_people_band_is_tight_when_the_linkage_is_sure():
-    records = pd.DataFrame({"source": ["nuit", "si_siao"], "person_id": [1, 1]})
-    estimate = distinct_people(records)
-    assert (estimate.low, estimate.estimate, estimate.high) == (1, 1, 1)
+def test_who_is_known_to_whom_restricted_to_a_period():
+    from observatoire.indicators.dedup import PeopleFigure
 
-
-def test_distinct_people_restricted_to_a_period():
     records = pd.DataFrame({"source": ["si_siao"] * 3, "person_id": [1, 2, 3],
                             "date": ["2025-01-01", "2025-06-01", "2026-01-01"]})  # fmt: skip
-    assert distinct_people(records, dt.date(2025, 1, 1), dt.date(2025, 12, 31)).estimate == 2
+    estimate = distinct_people(records, PeopleFigure(3, 3, 3), dt.date(2025, 1, 1),
+                               dt.date(2025, 12, 31))  # fmt: skip
+    assert estimate.records == 2 and estimate.by_source == {"si_siao": 2}
 
 
 # --- flows ---------------------------------------------------------------------------------------
@@ -454,7 +453,11 @@ def _same_summary(left, right) -> bool:
 def test_distinct_people_aggregated_in_sql_equal_the_pure_computation(engine, period):
     from sqlalchemy.orm import Session
 
-    from observatoire.indicators.dedup import estimate_from_summary, summarise_clusters
+    from observatoire.indicators.dedup import (
+        PeopleFigure,
+        estimate_from_summary,
+        summarise_clusters,
+    )
     from observatoire.store import indicators_repository as ind
 
     _feeds_database(engine)
@@ -464,7 +467,9 @@ def test_distinct_people_aggregated_in_sql_equal_the_pure_computation(engine, pe
     expected = summarise_clusters(reference.linked_records, *period)
     assert expected.records > 100 and expected.multi and expected.alone  # a real test
     assert _same_summary(summary, expected)
-    assert estimate_from_summary(summary) == distinct_people(reference.linked_records, *period)
+    figure = PeopleFigure(10, 8, 12)
+    assert estimate_from_summary(summary, figure) == distinct_people(
+        reference.linked_records, figure, *period)
 
 
 def test_feed_counts_and_flows_from_sql_equal_the_pure_computations(engine):

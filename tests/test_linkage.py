@@ -301,7 +301,7 @@ def test_the_engine_keeps_apart_a_chain_of_two_sexes() -> None:
 def test_a_group_of_nicknames_counts_as_the_checked_groups_of_its_source() -> None:
     import numpy as np
 
-    from observatoire.linkage.cluster import estimate_people
+    from observatoire.linkage.estimate import Calibration, estimate_people
 
     # Record 0 is a person (full name); 1-20 are satellites of one source whose names some
     # anchor carries (each half likely new), 21 a nickname nobody carries, 22 a sighting.
@@ -313,15 +313,16 @@ def test_a_group_of_nicknames_counts_as_the_checked_groups_of_its_source() -> No
     source = np.array([0] + [1] * 21 + [2])
     i, j = np.zeros(20, dtype=np.int64), np.arange(1, 21)
     p = np.full(20, 0.5)  # odds 1: "new" = 1 / (1 + 1)
-    before = estimate_people(labels, i, j, p, anchor=anchor)
+    raw = Calibration(known_odds=1.0)  # the pair odds as they are
+    before = estimate_people(labels, i, j, p, anchor=anchor, calibration=raw)
     after = estimate_people(labels, i, j, p, anchor=anchor, name_checked=name_checked,
-                            source=source)
-    assert before.people == round(1 + 20 * 0.5 + 1 + 1)  # the nickname counts one
-    assert after.people == round(1 + 20 * 0.5 + 0.5 + 1)  # now as its source's groups
+                            source=source, calibration=raw)
+    assert before.expected.sum() == 1 + 20 * 0.5 + 1 + 1  # the nickname counts one
+    assert after.expected.sum() == 1 + 20 * 0.5 + 0.5 + 1  # now as its source's groups
     # Fewer checked groups than the minimum: no correction.
     few = estimate_people(labels, i, j, p, anchor=anchor, name_checked=name_checked,
-                          source=source, min_checked_groups=21)
-    assert few.people == before.people
+                          source=source, min_checked_groups=21, calibration=raw)
+    assert few.expected.sum() == before.expected.sum()
 
 
 def test_a_name_is_checked_when_a_candidate_with_a_full_name_carries_it() -> None:

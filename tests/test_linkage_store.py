@@ -265,3 +265,43 @@ def test_link_command_on_the_stored_records(stored, database_url, monkeypatch, t
         assert repo.latest_run(session).actor == "cron"
     assert main(["link"]) == 2  # neither a file nor --stored: a message, not a traceback
     assert "--stored" in capsys.readouterr().err
+
+
+def test_the_command_the_stored_run_and_the_tile_show_one_figure(
+    stored, database_url, monkeypatch, tmp_path, capsys
+) -> None:
+    """`observatoire link --stored --summary`, the stored run and the dashboard's tile give
+    the same estimate and 90 % interval for one run (the tile used to recount its own)."""
+    import json
+
+    from observatoire.cli import main
+    from observatoire.model import Commune, Territory, TerritoryKind
+    from observatoire.store import repository
+    from observatoire.store.feed_aggregates import distinct_estimate
+
+    with Session(stored) as session, session.begin():
+        repository.save_territory(session, Territory(
+            slug="t", name="T", kind=TerritoryKind.CUSTOM, cog_year=2024,
+            communes=[Commune(code="21231", name="Dijon", population=1000, cog_year=2024)]))
+    monkeypatch.setenv("OBSERVATOIRE_DATABASE_URL", database_url)
+    key_file = tmp_path / "cle.txt"
+    key_file.write_text(KEY.decode(), encoding="utf-8")
+    summary = tmp_path / "resume.json"
+    assert main(["link", "--stored", "--key-file", str(key_file), "--summary",
+                 str(summary)]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    figures = json.loads(summary.read_text(encoding="utf-8"))
+    low, high = figures["interval_90"]
+    assert f"{figures['people_estimate']} personnes distinctes estimées" in err
+    assert f"de {low} à {high}" in err
+    with Session(stored) as session:
+        run = repo.latest_run(session)
+        figure = repo.people_estimate(session)
+        tile = distinct_estimate(session, "t")
+    assert (run.people_estimate, run.people_low, run.people_high) == (
+        figures["people_estimate"], low, high)
+    assert (figure.people, figure.low, figure.high) == (figures["people_estimate"], low, high)
+    assert (tile.estimate, tile.low, tile.high) == (figures["people_estimate"], low, high)
+    assert (run.records, run.persons, run.review_pairs) == (
+        figures["records"], figures["persons"], figures["review_pairs"])
+    assert low <= figures["people_estimate"] <= high

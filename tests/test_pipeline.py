@@ -151,19 +151,15 @@ def test_the_sample_build_imports_the_partner_files_pseudonymised_and_links_them
     assert summary.met_on_night == len(met) > 0
     assert summary.unknown_to_partners == len(met - known) > 0
     assert summary.records == stored + len(sightings)
-    # The estimate is the linkage's: each person counts the people it is expected to be
-    # (a group of first names that matched nobody, its chance of being somebody new).
-    from observatoire.indicators.dedup import estimate_from_summary
-
+    # The tile shows the linkage run's estimate and 90 % interval, not a figure of its own.
     with engine.connect() as connection:
-        weights = dict(connection.execute(text("SELECT id, expected_people FROM person")).all())
-        run_estimate = connection.execute(text(
-            "SELECT people_estimate FROM linkage_run ORDER BY id DESC LIMIT 1")).scalar()
-    assert min(weights.values()) < 1  # a real test: some persons count less than one
-    estimate = estimate_from_summary(summary).estimate
-    assert estimate == round(sum(weights[p] for p in met | known))
-    assert estimate < len(met | known)
-    assert abs(estimate - run_estimate) <= 0.02 * run_estimate
+        run = tuple(connection.execute(text(
+            "SELECT people_estimate, people_low, people_high FROM linkage_run "
+            "ORDER BY id DESC LIMIT 1")).one())
+    with Session(engine) as session:
+        tile = feed_aggregates.distinct_estimate(session, "dijon-metropole")
+    assert (tile.estimate, tile.low, tile.high) == run
+    assert tile.low < tile.estimate < tile.high
 
 
 # Labels of the partners' tally file -> lines of the a minima breakdown, written out here so

@@ -19,7 +19,7 @@ from observatoire.indicators.count import (
     profile_shares,
     sector_coverage,
 )
-from observatoire.indicators.dedup import DistinctEstimate, distinct_people
+from observatoire.indicators.dedup import DistinctEstimate, PeopleFigure, distinct_people
 from observatoire.indicators.flows import DEFAULT_INACTIVITY_DAYS, monthly_flows
 from observatoire.indicators.housing import housing_values, target_progress, unanswered_115
 from observatoire.indicators.trends import year_on_year
@@ -150,12 +150,15 @@ def campaign_coverage(inputs: IndicatorInputs, campaign_id: int) -> pd.DataFrame
 
 
 def deduplicated(
-    inputs: IndicatorInputs, start: dt.date | None = None, end: dt.date | None = None
-) -> DistinctEstimate | None:
-    """Distinct people over the period, or ``None`` when no linked records are stored."""
-    if inputs.linked_records.empty or inputs.linked_records["person_id"].isna().all():
+    inputs: IndicatorInputs, figure: PeopleFigure | None,
+    start: dt.date | None = None, end: dt.date | None = None,
+) -> DistinctEstimate | None:  # fmt: skip
+    """The linkage run's ``figure`` (estimate and 90 % interval) with who is known to whom
+    over the period, or ``None`` without a run or linked records."""
+    if (figure is None or inputs.linked_records.empty
+            or inputs.linked_records["person_id"].isna().all()):  # fmt: skip
         return None
-    return distinct_people(inputs.linked_records, start, end)
+    return distinct_people(inputs.linked_records, figure, start, end)
 
 
 def flows(

@@ -21,6 +21,8 @@ from observatoire.linkage.prepare import Features
 
 EARTH_RADIUS_M = 6_371_000.0
 SAME_NIGHT_MINUTES = 12 * 60
+# Outreach teams meet the same person around the same spot over a fortnight or so.
+SAME_FORTNIGHT_MINUTES = 14 * 24 * 60
 JARO_WINKLER_LEVELS = (0.92, 0.80)  # "very close", "close" on clear names
 DICE_LEVELS = (0.73, 0.54)  # the same on Bloom filters (see `_name_level`)
 SWAPPED_BIGRAMS = 3  # bigrams that a swap of two neighbouring letters changes, at most
@@ -52,6 +54,8 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("sex", ("différent", "identique")),
     Comparison("commune", ("différente", "identique")),
     Comparison("night_place", ("loin (même nuit)", "à moins de 1,5 km", "à moins de 250 m")),
+    Comparison("fortnight_place",
+               ("loin (même quinzaine)", "à moins de 1,5 km", "à moins de 500 m")),
 )
 EXTRA_KINDS = {
     "exact": ("différent", "identique"),
@@ -227,13 +231,28 @@ def _equal(a: np.ndarray, b: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 
 def _night_place(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    # Only sightings of the same night say anything here: people move between days.
+    return _place(f, i, j, 0.0, SAME_NIGHT_MINUTES, (250.0, 1500.0))
+
+
+def _fortnight_place(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    # Sightings of other days within a fortnight (outreach rounds): a wider radius.
+    return _place(f, i, j, SAME_NIGHT_MINUTES, SAME_FORTNIGHT_MINUTES, (500.0, 1500.0))
+
+
+def _place(
+    f: Features, i: np.ndarray, j: np.ndarray, after: float, within: float,
+    radii: tuple[float, float],
+) -> np.ndarray:
+    """Distance level (0 far, 1 and 2 within ``radii`` metres) of two placed sightings
+    more than ``after`` and at most ``within`` minutes apart; -1 for other pairs."""
     level = np.full(len(i), -1, dtype=np.int8)
-    # Only sightings of the same night say anything: people move between days. Distances
-    # only for those pairs (most records have no place).
+    # Distances only for those pairs (most records have no place).
     placed = ~np.isnan(f.lat) & ~np.isnan(f.lon) & ~np.isnan(f.minutes)
     both = np.flatnonzero(placed[i] & placed[j])
     a, b = i[both], j[both]
-    same = np.abs(f.minutes[a] - f.minutes[b]) <= SAME_NIGHT_MINUTES
+    gap = np.abs(f.minutes[a] - f.minutes[b])
+    same = (gap <= within) & ((gap > after) if after > 0 else True)
     a, b, both = a[same], b[same], both[same]
     lat1, lat2, lon1, lon2 = f.lat[a], f.lat[b], f.lon[a], f.lon[b]
     hav = (
@@ -241,7 +260,7 @@ def _night_place(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     )
     metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(hav, 0, 1)))
-    level[both] = np.where(metres <= 250, 2, np.where(metres <= 1500, 1, 0))
+    level[both] = np.where(metres <= radii[0], 2, np.where(metres <= radii[1], 1, 0))
     return level
 
 
@@ -329,6 +348,7 @@ def _compare(
         _equal(f.sex[i], f.sex[j], (f.sex[i] < 0) | (f.sex[j] < 0)),
         _equal(commune[i], commune[j], no_commune[i] | no_commune[j]),
         _night_place(f, i, j),
+        _fortnight_place(f, i, j),
     ]
     for column, kind in (extras or {}).items():
         columns.append(_extra(f.extras[column], kind, i, j))
@@ -338,11 +358,112 @@ def _compare(
 
 
 def cannot_be_one(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Pairs that no chain of links may put in one person: both sexes known and different.
+    """Pairs that no chain of links may put in one person: identifiers that contradict
+    each other (`Identities.clash`: sexes, birth dates, years or ages).
 
     (Last names different at every level were tried too: more precision, but as much recall
     lost on the second sample seed, and a wider gap on pseudonymised names.)
     """
-    i = np.asarray(i, dtype=np.int64)
-    j = np.asarray(j, dtype=np.int64)
-    return (f.sex[i] >= 0) & (f.sex[j] >= 0) & (f.sex[i] != f.sex[j])
+    ids = identities(f)
+    return ids.clash(ids.code[np.asarray(i, dtype=np.int64)],
+                     ids.code[np.asarray(j, dtype=np.int64)])
+
+
+# A stated or guessed age (a maraude's "about 40", a count-night age band) against any
+# other birth information: further apart than this, two people. The bands and guesses of
+# the field are a decade wide; two of them may each be off by half of it.
+AGE_TOLERANCE_YEARS = 10.5
+
+
+def _digits_apart(a: np.ndarray, b: np.ndarray, width: int = 8) -> np.ndarray:
+    """How many of the ``width`` decimal digits of ``a`` and ``b`` differ."""
+    out = np.zeros(len(a), dtype=np.int64)
+    a, b = a.astype(np.int64), b.astype(np.int64)
+    for _ in range(width):
+        out += (a % 10) != (b % 10)
+        a, b = a // 10, b // 10
+    return out
+
+
+@dataclass(frozen=True)
+class Identities:
+    """The identifiers that can contradict, once per distinct combination.
+
+    ``code`` gives each record the index of its combination (sex, birth year, full date,
+    year estimated from an age), or -1 when it carries none of them: a person's records
+    share few combinations, so contradictions inside a person are checked among its
+    distinct combinations, not among all its pairs of records.
+    """
+
+    code: np.ndarray  # per record
+    sex: np.ndarray  # per combination: 0 F, 1 M, -1 unknown
+    year: np.ndarray  # birth year (stated or of a full date), -1 unknown
+    date: np.ndarray  # YYYYMMDD of a clear full date, 0 when none or encoded
+    token: np.ndarray  # code of the full date (clear or keyed), -1 when none
+    swapped: np.ndarray  # code of the date with day and month swapped, -1 when none
+    age_year: np.ndarray  # year estimated from an age, NaN unless the only birth information
+
+    def clash(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Whether combinations ``a[k]`` and ``b[k]`` cannot be one person (``-1``: never).
+
+        Different known sexes; two full dates that no known error pattern relates (the same,
+        day and month swapped, one digit typed wrong, or the year one off); two birth years
+        more than one year apart; an age further than `AGE_TOLERANCE_YEARS` from the other
+        side's birth year or age. Keyed dates only show equality: two different keyed dates
+        contradict only through their years. A 01/01 date is a year (see `prepare`).
+        """
+        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        known = (a >= 0) & (b >= 0)
+        a, b = np.maximum(a, 0), np.maximum(b, 0)
+        sa, sb = self.sex[a], self.sex[b]
+        out = (sa >= 0) & (sb >= 0) & (sa != sb)
+        ya, yb = self.year[a], self.year[b]
+        years = (ya > 0) & (yb > 0)
+        year_gap = np.abs(ya - yb)
+        ta, tb = self.token[a], self.token[b]
+        dates = (ta >= 0) & (tb >= 0)
+        same = (ta == tb) | (self.swapped[a] == tb) | (self.swapped[b] == ta)
+        da, db = self.date[a], self.date[b]
+        clear = dates & (da > 0) & (db > 0)
+        typo = clear & (_digits_apart(da, db) <= 1)
+        year_off = clear & (da % 10000 == db % 10000) & (year_gap <= 1)
+        # Keyed dates: only their years can tell them apart.
+        loose = dates & ~clear & (year_gap <= 1)
+        out |= dates & ~(same | typo | year_off | loose)
+        out |= years & ~dates & (year_gap > 1)
+        ea = np.where(ya > 0, ya + 0.5, self.age_year[a])
+        eb = np.where(yb > 0, yb + 0.5, self.age_year[b])
+        aged = ~years & ~np.isnan(ea) & ~np.isnan(eb)
+        with np.errstate(invalid="ignore"):
+            out |= aged & (np.abs(ea - eb) > AGE_TOLERANCE_YEARS)
+        return out & known
+
+
+def identities(f: Features) -> Identities:
+    """The `Identities` of prepared features; made once per features."""
+    key = ("identities",)
+    if key not in f.codes:
+        f.codes[key] = (_identities(f),)
+    return f.codes[key][0]
+
+
+def _identities(f: Features) -> Identities:
+    token, swapped = f.shared_codes("birth_date", "birth_date_swapped")
+    token = np.where(f.empty("birth_date"), -1, token).astype(np.int64)
+    swapped = np.where(f.empty("birth_date_swapped"), -1, swapped).astype(np.int64)
+    month, day = f.birth_month.astype(np.int64), f.birth_day.astype(np.int64)
+    date = np.where((token >= 0) & (month > 0) & (day > 0),
+                    f.birth_year.astype(np.int64) * 10000 + month * 100 + day, 0)
+    year = np.where(f.birth_year > 0, f.birth_year, -1).astype(np.int64)
+    age_year = np.where(f.year_from_age, f.year_estimate, np.nan)
+    age_bucket = np.where(np.isnan(age_year), -1, np.floor(np.nan_to_num(age_year) * 4))
+    sex = f.sex.astype(np.int64)
+    table = pd.DataFrame({"sex": sex, "year": year, "date": date, "token": token,
+                          "swapped": swapped, "age": age_bucket.astype(np.int64)})
+    code, distinct = pd.factorize(pd.MultiIndex.from_frame(table))
+    first = np.full(len(distinct), -1, dtype=np.int64)
+    first[code[::-1]] = np.arange(len(code))[::-1]  # a record of each combination
+    none = (sex < 0) & (year < 0) & (token < 0) & np.isnan(age_year)
+    code = np.where(none, -1, code).astype(np.int64)
+    return Identities(code, sex[first], year[first], date[first], token[first],
+                      swapped[first], age_year[first])

@@ -15,16 +15,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from observatoire.linkage import fellegi_sunter
 from observatoire.linkage.blocking import BlockingReport, blocking_keys, candidate_pairs
-from observatoire.linkage.cluster import PeopleEstimate, cluster, confidence, estimate_people
-from observatoire.linkage.compare import COMPARISONS, cannot_be_one, compare, comparisons_for
+from observatoire.linkage.cluster import cluster, confidence, satellite_shares
+from observatoire.linkage.compare import (
+    COMPARISONS,
+    cannot_be_one,
+    compare,
+    comparisons_for,
+    identities,
+)
+from observatoire.linkage.estimate import PeopleEstimate, estimate_people
 from observatoire.linkage.prepare import Features, prepare
-from observatoire.linkage.sorted_runs import run_starts
 from observatoire.model import ObservatoireError
 
 DECISIONS = ("match", "non_match", "unsure")
+REVIEW_SHARE = 0.05  # pairs to review, at most, per record linked
 DECISION_LABELS = {"match": "Même personne", "non_match": "Personnes différentes",
                    "unsure": "Je ne sais pas"}
 
@@ -35,6 +44,7 @@ class LinkageSettings:
 
     threshold: float = 0.5  # match probability from which two records are one person
     review_band: tuple[float, float] = (0.2, 0.8)  # pairs sent to clerical review
+    review_share: float = REVIEW_SHARE  # the review queue holds at most this share of records
     # Pairs under this are never in one person. 0.01 let namesakes chain into one person in
     # a population of 100,000 records; 0.3 also kept apart the spellings that the keyed
     # encodings score lower than clear text (stored encodings 0.018 F1 under clear text on
@@ -76,38 +86,48 @@ class LinkResult:
             frame[c.name] = self.gamma[keep, k]
         return frame
 
-    def review_queue(self, band: tuple[float, float] | None = None) -> pd.DataFrame:
-        """Uncertain pairs whose answer would change the persons, the most uncertain first.
+    def review_queue(
+        self, band: tuple[float, float] | None = None, max_share: float = REVIEW_SHARE
+    ) -> pd.DataFrame:
+        """The pairs to review, those whose answer changes the count most first, at most
+        ``max_share`` of the records (5 %: a queue a team can finish).
 
-        Not every pair of the band: one pair per two persons that an uncertain link could
-        join (their most probable one), and one per record whose own attachment to its person
-        is uncertain (its best link inside). Answering these decides every uncertain merge.
+        One pair per uncertain decision of the estimate (`estimate_people`): the best link
+        between two persons an uncertain link could join, a loosely attached record's best
+        link inside its person, a group of satellites' best link to a known person. Its
+        ``impact`` is the variance of the count that its answer removes (``p (1 - p)`` of
+        the decision). ``band`` is the one the estimate used (kept for callers that pass
+        it).
         """
-        low, high = band or (0.2, 0.8)
-        labels = pd.factorize(self.clusters["person_id"])[0]
-        p = self.probability
-        inside = labels[self.i] == labels[self.j]
-        uncertain = (p >= low) & (p < high)
-        across = np.flatnonzero(uncertain & ~inside)
-        la, lb = labels[self.i[across]], labels[self.j[across]]
-        order = np.lexsort((-p[across], np.maximum(la, lb), np.minimum(la, lb)))
-        code = (np.minimum(la, lb) * (labels.max() + 1) + np.maximum(la, lb))[order]
-        keep_across = across[order][run_starts(code)]
-        within = np.flatnonzero(uncertain & inside)
-        best = self.clusters["match_confidence"].to_numpy()
-        attach = within[np.isclose(p[within], best[self.i[within]], atol=1e-4)
-                        | np.isclose(p[within], best[self.j[within]], atol=1e-4)]
-        chosen = np.union1d(keep_across, attach)
+        variance = self.estimate.sources.pair_variance(len(self.i))
+        chosen = np.flatnonzero(variance > 0)
+        chosen = chosen[np.argsort(-variance[chosen], kind="stable")]
+        chosen = chosen[: review_limit(len(self.features.record_id), max_share)]
         ids = self.features.record_id
         frame = pd.DataFrame({
             "record_id_a": ids[self.i[chosen]],
             "record_id_b": ids[self.j[chosen]],
-            "probability": p[chosen],
+            "probability": self.probability[chosen],
+            "impact": np.round(variance[chosen], 6),
         })
         for k, c in enumerate(self.model.comparisons):
             frame[c.name] = self.gamma[chosen, k]
-        order = np.argsort(np.abs(frame["probability"].to_numpy() - 0.5), kind="stable")
-        return frame.iloc[order].reset_index(drop=True)
+        return frame
+
+
+    def interval_after_review(self, queue: pd.DataFrame) -> tuple[int, int]:
+        """The estimate's 90 % interval once ``queue`` (`review_queue`) is answered."""
+        return self.estimate.interval_after_review(float(queue["impact"].sum()))
+
+
+def review_limit(records: int, max_share: float = REVIEW_SHARE) -> int:
+    """How many pairs a review queue holds at most for ``records`` records."""
+    if not 0 <= max_share <= 1:
+        raise ObservatoireError(
+            f"Part maximale de paires à revoir invalide : {max_share} (attendu entre 0 et 1, "
+            "par exemple 0.05 pour 5 % des enregistrements)."
+        )
+    return int(np.floor(max_share * records))
 
 
 def _random_pairs(f: Features, size: int, link_only: bool, seed: int) -> tuple[np.ndarray, ...]:
@@ -209,19 +229,46 @@ def _total_pairs(f: Features, link_only: bool) -> float:
     return float((sizes.sum() ** 2 - (sizes**2).sum()) / 2)
 
 
-def _name_frequencies(f: Features) -> dict[int, np.ndarray]:
-    """Frequency of each record's first and last name, for the exact-name levels."""
+# Name levels that a shared key decides, and that key: the u of such a level, for a pair,
+# is how often a record carries the key of the pair (as Splink's term frequencies).
+TF_KEYS = {3: "join", 2: "phon", 1: "skel"}
+
+
+def _name_frequencies(f: Features) -> dict[tuple[int, str], np.ndarray]:
+    """Per (first or last name, key of `TF_KEYS`): each record's share of records with its
+    key, computed on the data being linked (a name shared by forty people weighs less)."""
     out = {}
     for k, name in enumerate(("first", "last")):
-        values = pd.Series(f.names[f"{name}_join"])
-        known = values != ""
-        out[k] = values.map(values[known].value_counts(normalize=True)).fillna(0).to_numpy()
+        for kind in TF_KEYS.values():
+            values = pd.Series(f.names[f"{name}_{kind}"])
+            known = values != ""
+            out[k, kind] = (values.map(values[known].value_counts(normalize=True))
+                            .fillna(0).to_numpy())
     return out
 
 
-def _exact_u(f: Features, i: np.ndarray) -> dict[int, np.ndarray]:
-    """Frequency of the first and last name of records ``i``, for the exact-name levels."""
-    return {k: freq[i] for k, freq in _name_frequencies(f).items()}
+def _tf_u(
+    f: Features,
+    i: np.ndarray,
+    j: np.ndarray,
+    gamma: np.ndarray,
+    frequencies: dict[tuple[int, str], np.ndarray] | None = None,
+) -> dict[int, np.ndarray]:
+    """Per name comparison, the term-frequency u of each pair (NaN where its level is not
+    decided by a shared key: a Jaro-Winkler or Dice similarity, a disagreement)."""
+    frequencies = frequencies or _name_frequencies(f)
+    out = {}
+    for k, name in enumerate(("first", "last")):
+        u = np.full(len(i), np.nan)
+        for level, kind in TF_KEYS.items():
+            at = np.flatnonzero(gamma[:, k] == level)
+            if not len(at):
+                continue
+            (code,) = f.shared_codes(f"{name}_{kind}")
+            shared = code[i[at]] == code[j[at]]
+            u[at[shared]] = frequencies[k, kind][i[at[shared]]]
+        out[k] = u
+    return out
 
 
 def _differ(
@@ -231,8 +278,9 @@ def _differ(
     must_link: tuple[np.ndarray, np.ndarray],
     scored: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Records that cannot be one person: sexes known and different, or, for two records a
-    chain of links put together without comparing them, a score under ``different_below``.
+    """Records that cannot be one person: identifiers that contradict (`cannot_be_one`), or,
+    for two records a chain of links put together without comparing them, a score under
+    ``different_below``.
 
     Without the second test a big population chains namesakes: A-B and B-C strong, A and C
     never compared (not in one block) yet clearly two people. Reviewed matches
@@ -242,11 +290,16 @@ def _differ(
     """
     frequencies = _name_frequencies(f)
     reviewed = np.minimum(*must_link) * f.n + np.maximum(*must_link)
+    # Records that a chain of reviewed (or certain) matches joins: their identifiers are
+    # known to be wrong somewhere, they never contradict each other.
+    held = connected_components(coo_matrix(
+        (np.ones(len(must_link[0])), must_link), shape=(f.n, f.n)), directed=False)[1]
 
     def differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        out = cannot_be_one(f, a, b)
         code = np.minimum(a, b) * f.n + np.maximum(a, b)
-        rest = np.flatnonzero(~out & ~np.isin(code, reviewed))
+        seen = np.isin(code, reviewed)
+        out = cannot_be_one(f, a, b) & ~seen & (held[a] != held[b])
+        rest = np.flatnonzero(~out & ~seen)
         if scored is not None and len(scored[0]) and len(rest):
             codes, below = scored
             if np.any(code[rest][1:] < code[rest][:-1]):  # sorted needles: a faster search
@@ -258,8 +311,8 @@ def _differ(
         for start in range(0, len(rest), 1_000_000):
             chunk = rest[start : start + 1_000_000]
             gamma = compare(f, a[chunk], b[chunk], settings.extras)
-            exact_u = {k: freq[a[chunk]] for k, freq in frequencies.items()}
-            out[chunk] = model.probability(gamma, exact_u) < settings.different_below
+            tf_u = _tf_u(f, a[chunk], b[chunk], gamma, frequencies)
+            out[chunk] = model.probability(gamma, tf_u) < settings.different_below
         return out
 
     return differ
@@ -274,6 +327,64 @@ def _name_checked(f: Features, i: np.ndarray, j: np.ndarray, gamma: np.ndarray) 
     out[i[close & f.has_names[j]]] = np.maximum(out[i[close & f.has_names[j]]], 1)
     out[j[close & f.has_names[i]]] = np.maximum(out[j[close & f.has_names[i]]], 1)
     return out
+
+
+# Match weight (bits) from everything but the birth comparison over which a pair is one
+# person even when its birth dates contradict: FEBRL's duplicates keep their name, social
+# security number and address with a wholly different birth date (about 400 of its 6,538
+# true pairs). Namesakes with a name, a commune and a sex never come near it.
+SURE_WITHOUT_BIRTH_BITS = 12.0
+
+
+def _sure_without_birth(
+    model: fellegi_sunter.FellegiSunter,
+    gamma: np.ndarray,
+    tf_u: dict[int, np.ndarray],
+    i: np.ndarray,
+    j: np.ndarray,
+    probability: np.ndarray,
+    threshold: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Linked pairs whose other identifiers are so sure that their birth dates, however
+    different, are a data error: the constraints treat them as reviewed matches."""
+    birth = [c.name for c in model.comparisons].index("birth")
+    at = np.flatnonzero((probability >= threshold) & (gamma[:, birth] >= 0))
+    if not len(at):
+        return i[:0], j[:0]
+    without = gamma[at].copy()
+    without[:, birth] = -1
+    weight = model.match_weight(without, {k: u[at] for k, u in tf_u.items()})
+    sure = at[weight >= SURE_WITHOUT_BIRTH_BITS]
+    return i[sure], j[sure]
+
+
+def _attachment(
+    f: Features,
+    labels: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    probability: np.ndarray,
+    cannot_link: tuple[np.ndarray, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Per record that cannot choose among namesakes by itself (no full name, or a name
+    without a birth year): ``attach_probability``, the posterior share of the person it
+    is in among every compatible person built on full names with a birth year (0 when it
+    is in none of them), and ``new_probability``, the chance that it is none of those
+    people (1 with no candidate). NaN for the records that build persons themselves.
+
+    What an estimate of distinct people needs to count such records by their chance of
+    being somebody new rather than one each (see `satellite_shares`)."""
+    strong = f.has_names & (f.birth_year > 0)
+    ids = identities(f)
+    shares = satellite_shares(np.where(strong, labels, -1), strong, i, j, probability,
+                              cannot_link, (ids.code, ids.clash))
+    s, c = shares["s"].to_numpy(), shares["c"].to_numpy()
+    new = np.where(strong, np.nan, 1.0)
+    new[s] = shares["new"].to_numpy()
+    attach = np.where(strong, np.nan, 0.0)
+    own = labels[s] == c
+    attach[s[own]] = shares["share"].to_numpy()[own]
+    return {"attach_probability": np.round(attach, 4), "new_probability": np.round(new, 4)}
 
 
 def link_features(
@@ -302,8 +413,9 @@ def link_features(
     u = fellegi_sunter.level_frequencies(compare(f, ri, rj, settings.extras), comparisons)
     model = fellegi_sunter.train(gamma, u, comparisons, _sessions(f, i, j, settings),
                                  _total_pairs(f, settings.link_only))
-    exact_u = _exact_u(f, i)
-    probability = model.probability(gamma, exact_u)
+    tf_u = _tf_u(f, i, j, gamma)
+    probability = model.probability(gamma, tf_u)
+    si, sj = _sure_without_birth(model, gamma, tf_u, i, j, probability, settings.threshold)
     model_below = probability < settings.different_below  # before reviewers' answers
     lap("estimation")
 
@@ -320,17 +432,23 @@ def link_features(
     )
     # Reviewers' answers override the model on the pairs they decided.
     codes = i * f.n + j
+    anchor = f.has_names
     probability[np.isin(codes, mi * f.n + mj)] = 1.0
     probability[np.isin(codes, ni * f.n + nj)] = 0.0
     labels = cluster(
         f.n, i, j, probability,
         threshold=settings.threshold, different_below=settings.different_below,
-        must_link=(mi, mj), cannot_link=(ni, nj), anchor=f.has_names,
-        differ=_differ(f, model, settings, (mi, mj), (codes, model_below)),
+        must_link=(np.concatenate([mi, si]), np.concatenate([mj, sj])),
+        cannot_link=(ni, nj), anchor=anchor,
+        differ=_differ(f, model, settings, (np.concatenate([mi, si]), np.concatenate([mj, sj])),
+                       (codes, model_below)),
+        identity=(identities(f).code, identities(f).clash),
+        # A name with only an age (or nothing) cannot choose among namesakes.
+        undecided=anchor & (f.birth_year <= 0),
     )
     person_conf, record_conf = confidence(labels, i, j, probability)
     estimate = estimate_people(labels, i, j, probability, settings.review_band,
-                               anchor=f.has_names, cannot_link=(ni, nj),
+                               anchor=anchor, cannot_link=(ni, nj),
                                name_checked=_name_checked(f, i, j, gamma), source=f.source,
                                best_in=record_conf)
     lap("clustering")
@@ -349,6 +467,7 @@ def link_features(
         "match_confidence": np.round(record_conf, 4),
         "person_confidence": np.round(person_conf, 4),
         "expected_people": np.round(estimate.expected[labels], 4),
+        **_attachment(f, labels, i, j, probability, (ni, nj)),
     })
     return LinkResult(clusters, f, i, j, gamma, probability, model, estimate, report,
                       retrained, seconds)

@@ -28,29 +28,31 @@ class FellegiSunter:
         return [np.log2(m / u) for m, u in zip(self.m, self.u, strict=True)]
 
     def match_weight(
-        self, gamma: np.ndarray, exact_u: dict[int, np.ndarray] | None = None
+        self, gamma: np.ndarray, tf_u: dict[int, np.ndarray] | None = None
     ) -> np.ndarray:
         """log2 of the posterior odds of a match, per pair (missing levels count 0).
 
-        ``exact_u`` (comparison index -> u per pair) replaces ``u`` of the top level by the
-        frequency of the agreed value (term-frequency adjustment: agreeing on *Mohamed*
-        says less than agreeing on *Iaremtchouk*).
+        ``tf_u`` (comparison index -> u per pair, NaN where none) replaces the ``u`` of the
+        pair's level by how often two different people agree on *that* value
+        (term-frequency adjustment: agreeing on *Mohamed* says less than agreeing on
+        *Iaremtchouk*, and sharing the skeleton of the Mohamed family less than sharing a
+        rare one).
         """
         total = np.full(len(gamma), np.log2(self.prior / (1 - self.prior)))
         for k, w in enumerate(self.weights()):
             g = gamma[:, k]
             # Level -1 (unknown) reads the 0 in front of the weights.
             total += np.take(np.concatenate([[0.0], w]), g.astype(np.intp) + 1)
-            if exact_u and k in exact_u:
-                top = g == len(self.m[k]) - 1
-                u_pair = np.maximum(exact_u[k][top], 1e-9)
-                total[top] += np.log2(self.u[k][-1] / u_pair)
+            if tf_u and k in tf_u:
+                at = np.flatnonzero(~np.isnan(tf_u[k]) & (g > 0))
+                u_pair = np.maximum(tf_u[k][at], 1e-9)
+                total[at] += np.log2(self.u[k][g[at]] / u_pair)
         return total
 
     def probability(
-        self, gamma: np.ndarray, exact_u: dict[int, np.ndarray] | None = None
+        self, gamma: np.ndarray, tf_u: dict[int, np.ndarray] | None = None
     ) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp2(-np.clip(self.match_weight(gamma, exact_u), -60, 60)))
+        return 1.0 / (1.0 + np.exp2(-np.clip(self.match_weight(gamma, tf_u), -60, 60)))
 
     def table(self) -> list[dict]:
         """One row per comparison level, for reports: m, u and weight."""

@@ -29,7 +29,12 @@ from sqlalchemy.orm import Session
 from observatoire.indicators import IndicatorInputs
 from observatoire.indicators import flows as compute_flows
 from observatoire.indicators.compute import feed_plan_values
-from observatoire.indicators.dedup import ClusterSummary
+from observatoire.indicators.dedup import (
+    ClusterSummary,
+    DistinctEstimate,
+    PeopleFigure,
+    estimate_from_summary,
+)
 from observatoire.indicators.flows import INACTIVITY_CHOICES
 from observatoire.store import indicators_repository as live
 from observatoire.store.indicators_tables import FeedAggregateRow
@@ -141,7 +146,25 @@ def cluster_summary(
     """`indicators_repository.cluster_summary` of the territory (``by_source`` empty)."""
     payload = _stored_or_live(session, territory_slug, CLUSTER_SUMMARY, _ALL, version,
                               lambda: _summary_payload(session, territory_slug))  # fmt: skip
-    return ClusterSummary(**payload)
+    names = {f.name for f in dataclasses.fields(ClusterSummary)}
+    if not names <= set(payload):  # stored by an older program: computed again
+        payload = _summary_payload(session, territory_slug)
+    return ClusterSummary(**{k: v for k, v in payload.items() if k in names})
+
+
+def distinct_estimate(
+    session: Session, territory_slug: str, version: tuple[int, ...] | None = None
+) -> DistinctEstimate | None:
+    """The dashboard's tile: the latest linkage run's estimate of distinct people and its
+    90 % interval (the figure `observatoire link --stored` printed), with who is known to
+    whom in the territory; ``None`` before any run or without a linked record."""
+    from observatoire.store.linkage_repository import people_estimate
+
+    figure = people_estimate(session)
+    summary = cluster_summary(session, territory_slug, version)
+    if figure is None or not summary.linked:
+        return None
+    return estimate_from_summary(summary, PeopleFigure(figure.people, figure.low, figure.high))
 
 
 def feed_counts(

@@ -353,10 +353,6 @@ def feed_version(session: Session) -> tuple[int, ...]:
     return tuple(version)
 
 
-def _clip01(value):
-    return case((value < 0, literal(0.0)), (value > 1, literal(1.0)), else_=value)
-
-
 def cluster_summary(
     session: Session,
     territory_slug: str,
@@ -366,7 +362,9 @@ def cluster_summary(
     by_source: bool = True,
 ) -> ClusterSummary:
     """`observatoire.indicators.dedup.summarise_clusters` of the territory's linked records,
-    computed with ``GROUP BY`` in the database (a few rows come back, whatever the feeds).
+    computed with ``GROUP BY`` in the database (a few rows come back, whatever the feeds):
+    who is known to whom. The estimate of distinct people is the linkage run's
+    (`observatoire.store.linkage_repository.people_estimate`).
 
     ``by_source=False`` leaves ``by_source`` empty, a little faster (the dashboard's tiles
     do not show it)."""
@@ -395,29 +393,27 @@ def cluster_summary(
         .group_by(records.c.person_id)
         .subquery()
     )  # fmt: skip
-    confidence = _clip01(func.coalesce(PersonRow.confidence, 1.0))
-    multi = case((clusters.c.size > 1, 1), else_=0)
+    multi = case((clusters.c.size > 1, 1), else_=0).label("multi")
     rows = session.execute(
         select(
             multi,
-            func.count(),
-            func.sum(clusters.c.size),
-            func.sum(1 - confidence),
-            func.sum(confidence * (1 - confidence)),
-            func.sum(clusters.c.night),
-            func.sum(clusters.c.all_night),
-            func.sum(_clip01(func.coalesce(PersonRow.expected_people, 1.0))),
-            *(func.sum(clusters.c[f"s{i}"]) for i in range(len(sources))),
+            func.count().label("clusters"),
+            func.sum(clusters.c.size).label("records"),
+            func.sum(clusters.c.night).label("night"),
+            func.sum(clusters.c.all_night).label("all_night"),
+            *(func.sum(clusters.c[f"s{i}"]).label(f"s{i}") for i in range(len(sources))),
         )
         .select_from(clusters)
-        .outerjoin(PersonRow, PersonRow.id == clusters.c.person_id)
         .group_by(multi)
     ).all()
-    empty = (0, 0, 0.0, 0.0, 0, 0, 0.0) + (0,) * len(sources)
-    totals = {int(r[0]): tuple(r[1:]) for r in rows}
+    totals = {int(r.multi): r._mapping for r in rows}
+    empty: dict[str, int] = {}
     many, one = totals.get(1, empty), totals.get(0, empty)
-    per_source = {name: int((many[7 + i] or 0) + (one[7 + i] or 0))
-                  for i, name in enumerate(sources)}  # fmt: skip
+
+    def total(name: str) -> int:
+        return int(many.get(name) or 0) + int(one.get(name) or 0)
+
+    per_source = {name: total(f"s{i}") for i, name in enumerate(sources)}
     # A record linked to nobody is a person of its own, with no doubt about it.
     unlinked = dict(session.execute(
         select(records.c.source, func.count())
@@ -431,18 +427,13 @@ def cluster_summary(
     unlinked = sum(int(v) for v in unlinked.values())
     per_source = {k: v for k, v in sorted(per_source.items()) if v}
     return ClusterSummary(
-        records=int((many[1] or 0) + (one[1] or 0) + unlinked),
-        linked=int((many[1] or 0) + (one[1] or 0)),
-        multi=int(many[0]),
-        multi_doubt=float(many[2] or 0.0),
-        multi_variance=float(many[3] or 0.0),
-        alone=int(one[0]) + int(unlinked),
-        alone_doubt=float(one[2] or 0.0),
-        alone_variance=float(one[3] or 0.0),
+        records=total("records") + unlinked,
+        linked=total("records"),
+        multi=int(many.get("clusters") or 0),
+        alone=int(one.get("clusters") or 0) + unlinked,
         by_source=per_source,
-        met_on_night=int((many[4] or 0) + (one[4] or 0) + unlinked_night),
-        unknown_to_partners=int((many[5] or 0) + (one[5] or 0) + unlinked_night),
-        expected=float((many[6] or 0.0) + (one[6] or 0.0) + unlinked),
+        met_on_night=total("night") + unlinked_night,
+        unknown_to_partners=total("all_night") + unlinked_night,
     )
 
 

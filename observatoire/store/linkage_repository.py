@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from observatoire.model import ObservatoireError
@@ -28,6 +30,31 @@ from observatoire.store.tables import ObservationRow, PersonRow, SourceRecordRow
 
 DECISIONS = ("match", "non_match", "unsure")
 NIGHT_SOURCE = "nuit"
+
+
+@dataclass(frozen=True)
+class PeopleFigure:
+    """A linkage run's figures: the estimate of distinct people and its 90 % interval."""
+
+    run_id: int
+    records: int
+    persons: int
+    people: int
+    low: int
+    high: int
+    review_pairs: int
+    after_review: tuple[int, int]
+    """The 90 % interval once the run's review queue is answered."""
+
+    @property
+    def width(self) -> int:
+        return self.high - self.low
+
+    @property
+    def width_after_review(self) -> int:
+        """What remains of the width once the queue is answered: the uncertain pairs left
+        out of the queue and the model's known error."""
+        return self.after_review[1] - self.after_review[0]
 
 
 def partner_key(source: str, source_row_key: str) -> str:
@@ -192,6 +219,7 @@ def save_run(
     decisions_used: int,
     retrained: bool,
     queue_limit: int = 5000,
+    estimate_detail: Mapping[str, Any] | None = None,
 ) -> LinkageRunRow:
     """Store a run's persons (replacing the previous run's), each record's person, and its
     review queue. ``clusters``: ``record_id`` (stable key), ``person_id``,
@@ -252,11 +280,13 @@ def save_run(
         people_high=int(estimate["high"]), review_pairs=len(queue),
         decisions_used=decisions_used, retrained=retrained, settings=dict(settings),
         seconds={k: round(float(v), 3) for k, v in seconds.items()},
+        estimate_detail=dict(estimate_detail or {}),
     )  # fmt: skip
     session.add(run)
     session.flush()
     session.execute(delete(ReviewPairRow).where(ReviewPairRow.run_id != run.id))
-    levels = [c for c in queue.columns if c not in ("record_id_a", "record_id_b", "probability")]
+    levels = [c for c in queue.columns
+              if c not in ("record_id_a", "record_id_b", "probability", "impact")]
     pairs = [{"run_id": run.id, "rank": rank, "record_a": min(r.record_id_a, r.record_id_b),
               "record_b": max(r.record_id_a, r.record_id_b),
               "probability": float(r.probability),
@@ -272,6 +302,23 @@ def save_run(
 
 def latest_run(session: Session) -> LinkageRunRow | None:
     return session.scalar(select(LinkageRunRow).order_by(LinkageRunRow.id.desc()).limit(1))
+
+
+def people_estimate(session: Session) -> PeopleFigure | None:
+    """The latest linkage run's estimate of distinct people (``None`` before any run): the
+    one figure the command line, the pipeline, the dashboard and the publication show."""
+    try:
+        run = latest_run(session)
+    except SQLAlchemyError:  # schema older than migration 0011
+        session.rollback()
+        return None
+    if run is None:
+        return None
+    after = (run.estimate_detail or {}).get("after_review") or [run.people_low,
+                                                                run.people_high]
+    return PeopleFigure(run.id, run.records, run.persons, run.people_estimate,
+                        run.people_low, run.people_high, run.review_pairs,
+                        (int(after[0]), int(after[1])))  # fmt: skip
 
 
 def review_queue(session: Session) -> pd.DataFrame:

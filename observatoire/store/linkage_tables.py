@@ -66,6 +66,10 @@ class LinkageRunRow(Base):
     retrained: Mapped[bool] = mapped_column(Boolean, default=False)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     seconds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Added by migration 0011: ``after_review`` (the 90 % interval once the queue is
+    # answered) and the ``calibration`` of the estimate. ``people_estimate``, ``people_low``
+    # and ``people_high`` are *the* figure every page and command shows for the run.
+    estimate_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class ReviewPairRow(Base):

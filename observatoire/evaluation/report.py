@@ -194,7 +194,7 @@ def _overview(year: int, nights: pd.DataFrame, distinct: tuple[int, int, int] | 
         estimate, low, high = distinct
         rows.append({"Indicateur": "Personnes distinctes connues (nuit et partenaires, "
                      "dédoublonnées)", "Valeur": _shown(estimate, "personnes", rules),
-                     "Commentaire": f"intervalle : {_shown(low, 'personnes', rules)} à "
+                     "Commentaire": f"intervalle à 90 % : {_shown(low, 'personnes', rules)} à "
                      f"{_shown(high, 'personnes', rules)}"})
     if not values.empty:
         from observatoire.indicators.catalogue import load_catalogue

@@ -14,7 +14,6 @@ def annual_report(engine: Engine, territory_slug: str, year: int) -> AnnualRepor
     count nights, staff entries and targets, the feeds' stored aggregates, the disclosure
     rules of the installation."""
     from observatoire.indicators import IndicatorInputs, campaign_table, plan_indicators
-    from observatoire.indicators.dedup import estimate_from_summary
     from observatoire.publish.disclosure import DisclosureRules
     from observatoire.store import feed_aggregates
     from observatoire.store.access_repository import get_setting
@@ -24,13 +23,11 @@ def annual_report(engine: Engine, territory_slug: str, year: int) -> AnnualRepor
     with Session(engine) as session:
         inputs = IndicatorInputs(**load_inputs(session, territory_slug, with_feeds=False))
         feed_values = feed_aggregates.plan_values(session, territory_slug)
-        summary = feed_aggregates.cluster_summary(session, territory_slug)
+        known = feed_aggregates.distinct_estimate(session, territory_slug)
         threshold = int(get_setting(session, "publication.threshold"))
         rounding = int(get_setting(session, "publication.rounding") or 0) or None
     values = plan_indicators(inputs, feed_values)
-    distinct = None
-    if summary.records:
-        estimate = estimate_from_summary(summary)
-        distinct = (estimate.estimate, estimate.low, estimate.high)
+    # The latest linkage run's one figure and its 90 % interval, as every page shows it.
+    distinct = None if known is None else (known.estimate, known.low, known.high)
     return build_annual_report(convention, year, values, campaign_table(inputs), distinct,
                                DisclosureRules(threshold=threshold, rounding=rounding))

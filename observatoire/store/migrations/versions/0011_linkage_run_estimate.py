@@ -4,7 +4,7 @@ once the run's review queue is answered, so that the review page says how much o
 uncertainty the queue carries, and the calibration the estimate was computed with.
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0016
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0010"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -160,6 +160,30 @@ def test_report_annual_on_the_sample(sample_with_history, tmp_path, monkeypatch,
     assert "Rapport d'exécution 2025" in html.read_text(encoding="utf-8")
 
 
+def test_the_report_service_adds_the_estimate_in_all_on_the_sample(sample_with_history):
+    from observatoire.config import load_settings
+    from observatoire.evaluation.service import annual_report
+    from observatoire.indicators.hidden_service import hidden_estimate
+    from observatoire.pipeline import open_database
+
+    engine = open_database(load_settings({"OBSERVATOIRE_DATA_DIR": str(sample_with_history)}))
+    report = annual_report(engine, "dijon-metropole", 2025, hidden_draws=4,
+                           hidden_replicates=40)
+    expected = hidden_estimate(engine, "dijon-metropole", draws=4, replicates=40)
+    engine.dispose()
+    overview = report.overview.set_index("Indicateur")
+    row = overview[overview.index.str.contains("systèmes multiples")]
+    assert len(row) == 1
+    low, high = expected.interval_95
+    number = lambda v: f"{v:,}".replace(",", "\u202f") + " personnes"  # noqa: E731
+    assert row["Valeur"].iloc[0] == number(expected.estimate)
+    assert row["Commentaire"].iloc[0].startswith(
+        f"intervalle à 95 % : {number(low)} à {number(high)}")
+    # The sample's partner files are linked: more people in all than known to the partners.
+    known = overview[overview.index.str.contains("dédoublonnées")]["Valeur"].iloc[0]
+    assert int(known.split()[0].replace("\u202f", "")) < expected.estimate
+
+
 def test_report_annual_refuses_a_bad_output_before_reading_anything(tmp_path, monkeypatch,
                                                                     capsys):
     monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path))

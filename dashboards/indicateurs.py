@@ -71,13 +71,12 @@ def _show_iceberg() -> None:
                    f"sources de l'estimation : {plain(', '.join(layers.sources))}.")
     tiles = st.columns(len(layers.layers))
     for tile, layer in zip(tiles, layers.layers, strict=True):
-        tile.metric(layer.label, fmt_int(layer.value),
-                    help="Estimation" if layer.is_estimate else "Décompte officiel")
+        tile.metric(layer.label, fmt_int(layer.value), help=layer.title)
         tile.caption(("Estimation, " if layer.is_estimate else "") + _interval(layer))
     for warning in layers.warnings:
         st.warning(plain(warning))
     for layer in layers.layers:
-        st.markdown(f"**{plain(layer.label)}** — {plain(layer.note)}")
+        st.markdown(f"**{plain(layer.title)}** — {plain(layer.note)}")
     with st.expander("Sensibilité : chaque modèle, et le rapprochement lu bas ou haut"):
         st.dataframe(layers.sensitivity, hide_index=True, width="stretch")
 

@@ -316,13 +316,13 @@ def test_the_indicators_page_shows_the_iceberg_with_intervals(linked_settings, m
     assert not app.exception, app.exception
     assert not app.error, [e.value for e in app.error]
     tiles = {m.label: m.value for m in app.metric}
-    assert {"Décomptées la nuit du comptage (a minima)",
-            "Connues des partenaires (dédoublonnées)",
-            "Estimées en tout (systèmes multiples)"} <= set(tiles)
+    assert {"Décomptées la nuit (a minima)",
+            "Connues des partenaires",
+            "Estimées en tout"} <= set(tiles)
     number = {label: int(value.replace("\u202f", "")) for label, value in tiles.items()}
-    assert (number["Décomptées la nuit du comptage (a minima)"]
-            < number["Connues des partenaires (dédoublonnées)"]
-            < number["Estimées en tout (systèmes multiples)"])
+    assert (number["Décomptées la nuit (a minima)"]
+            < number["Connues des partenaires"]
+            < number["Estimées en tout"])
     captions = [c.value for c in app.caption]
     # Every estimate has its interval beside it (never a bare point); the count says it is one.
     assert sum("intervalle à 95 % : " in c for c in captions) == len(tiles) - 1

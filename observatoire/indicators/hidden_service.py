@@ -29,7 +29,8 @@ COUNTED_NOTE = (
     "la nuit du comptage, plus celles que les partenaires ont décomptées dans leurs lieux "
     "(gares, parkings, campements…). C'est le chiffre officiel de la nuit : un minimum "
     "(a minima), car personne n'est compté là où aucune équipe n'est passée ni parmi les "
-    "personnes cachées ou absentes cette nuit-là. " + EXTRAPOLATION_NOTE
+    "personnes cachées ou absentes cette nuit-là. Il ne porte que sur une nuit, quand les "
+    "deux estimations suivantes portent sur toute la période des sources."
 )
 KNOWN_NOTE = (
     "Personnes distinctes vues par au moins une source sur la période (nuit de comptage, "
@@ -55,13 +56,15 @@ HIDDEN_NOTE = (
 @dataclass(frozen=True)
 class IcebergLayer:
     """One layer of the iceberg: its figure, its 95 % interval (``None`` for a count, which
-    is exact by definition) and a one-paragraph French method note."""
+    is exact by definition) and a one-paragraph French method note; ``label`` is short (a
+    tile), ``title`` says it in full (the note's heading)."""
 
     label: str
     value: int
     interval_95: tuple[int, int] | None
     note: str
     is_estimate: bool
+    title: str
 
 
 @dataclass(frozen=True)
@@ -102,12 +105,13 @@ def hidden_estimate(engine: Engine, territory_slug: str, *, draws: int = REPORT_
 def sensitivity_table(rows: tuple[SensitivityRow, ...]) -> pd.DataFrame:
     """The sensitivity rows as a French table (estimate and interval rounded)."""
     return pd.DataFrame(
-        [{"Lecture du rapprochement": r.reading, "Modèle": r.model,
-          "Estimation": round(r.estimate), "Borne basse (95 %)": _rounded(r.low),
-          "Borne haute (95 %)": _rounded(r.high), "Poids (BIC)": round(r.weight, 3)}
+        [{"Lecture du rapprochement": r.reading, "Estimation": round(r.estimate),
+          "Borne basse (95 %)": _rounded(r.low), "Borne haute (95 %)": _rounded(r.high),
+          "Poids (BIC)": round(r.weight, 3), "Modèle": r.model}
          for r in rows],
-        columns=["Lecture du rapprochement", "Modèle", "Estimation", "Borne basse (95 %)",
-                 "Borne haute (95 %)", "Poids (BIC)"],
+        # The model's label is long (its interactions): last, so the figures stay in view.
+        columns=["Lecture du rapprochement", "Estimation", "Borne basse (95 %)",
+                 "Borne haute (95 %)", "Poids (BIC)", "Modèle"],
     )  # fmt: skip
 
 
@@ -142,22 +146,28 @@ def iceberg(engine: Engine, territory_slug: str, *, draws: int = PAGE_DRAWS,
         latest = nights.sort_values("night_date").iloc[-1]
         night_name, night_date = str(latest["name"]), pd.Timestamp(latest["night_date"]).date()
         total = int(latest["total"])
-        counted = IcebergLayer("Décomptées la nuit du comptage (a minima)", total, None,
-                               COUNTED_NOTE, is_estimate=False)
+        counted = IcebergLayer("Décomptées la nuit (a minima)", total, None,
+                               COUNTED_NOTE, is_estimate=False,
+                               title="Personnes décomptées la nuit du comptage (a minima)")
         # The extrapolation covers the sectors (street count); the partners' places are
         # tallied whole, so its additions go on top of the night's full a minima total.
         extra = coverage_extrapolation(engine, int(latest["campaign_id"]))
         low, high = extra.interval_95
         extrapolated = IcebergLayer(
-            "Total extrapolé de la nuit (secteurs non parcourus estimés)",
+            "Nuit, total extrapolé",
             total + extra.estimate - extra.counted,
             (total + low - extra.counted, total + high - extra.counted),
             EXTRAPOLATION_NOTE, is_estimate=True,
+            title="Total extrapolé de la nuit (secteurs non parcourus estimés)",
         )  # fmt: skip
-    known = IcebergLayer("Connues des partenaires (dédoublonnées)", distinct.estimate,
-                         (distinct.low, distinct.high), KNOWN_NOTE, is_estimate=True)
-    everybody = IcebergLayer("Estimées en tout (systèmes multiples)", hidden.estimate,
-                             hidden.interval_95, HIDDEN_NOTE, is_estimate=True)
+    known = IcebergLayer("Connues des partenaires", distinct.estimate,
+                         (distinct.low, distinct.high), KNOWN_NOTE, is_estimate=True,
+                         title="Personnes connues de la nuit et des partenaires "
+                         "(dédoublonnées)")
+    everybody = IcebergLayer("Estimées en tout", hidden.estimate,
+                             hidden.interval_95, HIDDEN_NOTE, is_estimate=True,
+                             title="Personnes estimées en tout, vues ou non par une source "
+                             "(systèmes multiples)")
     return Iceberg(
         counted=counted, extrapolated=extrapolated, known=known, hidden=everybody,
         night_name=night_name, night_date=night_date,

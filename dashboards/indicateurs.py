@@ -1,5 +1,6 @@
-"""Staff page: by-name-list flows month by month and the *Logement d'abord* indicators
-with the convention's targets (editable) and the distance to them."""
+"""Staff page: by-name-list flows month by month, the *Logement d'abord* indicators
+with the convention's targets (editable) and the distance to them, and how many people in
+all (the iceberg: counted on the night, known to partners, estimated in all)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dashboards.tableau_commun import (
     feed_flows,
     feed_plan_values,
     feed_version,
+    fmt_int,
     load_inputs,
     require,
 )
@@ -30,11 +32,58 @@ slug = choose_territory()
 
 
 PLAN, FLOWS = "Logement d'abord et objectifs", "Flux de la liste nominative"
-# Only the section shown is computed: the flows read every linked partner record.
-section = st.radio("Afficher", [PLAN, FLOWS], horizontal=True, key="indicateurs_section")
+ICEBERG = "Combien de personnes en tout"
+# Only the section shown is computed: the flows read every linked partner record, and the
+# estimate in all refits its models on every bootstrap replicate.
+section = st.radio("Afficher", [PLAN, FLOWS, ICEBERG], horizontal=True,
+                   key="indicateurs_section")
 version = feed_version()
 
-if section == FLOWS:
+
+@st.cache_data(ttl=3600, max_entries=4, show_spinner="Estimation de la population cachée…")
+def _iceberg(territory_slug: str, version: tuple[int, ...]):
+    from observatoire.indicators.hidden_service import iceberg
+
+    return iceberg(engine(), territory_slug)
+
+
+def _interval(layer) -> str:
+    if layer.interval is None:
+        return "décompte (sans marge : c'est un minimum)"
+    low, high = layer.interval
+    return f"intervalle à {layer.level} % : {fmt_int(low)} – {fmt_int(high)}"
+
+
+def _show_iceberg() -> None:
+    st.subheader("Combien de personnes en tout : du décompte à l'estimation")
+    try:
+        layers = _iceberg(slug, version)
+    except ObservatoireError as exc:
+        st.error(plain(exc))
+        return
+    if layers is None:
+        st.info("Estimation de la population totale : aucune personne rapprochée dans la "
+                "base (importez les fichiers partenaires puis lancez le rapprochement). "
+                f"Couches de l'iceberg : {NO_DATA}.")  # fmt: skip
+        return
+    if layers.night_name:
+        st.caption(f"Nuit : {plain(layers.night_name)} ({layers.night_date:%d/%m/%Y}) ; "
+                   f"sources de l'estimation : {plain(', '.join(layers.sources))}.")
+    tiles = st.columns(len(layers.layers))
+    for tile, layer in zip(tiles, layers.layers, strict=True):
+        tile.metric(layer.label, fmt_int(layer.value), help=layer.title)
+        tile.caption(("Estimation, " if layer.is_estimate else "") + _interval(layer))
+    for warning in layers.warnings:
+        st.warning(plain(warning))
+    for layer in layers.layers:
+        st.markdown(f"**{plain(layer.title)}** — {plain(layer.note)}")
+    with st.expander("Sensibilité : chaque modèle, et le rapprochement lu bas ou haut"):
+        st.dataframe(layers.sensitivity, hide_index=True, width="stretch")
+
+
+if section == ICEBERG:
+    _show_iceberg()
+elif section == FLOWS:
     st.subheader("Flux de la liste nominative, mois par mois")
     days = st.select_slider("Inactivité après (jours sans contact)", INACTIVITY_CHOICES,
                             value=DEFAULT_INACTIVITY_DAYS)  # fmt: skip

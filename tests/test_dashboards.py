@@ -261,3 +261,87 @@ def test_pages_show_the_stored_feed_figures(linked_settings, monkeypatch):
     assert len(shown) == len(expected) > 0
     assert shown.iloc[:, -2].tolist() == expected["actifs"].tolist()
     sys.modules.pop("dashboards.tableau_commun", None)
+
+
+# --- how many people in all: the iceberg (issue 16) -------------------------------------------
+
+ICEBERG = "Combien de personnes en tout"
+
+
+def test_the_iceberg_service_gives_three_layers_with_their_intervals(linked_settings):
+    from observatoire.indicators import IndicatorInputs, campaign_table
+    from observatoire.indicators.hidden_service import iceberg
+    from observatoire.store import indicators_repository as ind
+    from observatoire.store.feed_aggregates import distinct_estimate
+
+    engine = open_database(linked_settings)
+    with Session(engine) as session:
+        reference = IndicatorInputs(**ind.load_inputs(session, "dijon-metropole"))
+    layers = iceberg(engine, "dijon-metropole", draws=4, replicates=40)
+    engine.dispose()
+    nights = campaign_table(reference).sort_values("night_date")
+    # Counted: the latest night's a minima total, a count without a margin.
+    assert layers.counted.value == int(nights["total"].iloc[-1]) > 0
+    assert layers.counted.interval is None and not layers.counted.is_estimate
+    # Its extrapolated total beside it: every sector of the sample is walked.
+    assert layers.extrapolated.is_estimate
+    assert layers.extrapolated.interval[0] <= layers.extrapolated.value
+    assert layers.extrapolated.value >= layers.counted.value
+    # Known to partners: the de-duplicated estimate the dashboard tiles show.
+    engine = open_database(linked_settings)
+    with Session(engine) as session:
+        distinct = distinct_estimate(session, "dijon-metropole")
+    engine.dispose()
+    assert layers.known.value == distinct.estimate
+    assert layers.known.interval == (distinct.low, distinct.high) and layers.known.level == 90
+    # Estimated in all: more than anybody seen, inside its own interval.
+    low, high = layers.hidden.interval
+    assert layers.estimate.observed <= low <= layers.hidden.value <= high
+    assert layers.hidden.value > layers.known.value
+    assert "Nuit de la Solidarité" in layers.sources and len(layers.sources) == 5
+    assert {"Estimation", "Borne basse (95 %)", "Borne haute (95 %)"} <= set(
+        layers.sensitivity.columns)
+    assert (layers.sensitivity["Modèle"] == "indépendance").any()
+    for layer in layers.layers:
+        assert len(layer.note) > 200  # a paragraph, in French
+    assert "capture-recapture" in layers.hidden.note
+
+
+def test_the_iceberg_is_none_without_linked_persons(sample_settings):
+    from observatoire.indicators.hidden_service import iceberg
+
+    engine = open_database(sample_settings)
+    assert iceberg(engine, "dijon-metropole") is None
+    engine.dispose()
+
+
+def test_the_indicators_page_says_so_without_linked_persons(page):
+    app = page("indicateurs.py", STAFF, indicateurs_section=ICEBERG)
+    assert not app.exception, app.exception
+    assert "aucune personne rapprochée" in _text(app)
+    assert not app.metric
+
+
+def test_the_indicators_page_shows_the_iceberg_with_intervals(linked_settings, monkeypatch):
+    run = _page_runner(linked_settings, monkeypatch)
+    app = run("indicateurs.py", STAFF, indicateurs_section=ICEBERG)
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    tiles = {m.label: m.value for m in app.metric}
+    assert {"Décomptées la nuit (a minima)",
+            "Connues des partenaires",
+            "Estimées en tout"} <= set(tiles)
+    number = {label: int(value.replace("\u202f", "")) for label, value in tiles.items()}
+    assert (number["Décomptées la nuit (a minima)"]
+            < number["Connues des partenaires"]
+            < number["Estimées en tout"])
+    captions = [c.value for c in app.caption]
+    # Every estimate has its interval beside it (never a bare point); the count says it is one.
+    assert sum("intervalle à 95 % : " in c for c in captions) == len(tiles) - 1
+    assert any("sans marge" in c for c in captions)
+    text = _text(app)
+    assert "capture-recapture" in text and "a minima" in text
+    assert app.expander[0].label.startswith("Sensibilité")
+    sensitivity = app.dataframe[0].value
+    assert len(sensitivity) >= 2 and "Modèle" in sensitivity.columns
+    sys.modules.pop("dashboards.tableau_commun", None)

@@ -95,6 +95,26 @@ def test_small_counts_leave_the_report_as_secret():
     assert "7" not in " ".join(report.overview["Valeur"])
 
 
+def test_the_overview_gives_the_estimate_in_all_with_its_interval_under_the_threshold():
+    convention = load_convention("dijon-metropole", 2025)
+    values = _values([])
+    without = build_annual_report(convention, 2025, values, NIGHTS, (1800, 1650, 1990),
+                                  DisclosureRules())
+    report = build_annual_report(convention, 2025, values, NIGHTS, (1800, 1650, 1990),
+                                 DisclosureRules(rounding=10), hidden=(2437, 2101, 3096))
+    assert len(report.overview) == len(without.overview) + 1
+    row = report.overview[report.overview["Indicateur"].str.contains("systèmes multiples")]
+    assert len(row) == 1
+    # Through the disclosure control like every count: rounded here.
+    assert row["Valeur"].iloc[0] == "2\u202f440 personnes"
+    assert "intervalle à 95 % : 2\u202f100 personnes à 3\u202f100 personnes" in (
+        row["Commentaire"].iloc[0])
+    small = build_annual_report(convention, 2025, values, NIGHTS, None, DisclosureRules(),
+                                hidden=(9, 4, 30))
+    shown = small.overview.set_index("Indicateur").iloc[-1]
+    assert shown["Valeur"] == SECRET and f"{SECRET} à 30 personnes" in shown["Commentaire"]
+
+
 @pytest.fixture(scope="module")
 def sample_with_history(tmp_path_factory):
     from observatoire.config import load_settings
@@ -128,10 +148,40 @@ def test_report_annual_on_the_sample(sample_with_history, tmp_path, monkeypatch,
     assert {"Bilan global", "Budget", "Méthodes et sources", "Indicateurs"} <= set(
         book.sheetnames)
     assert "30/09/2026" in capsys.readouterr().err
+    # The sample's partner files are linked: the overview gives the estimate in all.
+    overview = {r[0].value: (r[1].value, r[2].value)
+                for r in book["Bilan global"].iter_rows(min_row=2)}
+    hidden = [v for k, v in overview.items() if "systèmes multiples" in k]
+    assert len(hidden) == 1 and hidden[0][0].endswith("personnes")
+    assert hidden[0][1].startswith("intervalle à 95 % : ")
     html = tmp_path / "r.html"
     assert main(["report", "annual", "--territory", "dijon-metropole", "--year", "2025",
                  "--output", str(html)]) == 0
     assert "Rapport d'exécution 2025" in html.read_text(encoding="utf-8")
+
+
+def test_the_report_service_adds_the_estimate_in_all_on_the_sample(sample_with_history):
+    from observatoire.config import load_settings
+    from observatoire.evaluation.service import annual_report
+    from observatoire.indicators.hidden_service import hidden_estimate
+    from observatoire.pipeline import open_database
+
+    engine = open_database(load_settings({"OBSERVATOIRE_DATA_DIR": str(sample_with_history)}))
+    report = annual_report(engine, "dijon-metropole", 2025, hidden_draws=4,
+                           hidden_replicates=40)
+    expected = hidden_estimate(engine, "dijon-metropole", draws=4, replicates=40)
+    engine.dispose()
+    overview = report.overview.set_index("Indicateur")
+    row = overview[overview.index.str.contains("systèmes multiples")]
+    assert len(row) == 1
+    low, high = expected.interval_95
+    number = lambda v: f"{v:,}".replace(",", "\u202f") + " personnes"  # noqa: E731
+    assert row["Valeur"].iloc[0] == number(expected.estimate)
+    assert row["Commentaire"].iloc[0].startswith(
+        f"intervalle à 95 % : {number(low)} à {number(high)}")
+    # The sample's partner files are linked: more people in all than known to the partners.
+    known = overview[overview.index.str.contains("dédoublonnées")]["Valeur"].iloc[0]
+    assert int(known.split()[0].replace("\u202f", "")) < expected.estimate
 
 
 def test_report_annual_refuses_a_bad_output_before_reading_anything(tmp_path, monkeypatch,

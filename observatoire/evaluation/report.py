@@ -85,6 +85,7 @@ def build_annual_report(
     distinct: tuple[int, int, int] | None,
     rules: DisclosureRules,
     comments: dict[str, str] | None = None,
+    hidden: tuple[int, int, int] | None = None,
 ) -> AnnualReport:
     """The report of ``year``.
 
@@ -92,7 +93,8 @@ def build_annual_report(
     staff, e.g. `observatoire.indicators.plan_indicators`); ``nights``: the count nights
     (`observatoire.indicators.campaign_table`); ``distinct``: the de-duplicated estimate of
     distinct people and its interval (``estimate, low, high``), or ``None``; ``comments``:
-    action number -> comment.
+    action number -> comment; ``hidden``: the multiple-systems estimate of everybody, seen
+    by a source or not, and its 95 % interval (``estimate, low, high``), or ``None``.
     """
     if not convention.covers(year):
         raise ObservatoireError(
@@ -141,7 +143,7 @@ def build_annual_report(
             "Commentaire": comments.get(action.number, ""),
         })
 
-    overview = _overview(year, nights, distinct, values, rules)
+    overview = _overview(year, nights, distinct, values, rules, hidden)
     years = sorted({y for a in convention.actions for y in a.budget})
     budget = pd.DataFrame([
         {"N°": a.number, "Action": a.title,
@@ -166,7 +168,8 @@ def build_annual_report(
 
 
 def _overview(year: int, nights: pd.DataFrame, distinct: tuple[int, int, int] | None,
-              values: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
+              values: pd.DataFrame, rules: DisclosureRules,
+              hidden: tuple[int, int, int] | None = None) -> pd.DataFrame:
     rows = []
     if not nights.empty:
         dates = pd.to_datetime(nights["night_date"])
@@ -196,6 +199,15 @@ def _overview(year: int, nights: pd.DataFrame, distinct: tuple[int, int, int] | 
                      "dédoublonnées)", "Valeur": _shown(estimate, "personnes", rules),
                      "Commentaire": f"intervalle à 90 % : {_shown(low, 'personnes', rules)} à "
                      f"{_shown(high, 'personnes', rules)}"})
+    if hidden is not None:
+        estimate, low, high = hidden
+        rows.append({"Indicateur": "Personnes sans domicile estimées en tout, vues ou non "
+                     "par une source (estimation par systèmes multiples)",
+                     "Valeur": _shown(estimate, "personnes", rules),
+                     "Commentaire": f"intervalle à 95 % : {_shown(low, 'personnes', rules)} "
+                     f"à {_shown(high, 'personnes', rules)} ; capture-recapture sur les "
+                     "recoupements des sources rapprochées (hypothèses : population close, "
+                     "pas de sur-couverture, dépendance entre sources modélisée)"})
     if not values.empty:
         from observatoire.indicators.catalogue import load_catalogue
 

@@ -9,11 +9,21 @@ from observatoire.evaluation.convention import load_convention
 from observatoire.evaluation.report import AnnualReport, build_annual_report
 
 
-def annual_report(engine: Engine, territory_slug: str, year: int) -> AnnualReport:
+def annual_report(engine: Engine, territory_slug: str, year: int, *,
+                  hidden_draws: int | None = None,
+                  hidden_replicates: int | None = None) -> AnnualReport:
     """The report of ``year`` for the territory's convention covering it, on the stored data:
-    count nights, staff entries and targets, the feeds' stored aggregates, the disclosure
-    rules of the installation."""
+    count nights, staff entries and targets, the feeds' stored aggregates, the multiple-
+    systems estimate of the linked persons (`hidden_draws` redrawings of the linkage and
+    `hidden_replicates` bootstrap replicates; the command line's defaults when ``None``),
+    the disclosure rules of the installation."""
     from observatoire.indicators import IndicatorInputs, campaign_table, plan_indicators
+    from observatoire.indicators.hidden import HiddenPopulationError
+    from observatoire.indicators.hidden_service import (
+        REPORT_DRAWS,
+        REPORT_REPLICATES,
+        hidden_estimate,
+    )
     from observatoire.publish.disclosure import DisclosureRules
     from observatoire.store import feed_aggregates
     from observatoire.store.access_repository import get_setting
@@ -29,5 +39,18 @@ def annual_report(engine: Engine, territory_slug: str, year: int) -> AnnualRepor
     values = plan_indicators(inputs, feed_values)
     # The latest linkage run's one figure and its 90 % interval, as every page shows it.
     distinct = None if known is None else (known.estimate, known.low, known.high)
+    try:
+        everybody = hidden_estimate(
+            engine, territory_slug,
+            draws=REPORT_DRAWS if hidden_draws is None else hidden_draws,
+            replicates=REPORT_REPLICATES if hidden_replicates is None else hidden_replicates,
+        )  # fmt: skip
+    except HiddenPopulationError:
+        # Too few overlaps for any model: the report goes out without the row (the command
+        # `observatoire estimate hidden` says why).
+        everybody = None
+    hidden = (None if everybody is None
+              else (everybody.estimate, *everybody.interval_95))
     return build_annual_report(convention, year, values, campaign_table(inputs), distinct,
-                               DisclosureRules(threshold=threshold, rounding=rounding))
+                               DisclosureRules(threshold=threshold, rounding=rounding),
+                               hidden=hidden)

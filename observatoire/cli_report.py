@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 
@@ -31,7 +30,7 @@ def cmd_report_annual(args: argparse.Namespace) -> int:
 
 def add_report_commands(commands: argparse._SubParsersAction) -> None:
     """Register `observatoire report` and its sub-commands."""
-    from observatoire.cli import command_group
+    from observatoire.cli import _territory_option, command_group
 
     group = command_group(
         commands, "report", help="rapports : rapport d'exécution annuel de la convention",
@@ -49,9 +48,7 @@ def add_report_commands(commands: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    annual.add_argument("--territory", default=os.environ.get("OBSERVATOIRE_TERRITORY",
-                                                              "dijon-metropole"),
-                        help="territoire (dijon-metropole par défaut)")
+    _territory_option(annual)
     annual.add_argument("--year", type=int, required=True, help="année du rapport")
     annual.add_argument("--output", required=True, help="fichier à écrire (.xlsx ou .html)")
     annual.set_defaults(func=cmd_report_annual)

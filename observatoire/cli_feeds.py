@@ -295,7 +295,6 @@ def add_feed_commands(commands) -> None:  # noqa: ANN001 - argparse subparsers a
                      help="organisation qui a envoyé le fichier, par ex. siao21 : les lignes "
                      "de deux partenaires ne se mélangent jamais, même à numéro égal "
                      f"({DEFAULT_PARTNER} par défaut : le partenaire habituel de la source)")
-    imp.add_argument("--actor", help=actor_help)
     imp.set_defaults(func=cmd_feed_import)
 
     listing = feed_commands.add_parser(

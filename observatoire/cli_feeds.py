@@ -63,7 +63,8 @@ def _check_report_path(args: argparse.Namespace) -> None:
     if args.report:
         from observatoire.output_files import check_writable
 
-        check_writable(args.report, "Rapport (--report)")
+        check_writable(args.report, "Rapport (--report)",
+                       inputs=[args.file, getattr(args, "key_file", None)])
 
 
 def _warn_format_problems() -> None:
@@ -191,7 +192,8 @@ def cmd_pseudonymise(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.resolve() == Path(args.file).resolve():
         raise ObservatoireError("Le fichier de sortie doit être différent du fichier d'origine.")
-    check_writable(output, "Fichier pseudonymisé (--output)")
+    check_writable(output, "Fichier pseudonymisé (--output)",
+                   inputs=[args.file, args.key_file, args.report])
     report = pseudonymise_file(Path(args.file), feed_format, key, output)
     _print_report(report, args)
     if report.status.startswith("refusé"):

@@ -94,9 +94,11 @@ def cmd_link(args: argparse.Namespace) -> int:
             "Indiquez le fichier d'enregistrements et --output (ou --stored pour rapprocher "
             "les enregistrements de la base)."
         )
-    check_writable(args.output, "Fichier des personnes (--output)")
+    inputs = [args.records, args.decisions, args.key_file]
+    check_writable(args.output, "Fichier des personnes (--output)", inputs=inputs)
     if args.review:
-        check_writable(args.review, "Paires à revoir (--review)")
+        check_writable(args.review, "Paires à revoir (--review)",
+                       inputs=[*inputs, args.output])
     records = read_records(args.records)
     decisions = None
     if args.decisions:

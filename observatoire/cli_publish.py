@@ -122,6 +122,13 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             raise ObservatoireError("--password-stdin : aucun mot de passe lu sur l'entrée "
                                     "standard (une ligne attendue).")  # fmt: skip
     elif not args.oidc:
+        if not sys.stdin.isatty():
+            # getpass would read the pipe with the password echoed, then fail on EOF.
+            raise ObservatoireError(
+                "Pas de terminal pour taper le mot de passe : passez-le par l'entrée "
+                "standard avec --password-stdin (printf '%s\\n' \"$MDP\" | observatoire "
+                "user add LOGIN --password-stdin)."
+            )
         password = getpass.getpass("Mot de passe (12 caractères au moins, pas un mot courant) : ")
         if getpass.getpass("Le même mot de passe, encore : ") != password:
             raise ObservatoireError("Les deux mots de passe tapés diffèrent : recommencez.")

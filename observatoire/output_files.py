@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from observatoire.model import ObservatoireError
@@ -22,14 +22,44 @@ class OutputPathError(ObservatoireError):
     """A file to write whose path cannot be written."""
 
 
-def check_writable(path: str | Path, what: str) -> Path:
+def _protected_files(inputs: Iterable[str | Path | None]) -> list[Path]:
+    """Files an output must never replace: the command's ``inputs``, the SQLite database
+    (with its journal files) and the secret keys (data directory, OBSERVATOIRE_SECRET_KEY_FILE)."""
+    from sqlalchemy.engine import make_url
+
+    from observatoire.config import load_settings
+
+    settings = load_settings()
+    files = [Path(p).expanduser() for p in inputs if p]
+    if settings.is_sqlite and (database := make_url(settings.database_url).database):
+        files += [Path(database + end) for end in ("", "-wal", "-shm", "-journal")]
+    if settings.data_dir.is_dir():
+        files += settings.data_dir.glob("*.key")
+    if key_file := os.environ.get("OBSERVATOIRE_SECRET_KEY_FILE"):
+        files.append(Path(key_file).expanduser())
+    return files
+
+
+def check_writable(
+    path: str | Path, what: str, *, inputs: Iterable[str | Path | None] = ()
+) -> Path:
     """``path`` if a file can be written there, else an `OutputPathError` naming the fix.
 
-    Writes nothing that stays: an existing file is opened for appending (not truncated), a
-    new one is created and removed at once.
+    Refuses the files of `_protected_files` (the database, a key, the command's ``inputs``):
+    a slip of the shell must not replace them. Writes nothing that stays: an existing file is
+    opened for appending (not truncated), a new one is created and removed at once.
     """
     path = Path(path).expanduser()
     parent = path.parent
+    for protected in _protected_files(inputs):
+        if path.resolve() == protected.resolve() or (
+            path.exists() and protected.exists() and os.path.samefile(path, protected)
+        ):
+            raise OutputPathError(
+                f"{what} : {path} est un fichier que la commande lit ou la base de données "
+                "ou une clé : il serait écrasé. Choisissez un autre nom de fichier ; rien "
+                "n'a été fait."
+            )
     if path.is_dir():
         raise OutputPathError(
             f"{what} : {path} est un dossier. Indiquez un nom de fichier, par exemple "

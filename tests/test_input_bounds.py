@@ -193,6 +193,28 @@ def test_a_bad_report_path_is_refused_before_anything_is_stored(where, data_dir,
     assert good.is_file() and _count(data_dir, SourceRecordRow) == 5
 
 
+@pytest.mark.parametrize("target", ["the-database", "the-input-file", "the-key-file"])
+def test_a_report_path_onto_the_database_the_input_or_the_key_is_refused(
+    target, data_dir, tmp_path, capsys, monkeypatch
+):
+    """A slip of the shell (tab completion) must not overwrite the database, the partner's
+    file or the key with the report: each is refused before anything is read or stored."""
+    calls = _calls_file(tmp_path / "appels.csv")
+    key = tmp_path / "cle.key"
+    key.write_text(KEY_HEX + "\n", encoding="utf-8")
+    monkeypatch.delenv("OBSERVATOIRE_SECRET_KEY")
+    monkeypatch.setenv("OBSERVATOIRE_SECRET_KEY_FILE", str(key))
+    database = data_dir / "observatoire.sqlite"
+    bad = {"the-database": database, "the-input-file": calls, "the-key-file": key}[target]
+    before = bad.read_bytes()
+    assert main(["feed", "import", str(calls), "--format", "appels_115",
+                 "--report", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "Rapport (--report)" in err and "rien n'a été fait" in err
+    assert bad.read_bytes() == before
+    assert _count(data_dir, FeedImportRow) == 0
+
+
 # --- finding 10: bounded memory ---------------------------------------------------------------
 
 

@@ -453,6 +453,16 @@ def test_user_add_reads_the_password_from_stdin_never_from_an_argument(tmp_path)
     engine.dispose()
 
 
+def test_user_add_with_a_piped_password_but_no_password_stdin_says_what_to_do(tmp_path):
+    """A script piping the password without --password-stdin: getpass falls back to reading
+    stdin with the password echoed, then the second prompt meets the end of input."""
+    piped = _cli(["user", "add", "alice", "--role", "admin"], tmp_path, f"{PASSWORD}\n")
+    assert piped.returncode == 2
+    assert "--password-stdin" in piped.stderr
+    assert "inattendue" not in piped.stderr and "EOFError" not in piped.stderr
+    assert PASSWORD not in piped.stderr and "echoed" not in piped.stderr
+
+
 def test_the_served_configuration_hides_error_details():
     from streamlit.config import ShowErrorDetailsConfigOptions
 

@@ -525,12 +525,16 @@ def lock_campaign(engine: Engine, campaign_id: int, actor: str) -> None:
 def set_training(engine: Engine, campaign_id: int, training: bool, actor: str) -> None:
     """Training mode on or off: practice entries go to their own table, out of results."""
     with Session(engine) as session, session.begin():
-        if survey_repository.campaign_status(session, campaign_id) == "locked":
+        status = survey_repository.campaign_status(session, campaign_id)
+        if status == "locked":
             raise CampaignLockedError("Campagne verrouillée : le mode ne peut plus changer.")
         option = survey_repository.campaign_option(session, campaign_id)
         option.training = training
         option.updated_at = dt.datetime.now(dt.UTC)
-        if training:
+        # A rehearsal before the night opens the codes for practice; once the night is open
+        # its codes keep the closing time of its opening (training turned on afterwards
+        # must not give old paper codes another day on the night's real records).
+        if training and status == CampaignStatus.PLANNED.value:
             _stamp_codes_opened(session, campaign_id)
         repository.record_audit(session, actor, "campaign.training", campaign_id=campaign_id,
                                 training=training)

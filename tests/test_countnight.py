@@ -275,6 +275,9 @@ def test_a_team_code_opens_nothing_once_its_night_is_over(engine):
         countnight.join_for_entry(engine, team, now=later)
     with pytest.raises(countnight.TeamCodeExpiredError, match="a expiré"):
         countnight.team_entries(engine, team, now=later)
+    # Training mode turned on during the open night gives the codes no second day.
+    countnight.set_training(engine, night.campaign_id, True, "camille.test")
+    assert countnight.codes_close_at(countnight.join_team(engine, team)) == closes
     countnight.lock_campaign(engine, night.campaign_id, "camille.test")
     with pytest.raises(CampaignLockedError):
         countnight.team_entries(engine, team)

@@ -85,18 +85,25 @@ def _engine() -> Engine:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    from observatoire.nights import published_publication
     from observatoire.publish.export import export_publication
     from observatoire.store import repository
 
     engine = _engine()
-    rules = disclosure_rules(engine, args.threshold, args.rounding)
-    _progress(f"Préparation de la publication (seuil {rules.threshold})")
-    publication, geometries = load_publication(engine, args.territory, args.campaign, rules)
+    if args.threshold is not None or args.rounding is not None:
+        raise ObservatoireError(
+            "--threshold et --rounding ne s'appliquent plus à l'export : les chiffres publiés "
+            "sont ceux de la version publiée. Changez les réglages de publication puis "
+            "publiez une nouvelle version avec `observatoire nuit publish ID`."
+        )
+    _progress("Lecture de la version publiée")
+    publication, geometries = published_publication(engine, args.territory, args.campaign)
     files = export_publication(publication, geometries, Path(args.output), tuple(args.formats))
     with Session(engine) as session, session.begin():
         repository.record_audit(
             session, args.actor, "publish.export", territory=args.territory,
-            campaign=publication.campaign, threshold=rules.threshold, rounding=rules.rounding,
+            campaign=publication.campaign, version=publication.version,
+            threshold=publication.rules.threshold, rounding=publication.rules.rounding,
             files=[p.name for p in files.values()],
         )  # fmt: skip
     for kind, path in files.items():
@@ -152,6 +159,81 @@ def cmd_target(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_night_list(args: argparse.Namespace) -> int:
+    from observatoire.nights import list_nights
+
+    nights = list_nights(_engine(), args.territory)
+    if nights.empty:
+        print("(aucune nuit de comptage ; créez-en une sur la page Campagnes)")
+        return 0
+    print(f"{'ID':>4}  {'Nuit':<10}  {'Statut':<20} {'Équipes':>7} {'Secteurs':>14}  "
+          "Version publiée  Nom")
+    for n in nights.itertuples(index=False):
+        published = (f"v{n.version} du {n.published_at:%d/%m/%Y}" if n.version else "—")
+        print(f"{n.campaign_id:>4}  {n.night_date:%d/%m/%Y}  {n.statut:<20} {n.teams:>7} "
+              f"{f'{n.walked}/{n.sectors}':>14}  {published:<15}  {n.name}")
+    return 0
+
+
+def cmd_night_close(args: argparse.Namespace) -> int:
+    from observatoire.nights import close_night
+
+    close_night(_engine(), args.id, args.actor)
+    print(f"Nuit n°{args.id} close : plus aucune saisie acceptée. Étape suivante : "
+          f"observatoire nuit validate {args.id}")
+    return 0
+
+
+def cmd_night_validate(args: argparse.Namespace) -> int:
+    from observatoire.nights import validate_night
+
+    validate_night(_engine(), args.id, args.actor, quality_signed_off=args.qualite_verifiee)
+    print(f"Nuit n°{args.id} validée. Étape suivante : observatoire nuit publish {args.id}")
+    return 0
+
+
+def cmd_night_publish(args: argparse.Namespace) -> int:
+    from observatoire.nights import publish_night
+
+    engine = _engine()
+    rules = disclosure_rules(engine, args.threshold, args.rounding)
+    _progress(f"Protection des chiffres et contrôle par différence (seuil {rules.threshold})")
+    publication = publish_night(engine, args.id, args.actor, rules, note=args.note)
+    print(f"Nuit n°{args.id} publiée : {publication.data_note}")
+    return 0
+
+
+def add_night_commands(nights: argparse._SubParsersAction) -> None:
+    """``observatoire nuit list|close|validate|publish``: the publication workflow (in the
+    ``nuit`` group of `observatoire.cli_survey`)."""
+    territory_default = os.environ.get("OBSERVATOIRE_TERRITORY")
+    actor_default = os.environ.get("USER", SYSTEM_ACTOR)
+    listing = nights.add_parser("list", help="liste les nuits, leur statut et leurs versions",
+                                description="Liste les nuits de comptage.")  # fmt: skip
+    listing.add_argument("--territory", metavar="SLUG", default=territory_default,
+                         help="territoire (tous par défaut)")
+    listing.set_defaults(func=cmd_night_list)
+    for name, func, text in (
+        ("close", cmd_night_close, "clôt la saisie (coordination)"),
+        ("validate", cmd_night_validate, "valide les chiffres d'une nuit close (équipe)"),
+        ("publish", cmd_night_publish, "publie une nuit validée (ou une correction : "
+         "nouvelle version)"),
+    ):  # fmt: skip
+        step = nights.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".")
+        step.add_argument("id", type=int, help="identifiant de la nuit (observatoire nuit list)")
+        step.add_argument("--actor", default=actor_default, help="auteur inscrit au journal")
+        if name == "validate":
+            step.add_argument("--qualite-verifiee", action="store_true",
+                              help="les chiffres et le panneau de qualité ont été vérifiés")
+        if name == "publish":
+            step.add_argument("--threshold", type=int, default=None,
+                              help="effectif minimal publié (réglage de l'installation)")
+            step.add_argument("--rounding", type=int, default=None,
+                              help="arrondi des effectifs publiés (0 : aucun)")
+            step.add_argument("--note", default=None, help="motif d'une correction")
+        step.set_defaults(func=func)  # fmt: skip
+
+
 def add_publish_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``publish``, ``user`` and ``indicators`` to the ``observatoire`` command line."""
     from observatoire.cli import command_group
@@ -169,7 +251,8 @@ def add_publish_commands(commands: argparse._SubParsersAction) -> None:
     publish.add_argument("--territory", metavar="SLUG", default=territory_default,
                          help="territoire (dijon-metropole par défaut)")
     publish.add_argument("--campaign", type=int, default=None,
-                         help="identifiant de la nuit de comptage (la dernière par défaut)")
+                         help="identifiant de la nuit de comptage (la dernière publiée par "
+                         "défaut)")
     publish.add_argument("--output", required=True, help="dossier de sortie")
     publish.add_argument("--threshold", type=int, default=None,
                          help="effectif minimal publié (réglage de l'installation, 11 par défaut)")
@@ -219,6 +302,7 @@ def add_publish_commands(commands: argparse._SubParsersAction) -> None:
 
 __all__ = [
     "ObservatoireError",
+    "add_night_commands",
     "add_publish_commands",
     "disclosure_rules",
     "load_inputs",

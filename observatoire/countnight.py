@@ -129,13 +129,13 @@ def join_for_entry(engine: Engine, team_code: str) -> TeamContext:
     the address after a reload, and again on every run (a campaign locked during the
     night sends its volunteers back to the code field)."""
     context = join_team(engine, team_code)
-    if context.campaign_status == CampaignStatus.LOCKED.value:
+    if CampaignStatus(context.campaign_status).frozen:
         _check_open(context)
     return context
 
 
 def _check_open(context: TeamContext) -> None:
-    if context.campaign_status == CampaignStatus.LOCKED.value:
+    if CampaignStatus(context.campaign_status).frozen:
         raise CampaignLockedError(
             f"La campagne « {context.campaign_name} » est verrouillée : ses données sont "
             "figées, plus aucune saisie ni correction n'est acceptée. Contactez le "
@@ -206,9 +206,9 @@ def submit(
             )
         # Read after writing: on SQLite the write lock is held, on PostgreSQL FOR SHARE waits
         # for a lock in progress, so no record slips in after the campaign is locked.
-        if survey_repository.campaign_status(
+        if CampaignStatus(survey_repository.campaign_status(
             session, context.campaign_id, for_share=True
-        ) == CampaignStatus.LOCKED.value:
+        )).frozen:
             session.rollback()
             _check_open(_replace_status(context, CampaignStatus.LOCKED.value))
     observation_id = new_id
@@ -377,7 +377,7 @@ def correct_observation(
             raise ObservatoireError(f"Fiche introuvable : n°{observation_id}.")
         row, meta = found
         campaign = survey_repository.get_campaign(session, row.campaign_id)
-        if campaign.status == CampaignStatus.LOCKED.value:
+        if CampaignStatus(campaign.status).frozen:
             raise CampaignLockedError(
                 f"La campagne « {campaign.name} » est verrouillée : aucune correction possible."
             )
@@ -418,7 +418,7 @@ def observation_history(engine: Engine, observation_id: int) -> list[dict[str, A
 def open_campaign(engine: Engine, campaign_id: int, actor: str) -> None:
     with Session(engine) as session, session.begin():
         status = survey_repository.campaign_status(session, campaign_id)
-        if status == CampaignStatus.LOCKED.value:
+        if CampaignStatus(status).frozen:
             raise CampaignLockedError("Une campagne verrouillée ne peut pas être rouverte.")
         survey_repository.set_campaign_status(session, campaign_id, CampaignStatus.OPEN.value)
         repository.record_audit(session, actor, "campaign.open", campaign_id=campaign_id)
@@ -434,7 +434,7 @@ def lock_campaign(engine: Engine, campaign_id: int, actor: str) -> None:
 def set_training(engine: Engine, campaign_id: int, training: bool, actor: str) -> None:
     """Training mode on or off: practice entries go to their own table, out of results."""
     with Session(engine) as session, session.begin():
-        if survey_repository.campaign_status(session, campaign_id) == "locked":
+        if CampaignStatus(survey_repository.campaign_status(session, campaign_id)).frozen:
             raise CampaignLockedError("Campagne verrouillée : le mode ne peut plus changer.")
         option = survey_repository.campaign_option(session, campaign_id)
         option.training = training

@@ -129,7 +129,7 @@ def authenticate_team(session: Session, team_code: str) -> CurrentUser | None:
         .join(CampaignRow, CampaignRow.id == TeamRow.campaign_id)
         .where(TeamRow.code == code)
     ).first()
-    if found is None or found[1].status == CampaignStatus.LOCKED.value:
+    if found is None or CampaignStatus(found[1].status).frozen:
         repository.record_audit(session, "equipe", "login.team_failed")
         return None
     team, campaign = found

@@ -1,0 +1,206 @@
+"""The publication workflow of a count night, and the differencing check before publishing.
+
+A night that is open, closed or validated but not published reaches no public page and no
+export; publishing stores a version (a correction is a new one); the differencing check
+finds a protected count recovered between public tables.
+"""
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from observatoire.config import load_settings
+from observatoire.model import CampaignStatus
+from observatoire.publish.attack import Cell, PublicTable, check_publications, find_disclosures
+
+REPO = Path(__file__).resolve().parent.parent
+NEW_NIGHT = "Nuit de test du workflow"
+
+
+# --- the differencing check, on crafted tables ------------------------------------------------
+
+
+def _atoms(night: str, commune: str, *kinds: str) -> frozenset:
+    return frozenset((night, commune, k) for k in kinds)
+
+
+def test_the_check_finds_chenove_street_vs_a_minima():
+    """The issue's case: street 17 on the home page, a minima 21 on the published page
+    (threshold 11): the 4 people of Chenôve's partner places are recovered."""
+    n = "2026-01-29"
+    home = PublicTable("accueil (rue)", (
+        Cell("Chenôve", _atoms(n, "21166", "rue"), 17),
+        Cell("Dijon", _atoms(n, "21231", "rue"), 244),
+    ))  # fmt: skip
+    published = PublicTable("page publiée (a minima)", (
+        Cell("Chenôve", _atoms(n, "21166", "rue", "gares"), 21),
+        Cell("Dijon", _atoms(n, "21231", "rue", "gares"), 320),
+    ))  # fmt: skip
+    protected = [("Chenôve, lieux partenaires", _atoms(n, "21166", "gares")),
+                 ("Dijon, lieux partenaires", _atoms(n, "21231", "gares"))]  # fmt: skip
+    found = find_disclosures([home, published], 11, protected)
+    assert [(d.label, d.value) for d in found] == [("Chenôve, lieux partenaires", 4)]
+    # Either table alone gives nothing away.
+    assert find_disclosures([published], 11, protected) == []
+    assert find_disclosures([home], 11, protected) == []
+
+
+def test_the_check_finds_a_suppressed_cell_from_the_total_and_across_tables():
+    n = "2026-01-29"
+    a, b, c = (_atoms(n, code, "rue") for code in ("A", "B", "C"))
+    # Total minus the visible cells gives the only suppressed one.
+    leaky = PublicTable("communes", (Cell("A", a, 40), Cell("B", b, None), Cell("C", c, 30),
+                                     Cell("Total", a | b | c, 75)))  # fmt: skip
+    assert [(d.label, d.value) for d in find_disclosures([leaky], 11)] == [("communes : B", 5)]
+    # Merged with another, B and C are safe in this table...
+    merged = PublicTable("communes", (Cell("A", a, 40), Cell("B", b, None), Cell("C", c, None),
+                                      Cell("Autres communes", b | c, 35),
+                                      Cell("Total", a | b | c, 75)))  # fmt: skip
+    assert find_disclosures([merged], 11) == []
+    # ... unless another public table shows C on its own: C (secondary) and then B follow.
+    other = PublicTable("carte", (Cell("C", c, 30),))
+    assert {d.label: d.value for d in find_disclosures([merged, other], 11)} == {
+        "communes : B": 5, "communes : C": 30}
+
+
+# --- the workflow on the sample ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    from observatoire import countnight
+    from observatoire.pipeline import build_sample_database, open_database
+    from observatoire.survey import list_questionnaires
+
+    data_dir = tmp_path_factory.mktemp("nuits")
+    settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)})
+    build_sample_database(settings, "dijon-metropole", seed=11, history=False,
+                          partner_feeds=False)  # fmt: skip
+    engine = open_database(settings)
+    new_id = countnight.create_campaign(
+        engine, "dijon-metropole", NEW_NIGHT, dt.date(2027, 1, 28),
+        questionnaire_version=list_questionnaires()[0], sector_size_m=4000.0, actor="test",
+    )  # fmt: skip
+    countnight.open_campaign(engine, new_id, "test")
+    yield settings, engine, new_id
+    engine.dispose()
+
+
+def _cli(settings, *argv) -> int:
+    from observatoire.cli import main
+
+    os.environ["OBSERVATOIRE_DATA_DIR"] = str(settings.data_dir)
+    try:
+        return main(list(argv))
+    finally:
+        del os.environ["OBSERVATOIRE_DATA_DIR"]
+
+
+def _public_pages(settings, monkeypatch) -> str:
+    """The text of the public home and published pages (AppTest, public role)."""
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
+    monkeypatch.chdir(REPO)
+    monkeypatch.syspath_prepend(str(REPO))
+    texts = []
+    for path in ("streamlit_app.py", "dashboards/publication.py"):
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        app = AppTest.from_file(str(REPO / path), default_timeout=120).run()
+        assert not app.exception, app.exception
+        for kind in ("title", "subheader", "markdown", "caption", "info", "error"):
+            texts += [str(e.value) for e in getattr(app, kind)]
+        texts += [m.value for m in app.metric]
+        texts += [app.dataframe[i].value.to_string() for i in range(len(app.dataframe))]
+    sys.modules.pop("dashboards.tableau_commun", None)
+    return "\n".join(texts)
+
+
+def _export(settings, tmp_path, *extra) -> str:
+    out = tmp_path / f"export{len(list(tmp_path.iterdir()))}"
+    assert _cli(settings, "publish", "--output", str(out), "--formats", "html", "csv",
+                *extra) == 0  # fmt: skip
+    import plotly.offline
+
+    # The inlined plotly.js library is code, not published figures.
+    html = next(out.glob("*.html")).read_text(encoding="utf-8")
+    return html.replace(plotly.offline.get_plotlyjs(), "")
+
+
+def test_sample_nights_are_published_and_pass_the_differencing_check(sample):
+    from observatoire.nights import list_nights, published_publication
+
+    settings, engine, new_id = sample
+    nights = list_nights(engine).set_index("campaign_id")
+    assert nights.loc[new_id, "status"] == "open"
+    sample_night = nights[nights["name"] != NEW_NIGHT].iloc[0]
+    assert sample_night["status"] == "published" and sample_night["version"] == 1
+    publication, _ = published_publication(engine, "dijon-metropole")
+    assert check_publications([publication], publication.rules.threshold) == []
+    # Walked sectors, not planned ones.
+    assert 0 < publication.summary["secteurs"] <= sample_night["sectors"]
+    assert publication.summary["secteurs"] == sample_night["walked"]
+
+
+def test_an_unpublished_night_reaches_no_public_page_nor_export(sample, monkeypatch, tmp_path,
+                                                                 capsys):  # fmt: skip
+    from observatoire.nights import close_night, validate_night
+
+    settings, engine, new_id = sample
+    for step in ("open", "closed", "validated"):
+        if step == "closed":
+            close_night(engine, new_id, "coordinatrice")
+        if step == "validated":
+            validate_night(engine, new_id, "marie", quality_signed_off=True)
+        text = _public_pages(settings, monkeypatch)
+        assert NEW_NIGHT not in text, step
+        assert "synthétique" in text  # the published sample night is what shows
+        assert NEW_NIGHT not in _export(settings, tmp_path), step
+        assert _cli(settings, "publish", "--campaign", str(new_id), "--output",
+                    str(tmp_path / "refus"), "--formats", "csv") == 2  # fmt: skip
+        error = capsys.readouterr().err
+        assert "n'est pas publiée" in error and f"observatoire nuit publish {new_id}" in error
+
+
+def test_publishing_then_correcting_keeps_every_version(sample, monkeypatch, tmp_path, capsys):
+    from observatoire.nights import version_history
+
+    settings, engine, new_id = sample
+    assert _cli(settings, "nuit", "publish", str(new_id), "--actor", "marie") == 0
+    assert "version 1" in capsys.readouterr().out
+    assert NEW_NIGHT in _public_pages(settings, monkeypatch)
+    html = _export(settings, tmp_path)
+    assert NEW_NIGHT in html and "Données au" in html and "None" not in html
+    assert _cli(settings, "nuit", "publish", str(new_id), "--note", "correction") == 0
+    history = version_history(engine, new_id)
+    assert history["version"].tolist() == [2, 1]
+    assert _cli(settings, "nuit", "list") == 0
+    listing = capsys.readouterr().out
+    assert CampaignStatus.PUBLISHED.label in listing and "v2 du" in listing
+
+
+def test_steps_out_of_order_are_refused_in_french(sample, capsys):
+    settings, engine, new_id = sample
+    # A published night cannot be closed nor validated again.
+    assert _cli(settings, "nuit", "validate", str(new_id), "--qualite-verifiee") == 2
+    assert "seule une nuit close" in capsys.readouterr().err
+
+
+def test_published_tables_never_read_none_and_the_first_change_reads_a_dash(sample):
+    from observatoire.nights import published_publication
+
+    _, engine, _ = sample
+    publication, _ = published_publication(engine, "dijon-metropole")
+    assert publication.trend["evolution_pct"].iloc[0] == "—"
+    for frame in (publication.communes, publication.places, publication.trend,
+                  publication.key_figures):  # fmt: skip
+        assert "None" not in frame.astype(str).to_string()
+    # Shares are published to whole percents only.
+    shares = publication.profile["part"].dropna()
+    assert (shares.round(2) == shares).all()
+    assert not publication.communes["nom"].isna().any()

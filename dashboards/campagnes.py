@@ -93,9 +93,10 @@ try:
     if steps[0].button("Valider la nuit", disabled=not checked):
         nights.validate_night(engine(), campaign_id, signed_in, quality_signed_off=checked)
         st.rerun()
-    if steps[1].button("Publier une correction" if campaign.status == "published"
-                       else "Publier la nuit",
-                       disabled=campaign.status not in ("validated", "published")):
+    published = campaign.status == CampaignStatus.PUBLISHED.value
+    if steps[1].button("Publier une correction" if published else "Publier la nuit",
+                       disabled=not published
+                       and campaign.status != CampaignStatus.VALIDATED.value):
         with st.spinner("Protection des chiffres et contrôle par différence…"):
             nights.publish_night(engine(), campaign_id, signed_in)
         st.cache_data.clear()

@@ -204,3 +204,72 @@ def test_published_tables_never_read_none_and_the_first_change_reads_a_dash(samp
     shares = publication.profile["part"].dropna()
     assert (shares.round(2) == shares).all()
     assert not publication.communes["nom"].isna().any()
+
+
+def _crafted_publication(with_unlocated_row: bool):
+    """A night of 417 people: 1 in a partner place of no known commune."""
+    import pandas as pd
+
+    from observatoire.publish import DisclosureRules, Publication
+
+    communes = [("21231", "Dijon", 320, "publié"), ("21166", "Chenôve", 21, "publié"),
+                ("21617", "Talant", 75, "publié")]  # fmt: skip
+    if with_unlocated_row:
+        communes += [("", "Commune non renseignée", None, "secret (effectif < seuil)"),
+                     ("", "Autres communes", None, "regroupement")]  # fmt: skip
+        # Alone under the threshold, the unlocated row must merge with another cell.
+        communes[2] = ("21617", "Talant", None, "secret (secret secondaire)")
+        communes[-1] = ("", "Autres communes", 76, "regroupement")
+    communes.append(("", "Total", 417 if with_unlocated_row else 416, "total"))
+    frame = pd.DataFrame(communes, columns=["code", "nom", "personnes", "statut"]).assign(
+        population=1000, pour_10000=None)
+    frame["personnes"] = frame["personnes"].astype("Int64")
+    places = pd.DataFrame([("Rue (équipes bénévoles)", 307, "publié"), ("Gares", 110, "publié"),
+                           ("Total", 417, "total")], columns=["libelle", "personnes", "statut"])
+    places["personnes"] = places["personnes"].astype("Int64")
+    return Publication(
+        territory="Dijon Métropole", campaign="Nuit fictive", night_date=dt.date(2026, 1, 29),
+        rules=DisclosureRules(), key_figures=pd.DataFrame(columns=["indicateur", "valeur"]),
+        communes=frame, places=places,
+        trend=pd.DataFrame({"campagne": ["Nuit fictive"], "nuit": [dt.date(2026, 1, 29)],
+                            "personnes": pd.array([417], dtype="Int64")}),
+        profile=pd.DataFrame(columns=["indicateur", "part"]),
+    )  # fmt: skip
+
+
+def test_a_tally_of_no_commune_is_exposed_by_totals_unless_it_has_a_row():
+    found = check_publications([_crafted_publication(False)], 11)
+    assert [(d.label, d.value) for d in found] == [
+        ("Commune inconnue (2026-01-29), lieux partenaires", 1)]
+    assert check_publications([_crafted_publication(True)], 11) == []
+
+
+def test_the_campaigns_page_publishes_a_correction_as_the_signed_in_person(sample, monkeypatch):
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from observatoire.access import SESSION_KEY
+    from observatoire.nights import version_history
+    from observatoire.store.tables import AuditLogRow
+
+    settings, engine, new_id = sample
+    before = version_history(engine, new_id)["version"].max()
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
+    monkeypatch.chdir(REPO)
+    monkeypatch.syspath_prepend(str(REPO))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app = AppTest.from_file(str(REPO / "dashboards/campagnes.py"), default_timeout=120)
+    app.session_state[SESSION_KEY] = {"login": "marie", "display_name": "Marie", "role": "staff"}
+    app.run()
+    assert not app.exception, app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Statut"] == CampaignStatus.PUBLISHED.label
+    next(b for b in app.button if b.label == "Publier une correction").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert version_history(engine, new_id)["version"].max() == before + 1
+    with Session(engine) as session:
+        actor = session.scalar(select(AuditLogRow.actor).where(
+            AuditLogRow.action == "campaign.publish").order_by(AuditLogRow.id.desc()))
+    assert actor == "marie"

@@ -118,14 +118,20 @@ def publication_tables(publication) -> tuple[list[PublicTable], list[tuple[str, 
     night = publication.night_date.isoformat()
     rows = publication.communes
     cells = rows[~rows["statut"].isin([OTHER, TOTAL])]
-    codes = [str(c) for c in cells["code"]]
+    def code_of(code: object) -> str:
+        return str(code) if isinstance(code, str) and code else UNKNOWN_COMMUNE
+
+    codes = [code_of(c) for c in cells["code"] if code_of(c) != UNKNOWN_COMMUNE]
+    unknown_row = any(code_of(c) == UNKNOWN_COMMUNE for c in cells["code"])
     places = publication.places
     kinds = [k for k in places.loc[~places["statut"].isin([OTHER, TOTAL]), "libelle"]]
     kind_of = {k: (STREET if k == STREET_LABEL else k) for k in kinds}
     partner_kinds = [kind_of[k] for k in kinds if kind_of[k] != STREET]
 
     def commune_atoms(code: str) -> frozenset[Atom]:
-        return frozenset((night, code, kind_of[k]) for k in kinds)
+        # Volunteers' street counts always have a commune: only partner places lack one.
+        return frozenset((night, code, kind_of[k]) for k in kinds
+                         if code != UNKNOWN_COMMUNE or kind_of[k] != STREET)  # fmt: skip
 
     def kind_atoms(kind: str) -> frozenset[Atom]:
         where = codes + ([] if kind == STREET else [UNKNOWN_COMMUNE])
@@ -139,16 +145,19 @@ def publication_tables(publication) -> tuple[list[PublicTable], list[tuple[str, 
     known_communes = frozenset(a for a in everything if a[1] != UNKNOWN_COMMUNE)
     commune_cells, hidden = [], set()
     for row in cells.itertuples(index=False):
-        commune_cells.append(Cell(str(row.nom), commune_atoms(str(row.code)), value(row.personnes)))
+        code = code_of(row.code)
+        commune_cells.append(Cell(str(row.nom), commune_atoms(code), value(row.personnes)))
         if value(row.personnes) is None:
-            hidden.add(str(row.code))
+            hidden.add(code)
     for row in rows[rows["statut"] == OTHER].itertuples(index=False):
         merged = frozenset().union(*(commune_atoms(c) for c in hidden)) if hidden else \
             frozenset()  # fmt: skip
         commune_cells.append(Cell(str(row.nom), merged, value(row.personnes)))
     for row in rows[rows["statut"] == TOTAL].itertuples(index=False):
-        # Partner places of an unknown commune count in no commune row.
-        commune_cells.append(Cell(str(row.nom), known_communes, value(row.personnes)))
+        # Partner places of an unknown commune count in the communes' total only when
+        # they have a row of their own.
+        commune_cells.append(Cell(str(row.nom), everything if unknown_row else known_communes,
+                                  value(row.personnes)))  # fmt: skip
     place_cells, hidden_kinds = [], []
     for row in places.itertuples(index=False):
         if row.statut == TOTAL:
@@ -166,7 +175,9 @@ def publication_tables(publication) -> tuple[list[PublicTable], list[tuple[str, 
               PublicTable(f"{tag}, par lieu", tuple(place_cells))]  # fmt: skip
     protected = []
     for row in cells.itertuples(index=False):
-        code = str(row.code)
+        code = code_of(row.code)
+        if code == UNKNOWN_COMMUNE:
+            continue
         protected.append((f"{row.nom} ({night}), rue", frozenset({(night, code, STREET)})))
         protected.append((f"{row.nom} ({night}), lieux partenaires",
                           frozenset((night, code, k) for k in partner_kinds)))  # fmt: skip

@@ -63,6 +63,7 @@ _TABLES = {
     "profile": {"part": "Float64"},
 }
 NO_EARLIER_NIGHT = "—"
+UNLOCATED_LABEL = "Commune non renseignée"
 DEDUP_LABEL = "Personnes sans domicile distinctes sur la période (estimation dédoublonnée)"
 
 
@@ -198,6 +199,15 @@ def build_publication(
     catalogue = load_catalogue()
 
     table = commune_table(inputs, campaign_id)
+    count = campaign_a_minima(inputs, campaign_id)
+    unlocated = int(count.total) - int(table["personnes"].sum())
+    if unlocated > 0:
+        # Partner places of no known commune get a row of their own, protected with the
+        # communes: the communes' total then equals the places' total (417 vs 416 would
+        # expose them).
+        table = pd.concat([table, pd.DataFrame([{
+            "code": "", "nom": UNLOCATED_LABEL, "population": 0, "rue": 0,
+            "lieux": unlocated, "personnes": unlocated}])], ignore_index=True)  # fmt: skip
     communes = protect_counts(
         table, "personnes", "nom", rules, keep=("code",), sum_columns=("population",)
     )
@@ -208,7 +218,6 @@ def build_publication(
     ).round(1)
     communes = communes[["code", "nom", "population", "personnes", "pour_10000", "statut"]]
 
-    count = campaign_a_minima(inputs, campaign_id)
     place_rows = pd.DataFrame(
         [(STREET_LABEL, count.street)]
         + [(PLACE_KINDS.get(k, k), v) for k, v in count.places.items()],

@@ -185,10 +185,10 @@ def build_sample_database(
             import_feed(engine, files[name], get_format(name), key, actor="observatoire")
         progress("Rapprochement des enregistrements : qui est la même personne")
         linkage = link_stored_records(engine, key=key)
-        progress(
-            f"{linkage.records} enregistrements, {linkage.people} personnes distinctes "
-            f"estimées ({linkage.low} à {linkage.high})"
-        )
+        from observatoire.publish.report import DEDUP_LABEL, estimate_text
+
+        progress(f"{linkage.records} enregistrements ; {DEDUP_LABEL} : "
+                 f"{estimate_text(linkage.people, linkage.low, linkage.high)}")
     progress("Validation et publication des nuits de l'échantillon")
     publish_sample_nights(engine, [campaign_id])
     with Session(engine) as session, session.begin():

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from observatoire.config import load_settings
@@ -273,3 +274,27 @@ def test_the_campaigns_page_publishes_a_correction_as_the_signed_in_person(sampl
         actor = session.scalar(select(AuditLogRow.actor).where(
             AuditLogRow.action == "campaign.publish").order_by(AuditLogRow.id.desc()))
     assert actor == "marie"
+
+
+def test_the_estimate_and_its_interval_read_the_same_on_the_terminal_and_the_publication(
+    tmp_path,
+):
+    from observatoire.nights import published_publication
+    from observatoire.pipeline import build_sample_database, open_database
+    from observatoire.publish.report import DEDUP_LABEL, estimate_text
+    from observatoire.store import linkage_repository
+
+    settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(tmp_path)})
+    said = []
+    build_sample_database(settings, "dijon-metropole", seed=11, n_people=300, history=False,
+                          progress=said.append)  # fmt: skip
+    engine = open_database(settings)
+    with Session(engine) as session:
+        run = linkage_repository.latest_run(session)
+        text = estimate_text(run.people_estimate, run.people_low, run.people_high)
+    publication, _ = published_publication(engine, "dijon-metropole")
+    engine.dispose()
+    figures = dict(zip(publication.key_figures["indicateur"], publication.key_figures["valeur"],
+                       strict=True))  # fmt: skip
+    assert figures[DEDUP_LABEL] == text
+    assert any(f"{DEDUP_LABEL} : {text}" in line for line in said), said[-3:]

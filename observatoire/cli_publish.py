@@ -4,7 +4,8 @@
 CSV, XLSX), written to the audit log. ``observatoire user``: accounts (staff, admins).
 ``observatoire indicators history``: past synthetic count nights, to show trends.
 
-`load_inputs` and `load_publication` are also what the dashboards call.
+`load_inputs` and `disclosure_rules` are also what the publication workflow
+(`observatoire.nights`) calls.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ import os
 import sys
 from pathlib import Path
 
-import geopandas as gpd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from observatoire.indicators import IndicatorInputs
 from observatoire.model import ObservatoireError
-from observatoire.publish import DisclosureRules, Publication, build_publication
+from observatoire.publish import DisclosureRules
 
 SYSTEM_ACTOR = "observatoire"
 
@@ -46,28 +46,6 @@ def disclosure_rules(engine: Engine, threshold: int | None = None,
         threshold=threshold or stored_threshold,
         rounding=(rounding if rounding is not None else stored_rounding) or None,
     )
-
-
-def load_publication(
-    engine: Engine,
-    territory_slug: str,
-    campaign_id: int | None = None,
-    rules: DisclosureRules | None = None,
-) -> tuple[Publication, gpd.GeoDataFrame]:
-    """The publication of a count night (the latest by default) and the commune shapes."""
-    from observatoire.store import repository
-
-    inputs = load_inputs(engine, territory_slug, with_feeds=False)
-    with Session(engine) as session:
-        territory = repository.get_territory(session, territory_slug)
-        name = territory.name
-        geometries = repository.territory_communes(session, territory_slug)
-    synthetic = inputs.campaigns["name"].astype(str).str.contains("synthétique").any()
-    publication = build_publication(
-        inputs, campaign_id, rules or disclosure_rules(engine), territory_name=name,
-        synthetic=bool(synthetic),
-    )  # fmt: skip
-    return publication, geometries
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -245,8 +223,9 @@ def add_publish_commands(commands: argparse._SubParsersAction) -> None:
         "publish", help="exporte la carte et le rapport publiables (secret statistique)",
         description="Écrit la publication d'une nuit de comptage : page HTML autonome, carte "
         "PNG, tableaux CSV et XLSX.\nSeuls des chiffres agrégés et protégés y figurent "
-        "(secret primaire et secondaire).\n\nExemple :\n  observatoire publish --output "
-        "publication/ --threshold 11 --rounding 5",
+        "(secret primaire et secondaire), ceux de la dernière version publiée de la nuit "
+        "(observatoire nuit publish ID).\n\nExemple :\n  observatoire publish --output "
+        "publication/",
     )  # fmt: skip
     publish.add_argument("--territory", metavar="SLUG", default=territory_default,
                          help="territoire (dijon-metropole par défaut)")
@@ -254,10 +233,8 @@ def add_publish_commands(commands: argparse._SubParsersAction) -> None:
                          help="identifiant de la nuit de comptage (la dernière publiée par "
                          "défaut)")
     publish.add_argument("--output", required=True, help="dossier de sortie")
-    publish.add_argument("--threshold", type=int, default=None,
-                         help="effectif minimal publié (réglage de l'installation, 11 par défaut)")
-    publish.add_argument("--rounding", type=int, default=None,
-                         help="arrondi des effectifs publiés (par ex. 5 ; 0 : aucun)")
+    publish.add_argument("--threshold", type=int, default=None, help=argparse.SUPPRESS)
+    publish.add_argument("--rounding", type=int, default=None, help=argparse.SUPPRESS)
     publish.add_argument("--formats", nargs="+", default=["html", "png", "csv", "xlsx"],
                          choices=["html", "png", "csv", "xlsx"], help="formats à écrire (tous)")
     publish.add_argument("--actor", default=actor_default, help="auteur inscrit au journal")
@@ -306,5 +283,4 @@ __all__ = [
     "add_publish_commands",
     "disclosure_rules",
     "load_inputs",
-    "load_publication",
 ]

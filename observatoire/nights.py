@@ -65,6 +65,12 @@ def validate_night(engine: Engine, campaign_id: int, actor: str, *,
     signed off (``quality_signed_off``), which the audit log keeps with the login."""
     with Session(engine) as session, session.begin():
         name, status = _status(session, campaign_id)
+        if status in (CampaignStatus.VALIDATED, CampaignStatus.PUBLISHED):
+            raise PublicationStepError(
+                f"La nuit « {name} » est déjà {status.label.lower()} : pour corriger ses "
+                f"chiffres publiés, publiez une nouvelle version avec "
+                f"{_command('publish', campaign_id)}."
+            )
         if status is not CampaignStatus.LOCKED:
             raise PublicationStepError(
                 f"La nuit « {name} » est {status.label.lower()} : seule une nuit close peut "

@@ -187,9 +187,25 @@ def test_publishing_then_correcting_keeps_every_version(sample, monkeypatch, tmp
 
 def test_steps_out_of_order_are_refused_in_french(sample, capsys):
     settings, engine, new_id = sample
-    # A published night cannot be closed nor validated again.
+    # A published night cannot be closed nor validated again: a correction is a new version.
     assert _cli(settings, "nuit", "validate", str(new_id), "--qualite-verifiee") == 2
-    assert "seule une nuit close" in capsys.readouterr().err
+    assert f"nouvelle version avec `observatoire nuit publish {new_id}`" in capsys.readouterr(
+        ).err
+    assert _cli(settings, "nuit", "close", str(new_id)) == 2
+    assert "déjà close" in capsys.readouterr().err
+    # An open night can be neither validated nor published.
+    from observatoire import countnight
+    from observatoire.survey import list_questionnaires
+
+    other = countnight.create_campaign(
+        engine, "dijon-metropole", "Nuit ouverte", dt.date(2026, 12, 1),
+        questionnaire_version=list_questionnaires()[0], sector_size_m=6000.0, actor="test",
+    )  # fmt: skip
+    countnight.open_campaign(engine, other, "test")
+    assert _cli(settings, "nuit", "validate", str(other), "--qualite-verifiee") == 2
+    assert f"`observatoire nuit close {other}`" in capsys.readouterr().err
+    assert _cli(settings, "nuit", "publish", str(other)) == 2
+    assert "seule une nuit validée peut être publiée" in capsys.readouterr().err
 
 
 def test_published_tables_never_read_none_and_the_first_change_reads_a_dash(sample):

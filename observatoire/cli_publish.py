@@ -175,8 +175,16 @@ def cmd_night_publish(args: argparse.Namespace) -> int:
 
     engine = _engine()
     rules = disclosure_rules(engine, args.threshold, args.rounding)
+    key = None
+    if args.perturbation:
+        from dataclasses import replace
+
+        from observatoire.cli_feeds import load_secret_key
+
+        rules, key = replace(rules, perturbation=True), load_secret_key(args.key_file)
     _progress(f"Protection des chiffres et contrôle par différence (seuil {rules.threshold})")
-    publication = publish_night(engine, args.id, args.actor, rules, note=args.note)
+    publication = publish_night(engine, args.id, args.actor, rules, note=args.note,
+                                perturbation_key=key)  # fmt: skip
     print(f"Nuit n°{args.id} publiée : {publication.data_note}")
     return 0
 
@@ -209,6 +217,11 @@ def add_night_commands(nights: argparse._SubParsersAction) -> None:
             step.add_argument("--rounding", type=int, default=None,
                               help="arrondi des effectifs publiés (0 : aucun)")
             step.add_argument("--note", default=None, help="motif d'une correction")
+            step.add_argument("--perturbation", action="store_true",
+                              help="perturbation par clé de cellule (méthode ONS) avant le "
+                              "seuil ; demande la clé secrète")
+            step.add_argument("--key-file", default=None,
+                              help="fichier de la clé secrète (OBSERVATOIRE_SECRET_KEY_FILE)")
         step.set_defaults(func=func)  # fmt: skip
 
 

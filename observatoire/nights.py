@@ -90,7 +90,7 @@ def validate_night(engine: Engine, campaign_id: int, actor: str, *,
 
 def publish_night(
     engine: Engine, campaign_id: int, actor: str, rules: DisclosureRules | None = None,
-    *, note: str | None = None,
+    *, note: str | None = None, perturbation_key: bytes | None = None,
 ) -> Publication:
     """Publish a validated night (or a correction of a published one: a new version).
 
@@ -107,6 +107,7 @@ def publish_night(
         slug, territory_name = territory.slug, territory.name
         earlier = publication_repository.latest_versions(session, slug)
         summary = repository.campaign_summary(session, campaign_id)
+        street = publication_repository.street_records(session, campaign_id)
         run = linkage_repository.latest_run(session)
         estimate = None if run is None else (run.people_estimate, run.people_low,
                                              run.people_high)  # fmt: skip
@@ -123,6 +124,7 @@ def publish_night(
         inputs, campaign_id, rules, territory_name=territory_name, synthetic=synthetic,
         public_nights={v.campaign_id for v in earlier},
         summary={k: summary[k] for k in ("secteurs", "equipes")}, estimate=estimate,
+        street_records=street, perturbation_key=perturbation_key,
     )  # fmt: skip
     others = [Publication.from_figures(v.figures) for v in earlier if v.campaign_id != campaign_id]
     found = attack.check_publications([publication, *others], rules.threshold)

@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from sqlalchemy.orm import Session
@@ -314,3 +315,28 @@ def test_the_estimate_and_its_interval_read_the_same_on_the_terminal_and_the_pub
                        strict=True))  # fmt: skip
     assert figures[DEDUP_LABEL] == text
     assert any(f"{DEDUP_LABEL} : {text}" in line for line in said), said[-3:]
+
+
+def test_a_night_published_with_cell_key_perturbation(sample):
+    pytest.importorskip("cell_key_perturbation")
+    from observatoire.nights import list_nights, publish_night, published_publication
+    from observatoire.pipeline import sample_secret_key
+    from observatoire.publish import DisclosureRules
+
+    settings, engine, new_id = sample
+    nights = list_nights(engine)
+    sample_id = int(nights.loc[nights["name"].str.contains("échantillon"), "campaign_id"].iloc[0])
+    plain, _ = published_publication(engine, "dijon-metropole", sample_id)
+    rules = DisclosureRules(perturbation=True)
+    key = sample_secret_key(settings)
+    first = publish_night(engine, sample_id, "marie", rules, perturbation_key=key)
+    again = publish_night(engine, sample_id, "marie", rules, perturbation_key=key)
+    assert "Perturbation par clé de cellule" in first.methodology
+    # Repeatable: the same people get the same noise at each publication.
+    assert first.communes["personnes"].equals(again.communes["personnes"])
+    shown = first.communes.loc[first.communes["statut"] == "publié", ["nom", "personnes"]]
+    before = plain.communes.set_index("nom")["personnes"]
+    noise = [int(p) - int(before[n]) for n, p in shown.itertuples(index=False)
+             if not pd.isna(before[n])]  # fmt: skip
+    assert noise and max(abs(x) for x in noise) <= 2 and any(noise)
+    assert ((shown["personnes"] == 0) | (shown["personnes"] >= 11)).all()

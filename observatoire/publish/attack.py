@@ -10,7 +10,8 @@ differencing (total minus visible cells, one table minus another, one year minus
 the quantity's indicator vector lies in the row space of the published equations, and its
 value then follows from the published values whatever the hidden ones.
 
-Limits: rounded publications (``rounding``) are not exact equations and are not checked;
+Limits: rounded or perturbed publications (``rounding``, ``perturbation``) are not exact
+equations and are not checked (differencing them gives rounding or noise);
 bounds (a count is never negative) are not used, so a recovery that needs them (a merged
 cell proven zero) is not reported.
 """
@@ -192,7 +193,7 @@ def check_publications(publications: Sequence, threshold: int) -> list[Disclosur
     tables, protected = [], []
     nights: dict[str, frozenset[Atom]] = {}
     for publication in publications:
-        if publication.rules.rounding:
+        if publication.rules.rounding or publication.rules.perturbation:
             continue
         t, p = publication_tables(publication)
         tables += t
@@ -200,7 +201,7 @@ def check_publications(publications: Sequence, threshold: int) -> list[Disclosur
         nights[publication.night_date.isoformat()] = frozenset(
             a for c in t[1].cells for a in c.atoms)  # fmt: skip
     for publication in publications:
-        if publication.rules.rounding:
+        if publication.rules.rounding or publication.rules.perturbation:
             continue
         trend = []
         for row in publication.trend.itertuples(index=False):

@@ -16,9 +16,10 @@ does not depend on the cell key; `make_ptable` builds a p-table of random-lookin
 zero-mean noise in ``[-max_noise, max_noise]`` for each count (the parameters are printed
 in the methodology, `method_note`).
 
-Not yet wired into `observatoire.publish.report.build_publication`: the indicator inputs
-carry no stable identifier per person (observation ``submission_uuid``, tally row key),
-which record keys need.
+`perturb_night` is what `observatoire.publish.report.build_publication` applies when the
+rules ask for it (``observatoire nuit publish ID --perturbation``): street people are keyed
+by their submission's uuid; the people of a partner's tally, who have no identifier, by
+(night, kind of place, commune, rank), stable from one table to the next for a night.
 """
 
 from __future__ import annotations
@@ -114,3 +115,43 @@ def method_note(settings: PerturbationSettings = PerturbationSettings()) -> str:
         "chaque case ; les mêmes personnes reçoivent le même bruit dans tous les tableaux. "
         f"Les cases de moins de {settings.threshold} personnes restent secrètes."
     )
+
+
+def perturb_night(
+    communes: pd.DataFrame, places: pd.DataFrame, street_records: pd.DataFrame | None,
+    place_tallies: pd.DataFrame, campaign_id: int, key: bytes | None, threshold: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The commune table (``code``, ``personnes``...) and the place table (``libelle``,
+    ``personnes``) of a night with cell-key-perturbed counts (before the threshold and the
+    secondary suppression, which still apply)."""
+    from observatoire.indicators.count import PLACE_KINDS, STREET_LABEL
+
+    if street_records is None or key is None:
+        raise ObservatoireError(
+            "Perturbation demandée sans les enregistrements de la nuit ou sans clé : "
+            "indiquez la clé secrète (--key-file ou OBSERVATOIRE_SECRET_KEY_FILE)."
+        )
+    rows = [(str(r.commune_code), STREET_LABEL, str(r.record_id))
+            for r in street_records.itertuples(index=False)]  # fmt: skip
+    for t in place_tallies.itertuples(index=False):
+        commune = "" if pd.isna(t.commune_code) else str(t.commune_code)
+        kind = PLACE_KINDS.get(t.place_kind, t.place_kind)
+        rows += [(commune, kind, f"lieu:{campaign_id}:{t.place_kind}:{commune}:{i}")
+                 for i in range(int(t.people))]  # fmt: skip
+    micro = pd.DataFrame(rows, columns=["commune", "lieu", "id"])
+    micro["record_key"] = record_keys(micro["id"], key)
+    settings = PerturbationSettings(threshold=threshold)
+    ptable = make_ptable(settings)
+
+    def noisy(by: str) -> pd.Series:
+        if micro.empty:
+            return pd.Series(dtype="int64")
+        table = perturbed_counts(micro, [by], ptable, settings).set_index(by)
+        return (table["pre_sdc_count"] + table["pvalue"]).clip(lower=0).astype("int64")
+
+    communes = communes.copy()
+    by_commune = noisy("commune")
+    communes["personnes"] = communes["code"].astype(str).map(by_commune).fillna(0).astype(int)
+    places = places.copy()
+    places["personnes"] = places["libelle"].map(noisy("lieu")).fillna(0).astype(int)
+    return communes, places

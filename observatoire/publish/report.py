@@ -184,6 +184,8 @@ def build_publication(
     public_nights: set[int] | None = None,
     summary: dict[str, int] | None = None,
     estimate: tuple[int, int, int] | None = None,
+    street_records: pd.DataFrame | None = None,
+    perturbation_key: bytes | None = None,
 ) -> Publication:
     """Protect and assemble the figures of one count night (the latest by default).
 
@@ -208,6 +210,20 @@ def build_publication(
         table = pd.concat([table, pd.DataFrame([{
             "code": "", "nom": UNLOCATED_LABEL, "population": 0, "rue": 0,
             "lieux": unlocated, "personnes": unlocated}])], ignore_index=True)  # fmt: skip
+    place_rows = pd.DataFrame(
+        [(STREET_LABEL, count.street)]
+        + [(PLACE_KINDS.get(k, k), v) for k, v in count.places.items()],
+        columns=["libelle", "personnes"],
+    )
+    methodology = METHODOLOGY
+    if rules.perturbation:
+        from observatoire.publish import perturbation
+
+        table, place_rows = perturbation.perturb_night(
+            table, place_rows, street_records, inputs.of_campaign("place_tallies", campaign_id),
+            campaign_id, perturbation_key, rules.threshold,
+        )  # fmt: skip
+        methodology = f"{METHODOLOGY} {perturbation.method_note()}"
     communes = protect_counts(
         table, "personnes", "nom", rules, keep=("code",), sum_columns=("population",)
     )
@@ -218,15 +234,11 @@ def build_publication(
     ).round(1)
     communes = communes[["code", "nom", "population", "personnes", "pour_10000", "statut"]]
 
-    place_rows = pd.DataFrame(
-        [(STREET_LABEL, count.street)]
-        + [(PLACE_KINDS.get(k, k), v) for k, v in count.places.items()],
-        columns=["libelle", "personnes"],
-    )
     # Not "Autres lieux": that is the label of the partners' places of kind "autre".
     places = protect_counts(
         place_rows, "personnes", "libelle",
-        DisclosureRules(rules.threshold, rules.rounding, "Lieux regroupés", "Total"),
+        DisclosureRules(rules.threshold, rules.rounding, "Lieux regroupés", "Total",
+                        rules.perturbation),
     )  # fmt: skip
 
     total = communes.loc[communes["statut"] == TOTAL, "personnes"].iloc[0]
@@ -265,6 +277,9 @@ def build_publication(
             "precaution": trend_rows["caution"].to_numpy(),
         }
     )
+    if rules.perturbation:
+        # This night's total as published in its tables (perturbed), not the raw count.
+        trend.loc[trend["campagne"] == str(campaign["name"]), "personnes"] = total
     trend["evolution_pct"] = _changes(trend["personnes"])
 
     shares = campaign_profiles(inputs, campaign_id)
@@ -289,6 +304,7 @@ def build_publication(
         places=places[["libelle", "personnes", "statut"]],
         trend=trend,
         profile=profile,
+        methodology=methodology,
         notes=notes,
         summary=dict(summary or {}),
     )

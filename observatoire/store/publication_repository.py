@@ -9,9 +9,11 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from observatoire.model import ContactSituation
 from observatoire.store.repository import get_territory
 from observatoire.store.tables import (
     CampaignRow,
+    ObservationRow,
     PublicationVersionRow,
     SectorReportRow,
     SectorRow,
@@ -91,3 +93,15 @@ def latest_versions(session: Session, territory_slug: str) -> list[PublicationVe
         .where(CampaignRow.territory_id == territory.id,
                CampaignRow.status == "published")
         .order_by(CampaignRow.night_date.desc())))  # fmt: skip
+
+
+def street_records(session: Session, campaign_id: int) -> pd.DataFrame:
+    """The people counted in the street on a night, one row each: ``commune_code``,
+    ``record_id`` (the submission's uuid, stable: the source of a perturbation record key)."""
+    rows = session.execute(
+        select(ObservationRow.commune_code, ObservationRow.submission_uuid)
+        .where(ObservationRow.campaign_id == campaign_id,
+               ObservationRow.situation != ContactSituation.ALREADY_ANSWERED.value)
+        .order_by(ObservationRow.id)
+    ).all()  # fmt: skip
+    return pd.DataFrame(rows, columns=["commune_code", "record_id"])

@@ -1,13 +1,13 @@
-"""Home page: the territory on a map with the latest count night's figures by commune."""
+"""Home page: the territory on a map with a count night's figures by commune (staff: the
+latest night, live; the public: the latest published version, as published)."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboards.common import choose_territory, engine, plain, signed_in_user
 from observatoire.geo.display import area_map
-from observatoire.model import Role
+from observatoire.model import ObservatoireError, Role
 from observatoire.pipeline import home_page_data
 
 
@@ -17,27 +17,38 @@ def _home_data(territory_slug: str):
 
 
 @st.cache_data(ttl=60, max_entries=8, show_spinner="Chargement du territoire…")
-def _public_view(territory_slug: str):
-    """The home data with small cells suppressed (secondary suppression included)."""
-    import dataclasses
+def _published(territory_slug: str):
+    """The latest published version: the protected figures every public surface reads."""
+    from observatoire.nights import published_publication
 
-    from observatoire.cli_publish import disclosure_rules
-    from observatoire.publish import protect_counts
+    return published_publication(engine(), territory_slug)
 
-    data = home_page_data(engine(), territory_slug)
-    rules = disclosure_rules(engine())
-    protected = protect_counts(data.communes, "personnes", "code", rules).set_index("code")
-    communes = data.communes.copy()
-    communes["personnes"] = communes["code"].map(protected["personnes"]).astype("Float64")
-    communes["pour_10000"] = communes["personnes"] / communes["population"].where(
-        communes["population"] > 0) * 10_000
-    total = protected.loc[rules.total_label, "personnes"]
-    summary = dict(data.summary)
-    if summary:
-        summary["personnes"] = "secret" if pd.isna(total) else int(total)
-        summary["questionnaires"] = rules.publish_value(summary["questionnaires"]) if (
-            summary["questionnaires"] >= rules.threshold) else "secret"
-    return dataclasses.replace(data, communes=communes, summary=summary)
+
+def _public_home(territory_slug: str) -> None:
+    """The public and officials see the published night only, as published."""
+    from observatoire.publish.export import commune_table_fr
+    from observatoire.publish.figures import commune_map
+
+    try:
+        publication, shapes = _published(territory_slug)
+    except ObservatoireError:
+        st.info("Aucune nuit de comptage n'est encore publiée pour ce territoire.")
+        return
+    st.subheader(f"{publication.campaign} — nuit du {publication.night_date:%d/%m/%Y}")
+    st.caption(publication.data_note)
+    figures = dict(zip(publication.key_figures["indicateur"],
+                       publication.key_figures["valeur"], strict=True))  # fmt: skip
+    cols = st.columns(3)
+    first = publication.key_figures["indicateur"].iloc[0]
+    cols[0].metric(first, figures[first])
+    cols[1].metric("Secteurs parcourus", publication.summary.get("secteurs", "—"))
+    cols[2].metric("Équipes", publication.summary.get("equipes", "—"))
+    measure = st.radio("Afficher", ["Personnes", "Pour 10 000 habitants"], horizontal=True)
+    column = "personnes" if measure == "Personnes" else "pour_10000"
+    st.plotly_chart(commune_map(publication, shapes, column), width="stretch")
+    st.caption(publication.disclosure_note + " " + " ".join(publication.notes))
+    with st.expander("Tableau par commune"):
+        st.dataframe(commune_table_fr(publication), hide_index=True, width="stretch")
 
 
 user = signed_in_user()
@@ -48,10 +59,10 @@ if user.role is Role.VOLUNTEER:
 st.title("Observatoire social du sans-abrisme")
 
 slug = choose_territory()
-data = _home_data(slug)
 if not user.is_staff:
-    # The public and officials see disclosure-controlled figures only.
-    data = _public_view(slug)
+    _public_home(slug)
+    st.stop()
+data = _home_data(slug)
 
 if data.campaign_name is None:
     st.info("Aucune nuit de comptage n'est encore enregistrée pour ce territoire.")

@@ -1,5 +1,5 @@
 """Staff: create a campaign, cut or upload its sectors, print team sheets, open it, switch
-training mode, lock it."""
+training mode, close (lock) it, validate and publish it."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from dashboards.common import choose_territory, download, engine, plain
 from dashboards.tableau_commun import STAFF_ROLES, require
-from observatoire import countnight
+from observatoire import countnight, nights
 from observatoire.formula import frame_to_csv
-from observatoire.model import ObservatoireError
+from observatoire.model import CampaignStatus, ObservatoireError
 from observatoire.store import repository
 from observatoire.survey import list_questionnaires
 
@@ -52,7 +52,8 @@ with st.expander("Nouvelle campagne"), st.form("new_campaign"):
 
 with Session(engine()) as session:
     campaigns = {c.id: c for c in repository.list_campaigns(session, slug)}
-    labels = {i: f"{c.name} — {c.night_date:%d/%m/%Y} ({c.status})" for i, c in campaigns.items()}
+    labels = {i: f"{c.name} — {c.night_date:%d/%m/%Y} ({CampaignStatus(c.status).label})"
+              for i, c in campaigns.items()}  # fmt: skip
 if not campaigns:
     st.info("Aucune campagne sur ce territoire.")
     st.stop()
@@ -61,14 +62,13 @@ campaign = campaigns[campaign_id]
 options = countnight.campaign_options(engine(), campaign_id)
 
 cols = st.columns(4)
-cols[0].metric("Statut", {"planned": "Prévue", "open": "Ouverte", "locked": "Verrouillée"}
-               .get(campaign.status, campaign.status))
+cols[0].metric("Statut", CampaignStatus(campaign.status).label)
 cols[1].metric("Mode entraînement", "oui" if options["training"] else "non")
 cols[2].metric("Fiches d'entraînement", options["practice_entries"])
 if options["locked_at"]:
     cols[3].metric("Verrouillée le", f"{options['locked_at']:%d/%m %H:%M}")
 
-locked = campaign.status == "locked"
+locked = CampaignStatus(campaign.status).frozen
 actions = st.columns(4)
 if actions[0].button("Ouvrir la saisie", disabled=locked or campaign.status == "open"):
     countnight.open_campaign(engine(), campaign_id, ACTOR)
@@ -84,6 +84,32 @@ confirm = actions[3].checkbox("Je confirme le verrouillage", disabled=locked)
 if actions[3].button("Verrouiller la campagne", disabled=locked or not confirm):
     countnight.lock_campaign(engine(), campaign_id, ACTOR)
     st.rerun()
+
+st.subheader("Validation et publication")
+st.caption("Une nuit n'est publique qu'une fois publiée : close par la coordination "
+           "(verrouillage ci-dessus), validée par l'équipe, puis publiée.")
+steps = st.columns(2)
+checked = steps[0].checkbox("Chiffres et panneau de qualité vérifiés",
+                            disabled=campaign.status != CampaignStatus.LOCKED.value)
+try:
+    if steps[0].button("Valider la nuit", disabled=not checked):
+        nights.validate_night(engine(), campaign_id, ACTOR, quality_signed_off=checked)
+        st.rerun()
+    published = campaign.status == CampaignStatus.PUBLISHED.value
+    if steps[1].button("Publier une correction" if published else "Publier la nuit",
+                       disabled=not published
+                       and campaign.status != CampaignStatus.VALIDATED.value):
+        with st.spinner("Protection des chiffres et contrôle par différence…"):
+            nights.publish_night(engine(), campaign_id, ACTOR)
+        st.cache_data.clear()
+        st.rerun()
+except ObservatoireError as exc:
+    st.error(plain(exc))
+history = nights.version_history(engine(), campaign_id)
+if not history.empty:
+    st.dataframe(history.rename(columns={"version": "Version", "publiee_le": "Publiée le",
+                                         "auteur": "Auteur", "note": "Note"}),
+                 hide_index=True, width="stretch")  # fmt: skip
 
 st.subheader("Équipes et fiches d'équipe")
 sheet = countnight.team_sheets_table(engine(), campaign_id)

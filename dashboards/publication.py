@@ -12,9 +12,9 @@ from observatoire.model import ObservatoireError
 
 @st.cache_data(ttl=300, max_entries=8, show_spinner="Préparation de la publication…")
 def _publication(slug: str):
-    from observatoire.cli_publish import load_publication
+    from observatoire.nights import published_publication
 
-    return load_publication(engine(), slug)
+    return published_publication(engine(), slug)
 
 
 @st.cache_data(ttl=300, max_entries=8, show_spinner=False)
@@ -30,11 +30,12 @@ slug = choose_territory()
 try:
     publication, shapes = _publication(slug)
 except (ValueError, ObservatoireError) as exc:
-    st.info(f"Rien à publier : {plain(exc)}")
+    st.info(f"Rien de publié : {plain(exc)}")
     st.stop()
 
 st.subheader(plain(f"{publication.territory} — {publication.campaign}"))
-st.caption(f"Nuit du {publication.night_date:%d/%m/%Y}. " + " ".join(publication.notes))
+st.caption(f"Nuit du {publication.night_date:%d/%m/%Y}. {plain(publication.data_note)} "
+           + " ".join(publication.notes))
 figures = dict(zip(publication.key_figures["indicateur"], publication.key_figures["valeur"],
                    strict=True))  # fmt: skip
 cols = st.columns(len(figures))

@@ -4,7 +4,8 @@
 CSV, XLSX), written to the audit log. ``observatoire user``: accounts (staff, admins).
 ``observatoire indicators history``: past synthetic count nights, to show trends.
 
-`load_inputs` and `load_publication` are also what the dashboards call.
+`load_inputs` and `disclosure_rules` are also what the publication workflow
+(`observatoire.nights`) calls.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ import os
 import sys
 from pathlib import Path
 
-import geopandas as gpd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from observatoire.indicators import IndicatorInputs
 from observatoire.model import ObservatoireError
-from observatoire.publish import DisclosureRules, Publication, build_publication
+from observatoire.publish import DisclosureRules
 
 SYSTEM_ACTOR = "observatoire"
 
@@ -48,28 +48,6 @@ def disclosure_rules(engine: Engine, threshold: int | None = None,
     )
 
 
-def load_publication(
-    engine: Engine,
-    territory_slug: str,
-    campaign_id: int | None = None,
-    rules: DisclosureRules | None = None,
-) -> tuple[Publication, gpd.GeoDataFrame]:
-    """The publication of a count night (the latest by default) and the commune shapes."""
-    from observatoire.store import repository
-
-    inputs = load_inputs(engine, territory_slug, with_feeds=False)
-    with Session(engine) as session:
-        territory = repository.get_territory(session, territory_slug)
-        name = territory.name
-        geometries = repository.territory_communes(session, territory_slug)
-    synthetic = inputs.campaigns["name"].astype(str).str.contains("synthétique").any()
-    publication = build_publication(
-        inputs, campaign_id, rules or disclosure_rules(engine), territory_name=name,
-        synthetic=bool(synthetic),
-    )  # fmt: skip
-    return publication, geometries
-
-
 # --- commands ----------------------------------------------------------------------------------
 
 
@@ -85,18 +63,25 @@ def _engine() -> Engine:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    from observatoire.nights import published_publication
     from observatoire.publish.export import export_publication
     from observatoire.store import repository
 
     engine = _engine()
-    rules = disclosure_rules(engine, args.threshold, args.rounding)
-    _progress(f"Préparation de la publication (seuil {rules.threshold})")
-    publication, geometries = load_publication(engine, args.territory, args.campaign, rules)
+    if args.threshold is not None or args.rounding is not None:
+        raise ObservatoireError(
+            "--threshold et --rounding ne s'appliquent plus à l'export : les chiffres publiés "
+            "sont ceux de la version publiée. Changez les réglages de publication puis "
+            "publiez une nouvelle version avec `observatoire nuit publish ID`."
+        )
+    _progress("Lecture de la version publiée")
+    publication, geometries = published_publication(engine, args.territory, args.campaign)
     files = export_publication(publication, geometries, Path(args.output), tuple(args.formats))
     with Session(engine) as session, session.begin():
         repository.record_audit(
             session, args.actor, "publish.export", territory=args.territory,
-            campaign=publication.campaign, threshold=rules.threshold, rounding=rules.rounding,
+            campaign=publication.campaign, version=publication.version,
+            threshold=publication.rules.threshold, rounding=publication.rules.rounding,
             files=[p.name for p in files.values()],
         )  # fmt: skip
     for kind, path in files.items():
@@ -176,6 +161,94 @@ def cmd_target(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_night_list(args: argparse.Namespace) -> int:
+    from observatoire.nights import list_nights
+
+    nights = list_nights(_engine(), args.territory)
+    if nights.empty:
+        print("(aucune nuit de comptage ; créez-en une sur la page Campagnes)")
+        return 0
+    print(f"{'ID':>4}  {'Nuit':<10}  {'Statut':<20} {'Équipes':>7} {'Secteurs':>14}  "
+          "Version publiée  Nom")
+    for n in nights.itertuples(index=False):
+        published = (f"v{n.version} du {n.published_at:%d/%m/%Y}" if n.version else "—")
+        print(f"{n.campaign_id:>4}  {n.night_date:%d/%m/%Y}  {n.statut:<20} {n.teams:>7} "
+              f"{f'{n.walked}/{n.sectors}':>14}  {published:<15}  {n.name}")
+    return 0
+
+
+def cmd_night_close(args: argparse.Namespace) -> int:
+    from observatoire.nights import close_night
+
+    close_night(_engine(), args.id, args.actor)
+    print(f"Nuit n°{args.id} close : plus aucune saisie acceptée. Étape suivante : "
+          f"observatoire nuit validate {args.id}")
+    return 0
+
+
+def cmd_night_validate(args: argparse.Namespace) -> int:
+    from observatoire.nights import validate_night
+
+    validate_night(_engine(), args.id, args.actor, quality_signed_off=args.qualite_verifiee)
+    print(f"Nuit n°{args.id} validée. Étape suivante : observatoire nuit publish {args.id}")
+    return 0
+
+
+def cmd_night_publish(args: argparse.Namespace) -> int:
+    from observatoire.nights import publish_night
+
+    engine = _engine()
+    rules = disclosure_rules(engine, args.threshold, args.rounding)
+    key = None
+    if args.perturbation:
+        from dataclasses import replace
+
+        from observatoire.cli_feeds import load_secret_key
+
+        rules, key = replace(rules, perturbation=True), load_secret_key(args.key_file)
+    _progress(f"Protection des chiffres et contrôle par différence (seuil {rules.threshold})")
+    publication = publish_night(engine, args.id, args.actor, rules, note=args.note,
+                                perturbation_key=key)  # fmt: skip
+    print(f"Nuit n°{args.id} publiée : {publication.data_note}")
+    return 0
+
+
+def add_night_commands(nights: argparse._SubParsersAction) -> None:
+    """``observatoire nuit list|close|validate|publish``: the publication workflow (in the
+    ``nuit`` group of `observatoire.cli_survey`)."""
+    territory_default = os.environ.get("OBSERVATOIRE_TERRITORY")
+    actor_default = os.environ.get("USER", SYSTEM_ACTOR)
+    listing = nights.add_parser("list", help="liste les nuits, leur statut et leurs versions",
+                                description="Liste les nuits de comptage.")  # fmt: skip
+    listing.add_argument("--territory", metavar="SLUG", default=territory_default,
+                         help="territoire (tous par défaut)")
+    listing.set_defaults(func=cmd_night_list)
+    for name, func, text in (
+        ("close", cmd_night_close, "clôt la saisie (coordination)"),
+        ("validate", cmd_night_validate, "valide les chiffres d'une nuit close (équipe)"),
+        ("publish", cmd_night_publish, "publie une nuit validée (ou une correction : "
+         "nouvelle version)"),
+    ):  # fmt: skip
+        step = nights.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".")
+        step.add_argument("id", type=int, help="identifiant de la nuit (observatoire nuit list)")
+        step.add_argument("--actor", default=actor_default, help="auteur inscrit au journal")
+        if name == "validate":
+            step.add_argument("--qualite-verifiee", action="store_true",
+                              help="les chiffres et le panneau de qualité ont été vérifiés")
+        if name == "publish":
+            step.add_argument("--threshold", type=int, default=None,
+                              help="effectif minimal publié (réglage de l'installation)")
+            step.add_argument("--rounding", type=int, default=None,
+                              help="arrondi des effectifs publiés (0 : aucun)")
+            step.add_argument("--note", default=None, help="motif d'une correction")
+            step.add_argument("--perturbation", action="store_true",
+                              help="perturbation par clé de cellule (méthode ONS) avant le "
+                              "seuil ; demande la clé secrète")
+            step.add_argument("--key-file", default=None,
+                              help="fichier de la clé secrète (OBSERVATOIRE_SECRET_KEY_FILE)")
+        step.set_defaults(func=func)  # fmt: skip
+
+
 def add_publish_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``publish``, ``user`` and ``indicators`` to the ``observatoire`` command line."""
     from observatoire.cli import command_group
@@ -187,18 +260,18 @@ def add_publish_commands(commands: argparse._SubParsersAction) -> None:
         "publish", help="exporte la carte et le rapport publiables (secret statistique)",
         description="Écrit la publication d'une nuit de comptage : page HTML autonome, carte "
         "PNG, tableaux CSV et XLSX.\nSeuls des chiffres agrégés et protégés y figurent "
-        "(secret primaire et secondaire).\n\nExemple :\n  observatoire publish --output "
-        "publication/ --threshold 11 --rounding 5",
+        "(secret primaire et secondaire), ceux de la dernière version publiée de la nuit "
+        "(observatoire nuit publish ID).\n\nExemple :\n  observatoire publish --output "
+        "publication/",
     )  # fmt: skip
     publish.add_argument("--territory", metavar="SLUG", default=territory_default,
                          help="territoire (dijon-metropole par défaut)")
     publish.add_argument("--campaign", type=int, default=None,
-                         help="identifiant de la nuit de comptage (la dernière par défaut)")
+                         help="identifiant de la nuit de comptage (la dernière publiée par "
+                         "défaut)")
     publish.add_argument("--output", required=True, help="dossier de sortie")
-    publish.add_argument("--threshold", type=int, default=None,
-                         help="effectif minimal publié (réglage de l'installation, 11 par défaut)")
-    publish.add_argument("--rounding", type=int, default=None,
-                         help="arrondi des effectifs publiés (par ex. 5 ; 0 : aucun)")
+    publish.add_argument("--threshold", type=int, default=None, help=argparse.SUPPRESS)
+    publish.add_argument("--rounding", type=int, default=None, help=argparse.SUPPRESS)
     publish.add_argument("--formats", nargs="+", default=["html", "png", "csv", "xlsx"],
                          choices=["html", "png", "csv", "xlsx"], help="formats à écrire (tous)")
     publish.add_argument("--actor", default=actor_default, help="auteur inscrit au journal")
@@ -244,8 +317,8 @@ def add_publish_commands(commands: argparse._SubParsersAction) -> None:
 
 __all__ = [
     "ObservatoireError",
+    "add_night_commands",
     "add_publish_commands",
     "disclosure_rules",
     "load_inputs",
-    "load_publication",
 ]

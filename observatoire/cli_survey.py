@@ -119,8 +119,12 @@ def add_survey_commands(commands: argparse._SubParsersAction) -> None:
                      help="version du questionnaire (ndls-2026)")
     imp.set_defaults(func=cmd_survey_import)
 
-    nuit_sub = command_group(commands, "nuit", help="opérations de la nuit de comptage",
-                             description="Opérations de la nuit de comptage.")
+    nuit_sub = command_group(
+        commands, "nuit", help="nuits de comptage : rejouer, lister, clore, valider, publier",
+        description="Opérations de la nuit de comptage. Une nuit n'est publique qu'une fois "
+        "publiée : ouverte -> close par la coordination -> validée par l'équipe -> publiée "
+        "(date, auteur, version).",
+    )  # fmt: skip
     replay = nuit_sub.add_parser(
         "replay", help="rejoue la nuit synthétique par la saisie, ODK ou Kobo",
         description="Rejoue la nuit de l'échantillon synthétique par les chemins de saisie.",
@@ -129,3 +133,7 @@ def add_survey_commands(commands: argparse._SubParsersAction) -> None:
     replay.add_argument("--seed", type=int, default=2026, help="graine du générateur (2026)")
     replay.add_argument("--via", choices=["tablette", "odk", "kobo"], default="tablette")
     replay.set_defaults(func=cmd_nuit_replay)
+    # The publication workflow: open -> closed -> validated -> published.
+    from observatoire.cli_publish import add_night_commands
+
+    add_night_commands(nuit_sub)

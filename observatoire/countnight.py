@@ -141,7 +141,7 @@ def codes_close_at(context: TeamContext) -> dt.datetime:
 
 def _check_code(context: TeamContext, now: dt.datetime | None = None) -> None:
     """Refuse the code of a locked campaign or of a night that is over."""
-    if context.campaign_status == CampaignStatus.LOCKED.value:
+    if CampaignStatus(context.campaign_status).frozen:
         _check_open(context)
     closes = codes_close_at(context)
     if (now or dt.datetime.now(dt.UTC)) > closes:
@@ -191,7 +191,7 @@ def record_team_access(engine: Engine, context: TeamContext, page: str) -> None:
 
 
 def _check_open(context: TeamContext) -> None:
-    if context.campaign_status == CampaignStatus.LOCKED.value:
+    if CampaignStatus(context.campaign_status).frozen:
         raise CampaignLockedError(
             f"La campagne « {context.campaign_name} » est verrouillée : ses données sont "
             "figées, plus aucune saisie ni correction n'est acceptée. Contactez le "
@@ -262,9 +262,9 @@ def submit(
             )
         # Read after writing: on SQLite the write lock is held, on PostgreSQL FOR SHARE waits
         # for a lock in progress, so no record slips in after the campaign is locked.
-        if survey_repository.campaign_status(
+        if CampaignStatus(survey_repository.campaign_status(
             session, context.campaign_id, for_share=True
-        ) == CampaignStatus.LOCKED.value:
+        )).frozen:
             session.rollback()
             _check_open(_replace_status(context, CampaignStatus.LOCKED.value))
     observation_id = new_id
@@ -460,7 +460,7 @@ def correct_observation(
             raise ObservatoireError(f"Fiche introuvable : n°{observation_id}.")
         row, meta = found
         campaign = survey_repository.get_campaign(session, row.campaign_id)
-        if campaign.status == CampaignStatus.LOCKED.value:
+        if CampaignStatus(campaign.status).frozen:
             raise CampaignLockedError(
                 f"La campagne « {campaign.name} » est verrouillée : aucune correction possible."
             )
@@ -503,7 +503,7 @@ def observation_history(engine: Engine, observation_id: int) -> list[dict[str, A
 def open_campaign(engine: Engine, campaign_id: int, actor: str) -> None:
     with Session(engine) as session, session.begin():
         status = survey_repository.campaign_status(session, campaign_id)
-        if status == CampaignStatus.LOCKED.value:
+        if CampaignStatus(status).frozen:
             raise CampaignLockedError("Une campagne verrouillée ne peut pas être rouverte.")
         survey_repository.set_campaign_status(session, campaign_id, CampaignStatus.OPEN.value)
         _stamp_codes_opened(session, campaign_id)
@@ -526,7 +526,7 @@ def set_training(engine: Engine, campaign_id: int, training: bool, actor: str) -
     """Training mode on or off: practice entries go to their own table, out of results."""
     with Session(engine) as session, session.begin():
         status = survey_repository.campaign_status(session, campaign_id)
-        if status == "locked":
+        if CampaignStatus(status).frozen:
             raise CampaignLockedError("Campagne verrouillée : le mode ne peut plus changer.")
         option = survey_repository.campaign_option(session, campaign_id)
         option.training = training

@@ -108,13 +108,28 @@ class LabelledEnum(StrEnum):
 
 
 class CampaignStatus(LabelledEnum):
+    """Where a count night stands, from planning to publication.
+
+    ``locked`` is the night closed by the coordinator (no entry accepted afterwards); staff
+    then validate its figures, and only a published night reaches the public pages.
+    """
+
     PLANNED = "planned"
     OPEN = "open"
     LOCKED = "locked"
+    VALIDATED = "validated"
+    PUBLISHED = "published"
 
     @classmethod
     def _labels(cls) -> dict[str, str]:
-        return {"planned": "Prévue", "open": "Ouverte", "locked": "Verrouillée"}
+        return {"planned": "Prévue", "open": "Ouverte", "locked": "Close (verrouillée)",
+                "validated": "Validée", "published": "Publiée"}  # fmt: skip
+
+    @property
+    def frozen(self) -> bool:
+        """Closed, validated or published: no entry, correction or report is accepted."""
+        return self in (CampaignStatus.LOCKED, CampaignStatus.VALIDATED,
+                        CampaignStatus.PUBLISHED)  # fmt: skip
 
 
 class TerritoryKind(LabelledEnum):

@@ -142,13 +142,12 @@ def build_sample_database(
     engine = open_database(settings, progress)
     with Session(engine) as session, session.begin():
         samples = _sample_campaigns(session, territory_slug)
-        locked = CampaignStatus.LOCKED.value
         main = samples.get(SAMPLE_CAMPAIGN_NAME)
-        if main is not None and main.status == locked and not reset:
+        if main is not None and CampaignStatus(main.status).frozen and not reset:
             progress("Échantillon déjà présent dans la base : rien à refaire")
             return SampleBuild(territory_slug, main.id, 0, {}, created=False)
         for campaign in samples.values():
-            if reset or campaign.status != locked:
+            if reset or not CampaignStatus(campaign.status).frozen:
                 progress(f"Suppression de « {campaign.name} »")
                 _delete_campaign(session, campaign)
         if _is_reference(territory_slug):
@@ -186,10 +185,12 @@ def build_sample_database(
             import_feed(engine, files[name], get_format(name), key, actor="observatoire")
         progress("Rapprochement des enregistrements : qui est la même personne")
         linkage = link_stored_records(engine, key=key)
-        progress(
-            f"{linkage.records} enregistrements, {linkage.people} personnes distinctes "
-            f"estimées ({linkage.low} à {linkage.high})"
-        )
+        from observatoire.publish.report import DEDUP_LABEL, estimate_text
+
+        progress(f"{linkage.records} enregistrements ; {DEDUP_LABEL} : "
+                 f"{estimate_text(linkage.people, linkage.low, linkage.high)}")
+    progress("Validation et publication des nuits de l'échantillon")
+    publish_sample_nights(engine, [campaign_id])
     with Session(engine) as session, session.begin():
         repository.record_audit(
             session,
@@ -298,12 +299,24 @@ def add_sample_history(
             directory = settings.samples_dir / territory_slug / f"nuit-{night.isoformat()}"
             tallies = write_sample(sample, directory, names=[TALLY_FEED])[TALLY_FEED]
             import_place_tallies(engine, tallies, sample_secret_key(settings))
+    publish_sample_nights(engine, created)
     with Session(engine) as session, session.begin():
         repository.record_audit(
             session, "observatoire", "sample.history", territory=territory_slug,
             campaigns=created,
         )  # fmt: skip
     return created
+
+
+def publish_sample_nights(engine: Engine, campaign_ids: list[int]) -> None:
+    """Validate and publish the sample's (closed) nights, so that the public pages show
+    them: synthetic data, whose quality the generator vouches for."""
+    from observatoire.nights import publish_night, validate_night
+
+    for campaign_id in campaign_ids:
+        validate_night(engine, campaign_id, "observatoire", quality_signed_off=True)
+        publish_night(engine, campaign_id, "observatoire",
+                      note="Échantillon synthétique publié à sa création.")  # fmt: skip
 
 
 def _is_reference(slug: str) -> bool:

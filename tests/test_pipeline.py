@@ -75,7 +75,8 @@ def test_an_interrupted_sample_build_is_replaced(tmp_path):
     assert again.created
     with Session(engine) as session:
         campaigns = repository.list_campaigns(session, "dijon-metropole")
-        assert [(c.name, c.status) for c in campaigns] == [(SAMPLE_CAMPAIGN_NAME, "locked")]
+        # The sample's night is closed then published, so that the public pages show it.
+        assert [(c.name, c.status) for c in campaigns] == [(SAMPLE_CAMPAIGN_NAME, "published")]
         stored = session.scalar(select(func.count()).select_from(ObservationRow))
     # The half-built night is gone, not doubled: the same seed stores the same night once.
     assert stored == again.observations == first.observations > 100

@@ -230,7 +230,7 @@ def test_published_places_hold_the_partners_places_under_distinct_labels(artefac
     assert {"Rue (équipes bénévoles)", "Gares", "Total"} <= set(labels)
 
 
-def test_publication_of_a_database_without_campaign_says_so(tmp_path):
+def test_publication_of_a_database_without_campaign_says_so(tmp_path, capsys):
     from observatoire.cli import main
 
     env_dir = tmp_path / "vide"
@@ -247,7 +247,7 @@ def test_publication_of_a_database_without_campaign_says_so(tmp_path):
         with Session(engine) as session, session.begin():
             import_reference_territory(session, "dijon-metropole")
         engine.dispose()
-        with pytest.raises(ValueError, match="Aucune nuit"):
-            main(["publish", "--output", str(tmp_path / "out"), "--formats", "csv"])
+        assert main(["publish", "--output", str(tmp_path / "out"), "--formats", "csv"]) == 2
+        assert "Aucune nuit de comptage publiée" in capsys.readouterr().err
     finally:
         del os.environ["OBSERVATOIRE_DATA_DIR"]

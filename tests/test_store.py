@@ -234,3 +234,29 @@ def test_migration_0010_copies_the_plan_attributes_of_stored_records(engine):
     assert stored == {k: plan_attributes(*v) for k, v in attributes.items()}
     assert stored["a"] == ("03/02/2025", "Logement social", "Orientée")
     assert "ix_source_record_plan" in indexes and "ix_source_record_last_contact" not in indexes
+
+
+def test_published_versions_are_kept_and_walked_sectors_counted(engine):
+    from observatoire.store import publication_repository
+
+    upgrade_database(engine)
+    with Session(engine) as session, session.begin():
+        campaign, _, _ = _campaign_with_a_sector(session)
+        first = publication_repository.add_version(session, campaign.id, "marie", {"v": 1})
+        second = publication_repository.add_version(session, campaign.id, "alex", {"v": 2},
+                                                    note="correction")  # fmt: skip
+        campaign.status = CampaignStatus.PUBLISHED.value
+        assert (first.version, second.version) == (1, 2)
+        campaign_id = campaign.id
+    with Session(engine) as session:
+        kept = publication_repository.versions(session, campaign_id)
+        assert [(v.version, v.author, v.figures) for v in kept] == [
+            (2, "alex", {"v": 2}), (1, "marie", {"v": 1})]
+        latest = publication_repository.latest_versions(session, "test-territoire")
+        assert [v.version for v in latest] == [2]
+        nights = publication_repository.list_nights(session, "test-territoire")
+        assert nights[["status", "sectors", "walked", "version"]].values.tolist() == [
+            ["published", 1, 0, 2]]
+        # No sector report received: none walked, though one is planned.
+        summary = repository.campaign_summary(session, campaign_id)
+        assert (summary["secteurs"], summary["secteurs_prevus"]) == (0, 1)

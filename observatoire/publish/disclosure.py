@@ -41,6 +41,8 @@ class DisclosureRules:
     rounding: int | None = None
     other_label: str = "Autres communes"
     total_label: str = "Total"
+    perturbation: bool = False
+    """Cell-key perturbation (`observatoire.publish.perturbation`) before the threshold."""
 
     def __post_init__(self) -> None:
         if self.threshold < 1:

@@ -58,7 +58,7 @@ def write_xlsx(publication: Publication, directory: Path) -> Path:
     path = directory / f"{_stem(publication)}.xlsx"
     method = pd.DataFrame(
         {"Méthodologie": [publication.methodology, publication.disclosure_note,
-                          *publication.notes]}
+                          publication.data_note, *publication.notes]}
     )  # fmt: skip
     sources = pd.DataFrame(publication.sources, columns=["Donnée", "Source et licence"])
     sheets = {
@@ -126,6 +126,7 @@ table.table td, table.table th {{ padding: .3em .8em; border-bottom: 1px solid #
 </style></head><body>
 <h1>{esc(publication.territory)}</h1>
 <h2>{esc(publication.campaign)} — nuit du {publication.night_date:%d/%m/%Y}</h2>
+<p>{esc(publication.data_note)}</p>
 {notes}
 <h3>Chiffres clés</h3>
 {_table_html(publication.key_figures.rename(columns={"indicateur": "Indicateur",

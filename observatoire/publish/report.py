@@ -7,7 +7,9 @@ the published pages only ever read a `Publication`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -52,6 +54,25 @@ SOURCES = (
     ("Populations municipales", "INSEE, recensement de la population, Licence Ouverte 2.0"),
     ("Publication", "Licence Ouverte 2.0 (Etalab) : réutilisation libre avec mention de la source"),
 )
+# The tables of a publication and the types of their nullable columns (as stored in JSON).
+_TABLES = {
+    "key_figures": {},
+    "communes": {"population": "Int64", "personnes": "Int64", "pour_10000": "Float64"},
+    "places": {"personnes": "Int64"},
+    "trend": {"personnes": "Int64"},
+    "profile": {"part": "Float64"},
+}
+NO_EARLIER_NIGHT = "—"
+UNLOCATED_LABEL = "Commune non renseignée"
+DEDUP_LABEL = "Personnes sans domicile distinctes sur la période (estimation dédoublonnée)"
+
+
+def estimate_text(people: int, low: int, high: int) -> str:
+    """The de-duplicated estimate with its interval, in the one wording of every page."""
+    def n(x: int) -> str:
+        return f"{int(x):,}".replace(",", "\u202f")
+
+    return f"{n(people)} (intervalle : {n(low)} à {n(high)})"
 SYNTHETIC_NOTE = "Données de démonstration : personnes fictives (échantillon synthétique)."
 
 
@@ -77,6 +98,59 @@ class Publication:
     methodology: str = METHODOLOGY
     sources: tuple[tuple[str, str], ...] = SOURCES
     notes: list[str] = field(default_factory=list)
+    summary: dict[str, int] = field(default_factory=dict)
+    """Headline figures of the night's fieldwork (sectors walked, teams): not counts of
+    people, published as they are."""
+    version: int | None = None
+    published_at: dt.datetime | None = None
+    author: str | None = None
+
+    @property
+    def data_note(self) -> str:
+        """"Données au …" of a published version (empty before publication)."""
+        if self.published_at is None:
+            return "Version de travail, non publiée."
+        return (f"Données au {self.published_at:%d/%m/%Y} (version {self.version}, "
+                f"publiée par {self.author}).")  # fmt: skip
+
+    def to_figures(self) -> dict:
+        """The publication as JSON-ready data, to store with a published version."""
+        def frame(f: pd.DataFrame) -> dict:
+            return json.loads(f.to_json(orient="split", index=False, date_format="iso"))
+
+        return {
+            "territory": self.territory, "campaign": self.campaign,
+            "night_date": self.night_date.isoformat(),
+            "rules": dataclasses.asdict(self.rules),
+            "tables": {name: frame(getattr(self, name)) for name in _TABLES},
+            "methodology": self.methodology, "sources": [list(s) for s in self.sources],
+            "notes": list(self.notes), "summary": dict(self.summary),
+        }  # fmt: skip
+
+    @classmethod
+    def from_figures(cls, figures: dict, *, version: int | None = None,
+                     published_at: dt.datetime | None = None,
+                     author: str | None = None) -> Publication:  # fmt: skip
+        """A stored version read back: the same tables, the same types."""
+        tables = {}
+        for name, kinds in _TABLES.items():
+            stored = figures["tables"][name]
+            f = pd.DataFrame(stored["data"], columns=stored["columns"])
+            for column, kind in kinds.items():
+                if column in f:
+                    f[column] = f[column].astype(kind)
+            if "nuit" in f:
+                f["nuit"] = pd.to_datetime(f["nuit"]).dt.date
+            tables[name] = f
+        return cls(
+            territory=figures["territory"], campaign=figures["campaign"],
+            night_date=dt.date.fromisoformat(figures["night_date"]),
+            rules=DisclosureRules(**figures["rules"]), **tables,
+            methodology=figures["methodology"],
+            sources=tuple(tuple(s) for s in figures["sources"]),
+            notes=list(figures["notes"]), summary=dict(figures.get("summary", {})),
+            version=version, published_at=published_at, author=author,
+        )  # fmt: skip
 
     @property
     def disclosure_note(self) -> str:
@@ -107,8 +181,17 @@ def build_publication(
     *,
     territory_name: str = "",
     synthetic: bool = False,
+    public_nights: set[int] | None = None,
+    summary: dict[str, int] | None = None,
+    estimate: tuple[int, int, int] | None = None,
+    street_records: pd.DataFrame | None = None,
+    perturbation_key: bytes | None = None,
 ) -> Publication:
-    """Protect and assemble the figures of one count night (the latest by default)."""
+    """Protect and assemble the figures of one count night (the latest by default).
+
+    ``public_nights``: the nights already published, the only earlier ones the trend shows
+    (all when ``None``). ``summary``: the fieldwork figures shown beside (sectors walked...).
+    """
     rules = rules or DisclosureRules()
     if campaign_id is None:
         campaign_id = inputs.latest_campaign_id()
@@ -118,6 +201,29 @@ def build_publication(
     catalogue = load_catalogue()
 
     table = commune_table(inputs, campaign_id)
+    count = campaign_a_minima(inputs, campaign_id)
+    unlocated = int(count.total) - int(table["personnes"].sum())
+    if unlocated > 0:
+        # Partner places of no known commune get a row of their own, protected with the
+        # communes: the communes' total then equals the places' total (417 vs 416 would
+        # expose them).
+        table = pd.concat([table, pd.DataFrame([{
+            "code": "", "nom": UNLOCATED_LABEL, "population": 0, "rue": 0,
+            "lieux": unlocated, "personnes": unlocated}])], ignore_index=True)  # fmt: skip
+    place_rows = pd.DataFrame(
+        [(STREET_LABEL, count.street)]
+        + [(PLACE_KINDS.get(k, k), v) for k, v in count.places.items()],
+        columns=["libelle", "personnes"],
+    )
+    methodology = METHODOLOGY
+    if rules.perturbation:
+        from observatoire.publish import perturbation
+
+        table, place_rows = perturbation.perturb_night(
+            table, place_rows, street_records, inputs.of_campaign("place_tallies", campaign_id),
+            campaign_id, perturbation_key, rules.threshold,
+        )  # fmt: skip
+        methodology = f"{METHODOLOGY} {perturbation.method_note()}"
     communes = protect_counts(
         table, "personnes", "nom", rules, keep=("code",), sum_columns=("population",)
     )
@@ -128,16 +234,11 @@ def build_publication(
     ).round(1)
     communes = communes[["code", "nom", "population", "personnes", "pour_10000", "statut"]]
 
-    count = campaign_a_minima(inputs, campaign_id)
-    place_rows = pd.DataFrame(
-        [(STREET_LABEL, count.street)]
-        + [(PLACE_KINDS.get(k, k), v) for k, v in count.places.items()],
-        columns=["libelle", "personnes"],
-    )
     # Not "Autres lieux": that is the label of the partners' places of kind "autre".
     places = protect_counts(
         place_rows, "personnes", "libelle",
-        DisclosureRules(rules.threshold, rules.rounding, "Lieux regroupés", "Total"),
+        DisclosureRules(rules.threshold, rules.rounding, "Lieux regroupés", "Total",
+                        rules.perturbation),
     )  # fmt: skip
 
     total = communes.loc[communes["statut"] == TOTAL, "personnes"].iloc[0]
@@ -153,12 +254,20 @@ def build_publication(
         ],
         columns=["indicateur", "valeur", "unite"],
     )  # fmt: skip
+    if estimate is not None:
+        key_figures.loc[len(key_figures)] = (DEDUP_LABEL, estimate_text(*estimate), "personnes")
 
     trend_rows = campaign_table(inputs)
     trend_rows = trend_rows[pd.to_datetime(trend_rows["night_date"])
                             <= pd.Timestamp(campaign["night_date"])]  # fmt: skip
+    if public_nights is not None:
+        # Only published nights (and this one) are public: an open night's live count
+        # never joins the trend.
+        trend_rows = trend_rows[trend_rows["campaign_id"].isin({*public_nights, campaign_id})]
     published = [
-        rules.publish_value(v) if v >= rules.threshold else pd.NA for v in trend_rows["total"]
+        # Zero reveals nobody (and is published in the night's own tables).
+        rules.publish_value(v) if v == 0 or v >= rules.threshold else pd.NA
+        for v in trend_rows["total"]
     ]
     trend = pd.DataFrame(
         {
@@ -168,16 +277,17 @@ def build_publication(
             "precaution": trend_rows["caution"].to_numpy(),
         }
     )
-    trend["evolution_pct"] = (
-        trend["personnes"].astype("Float64").pct_change(fill_method=None) * 100
-    ).round(1)
+    if rules.perturbation:
+        # This night's total as published in its tables (perturbed), not the raw count.
+        trend.loc[trend["campagne"] == str(campaign["name"]), "personnes"] = total
+    trend["evolution_pct"] = _changes(trend["personnes"])
 
     shares = campaign_profiles(inputs, campaign_id)
     profile = pd.DataFrame(
         {
             "indicateur": [catalogue[i].label for i in shares["indicator"]],
             "part": pd.array(
-                [protect_share(n, d, rules) for n, d in
+                [_rounded_share(protect_share(n, d, rules)) for n, d in
                  zip(shares["numerator"], shares["denominator"], strict=True)],
                 dtype="Float64",
             ),
@@ -194,8 +304,33 @@ def build_publication(
         places=places[["libelle", "personnes", "statut"]],
         trend=trend,
         profile=profile,
+        methodology=methodology,
         notes=notes,
+        summary=dict(summary or {}),
     )
+
+
+def _rounded_share(share: float | None) -> float | None:
+    """A share to whole percents: at full precision, times a published total, it would give
+    back the count it hides (28/299 women and 307 people give 8 with no sex recorded)."""
+    return None if share is None else round(share, 2)
+
+
+def _changes(people: pd.Series) -> list[str]:
+    """Year-on-year change as published: "—" for the first night (nothing earlier),
+    "secret" when either count is, else the change in percent (French decimal comma)."""
+    out = []
+    for i, value in enumerate(people):
+        if i == 0:
+            out.append(NO_EARLIER_NIGHT)
+            continue
+        before = people.iloc[i - 1]
+        if pd.isna(value) or pd.isna(before) or not before:
+            out.append("secret")
+            continue
+        change = (int(value) - int(before)) / int(before) * 100
+        out.append(f"{change:+.1f} %".replace(".", ","))
+    return out
 
 
 def published_cells(publication: Publication) -> list[int]:

@@ -157,7 +157,7 @@ def authenticate_team(session: Session, team_code: str, **details: Any) -> Curre
         .join(CampaignRow, CampaignRow.id == TeamRow.campaign_id)
         .where(TeamRow.code == code)
     ).first()
-    if found is None or found[1].status == CampaignStatus.LOCKED.value or _code_expired(
+    if found is None or CampaignStatus(found[1].status).frozen or _code_expired(
         session, found[1]
     ):
         repository.record_audit(session, "equipe", "login.team_failed", **details)

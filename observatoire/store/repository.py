@@ -292,7 +292,8 @@ def observation_counts_by_commune(session: Session, campaign_id: int) -> pd.Data
 
 
 def campaign_summary(session: Session, campaign_id: int) -> dict[str, int]:
-    """Headline figures of a count night: people met, interviewed, sectors, teams."""
+    """Headline figures of a count night: people met, interviewed, sectors walked (and
+    planned), teams."""
     count = lambda *where: session.scalar(  # noqa: E731 - local shorthand
         select(func.count()).select_from(ObservationRow).where(
             ObservationRow.campaign_id == campaign_id, *where
@@ -301,7 +302,12 @@ def campaign_summary(session: Session, campaign_id: int) -> dict[str, int]:
     return {
         "personnes": count(_COUNTED),
         "questionnaires": count(ObservationRow.situation == ContactSituation.INTERVIEWED.value),
+        # Walked sectors (a report received), not the planned ones.
         "secteurs": session.scalar(
+            select(func.count(func.distinct(SectorReportRow.sector_id)))
+            .where(SectorReportRow.campaign_id == campaign_id)
+        ),
+        "secteurs_prevus": session.scalar(
             select(func.count()).select_from(SectorRow).where(SectorRow.campaign_id == campaign_id)
         ),
         "secteurs_sans_personne": session.scalar(

@@ -228,6 +228,25 @@ class SectorReportRow(Base):
     reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class PublicationVersionRow(Base):
+    """One published version of a count night: the protected figures as built, once.
+
+    Every public surface (home page, published page, static export, report) reads
+    ``figures``; a correction is a new version, the older ones stay with their date.
+    """
+
+    __tablename__ = "publication_version"
+    __table_args__ = (UniqueConstraint("campaign_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    author: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class AuditLogRow(Base):
     """Who did what and when: admin actions, exports, purges, imports."""
 

@@ -1,0 +1,191 @@
+"""The publication workflow of a count night: open -> closed -> validated -> published.
+
+The coordinator closes the night (no entry accepted afterwards), staff validate its
+figures (the data-quality panel clean or signed off), then publish it: the protected
+figures are built once, checked against differencing with every earlier published night
+(`observatoire.publish.attack`) and stored as a version with its date and author. Every
+public surface reads that version (`published_publication`); a correction is a new
+version, the older ones stay with their date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from observatoire.model import CampaignStatus, ObservatoireError
+from observatoire.publish import DisclosureRules, Publication
+from observatoire.store import (
+    linkage_repository,
+    publication_repository,
+    repository,
+    survey_repository,
+)
+
+
+class PublicationStepError(ObservatoireError):
+    """A step of the publication workflow asked out of order (or refused)."""
+
+
+def _command(step: str, campaign_id: int) -> str:
+    return f"`observatoire nuit {step} {campaign_id}`"
+
+
+def list_nights(engine: Engine, territory_slug: str | None = None) -> pd.DataFrame:
+    """Every count night with its status (French label), dates and team counts."""
+    with Session(engine) as session:
+        nights = publication_repository.list_nights(session, territory_slug)
+    nights["statut"] = [CampaignStatus(s).label for s in nights["status"]]
+    return nights
+
+
+def _status(session: Session, campaign_id: int) -> tuple[str, CampaignStatus]:
+    campaign = survey_repository.get_campaign(session, campaign_id)
+    return campaign.name, CampaignStatus(campaign.status)
+
+
+def close_night(engine: Engine, campaign_id: int, actor: str) -> None:
+    """The coordinator closes the night: no entry, correction or report afterwards."""
+    from observatoire import countnight
+
+    with Session(engine) as session:
+        name, status = _status(session, campaign_id)
+    if status.frozen:
+        raise PublicationStepError(f"La nuit « {name} » est déjà close ({status.label}).")
+    countnight.lock_campaign(engine, campaign_id, actor)
+
+
+def validate_night(engine: Engine, campaign_id: int, actor: str, *,
+                   quality_signed_off: bool) -> None:  # fmt: skip
+    """Staff validate a closed night's figures; the data-quality panel must be clean or
+    signed off (``quality_signed_off``), which the audit log keeps with the login."""
+    with Session(engine) as session, session.begin():
+        name, status = _status(session, campaign_id)
+        if status in (CampaignStatus.VALIDATED, CampaignStatus.PUBLISHED):
+            raise PublicationStepError(
+                f"La nuit « {name} » est déjà {status.label.lower()} : pour corriger ses "
+                f"chiffres publiés, publiez une nouvelle version avec "
+                f"{_command('publish', campaign_id)}."
+            )
+        if status is not CampaignStatus.LOCKED:
+            raise PublicationStepError(
+                f"La nuit « {name} » est {status.label.lower()} : seule une nuit close peut "
+                f"être validée. Fermez-la d'abord avec {_command('close', campaign_id)}."
+            )
+        if not quality_signed_off:
+            raise PublicationStepError(
+                f"Validation de « {name} » refusée : vérifiez les chiffres et le panneau de "
+                "qualité des données, puis confirmez (option --qualite-verifiee, ou la case "
+                "à cocher de la page Campagnes)."
+            )
+        survey_repository.set_campaign_status(session, campaign_id,
+                                              CampaignStatus.VALIDATED.value)  # fmt: skip
+        repository.record_audit(session, actor, "campaign.validate", campaign_id=campaign_id,
+                                quality_signed_off=True)  # fmt: skip
+
+
+def publish_night(
+    engine: Engine, campaign_id: int, actor: str, rules: DisclosureRules | None = None,
+    *, note: str | None = None, perturbation_key: bytes | None = None,
+) -> Publication:
+    """Publish a validated night (or a correction of a published one: a new version).
+
+    Builds the protected figures once, refuses when the differencing check recovers a
+    protected cell from them and the earlier published nights, stores the version.
+    """
+    from observatoire.cli_publish import disclosure_rules, load_inputs
+    from observatoire.publish import attack, build_publication
+
+    with Session(engine) as session:
+        name, status = _status(session, campaign_id)
+        campaign = survey_repository.get_campaign(session, campaign_id)
+        territory = session.get(repository.TerritoryRow, campaign.territory_id)
+        slug, territory_name = territory.slug, territory.name
+        earlier = publication_repository.latest_versions(session, slug)
+        summary = repository.campaign_summary(session, campaign_id)
+        street = publication_repository.street_records(session, campaign_id)
+        run = linkage_repository.latest_run(session)
+        estimate = None if run is None else (run.people_estimate, run.people_low,
+                                             run.people_high)  # fmt: skip
+    if status not in (CampaignStatus.VALIDATED, CampaignStatus.PUBLISHED):
+        raise PublicationStepError(
+            f"La nuit « {name} » est {status.label.lower()} : seule une nuit validée peut être "
+            f"publiée. Étapes : {_command('close', campaign_id)}, puis "
+            f"{_command('validate', campaign_id)}, puis {_command('publish', campaign_id)}."
+        )
+    rules = rules or disclosure_rules(engine)
+    inputs = load_inputs(engine, slug, with_feeds=False)
+    synthetic = bool(inputs.campaigns["name"].astype(str).str.contains("synthétique").any())
+    publication = build_publication(
+        inputs, campaign_id, rules, territory_name=territory_name, synthetic=synthetic,
+        public_nights={v.campaign_id for v in earlier},
+        summary={k: summary[k] for k in ("secteurs", "equipes")}, estimate=estimate,
+        street_records=street, perturbation_key=perturbation_key,
+    )  # fmt: skip
+    others = [Publication.from_figures(v.figures) for v in earlier if v.campaign_id != campaign_id]
+    found = attack.check_publications([publication, *others], rules.threshold)
+    if found:
+        raise PublicationStepError(
+            f"Publication de « {name} » refusée : {len(found)} case(s) protégée(s) "
+            "retrouvable(s) par différence entre les tableaux publics ("
+            + "; ".join(d.describe() for d in found[:3])
+            + "). Relevez le seuil ou regroupez davantage, puis recommencez."
+        )
+    now = dt.datetime.now(dt.UTC)
+    with Session(engine) as session, session.begin():
+        row = publication_repository.add_version(session, campaign_id, actor,
+                                                 publication.to_figures(), note, now)  # fmt: skip
+        survey_repository.set_campaign_status(session, campaign_id,
+                                              CampaignStatus.PUBLISHED.value)  # fmt: skip
+        repository.record_audit(session, actor, "campaign.publish", campaign_id=campaign_id,
+                                version=row.version, threshold=rules.threshold)  # fmt: skip
+        version = row.version
+    return Publication.from_figures(publication.to_figures(), version=version, published_at=now,
+                                    author=actor)  # fmt: skip
+
+
+def published_publication(
+    engine: Engine, territory_slug: str, campaign_id: int | None = None
+) -> tuple[Publication, gpd.GeoDataFrame]:
+    """The latest version of a published night (the latest published night by default) and
+    the commune shapes: what every public surface reads.
+
+    Raises `PublicationStepError` naming the command that publishes the night when it is not.
+    """
+    with Session(engine) as session:
+        geometries = repository.territory_communes(session, territory_slug)
+        if campaign_id is None:
+            latest = publication_repository.latest_versions(session, territory_slug)
+            if not latest:
+                raise PublicationStepError(
+                    "Aucune nuit de comptage publiée pour ce territoire. Listez les nuits avec "
+                    "`observatoire nuit list`, puis publiez-en une avec "
+                    "`observatoire nuit publish ID`."
+                )
+            row = latest[0]
+        else:
+            name, status = _status(session, campaign_id)
+            stored = publication_repository.versions(session, campaign_id)
+            if status is not CampaignStatus.PUBLISHED or not stored:
+                raise PublicationStepError(
+                    f"La nuit « {name} » (n°{campaign_id}) n'est pas publiée "
+                    f"({status.label.lower()}). Publiez-la d'abord avec "
+                    f"{_command('publish', campaign_id)} (après close et validate)."
+                )
+            row = stored[0]
+        publication = Publication.from_figures(row.figures, version=row.version,
+                                               published_at=row.published_at,
+                                               author=row.author)  # fmt: skip
+    return publication, geometries
+
+
+def version_history(engine: Engine, campaign_id: int) -> pd.DataFrame:
+    """The published versions of a night: ``version``, ``publiee_le``, ``auteur``, ``note``."""
+    with Session(engine) as session:
+        rows = publication_repository.versions(session, campaign_id)
+        return pd.DataFrame([(r.version, r.published_at, r.author, r.note) for r in rows],
+                            columns=["version", "publiee_le", "auteur", "note"])  # fmt: skip

@@ -34,8 +34,8 @@ def _public_home(territory_slug: str) -> None:
     except ObservatoireError:
         st.info("Aucune nuit de comptage n'est encore publiée pour ce territoire.")
         return
-    st.subheader(f"{publication.campaign} — nuit du {publication.night_date:%d/%m/%Y}")
-    st.caption(publication.data_note)
+    st.subheader(plain(f"{publication.campaign} — nuit du {publication.night_date:%d/%m/%Y}"))
+    st.caption(plain(publication.data_note))
     figures = dict(zip(publication.key_figures["indicateur"],
                        publication.key_figures["valeur"], strict=True))  # fmt: skip
     cols = st.columns(3)

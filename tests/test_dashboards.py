@@ -338,7 +338,9 @@ def test_the_indicators_page_shows_the_iceberg_with_intervals(linked_settings, m
             < number["Estimées en tout"])
     captions = [c.value for c in app.caption]
     # Every estimate has its interval beside it (never a bare point); the count says it is one.
-    assert sum("intervalle à 95 % : " in c for c in captions) == len(tiles) - 1
+    # Every estimate with its interval (the known people: the linkage run's 90 %).
+    assert sum("intervalle à 95 % : " in c for c in captions) == len(tiles) - 2
+    assert sum("intervalle à 90 % : " in c for c in captions) == 1
     assert any("sans marge" in c for c in captions)
     text = _text(app)
     assert "capture-recapture" in text and "a minima" in text

@@ -279,7 +279,15 @@ def test_the_campaigns_page_publishes_a_correction_as_the_signed_in_person(sampl
     st.cache_data.clear()
     st.cache_resource.clear()
     app = AppTest.from_file(str(REPO / "dashboards/campagnes.py"), default_timeout=120)
-    app.session_state[SESSION_KEY] = {"login": "marie", "display_name": "Marie", "role": "staff"}
+    from observatoire.access import session_entry
+    from observatoire.store import access_repository
+
+    with Session(engine) as session, session.begin():  # a stored account, as pages re-check
+        if access_repository.account_user(session, "marie") is None:
+            access_repository.create_user(session, "marie", "Marie", "staff", None,
+                                          actor="test")
+        user = access_repository.account_user(session, "marie")
+    app.session_state[SESSION_KEY] = session_entry(user)
     app.run()
     assert not app.exception, app.exception
     metrics = {m.label: m.value for m in app.metric}

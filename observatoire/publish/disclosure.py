@@ -128,11 +128,12 @@ def protect_counts(
     hidden = status != PUBLISHED
     rows = [cells]
     if hidden.any():
-        merged = {label: rules.other_label, "statut": OTHER}
+        # The merged and total rows have no code of their own: an empty cell, never "None".
+        merged = {label: rules.other_label, "statut": OTHER, **dict.fromkeys(keep, "")}
         merged.update({c: table.loc[hidden, c].sum() for c in sum_columns})
         merged[value] = pd.NA if total_hidden else rules.publish_value(raw[hidden].sum())
         rows.append(pd.DataFrame([merged]))
-    total = {label: rules.total_label, "statut": TOTAL}
+    total = {label: rules.total_label, "statut": TOTAL, **dict.fromkeys(keep, "")}
     total.update({c: table[c].sum() for c in sum_columns})
     total[value] = pd.NA if total_hidden else rules.publish_value(raw.sum())
     rows.append(pd.DataFrame([total]))

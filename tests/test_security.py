@@ -499,7 +499,13 @@ def test_every_http_response_carries_the_security_headers():
     async def collect(message):  # noqa: ANN001
         sent.append(message)
 
-    asyncio.run(SecurityHeaders(page)({"type": "http", "path": "/"}, None, collect))
+    # In a thread of its own: earlier tests of the suite may leave an event loop running in
+    # this one (asyncio.run refuses to start inside it).
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run,
+                    SecurityHeaders(page)({"type": "http", "path": "/"}, None, collect)).result()
     headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
     assert headers["content-security-policy"] == "frame-ancestors 'none'"
     assert headers["x-content-type-options"] == "nosniff"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
-from test_survey_factories import interview, make_night
+from test_survey_factories import interview, make_night, sign_in_staff
 
 from observatoire import countnight
 from observatoire.access import PUBLIC_USER, SESSION_KEY, can_open, current_user
@@ -39,23 +39,6 @@ def night_db(tmp_path, monkeypatch):
 
 
 STAFF = "camille.test"
-
-
-def _sign_in(at: AppTest, login: str) -> None:
-    """Sign ``login`` in as the sign-in page does: a stored account (created on first use)
-    and the session entry the pages re-check against it."""
-    from observatoire.access import session_entry
-    from observatoire.config import load_settings
-    from observatoire.store import access_repository
-
-    engine = make_engine(load_settings().database_url)
-    with Session(engine) as session, session.begin():
-        if access_repository.account_user(session, login) is None:
-            access_repository.create_user(session, login, "Camille Test", "staff", None,
-                                          actor="test")
-        user = access_repository.account_user(session, login)
-    engine.dispose()
-    at.session_state[SESSION_KEY] = session_entry(user)
 
 
 def _audit(engine, action: str) -> list[tuple[str, dict]]:
@@ -132,7 +115,7 @@ def test_terrain_lists_and_corrects(night_db):
 @pytest.mark.parametrize("page", ["campagnes.py", "couverture.py"])
 def test_staff_pages_render(night_db, page):
     at = _page(page)
-    _sign_in(at, STAFF)
+    sign_in_staff(at, STAFF)
     at.run()
     assert not at.exception, at.exception
     assert not at.error
@@ -344,7 +327,7 @@ def test_campaign_pages_refuse_the_public_and_volunteers(night_db, page, who):
 def test_campaign_actions_are_audited_under_the_signed_in_login(night_db):
     engine, night = night_db
     at = _page("campagnes.py")
-    _sign_in(at, STAFF)
+    sign_in_staff(at, STAFF)
     at.run()
     assert not at.exception, at.exception
     next(b for b in at.button if b.label == "Activer l'entraînement").click().run()

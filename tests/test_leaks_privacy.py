@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from test_linkage import _people
-from test_survey_factories import interview, make_night
+from test_survey_factories import interview, make_night, sign_in_staff
 
 from observatoire import feeds
 from observatoire.cli import main
@@ -365,22 +365,6 @@ def night(tmp_path, monkeypatch):
     engine.dispose()
 
 
-def _sign_in_staff(at) -> None:
-    """A stored staff account's session entry, as the sign-in page leaves it."""
-    from observatoire.access import SESSION_KEY, session_entry
-    from observatoire.config import load_settings
-    from observatoire.store import access_repository
-    from observatoire.store.db import make_engine
-
-    engine = make_engine(load_settings().database_url)
-    with Session(engine) as session, session.begin():
-        access_repository.create_user(session, "camille.test", "Camille", "staff", None,
-                                      actor="test")
-        user = access_repository.account_user(session, "camille.test")
-    engine.dispose()
-    at.session_state[SESSION_KEY] = session_entry(user)
-
-
 def _page(name: str):
     from streamlit.testing.v1 import AppTest
 
@@ -419,7 +403,7 @@ def test_the_campaign_page_team_csv_never_holds_a_live_formula(night, monkeypatc
         "team_code": PAYLOADS, "team_name": PAYLOADS, "sector_code": PAYLOADS,
         "commune_code": PAYLOADS}))
     at = _page("campagnes.py")
-    _sign_in_staff(at)
+    sign_in_staff(at)
     at.run()
     assert not at.exception, at.exception
     data = downloads["Équipes et secteurs (CSV)"]

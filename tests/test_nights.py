@@ -266,7 +266,6 @@ def test_the_campaigns_page_publishes_a_correction_as_the_signed_in_person(sampl
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from observatoire.access import SESSION_KEY
     from observatoire.nights import version_history
     from observatoire.store.tables import AuditLogRow
 
@@ -279,15 +278,9 @@ def test_the_campaigns_page_publishes_a_correction_as_the_signed_in_person(sampl
     st.cache_data.clear()
     st.cache_resource.clear()
     app = AppTest.from_file(str(REPO / "dashboards/campagnes.py"), default_timeout=120)
-    from observatoire.access import session_entry
-    from observatoire.store import access_repository
+    from test_survey_factories import sign_in_staff
 
-    with Session(engine) as session, session.begin():  # a stored account, as pages re-check
-        if access_repository.account_user(session, "marie") is None:
-            access_repository.create_user(session, "marie", "Marie", "staff", None,
-                                          actor="test")
-        user = access_repository.account_user(session, "marie")
-    app.session_state[SESSION_KEY] = session_entry(user)
+    sign_in_staff(app, "marie", engine)
     app.run()
     assert not app.exception, app.exception
     metrics = {m.label: m.value for m in app.metric}

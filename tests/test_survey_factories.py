@@ -76,3 +76,24 @@ def interview(team_code: str, sector_code: str | None = None, **answers) -> Subm
         collected_at=dt.datetime(2026, 1, 29, 23, 5),
         answers={k: v for k, v in values.items() if v is not None},
     )
+
+
+def sign_in_staff(app, login: str = "camille.test", engine: Engine | None = None) -> None:  # noqa: ANN001
+    """Sign ``login`` (a staff account, created on first use) into the AppTest ``app`` as
+    the sign-in page does: the session entry every page re-checks against the stored
+    account. ``engine``: the database (by default the configured one)."""
+    from observatoire.access import SESSION_KEY, session_entry
+    from observatoire.config import load_settings
+    from observatoire.store import access_repository
+    from observatoire.store.db import make_engine
+
+    own = engine is None
+    engine = make_engine(load_settings().database_url) if own else engine
+    with Session(engine) as session, session.begin():
+        if access_repository.account_user(session, login) is None:
+            access_repository.create_user(session, login, login.title(), "staff", None,
+                                          actor="test")
+        user = access_repository.account_user(session, login)
+    if own:
+        engine.dispose()
+    app.session_state[SESSION_KEY] = session_entry(user)

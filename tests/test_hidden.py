@@ -106,6 +106,46 @@ def test_interval_covers_the_truth_on_seeded_draws():
     assert abs(np.mean(errors)) < 0.05
 
 
+def _overdispersed_table(seed: int) -> CaptureTable:
+    """Five sources seen independently, each cell's count multiplied by a lognormal factor:
+    more spread between cells than any Poisson log-linear model allows."""
+    rng = np.random.default_rng(seed)
+    k = 5
+    probability = np.array([0.3, 0.25, 0.2, 0.35, 0.15])
+    cells = np.arange(2 ** k)
+    bits = (cells[:, None] >> np.arange(k)) & 1
+    expected = 6000 * np.prod(np.where(bits, probability, 1 - probability), axis=1)
+    counts = rng.poisson(expected * rng.lognormal(0.0, 0.35, len(cells))).astype(float)
+    counts[0] = 0.0
+    return CaptureTable(tuple(f"s{i}" for i in range(k)), counts)
+
+
+def test_cells_spread_beyond_poisson_widen_the_interval_by_c_hat(monkeypatch):
+    table = _overdispersed_table(5)
+    fits = candidate_models(table)
+    c_hat = fits[0].pearson / fits[0].df
+    assert c_hat > 2  # the table is overdispersed against its best model
+    widened = estimate_hidden([table], replicates=80, seed=3)
+    assert widened.overdispersion == pytest.approx(c_hat)
+    monkeypatch.setattr("observatoire.indicators.hidden.overdispersion", lambda reading: 1.0)
+    plain = estimate_hidden([table], replicates=80, seed=3)
+    assert plain.estimate == widened.estimate  # the point does not move
+    ratio = ((widened.interval_95[1] - widened.interval_95[0])
+             / (plain.interval_95[1] - plain.interval_95[0]))
+    assert ratio == pytest.approx(np.sqrt(c_hat), rel=0.05)
+    assert widened.to_json()["overdispersion"] == round(c_hat, 3)
+
+
+def test_a_table_the_model_fits_is_not_widened():
+    population = simulate_captures(CatchabilityScenario(people=3000, seed=21))
+    seen = seen_records(population)
+    table = CaptureTable.from_memberships(seen.person_id, seen.source, SOURCES)
+    best = candidate_models(table)[0]
+    # Fill the observed cells with the best model's own fitted values: a perfect fit.
+    exact = CaptureTable(SOURCES, np.concatenate([[0.0], best.fitted[1:]]))
+    assert estimate_hidden([exact], replicates=20, seed=1).overdispersion == 1.0
+
+
 def test_uncertain_links_widen_the_interval():
     population = simulate_captures(CatchabilityScenario(people=1500, seed=11))
     seen = seen_records(population).reset_index(drop=True)

@@ -165,6 +165,7 @@ class ModelFit:
     unseen: float  # predicted people seen by no source
     estimate: float  # observed + unseen
     deviance: float
+    pearson: float  # Pearson's chi-square of the observed cells against the fit
     df: int
     aic: float
     bic: float
@@ -209,7 +210,8 @@ def fit_model(table: CaptureTable, model: LogLinearModel,
     fitted = np.concatenate([[unseen], np.asarray(result.mu, dtype=float)])
     return ModelFit(
         model=model, unseen=unseen, estimate=observed + unseen,
-        deviance=float(result.deviance), df=n - parameters,
+        deviance=float(result.deviance), pearson=float(result.pearson_chi2),
+        df=n - parameters,
         aic=-2 * loglike + 2 * parameters, bic=-2 * loglike + math.log(observed) * parameters,
         fitted=fitted, params=np.asarray(result.params, dtype=float),
     )
@@ -332,6 +334,7 @@ class HiddenEstimate:
     warnings: tuple[str, ...] = ()
     sensitivity: tuple[SensitivityRow, ...] = field(default=(), repr=False)
     replicates: int = 0
+    overdispersion: float = 1.0  # ĉ that widened the bootstrap interval (1: not widened)
 
     def to_json(self) -> dict:
         return {
@@ -343,6 +346,7 @@ class HiddenEstimate:
             "strata": list(self.strata),
             "warnings": list(self.warnings),
             "bootstrap_replicates": self.replicates,
+            "overdispersion": round(self.overdispersion, 3),
             "sensitivity": [
                 {"lecture": r.reading, "model": r.model, "estimate": round(r.estimate, 1),
                  "interval_95": [round(r.low, 1), round(r.high, 1)],
@@ -358,7 +362,9 @@ ASSUMPTIONS = (
     "pas de sur-couverture : chaque personne du tableau appartient à la population",
     "dépendance entre sources représentée par les interactions du modèle retenu ; "
     "l'interaction de plus haut ordre est supposée nulle",
-    "hétérogénéité de repérage prise en compte seulement par les strates",
+    "hétérogénéité de repérage prise en compte par les strates et, quand le critère la "
+    "retient, par une colonne d'hétérogénéité (forme de Poisson ou de Darroch) ; la "
+    "dispersion que le modèle n'explique pas élargit l'intervalle (facteur ĉ)",
 )
 
 
@@ -456,6 +462,14 @@ def estimate_hidden(
         totals.append(total)
     low, high = (np.percentile(totals, [2.5, 97.5]) if replicates else (point, point))
     low, high = min(low, point), max(high, point)
+    # Cells more spread out than the Poisson model allows (catchability that no column of
+    # the design captures) make a bootstrap drawn from the fitted model too narrow: widen it
+    # by the square root of the variance inflation factor, as program MARK's c-hat does
+    # (Pearson's chi-square over its degrees of freedom; never narrowed below 1).
+    inflation = overdispersion(main)
+    low = point - math.sqrt(inflation) * (point - low)
+    high = point + math.sqrt(inflation) * (high - point)
+    low = max(low, float(sum(t.observed for t in main.tables)))
     observed = sum(t.observed for t in main.tables)
     shown = [parsed[0], *_extremes(parsed)] if len(parsed) > 1 else [parsed[0]]
     rows = ([row for reading in shown for row in _sensitivity(reading, criterion)]
@@ -473,7 +487,18 @@ def estimate_hidden(
         warnings=tuple(_warnings(main, sources)),
         sensitivity=tuple(rows),
         replicates=replicates,
+        overdispersion=inflation,
     )
+
+
+def overdispersion(reading: _Reading) -> float:
+    """Variance inflation factor ĉ of a reading's leading models: Pearson's chi-square over
+    the degrees of freedom, strata pooled, at least 1 (Burnham and Anderson 2002, §6.5)."""
+    chi2 = sum(fits[0].pearson for fits in reading.fits)
+    df = sum(fits[0].df for fits in reading.fits)
+    if df <= 0 or not np.isfinite(chi2):
+        return 1.0
+    return max(1.0, chi2 / df)
 
 
 def _sensitivity(reading: _Reading, criterion: str) -> list[SensitivityRow]:

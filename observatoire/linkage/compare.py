@@ -17,6 +17,7 @@ RapidFuzz (Jaro-Winkler on clear names) or the Dice coefficient of Bloom filters
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -102,7 +103,7 @@ class Pairs:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Comparison:
+class Comparison(ABC):
     """One comparison of two records, as Splink's ``Comparison``: subclasses say how
     (`compare`); the rest is declared.
 
@@ -126,13 +127,15 @@ class Comparison:
         """The levels' French labels, level 0 first."""
         return tuple(level.label for level in self.levels)
 
+    @abstractmethod
     def compare(self, pairs: Pairs) -> np.ndarray:
         """The level of each pair (int8, ``-1`` when either side lacks the information)."""
-        raise NotImplementedError(f"{type(self).__name__}.compare")
 
     def warm(self, f: Features) -> None:
         """Make the per-record codes and masks that `compare` reads, before several threads
-        compare chunks of pairs at once (each would otherwise make them)."""
+        compare chunks of pairs at once (each would otherwise make them). None by
+        default: a comparison that reads its arrays directly has nothing to make."""
+        return None
 
     def fixed_by(self, rule: Sequence[str]) -> bool:
         """Whether the extra blocking rule on columns ``rule`` forces it to agree."""

@@ -93,9 +93,6 @@ class Pairs:
     j: np.ndarray
     _shared: dict[Hashable, object] = field(default_factory=dict, repr=False)
 
-    def __len__(self) -> int:
-        return len(self.i)
-
     def shared(self, key: Hashable, make: Callable[[], object]) -> object:
         if key not in self._shared:
             self._shared[key] = make()
@@ -133,8 +130,8 @@ class Comparison(ABC):
 
     def warm(self, f: Features) -> None:
         """Make the per-record codes and masks that `compare` reads, before several threads
-        compare chunks of pairs at once (each would otherwise make them). None by
-        default: a comparison that reads its arrays directly has nothing to make."""
+        compare chunks of pairs at once (each would otherwise make them); nothing for a
+        comparison that reads its arrays as they are."""
         return None
 
     def fixed_by(self, rule: Sequence[str]) -> bool:

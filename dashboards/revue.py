@@ -24,12 +24,9 @@ ANSWERS = (
     ("non_match", "Pas la même personne", "N"),
     ("unsure", "Incertain", "I"),
 )
-LEVELS = {c.name: c.levels for c in COMPARISONS}
-COMPARISON_LABELS = {
-    "first_name": "Prénom", "last_name": "Nom", "birth": "Naissance",
-    "initials": "Initiales (clé de la nuit)", "sex": "Sexe", "commune": "Commune",
-    "night_place": "Lieu (même nuit)", "fortnight_place": "Lieu (même quinzaine)",
-}  # fmt: skip
+# Each comparison carries its French label and its levels' labels.
+LEVELS = {c.name: c.labels for c in COMPARISONS}
+COMPARISON_LABELS = {c.name: c.label for c in COMPARISONS}
 FIELD_LABELS = {
     "source": "Source", "commune": "Commune", "sexe": "Sexe",
     "annee_naissance": "Année de naissance", "age": "Âge déclaré",

@@ -472,7 +472,8 @@ def link_stored_records(
         run = linkage_repo.save_run(
             session, result.clusters, queue, actor=actor,
             estimate={"people": e.people, "low": e.low, "high": e.high},
-            settings={k: v for k, v in asdict(settings).items() if k != "extras"},
+            settings={k: v for k, v in asdict(settings).items()
+                      if k not in ("extras", "comparisons")},
             seconds=result.seconds, decisions_used=len(decisions), retrained=result.retrained,
             estimate_detail={"after_review": list(after), "draws": len(e.draws),
                              "calibration": asdict(CALIBRATION)},

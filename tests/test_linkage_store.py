@@ -224,6 +224,13 @@ def test_review_page_decision_changes_the_next_run(stored, database_url, monkeyp
     assert app.title[0].value == "Revue des doublons"
     text = " ".join(m.value for m in app.markdown)
     assert "Benali" not in text and "Mohamed" not in text  # no name in clear, ever
+    # The similarity table speaks the comparisons' own labels, for every comparison.
+    from observatoire.linkage.compare import COMPARISONS
+
+    (similarity,) = [d.value for d in app.dataframe if "Comparaison" in d.value.columns]
+    shown = dict(zip(similarity["Comparaison"], similarity["Niveau"], strict=True))
+    assert set(shown) == {c.label for c in COMPARISONS}
+    assert all(shown[c.label] in (*c.labels, "inconnu") for c in COMPARISONS)
     answer = "revue_non_match" if together else "revue_match"
     app.button(key=answer).click().run()
     assert not app.exception, app.exception

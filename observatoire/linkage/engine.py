@@ -23,10 +23,14 @@ from observatoire.linkage.blocking import BlockingReport, blocking_keys, candida
 from observatoire.linkage.cluster import cluster, confidence, satellite_shares
 from observatoire.linkage.compare import (
     COMPARISONS,
+    Comparison,
+    NameComparison,
     cannot_be_one,
     compare,
     comparisons_for,
+    extra_columns,
     identities,
+    training_sessions,
 )
 from observatoire.linkage.estimate import PeopleEstimate, estimate_people
 from observatoire.linkage.prepare import Features, prepare
@@ -55,6 +59,9 @@ class LinkageSettings:
     link_only: bool = False  # only pairs from different sources (files free of duplicates)
     seed: int = 2026
     extras: Mapping[str, str] = field(default_factory=dict)  # column -> "exact" | "string"
+    # The comparisons of the interchange columns; ``extras`` adds one per extra column
+    # (`comparisons_for`). A comparison written elsewhere joins the run here.
+    comparisons: tuple[Comparison, ...] = COMPARISONS
     extra_blocking: tuple[tuple[str, ...], ...] = ()
     min_reviewed: int = 20  # reviewed pairs (both answers present) before retraining
 
@@ -169,7 +176,6 @@ def _decision_pairs(
 def _retrain(
     model: fellegi_sunter.FellegiSunter,
     f: Features,
-    extras: Mapping[str, str],
     labelled: tuple[np.ndarray, np.ndarray, np.ndarray],
     gamma: np.ndarray,
     probability: np.ndarray,
@@ -192,7 +198,7 @@ def _retrain(
             cols.append(np.stack([g[:, k] == lev for lev in range(-1, len(c.levels))], axis=1))
         return np.hstack(cols).astype(float)
 
-    train = compare(f, li, lj, extras)
+    train = compare(f, li, lj, comparisons=model.comparisons)
     classifier = LogisticRegression(C=1.0, max_iter=1000)
     classifier.fit(design(train), y)
     # Only where the model was unsure: reviewers see those pairs, not the obvious ones.
@@ -204,22 +210,20 @@ def _retrain(
 
 
 def _sessions(
-    f: Features, i: np.ndarray, j: np.ndarray, settings: LinkageSettings
+    f: Features,
+    i: np.ndarray,
+    j: np.ndarray,
+    settings: LinkageSettings,
+    comparisons: tuple[Comparison, ...],
 ) -> list[tuple[np.ndarray, frozenset[int]]]:
-    """Training sessions: pairs that agree on names (their m fixed), then on birth date."""
+    """Training sessions (`training_sessions`): the pairs each one's blocking key forces to
+    agree, and the positions of the comparisons whose ``m`` it keeps fixed."""
     keys = {name: key for name, key, _ in blocking_keys(f, settings.extra_blocking)}
-    names = keys["names_any_order"]
-    by_names = (names[i] >= 0) & (names[i] == names[j])
-    (date,) = f.shared_codes("birth_date")
-    date = np.where(f.empty("birth_date"), -1, date)  # integer codes: strings compare slowly
-    by_birth = (date[i] >= 0) & (date[i] == date[j])
-    sessions = [(by_names, frozenset({0, 1})), (by_birth, frozenset({2}))]
-    for rule in settings.extra_blocking:
-        key = keys["+".join(rule)]
-        extra_index = [len(COMPARISONS) + list(settings.extras).index(c) for c in rule
-                       if c in settings.extras]
-        sessions.append(((key[i] >= 0) & (key[i] == key[j]), frozenset(extra_index)))
-    return sessions
+    return [
+        (session.agree(f, keys, i, j),
+         frozenset(k for k, c in enumerate(comparisons) if c.name in fixed))
+        for session, fixed in training_sessions(comparisons, settings.extra_blocking)
+    ]
 
 
 def _total_pairs(f: Features, link_only: bool) -> float:
@@ -229,21 +233,20 @@ def _total_pairs(f: Features, link_only: bool) -> float:
     return float((sizes.sum() ** 2 - (sizes**2).sum()) / 2)
 
 
-# Name levels that a shared key decides, and that key: the u of such a level, for a pair,
-# is how often a record carries the key of the pair (as Splink's term frequencies).
-TF_KEYS = {3: "join", 2: "phon", 1: "skel"}
-
-
-def _name_frequencies(f: Features) -> dict[tuple[int, str], np.ndarray]:
-    """Per (first or last name, key of `TF_KEYS`): each record's share of records with its
-    key, computed on the data being linked (a name shared by forty people weighs less)."""
+def term_frequencies(
+    f: Features, comparisons: tuple[Comparison, ...] = COMPARISONS
+) -> dict[str, np.ndarray]:
+    """Per column that decides a level of ``comparisons`` (`ComparisonLevel.tf_column`):
+    each record's share of records with its value, computed on the data being linked (a
+    name shared by forty people weighs less)."""
     out = {}
-    for k, name in enumerate(("first", "last")):
-        for kind in TF_KEYS.values():
-            values = pd.Series(f.names[f"{name}_{kind}"])
-            known = values != ""
-            out[k, kind] = (values.map(values[known].value_counts(normalize=True))
-                            .fillna(0).to_numpy())
+    for c in comparisons:
+        for level in c.levels:
+            if level.tf_column is not None and level.tf_column not in out:
+                values = pd.Series(f.column(level.tf_column))
+                known = values != ""
+                out[level.tf_column] = (values.map(values[known].value_counts(normalize=True))
+                                        .fillna(0).to_numpy())
     return out
 
 
@@ -252,22 +255,28 @@ def _tf_u(
     i: np.ndarray,
     j: np.ndarray,
     gamma: np.ndarray,
-    frequencies: dict[tuple[int, str], np.ndarray] | None = None,
-) -> dict[int, np.ndarray]:
-    """Per name comparison, the term-frequency u of each pair (NaN where its level is not
-    decided by a shared key: a Jaro-Winkler or Dice similarity, a disagreement)."""
-    frequencies = frequencies or _name_frequencies(f)
+    frequencies: dict[str, np.ndarray] | None = None,
+    comparisons: tuple[Comparison, ...] = COMPARISONS,
+) -> dict[str, np.ndarray]:
+    """Per comparison with term frequencies (by name), the term-frequency u of each pair
+    (NaN where its level is not decided by a value both records share: a Jaro-Winkler or
+    Dice similarity, a disagreement, names compared across columns)."""
+    frequencies = frequencies or term_frequencies(f, comparisons)
     out = {}
-    for k, name in enumerate(("first", "last")):
+    for k, c in enumerate(comparisons):
+        decided = [(lv, level.tf_column) for lv, level in enumerate(c.levels)
+                   if level.tf_column is not None]
+        if not decided:
+            continue
         u = np.full(len(i), np.nan)
-        for level, kind in TF_KEYS.items():
-            at = np.flatnonzero(gamma[:, k] == level)
+        for lv, column in decided:
+            at = np.flatnonzero(gamma[:, k] == lv)
             if not len(at):
                 continue
-            (code,) = f.shared_codes(f"{name}_{kind}")
+            (code,) = f.shared_codes(column)
             shared = code[i[at]] == code[j[at]]
-            u[at[shared]] = frequencies[k, kind][i[at[shared]]]
-        out[k] = u
+            u[at[shared]] = frequencies[column][i[at[shared]]]
+        out[c.name] = u
     return out
 
 
@@ -288,7 +297,8 @@ def _differ(
     ``i * n + j``, ascending, and whether the model scored each under ``different_below``)
     spares comparing again the candidate pairs: the same pair always gets the same score.
     """
-    frequencies = _name_frequencies(f)
+    comparisons = model.comparisons
+    frequencies = term_frequencies(f, comparisons)
     reviewed = np.minimum(*must_link) * f.n + np.maximum(*must_link)
     # Records that a chain of reviewed (or certain) matches joins: their identifiers are
     # known to be wrong somewhere, they never contradict each other.
@@ -310,20 +320,27 @@ def _differ(
             rest = rest[~known]
         for start in range(0, len(rest), 1_000_000):
             chunk = rest[start : start + 1_000_000]
-            gamma = compare(f, a[chunk], b[chunk], settings.extras)
-            tf_u = _tf_u(f, a[chunk], b[chunk], gamma, frequencies)
+            gamma = compare(f, a[chunk], b[chunk], comparisons=comparisons)
+            tf_u = _tf_u(f, a[chunk], b[chunk], gamma, frequencies, comparisons)
             out[chunk] = model.probability(gamma, tf_u) < settings.different_below
         return out
 
     return differ
 
 
-def _name_checked(f: Features, i: np.ndarray, j: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+def _name_checked(
+    f: Features, i: np.ndarray, j: np.ndarray, gamma: np.ndarray,
+    comparisons: tuple[Comparison, ...] = COMPARISONS,
+) -> np.ndarray:
     """Per record: 1 when a record with a full name among its candidates carries one of its
-    names (phonetic or very close, in either column), 0 when none does, -1 without a name."""
+    names (phonetic or very close on a `NameComparison`, in either column), 0 when none
+    does, -1 without a name."""
     named = (f.names["first_join"] != "") | (f.names["last_join"] != "")
     out = np.where(named, 0, -1).astype(np.int8)
-    close = (gamma[:, 0] >= 2) | (gamma[:, 1] >= 2)
+    close = np.zeros(len(i), dtype=bool)
+    for k, c in enumerate(comparisons):
+        if isinstance(c, NameComparison):
+            close |= gamma[:, k] >= c.VERY_CLOSE
     out[i[close & f.has_names[j]]] = np.maximum(out[i[close & f.has_names[j]]], 1)
     out[j[close & f.has_names[i]]] = np.maximum(out[j[close & f.has_names[i]]], 1)
     return out
@@ -339,7 +356,7 @@ SURE_WITHOUT_BIRTH_BITS = 12.0
 def _sure_without_birth(
     model: fellegi_sunter.FellegiSunter,
     gamma: np.ndarray,
-    tf_u: dict[int, np.ndarray],
+    tf_u: dict[str, np.ndarray],
     i: np.ndarray,
     j: np.ndarray,
     probability: np.ndarray,
@@ -401,19 +418,21 @@ def link_features(
         seconds[name] = now - clock
         clock = now
 
-    comparisons = comparisons_for(settings.extras)
+    comparisons = comparisons_for(settings.extras, settings.comparisons)
     i, j, report = candidate_pairs(
         f, link_only=settings.link_only, max_block=settings.max_block,
         extra_rules=settings.extra_blocking,
     )
     lap("blocking")
-    gamma = compare(f, i, j, settings.extras)
+    gamma = compare(f, i, j, comparisons=comparisons)
     lap("comparisons")
     ri, rj = _random_pairs(f, settings.u_pairs, settings.link_only, settings.seed)
-    u = fellegi_sunter.level_frequencies(compare(f, ri, rj, settings.extras), comparisons)
-    model = fellegi_sunter.train(gamma, u, comparisons, _sessions(f, i, j, settings),
+    u = fellegi_sunter.level_frequencies(compare(f, ri, rj, comparisons=comparisons),
+                                         comparisons)
+    model = fellegi_sunter.train(gamma, u, comparisons,
+                                 _sessions(f, i, j, settings, comparisons),
                                  _total_pairs(f, settings.link_only))
-    tf_u = _tf_u(f, i, j, gamma)
+    tf_u = _tf_u(f, i, j, gamma, comparisons=comparisons)
     probability = model.probability(gamma, tf_u)
     si, sj = _sure_without_birth(model, gamma, tf_u, i, j, probability, settings.threshold)
     model_below = probability < settings.different_below  # before reviewers' answers
@@ -428,7 +447,7 @@ def link_features(
         np.concatenate([np.ones(len(mi), int), np.zeros(len(ni), int)]),
     )
     probability, retrained = _retrain(
-        model, f, settings.extras, labelled, gamma, probability, settings.min_reviewed
+        model, f, labelled, gamma, probability, settings.min_reviewed
     )
     # Reviewers' answers override the model on the pairs they decided.
     codes = i * f.n + j
@@ -449,8 +468,8 @@ def link_features(
     person_conf, record_conf = confidence(labels, i, j, probability)
     estimate = estimate_people(labels, i, j, probability, settings.review_band,
                                anchor=anchor, cannot_link=(ni, nj),
-                               name_checked=_name_checked(f, i, j, gamma), source=f.source,
-                               best_in=record_conf)
+                               name_checked=_name_checked(f, i, j, gamma, comparisons),
+                               source=f.source, best_in=record_conf)
     lap("clustering")
 
     # A person is named after its smallest record id: stable from run to run.
@@ -488,7 +507,8 @@ def link(
     """
     settings = settings or LinkageSettings()
     start = time.perf_counter()
-    features = prepare(records, tuple(settings.extras))
+    features = prepare(records, extra_columns(comparisons_for(settings.extras,
+                                                              settings.comparisons)))
     if key is not None:
         from observatoire.linkage.encoded import encode
 

@@ -28,29 +28,29 @@ class FellegiSunter:
         return [np.log2(m / u) for m, u in zip(self.m, self.u, strict=True)]
 
     def match_weight(
-        self, gamma: np.ndarray, tf_u: dict[int, np.ndarray] | None = None
+        self, gamma: np.ndarray, tf_u: dict[str, np.ndarray] | None = None
     ) -> np.ndarray:
         """log2 of the posterior odds of a match, per pair (missing levels count 0).
 
-        ``tf_u`` (comparison index -> u per pair, NaN where none) replaces the ``u`` of the
+        ``tf_u`` (comparison name -> u per pair, NaN where none) replaces the ``u`` of the
         pair's level by how often two different people agree on *that* value
         (term-frequency adjustment: agreeing on *Mohamed* says less than agreeing on
         *Iaremtchouk*, and sharing the skeleton of the Mohamed family less than sharing a
         rare one).
         """
         total = np.full(len(gamma), np.log2(self.prior / (1 - self.prior)))
-        for k, w in enumerate(self.weights()):
+        for k, (c, w) in enumerate(zip(self.comparisons, self.weights(), strict=True)):
             g = gamma[:, k]
             # Level -1 (unknown) reads the 0 in front of the weights.
             total += np.take(np.concatenate([[0.0], w]), g.astype(np.intp) + 1)
-            if tf_u and k in tf_u:
-                at = np.flatnonzero(~np.isnan(tf_u[k]) & (g > 0))
-                u_pair = np.maximum(tf_u[k][at], 1e-9)
+            if tf_u and c.name in tf_u:
+                at = np.flatnonzero(~np.isnan(tf_u[c.name]) & (g > 0))
+                u_pair = np.maximum(tf_u[c.name][at], 1e-9)
                 total[at] += np.log2(self.u[k][g[at]] / u_pair)
         return total
 
     def probability(
-        self, gamma: np.ndarray, tf_u: dict[int, np.ndarray] | None = None
+        self, gamma: np.ndarray, tf_u: dict[str, np.ndarray] | None = None
     ) -> np.ndarray:
         return 1.0 / (1.0 + np.exp2(-np.clip(self.match_weight(gamma, tf_u), -60, 60)))
 
@@ -58,7 +58,7 @@ class FellegiSunter:
         """One row per comparison level, for reports: m, u and weight."""
         rows = []
         for c, m, u, w in zip(self.comparisons, self.m, self.u, self.weights(), strict=True):
-            for level, label in enumerate(c.levels):
+            for level, label in enumerate(c.labels):
                 rows.append({"comparison": c.name, "level": level, "label": label,
                              "m": float(m[level]), "u": float(u[level]), "weight": float(w[level])})
         return rows

@@ -51,22 +51,29 @@ class Features:
         default_factory=dict, init=False, repr=False, compare=False
     )
 
+    def column(self, name: str) -> np.ndarray:
+        """A per-record column by name: a ``names`` key, an attribute, or an extra column."""
+        if name in self.names:
+            return self.names[name]
+        if name in self.extras and not hasattr(self, name):
+            return self.extras[name]
+        return getattr(self, name)
+
     def shared_codes(self, *columns: str) -> tuple[np.ndarray, ...]:
-        """Integer codes of string columns (``names`` keys or attributes) in one code space:
-        equal codes, equal strings. Comparing codes is many times faster than strings."""
+        """Integer codes of string columns (`column`) in one code space: equal codes, equal
+        strings. Comparing codes is many times faster than strings."""
         if columns not in self.codes:
-            arrays = [self.names[c] if c in self.names else getattr(self, c) for c in columns]
+            arrays = [self.column(c) for c in columns]
             codes = pd.factorize(np.concatenate(arrays))[0]
             self.codes[columns] = tuple(np.split(codes, len(columns)))
         return self.codes[columns]
 
     def empty(self, column: str) -> np.ndarray:
-        """Whether a string column (``names`` key or attribute) is empty, per record; made
-        once (comparing a million strings to ``""`` for every chunk of pairs adds up)."""
+        """Whether a string column (`column`) is empty, per record; made once (comparing a
+        million strings to ``""`` for every chunk of pairs adds up)."""
         key = ("empty", column)
         if key not in self.codes:
-            values = self.names[column] if column in self.names else getattr(self, column)
-            self.codes[key] = (values == "",)
+            self.codes[key] = (self.column(column) == "",)
         return self.codes[key][0]
 
 

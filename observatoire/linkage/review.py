@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from observatoire.model import ObservatoireError, Sex, SourceKind
 from observatoire.store import linkage_repository as repo
+from observatoire.store import repository
 
 ANSWERS = (
     # decision, label, keyboard shortcut (C and R are reserved by Streamlit)
@@ -139,7 +140,7 @@ def record_cards(engine: Engine, keys: Iterable[str]) -> dict[str, list[tuple[st
     keys = list(keys)
     with Session(engine) as session:
         details = repo.record_details(session, keys)
-        names = repo.commune_names(session, (d.get("commune") for d in details.values()))
+        names = repository.commune_names(session, (d.get("commune") for d in details.values()))
     return {
         key: [(FIELD_LABELS[field], _value_text(field, record[field], record, names))
               for field in FIELD_LABELS if field in record]

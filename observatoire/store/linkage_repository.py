@@ -26,7 +26,7 @@ from observatoire.store.linkage_tables import (
     ReviewPairRow,
 )
 from observatoire.store.repository import record_audit
-from observatoire.store.tables import CommuneRow, ObservationRow, PersonRow, SourceRecordRow
+from observatoire.store.tables import ObservationRow, PersonRow, SourceRecordRow
 
 DECISIONS = ("match", "non_match", "unsure")
 NIGHT_SOURCE = "nuit"
@@ -196,16 +196,6 @@ def person_of_record(session: Session, key: str) -> str | None:
         .join(SourceRecordRow, SourceRecordRow.person_id == PersonRow.id)
         .where(SourceRecordRow.source == source, SourceRecordRow.source_row_key == row_key)
     )
-
-
-def commune_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
-    """Names of communes by INSEE code (codes of no stored territory are left out)."""
-    codes = sorted({c for c in codes if c})
-    if not codes:
-        return {}
-    return dict(session.execute(
-        select(CommuneRow.code, CommuneRow.name).where(CommuneRow.code.in_(codes))
-    ).all())
 
 
 def person_records(session: Session, key: str) -> list[str]:

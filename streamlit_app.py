@@ -7,10 +7,12 @@ navigation, so Streamlit cannot route to it. New pages are staff-only unless a r
 otherwise.
 """
 
+from pathlib import PurePosixPath
+
 import streamlit as st
 
 from dashboards.common import signed_in_user
-from observatoire.access import navigation_plan
+from observatoire.access import navigation_plan, refused_page_notice, refused_pages
 
 st.set_page_config(
     page_title="Observatoire du sans-abrisme",
@@ -47,9 +49,26 @@ DEFAULT_PAGE = "dashboards/accueil.py"
 
 user = signed_in_user()
 titles = {path: (title, icon) for pages in PAGES.values() for path, title, icon in pages}
-plan = navigation_plan(
-    user.role, {section: [path for path, _, _ in pages] for section, pages in PAGES.items()}
-)
+sections = {section: [path for path, _, _ in pages] for section, pages in PAGES.items()}
+plan = navigation_plan(user.role, sections)
+
+
+def _refused(title: str):  # noqa: ANN202 - a page function
+    def page() -> None:
+        st.warning(refused_page_notice(user.role, title), icon=":material/lock:")
+        if user.role.value == "public":
+            st.page_link("dashboards/connexion.py", label="Se connecter",
+                         icon=":material/login:")  # fmt: skip
+
+    return page
+
+
+# A page the role may not open keeps its address, routed to a stand-in that says why.
+stand_ins = [
+    st.Page(_refused(titles[path][0]), title=titles[path][0], url_path=PurePosixPath(path).stem,
+            visibility="hidden")
+    for path in refused_pages(user.role, sections)
+]  # fmt: skip
 navigation = {
     section: [
         st.Page(
@@ -67,4 +86,6 @@ if user.role.value != "public":
     from dashboards.common import plain
 
     st.sidebar.caption(f"Connecté : {plain(user.display_name)} ({user.role.label})")
+if stand_ins:
+    navigation.setdefault("Compte", []).extend(stand_ins)
 st.navigation(navigation).run()

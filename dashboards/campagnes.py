@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from dashboards.common import choose_territory, download, engine, plain
 from dashboards.tableau_commun import STAFF_ROLES, require
-from observatoire import countnight, nights
+from observatoire import countnight, nights, team_sheets
 from observatoire.formula import frame_to_csv
 from observatoire.model import CampaignStatus, ObservatoireError
 from observatoire.store import repository
@@ -112,14 +112,15 @@ if not history.empty:
                  hide_index=True, width="stretch")  # fmt: skip
 
 st.subheader("Équipes et fiches d'équipe")
-sheet = countnight.team_sheets_table(engine(), campaign_id)
+sheet = team_sheets.team_sheets_table(engine(), campaign_id)
 st.dataframe(sheet.rename(columns={"team_code": "Code d'équipe", "team_name": "Équipe",
-                                   "sector_code": "Secteur", "commune_code": "Commune"}),
+                                   "sector_code": "Secteur", "commune_code": "Code commune",
+                                   "commune": "Commune"}),
              hide_index=True, width="stretch")
 # Built on the click only, and audited then: the team codes open the night's entry.
 database = engine()  # the file is built outside the page's run: no Streamlit call in it
 download("Fiches d'équipe à imprimer (HTML)",
-         lambda: countnight.team_sheets_html(database, campaign_id),
+         lambda: team_sheets.team_sheets_html(database, campaign_id),
          file_name=f"fiches-equipes-{campaign_id}.html", mime="text/html",
          kind="team_sheets", campaign_id=campaign_id)
 # The team names are typed by staff: formulas escaped (`observatoire.formula`).

@@ -10,153 +10,138 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.orm import Session
 
 from dashboards.common import engine, plain
 from dashboards.tableau_commun import STAFF_ROLES, require
-from observatoire.linkage.compare import COMPARISONS
+from observatoire.linkage import review
 from observatoire.model import ObservatoireError
-from observatoire.store import linkage_repository as repo
-
-ANSWERS = (
-    # decision, label, shortcut (C and R are reserved by Streamlit)
-    ("match", "Même personne", "M"),
-    ("non_match", "Pas la même personne", "N"),
-    ("unsure", "Incertain", "I"),
-)
-# Each comparison carries its French label and its levels' labels.
-LEVELS = {c.name: c.labels for c in COMPARISONS}
-COMPARISON_LABELS = {c.name: c.label for c in COMPARISONS}
-FIELD_LABELS = {
-    "source": "Source", "commune": "Commune", "sexe": "Sexe",
-    "annee_naissance": "Année de naissance", "age": "Âge déclaré",
-    "tranche_age": "Tranche d'âge", "dernier_contact": "Dernier contact", "vu_le": "Vu le",
-    "nom_connu": "Nom renseigné", "prenom_connu": "Prénom renseigné",
-    "date_complete": "Date de naissance complète", "initiales_donnees": "Initiales données",
-}  # fmt: skip
 
 user = require(*STAFF_ROLES)
 st.title("Revue des doublons")
 st.caption(
     "Paires d'enregistrements que le modèle ne sait pas trancher. Votre réponse est "
     "enregistrée, prime sur le modèle et lui sert à apprendre ; elle s'applique au prochain "
-    "rapprochement (`observatoire link --stored`). Raccourcis : M, N, I."
+    "rapprochement (`observatoire link --stored`). Raccourcis : M, N, I ; une réponse "
+    "donnée par erreur s'annule."
 )
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def load_queue() -> pd.DataFrame:
-    with Session(engine()) as session:
-        return repo.review_queue(session)
+def load_state() -> review.ReviewState:
+    return review.review_state(engine())
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def load_estimate() -> repo.PeopleFigure | None:
-    with Session(engine()) as session:
-        return repo.people_estimate(session)
+def load_cards(keys: tuple[str, ...]) -> dict[str, list[tuple[str, str]]]:
+    return review.record_cards(engine(), keys)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def load_details(keys: tuple[str, ...]) -> dict[str, dict]:
-    with Session(engine()) as session:
-        return repo.record_details(session, keys)
+def load_persons(keys: tuple[str, ...]) -> dict[str, str | None]:
+    return review.persons_of(engine(), keys)
 
 
 def _answer(a: str, b: str, decision: str, probability: float) -> None:
-    with Session(engine()) as session, session.begin():
-        repo.add_decision(session, a, b, decision, user.login, probability)
-    load_queue.clear()
-    st.session_state["revue_derniere"] = (a, b, decision)
+    review.answer(engine(), a, b, decision, user.login, probability)
+    load_state.clear()
+    st.session_state["revue_derniere"] = ("answer", decision)
 
 
-def _show(value: object) -> str:
-    if value is None or value == "" or (isinstance(value, float) and pd.isna(value)):
-        return "—"
-    if isinstance(value, bool):
-        return "oui" if value else "non"
-    return str(value)
+def _undo() -> None:
+    undone = review.undo_last_answer(engine(), user.login)
+    load_state.clear()
+    st.session_state["revue_derniere"] = ("undo", undone[2] if undone else None)
+
+
+def _card(column, title: str, key: str, cards: dict, persons: dict) -> None:
+    column.markdown(f"**{title}**")
+    column.dataframe(pd.DataFrame(cards.get(key, []), columns=["Champ", "Valeur"]),
+                     hide_index=True, width="stretch")  # fmt: skip
+    column.caption(f"Enregistrement : {plain(key)} — personne : "
+                   f"{plain(persons.get(key) or 'aucune')}")  # fmt: skip
 
 
 try:
-    queue = load_queue()
+    state = load_state()
 except ObservatoireError as exc:
     st.error(plain(exc))
     st.stop()
 
-if queue.empty:
+if state.queue.empty:
     st.info("Aucune paire à revoir : lancez d'abord le rapprochement "
             "(`observatoire link --stored`).")  # fmt: skip
 else:
-    figure = load_estimate()
+    figure = state.figure
     if figure is not None:
         st.markdown(
             f"**{figure.people} personnes distinctes estimées** (intervalle à 90 % : "
             f"{figure.low} – {figure.high}, soit {figure.width} personnes de large). "
-            f"Les {len(queue)} paires ci-dessous sont celles qui pèsent le plus sur ce "
+            f"Les {state.size} paires de la file sont celles qui pèsent le plus sur ce "
             f"chiffre : une fois revues (puis le rapprochement relancé), l'intervalle serait "
             f"d'environ {figure.after_review[0]} – {figure.after_review[1]}. Les "
             f"{figure.width_after_review} personnes de large qui resteraient viennent des "
             "paires hors de la file et de l'erreur connue du modèle."
         )
-    done = int(queue["decision"].notna().sum())
-    st.progress(done / len(queue), text=f"{done} paire(s) revue(s) sur {len(queue)}")
+    st.progress(state.answered / state.size,
+                text=f"{state.answered} paire(s) revue(s) sur {state.size}")  # fmt: skip
     last = st.session_state.get("revue_derniere")
-    if last:
-        labels = {d: label for d, label, _ in ANSWERS}
-        st.success(f"Réponse enregistrée : {labels[last[2]]}.")
-    todo = queue[queue["decision"].isna()]
-    if todo.empty:
+    if last and last[0] == "answer":
+        st.success(f"Réponse enregistrée : {review.ANSWER_LABELS[last[1]]}.")
+    elif last and last[0] == "undo":
+        st.info(f"Réponse annulée : {review.ANSWER_LABELS[last[1]]} ; la paire est de "
+                "nouveau dans la file." if last[1] else "Aucune réponse à annuler.")  # fmt: skip
+    st.button("Annuler ma dernière réponse", key="revue_annuler", on_click=_undo,
+              disabled=state.answered == 0)  # fmt: skip
+    pair = state.next_pair()
+    if pair is None:
         st.success("Toutes les paires de ce rapprochement sont revues.")
     else:
-        pair = todo.iloc[0]
-        details = load_details((pair["record_a"], pair["record_b"]))
+        keys = (pair["record_a"], pair["record_b"])
+        cards, persons = load_cards(keys), load_persons(keys)
         st.subheader(f"Probabilité du modèle : {100 * pair['probability']:.0f} %")
         left, right = st.columns(2)
-        for column, key, title in ((left, pair["record_a"], "Enregistrement A"),
-                                   (right, pair["record_b"], "Enregistrement B")):
-            record = details.get(key, {})
-            column.markdown(f"**{title}**")
-            column.dataframe(
-                pd.DataFrame([(FIELD_LABELS.get(k, k), _show(v)) for k, v in record.items()],
-                             columns=["Champ", "Valeur"]),
-                hide_index=True, width="stretch",
-            )  # fmt: skip
-        levels = pair["levels"] or {}
-        similarity = [
-            (COMPARISON_LABELS.get(name, name),
-             LEVELS[name][level] if name in LEVELS and level >= 0 else "inconnu")
-            for name, level in levels.items()
-        ]  # fmt: skip
+        _card(left, "Enregistrement A", keys[0], cards, persons)
+        _card(right, "Enregistrement B", keys[1], cards, persons)
         st.markdown("**Ressemblance**")
-        st.dataframe(pd.DataFrame(similarity, columns=["Comparaison", "Niveau"]),
+        st.dataframe(pd.DataFrame(review.similarity_rows(pair["levels"]),
+                                  columns=["Comparaison", "Niveau"]),
                      hide_index=True, width="stretch")  # fmt: skip
-        buttons = st.columns(len(ANSWERS))
-        for column, (decision, label, shortcut) in zip(buttons, ANSWERS, strict=True):
+        buttons = st.columns(len(review.ANSWERS))
+        for column, (decision, label, shortcut) in zip(buttons, review.ANSWERS, strict=True):
             column.button(
                 label, key=f"revue_{decision}", shortcut=shortcut, width="stretch",
-                on_click=_answer,
-                args=(pair["record_a"], pair["record_b"], decision, float(pair["probability"])),
+                on_click=_answer, args=(*keys, decision, float(pair["probability"])),
             )  # fmt: skip
 
 st.divider()
-st.subheader("Scinder une personne")
-st.caption("Détachez d'une personne les enregistrements qui ne sont pas elle : ils ne lui "
-           "seront plus rattachés aux prochains rapprochements.")  # fmt: skip
-person = st.text_input("Identifiant de la personne (person_key)", key="revue_personne").strip()
-if person:
+st.subheader("Voir ou scinder une personne")
+st.caption("Cherchez une personne par son identifiant ou par celui d'un de ses "
+           "enregistrements (affichés sous chaque enregistrement de la paire). Détachez-en "
+           "les enregistrements qui ne sont pas elle : ils ne lui seront plus rattachés aux "
+           "prochains rapprochements.")  # fmt: skip
+wanted = st.text_input("Identifiant de la personne ou d'un enregistrement",
+                       key="revue_personne").strip()  # fmt: skip
+if wanted:
     try:
-        with Session(engine()) as session:
-            members = repo.person_records(session, person)
+        person = review.find_person(engine(), wanted)
     except ObservatoireError as exc:
         st.error(plain(exc))
     else:
-        moved = st.multiselect("Enregistrements à détacher", members, key="revue_detacher")
+        st.markdown(f"**Personne {plain(person.key)}** : {len(person.records)} "
+                    "enregistrement(s).")  # fmt: skip
+        for key in person.records:
+            with st.expander(plain(key)):
+                st.dataframe(pd.DataFrame(person.cards.get(key, []),
+                                          columns=["Champ", "Valeur"]),
+                             hide_index=True, width="stretch")  # fmt: skip
+        moved = st.multiselect("Enregistrements à détacher", person.records,
+                               key="revue_detacher", placeholder="Choisissez…")  # fmt: skip
         if st.button("Scinder", key="revue_scinder", disabled=not moved):
             try:
-                with Session(engine()) as session, session.begin():
-                    stored = repo.split_person(session, person, moved, user.login)
+                stored = review.split_person(engine(), person.key, moved, user.login)
             except ObservatoireError as exc:
                 st.error(plain(exc))
             else:
+                load_state.clear()
                 st.success(f"Personne scindée : {stored} décision(s) « pas la même personne » "
                            "enregistrée(s).")  # fmt: skip

@@ -14,7 +14,7 @@ import fnmatch
 import functools
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -103,6 +103,25 @@ def navigation_plan(
         if kept:
             plan[title] = kept
     return plan
+
+
+def refused_pages(role: Role | str, sections: Mapping[str, Iterable[str]]) -> list[str]:
+    """The pages of ``sections`` that ``role`` may not open. The app routes their addresses
+    to a stand-in that only says why (`refused_page_notice`), never to the page itself:
+    Streamlit would otherwise show its main page under an English "Page not found"."""
+    role = Role(role)
+    return [path for paths in sections.values() for path in paths if not can_open(role, path)]
+
+
+def refused_page_notice(role: Role | str, title: str) -> str:
+    """What to tell someone who opened by its address the page ``title`` that their role
+    may not open."""
+    role = Role(role)
+    if role is Role.PUBLIC:
+        return (f"La page « {title} » est réservée aux personnes connectées : "
+                "connectez-vous, puis rouvrez-la.")  # fmt: skip
+    return (f"Votre rôle ({role.label}) ne donne pas accès à la page « {title} ». "
+            "Demandez à un administrateur si vous en avez besoin.")  # fmt: skip
 
 
 # --- passwords ---------------------------------------------------------------------------------

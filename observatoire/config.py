@@ -13,6 +13,11 @@
   ``OBSERVATOIRE_LINK_CELL_MAX_CHARS``.
 - ``OBSERVATOIRE_SESSION_IDLE_MINUTES``: a signed-in account that opens no page for this
   long is signed out (30 by default).
+- ``OBSERVATOIRE_PUBLIC_URL``: the address volunteers' tablets open the app at, for the
+  entry links and QR codes of the team sheets (``http://localhost:8501`` by default).
+- ``OBSERVATOIRE_TILES_URL``: the street basemap under the sectors of the team sheets, a
+  tile address with ``{z}``, ``{x}``, ``{y}`` (Plan IGN by default, Licence Ouverte);
+  ``aucun`` for none (a bare outline).
 """
 
 from __future__ import annotations
@@ -25,6 +30,14 @@ from observatoire.model import ObservatoireError
 
 DEFAULT_DATA_DIR = Path("~/.local/share/observatoire")
 SQLITE_FILENAME = "observatoire.sqlite"
+DEFAULT_PUBLIC_URL = "http://localhost:8501"
+# IGN's Plan IGN v2 on the Géoplateforme (WMTS, Web Mercator tiles), Licence Ouverte Etalab 2.0.
+PLAN_IGN_TILES = (
+    "https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM"
+    "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&FORMAT=image/png"
+)
+NO_TILES = ("aucun", "none", "non")
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,8 @@ class Settings:
     lock_wait: LockWait = field(default_factory=LockWait)
     input_limits: InputLimits = field(default_factory=InputLimits)
     session_idle_minutes: float = 30.0
+    public_url: str = DEFAULT_PUBLIC_URL
+    tiles_url: str | None = PLAN_IGN_TILES  # None: team sheets without a basemap
 
     @property
     def is_sqlite(self) -> bool:
@@ -98,7 +113,32 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         input_limits=load_input_limits(env),
         session_idle_minutes=_number(env, "OBSERVATOIRE_SESSION_IDLE_MINUTES", 30.0),
+        public_url=_public_url(env.get("OBSERVATOIRE_PUBLIC_URL") or DEFAULT_PUBLIC_URL),
+        tiles_url=_tiles_url(env.get("OBSERVATOIRE_TILES_URL")),
     )
+
+
+def _public_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise ObservatoireError(
+            f"Réglage invalide : OBSERVATOIRE_PUBLIC_URL={text!r}. Indiquez l'adresse à "
+            "laquelle les tablettes ouvrent l'application, par exemple "
+            "https://observatoire.example.fr."
+        )
+    return text.rstrip("/")
+
+
+def _tiles_url(text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return PLAN_IGN_TILES
+    if text.strip().lower() in NO_TILES:
+        return None
+    if not all(f"{{{part}}}" in text for part in ("z", "x", "y")):
+        raise ObservatoireError(
+            f"Réglage invalide : OBSERVATOIRE_TILES_URL={text!r}. Une adresse de tuiles "
+            "contient {z}, {x} et {y} (ou « aucun » pour des fiches sans fond de plan)."
+        )
+    return text.strip()
 
 
 def load_input_limits(environ: dict[str, str] | None = None) -> InputLimits:

@@ -682,7 +682,7 @@ def create_campaign(
         return campaign.id
 
 
-# --- staff: live coverage and team sheets --------------------------------------------------
+# --- staff: live coverage (the team sheets: observatoire.team_sheets) ----------------------
 
 COVERAGE_LABELS = {"walked": "Parcouru", "in_progress": "En cours", "not_started": "Pas commencé"}
 
@@ -746,52 +746,6 @@ def coverage_extrapolation(engine: Engine, campaign_id: int) -> Extrapolation:
     sectors = pd.DataFrame(current.sectors[["sector_code", "commune_code", "status", "people"]])
     sectors["density_class"] = density_classes(sectors["sector_code"].map(earlier))
     return extrapolate_count(sectors, seed=campaign_id)
-
-
-def team_sheets_html(engine: Engine, campaign_id: int) -> str:
-    """A printable HTML page, one sheet per team: team code, sector and its outline map."""
-    from html import escape
-
-    cov = coverage(engine, campaign_id)
-    with Session(engine) as session:
-        campaign = survey_repository.get_campaign(session, campaign_id)
-        title = f"{campaign.name} — nuit du {campaign.night_date:%d/%m/%Y}"
-    parts = [
-        "<!doctype html><html lang='fr'><head><meta charset='utf-8'>",
-        f"<title>Fiches d'équipe — {escape(title)}</title><style>",
-        "body{font-family:sans-serif} .sheet{page-break-after:always;padding:1em}",
-        ".code{font-size:3em;font-weight:bold;letter-spacing:.2em}",
-        "svg{width:14cm;height:14cm;border:1px solid #999}</style></head><body>",
-    ]
-    for team, group in cov.sectors.dropna(subset=["team_code"]).groupby("team_code"):
-        projected = group.to_crs(group.estimate_utm_crs())
-        minx, miny, maxx, maxy = projected.total_bounds
-        pad = max(maxx - minx, maxy - miny) * 0.05 + 1
-        # SVG y goes down: flip the map so that north stays up.
-        paths = "".join(
-            f"<g transform='matrix(1,0,0,-1,0,{miny + maxy})'>{g.svg(scale_factor=2)}</g>"
-            for g in projected.geometry
-        )
-        box = f"{minx - pad} {miny - pad} {maxx - minx + 2 * pad} {maxy - miny + 2 * pad}"
-        parts.append(
-            f"<section class='sheet'><h1>{escape(str(group['team_name'].iloc[0]))}</h1>"
-            f"<p>{escape(title)}</p><p>Code d'équipe à saisir sur la tablette :</p>"
-            f"<p class='code'>{escape(str(team))}</p>"
-            f"<p>Secteur(s) : {escape(', '.join(group['sector_code']))} — commune(s) "
-            f"{escape(', '.join(sorted(set(group['commune_code']))))}</p>"
-            f"<svg viewBox='{box}' preserveAspectRatio='xMidYMid meet'>{paths}</svg>"
-            "<p>Ne réveillez personne, ne prenez aucune photo. Un secteur parcouru sans "
-            "rencontre se signale aussi (« personne rencontrée »).</p></section>"
-        )
-    parts.append("</body></html>")
-    return "".join(parts)
-
-
-def team_sheets_table(engine: Engine, campaign_id: int) -> pd.DataFrame:
-    cov = coverage(engine, campaign_id)
-    return cov.sectors.drop(columns="geometry")[
-        ["team_code", "team_name", "sector_code", "commune_code"]
-    ].dropna(subset=["team_code"])
 
 
 # --- stored records, for checks and exports ------------------------------------------------

@@ -217,3 +217,19 @@ def test_migration_0006_creates_the_tables_the_models_describe(engine):
     mine = {"indicator_target", "indicator_value", "app_setting"}
     ours = [d for d in diff if mine & set(str(d).replace("'", " ").split())]
     assert ours == [], f"tables d'indicateurs et migration 0006 en désaccord : {ours}"
+
+
+def test_a_page_opened_by_its_address_without_the_right_role_says_so() -> None:
+    from observatoire.access import refused_page_notice, refused_pages
+
+    sections = {"Indicateurs": ["dashboards/tableau.py", "dashboards/revue.py"],
+                "Observatoire": ["dashboards/accueil.py"],
+                "Administration": ["dashboards/admin.py"]}
+    assert refused_pages("public", sections) == [
+        "dashboards/tableau.py", "dashboards/revue.py", "dashboards/admin.py"]
+    assert refused_pages("staff", sections) == ["dashboards/admin.py"]
+    assert refused_pages("admin", sections) == []
+    public = refused_page_notice("public", "Revue des doublons")
+    assert "Revue des doublons" in public and "connectez-vous" in public
+    staff = refused_page_notice("staff", "Comptes et réglages")
+    assert "Équipe de l'observatoire" in staff and "Comptes et réglages" in staff

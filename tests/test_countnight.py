@@ -12,13 +12,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from test_survey_factories import interview, make_night
 
-from observatoire import countnight
+from observatoire import countnight, team_sheets
+from observatoire.config import load_settings
 from observatoire.countnight import (
     CampaignLockedError,
     CampaignNotOpenError,
     SubmissionRejected,
     UnknownTeamError,
 )
+from observatoire.model import ObservatoireError
 from observatoire.store.tables import ObservationRow
 from observatoire.survey import browser_position
 
@@ -162,10 +164,46 @@ def test_sector_walked_with_nobody_met_is_a_zero_and_coverage_follows(engine):
 
 def test_team_sheets_show_every_team_code(engine):
     night = make_night(engine)
-    html = countnight.team_sheets_html(engine, night.campaign_id)
+    settings = load_settings({"OBSERVATOIRE_PUBLIC_URL": "https://obs.example.fr/",
+                              "OBSERVATOIRE_DATA_DIR": "/tmp"})  # fmt: skip
+    html = team_sheets.team_sheets_html(engine, night.campaign_id, settings)
+    table = team_sheets.team_sheets_table(engine, night.campaign_id)
     for code in night.teams:
         assert code in html
-    assert html.count("<svg") == len(night.teams)
+        # The entry link, as text and under its QR code, opens the entry page with the code.
+        assert f"https://obs.example.fr/saisie?equipe={code}" in html
+    assert html.count("class=\"segno\"") == len(night.teams)
+    # The commune is named, not coded; the outline lies over the basemap's tiles.
+    for code, name in set(zip(table["commune_code"], table["commune"], strict=True)):
+        assert name != code and name in html
+    assert "data.geopf.fr" in html and "Plan IGN" in html
+    assert html.count("<section class='sheet'>") == len(night.teams)
+
+
+def test_team_sheets_without_basemap_keep_the_bare_outline(engine):
+    night = make_night(engine)
+    bare = load_settings({"OBSERVATOIRE_TILES_URL": "aucun", "OBSERVATOIRE_DATA_DIR": "/tmp"})
+    html = team_sheets.team_sheets_html(engine, night.campaign_id, bare)
+    assert "<img" not in html and "Plan IGN" not in html
+    assert html.count("<path d='M ") >= len(night.teams)
+    with pytest.raises(ObservatoireError, match="OBSERVATOIRE_TILES_URL"):
+        load_settings({"OBSERVATOIRE_TILES_URL": "https://tuiles.example.fr/carte.png"})
+
+
+def test_team_sheets_are_built_once_per_change_of_the_teams(engine, monkeypatch):
+    night = make_night(engine)
+    built = []
+    real = team_sheets.build_sheets
+    monkeypatch.setattr(team_sheets, "build_sheets",
+                        lambda *a, **k: built.append(1) or real(*a, **k))  # fmt: skip
+    first = team_sheets.team_sheets_html(engine, night.campaign_id)
+    assert team_sheets.team_sheets_html(engine, night.campaign_id) == first
+    assert len(built) == 1  # the second download reads the sheets already built
+    with engine.begin() as c:
+        c.execute(text("UPDATE team SET name = 'Équipe renommée' WHERE code = :code"),
+                  {"code": night.teams[0]})
+    again = team_sheets.team_sheets_html(engine, night.campaign_id)
+    assert len(built) == 2 and "Équipe renommée" in again
 
 
 @pytest.mark.slow

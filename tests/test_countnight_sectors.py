@@ -12,7 +12,7 @@ from shapely.geometry import Point, box
 from sqlalchemy.orm import Session
 from test_survey_factories import NIGHT, interview, small_territory
 
-from observatoire import countnight
+from observatoire import countnight, team_sheets
 from observatoire.model import ObservatoireError
 from observatoire.store import repository
 from observatoire.store.db import upgrade_database
@@ -155,7 +155,7 @@ def uploaded_night(engine, tmp_path, communes):
         sectors=sectors,
     )
     countnight.open_campaign(engine, campaign_id, "test")
-    sheet = countnight.team_sheets_table(engine, campaign_id)
+    sheet = team_sheets.team_sheets_table(engine, campaign_id)
     return campaign_id, dict(zip(sheet["sector_code"], sheet["team_code"], strict=True))
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 from test_survey_factories import interview, make_night, sign_in_staff
 
-from observatoire import countnight
+from observatoire import countnight, team_sheets
 from observatoire.access import PUBLIC_USER, SESSION_KEY, can_open, current_user
 from observatoire.model import Role
 from observatoire.store.db import make_engine
@@ -349,7 +349,7 @@ def test_a_download_is_built_and_audited_on_the_click_only(night_db):
 
     def make() -> str:
         built.append(1)
-        return countnight.team_sheets_html(engine, night.campaign_id)
+        return team_sheets.team_sheets_html(engine, night.campaign_id)
 
     download = exports.audited(engine, "camille.test", "team_sheets", make,
                                campaign_id=night.campaign_id)

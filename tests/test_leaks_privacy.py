@@ -394,14 +394,14 @@ def test_the_team_leader_table_never_holds_a_live_formula(night):
 def test_the_campaign_page_team_csv_never_holds_a_live_formula(night, monkeypatch):
     import streamlit
 
-    from observatoire import countnight
+    from observatoire import team_sheets
 
     downloads: dict[str, object] = {}
     monkeypatch.setattr(streamlit, "download_button",
                         lambda label, data, *a, **k: downloads.setdefault(label, data))
-    monkeypatch.setattr(countnight, "team_sheets_table", lambda *_a, **_k: pd.DataFrame({
+    monkeypatch.setattr(team_sheets, "team_sheets_table", lambda *_a, **_k: pd.DataFrame({
         "team_code": PAYLOADS, "team_name": PAYLOADS, "sector_code": PAYLOADS,
-        "commune_code": PAYLOADS}))
+        "commune_code": PAYLOADS, "commune": PAYLOADS}))
     at = _page("campagnes.py")
     sign_in_staff(at)
     at.run()
@@ -409,7 +409,7 @@ def test_the_campaign_page_team_csv_never_holds_a_live_formula(night, monkeypatc
     data = downloads["Équipes et secteurs (CSV)"]
     data = data() if callable(data) else data  # built on the click
     cells = _csv_cells(data.decode("utf-8") if isinstance(data, bytes) else data)
-    assert len(cells) == 4 * (len(PAYLOADS) + 1)
+    assert len(cells) == 5 * (len(PAYLOADS) + 1)  # five columns, a header and the rows
     assert [c for c in cells if c.startswith(_FORMULA_START) or is_formula(c)] == []
 
 

@@ -247,6 +247,61 @@ def test_review_page_decision_changes_the_next_run(stored, database_url, monkeyp
     assert (after[a] == after[b]) is (not together)
 
 
+def test_review_page_labels_undoes_and_finds_the_person(stored, database_url,
+                                                        monkeypatch) -> None:
+    settings = LinkageSettings(review_band=(0.0, 1.01))
+    link_stored_records(stored, key=KEY, settings=settings)
+    with Session(stored) as session:
+        first = repo.review_queue(session).iloc[0]
+    app = _page(database_url, monkeypatch)
+    assert not app.exception, app.exception
+    shown = " ".join(str(v) for frame in app.dataframe for v in frame.value.to_numpy().ravel())
+    # French labels and readable values, never the store's codes.
+    assert "annee_depuis_age" not in shown and "si_siao" not in shown.replace(":", " ")
+    assert "Source" in shown and ("Extraction SI-SIAO" in shown or "Accueil de jour" in shown)
+    assert "01/03/2025" in shown  # the last contact as a French date
+    assert app.button(key="revue_annuler").disabled  # nothing answered yet
+
+    app.button(key="revue_match").click().run()
+    assert app.progress[0].value > 0
+    assert not app.button(key="revue_annuler").disabled
+    app.button(key="revue_annuler").click().run()
+    assert not app.exception, app.exception
+    assert any("Réponse annulée" in i.value for i in app.info)
+    assert app.progress[0].value == 0
+    with Session(stored) as session:
+        assert repo.latest_decisions(session).empty  # the pair is back in the queue
+        undone = session.scalars(select(AuditLogRow).where(
+            AuditLogRow.action == "linkage.decision_undone")).all()
+    assert [(u.actor, u.details["decision"]) for u in undone] == [("agent", "match")]
+
+    # The person of a record of the pair, found by the record's key.
+    app.text_input(key="revue_personne").input(first["record_a"]).run()
+    assert not app.exception, app.exception
+    with Session(stored) as session:
+        person = repo.person_of_record(session, first["record_a"])
+        members = repo.person_records(session, person)
+    assert any(f"{len(members)} enregistrement(s)" in m.value for m in app.markdown)
+    assert list(app.multiselect(key="revue_detacher").options) == members
+    app.text_input(key="revue_personne").input("inconnu:0").run()
+    assert app.error and "Ni une personne ni un enregistrement connu" in app.error[0].value
+
+
+def test_undo_withdraws_only_the_reviewers_latest_answer(stored) -> None:
+    with Session(stored) as session, session.begin():
+        repo.add_decision(session, _key("a0"), _key("a1"), "match", "alice")
+        repo.add_decision(session, _key("a0"), _key("a1"), "non_match", "alice")
+        repo.add_decision(session, _key("b0"), _key("b1"), "match", "bob")
+    with Session(stored) as session, session.begin():
+        pair = tuple(sorted((_key("a0"), _key("a1"))))  # stored in key order
+        assert repo.undo_decision(session, "alice") == (*pair, "non_match")
+    with Session(stored) as session, session.begin():
+        decided = repo.latest_decisions(session)
+        # alice's earlier answer counts again; bob's is untouched.
+        assert sorted(decided["decision"]) == ["match", "match"]
+        assert repo.undo_decision(session, "carol") is None
+
+
 def test_review_page_refuses_the_public(stored, database_url, monkeypatch) -> None:
     monkeypatch.setenv("OBSERVATOIRE_DATABASE_URL", database_url)
     monkeypatch.chdir(REPO)

@@ -11,7 +11,7 @@ from shapely.geometry import box
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from observatoire import countnight
+from observatoire import countnight, team_sheets
 from observatoire.model import Commune, Territory, TerritoryKind
 from observatoire.store import repository
 from observatoire.store.db import upgrade_database
@@ -55,7 +55,7 @@ def make_night(engine: Engine, *, status: str = "open", training: bool = False) 
         countnight.open_campaign(engine, campaign_id, "test")
     if training:
         countnight.set_training(engine, campaign_id, True, "test")
-    sheet = countnight.team_sheets_table(engine, campaign_id)
+    sheet = team_sheets.team_sheets_table(engine, campaign_id)
     return Night(
         campaign_id=campaign_id,
         teams=list(sheet["team_code"]),

@@ -161,6 +161,43 @@ def latest_decisions(session: Session) -> pd.DataFrame:
     return frame.drop(columns="id").reset_index(drop=True)
 
 
+def undo_decision(session: Session, reviewer: str) -> tuple[str, str, str] | None:
+    """Withdraw ``reviewer``'s latest review answer (not a split): the pair goes back to
+    the queue, the answer before it (if any) counts again. The audit log keeps what was
+    withdrawn. Returns ``(record_a, record_b, decision)``, or ``None`` if nothing to undo."""
+    row = session.scalar(
+        select(ReviewDecisionRow)
+        .where(ReviewDecisionRow.reviewer == reviewer, ReviewDecisionRow.origin == "revue")
+        .order_by(ReviewDecisionRow.id.desc()).limit(1)
+    )
+    if row is None:
+        return None
+    undone = (row.record_a, row.record_b, row.decision)
+    session.delete(row)
+    record_audit(session, reviewer, "linkage.decision_undone", record_a=row.record_a,
+                 record_b=row.record_b, decision=row.decision)  # fmt: skip
+    session.flush()
+    return undone
+
+
+def person_of_record(session: Session, key: str) -> str | None:
+    """The stored person (``person_key``) a record belongs to in the latest run."""
+    if key.startswith(f"{NIGHT_SOURCE}:"):
+        uuid = key[len(NIGHT_SOURCE) + 1 :]
+        return session.scalar(
+            select(PersonRow.person_key)
+            .join(ObservationPersonRow, ObservationPersonRow.person_id == PersonRow.id)
+            .join(ObservationRow, ObservationRow.id == ObservationPersonRow.observation_id)
+            .where(ObservationRow.submission_uuid == uuid)
+        )
+    source, _, row_key = key.partition(":")
+    return session.scalar(
+        select(PersonRow.person_key)
+        .join(SourceRecordRow, SourceRecordRow.person_id == PersonRow.id)
+        .where(SourceRecordRow.source == source, SourceRecordRow.source_row_key == row_key)
+    )
+
+
 def person_records(session: Session, key: str) -> list[str]:
     """Stable keys of the records of a stored person (partner rows and observations)."""
     person = session.scalar(select(PersonRow).where(PersonRow.person_key == key))

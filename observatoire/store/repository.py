@@ -91,6 +91,16 @@ def list_territories(session: Session) -> list[TerritoryRow]:
     return list(session.scalars(select(TerritoryRow).order_by(TerritoryRow.name)))
 
 
+def commune_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """Names of communes by INSEE code (codes of no stored territory are left out)."""
+    codes = sorted({c for c in codes if c})
+    if not codes:
+        return {}
+    return dict(session.execute(
+        select(CommuneRow.code, CommuneRow.name).where(CommuneRow.code.in_(codes))
+    ).all())
+
+
 def territory_communes(session: Session, slug: str) -> gpd.GeoDataFrame:
     """The communes of a territory with their geometry (EPSG:4326)."""
     territory = get_territory(session, slug)

@@ -24,14 +24,14 @@ class App:
         self.url, self.process, self.log = url, process, log
 
 
-def start_app(database_url: str, data_dir: Path) -> App:
+def start_app(database_url: str, data_dir: Path, territory: str = "test-territoire") -> App:
     """``streamlit run serve.py`` (the app as `observatoire app` serves it: behind its security
     headers) on a free port, waiting for its health check."""
     port = _free_port()
     log = data_dir / "streamlit.log"
     env = dict(
         os.environ, OBSERVATOIRE_DATABASE_URL=database_url, OBSERVATOIRE_DATA_DIR=str(data_dir),
-        OBSERVATOIRE_TERRITORY="test-territoire",
+        OBSERVATOIRE_TERRITORY=territory,
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "serve.py"),

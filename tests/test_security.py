@@ -307,6 +307,55 @@ def test_signing_out_drops_the_team_code_from_the_address(app_db):
     assert not app.success and app.text_input[0].label == "Identifiant"
 
 
+@pytest.mark.parametrize("claim", ["unknown", "closed"])
+def test_a_team_code_in_the_address_is_checked_before_anyone_is_shown_connected(app_db,
+                                                                               claim):
+    """``/connexion?equipe=ANYTHING`` said "Connecté : Équipe ANYTHING": the code of the
+    address is now checked like a typed one (known, campaign not locked, lockout)."""
+    from observatoire import countnight
+
+    engine, night = app_db
+    code = "ZZZZZZ" if claim == "unknown" else night.teams[0]
+    if claim == "closed":
+        countnight.lock_campaign(engine, night.campaign_id, "t")
+    for script in ("dashboards/connexion.py", "streamlit_app.py"):
+        app = AppTest.from_file(str(REPO / script), default_timeout=60)
+        app.query_params["equipe"] = code
+        app.run()
+        assert not app.exception, app.exception
+        shown = [e.value for e in [*app.success, *app.sidebar.caption] if "Connecté" in e.value]
+        assert shown == [], (script, shown)
+    app = AppTest.from_file(str(REPO / "dashboards" / "connexion.py"), default_timeout=60)
+    app.query_params["equipe"] = code
+    app.run()
+    assert "refusé" in app.error[0].value and code in app.error[0].value
+    assert app.text_input[0].label == "Identifiant"  # the sign-in forms, as for the public
+    assert "equipe" not in app.query_params and SESSION_KEY not in app.session_state
+    with Session(engine) as session:
+        failed = session.scalars(select(AuditLogRow).where(
+            AuditLogRow.action == "login.team_failed")).all()
+    assert [a for a in failed if a.details.get("page") == "connexion"]
+
+
+def test_a_team_code_in_the_address_is_locked_out_like_a_typed_one(app_db):
+    app = AppTest.from_file(str(REPO / "dashboards" / "connexion.py"), default_timeout=60)
+    for _ in range(TEAM_CODE_THROTTLE.free_failures + 1):
+        app.query_params["equipe"] = "ZZZZZZ"
+        app.run()
+    assert "Trop d'essais" in app.error[0].value
+    assert not [s for s in app.success if "Connecté" in s.value]
+
+
+def test_a_valid_team_code_in_the_address_signs_the_volunteer_in(app_db):
+    _, night = app_db
+    app = AppTest.from_file(str(REPO / "dashboards" / "connexion.py"), default_timeout=60)
+    app.query_params["equipe"] = night.teams[0].lower()
+    app.run()
+    assert not app.exception, app.exception
+    assert [s.value for s in app.success if "Connecté" in s.value]
+    assert app.session_state["team_code"] == night.teams[0]
+
+
 def test_the_client_is_the_connection_then_a_local_proxy_then_the_session():
     assert security.client_key("203.0.113.7", "10.0.0.1", "s1") == "adresse:203.0.113.7"
     # From this machine (a local reverse proxy): the address the proxy appended, not the

@@ -19,7 +19,6 @@ import hashlib
 import secrets
 import threading
 import time
-from http.cookies import SimpleCookie
 
 SECURITY_HEADERS: dict[str, str] = {
     # No other site may show the app in a frame (clickjacking of the sign-in or entry pages).
@@ -122,15 +121,14 @@ DOWNLOAD_GRANTS = DownloadGrants()
 
 
 def _request_cookie(scope, name: str) -> str | None:  # noqa: ANN001 - ASGI scope
+    # Split by hand: http.cookies drops every cookie after one it cannot parse (another
+    # application on the same host may set such a cookie).
     for key, value in scope.get("headers", []):
         if key.lower() == b"cookie":
-            jar = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # noqa: BLE001 - a malformed cookie header: no cookie
-                continue
-            if name in jar and jar[name].value:
-                return jar[name].value
+            for pair in value.decode("latin-1").split(";"):
+                cookie, _, content = pair.strip().partition("=")
+                if cookie == name and content.strip():
+                    return content.strip()
     return None
 
 

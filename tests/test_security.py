@@ -635,8 +635,10 @@ def test_a_browser_gets_a_private_cookie_of_its_own():
     value = cookie.split(";")[0].split("=", 1)[1]
     assert len(value) == 32
     assert value != _served(middleware, "/")[1]["set-cookie"].split(";")[0].split("=", 1)[1]
-    # A browser that holds one keeps it.
+    # A browser that holds one keeps it, among cookies of other applications of the host.
     assert "set-cookie" not in _served(middleware, "/", f"{BROWSER_COOKIE}={value}")[1]
+    others = f'autre="a b\\"c; x=[1, 2]; {BROWSER_COOKIE}={value}; _streamlit_xsrf=2|a|b|1'
+    assert "set-cookie" not in _served(middleware, "/", others)[1]
 
 
 def test_a_built_file_is_served_only_to_the_browser_it_was_granted_to():

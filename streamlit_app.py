@@ -82,7 +82,10 @@ navigation = {
     ]
     for section, entries in plan.items()
 }
-if user.role.value != "public":
+# A team code in the address is only a claim (checked by the entry and sign-in pages): a
+# volunteer is shown as signed in once this session accepted the code.
+claimed = user.role.value == "volunteer" and st.session_state.get("team_code") != user.team_code
+if user.role.value != "public" and not claimed:
     from dashboards.common import plain
 
     st.sidebar.caption(f"Connecté : {plain(user.display_name)} ({user.role.label})")

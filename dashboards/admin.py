@@ -7,7 +7,7 @@ import os
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboards.common import engine, plain
+from dashboards.common import engine, plain, table_download
 from dashboards.tableau_commun import require
 from observatoire.model import ObservatoireError, Role
 from observatoire.store import access_repository as access
@@ -100,6 +100,7 @@ with journal:
                                       "feed", "indicator", "sample"])  # fmt: skip
     with Session(engine()) as session:
         log = access.audit_log(session, 300, None if prefix == "toutes" else prefix)
-    st.dataframe(log.rename(columns={"at": "Date", "actor": "Auteur", "action": "Action",
-                                     "details": "Détails"}),
-                 hide_index=True, width="stretch")  # fmt: skip
+    log = log.rename(columns={"at": "Date", "actor": "Auteur", "action": "Action",
+                              "details": "Détails"})  # fmt: skip
+    st.dataframe(log, hide_index=True, width="stretch")
+    table_download(log, "journal.csv", actions=prefix)

@@ -135,13 +135,53 @@ def download(
 ) -> None:
     """A download button whose file is built only when the signed-in person clicks, and
     audited then under their login (`observatoire.exports.audited`): drawing the page
-    serves no file, so no ``/media/`` address holds it for whoever finds the link."""
-    from observatoire import exports
+    serves no file. The built file is granted to the clicking browser only, for a few
+    minutes (`observatoire.web.DOWNLOAD_GRANTS`): its ``/media/`` address given to another
+    client, or used later, serves nothing."""
+    from observatoire import exports, web
 
     user = signed_in_user()
-    where.download_button(
-        label,
-        exports.audited(engine(), user.login, kind, make, file=file_name, role=user.role.value,
-                        **details),
-        file_name=file_name, mime=mime, key=key, on_click="ignore",
+    audited = exports.audited(engine(), user.login, kind, make, file=file_name,
+                              role=user.role.value, **details)  # fmt: skip
+    browser = _browser()
+
+    def build():  # noqa: ANN202 - str or bytes, as make returns
+        # Run by Streamlit on the click, outside the page's run: the browser is read now.
+        data = audited()
+        web.DOWNLOAD_GRANTS.grant(browser, data)
+        return data
+
+    where.download_button(label, build, file_name=file_name, mime=mime, key=key,
+                          on_click="ignore")  # fmt: skip
+
+
+def _browser() -> str | None:
+    """The clicking browser's `observatoire.web.BROWSER_COOKIE`, as its connection sent it."""
+    from observatoire.web import BROWSER_COOKIE
+
+    try:
+        value = st.context.cookies.get(BROWSER_COOKIE)
+    except Exception:  # noqa: BLE001 - no connection (bare script, test runtime)
+        return None
+    return value if isinstance(value, str) else None
+
+
+def table_download(
+    frame, file_name: str, *, label: str = "Télécharger ce tableau (CSV)",  # noqa: ANN001
+    where=st, key: str | None = None, **details,  # noqa: ANN001 - st or a container
+) -> None:
+    """The audited replacement of the table toolbar's "Download as CSV" (turned off in the
+    served configuration): ``frame`` as shown, as a French spreadsheet reads it (``;``,
+    decimal commas, UTF-8 with BOM, formulas escaped), through `download` (built on the
+    click, audited as ``export.table`` with ``file_name``, served to that browser only)."""
+    from observatoire.formula import frame_to_csv
+
+    shown = frame.copy()
+    # Numbers of pandas (a campaign id read from a table) as plain ones for the audit log.
+    details = {name: value.item() if hasattr(value, "item") else value
+               for name, value in details.items()}  # fmt: skip
+    download(
+        label, lambda: frame_to_csv(shown, sep=";", decimal=",").encode("utf-8-sig"),
+        file_name=file_name, mime="text/csv", kind="table", where=where,
+        key=key or f"csv:{file_name}", table=file_name, **details,
     )  # fmt: skip

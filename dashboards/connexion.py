@@ -7,8 +7,9 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from dashboards.common import client, engine, plain, signed_in_user
-from observatoire import security
+from observatoire import countnight, security
 from observatoire.access import (
+    PUBLIC_USER,
     SESSION_KEY,
     SIGNED_OUT_KEY,
     TEAM_CODE_PARAM,
@@ -35,8 +36,35 @@ def _sign_in(user) -> None:
     st.rerun()
 
 
+def _verified_team(user):  # noqa: ANN001, ANN202 - CurrentUser in, CurrentUser or None out
+    """``user`` (a volunteer) once its team code is checked as the sign-in form checks it
+    (known, campaign not locked, night not over, lockout): a code in the address is only a
+    claim. A code this session already accepted is re-checked without being counted."""
+    accepted = st.session_state.get("team_code")
+    code = countnight.normalise_team_code(user.team_code)
+    if accepted and accepted == code:
+        security.join_team(engine(), code, client=client(), page="connexion",
+                           join=countnight.join_for_entry, accepted=accepted)  # fmt: skip
+        return user
+    return security.team_sign_in(engine(), code, client=client(), page="connexion")
+
+
 st.title("Connexion")
 user = signed_in_user()
+if user.role is Role.VOLUNTEER:
+    try:
+        team = _verified_team(user)
+        refusal = None if team else ("code inconnu, ou nuit de comptage close. Vérifiez le "
+                                     "code auprès de votre chef d'équipe")  # fmt: skip
+    except ObservatoireError as exc:
+        team, refusal = None, str(exc)
+    if team is None:
+        sign_out(st.session_state)
+        st.query_params.pop(TEAM_CODE_PARAM, None)
+        st.error(plain(f"Code d'équipe « {user.team_code} » refusé : {refusal}"))
+        user = PUBLIC_USER
+    elif st.session_state.get("team_code") != team.team_code:
+        _sign_in(team)  # the code is accepted for this session (and the navigation)
 if user.role is Role.PUBLIC and st.session_state.get(SIGNED_OUT_KEY):
     st.info(st.session_state.pop(SIGNED_OUT_KEY))
 

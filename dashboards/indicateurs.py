@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboards.common import engine, plain
+from dashboards.common import engine, plain, table_download
 from dashboards.tableau_commun import (
     NO_DATA,
     STAFF_ROLES,
@@ -79,6 +79,7 @@ def _show_iceberg() -> None:
         st.markdown(f"**{plain(layer.title)}** — {plain(layer.note)}")
     with st.expander("Sensibilité : chaque modèle, et le rapprochement lu bas ou haut"):
         st.dataframe(layers.sensitivity, hide_index=True, width="stretch")
+        table_download(layers.sensitivity, "sensibilite-estimation.csv", territory=slug)
 
 
 if section == ICEBERG:
@@ -104,7 +105,9 @@ elif section == FLOWS:
             "Contrôle : actifs(t) = actifs(t-1) + entrées − sorties "
             + ("vérifié chaque mois." if balanced else "NON vérifié : voir la colonne Contrôle.")
         )
-        st.dataframe(monthly.rename(columns=FLOW_LABELS), hide_index=True, width="stretch")
+        flows = monthly.rename(columns=FLOW_LABELS)
+        st.dataframe(flows, hide_index=True, width="stretch")
+        table_download(flows, f"flux-{days}-jours.csv", territory=slug, inactivity_days=days)
 else:
     st.subheader("Indicateurs Logement d'abord et objectifs de la convention")
     inputs = load_inputs(slug)
@@ -117,10 +120,11 @@ else:
             atteint=table["met"].map({True: "oui", False: "non"}).fillna("—"),
             ecart=table["distance"],
         )[["label", "year", "value", "target", "ecart", "atteint"]]
-        st.dataframe(shown.rename(columns={
+        shown = shown.rename(columns={
             "label": "Indicateur", "year": "Année", "value": "Valeur", "target": "Objectif",
-            "ecart": "Écart à l'objectif", "atteint": "Objectif atteint"}),
-            hide_index=True, width="stretch")  # fmt: skip
+            "ecart": "Écart à l'objectif", "atteint": "Objectif atteint"})  # fmt: skip
+        st.dataframe(shown, hide_index=True, width="stretch")
+        table_download(shown, "indicateurs-logement-d-abord.csv", territory=slug)
 
     plan_ids = [i.id for i in catalogue.in_group("logement_d_abord")] + ["a_minima_total"]
     with st.form("objectifs"):

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards.common import plain
+from dashboards.common import plain, table_download
 from dashboards.tableau_commun import (
     NO_DATA,
     STAFF_ROLES,
@@ -140,13 +140,13 @@ st.plotly_chart(
                number_format="{:,.0f}" if column == "personnes" else "{:.1f}"),
     width="stretch",
 )  # fmt: skip
-st.dataframe(
-    table.sort_values("personnes", ascending=False).rename(columns={
-        "code": "Code INSEE", "nom": "Commune", "population": "Population", "rue": "Rue",
-        "lieux": "Lieux partenaires", "personnes": "Total a minima",
-        "pour_10000": "Pour 10 000 hab."}),
-    hide_index=True, width="stretch",
-)  # fmt: skip
+by_commune = table.sort_values("personnes", ascending=False).rename(columns={
+    "code": "Code INSEE", "nom": "Commune", "population": "Population", "rue": "Rue",
+    "lieux": "Lieux partenaires", "personnes": "Total a minima",
+    "pour_10000": "Pour 10 000 hab."})  # fmt: skip
+st.dataframe(by_commune, hide_index=True, width="stretch")
+table_download(by_commune, f"communes-{campaign_id}.csv", territory=slug,
+               campaign_id=campaign_id)
 
 st.subheader("Profil des personnes rencontrées")
 profiles = campaign_profiles(inputs, campaign_id)

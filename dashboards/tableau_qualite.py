@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboards.common import table_download
 from dashboards.tableau_commun import (
     NO_DATA,
     STAFF_ROLES,
@@ -56,12 +57,16 @@ else:
     missing["Part"] = (missing["Fiches sans réponse"] / len(observations)).map(
         lambda v: f"{100 * v:.0f} %")  # fmt: skip
     st.dataframe(missing, hide_index=True, width="stretch")
+    table_download(missing, f"champs-manquants-{campaign_id}.csv", territory=slug,
+                   campaign_id=campaign_id)
     shares = campaign_profiles(inputs, campaign_id)
     shares["Indicateur"] = shares["indicator"].map(lambda i: catalogue[i].label)
     st.caption("Effectifs derrière chaque part du profil :")
-    st.dataframe(shares[["Indicateur", "numerator", "denominator"]].rename(
-        columns={"numerator": "Concernées", "denominator": "Réponses connues"}),
-        hide_index=True, width="stretch")  # fmt: skip
+    counts = shares[["Indicateur", "numerator", "denominator"]].rename(
+        columns={"numerator": "Concernées", "denominator": "Réponses connues"})
+    st.dataframe(counts, hide_index=True, width="stretch")
+    table_download(counts, f"effectifs-profil-{campaign_id}.csv", territory=slug,
+                   campaign_id=campaign_id)
 
 st.subheader("Avertissements")
 warnings = []
@@ -86,8 +91,10 @@ else:
         non_couverts=coverage["non_couverts"].map(lambda c: ", ".join(c) or "—"),
         couverture=coverage["couverture"].map(lambda v: f"{100 * v:.0f} %"),
     )[["commune", "prevus", "parcourus", "sans_personne", "couverture", "non_couverts"]]
-    st.dataframe(shown.rename(columns={"commune": "Commune", "prevus": "Secteurs prévus",
-                                       "parcourus": "Parcourus", "sans_personne":
-                                       "Sans personne rencontrée", "couverture": "Couverture",
-                                       "non_couverts": "Secteurs non couverts"}),
-                 hide_index=True, width="stretch")  # fmt: skip
+    shown = shown.rename(columns={"commune": "Commune", "prevus": "Secteurs prévus",
+                                  "parcourus": "Parcourus", "sans_personne":
+                                  "Sans personne rencontrée", "couverture": "Couverture",
+                                  "non_couverts": "Secteurs non couverts"})  # fmt: skip
+    st.dataframe(shown, hide_index=True, width="stretch")
+    table_download(shown, f"secteurs-non-couverts-{campaign_id}.csv", territory=slug,
+                   campaign_id=campaign_id)

@@ -134,9 +134,25 @@ soleil bonjour bonsoir doudou chouchou loulou nicolas julien camille marseille p
 liberte observatoire solidarite nuitdelasolidarite sansabri logementdabord admin
 administrateur utilisateur welcome bienvenue secret motdepassesecret changeme monmotdepasse
 football dragon monkey letmein sunshine princess master superman batman starwars
+motdepass mdp azerty qwertz loveyou jetaimebeaucoup amour monamour doudou tresor
+princesse chocolat coucou salut soleil marseille toulouse lyon nantes bordeaux lille
+strasbourg dijon olympique psg allezlom pokemon samsung nintendo thomas alexandre
+antoine maxime camille marie sophie charlie michel jesus dieu hello shadow baseball
+mustang freedom whatever trustno login access summer winter hiver printemps automne
+pass passe passeport secret secrete test testing demo utilisateur invite guest root
+toor user system systeme ordinateur computer internet google facebook
 """.split())
-"""Words refused as passwords, with or without digits and signs around them (a short list of
-the French and English passwords that leak lists put first, and the words of this domain)."""
+"""Words refused as passwords, with or without digits and signs around them and with their
+letters written as digits or signs (``P@ssw0rd``, ``s0l3il``): a short list of the French
+and English passwords that leak lists put first, and the words of this domain."""
+
+# The substitutions guessers try first (``@`` for a, ``0`` for o...); ``1`` and ``|`` are
+# read both as i and as l.
+_LOOKALIKES = ({"@": "a", "4": "a", "8": "b", "(": "c", "3": "e", "€": "e", "6": "g",
+                "9": "g", "#": "h", "!": "i", "1": "i", "|": "i", "0": "o", "$": "s",
+                "5": "s", "§": "s", "7": "t", "+": "t", "2": "z", "%": "x"},
+               {"1": "l", "|": "l"})
+_DIGITS_AND_SIGNS = "0123456789!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ €§°"
 
 _SEQUENCES = (
     "0123456789" * 3,
@@ -155,7 +171,8 @@ def password_problem(password: str, login: str = "") -> str | None:
 
     Refused: fewer than 12 characters, one character repeated, a run of the keyboard or of
     the alphabet or digits (``123456789012``, ``azertyuiopqs``), a short pattern repeated,
-    the login, a common password with digits or signs around it (``motdepasse123``).
+    the login, a common password with digits or signs around it (``motdepasse123``), or
+    with its letters written as digits or signs (``P@ssw0rd123456``).
     """
     if len(password) < MIN_PASSWORD_LENGTH:
         return (f"Mot de passe trop court ({len(password)} caractères) : il en faut au moins "
@@ -173,12 +190,42 @@ def password_problem(password: str, login: str = "") -> str | None:
     if len(name) >= 3 and (name in folded or name[::-1] in folded):
         return "Mot de passe refusé : il contient l'identifiant du compte."
     core = compact.strip("0123456789")
-    if not core or core in COMMON_PASSWORDS or compact in COMMON_PASSWORDS or any(
-        core == word * (len(core) // len(word)) for word in COMMON_PASSWORDS
-        if len(core) % len(word) == 0
-    ):
+    if not core or _is_common(core) or _is_common(compact):
         return "Mot de passe refusé : c'est un mot de passe courant, essayé en premier."
+    for word in sorted(_read_as_words(folded)):
+        if _is_common(word):
+            return (f"Mot de passe refusé : on y lit le mot de passe courant « {word} », "
+                    "écrit avec des chiffres ou des signes à la place de lettres ou autour ; "
+                    "les outils qui devinent les mots de passe essaient ces variantes en "
+                    "premier.")  # fmt: skip
     return None
+
+
+def _is_common(word: str) -> bool:
+    """``word`` is a common password, or one repeated (``azertyazerty``)."""
+    return bool(word) and (word in COMMON_PASSWORDS or any(
+        word == common * (len(word) // len(common)) for common in COMMON_PASSWORDS
+        if len(word) % len(common) == 0
+    ))  # fmt: skip
+
+
+def _read_as_words(folded: str) -> set[str]:
+    """The letters a guesser reads in ``folded``: with the digits and signs around it cut
+    off (or not) and the lookalikes inside it read as letters (``p@ssw0rd123`` ->
+    ``password``)."""
+    # Every cut of the runs of digits and signs at both ends (``m4rs3ill3#2025``: the 3
+    # belongs to the word, the #2025 does not).
+    lead = len(folded) - len(folded.lstrip(_DIGITS_AND_SIGNS))
+    trail = len(folded) - len(folded.rstrip(_DIGITS_AND_SIGNS))
+    cores = {folded[start:len(folded) - end]
+             for start in range(min(lead, 20) + 1) for end in range(min(trail, 20) + 1)
+             if start < len(folded) - end}  # fmt: skip
+    words = set()
+    for core in cores:
+        for extra in ({}, _LOOKALIKES[1]):
+            table = str.maketrans({**_LOOKALIKES[0], **extra})
+            words.add("".join(ch for ch in core.translate(table) if ch.isalpha()))
+    return words
 
 
 def _fold(text: str) -> str:

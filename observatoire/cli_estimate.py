@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -64,17 +62,12 @@ def read_links(persons_path: str, records_path: str) -> pd.DataFrame:
 
 
 def _write_json(payload: dict, output: str) -> None:
-    target = Path(output)
-    if target.parent and not target.parent.exists():
-        raise ObservatoireError(f"Dossier introuvable pour --output : {target.parent}.")
-    handle, temporary = tempfile.mkstemp(dir=target.parent or ".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, ensure_ascii=False, indent=2)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    from observatoire.output_files import check_writable, replaced_atomically
+
+    target = check_writable(output, "Résultat (--output)")
+    with replaced_atomically(target) as temporary:
+        temporary.write_text(json.dumps(payload, ensure_ascii=False, indent=2),
+                             encoding="utf-8")  # fmt: skip
 
 
 def cmd_estimate_hidden(args: argparse.Namespace) -> int:

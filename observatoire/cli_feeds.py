@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from observatoire.model import ObservatoireError
+from observatoire.model import DEFAULT_PARTNER, ObservatoireError
 
 KEY_ENV = "OBSERVATOIRE_SECRET_KEY"
 KEY_FILE_ENV = "OBSERVATOIRE_SECRET_KEY_FILE"
@@ -117,6 +117,15 @@ def cmd_feed_formats(args: argparse.Namespace) -> int:
     return 0
 
 
+NO_PARTNER_WARNING = (
+    "aucun partenaire indiqué (--partenaire) : le fichier est inscrit sous le partenaire "
+    f"par défaut « {DEFAULT_PARTNER} ». Le registre des partages de données (feed list, "
+    "journal) doit dire quelle organisation a envoyé chaque fichier, et les lignes de deux "
+    "partenaires ne sont séparées que si chacun a son nom : indiquez-le, par exemple "
+    "--partenaire siao21."
+)
+
+
 def cmd_feed_import(args: argparse.Namespace) -> int:
     from observatoire.config import load_settings
     from observatoire.feeds.formats import get_format
@@ -127,9 +136,13 @@ def cmd_feed_import(args: argparse.Namespace) -> int:
     _warn_format_problems()
     feed_format = get_format(args.format)
     key = load_secret_key(args.key_file)
+    partner = args.partner
+    if partner is None:
+        partner = DEFAULT_PARTNER
+        print(f"avertissement : {NO_PARTNER_WARNING}", file=sys.stderr)
     engine = open_database(load_settings(), _progress)
     report = import_feed(engine, Path(args.file), feed_format, key, dry_run=args.dry_run,
-                         actor=args.actor, partner=args.partner,
+                         actor=args.actor, partner=partner,
                          progress=_progress if args.progress else lambda _m: None)
     _print_report(report, args, engine)
     if report.status.startswith("refusé"):
@@ -264,7 +277,6 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
 def add_feed_commands(commands) -> None:  # noqa: ANN001 - argparse subparsers action
     """Register ``feed``, ``pseudonymise``, ``purge`` and ``key`` on the main parser."""
     from observatoire.cli import command_group
-    from observatoire.model import DEFAULT_PARTNER
 
     actor_help = "auteur inscrit au journal (votre nom d'utilisateur par défaut)"
     feed_commands = command_group(
@@ -292,11 +304,13 @@ def add_feed_commands(commands) -> None:  # noqa: ANN001 - argparse subparsers a
     imp.add_argument("--dry-run", action="store_true",
                      help="affiche le rapport sans rien enregistrer")
     imp.add_argument("--progress", action="store_true", help="affiche l'avancement")
-    imp.add_argument("--partenaire", "--partner", dest="partner", default=DEFAULT_PARTNER,
+    imp.add_argument("--partenaire", "--partner", dest="partner", default=None,
                      metavar="NOM",
-                     help="organisation qui a envoyé le fichier, par ex. siao21 : les lignes "
-                     "de deux partenaires ne se mélangent jamais, même à numéro égal "
-                     f"({DEFAULT_PARTNER} par défaut : le partenaire habituel de la source)")
+                     help="organisation qui a envoyé le fichier, par ex. siao21 : inscrite au "
+                     "registre des partages (feed list, journal) ; les lignes de deux "
+                     "partenaires ne se mélangent jamais, même à numéro égal "
+                     f"(sans elle : {DEFAULT_PARTNER}, le partenaire habituel de la source, "
+                     "avec un avertissement)")
     imp.set_defaults(func=cmd_feed_import)
 
     listing = feed_commands.add_parser(

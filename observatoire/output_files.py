@@ -5,6 +5,9 @@ the work starts, and written whole or not at all.
   anything is stored (an import cannot be redone: the same file again is "déjà importé").
 - `replaced_atomically` writes to a temporary file beside the target and renames it at the
   end: an error midway leaves the previous file (or none), never a half-written one.
+- Both create the file readable by its owner only (0600), as the database is: reports,
+  pseudonymised files, persons and review files describe people (`open_private` for a
+  file written as a stream). The owner shares a file on purpose (``chmod``).
 """
 
 from __future__ import annotations
@@ -14,8 +17,12 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 from observatoire.model import ObservatoireError
+
+PRIVATE_MODE = 0o600
+"""Owner read and write only: the mode of every file the commands write."""
 
 
 class OutputPathError(ObservatoireError):
@@ -93,8 +100,8 @@ def check_writable(
 
 @contextlib.contextmanager
 def replaced_atomically(path: str | Path) -> Iterator[Path]:
-    """A temporary path to write ``path``'s new content to; renamed to ``path`` when the
-    block ends without error, removed otherwise."""
+    """A temporary path to write ``path``'s new content to; renamed to ``path`` (0600) when
+    the block ends without error, removed otherwise."""
     path = Path(path).expanduser()
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                              dir=path.parent)
@@ -102,12 +109,23 @@ def replaced_atomically(path: str | Path) -> Iterator[Path]:
     temporary_path = Path(temporary)
     try:
         yield temporary_path
-        # mkstemp creates 0600: the result gets the permissions a plain write would give.
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary_path, 0o666 & ~mask)
+        # mkstemp creates 0600; a writer that recreated the file (a library) may not have.
+        os.chmod(temporary_path, PRIVATE_MODE)
         os.replace(temporary_path, path)
     except BaseException:
         with contextlib.suppress(OSError):
             temporary_path.unlink()
+        raise
+
+
+def open_private(path: str | Path, mode: str = "w", **options) -> IO:  # noqa: ANN003
+    """``open(path, mode, **options)`` for writing, the file created or truncated with mode
+    0600 (an existing file is set to 0600 too)."""
+    path = Path(path).expanduser()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
+    try:
+        os.fchmod(descriptor, PRIVATE_MODE)
+        return os.fdopen(descriptor, mode, **options)
+    except BaseException:
+        os.close(descriptor)
         raise

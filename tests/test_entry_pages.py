@@ -357,3 +357,46 @@ def test_a_download_is_built_and_audited_on_the_click_only(night_db):
     assert night.teams[0] in download()
     assert _audit(engine, "export.team_sheets") == [
         ("camille.test", {"campaign_id": night.campaign_id})]
+
+
+@pytest.mark.parametrize("page, tables", [
+    ("tableau_qualite.py", ["champs-manquants", "effectifs-profil", "secteurs-non-couverts"]),
+    ("tableau.py", ["communes"]),
+])  # fmt: skip
+def test_staff_tables_have_an_audited_csv_download_instead_of_the_toolbar(
+    night_db, monkeypatch, page, tables
+):
+    """The toolbar's "Download as CSV" is off (unaudited); each table staff export gets a
+    button whose file is built on the click, audited under the signed-in login, and holds
+    the table as shown, for a French spreadsheet."""
+    import csv
+
+    import streamlit
+
+    engine, night = night_db
+    countnight.submit(engine, interview(night.teams[0]))
+    downloads: dict[str, tuple] = {}
+
+    def capture(label, data, *_a, file_name, **_k):  # noqa: ANN001, ANN202
+        downloads[file_name] = (label, data)
+
+    monkeypatch.setattr(streamlit, "download_button", capture)
+    at = _page(page)
+    sign_in_staff(at, STAFF)
+    at.run()
+    assert not at.exception, at.exception
+    names = {name.rsplit("-", 1)[0]: name for name in downloads}
+    assert set(tables) <= set(names), downloads
+    assert not _audit(engine, "export.table")  # drawn, not built
+    shown = {tuple(frame.value.columns) for frame in at.dataframe}
+    for n, table in enumerate(tables, start=1):
+        label, build = downloads[names[table]]
+        assert label == "Télécharger ce tableau (CSV)" and callable(build)
+        data = build()
+        assert data.startswith("\ufeff".encode())
+        rows = list(csv.reader(data.decode("utf-8-sig").splitlines(), delimiter=";"))
+        assert tuple(rows[0]) in shown and len(rows) > 1  # the header of a table shown
+        audit = _audit(engine, "export.table")
+        assert len(audit) == n and audit[-1][0] == STAFF
+        assert audit[-1][1]["table"] == names[table]
+        assert audit[-1][1]["campaign_id"] == night.campaign_id

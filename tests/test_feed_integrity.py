@@ -205,8 +205,13 @@ def test_the_partner_option_of_the_command_line(db, partner_files, tmp_path, mon
     other = _write(tmp_path / "autre.csv", header, [[a[0], *b[1:]] for a, b in
                                                     zip(rows[:10], rows[10:20], strict=True)])
     assert main(["feed", "import", str(file), "--format", "si_siao"]) in (0, 3)
+    # Without --partenaire: imported under the default partner, with a French warning.
+    err = capsys.readouterr().err
+    assert "avertissement : aucun partenaire indiqué (--partenaire)" in err
+    assert "registre des partages" in err
     assert main(["feed", "import", str(other), "--format", "si_siao", "--partenaire",
                  "siao71", "--actor", "Camille"]) in (0, 3)
+    assert "aucun partenaire indiqué" not in capsys.readouterr().err
     assert len(_stored(db)) == 20
     assert main(["feed", "import", str(other), "--format", "si_siao", "--partenaire",
                  "!!!"]) == 2

@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -331,6 +333,41 @@ def test_no_formula_through_any_writer(writer, tmp_path):
     assert cells
     running = [c for c in cells if c.startswith(_FORMULA_START) or is_formula(c)]
     assert running == []
+
+
+_TEST_INPUTS = {"accueil.csv", "records.csv"}
+
+
+def _publish_html(tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    from observatoire.publish.export import write_html
+
+    write_html(_publication(), gpd.GeoDataFrame({"code": []}, geometry=[]), tmp_path)
+
+
+def _link_summary(tmp_path: Path) -> None:
+    assert main(["link", str(_records(tmp_path)), "--output", str(tmp_path / "p.csv"),
+                 "--summary", str(tmp_path / "resume.json")]) == 0  # fmt: skip
+
+
+@pytest.mark.parametrize("writer", [*WRITERS, "publish-html", "link-summary"])
+def test_every_written_file_is_readable_by_its_owner_only(writer, tmp_path):
+    """Reports, pseudonymised files, persons and review files describe people: created
+    0600 as the database is, whatever the umask, and a file replaced becomes 0600."""
+    writers = {**WRITERS, "publish-html": _publish_html, "link-summary": _link_summary}
+    old = os.umask(0o022)
+    try:
+        if writer in ("link", "link-summary"):
+            (tmp_path / "p.csv").write_text("ancien")  # an earlier output, 0644: replaced
+        writers[writer](tmp_path)
+    finally:
+        os.umask(old)
+    written = {path.name: stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()
+               if path.is_file() and path.name not in _TEST_INPUTS}  # fmt: skip
+    if writer != "publication-page-csv":  # the page's download is bytes, not a file
+        assert written, "the writer wrote a file"
+    assert {name: oct(mode) for name, mode in written.items() if mode != 0o600} == {}
 
 
 def test_the_import_blocks_every_payload_and_stores_none_as_a_formula(db, tmp_path):

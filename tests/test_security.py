@@ -307,6 +307,55 @@ def test_signing_out_drops_the_team_code_from_the_address(app_db):
     assert not app.success and app.text_input[0].label == "Identifiant"
 
 
+@pytest.mark.parametrize("claim", ["unknown", "closed"])
+def test_a_team_code_in_the_address_is_checked_before_anyone_is_shown_connected(app_db,
+                                                                               claim):
+    """``/connexion?equipe=ANYTHING`` said "Connecté : Équipe ANYTHING": the code of the
+    address is now checked like a typed one (known, campaign not locked, lockout)."""
+    from observatoire import countnight
+
+    engine, night = app_db
+    code = "ZZZZZZ" if claim == "unknown" else night.teams[0]
+    if claim == "closed":
+        countnight.lock_campaign(engine, night.campaign_id, "t")
+    for script in ("dashboards/connexion.py", "streamlit_app.py"):
+        app = AppTest.from_file(str(REPO / script), default_timeout=60)
+        app.query_params["equipe"] = code
+        app.run()
+        assert not app.exception, app.exception
+        shown = [e.value for e in [*app.success, *app.sidebar.caption] if "Connecté" in e.value]
+        assert shown == [], (script, shown)
+    app = AppTest.from_file(str(REPO / "dashboards" / "connexion.py"), default_timeout=60)
+    app.query_params["equipe"] = code
+    app.run()
+    assert "refusé" in app.error[0].value and code in app.error[0].value
+    assert app.text_input[0].label == "Identifiant"  # the sign-in forms, as for the public
+    assert "equipe" not in app.query_params and SESSION_KEY not in app.session_state
+    with Session(engine) as session:
+        failed = session.scalars(select(AuditLogRow).where(
+            AuditLogRow.action == "login.team_failed")).all()
+    assert [a for a in failed if a.details.get("page") == "connexion"]
+
+
+def test_a_team_code_in_the_address_is_locked_out_like_a_typed_one(app_db):
+    app = AppTest.from_file(str(REPO / "dashboards" / "connexion.py"), default_timeout=60)
+    for _ in range(TEAM_CODE_THROTTLE.free_failures + 1):
+        app.query_params["equipe"] = "ZZZZZZ"
+        app.run()
+    assert "Trop d'essais" in app.error[0].value
+    assert not [s for s in app.success if "Connecté" in s.value]
+
+
+def test_a_valid_team_code_in_the_address_signs_the_volunteer_in(app_db):
+    _, night = app_db
+    app = AppTest.from_file(str(REPO / "dashboards" / "connexion.py"), default_timeout=60)
+    app.query_params["equipe"] = night.teams[0].lower()
+    app.run()
+    assert not app.exception, app.exception
+    assert [s.value for s in app.success if "Connecté" in s.value]
+    assert app.session_state["team_code"] == night.teams[0]
+
+
 def test_the_client_is_the_connection_then_a_local_proxy_then_the_session():
     assert security.client_key("203.0.113.7", "10.0.0.1", "s1") == "adresse:203.0.113.7"
     # From this machine (a local reverse proxy): the address the proxy appended, not the
@@ -390,7 +439,8 @@ def test_the_sqlite_file_and_its_folder_are_private(tmp_path):
 @pytest.mark.parametrize(
     "password",
     ["aaaaaaaaaaaa", "123456789012", "motdepasse123", "azertyuiopqsd", "abcabcabcabc",
-     "Password2024!", "098765432109", "marie.martin2025", "court"],
+     "Password2024!", "098765432109", "marie.martin2025", "court", "P@ssw0rd123456",
+     "S0l3il!2025!!", "@zerty-123456", "M4rs3ill3#2025", "Pa$$w0rdPa$$w0rd", "1l0v3y0u2025!"],
 )
 def test_trivial_passwords_are_refused_in_french(password):
     assert password_problem(password, "marie.martin") is not None
@@ -398,8 +448,14 @@ def test_trivial_passwords_are_refused_in_french(password):
         hash_password(password, "marie.martin")
 
 
+def test_a_common_password_written_with_lookalikes_is_refused_saying_why():
+    problem = password_problem("P@ssw0rd123456", "marie.martin")
+    assert "« password »" in problem and "chiffres ou des signes" in problem
+
+
 @pytest.mark.parametrize("password", [PASSWORD, "cheval correct agrafe batterie",
-                                      "Vélo-rouge-sous-7-parapluies"])
+                                      "Vélo-rouge-sous-7-parapluies", "Tr0ub4dor&3-grange",
+                                      "4 chats gris au 7e étage"])
 def test_passphrases_are_accepted(password):
     assert password_problem(password, "marie") is None
 
@@ -525,4 +581,103 @@ def test_the_served_entry_point_is_the_app_behind_the_headers():
     found = discover_asgi_app(APP_SCRIPT)
     assert found.is_asgi_app and found.app_name == "app"
     source = APP_SCRIPT.read_text(encoding="utf-8")
-    assert 'st.App("streamlit_app.py", middleware=[Middleware(SecurityHeaders)])' in source
+    assert 'st.App(\n    "streamlit_app.py",\n    middleware=[Middleware(SecurityHeaders), ' \
+           'Middleware(DownloadsForTheirBrowser)],\n)' in source
+
+
+def _served(middleware, path: str, cookie: str | None = None, method: str = "GET",
+            extra: tuple = ()) -> tuple[int, dict[str, str], bytes, list]:  # fmt: skip
+    """``path`` requested through ``middleware``: the status, headers and body sent, and the
+    requests that reached the app behind it."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    sent = []
+    headers = [(b"cookie", cookie.encode())] if cookie else []
+    scope = {"type": "http", "method": method, "path": path,
+             "headers": headers + [(b"accept-encoding", b"gzip"), *extra]}  # fmt: skip
+
+    async def collect(message):  # noqa: ANN001
+        sent.append(message)
+
+    with ThreadPoolExecutor(1) as pool:  # see test_every_http_response_carries_the_security_headers
+        pool.submit(asyncio.run, middleware(scope, None, collect)).result()
+    start = sent[0]
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    return (start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body,
+            middleware.app.requests)  # fmt: skip
+
+
+class _Media:
+    """An ASGI stand-in for Streamlit: every /media/ address serves FILE."""
+
+    FILE = "Code d'équipe;Équipe\nK7QX2M;Équipe 1\n"
+
+    def __init__(self) -> None:
+        self.requests = []
+
+    async def __call__(self, scope, receive, send):  # noqa: ANN001
+        self.requests.append(scope)
+        body = self.FILE.encode() if scope["path"].startswith("/media/") else b"<html></html>"
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/csv")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+
+def test_a_browser_gets_a_private_cookie_of_its_own():
+    from observatoire.web import BROWSER_COOKIE, DownloadGrants, DownloadsForTheirBrowser
+
+    middleware = DownloadsForTheirBrowser(_Media(), DownloadGrants())
+    status, headers, _, _ = _served(middleware, "/")
+    cookie = headers["set-cookie"]
+    assert status == 200 and cookie.startswith(f"{BROWSER_COOKIE}=")
+    assert {"HttpOnly", "SameSite=Strict", "Path=/"} <= {p.strip() for p in cookie.split(";")}
+    value = cookie.split(";")[0].split("=", 1)[1]
+    assert len(value) == 32
+    assert value != _served(middleware, "/")[1]["set-cookie"].split(";")[0].split("=", 1)[1]
+    # A browser that holds one keeps it, among cookies of other applications of the host.
+    assert "set-cookie" not in _served(middleware, "/", f"{BROWSER_COOKIE}={value}")[1]
+    others = f'autre="a b\\"c; x=[1, 2]; {BROWSER_COOKIE}={value}; _streamlit_xsrf=2|a|b|1'
+    assert "set-cookie" not in _served(middleware, "/", others)[1]
+
+
+def test_a_built_file_is_served_only_to_the_browser_it_was_granted_to():
+    from observatoire.web import BROWSER_COOKIE, DownloadGrants, DownloadsForTheirBrowser
+
+    grants = DownloadGrants(seconds=300)
+    middleware = DownloadsForTheirBrowser(_Media(), grants)
+    mine, theirs = f"{BROWSER_COOKIE}=a1", f"{BROWSER_COOKIE}=b2"
+    # Nothing granted yet: refused, for every browser.
+    assert _served(middleware, "/media/f.csv", mine)[0] == 404
+    grants.grant("a1", _Media.FILE)
+    status, _, body, reached = _served(middleware, "/media/f.csv", mine)
+    assert status == 200 and body == _Media.FILE.encode()
+    # The file is compared uncompressed and whole.
+    assert not {k for k, _ in reached[-1]["headers"]} & {b"accept-encoding", b"range"}
+    # Fetched twice (Chromium does), and its HEAD, by the same browser: served.
+    assert _served(middleware, "/media/f.csv", mine)[0] == 200
+    assert _served(middleware, "/media/f.csv", mine, method="HEAD")[0] == 200
+    # Another browser, or a client without the cookie: nothing of the file.
+    for cookie, code in ((theirs, 404), (None, 403), ("autre=a1", 403)):
+        status, _, body, _ = _served(middleware, "/media/f.csv", cookie)
+        assert status == code and b"K7QX2M" not in body
+    # Other bytes at another address are not covered by the grant.
+    _Media.FILE, kept = "autre fichier", _Media.FILE
+    try:
+        assert _served(middleware, "/media/g.csv", mine)[0] == 404
+    finally:
+        _Media.FILE = kept
+
+
+def test_a_download_grant_expires():
+    from observatoire.web import DownloadGrants
+
+    grants = DownloadGrants(seconds=300)
+    grants.grant("a1", b"contenu", now=1000.0)
+    assert grants.allows_body("a1", "/media/x", b"contenu", now=1299.0)
+    assert grants.allows_path("a1", "/media/x", now=1299.0)
+    assert not grants.allows_body("a1", "/media/x", b"contenu", now=1300.0)
+    assert not grants.allows_path("a1", "/media/x", now=1300.0)
+    assert not grants.allows_body("b2", "/media/x", b"contenu", now=1001.0)
+    grants.grant(None, b"contenu", now=1000.0)  # no cookie: nothing granted
+    assert not grants.allows_body("", "/media/x", b"contenu", now=1001.0)

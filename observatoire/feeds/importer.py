@@ -47,6 +47,7 @@ from observatoire.feeds.validate import (
 from observatoire.formula import escape_cell, escape_text
 from observatoire.model import DEFAULT_PARTNER, ObservatoireError
 from observatoire.normalise import CommuneReference
+from observatoire.output_files import open_private
 from observatoire.pseudonymise import Pseudonymiser
 from observatoire.store import feeds_repository as feeds_repo
 from observatoire.store.feed_aggregates import refresh_feed_aggregates
@@ -664,7 +665,7 @@ def pseudonymise_file(
     temporary = output.with_name(output.name + ".partiel")
     seen: set[str] = set()
     try:
-        with temporary.open("w", encoding="utf-8", newline="") as handle:
+        with open_private(temporary, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, delimiter=";")
             writer.writerow(map(escape_text, builder.pseudonymised_columns()))
             for number, cells in table.rows():

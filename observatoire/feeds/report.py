@@ -147,8 +147,13 @@ class ImportReport:
         return "\n".join(lines)
 
     def write_csv(self, path: Path) -> None:
-        """All kept issues as a CSV for a spreadsheet (``;``, UTF-8 with BOM)."""
-        with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
+        """All kept issues as a CSV for a spreadsheet (``;``, UTF-8 with BOM), written whole
+        and readable by its owner only (`observatoire.output_files`)."""
+        from observatoire.output_files import replaced_atomically
+
+        with replaced_atomically(path) as temporary, temporary.open(
+            "w", encoding="utf-8-sig", newline=""
+        ) as handle:
             writer = csv.writer(handle, delimiter=";")
             writer.writerow(["fichier", "ligne", "colonne", "valeur", "gravite", "probleme",
                              "correction"])

@@ -208,5 +208,9 @@ def validate_records(
 
 
 def write_clusters(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write the result of `observatoire link` (``record_id,person_id,...``) as UTF-8 CSV."""
-    frame_to_csv(frame, path, encoding="utf-8", float_format="%.4f")
+    """Write the result of `observatoire link` (``record_id,person_id,...``) as UTF-8 CSV,
+    readable by its owner only (`observatoire.output_files.open_private`)."""
+    from observatoire.output_files import open_private
+
+    with open_private(path, "w", encoding="utf-8", newline="") as handle:
+        frame_to_csv(frame, handle, float_format="%.4f")

@@ -13,6 +13,7 @@ import plotly.io as pio
 
 from observatoire.formula import escape_frame, frame_to_csv, protect_sheet
 from observatoire.model import ObservatoireError
+from observatoire.output_files import replaced_atomically
 from observatoire.publish.figures import commune_map, trend_figure
 from observatoire.publish.report import Publication
 
@@ -48,7 +49,8 @@ def commune_csv(publication: Publication) -> bytes:
 
 def write_csv(publication: Publication, directory: Path) -> Path:
     path = directory / f"{_stem(publication)}_communes.csv"
-    path.write_bytes(commune_csv(publication))
+    with replaced_atomically(path) as temporary:
+        temporary.write_bytes(commune_csv(publication))
     return path
 
 
@@ -75,7 +77,9 @@ def write_xlsx(publication: Publication, directory: Path) -> Path:
         "Méthodologie": method,
         "Sources": sources,
     }  # fmt: skip
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    with replaced_atomically(path) as temporary, pd.ExcelWriter(
+        temporary, engine="openpyxl"
+    ) as writer:
         for name, table in sheets.items():
             escape_frame(table).to_excel(writer, sheet_name=name, index=False)
             protect_sheet(writer.sheets[name])
@@ -157,7 +161,8 @@ table.table td, table.table th {{ padding: .3em .8em; border-bottom: 1px solid #
 
 def write_html(publication: Publication, geometries: gpd.GeoDataFrame, directory: Path) -> Path:
     path = directory / f"{_stem(publication)}.html"
-    path.write_text(render_html(publication, geometries), encoding="utf-8")
+    with replaced_atomically(path) as temporary:
+        temporary.write_text(render_html(publication, geometries), encoding="utf-8")
     return path
 
 
@@ -189,7 +194,8 @@ def write_png(
     figure = commune_map(publication, geometries, measure)
     figure.update_layout(title=f"{publication.territory} — {publication.campaign}")
     try:
-        figure.write_image(path, format="png", width=1200, height=800)
+        with replaced_atomically(path) as temporary:
+            figure.write_image(temporary, format="png", width=1200, height=800)
     except Exception as exc:  # kaleido reports its failures with many exception types
         raise ObservatoireError(
             f"Export PNG impossible ({exc}). Vérifiez que kaleido est installé "

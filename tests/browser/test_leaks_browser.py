@@ -1,9 +1,12 @@
 """Issue 19 in a real browser: markdown typed in the address stays text, the staff's
-downloads are built on the click only (nothing under ``/media/`` before it) and audited
-under the signed-in login, and the tables offer no "Download as CSV"."""
+downloads are built on the click only (nothing under ``/media/`` before it), audited
+under the signed-in login and served to that browser only, and the tables offer no
+"Download as CSV"."""
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from urllib.parse import urlparse
 
 import pytest
@@ -101,4 +104,23 @@ def test_staff_downloads_are_built_on_click_and_audited(browser, served, artifac
             select(AuditLogRow).where(AuditLogRow.action == "export.team_sheets")).all()
     assert [(a.actor, a.details["campaign_id"]) for a in audit] == [
         ("camille.test", night.campaign_id)]
+    # The file's address serves nothing to another client: none without the browser's
+    # cookie, nor a browser of its own (another session, with a cookie of its own).
+    assert media, "the download went through /media/"
+    for url in set(media):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=10)
+        assert refused.value.code in (403, 404)
+        assert night.teams[0] not in refused.value.read().decode("utf-8", "replace")
+        other = browser.new_context()
+        try:
+            other.request.get(app.url)  # gets a cookie of its own
+            answer = other.request.get(url)
+            assert answer.status == 404
+            assert night.teams[0] not in answer.text()
+        finally:
+            other.close()
+        # The browser that asked for it still gets it (its cookie holds the grant).
+        again = page.context.request.get(url)
+        assert again.status == 200 and night.teams[0] in again.text()
     page.close()

@@ -8,6 +8,7 @@ import streamlit as st
 from dashboards.common import download, engine, plain
 from dashboards.tableau_commun import choose_territory
 from observatoire.model import ObservatoireError
+from observatoire.publish.export import display_table
 
 
 @st.cache_data(ttl=300, max_entries=8, show_spinner="Préparation de la publication…")
@@ -53,8 +54,8 @@ st.caption(publication.disclosure_note)
 left, right = st.columns(2)
 with left:
     st.markdown("**Personnes décomptées par lieu**")
-    st.dataframe(publication.places.rename(columns={"libelle": "Lieu", "personnes": "Personnes",
-                                                    "statut": "Statut"}),
+    st.dataframe(display_table(publication.places.rename(columns={
+        "libelle": "Lieu", "personnes": "Personnes", "statut": "Statut"})),
                  hide_index=True, width="stretch")  # fmt: skip
 with right:
     st.markdown("**Évolution**")
@@ -63,7 +64,7 @@ with right:
 from observatoire.publish.export import commune_csv, commune_table_fr  # noqa: E402
 
 st.markdown("**Par commune**")
-st.dataframe(commune_table_fr(publication), hide_index=True, width="stretch")
+st.dataframe(display_table(commune_table_fr(publication)), hide_index=True, width="stretch")
 st.markdown("**Profil des personnes rencontrées**")
 st.dataframe(
     publication.profile.assign(part=publication.profile["part"].map(

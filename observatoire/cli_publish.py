@@ -189,7 +189,16 @@ def cmd_night_close(args: argparse.Namespace) -> int:
 def cmd_night_validate(args: argparse.Namespace) -> int:
     from observatoire.nights import validate_night
 
-    validate_night(_engine(), args.id, args.actor, quality_signed_off=args.qualite_verifiee)
+    comment = (args.commentaire or "").strip()
+    if args.signer_les_anomalies and not comment:
+        raise ObservatoireError(
+            "--signer-les-anomalies demande un commentaire qui dit pourquoi les chiffres "
+            "restent publiables : ajoutez --commentaire \"…\"."
+        )
+    problems = validate_night(_engine(), args.id, args.actor,
+                              sign_off=comment if args.signer_les_anomalies else None)
+    for problem in problems:
+        print(f"Anomalie signée : {problem}")
     print(f"Nuit n°{args.id} validée. Étape suivante : observatoire nuit publish {args.id}")
     return 0
 
@@ -233,8 +242,11 @@ def add_night_commands(nights: argparse._SubParsersAction) -> None:
         step.add_argument("id", type=int, help="identifiant de la nuit (observatoire nuit list)")
         step.add_argument("--actor", default=actor_default, help="auteur inscrit au journal")
         if name == "validate":
-            step.add_argument("--qualite-verifiee", action="store_true",
-                              help="les chiffres et le panneau de qualité ont été vérifiés")
+            step.add_argument("--signer-les-anomalies", action="store_true",
+                              help="valide malgré les anomalies du panneau de qualité "
+                              "(inscrites au journal avec le commentaire)")
+            step.add_argument("--commentaire", default=None,
+                              help="pourquoi les anomalies n'empêchent pas la publication")
         if name == "publish":
             step.add_argument("--threshold", type=int, default=None,
                               help="effectif minimal publié (réglage de l'installation)")

@@ -253,8 +253,9 @@ def test_pages_show_the_stored_feed_figures(linked_settings, monkeypatch):
     tiles = {m.label: m.value for m in page.metric}
     assert tiles["Personnes sans domicile distinctes sur la période (estimation dédoublonnée)"
                  ].replace("\u202f", "") == str(figure.people)  # fmt: skip
-    captions = " ".join(c.value for c in page.caption).replace("\u202f", "")
-    assert f"intervalle à 90 % : {figure.low} – {figure.high}" in captions
+    from observatoire.indicators.wording import interval_text
+
+    assert interval_text(figure.low, figure.high) in [c.value for c in page.caption]
     app = run("indicateurs.py", STAFF, indicateurs_section="Flux de la liste nominative")
     assert not app.exception, app.exception
     shown = app.dataframe[0].value

@@ -106,11 +106,16 @@ try:
         nights.validate_night(engine(), campaign_id, ACTOR, sign_off=sign_off)
         st.rerun()
     published = campaign.status == CampaignStatus.PUBLISHED.value
+    with_hidden = steps[1].checkbox(
+        "Publier aussi l'estimation de la population totale (en intervalle)",
+        help="Estimation par systèmes multiples sur les sources rapprochées ; refusée si "
+        "les données ne la soutiennent pas.")  # fmt: skip
     if steps[1].button("Publier une correction" if published else "Publier la nuit",
                        disabled=not published
                        and campaign.status != CampaignStatus.VALIDATED.value):
         with st.spinner("Protection des chiffres et contrôle par différence…"):
-            nights.publish_night(engine(), campaign_id, ACTOR)
+            nights.publish_night(engine(), campaign_id, ACTOR,
+                                 with_hidden_estimate=with_hidden)  # fmt: skip
         st.cache_data.clear()
         st.rerun()
 except ObservatoireError as exc:

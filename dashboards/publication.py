@@ -9,6 +9,7 @@ from dashboards.common import download, engine, plain
 from dashboards.tableau_commun import choose_territory
 from observatoire.model import ObservatoireError
 from observatoire.publish.export import display_table
+from observatoire.publish.report import ESTIMATE_LABELS
 
 
 @st.cache_data(ttl=300, max_entries=8, show_spinner="Préparation de la publication…")
@@ -39,9 +40,14 @@ st.caption(f"Nuit du {publication.night_date:%d/%m/%Y}. {plain(publication.data_
            + " ".join(publication.notes))
 figures = dict(zip(publication.key_figures["indicateur"], publication.key_figures["valeur"],
                    strict=True))  # fmt: skip
-cols = st.columns(len(figures))
-for col, (label, value) in zip(cols, figures.items(), strict=True):
+counts = {k: v for k, v in figures.items() if k not in ESTIMATE_LABELS}
+cols = st.columns(len(counts))
+for col, (label, value) in zip(cols, counts.items(), strict=True):
     col.metric(label, value)
+# The estimates with their interval, whole (a tile would cut the interval off).
+for label in ESTIMATE_LABELS:
+    if label in figures:
+        st.markdown(f"**{label}** : {figures[label]}")
 
 from observatoire.publish.figures import commune_map, trend_figure  # noqa: E402
 

@@ -216,8 +216,11 @@ def cmd_night_publish(args: argparse.Namespace) -> int:
 
         rules, key = replace(rules, perturbation=True), load_secret_key(args.key_file)
     _progress(f"Protection des chiffres et contrôle par différence (seuil {rules.threshold})")
+    if args.estimation_totale:
+        _progress("Estimation de la population totale (systèmes multiples)")
     publication = publish_night(engine, args.id, args.actor, rules, note=args.note,
-                                perturbation_key=key)  # fmt: skip
+                                perturbation_key=key,
+                                with_hidden_estimate=args.estimation_totale)  # fmt: skip
     print(f"Nuit n°{args.id} publiée : {publication.data_note}")
     return 0
 
@@ -256,6 +259,9 @@ def add_night_commands(nights: argparse._SubParsersAction) -> None:
             step.add_argument("--perturbation", action="store_true",
                               help="perturbation par clé de cellule (méthode ONS) avant le "
                               "seuil ; demande la clé secrète")
+            step.add_argument("--estimation-totale", action="store_true",
+                              help="publie aussi l'estimation de la population totale "
+                              "(systèmes multiples), en intervalle seulement")
             step.add_argument("--key-file", default=None,
                               help="fichier de la clé secrète (OBSERVATOIRE_SECRET_KEY_FILE)")
         step.set_defaults(func=func)  # fmt: skip

@@ -113,11 +113,15 @@ def validate_night(engine: Engine, campaign_id: int, actor: str, *,
 def publish_night(
     engine: Engine, campaign_id: int, actor: str, rules: DisclosureRules | None = None,
     *, note: str | None = None, perturbation_key: bytes | None = None,
+    with_hidden_estimate: bool = False,
 ) -> Publication:
     """Publish a validated night (or a correction of a published one: a new version).
 
     Builds the protected figures once, refuses when the differencing check recovers a
     protected cell from them and the earlier published nights, stores the version.
+    ``with_hidden_estimate``: the multiple-systems estimate of everybody joins the
+    publication as an interval (a choice per publication: a model's estimate, refused when
+    the data cannot support it).
     """
     from observatoire.cli_publish import disclosure_rules, load_inputs
     from observatoire.publish import attack, build_publication
@@ -141,6 +145,7 @@ def publish_night(
             f"{_command('validate', campaign_id)}, puis {_command('publish', campaign_id)}."
         )
     rules = rules or disclosure_rules(engine)
+    hidden = _hidden_interval(engine, slug, name, rules) if with_hidden_estimate else None
     inputs = load_inputs(engine, slug, with_feeds=False)
     synthetic = bool(inputs.campaigns["name"].astype(str).str.contains("synthétique").any())
     others = [Publication.from_figures(v.figures) for v in earlier if v.campaign_id != campaign_id]
@@ -153,7 +158,7 @@ def publish_night(
                           for v in earlier if v.campaign_id != campaign_id},
         keep_secret=kept_secret,
         summary={k: summary[k] for k in ("secteurs", "equipes")}, estimate=estimate,
-        street_records=street, perturbation_key=perturbation_key,
+        street_records=street, perturbation_key=perturbation_key, hidden=hidden,
     )  # fmt: skip
     found = attack.check_publications([publication, *others], rules.threshold)
     if found:
@@ -174,6 +179,36 @@ def publish_night(
         version = row.version
     return Publication.from_figures(publication.to_figures(), version=version, published_at=now,
                                     author=actor)  # fmt: skip
+
+
+def _hidden_interval(engine: Engine, slug: str, name: str,
+                     rules: DisclosureRules) -> tuple[int, int]:  # fmt: skip
+    """The 95 % interval of the estimate of everybody, fit to publish, or a refusal that
+    says why (no linked person, too few overlaps, the estimate's own warnings)."""
+    from observatoire.indicators.hidden import HiddenPopulationError
+    from observatoire.indicators.hidden_service import hidden_estimate
+    from observatoire.publish.disclosure import protect_interval
+
+    refused = (f"Publication de « {name} » avec l'estimation de la population totale "
+               "refusée : ")
+    try:
+        estimate = hidden_estimate(engine, slug)
+    except HiddenPopulationError as exc:
+        raise PublicationStepError(refused + str(exc)) from None
+    if estimate is None:
+        raise PublicationStepError(refused + "aucune personne rapprochée dans la base "
+                                   "(importez les fichiers partenaires, lancez "
+                                   "`observatoire link --stored`).")  # fmt: skip
+    if estimate.warnings:
+        raise PublicationStepError(
+            refused + "les données ne la soutiennent pas (" + " ; ".join(estimate.warnings)
+            + "). Publiez sans elle, ou complétez les sources."
+        )
+    interval = protect_interval(*estimate.interval_95, rules)
+    if interval is None:
+        raise PublicationStepError(refused + f"sa borne basse est sous le seuil de "
+                                   f"{rules.threshold} personnes.")  # fmt: skip
+    return interval
 
 
 def published_publication(

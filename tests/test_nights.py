@@ -321,6 +321,8 @@ def test_the_estimate_reads_the_same_on_the_terminal_a_tile_the_publication_and_
     from observatoire.store import linkage_repository
 
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(tmp_path)})
+    # A fixed pseudonymisation key: the same linkage, hence the same estimates, each run.
+    (tmp_path / SAMPLE_KEY_FILE).write_text("5a" * 32 + "\n", encoding="utf-8")
     build_sample_database(settings, "dijon-metropole", seed=11, n_people=300, history=False)
     capsys.readouterr()
     # A new run from the terminal, then the night published again: the same run everywhere.
@@ -358,13 +360,12 @@ def test_the_estimate_reads_the_same_on_the_terminal_a_tile_the_publication_and_
     tile = next(m for m in shown["tableau.py"].metric if m.label == estimate_label())
     captions = [c.value for c in shown["tableau.py"].caption]
     assert f"{tile.value} ({next(c for c in captions if c in text)})" == text
-    public = {m.label: m.value for m in shown["publication.py"].metric}
-    assert public[estimate_label()] == text
-
+    public = [m.value for m in shown["publication.py"].markdown]
+    assert f"**{estimate_label()}** : {text}" in public
     from observatoire.evaluation.service import annual_report
 
-    year = int(list_nights(engine)["night_date"].iloc[0].year)
-    report = annual_report(engine, "dijon-metropole", year, hidden_draws=2,
+    # The yearly report of the convention's last year (Dijon 2023-2025): the same figure.
+    report = annual_report(engine, "dijon-metropole", 2025, hidden_draws=2,
                            hidden_replicates=10)  # fmt: skip
     engine.dispose()
     rows = report.overview.set_index("Indicateur")["Valeur"]
@@ -532,3 +533,34 @@ def test_validation_runs_the_quality_checks_and_needs_a_signed_comment(sample, c
     assert row.actor == "marie" and row.details["campaign_id"] == night
     assert row.details["signed_off"] == "nuit annulée (neige), chiffres nuls attendus"
     assert any("Aucune fiche saisie" in p for p in row.details["quality_problems"])
+
+
+def test_the_estimate_of_everybody_is_published_only_as_a_protected_interval(sample):
+    """Issue 16 on the public side: the multiple-systems estimate joins a publication
+    only when asked, as its interval (bounds widened to tens, never a bare point), with
+    its method in the methodology; refused when the database has nothing to estimate
+    from."""
+    from observatoire.cli_publish import load_inputs
+    from observatoire.indicators.wording import HIDDEN_LABEL
+    from observatoire.nights import PublicationStepError, publish_night, version_history
+    from observatoire.publish import build_publication
+    from observatoire.publish.disclosure import protect_interval
+
+    settings, engine, new_id = sample
+    inputs = load_inputs(engine, "dijon-metropole", with_feeds=False)
+    plain = build_publication(inputs, new_id)
+    assert HIDDEN_LABEL not in set(plain.key_figures["indicateur"])
+    published = build_publication(inputs, new_id, hidden=(2104.3, 3087.9))
+    figures = dict(zip(published.key_figures["indicateur"], published.key_figures["valeur"],
+                       strict=True))  # fmt: skip
+    assert figures[HIDDEN_LABEL] == "intervalle à 95 % : 2\u202f100 à 3\u202f090"
+    assert "capture-recapture" in published.methodology
+    assert "Publiée en intervalle seulement" in published.methodology
+    # A handful of people estimated is not published.
+    assert protect_interval(4.2, 30.0) is None and protect_interval(11, 19.5) is None
+    assert protect_interval(24, 39.5) == (20, 40)
+    # The sample of this module has no partner file: nothing to estimate from.
+    before = len(version_history(engine, new_id))
+    with pytest.raises(PublicationStepError, match="aucune personne rapprochée"):
+        publish_night(engine, new_id, "marie", with_hidden_estimate=True)
+    assert len(version_history(engine, new_id)) == before

@@ -53,6 +53,17 @@ def estimate_text(estimate: PeopleFigure | DistinctEstimate) -> str:
     return f"{value} ({interval})"
 
 
+HIDDEN_LEVEL = 95
+"""Level of the multiple-systems estimate's interval (`observatoire.indicators.hidden`)."""
+HIDDEN_LABEL = ("Personnes sans domicile estimées en tout, vues ou non par une source "
+                "(estimation par systèmes multiples)")  # fmt: skip
+
+
+def hidden_text(low: float, high: float) -> str:
+    """The estimate of everybody as published: its interval only, never a bare point."""
+    return interval_text(low, high, HIDDEN_LEVEL)
+
+
 @lru_cache(maxsize=1)
 def estimate_label() -> str:
     """The figure's name (the catalogue's ``distinct_people``), the same everywhere."""
@@ -61,5 +72,6 @@ def estimate_label() -> str:
     return load_catalogue()["distinct_people"].label
 
 
-__all__ = ["INTERVAL_LEVEL", "estimate_label", "estimate_parts", "estimate_text",
-           "interval_text", "number_text"]  # fmt: skip
+__all__ = ["HIDDEN_LABEL", "HIDDEN_LEVEL", "INTERVAL_LEVEL", "estimate_label",
+           "estimate_parts", "estimate_text", "hidden_text", "interval_text",
+           "number_text"]  # fmt: skip

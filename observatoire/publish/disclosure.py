@@ -162,3 +162,21 @@ def protect_share(
     if 0 < numerator < rules.threshold or 0 < rest < rules.threshold:
         return None
     return numerator / denominator
+
+
+INTERVAL_STEP = 10
+"""Published bounds of an estimate's interval are widened to a multiple of this."""
+
+
+def protect_interval(low: float, high: float,
+                     rules: DisclosureRules = DisclosureRules()  # noqa: B008
+                     ) -> tuple[int, int] | None:  # fmt: skip
+    """An estimate's interval fit to publish: bounds widened outwards to a multiple of
+    `INTERVAL_STEP` (a model's output, never an exact count to difference with the
+    tables), or ``None`` when its widened low bound is under the threshold (a handful of
+    people estimated is not published)."""
+    widened = (int(INTERVAL_STEP * math.floor(low / INTERVAL_STEP)),
+               int(INTERVAL_STEP * math.ceil(high / INTERVAL_STEP)))  # fmt: skip
+    if widened[0] < rules.threshold or high < low:
+        return None
+    return widened

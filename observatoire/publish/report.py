@@ -25,13 +25,19 @@ from observatoire.indicators import (
 )
 from observatoire.indicators.count import PLACE_KINDS, STREET_LABEL
 from observatoire.indicators.dedup import PeopleFigure
-from observatoire.indicators.wording import estimate_label, estimate_text
+from observatoire.indicators.wording import (
+    HIDDEN_LABEL,
+    estimate_label,
+    estimate_text,
+    hidden_text,
+)
 from observatoire.publish.disclosure import (
     OTHER,
     PUBLISHED,
     TOTAL,
     DisclosureRules,
     protect_counts,
+    protect_interval,
     protect_share,
 )
 
@@ -69,6 +75,8 @@ NO_EARLIER_NIGHT = "première nuit"
 UNLOCATED_LABEL = "Commune non renseignée"
 # The de-duplicated estimate: its name and wording are `observatoire.indicators.wording`'s.
 DEDUP_LABEL = estimate_label()
+ESTIMATE_LABELS = (DEDUP_LABEL, HIDDEN_LABEL)
+"""Key figures that are estimates with their interval (long: a line of their own)."""
 SYNTHETIC_NOTE = "Données de démonstration : personnes fictives (échantillon synthétique)."
 
 
@@ -194,6 +202,7 @@ def build_publication(
     keep_secret: Collection[str] = (),
     summary: dict[str, int] | None = None,
     estimate: tuple[int, int, int] | None = None,
+    hidden: tuple[float, float] | None = None,
     street_records: pd.DataFrame | None = None,
     perturbation_key: bytes | None = None,
 ) -> Publication:
@@ -205,6 +214,9 @@ def build_publication(
     ``keep_secret``: commune codes an earlier version of this night kept secret, kept
     secret in this one (the two versions stay public: one must not show what the other
     hides). ``summary``: the fieldwork figures shown beside (sectors walked...).
+    ``hidden``: the 95 % interval of the multiple-systems estimate of everybody
+    (`observatoire.indicators.hidden`), published only as an interval through
+    `protect_interval`, its method in the methodology; left out when ``None``.
     """
     rules = rules or DisclosureRules()
     if campaign_id is None:
@@ -272,6 +284,15 @@ def build_publication(
     if estimate is not None:
         key_figures.loc[len(key_figures)] = (DEDUP_LABEL, estimate_text(PeopleFigure(*estimate)),
                                               "personnes")  # fmt: skip
+    interval = None if hidden is None else protect_interval(*hidden, rules)
+    if interval is not None:
+        from observatoire.indicators.hidden_service import HIDDEN_NOTE
+
+        key_figures.loc[len(key_figures)] = (HIDDEN_LABEL, hidden_text(*interval),
+                                              "personnes")  # fmt: skip
+        methodology = (f"{methodology} {HIDDEN_LABEL} : {HIDDEN_NOTE} Publiée en intervalle "
+                       f"seulement, bornes élargies à la dizaine ; c'est une estimation sur "
+                       "toute la période des sources, pas un décompte de la nuit.")
 
     trend_rows = campaign_table(inputs)
     trend_rows = trend_rows[pd.to_datetime(trend_rows["night_date"])

@@ -20,7 +20,7 @@ from observatoire.pipeline import build_sample_database, open_database
 pytestmark = pytest.mark.browser
 
 SIZES = {"bureau": (1366, 900), "tablette": (768, 1024)}
-NEW_NIGHT = "Nuit de la Solidarité 2027 (nouvelle nuit)"
+NEW_NIGHT = "Nuit de la Solidarité, automne 2026 (nouvelle nuit)"
 
 
 def _settle(page) -> None:
@@ -50,7 +50,7 @@ def _public_pages(browser, url: str, artifacts, moment: str) -> dict[str, str]:
 
 
 def _new_night_with_figures(engine, settings) -> int:
-    """A 2027 night entered through the tablets' path (a synthetic night of another seed)
+    """A night of November 2026 entered through the tablets' path (a synthetic night of another seed)
     with its partners' tallies, left open: a night with figures, not an empty one."""
     from observatoire.countnight import replay_sample
     from observatoire.geo.sectors import generate_grid_sectors
@@ -67,11 +67,11 @@ def _new_night_with_figures(engine, settings) -> int:
     with Session(engine) as session:
         communes = repository.territory_communes(session, "dijon-metropole")
     sectors = generate_grid_sectors(communes, SAMPLE_SECTOR_SIZE_M)
-    sample = generate_sample(communes, sectors, seed=27, night_date=dt.date(2027, 1, 28),
+    sample = generate_sample(communes, sectors, seed=27, night_date=dt.date(2026, 11, 19),
                              campaign_name=NEW_NIGHT)  # fmt: skip
     night, _ = replay_sample(engine, "dijon-metropole", sample, sectors, name=NEW_NIGHT,
                              questionnaire_version=SAMPLE_QUESTIONNAIRE, lock=False)
-    tallies = write_sample(sample, settings.samples_dir / "nuit-2027", names=[TALLY_FEED])
+    tallies = write_sample(sample, settings.samples_dir / "nuit-2026-11", names=[TALLY_FEED])
     import_place_tallies(engine, tallies[TALLY_FEED], sample_secret_key(settings))
     return night
 

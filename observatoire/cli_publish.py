@@ -15,13 +15,14 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from observatoire.indicators import IndicatorInputs
 from observatoire.model import ObservatoireError
-from observatoire.publish import DisclosureRules
+from observatoire.publish import DisclosureRules, Publication
 
 SYSTEM_ACTOR = "observatoire"
 
@@ -86,7 +87,18 @@ def cmd_publish(args: argparse.Namespace) -> int:
         )  # fmt: skip
     for kind, path in files.items():
         print(f"{kind}\t{path}")
+    _print_estimates(publication, sys.stderr)
     return 0
+
+
+def _print_estimates(publication: Publication, stream: TextIO) -> None:
+    """The publication's estimates as it words them (`observatoire.indicators.wording`)."""
+    from observatoire.publish.report import ESTIMATE_LABELS
+
+    figures = publication.key_figures.set_index("indicateur")["valeur"]
+    for label in ESTIMATE_LABELS:
+        if label in figures.index:
+            print(f"{label} : {figures[label]}", file=stream)
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
@@ -222,6 +234,7 @@ def cmd_night_publish(args: argparse.Namespace) -> int:
                                 perturbation_key=key,
                                 with_hidden_estimate=args.estimation_totale)  # fmt: skip
     print(f"Nuit n°{args.id} publiée : {publication.data_note}")
+    _print_estimates(publication, sys.stdout)
     return 0
 
 

@@ -335,10 +335,12 @@ def test_the_estimate_reads_the_same_on_the_terminal_a_tile_the_publication_and_
     night = int(list_nights(engine)["campaign_id"].iloc[0])
     assert _cli(settings, "nuit", "publish", str(night), "--note", "nouveau rapprochement") == 0
     assert f"{estimate_label()} : {text} ;" in terminal, terminal
+    assert f"{estimate_label()} : {text}\n" in capsys.readouterr().out  # `nuit publish`
     assert "(intervalle à 90 % : " in text
 
     html = _export(settings, tmp_path)
     assert html_module.escape(text) in html
+    assert f"{estimate_label()} : {text}\n" in capsys.readouterr().err  # `publish`
 
     monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(settings.data_dir))
     monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)

@@ -50,8 +50,8 @@ def _public_pages(browser, url: str, artifacts, moment: str) -> dict[str, str]:
 
 
 def _new_night_with_figures(engine, settings) -> int:
-    """A night of November 2026 entered through the tablets' path (a synthetic night of another seed)
-    with its partners' tallies, left open: a night with figures, not an empty one."""
+    """A night of November 2026 entered through the tablets' path (a synthetic night of
+    another seed) with its partners' tallies, left open: a night with figures."""
     from observatoire.countnight import replay_sample
     from observatoire.geo.sectors import generate_grid_sectors
     from observatoire.pipeline import (

@@ -16,6 +16,12 @@ from observatoire.model import CampaignStatus, ObservatoireError
 from observatoire.store import repository
 from observatoire.survey import list_questionnaires
 
+
+@st.cache_data(ttl=30, max_entries=8, show_spinner="Contrôles de qualité de la nuit…")
+def _quality_problems(campaign_id: int) -> list[str]:
+    return nights.quality_problems(engine(), campaign_id)
+
+
 # Every action is logged under the signed-in person, and the page refuses anyone else even
 # when opened by its address.
 ACTOR = require(*STAFF_ROLES).login
@@ -91,7 +97,7 @@ st.caption("Une nuit n'est publique qu'une fois publiée : close par la coordina
 steps = st.columns(2)
 closed = campaign.status == CampaignStatus.LOCKED.value
 # The checks of the quality page, run for the validation (`observatoire nuit validate`).
-problems = nights.quality_problems(engine(), campaign_id) if closed else []
+problems = _quality_problems(campaign_id) if closed else []
 sign_off = None
 if problems:
     steps[0].warning("Panneau de qualité : " + " ".join(f"• {plain(p)}" for p in problems))

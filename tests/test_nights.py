@@ -498,7 +498,14 @@ def test_a_correction_keeps_secret_what_an_earlier_version_kept_secret():
     assert list(status) == [PUBLISHED, PUBLISHED, SECONDARY, PRIMARY, PUBLISHED] and not hidden
 
 
-def test_validation_runs_the_quality_checks_and_needs_a_signed_comment(sample, capsys):
+def nights_status(engine, campaign_id: int) -> str:
+    from observatoire.nights import list_nights
+
+    return list_nights(engine).set_index("campaign_id").loc[campaign_id, "status"]
+
+
+def test_validation_runs_the_quality_checks_and_needs_a_signed_comment(sample, capsys,
+                                                                        monkeypatch):
     from sqlalchemy import select
 
     from observatoire import countnight
@@ -524,11 +531,32 @@ def test_validation_runs_the_quality_checks_and_needs_a_signed_comment(sample, c
     # Signing off needs a comment saying why.
     assert _cli(settings, "nuit", "validate", str(night), "--signer-les-anomalies") == 2
     assert "--commentaire" in capsys.readouterr().err
-    assert _cli(settings, "nuit", "validate", str(night), "--signer-les-anomalies",
-                "--commentaire", "nuit annulée (neige), chiffres nuls attendus",
-                "--actor", "marie") == 0  # fmt: skip
-    out = capsys.readouterr().out
-    assert "Anomalie signée : Aucune fiche saisie" in out
+    # On the campaigns page: the problems shown, the button off until signed with a comment.
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
+    monkeypatch.chdir(REPO)
+    monkeypatch.syspath_prepend(str(REPO))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    from test_survey_factories import sign_in_staff
+
+    app = AppTest.from_file(str(REPO / "dashboards/campagnes.py"), default_timeout=120)
+    sign_in_staff(app, "marie", engine)
+    app.run()
+    next(s for s in app.selectbox if s.label == "Campagne").select(night).run()
+    assert any("Aucune fiche saisie" in w.value for w in app.warning)
+
+    def validate_button():
+        return next(b for b in app.button if b.label == "Valider la nuit")
+
+    assert validate_button().disabled
+    next(c for c in app.checkbox if c.label.startswith("Je signe ces anomalies")).check().run()
+    assert validate_button().disabled  # no comment yet
+    app.text_input(key="campagnes_commentaire_anomalies").input(
+        "nuit annulée (neige), chiffres nuls attendus").run()
+    validate_button().click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert CampaignStatus(nights_status(engine, night)) is CampaignStatus.VALIDATED
     with Session(engine) as session:
         row = session.scalars(select(AuditLogRow).where(
             AuditLogRow.action == "campaign.validate").order_by(AuditLogRow.id.desc())).first()

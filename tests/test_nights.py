@@ -76,11 +76,13 @@ def test_the_check_finds_a_suppressed_cell_from_the_total_and_across_tables():
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     from observatoire import countnight
-    from observatoire.pipeline import build_sample_database, open_database
+    from observatoire.pipeline import SAMPLE_KEY_FILE, build_sample_database, open_database
     from observatoire.survey import list_questionnaires
 
     data_dir = tmp_path_factory.mktemp("nuits")
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)})
+    # A fixed key: the perturbation's record keys (hence its noise) the same at each run.
+    (data_dir / SAMPLE_KEY_FILE).write_text("3c" * 32 + "\n", encoding="utf-8")
     build_sample_database(settings, "dijon-metropole", seed=11, history=False,
                           partner_feeds=False)  # fmt: skip
     engine = open_database(settings)

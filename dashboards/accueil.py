@@ -26,7 +26,7 @@ def _published(territory_slug: str):
 
 def _public_home(territory_slug: str) -> None:
     """The public and officials see the published night only, as published."""
-    from observatoire.publish.export import commune_table_fr
+    from observatoire.publish.export import commune_table_fr, display_table
     from observatoire.publish.figures import commune_map
 
     try:
@@ -48,7 +48,8 @@ def _public_home(territory_slug: str) -> None:
     st.plotly_chart(commune_map(publication, shapes, column), width="stretch")
     st.caption(publication.disclosure_note + " " + " ".join(publication.notes))
     with st.expander("Tableau par commune"):
-        st.dataframe(commune_table_fr(publication), hide_index=True, width="stretch")
+        st.dataframe(display_table(commune_table_fr(publication)), hide_index=True,
+                     width="stretch")
 
 
 user = signed_in_user()

@@ -16,6 +16,12 @@ from observatoire.model import CampaignStatus, ObservatoireError
 from observatoire.store import repository
 from observatoire.survey import list_questionnaires
 
+
+@st.cache_data(ttl=30, max_entries=8, show_spinner="Contrôles de qualité de la nuit…")
+def _quality_problems(campaign_id: int) -> list[str]:
+    return nights.quality_problems(engine(), campaign_id)
+
+
 # Every action is logged under the signed-in person, and the page refuses anyone else even
 # when opened by its address.
 ACTOR = require(*STAFF_ROLES).login
@@ -89,18 +95,33 @@ st.subheader("Validation et publication")
 st.caption("Une nuit n'est publique qu'une fois publiée : close par la coordination "
            "(verrouillage ci-dessus), validée par l'équipe, puis publiée.")
 steps = st.columns(2)
-checked = steps[0].checkbox("Chiffres et panneau de qualité vérifiés",
-                            disabled=campaign.status != CampaignStatus.LOCKED.value)
+closed = campaign.status == CampaignStatus.LOCKED.value
+# The checks of the quality page, run for the validation (`observatoire nuit validate`).
+problems = _quality_problems(campaign_id) if closed else []
+sign_off = None
+if problems:
+    steps[0].warning("Panneau de qualité : " + " ".join(f"• {plain(p)}" for p in problems))
+    if steps[0].checkbox("Je signe ces anomalies : les chiffres restent publiables"):
+        sign_off = steps[0].text_input("Commentaire (inscrit au journal)",
+                                       key="campagnes_commentaire_anomalies")
+elif closed:
+    steps[0].caption("Panneau de qualité : aucune anomalie.")
 try:
-    if steps[0].button("Valider la nuit", disabled=not checked):
-        nights.validate_night(engine(), campaign_id, ACTOR, quality_signed_off=checked)
+    if steps[0].button("Valider la nuit", disabled=not closed
+                       or bool(problems and not (sign_off or "").strip())):
+        nights.validate_night(engine(), campaign_id, ACTOR, sign_off=sign_off)
         st.rerun()
     published = campaign.status == CampaignStatus.PUBLISHED.value
+    with_hidden = steps[1].checkbox(
+        "Publier aussi l'estimation de la population totale (en intervalle)",
+        help="Estimation par systèmes multiples sur les sources rapprochées ; refusée si "
+        "les données ne la soutiennent pas.")  # fmt: skip
     if steps[1].button("Publier une correction" if published else "Publier la nuit",
                        disabled=not published
                        and campaign.status != CampaignStatus.VALIDATED.value):
         with st.spinner("Protection des chiffres et contrôle par différence…"):
-            nights.publish_night(engine(), campaign_id, ACTOR)
+            nights.publish_night(engine(), campaign_id, ACTOR,
+                                 with_hidden_estimate=with_hidden)  # fmt: skip
         st.cache_data.clear()
         st.rerun()
 except ObservatoireError as exc:

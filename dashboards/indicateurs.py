@@ -50,8 +50,9 @@ def _iceberg(territory_slug: str, version: tuple[int, ...]):
 def _interval(layer) -> str:
     if layer.interval is None:
         return "décompte (sans marge : c'est un minimum)"
-    low, high = layer.interval
-    return f"intervalle à {layer.level} % : {fmt_int(low)} – {fmt_int(high)}"
+    from observatoire.indicators.wording import interval_text
+
+    return interval_text(*layer.interval, level=layer.level)
 
 
 def _show_iceberg() -> None:

@@ -8,6 +8,8 @@ import streamlit as st
 from dashboards.common import download, engine, plain
 from dashboards.tableau_commun import choose_territory
 from observatoire.model import ObservatoireError
+from observatoire.publish.export import display_table
+from observatoire.publish.report import ESTIMATE_LABELS
 
 
 @st.cache_data(ttl=300, max_entries=8, show_spinner="Préparation de la publication…")
@@ -38,9 +40,14 @@ st.caption(f"Nuit du {publication.night_date:%d/%m/%Y}. {plain(publication.data_
            + " ".join(publication.notes))
 figures = dict(zip(publication.key_figures["indicateur"], publication.key_figures["valeur"],
                    strict=True))  # fmt: skip
-cols = st.columns(len(figures))
-for col, (label, value) in zip(cols, figures.items(), strict=True):
+counts = {k: v for k, v in figures.items() if k not in ESTIMATE_LABELS}
+cols = st.columns(len(counts))
+for col, (label, value) in zip(cols, counts.items(), strict=True):
     col.metric(label, value)
+# The estimates with their interval, whole (a tile would cut the interval off).
+for label in ESTIMATE_LABELS:
+    if label in figures:
+        st.markdown(f"**{label}** : {figures[label]}")
 
 from observatoire.publish.figures import commune_map, trend_figure  # noqa: E402
 
@@ -53,8 +60,8 @@ st.caption(publication.disclosure_note)
 left, right = st.columns(2)
 with left:
     st.markdown("**Personnes décomptées par lieu**")
-    st.dataframe(publication.places.rename(columns={"libelle": "Lieu", "personnes": "Personnes",
-                                                    "statut": "Statut"}),
+    st.dataframe(display_table(publication.places.rename(columns={
+        "libelle": "Lieu", "personnes": "Personnes", "statut": "Statut"})),
                  hide_index=True, width="stretch")  # fmt: skip
 with right:
     st.markdown("**Évolution**")
@@ -63,7 +70,7 @@ with right:
 from observatoire.publish.export import commune_csv, commune_table_fr  # noqa: E402
 
 st.markdown("**Par commune**")
-st.dataframe(commune_table_fr(publication), hide_index=True, width="stretch")
+st.dataframe(display_table(commune_table_fr(publication)), hide_index=True, width="stretch")
 st.markdown("**Profil des personnes rencontrées**")
 st.dataframe(
     publication.profile.assign(part=publication.profile["part"].map(

@@ -73,12 +73,14 @@ if state.queue.empty:
 else:
     figure = state.figure
     if figure is not None:
+        from observatoire.indicators.wording import estimate_label, estimate_text, interval_text
+
+        # The wording of the terminal, the tiles and the publication (`indicators.wording`).
         st.markdown(
-            f"**{figure.people} personnes distinctes estimées** (intervalle à 90 % : "
-            f"{figure.low} – {figure.high}, soit {figure.width} personnes de large). "
-            f"Les {state.size} paires de la file sont celles qui pèsent le plus sur ce "
-            f"chiffre : une fois revues (puis le rapprochement relancé), l'intervalle serait "
-            f"d'environ {figure.after_review[0]} – {figure.after_review[1]}. Les "
+            f"**{estimate_label()} : {estimate_text(figure)}**, soit {figure.width} personnes "
+            f"de large. Les {state.size} paires de la file sont celles qui pèsent le plus sur "
+            "ce chiffre : une fois revues (puis le rapprochement relancé), "
+            f"{interval_text(*figure.after_review)} environ. Les "
             f"{figure.width_after_review} personnes de large qui resteraient viennent des "
             "paires hors de la file et de l'erreur connue du modèle."
         )

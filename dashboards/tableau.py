@@ -28,6 +28,7 @@ from observatoire.indicators import (
     commune_table,
     load_catalogue,
 )
+from observatoire.indicators.wording import estimate_parts
 
 require(*STAFF_ROLES)
 catalogue = load_catalogue()
@@ -80,10 +81,12 @@ if estimate is None:
                     "`observatoire link --stored`.")  # fmt: skip
     tiles[2].metric(catalogue["unknown_to_partners"].label, NO_DATA)
 else:
-    tiles[1].metric(catalogue["distinct_people"].label, fmt_int(estimate.estimate),
-                    help=f"Intervalle à 90 % : {estimate.low} – {estimate.high} (dernier "
-                    "rapprochement, `observatoire link --stored`)")  # fmt: skip
-    tiles[1].caption(f"intervalle à 90 % : {fmt_int(estimate.low)} – {fmt_int(estimate.high)}")
+    # The wording of the terminal and of the publication (`indicators.wording`).
+    value, interval = estimate_parts(estimate)
+    tiles[1].metric(catalogue["distinct_people"].label, value,
+                    help="Dernier rapprochement (`observatoire link --stored`), avec son "
+                    "intervalle à 90 %.")  # fmt: skip
+    tiles[1].caption(interval)
     tiles[2].metric(
         catalogue["unknown_to_partners"].label,
         fmt_int(estimate.unknown_to_partners) if estimate.met_on_night else NO_DATA,

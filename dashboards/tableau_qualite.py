@@ -19,6 +19,7 @@ from dashboards.tableau_commun import (
     require,
 )
 from observatoire.indicators import campaign_coverage, campaign_profiles, load_catalogue
+from observatoire.indicators.quality import night_warnings
 
 require(*STAFF_ROLES)
 catalogue = load_catalogue()
@@ -69,17 +70,10 @@ else:
                    campaign_id=campaign_id)
 
 st.subheader("Avertissements")
-warnings = []
-if not len(inputs.of_campaign("place_tallies", campaign_id)):
-    warnings.append("Aucun décompte des partenaires (gares, métro, hôpitaux...) pour cette "
-                    "nuit : le total a minima ne compte que la rue.")  # fmt: skip
-coverage = campaign_coverage(inputs, campaign_id)
-if len(coverage) and (coverage["couverture"] < 1).any():
-    warnings.append("Des secteurs prévus n'ont pas de compte rendu (voir ci-dessous).")
-if already:
-    warnings.append(f"{already} personne(s) ont déclaré avoir déjà répondu : non recomptées.")
-for text in warnings or ["Aucun avertissement."]:
+# The same checks as the night's validation (`observatoire nuit validate`).
+for text in night_warnings(inputs, campaign_id) or ["Aucun avertissement."]:
     st.write("• " + text)
+coverage = campaign_coverage(inputs, campaign_id)
 
 st.subheader("Secteurs non couverts")
 if coverage.empty:

@@ -25,13 +25,22 @@ def summary(records: int, people: int, low: int, high: int, persons: int, review
 
 def summary_line(figures: dict) -> str:
     """The French line printed on stderr: the same figures as the summary."""
-    low, high = figures["interval_90"]
-    text = (f"{figures['records']} enregistrements, {figures['persons']} personnes trouvées ; "
-            f"{figures['people_estimate']} personnes distinctes estimées (intervalle à 90 % : "
-            f"de {low} à {high}) ; {figures['review_pairs']} paires à revoir")
+    from observatoire.indicators.dedup import PeopleFigure
+    from observatoire.indicators.wording import (
+        estimate_label,
+        estimate_text,
+        interval_text,
+        number_text,
+    )
+
+    # The estimate in the one wording of every page (`observatoire.indicators.wording`).
+    estimate = PeopleFigure(figures["people_estimate"], *figures["interval_90"])
+    text = (f"{number_text(figures['records'])} enregistrements, "
+            f"{number_text(figures['persons'])} personnes trouvées ; {estimate_label()} : "
+            f"{estimate_text(estimate)} ; {figures['review_pairs']} paires à revoir")
     if "interval_90_after_review" in figures:
-        after = figures["interval_90_after_review"]
-        text += f" (une fois revues, l'intervalle serait de {after[0]} à {after[1]})"
+        text += (" (une fois revues : "
+                 f"{interval_text(*figures['interval_90_after_review'])})")
     return text
 
 

@@ -15,13 +15,14 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from observatoire.indicators import IndicatorInputs
 from observatoire.model import ObservatoireError
-from observatoire.publish import DisclosureRules
+from observatoire.publish import DisclosureRules, Publication
 
 SYSTEM_ACTOR = "observatoire"
 
@@ -86,7 +87,18 @@ def cmd_publish(args: argparse.Namespace) -> int:
         )  # fmt: skip
     for kind, path in files.items():
         print(f"{kind}\t{path}")
+    _print_estimates(publication, sys.stderr)
     return 0
+
+
+def _print_estimates(publication: Publication, stream: TextIO) -> None:
+    """The publication's estimates as it words them (`observatoire.indicators.wording`)."""
+    from observatoire.publish.report import ESTIMATE_LABELS
+
+    figures = publication.key_figures.set_index("indicateur")["valeur"]
+    for label in ESTIMATE_LABELS:
+        if label in figures.index:
+            print(f"{label} : {figures[label]}", file=stream)
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
@@ -189,7 +201,16 @@ def cmd_night_close(args: argparse.Namespace) -> int:
 def cmd_night_validate(args: argparse.Namespace) -> int:
     from observatoire.nights import validate_night
 
-    validate_night(_engine(), args.id, args.actor, quality_signed_off=args.qualite_verifiee)
+    comment = (args.commentaire or "").strip()
+    if args.signer_les_anomalies and not comment:
+        raise ObservatoireError(
+            "--signer-les-anomalies demande un commentaire qui dit pourquoi les chiffres "
+            "restent publiables : ajoutez --commentaire \"…\"."
+        )
+    problems = validate_night(_engine(), args.id, args.actor,
+                              sign_off=comment if args.signer_les_anomalies else None)
+    for problem in problems:
+        print(f"Anomalie signée : {problem}")
     print(f"Nuit n°{args.id} validée. Étape suivante : observatoire nuit publish {args.id}")
     return 0
 
@@ -207,9 +228,13 @@ def cmd_night_publish(args: argparse.Namespace) -> int:
 
         rules, key = replace(rules, perturbation=True), load_secret_key(args.key_file)
     _progress(f"Protection des chiffres et contrôle par différence (seuil {rules.threshold})")
+    if args.estimation_totale:
+        _progress("Estimation de la population totale (systèmes multiples)")
     publication = publish_night(engine, args.id, args.actor, rules, note=args.note,
-                                perturbation_key=key)  # fmt: skip
+                                perturbation_key=key,
+                                with_hidden_estimate=args.estimation_totale)  # fmt: skip
     print(f"Nuit n°{args.id} publiée : {publication.data_note}")
+    _print_estimates(publication, sys.stdout)
     return 0
 
 
@@ -233,8 +258,11 @@ def add_night_commands(nights: argparse._SubParsersAction) -> None:
         step.add_argument("id", type=int, help="identifiant de la nuit (observatoire nuit list)")
         step.add_argument("--actor", default=actor_default, help="auteur inscrit au journal")
         if name == "validate":
-            step.add_argument("--qualite-verifiee", action="store_true",
-                              help="les chiffres et le panneau de qualité ont été vérifiés")
+            step.add_argument("--signer-les-anomalies", action="store_true",
+                              help="valide malgré les anomalies du panneau de qualité "
+                              "(inscrites au journal avec le commentaire)")
+            step.add_argument("--commentaire", default=None,
+                              help="pourquoi les anomalies n'empêchent pas la publication")
         if name == "publish":
             step.add_argument("--threshold", type=int, default=None,
                               help="effectif minimal publié (réglage de l'installation)")
@@ -244,6 +272,9 @@ def add_night_commands(nights: argparse._SubParsersAction) -> None:
             step.add_argument("--perturbation", action="store_true",
                               help="perturbation par clé de cellule (méthode ONS) avant le "
                               "seuil ; demande la clé secrète")
+            step.add_argument("--estimation-totale", action="store_true",
+                              help="publie aussi l'estimation de la population totale "
+                              "(systèmes multiples), en intervalle seulement")
             step.add_argument("--key-file", default=None,
                               help="fichier de la clé secrète (OBSERVATOIRE_SECRET_KEY_FILE)")
         step.set_defaults(func=func)  # fmt: skip

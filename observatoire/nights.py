@@ -59,43 +59,69 @@ def close_night(engine: Engine, campaign_id: int, actor: str) -> None:
     countnight.lock_campaign(engine, campaign_id, actor)
 
 
+def quality_problems(engine: Engine, campaign_id: int) -> list[str]:
+    """The night's data-quality warnings, as the quality page lists them
+    (`observatoire.indicators.quality.night_warnings`)."""
+    from observatoire.cli_publish import load_inputs
+    from observatoire.indicators.quality import night_warnings
+
+    with Session(engine) as session:
+        campaign = survey_repository.get_campaign(session, campaign_id)
+        slug = session.get(repository.TerritoryRow, campaign.territory_id).slug
+    return night_warnings(load_inputs(engine, slug, with_feeds=False), campaign_id)
+
+
 def validate_night(engine: Engine, campaign_id: int, actor: str, *,
-                   quality_signed_off: bool) -> None:  # fmt: skip
-    """Staff validate a closed night's figures; the data-quality panel must be clean or
-    signed off (``quality_signed_off``), which the audit log keeps with the login."""
-    with Session(engine) as session, session.begin():
+                   sign_off: str | None = None) -> list[str]:  # fmt: skip
+    """Staff validate a closed night's figures. The data-quality checks run first
+    (`quality_problems`): with any problem, validation is refused unless ``sign_off`` (the
+    staff member's comment) signs them off; the audit log keeps the problems, the comment
+    and the login. Returns the problems signed off (empty: the panel was clean)."""
+    with Session(engine) as session:
         name, status = _status(session, campaign_id)
-        if status in (CampaignStatus.VALIDATED, CampaignStatus.PUBLISHED):
-            raise PublicationStepError(
-                f"La nuit « {name} » est déjà {status.label.lower()} : pour corriger ses "
-                f"chiffres publiés, publiez une nouvelle version avec "
-                f"{_command('publish', campaign_id)}."
-            )
-        if status is not CampaignStatus.LOCKED:
-            raise PublicationStepError(
-                f"La nuit « {name} » est {status.label.lower()} : seule une nuit close peut "
-                f"être validée. Fermez-la d'abord avec {_command('close', campaign_id)}."
-            )
-        if not quality_signed_off:
-            raise PublicationStepError(
-                f"Validation de « {name} » refusée : vérifiez les chiffres et le panneau de "
-                "qualité des données, puis confirmez (option --qualite-verifiee, ou la case "
-                "à cocher de la page Campagnes)."
-            )
+    if status in (CampaignStatus.VALIDATED, CampaignStatus.PUBLISHED):
+        raise PublicationStepError(
+            f"La nuit « {name} » est déjà {status.label.lower()} : pour corriger ses "
+            f"chiffres publiés, publiez une nouvelle version avec "
+            f"{_command('publish', campaign_id)}."
+        )
+    if status is not CampaignStatus.LOCKED:
+        raise PublicationStepError(
+            f"La nuit « {name} » est {status.label.lower()} : seule une nuit close peut "
+            f"être validée. Fermez-la d'abord avec {_command('close', campaign_id)}."
+        )
+    problems = quality_problems(engine, campaign_id)
+    comment = (sign_off or "").strip()
+    if problems and not comment:
+        raise PublicationStepError(
+            f"Validation de « {name} » refusée : le panneau de qualité des données signale "
+            f"{len(problems)} anomalie(s) :\n"
+            + "".join(f"  • {p}\n" for p in problems)
+            + "Corrigez-les, ou signez-les avec un commentaire qui dit pourquoi les chiffres "
+            f"restent publiables ({_command('validate', campaign_id)} --signer-les-anomalies "
+            "--commentaire \"…\", ou la case et le commentaire de la page Campagnes)."
+        )
+    with Session(engine) as session, session.begin():
         survey_repository.set_campaign_status(session, campaign_id,
                                               CampaignStatus.VALIDATED.value)  # fmt: skip
         repository.record_audit(session, actor, "campaign.validate", campaign_id=campaign_id,
-                                quality_signed_off=True)  # fmt: skip
+                                quality_problems=problems,
+                                signed_off=comment if problems else None)  # fmt: skip
+    return problems
 
 
 def publish_night(
     engine: Engine, campaign_id: int, actor: str, rules: DisclosureRules | None = None,
     *, note: str | None = None, perturbation_key: bytes | None = None,
+    with_hidden_estimate: bool = False,
 ) -> Publication:
     """Publish a validated night (or a correction of a published one: a new version).
 
     Builds the protected figures once, refuses when the differencing check recovers a
     protected cell from them and the earlier published nights, stores the version.
+    ``with_hidden_estimate``: the multiple-systems estimate of everybody joins the
+    publication as an interval (a choice per publication: a model's estimate, refused when
+    the data cannot support it).
     """
     from observatoire.cli_publish import disclosure_rules, load_inputs
     from observatoire.publish import attack, build_publication
@@ -106,6 +132,7 @@ def publish_night(
         territory = session.get(repository.TerritoryRow, campaign.territory_id)
         slug, territory_name = territory.slug, territory.name
         earlier = publication_repository.latest_versions(session, slug)
+        own_versions = publication_repository.versions(session, campaign_id)
         summary = repository.campaign_summary(session, campaign_id)
         street = publication_repository.street_records(session, campaign_id)
         run = linkage_repository.latest_run(session)
@@ -118,15 +145,21 @@ def publish_night(
             f"{_command('validate', campaign_id)}, puis {_command('publish', campaign_id)}."
         )
     rules = rules or disclosure_rules(engine)
+    hidden = _hidden_interval(engine, slug, name, rules) if with_hidden_estimate else None
     inputs = load_inputs(engine, slug, with_feeds=False)
     synthetic = bool(inputs.campaigns["name"].astype(str).str.contains("synthétique").any())
+    others = [Publication.from_figures(v.figures) for v in earlier if v.campaign_id != campaign_id]
+    # Every earlier version stays public: what one kept secret, a correction keeps secret.
+    kept_secret = set().union(*(Publication.from_figures(v.figures).secret_codes()
+                                for v in own_versions))  # fmt: skip
     publication = build_publication(
         inputs, campaign_id, rules, territory_name=territory_name, synthetic=synthetic,
-        public_nights={v.campaign_id for v in earlier},
+        published_totals={v.campaign_id: Publication.from_figures(v.figures).total
+                          for v in earlier if v.campaign_id != campaign_id},
+        keep_secret=kept_secret,
         summary={k: summary[k] for k in ("secteurs", "equipes")}, estimate=estimate,
-        street_records=street, perturbation_key=perturbation_key,
+        street_records=street, perturbation_key=perturbation_key, hidden=hidden,
     )  # fmt: skip
-    others = [Publication.from_figures(v.figures) for v in earlier if v.campaign_id != campaign_id]
     found = attack.check_publications([publication, *others], rules.threshold)
     if found:
         raise PublicationStepError(
@@ -146,6 +179,36 @@ def publish_night(
         version = row.version
     return Publication.from_figures(publication.to_figures(), version=version, published_at=now,
                                     author=actor)  # fmt: skip
+
+
+def _hidden_interval(engine: Engine, slug: str, name: str,
+                     rules: DisclosureRules) -> tuple[int, int]:  # fmt: skip
+    """The 95 % interval of the estimate of everybody, fit to publish, or a refusal that
+    says why (no linked person, too few overlaps, the estimate's own warnings)."""
+    from observatoire.indicators.hidden import HiddenPopulationError
+    from observatoire.indicators.hidden_service import hidden_estimate
+    from observatoire.publish.disclosure import protect_interval
+
+    refused = (f"Publication de « {name} » avec l'estimation de la population totale "
+               "refusée : ")
+    try:
+        estimate = hidden_estimate(engine, slug)
+    except HiddenPopulationError as exc:
+        raise PublicationStepError(refused + str(exc)) from None
+    if estimate is None:
+        raise PublicationStepError(refused + "aucune personne rapprochée dans la base "
+                                   "(importez les fichiers partenaires, lancez "
+                                   "`observatoire link --stored`).")  # fmt: skip
+    if estimate.warnings:
+        raise PublicationStepError(
+            refused + "les données ne la soutiennent pas (" + " ; ".join(estimate.warnings)
+            + "). Publiez sans elle, ou complétez les sources."
+        )
+    interval = protect_interval(*estimate.interval_95, rules)
+    if interval is None:
+        raise PublicationStepError(refused + f"sa borne basse est sous le seuil de "
+                                   f"{rules.threshold} personnes.")  # fmt: skip
+    return interval
 
 
 def published_publication(

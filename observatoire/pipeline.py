@@ -185,10 +185,10 @@ def build_sample_database(
             import_feed(engine, files[name], get_format(name), key, actor="observatoire")
         progress("Rapprochement des enregistrements : qui est la même personne")
         linkage = link_stored_records(engine, key=key)
-        from observatoire.publish.report import DEDUP_LABEL, estimate_text
+        from observatoire.indicators.wording import estimate_label, estimate_text
 
-        progress(f"{linkage.records} enregistrements ; {DEDUP_LABEL} : "
-                 f"{estimate_text(linkage.people, linkage.low, linkage.high)}")
+        progress(f"{linkage.records} enregistrements ; {estimate_label()} : "
+                 f"{estimate_text(linkage)}")
     progress("Validation et publication des nuits de l'échantillon")
     publish_sample_nights(engine, [campaign_id])
     with Session(engine) as session, session.begin():
@@ -314,7 +314,8 @@ def publish_sample_nights(engine: Engine, campaign_ids: list[int]) -> None:
     from observatoire.nights import publish_night, validate_night
 
     for campaign_id in campaign_ids:
-        validate_night(engine, campaign_id, "observatoire", quality_signed_off=True)
+        validate_night(engine, campaign_id, "observatoire",
+                       sign_off="Échantillon de démonstration (personnes fictives).")
         publish_night(engine, campaign_id, "observatoire",
                       note="Échantillon synthétique publié à sa création.")  # fmt: skip
 

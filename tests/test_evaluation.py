@@ -81,7 +81,9 @@ def test_the_report_has_one_row_per_action_with_targets_values_and_gaps():
     assert "Diagnostics réalisés avant le commandement de quitter les lieux" in " ".join(
         report.missing)
     overview = " ".join(report.overview.astype(str).to_numpy().ravel())
-    assert "320 personnes" in overview and "1\u202f800 personnes" in overview
+    # The de-duplicated estimate in the wording of every surface (`indicators.wording`).
+    assert "320 personnes" in overview
+    assert "1\u202f800 (intervalle à 90 % : 1\u202f650 à 1\u202f990)" in overview
     assert "+30" in overview  # since the first night, 2023
     assert report.budget.set_index("N°").loc["19", "Budget 2023 (€)"] == "124\u202f000"
 
@@ -180,7 +182,7 @@ def test_the_report_service_adds_the_estimate_in_all_on_the_sample(sample_with_h
     assert row["Commentaire"].iloc[0].startswith(
         f"intervalle à 95 % : {number(low)} à {number(high)}")
     # The sample's partner files are linked: more people in all than known to the partners.
-    known = overview[overview.index.str.contains("dédoublonnées")]["Valeur"].iloc[0]
+    known = overview[overview.index.str.contains("estimation dédoublonnée")]["Valeur"].iloc[0]
     assert int(known.split()[0].replace("\u202f", "")) < expected.estimate
 
 

@@ -321,7 +321,7 @@ def test_link_command_on_the_stored_records(stored, database_url, monkeypatch, t
     key_file = tmp_path / "cle.txt"
     key_file.write_text(KEY.decode(), encoding="utf-8")
     assert main(["link", "--stored", "--key-file", str(key_file), "--actor", "cron"]) == 0
-    assert "personnes distinctes estimées" in capsys.readouterr().err
+    assert "(estimation dédoublonnée) : " in capsys.readouterr().err
     assert len({_persons(stored)[k] for k in ("a0", "a1", "a2", "a3")}) == 1
     with Session(stored) as session:
         assert repo.latest_run(session).actor == "cron"
@@ -354,8 +354,11 @@ def test_the_command_the_stored_run_and_the_tile_show_one_figure(
     err = capsys.readouterr().err
     figures = json.loads(summary.read_text(encoding="utf-8"))
     low, high = figures["interval_90"]
-    assert f"{figures['people_estimate']} personnes distinctes estimées" in err
-    assert f"de {low} à {high}" in err
+    from observatoire.indicators.dedup import PeopleFigure
+    from observatoire.indicators.wording import estimate_label, estimate_text
+
+    assert (f"{estimate_label()} : "
+            f"{estimate_text(PeopleFigure(figures['people_estimate'], low, high))}") in err
     with Session(stored) as session:
         run = repo.latest_run(session)
         figure = repo.people_estimate(session)

@@ -76,11 +76,13 @@ def test_the_check_finds_a_suppressed_cell_from_the_total_and_across_tables():
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     from observatoire import countnight
-    from observatoire.pipeline import build_sample_database, open_database
+    from observatoire.pipeline import SAMPLE_KEY_FILE, build_sample_database, open_database
     from observatoire.survey import list_questionnaires
 
     data_dir = tmp_path_factory.mktemp("nuits")
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)})
+    # A fixed key: the perturbation's record keys (hence its noise) the same at each run.
+    (data_dir / SAMPLE_KEY_FILE).write_text("3c" * 32 + "\n", encoding="utf-8")
     build_sample_database(settings, "dijon-metropole", seed=11, history=False,
                           partner_feeds=False)  # fmt: skip
     engine = open_database(settings)
@@ -158,7 +160,7 @@ def test_an_unpublished_night_reaches_no_public_page_nor_export(sample, monkeypa
         if step == "closed":
             close_night(engine, new_id, "coordinatrice")
         if step == "validated":
-            validate_night(engine, new_id, "marie", quality_signed_off=True)
+            validate_night(engine, new_id, "marie", sign_off="nuit de test")
         text = _public_pages(settings, monkeypatch)
         assert NEW_NIGHT not in text, step
         assert "synthétique" in text  # the published sample night is what shows
@@ -189,7 +191,8 @@ def test_publishing_then_correcting_keeps_every_version(sample, monkeypatch, tmp
 def test_steps_out_of_order_are_refused_in_french(sample, capsys):
     settings, engine, new_id = sample
     # A published night cannot be closed nor validated again: a correction is a new version.
-    assert _cli(settings, "nuit", "validate", str(new_id), "--qualite-verifiee") == 2
+    assert _cli(settings, "nuit", "validate", str(new_id), "--signer-les-anomalies",
+                "--commentaire", "test") == 2
     assert f"nouvelle version avec `observatoire nuit publish {new_id}`" in capsys.readouterr(
         ).err
     assert _cli(settings, "nuit", "close", str(new_id)) == 2
@@ -203,18 +206,30 @@ def test_steps_out_of_order_are_refused_in_french(sample, capsys):
         questionnaire_version=list_questionnaires()[0], sector_size_m=6000.0, actor="test",
     )  # fmt: skip
     countnight.open_campaign(engine, other, "test")
-    assert _cli(settings, "nuit", "validate", str(other), "--qualite-verifiee") == 2
+    assert _cli(settings, "nuit", "validate", str(other), "--signer-les-anomalies",
+                "--commentaire", "test") == 2
     assert f"`observatoire nuit close {other}`" in capsys.readouterr().err
     assert _cli(settings, "nuit", "publish", str(other)) == 2
     assert "seule une nuit validée peut être publiée" in capsys.readouterr().err
 
 
-def test_published_tables_never_read_none_and_the_first_change_reads_a_dash(sample):
+def test_published_tables_never_read_none_and_the_first_change_reads_premiere_nuit(
+    sample, monkeypatch,
+):  # fmt: skip
     from observatoire.nights import published_publication
+    from observatoire.publish.export import commune_table_fr
 
-    _, engine, _ = sample
+    settings, engine, _ = sample
     publication, _ = published_publication(engine, "dijon-metropole")
-    assert publication.trend["evolution_pct"].iloc[0] == "—"
+    assert publication.trend["evolution_pct"].iloc[0] == "première nuit"
+    assert "secret" not in publication.trend["evolution_pct"].iloc[0]
+    # A commune is named, not coded: every commune row has its name, never its code alone.
+    cells = publication.commune_cells()
+    assert cells["nom"].map(lambda n: isinstance(n, str) and n and not n.isdigit()).all()
+    assert (cells["nom"] != cells["code"]).all()
+    assert "None" not in commune_table_fr(publication).astype(str).to_string()
+    text = _public_pages(settings, monkeypatch)
+    assert "None" not in text and "<NA>" not in text and "nan" not in text.split()
     for frame in (publication.communes, publication.places, publication.trend,
                   publication.key_figures):  # fmt: skip
         assert "None" not in frame.astype(str).to_string()
@@ -294,28 +309,71 @@ def test_the_campaigns_page_publishes_a_correction_as_the_signed_in_person(sampl
     assert actor == "marie"
 
 
-def test_the_estimate_and_its_interval_read_the_same_on_the_terminal_and_the_publication(
-    tmp_path,
-):
-    from observatoire.nights import published_publication
-    from observatoire.pipeline import build_sample_database, open_database
-    from observatoire.publish.report import DEDUP_LABEL, estimate_text
+def test_the_estimate_reads_the_same_on_the_terminal_a_tile_the_publication_and_the_report(
+    tmp_path, monkeypatch, capsys,
+):  # fmt: skip
+    """One linkage run, one string: `observatoire link --stored` on the terminal, the
+    dashboard's tile (value and caption), the published page's key figure, the published
+    HTML and the yearly report all read `estimate_text` of the run."""
+    import html as html_module
+
+    from observatoire.indicators.wording import estimate_label, estimate_text
+    from observatoire.nights import list_nights
+    from observatoire.pipeline import SAMPLE_KEY_FILE, build_sample_database, open_database
     from observatoire.store import linkage_repository
 
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(tmp_path)})
-    said = []
-    build_sample_database(settings, "dijon-metropole", seed=11, n_people=300, history=False,
-                          progress=said.append)  # fmt: skip
+    # A fixed pseudonymisation key: the same linkage, hence the same estimates, each run.
+    (tmp_path / SAMPLE_KEY_FILE).write_text("5a" * 32 + "\n", encoding="utf-8")
+    build_sample_database(settings, "dijon-metropole", seed=11, n_people=300, history=False)
+    capsys.readouterr()
+    # A new run from the terminal, then the night published again: the same run everywhere.
+    assert _cli(settings, "link", "--stored", "--key-file",
+                str(settings.data_dir / SAMPLE_KEY_FILE)) == 0  # fmt: skip
+    terminal = capsys.readouterr().err
     engine = open_database(settings)
     with Session(engine) as session:
-        run = linkage_repository.latest_run(session)
-        text = estimate_text(run.people_estimate, run.people_low, run.people_high)
-    publication, _ = published_publication(engine, "dijon-metropole")
+        text = estimate_text(linkage_repository.people_estimate(session))
+    night = int(list_nights(engine)["campaign_id"].iloc[0])
+    assert _cli(settings, "nuit", "publish", str(night), "--note", "nouveau rapprochement") == 0
+    assert f"{estimate_label()} : {text} ;" in terminal, terminal
+    assert f"{estimate_label()} : {text}\n" in capsys.readouterr().out  # `nuit publish`
+    assert "(intervalle à 90 % : " in text
+
+    html = _export(settings, tmp_path)
+    assert html_module.escape(text) in html
+    assert f"{estimate_label()} : {text}\n" in capsys.readouterr().err  # `publish`
+
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
+    monkeypatch.chdir(REPO)
+    monkeypatch.syspath_prepend(str(REPO))
+    from test_survey_factories import sign_in_staff
+
+    shown = {}
+    for page in ("tableau.py", "publication.py"):
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        app = AppTest.from_file(str(REPO / "dashboards" / page), default_timeout=120)
+        if page == "tableau.py":
+            sign_in_staff(app, "marie", engine)
+        app.run()
+        assert not app.exception, app.exception
+        shown[page] = app
+    sys.modules.pop("dashboards.tableau_commun", None)
+    tile = next(m for m in shown["tableau.py"].metric if m.label == estimate_label())
+    captions = [c.value for c in shown["tableau.py"].caption]
+    assert f"{tile.value} ({next(c for c in captions if c in text)})" == text
+    public = [m.value for m in shown["publication.py"].markdown]
+    assert f"**{estimate_label()}** : {text}" in public
+    from observatoire.evaluation.service import annual_report
+
+    # The yearly report of the convention's last year (Dijon 2023-2025): the same figure.
+    report = annual_report(engine, "dijon-metropole", 2025, hidden_draws=2,
+                           hidden_replicates=10)  # fmt: skip
     engine.dispose()
-    figures = dict(zip(publication.key_figures["indicateur"], publication.key_figures["valeur"],
-                       strict=True))  # fmt: skip
-    assert figures[DEDUP_LABEL] == text
-    assert any(f"{DEDUP_LABEL} : {text}" in line for line in said), said[-3:]
+    rows = report.overview.set_index("Indicateur")["Valeur"]
+    assert rows[estimate_label()] == text
 
 
 def test_a_night_published_with_cell_key_perturbation(sample):
@@ -341,3 +399,200 @@ def test_a_night_published_with_cell_key_perturbation(sample):
              if not pd.isna(before[n])]  # fmt: skip
     assert noise and max(abs(x) for x in noise) <= 2 and any(noise)
     assert ((shown["personnes"] == 0) | (shown["personnes"] >= 11)).all()
+
+
+# --- across nights: earlier published nights, trends, corrections ------------------------------
+
+
+def _night(date: str, counts: dict[tuple[str, str], tuple[int, int]], trend=None):
+    """A publication protected by the real rules from raw counts: ``(code, name) ->
+    (street, station)`` people."""
+    from observatoire.publish import DisclosureRules, Publication, protect_counts
+
+    day = dt.date.fromisoformat(date)
+    rules = DisclosureRules()
+    table = pd.DataFrame([(code, name, 1000, rue + gares) for (code, name), (rue, gares)
+                          in counts.items()], columns=["code", "nom", "population", "personnes"])
+    communes = protect_counts(table, "personnes", "nom", rules, keep=("code",),
+                              sum_columns=("population",)).assign(pour_10000=None)
+    street = sum(r for r, _ in counts.values())
+    stations = sum(g for _, g in counts.values())
+    places = protect_counts(pd.DataFrame({"libelle": ["Rue (équipes bénévoles)", "Gares"],
+                                          "personnes": [street, stations]}),
+                            "personnes", "libelle", rules)  # fmt: skip
+    total = street + stations
+    trend = trend if trend is not None else pd.DataFrame({
+        "campagne": [f"Nuit {date[:4]}"], "nuit": [day],
+        "personnes": pd.array([total], dtype="Int64"), "evolution_pct": ["première nuit"]})
+    return Publication(territory="Dijon Métropole", campaign=f"Nuit {date[:4]}",
+                       night_date=day, rules=rules,
+                       key_figures=pd.DataFrame(columns=["indicateur", "valeur"]),
+                       communes=communes, places=places, trend=trend,
+                       profile=pd.DataFrame(columns=["indicateur", "part"]))  # fmt: skip
+
+
+def _street_surface(date: str, counts: dict) -> PublicTable:
+    """The old public home: street counts per commune, on the publication's atoms."""
+    return PublicTable(f"accueil {date[:4]} (rue)", tuple(
+        Cell(name, frozenset({(date, code, "rue")}), rue)
+        for (code, name), (rue, _) in counts.items()))  # fmt: skip
+
+
+NIGHT_2023 = {("21231", "Dijon"): (240, 70), ("21617", "Talant"): (12, 3),
+              ("21166", "Chenôve"): (20, 0), ("21515", "Quetigny"): (30, 0)}
+NIGHT_2024 = {("21231", "Dijon"): (250, 80), ("21166", "Chenôve"): (15, 6),
+              ("21617", "Talant"): (14, 0), ("21515", "Quetigny"): (25, 0)}
+
+
+def test_the_check_covers_the_earlier_published_nights_chenove_2024_and_talant_2023():
+    """The issue's "Chenôve 2024 gives 6 and Talant 2023 gives 3": each night's tables
+    are safe alone; beside a street-per-commune surface of each night, publishing 2024
+    must find its own leak and the one of the 2023 night still public."""
+    p2023, p2024 = _night("2023-01-26", NIGHT_2023), _night("2024-01-25", NIGHT_2024)
+    assert check_publications([p2024, p2023], 11) == []
+    surfaces = [_street_surface("2024-01-25", NIGHT_2024),
+                _street_surface("2023-01-26", NIGHT_2023)]  # fmt: skip
+    found = {d.label: d.value for d in check_publications([p2024, p2023], 11, surfaces)}
+    assert found == {"Chenôve (2024-01-25), lieux partenaires": 6,
+                     "Talant (2023-01-26), lieux partenaires": 3}
+    # Without the earlier night's tables, its leak goes unseen: they must be given.
+    alone = {d.label for d in check_publications([p2024], 11, surfaces[:1])}
+    assert alone == {"Chenôve (2024-01-25), lieux partenaires"}
+
+
+def _trend_2024(total_2023, change: str):
+    return pd.DataFrame({
+        "campagne": ["Nuit 2023", "Nuit 2024"],
+        "nuit": [dt.date(2023, 1, 26), dt.date(2024, 1, 25)],
+        "personnes": pd.array([total_2023, 390], dtype="Int64"),
+        "evolution_pct": ["première nuit", change]})  # fmt: skip
+
+
+def test_a_later_trend_must_show_the_earlier_night_as_published():
+    """A total recomputed from today's data (3 people tallied late in Talant) differs from
+    the 2023 publication (375): the 2024 trend would give the 3 away."""
+    p2023 = _night("2023-01-26", NIGHT_2023)
+    assert p2023.total == 375
+    late = _night("2024-01-25", NIGHT_2024, trend=_trend_2024(378, "+3,2 %"))
+    found = check_publications([late, p2023], 11)
+    assert [d.value for d in found] == [3] and "Nuit 2023" in found[0].label
+    as_published = _night("2024-01-25", NIGHT_2024, trend=_trend_2024(375, "+4,0 %"))
+    assert check_publications([as_published, p2023], 11) == []
+
+
+def test_a_published_change_must_not_give_back_a_secret_total():
+    """2023's total (5) is secret; a change of +7 700 % beside 2024's 390 gives it back."""
+    leaky = _night("2024-01-25", NIGHT_2024, trend=_trend_2024(None, "+7700,0 %"))
+    found = check_publications([leaky], 11)
+    assert [(d.value, "évolution" in d.label) for d in found] == [(5, True)]
+    safe = _night("2024-01-25", NIGHT_2024, trend=_trend_2024(None, "secret"))
+    assert check_publications([safe], 11) == []
+
+
+def test_a_correction_keeps_secret_what_an_earlier_version_kept_secret():
+    from observatoire.publish.disclosure import PRIMARY, PUBLISHED, SECONDARY, suppression_pattern
+
+    values = [40, 30, 25, 3, 12]
+    status, _ = suppression_pattern(values, 11)
+    assert list(status) == [PUBLISHED, PUBLISHED, PUBLISHED, PRIMARY, SECONDARY]
+    # Version 1 kept the 25 secret: version 2 keeps it, and needs no other cell.
+    status, hidden = suppression_pattern(values, 11, secret=[False, False, True, False, False])
+    assert list(status) == [PUBLISHED, PUBLISHED, SECONDARY, PRIMARY, PUBLISHED] and not hidden
+
+
+def nights_status(engine, campaign_id: int) -> str:
+    from observatoire.nights import list_nights
+
+    return list_nights(engine).set_index("campaign_id").loc[campaign_id, "status"]
+
+
+def test_validation_runs_the_quality_checks_and_needs_a_signed_comment(sample, capsys,
+                                                                        monkeypatch):
+    from sqlalchemy import select
+
+    from observatoire import countnight
+    from observatoire.nights import close_night
+    from observatoire.store.tables import AuditLogRow
+    from observatoire.survey import list_questionnaires
+
+    settings, engine, _ = sample
+    night = countnight.create_campaign(
+        engine, "dijon-metropole", "Nuit à valider", dt.date(2026, 11, 15),
+        questionnaire_version=list_questionnaires()[0], sector_size_m=6000.0, actor="test",
+    )  # fmt: skip
+    countnight.open_campaign(engine, night, "test")
+    close_night(engine, night, "coordinatrice")
+    # Nothing entered, no partner tally, no sector report: refused, every problem listed.
+    assert _cli(settings, "nuit", "validate", str(night)) == 2
+    error = capsys.readouterr().err
+    assert "Validation de « Nuit à valider » refusée" in error
+    for problem in ("Aucune fiche saisie", "Aucun décompte des partenaires",
+                    "Des secteurs prévus n'ont pas de compte rendu"):  # fmt: skip
+        assert problem in error, error
+    assert "--signer-les-anomalies" in error
+    # Signing off needs a comment saying why.
+    assert _cli(settings, "nuit", "validate", str(night), "--signer-les-anomalies") == 2
+    assert "--commentaire" in capsys.readouterr().err
+    # On the campaigns page: the problems shown, the button off until signed with a comment.
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
+    monkeypatch.chdir(REPO)
+    monkeypatch.syspath_prepend(str(REPO))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    from test_survey_factories import sign_in_staff
+
+    app = AppTest.from_file(str(REPO / "dashboards/campagnes.py"), default_timeout=120)
+    sign_in_staff(app, "marie", engine)
+    app.run()
+    next(s for s in app.selectbox if s.label == "Campagne").select(night).run()
+    assert any("Aucune fiche saisie" in w.value for w in app.warning)
+
+    def validate_button():
+        return next(b for b in app.button if b.label == "Valider la nuit")
+
+    assert validate_button().disabled
+    next(c for c in app.checkbox if c.label.startswith("Je signe ces anomalies")).check().run()
+    assert validate_button().disabled  # no comment yet
+    app.text_input(key="campagnes_commentaire_anomalies").input(
+        "nuit annulée (neige), chiffres nuls attendus").run()
+    validate_button().click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert CampaignStatus(nights_status(engine, night)) is CampaignStatus.VALIDATED
+    with Session(engine) as session:
+        row = session.scalars(select(AuditLogRow).where(
+            AuditLogRow.action == "campaign.validate").order_by(AuditLogRow.id.desc())).first()
+    assert row.actor == "marie" and row.details["campaign_id"] == night
+    assert row.details["signed_off"] == "nuit annulée (neige), chiffres nuls attendus"
+    assert any("Aucune fiche saisie" in p for p in row.details["quality_problems"])
+
+
+def test_the_estimate_of_everybody_is_published_only_as_a_protected_interval(sample):
+    """Issue 16 on the public side: the multiple-systems estimate joins a publication
+    only when asked, as its interval (bounds widened to tens, never a bare point), with
+    its method in the methodology; refused when the database has nothing to estimate
+    from."""
+    from observatoire.cli_publish import load_inputs
+    from observatoire.indicators.wording import HIDDEN_LABEL
+    from observatoire.nights import PublicationStepError, publish_night, version_history
+    from observatoire.publish import build_publication
+    from observatoire.publish.disclosure import protect_interval
+
+    settings, engine, new_id = sample
+    inputs = load_inputs(engine, "dijon-metropole", with_feeds=False)
+    plain = build_publication(inputs, new_id)
+    assert HIDDEN_LABEL not in set(plain.key_figures["indicateur"])
+    published = build_publication(inputs, new_id, hidden=(2104.3, 3087.9))
+    figures = dict(zip(published.key_figures["indicateur"], published.key_figures["valeur"],
+                       strict=True))  # fmt: skip
+    assert figures[HIDDEN_LABEL] == "intervalle à 95 % : 2\u202f100 à 3\u202f090"
+    assert "capture-recapture" in published.methodology
+    assert "Publiée en intervalle seulement" in published.methodology
+    # A handful of people estimated is not published.
+    assert protect_interval(4.2, 30.0) is None and protect_interval(11, 19.5) is None
+    assert protect_interval(24, 39.5) == (20, 40)
+    # The sample of this module has no partner file: nothing to estimate from.
+    before = len(version_history(engine, new_id))
+    with pytest.raises(PublicationStepError, match="aucune personne rapprochée"):
+        publish_night(engine, new_id, "marie", with_hidden_estimate=True)
+    assert len(version_history(engine, new_id)) == before

@@ -194,11 +194,16 @@ def _overview(year: int, nights: pd.DataFrame, distinct: tuple[int, int, int] | 
                          "Commentaire": "à lire avec prudence si la couverture ou la méthode "
                          "a changé"})
     if distinct is not None:
-        estimate, low, high = distinct
-        rows.append({"Indicateur": "Personnes distinctes connues (nuit et partenaires, "
-                     "dédoublonnées)", "Valeur": _shown(estimate, "personnes", rules),
-                     "Commentaire": f"intervalle à 90 % : {_shown(low, 'personnes', rules)} à "
-                     f"{_shown(high, 'personnes', rules)}"})
+        from observatoire.indicators.dedup import PeopleFigure
+        from observatoire.indicators.wording import estimate_label, estimate_text
+
+        # The figure and wording of the terminal, the tiles and the publication.
+        figure = PeopleFigure(*distinct)
+        rows.append({"Indicateur": estimate_label(),
+                     "Valeur": (SECRET if 0 < figure.low < rules.threshold
+                                else estimate_text(figure)),
+                     "Commentaire": "nuit et partenaires, après rapprochement des "
+                     "enregistrements (dernier rapprochement)"})
     if hidden is not None:
         estimate, low, high = hidden
         rows.append({"Indicateur": "Personnes sans domicile estimées en tout, vues ou non "

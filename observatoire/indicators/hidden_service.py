@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from observatoire.indicators.extrapolation import METHOD_NOTE as EXTRAPOLATION_NOTE
 from observatoire.indicators.hidden import ASSUMPTIONS, HiddenEstimate, SensitivityRow
+from observatoire.indicators.wording import HIDDEN_LABEL
 from observatoire.model import ObservatoireError, SourceKind
 
 # Modest settings so that a page stays fast (about ten seconds on the sample, cached): the
@@ -167,8 +168,7 @@ def iceberg(engine: Engine, territory_slug: str, *, draws: int = PAGE_DRAWS,
         title="Personnes connues de la nuit et des partenaires (dédoublonnées)", level=90)
     everybody = IcebergLayer("Estimées en tout", hidden.estimate,
                              hidden.interval_95, HIDDEN_NOTE, is_estimate=True,
-                             title="Personnes estimées en tout, vues ou non par une source "
-                             "(systèmes multiples)")
+                             title=HIDDEN_LABEL)  # the publication's name of it too
     return Iceberg(
         counted=counted, extrapolated=extrapolated, known=known, hidden=everybody,
         night_name=night_name, night_date=night_date,

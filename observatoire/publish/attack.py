@@ -187,10 +187,71 @@ def publication_tables(publication) -> tuple[list[PublicTable], list[tuple[str, 
     return tables, protected
 
 
-def check_publications(publications: Sequence, threshold: int) -> list[Disclosure]:
-    """The differencing check over the tables of every publication given together (this
-    night's and the earlier published ones), trends included."""
-    tables, protected = [], []
+def _change(text: object) -> float | None:
+    """A published year-on-year change ("+12,5 %") as a number; ``None`` if not one."""
+    try:
+        return float(str(text).replace("%", "").replace(",", ".").replace("\u202f", ""))
+    except ValueError:
+        return None
+
+
+def cross_night_disclosures(publications: Sequence, threshold: int) -> list[Disclosure]:
+    """What the trends give away across nights, beyond sums of cells.
+
+    - A night's total in a later publication's trend must be the one its own publication
+      shows: a total recomputed from today's data (a late tally) differs, and the
+      difference counts the people added.
+    - A published year-on-year change with one of its two totals secret gives the secret
+      one back (the other times the change).
+
+    ``publications[0]`` is the one to publish, the others the earlier published nights.
+    """
+    own = {p.night_date.isoformat(): p for p in publications}
+    found: list[Disclosure] = []
+    # The first publication's trend: the one to publish (the earlier ones were checked
+    # when they were; a correction's gap with its earlier version is public by design).
+    for publication in publications[:1]:
+        trend = publication.trend.reset_index(drop=True)
+        for i, row in trend.iterrows():
+            key = pd.Timestamp(row["nuit"]).date().isoformat()
+            shown = None if pd.isna(row["personnes"]) else int(row["personnes"])
+            night = own.get(key)
+            if night is not None and night is not publication and shown is not None \
+                    and night.total is not None and shown != night.total:  # fmt: skip
+                gap = abs(shown - night.total)
+                found.append(Disclosure(
+                    f"{row['campagne']} ({key}) : {gap} personne(s) d'écart entre "
+                    f"l'évolution de « {publication.campaign} » et la publication de la nuit",
+                    gap, (f"{publication.campaign}, évolution", f"{night.campaign}, par lieu"),
+                ))  # fmt: skip
+            change = _change(row.get("evolution_pct")) if i else None
+            if change is None:
+                continue
+            before = trend.loc[i - 1, "personnes"]
+            if pd.isna(before) == (shown is None):
+                continue
+            if shown is None:
+                value, label = int(before) * (1 + change / 100), row["campagne"]
+            else:
+                value, label = shown / (1 + change / 100), trend.loc[i - 1, "campagne"]
+            found.append(Disclosure(
+                f"{label} : total secret retrouvé par l'évolution publiée ({row['evolution_pct']})",
+                int(round(value)), (f"{publication.campaign}, évolution",),
+            ))  # fmt: skip
+    return found
+
+
+def check_publications(publications: Sequence, threshold: int,
+                       surfaces: Sequence[PublicTable] = ()) -> list[Disclosure]:  # fmt: skip
+    """The differencing check over the tables of every publication given together (the
+    one to publish first, then the earlier published ones), trends and their changes
+    included.
+
+    ``surfaces``: other public tables on the same atoms (a page or an API that shows a
+    breakdown of its own, `publication_tables`' atoms), checked with them.
+    """
+    tables: list[PublicTable] = []
+    protected: list[tuple[str, frozenset[Atom]]] = []
     nights: dict[str, frozenset[Atom]] = {}
     for publication in publications:
         if publication.rules.rounding or publication.rules.perturbation:
@@ -200,15 +261,24 @@ def check_publications(publications: Sequence, threshold: int) -> list[Disclosur
         protected += p
         nights[publication.night_date.isoformat()] = frozenset(
             a for c in t[1].cells for a in c.atoms)  # fmt: skip
+    totals = {p.night_date.isoformat(): p.total for p in publications
+              if not (p.rules.rounding or p.rules.perturbation)}  # fmt: skip
     for publication in publications:
         if publication.rules.rounding or publication.rules.perturbation:
             continue
         trend = []
         for row in publication.trend.itertuples(index=False):
             key = pd.Timestamp(row.nuit).date().isoformat()
+            if totals.get(key) is not None and not pd.isna(row.personnes) \
+                    and int(row.personnes) != totals[key]:  # fmt: skip
+                # Not the same people as the night's own tables: `cross_night_disclosures`
+                # reports the gap; as an equation it would make the system inconsistent.
+                continue
             # A night whose tables are not given stands as one atom of its own.
             group = nights.get(key, frozenset({(key, "*", "total")}))
             trend.append(Cell(str(row.campagne), group,
                               None if pd.isna(row.personnes) else int(row.personnes)))  # fmt: skip
         tables.append(PublicTable(f"{publication.campaign}, évolution", tuple(trend)))
-    return find_disclosures(tables, threshold, protected)
+    exact = [p for p in publications if not (p.rules.rounding or p.rules.perturbation)]
+    return (find_disclosures([*tables, *surfaces], threshold, protected)
+            + cross_night_disclosures(exact, threshold))

@@ -66,13 +66,17 @@ class DisclosureRules:
         return max(rounded, floor)
 
 
-def suppression_pattern(values: pd.Series | np.ndarray, threshold: int) -> tuple[np.ndarray, bool]:
+def suppression_pattern(values: pd.Series | np.ndarray, threshold: int,
+                        secret: np.ndarray | None = None) -> tuple[np.ndarray, bool]:  # fmt: skip
     """Which cells to suppress (primary and secondary), and whether the total must go too.
 
+    ``secret``: cells to suppress whatever their size (kept secret by an earlier published
+    version), marked `SECONDARY` and merged like the others; an empty one stays published.
     Returns ``(status, total_suppressed)`` with ``status`` an array of `PUBLISHED`,
     `PRIMARY` or `SECONDARY` per cell.
     """
     v = np.asarray(values, dtype="int64")
+    forced = np.zeros(len(v), dtype=bool) if secret is None else np.asarray(secret, dtype=bool)
     if (v < 0).any():
         raise ValueError("Les effectifs à publier ne peuvent pas être négatifs.")
     status = np.full(len(v), PUBLISHED, dtype=object)
@@ -83,7 +87,8 @@ def suppression_pattern(values: pd.Series | np.ndarray, threshold: int) -> tuple
         return status, True
     primary = (v > 0) & (v < threshold)
     status[primary] = PRIMARY
-    suppressed = primary.copy()
+    status[forced & ~primary & (v > 0)] = SECONDARY
+    suppressed = primary | (forced & (v > 0))
     if not suppressed.any():
         return status, False
     order = np.argsort(v, kind="stable")
@@ -107,6 +112,7 @@ def protect_counts(
     *,
     keep: tuple[str, ...] = (),
     sum_columns: tuple[str, ...] = (),
+    secret: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Protect a one-way table of counts with its total.
 
@@ -114,9 +120,10 @@ def protect_counts(
     ``value`` counts people. Returns the published rows: ``label``, ``value`` (``<NA>`` where
     suppressed), ``statut``, the ``keep`` columns (copied, e.g. a commune code), the
     ``sum_columns`` (e.g. population, summed on the merged and total rows), then a merged
-    row (``rules.other_label``, when cells were suppressed) and a total row.
+    row (``rules.other_label``, when cells were suppressed) and a total row. ``secret``:
+    cells suppressed whatever their size (`suppression_pattern`).
     """
-    status, total_hidden = suppression_pattern(table[value].fillna(0), rules.threshold)
+    status, total_hidden = suppression_pattern(table[value].fillna(0), rules.threshold, secret)
     cells = table[[label, *keep, *sum_columns]].copy()
     cells["statut"] = status
     raw = table[value].fillna(0).astype("int64").to_numpy()
@@ -155,3 +162,21 @@ def protect_share(
     if 0 < numerator < rules.threshold or 0 < rest < rules.threshold:
         return None
     return numerator / denominator
+
+
+INTERVAL_STEP = 10
+"""Published bounds of an estimate's interval are widened to a multiple of this."""
+
+
+def protect_interval(low: float, high: float,
+                     rules: DisclosureRules = DisclosureRules()  # noqa: B008
+                     ) -> tuple[int, int] | None:  # fmt: skip
+    """An estimate's interval fit to publish: bounds widened outwards to a multiple of
+    `INTERVAL_STEP` (a model's output, never an exact count to difference with the
+    tables), or ``None`` when its widened low bound is under the threshold (a handful of
+    people estimated is not published)."""
+    widened = (int(INTERVAL_STEP * math.floor(low / INTERVAL_STEP)),
+               int(INTERVAL_STEP * math.ceil(high / INTERVAL_STEP)))  # fmt: skip
+    if widened[0] < rules.threshold or high < low:
+        return None
+    return widened

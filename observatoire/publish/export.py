@@ -94,10 +94,15 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _table_html(frame: pd.DataFrame) -> str:
+def display_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A published table as read on a page or in the HTML: every cell spelled out, a
+    secret one as "secret" (a page's table would show an empty count as "None")."""
     # Nullable columns ignore ``na_rep``: spell every cell out so secret cells say so.
-    cells = frame.astype(object).map(_cell)
-    return cells.to_html(index=False, border=0, classes="table")
+    return frame.astype(object).map(_cell)
+
+
+def _table_html(frame: pd.DataFrame) -> str:
+    return display_table(frame).to_html(index=False, border=0, classes="table")
 
 
 def render_html(publication: Publication, geometries: gpd.GeoDataFrame) -> str:

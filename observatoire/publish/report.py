@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -23,12 +24,20 @@ from observatoire.indicators import (
     load_catalogue,
 )
 from observatoire.indicators.count import PLACE_KINDS, STREET_LABEL
+from observatoire.indicators.dedup import PeopleFigure
+from observatoire.indicators.wording import (
+    HIDDEN_LABEL,
+    estimate_label,
+    estimate_text,
+    hidden_text,
+)
 from observatoire.publish.disclosure import (
     OTHER,
     PUBLISHED,
     TOTAL,
     DisclosureRules,
     protect_counts,
+    protect_interval,
     protect_share,
 )
 
@@ -62,17 +71,12 @@ _TABLES = {
     "trend": {"personnes": "Int64"},
     "profile": {"part": "Float64"},
 }
-NO_EARLIER_NIGHT = "—"
+NO_EARLIER_NIGHT = "première nuit"
 UNLOCATED_LABEL = "Commune non renseignée"
-DEDUP_LABEL = "Personnes sans domicile distinctes sur la période (estimation dédoublonnée)"
-
-
-def estimate_text(people: int, low: int, high: int) -> str:
-    """The de-duplicated estimate with its interval, in the one wording of every page."""
-    def n(x: int) -> str:
-        return f"{int(x):,}".replace(",", "\u202f")
-
-    return f"{n(people)} (intervalle : {n(low)} à {n(high)})"
+# The de-duplicated estimate: its name and wording are `observatoire.indicators.wording`'s.
+DEDUP_LABEL = estimate_label()
+ESTIMATE_LABELS = (DEDUP_LABEL, HIDDEN_LABEL)
+"""Key figures that are estimates with their interval (long: a line of their own)."""
 SYNTHETIC_NOTE = "Données de démonstration : personnes fictives (échantillon synthétique)."
 
 
@@ -163,6 +167,18 @@ class Publication:
             threshold=self.rules.threshold, other=self.rules.other_label, rounding=rounding
         )
 
+    @property
+    def total(self) -> int | None:
+        """The night's *a minima* total as published (``None``: secret)."""
+        value = self.communes.loc[self.communes["statut"] == TOTAL, "personnes"].iloc[0]
+        return None if pd.isna(value) else int(value)
+
+    def secret_codes(self) -> set[str]:
+        """The communes this version keeps secret: a correction keeps them secret too."""
+        cells = self.commune_cells()
+        return {str(c) for c, s in zip(cells["code"], cells["statut"], strict=True)
+                if s != PUBLISHED and isinstance(c, str) and c}  # fmt: skip
+
     def commune_cells(self) -> pd.DataFrame:
         """Only the commune rows (no merged or total row), for maps."""
         return self.communes[~self.communes["statut"].isin([OTHER, TOTAL])]
@@ -182,15 +198,25 @@ def build_publication(
     territory_name: str = "",
     synthetic: bool = False,
     public_nights: set[int] | None = None,
+    published_totals: Mapping[int, int | None] | None = None,
+    keep_secret: Collection[str] = (),
     summary: dict[str, int] | None = None,
     estimate: tuple[int, int, int] | None = None,
+    hidden: tuple[float, float] | None = None,
     street_records: pd.DataFrame | None = None,
     perturbation_key: bytes | None = None,
 ) -> Publication:
     """Protect and assemble the figures of one count night (the latest by default).
 
     ``public_nights``: the nights already published, the only earlier ones the trend shows
-    (all when ``None``). ``summary``: the fieldwork figures shown beside (sectors walked...).
+    (all when ``None``); ``published_totals``: the same nights with the total their latest
+    published version shows (``None``: secret), which the trend then reads;
+    ``keep_secret``: commune codes an earlier version of this night kept secret, kept
+    secret in this one (the two versions stay public: one must not show what the other
+    hides). ``summary``: the fieldwork figures shown beside (sectors walked...).
+    ``hidden``: the 95 % interval of the multiple-systems estimate of everybody
+    (`observatoire.indicators.hidden`), published only as an interval through
+    `protect_interval`, its method in the methodology; left out when ``None``.
     """
     rules = rules or DisclosureRules()
     if campaign_id is None:
@@ -225,7 +251,8 @@ def build_publication(
         )  # fmt: skip
         methodology = f"{METHODOLOGY} {perturbation.method_note()}"
     communes = protect_counts(
-        table, "personnes", "nom", rules, keep=("code",), sum_columns=("population",)
+        table, "personnes", "nom", rules, keep=("code",), sum_columns=("population",),
+        secret=table["code"].isin(set(keep_secret)).to_numpy(),
     )
     communes["pour_10000"] = (
         communes["personnes"].astype("Float64")
@@ -255,11 +282,23 @@ def build_publication(
         columns=["indicateur", "valeur", "unite"],
     )  # fmt: skip
     if estimate is not None:
-        key_figures.loc[len(key_figures)] = (DEDUP_LABEL, estimate_text(*estimate), "personnes")
+        key_figures.loc[len(key_figures)] = (DEDUP_LABEL, estimate_text(PeopleFigure(*estimate)),
+                                              "personnes")  # fmt: skip
+    interval = None if hidden is None else protect_interval(*hidden, rules)
+    if interval is not None:
+        from observatoire.indicators.hidden_service import HIDDEN_NOTE
+
+        key_figures.loc[len(key_figures)] = (HIDDEN_LABEL, hidden_text(*interval),
+                                              "personnes")  # fmt: skip
+        methodology = (f"{methodology} {HIDDEN_LABEL} : {HIDDEN_NOTE} Publiée en intervalle "
+                       f"seulement, bornes élargies à la dizaine ; c'est une estimation sur "
+                       "toute la période des sources, pas un décompte de la nuit.")
 
     trend_rows = campaign_table(inputs)
     trend_rows = trend_rows[pd.to_datetime(trend_rows["night_date"])
                             <= pd.Timestamp(campaign["night_date"])]  # fmt: skip
+    if published_totals is not None:
+        public_nights = set(published_totals)
     if public_nights is not None:
         # Only published nights (and this one) are public: an open night's live count
         # never joins the trend.
@@ -269,6 +308,15 @@ def build_publication(
         rules.publish_value(v) if v == 0 or v >= rules.threshold else pd.NA
         for v in trend_rows["total"]
     ]
+    if published_totals is not None:
+        # An earlier night reads as its published version shows it (secret stays secret):
+        # recomputed from today's data, a late tally would make the trend differ from the
+        # night's own tables, and the difference expose the people it adds.
+        published = [
+            published_totals[c] if c in published_totals and c != campaign_id else v
+            for c, v in zip(trend_rows["campaign_id"], published, strict=True)
+        ]
+        published = [pd.NA if v is None else v for v in published]
     trend = pd.DataFrame(
         {
             "campagne": trend_rows["name"].to_numpy(),
@@ -317,7 +365,7 @@ def _rounded_share(share: float | None) -> float | None:
 
 
 def _changes(people: pd.Series) -> list[str]:
-    """Year-on-year change as published: "—" for the first night (nothing earlier),
+    """Year-on-year change as published: "première nuit" for the first (nothing earlier),
     "secret" when either count is, else the change in percent (French decimal comma)."""
     out = []
     for i, value in enumerate(people):

@@ -348,3 +348,41 @@ def test_the_indicators_page_shows_the_iceberg_with_intervals(linked_settings, m
     sensitivity = app.dataframe[0].value
     assert len(sensitivity) >= 2 and "Modèle" in sensitivity.columns
     sys.modules.pop("dashboards.tableau_commun", None)
+
+
+def test_admin_journal_shows_every_action_in_french_text(page, sample_settings):
+    from observatoire.audit import ACTION_FAMILIES, ACTION_LABELS
+    from observatoire.store import repository
+
+    engine = open_database(sample_settings)
+    with Session(engine) as session, session.begin():
+        repository.record_audit(session, "marie", "campaign.lock", campaign_id=97)
+        repository.record_audit(session, "marie", "linkage.decision", record_a=12,
+                                record_b=40, decision="match", score=0.91234)  # fmt: skip
+        repository.record_audit(session, "alex", "publish.export", territory="dijon",
+                                files=["a.csv", "b.pdf"], threshold=11,
+                                options={"rounding": 5, "masked": True})  # fmt: skip
+    engine.dispose()
+    app = page("admin.py", ADMIN)
+    assert not app.exception, app.exception
+    journal = app.selectbox(key="journal_actions")
+    offered = journal.options  # as drawn (format_func applied)
+    for family in ("campaign", "linkage", "publish", "export", "feed", "indicator"):
+        assert ACTION_FAMILIES[family] in offered
+    log = app.dataframe[-1].value
+    assert list(log.columns) == ["Date", "Auteur", "Action", "Détails"]
+    # One column of text (no dicts for pyarrow to type), readable French, no JSON.
+    assert all(isinstance(v, str) for v in log["Détails"])
+    assert not log["Détails"].str.contains(r"[{}\[\]\"]").any()
+    # The sample's own entries come first in time: the latest of each action is ours.
+    details = dict(zip(log["Action"][::-1], log["Détails"][::-1], strict=True))
+    assert details[ACTION_LABELS["campaign.lock"]] == "campagne : 97"
+    assert "fiche A : 12" in details[ACTION_LABELS["linkage.decision"]]
+    assert "score : 0,91" in details[ACTION_LABELS["linkage.decision"]]
+    assert "fichiers : a.csv, b.pdf" in details[ACTION_LABELS["publish.export"]]
+    journal.set_value("campaign").run()
+    assert not app.exception
+    filtered = app.dataframe[-1].value
+    campaign_labels = {v for k, v in ACTION_LABELS.items() if k.startswith("campaign.")}
+    assert ACTION_LABELS["campaign.lock"] in set(filtered["Action"]) <= campaign_labels
+    assert "coordination" not in set(filtered["Auteur"])

@@ -15,11 +15,10 @@ from dashboards.tableau_commun import (
     distinct_estimate,
     feed_version,
     filters,
-    fmt_int,
-    fmt_pct,
     load_inputs,
     require,
 )
+from observatoire.formats_fr import count_fr, french_figure, number_fr, percent_fr, table_fr
 from observatoire.indicators import (
     campaign_a_minima,
     campaign_coverage,
@@ -57,22 +56,22 @@ st.caption(f"{plain(row['name'])} — nuit du {pd.Timestamp(row['night_date']):%
 tiles = st.columns(4)
 delta = None if pd.isna(row["change"]) else int(row["change"])
 tiles[0].metric(
-    catalogue["a_minima_total"].label, fmt_int(count.total),
+    catalogue["a_minima_total"].label, count_fr(count.total),
     delta=None if delta is None else f"{delta:+d} vs nuit précédente",
     delta_color="inverse", help=catalogue["a_minima_total"].definition,
 )  # fmt: skip
 rate = count.total / population * 10_000 if population else None
 tiles[1].metric(catalogue["rate_per_10000"].label,
-                NO_DATA if rate is None else f"{rate:.1f}".replace(".", ","))  # fmt: skip
-tiles[2].metric(catalogue["street_met"].label, fmt_int(count.street))
+                NO_DATA if rate is None else number_fr(rate))  # fmt: skip
+tiles[2].metric(catalogue["street_met"].label, count_fr(count.street))
 tiles[3].metric(catalogue["partner_places"].label,
-                fmt_int(count.partners) if count.places else NO_DATA)  # fmt: skip
+                count_fr(count.partners) if count.places else NO_DATA)  # fmt: skip
 if row["caution"]:
     st.warning(row["caution"])
 
 tiles = st.columns(4)
 covered = coverage["parcourus"].sum() / coverage["prevus"].sum() if len(coverage) else None
-tiles[0].metric(catalogue["sectors_covered"].label, fmt_pct(covered))
+tiles[0].metric(catalogue["sectors_covered"].label, percent_fr(covered))
 estimate = distinct_estimate(slug, feed_version())
 if estimate is None:
     tiles[1].metric(catalogue["distinct_people"].label, NO_DATA,
@@ -80,13 +79,14 @@ if estimate is None:
                     "`observatoire link --stored`.")  # fmt: skip
     tiles[2].metric(catalogue["unknown_to_partners"].label, NO_DATA)
 else:
-    tiles[1].metric(catalogue["distinct_people"].label, fmt_int(estimate.estimate),
-                    help=f"Intervalle à 90 % : {estimate.low} – {estimate.high} (dernier "
+    tiles[1].metric(catalogue["distinct_people"].label, count_fr(estimate.estimate),
+                    help=f"Intervalle à 90 % : {count_fr(estimate.low)} – "
+                    f"{count_fr(estimate.high)} (dernier "
                     "rapprochement, `observatoire link --stored`)")  # fmt: skip
-    tiles[1].caption(f"intervalle à 90 % : {fmt_int(estimate.low)} – {fmt_int(estimate.high)}")
+    tiles[1].caption(f"intervalle à 90 % : {count_fr(estimate.low)} – {count_fr(estimate.high)}")
     tiles[2].metric(
         catalogue["unknown_to_partners"].label,
-        fmt_int(estimate.unknown_to_partners) if estimate.met_on_night else NO_DATA,
+        count_fr(estimate.unknown_to_partners) if estimate.met_on_night else NO_DATA,
     )
 tiles[3].metric("Nuits de comptage", len(trend))
 
@@ -96,12 +96,13 @@ with left:
     nights = pd.to_datetime(trend["night_date"])
     # graph_objects with the data given at once: plotly.express takes ten times longer.
     figure = go.Figure(
-        [go.Scatter(x=nights, y=trend[c], name=c, mode="lines+markers")
-         for c in ("total", "rue", "lieux")],
+        [go.Scatter(x=nights, y=trend[c], name=name, mode="lines+markers")
+         for c, name in (("total", "Total a minima"), ("rue", "Rue"),
+                         ("lieux", "Lieux partenaires"))],
         layout={"height": 330, "margin": {"l": 0, "r": 0, "t": 10, "b": 0},
                 "xaxis": {"title": {"text": "Nuit"}}, "yaxis": {"title": {"text": "Personnes"}}},
     )  # fmt: skip
-    st.plotly_chart(figure, width="stretch")
+    st.plotly_chart(french_figure(figure), width="stretch")
     cautions = trend[trend["caution"] != ""]
     for c in cautions.itertuples():
         st.caption(f"{c.name} : {c.caution}")
@@ -113,7 +114,7 @@ with right:
         layout={"height": 330, "margin": {"l": 0, "r": 0, "t": 10, "b": 0},
                 "xaxis": {"title": {"text": "Personnes"}}, "yaxis": {"autorange": "reversed"}},
     )  # fmt: skip
-    st.plotly_chart(figure, width="stretch")
+    st.plotly_chart(french_figure(figure), width="stretch")
 
 
 @st.cache_data(ttl=3600, max_entries=4)
@@ -141,8 +142,8 @@ st.plotly_chart(
     width="stretch",
 )  # fmt: skip
 st.dataframe(
-    table.sort_values("personnes", ascending=False).rename(columns={
-        "code": "Code INSEE", "nom": "Commune", "population": "Population", "rue": "Rue",
+    table_fr(table.sort_values("personnes", ascending=False).drop(columns="code")).rename(
+        columns={"nom": "Commune", "population": "Population", "rue": "Rue",
         "lieux": "Lieux partenaires", "personnes": "Total a minima",
         "pour_10000": "Pour 10 000 hab."}),
     hide_index=True, width="stretch",
@@ -153,11 +154,11 @@ profiles = campaign_profiles(inputs, campaign_id)
 profiles["libelle"] = profiles["indicator"].map(lambda i: catalogue[i].label)
 figure = go.Figure(
     go.Bar(x=profiles["share"], y=profiles["libelle"], orientation="h",
-           text=profiles["share"].map(lambda v: fmt_pct(v))),
+           text=profiles["share"].map(lambda v: percent_fr(v))),
     layout={"height": 360, "margin": {"l": 0, "r": 0, "t": 10, "b": 0},
             "xaxis": {"title": {"text": "Part"}, "range": [0, 1], "tickformat": ".0%"},
             "yaxis": {"autorange": "reversed"}},
 )  # fmt: skip
-st.plotly_chart(figure, width="stretch")
+st.plotly_chart(french_figure(figure), width="stretch")
 st.caption("Parts calculées parmi les personnes pour qui la réponse est connue "
            "(effectifs dans l'onglet qualité).")  # fmt: skip

@@ -124,19 +124,33 @@ def french_figure(figure: Any) -> Any:
     return figure
 
 
-def table_fr(frame: Any, decimals: int = 1) -> Any:
+def table_fr(frame: Any, decimals: int = 1, *, missing: str = "—") -> Any:
     """``frame`` as a table to read: every number in French (`number_fr`), every empty cell
-    ``—``, every column of text (Streamlit converts a mixed column through pyarrow)."""
+    ``missing``, every column of text (Streamlit converts a mixed column through pyarrow)."""
     import pandas as pd
 
     shown = frame.copy()
     for column in shown.columns:
         values = shown[column]
         if pd.api.types.is_bool_dtype(values):
-            shown[column] = values.map({True: "oui", False: "non"}).fillna("—").astype(str)
-        elif pd.api.types.is_integer_dtype(values):
-            shown[column] = values.map(lambda v: count_fr(v, missing="—")).astype(str)
+            shown[column] = values.map({True: "oui", False: "non"}).fillna(missing).astype(str)
+        elif pd.api.types.is_integer_dtype(values) or (
+                pd.api.types.is_numeric_dtype(values)
+                and values.dropna().eq(values.dropna().round()).all()):
+            shown[column] = values.map(lambda v: count_fr(v, missing=missing)).astype(str)
         elif pd.api.types.is_numeric_dtype(values):
-            shown[column] = values.map(lambda v: number_fr(v, decimals, missing="—")
+            shown[column] = values.map(lambda v: number_fr(v, decimals, missing=missing)
                                        ).astype(str)  # fmt: skip
+        else:
+            shown[column] = values.map(lambda v: missing if v is None or v is pd.NA
+                                       or (isinstance(v, float) and math.isnan(v))
+                                       else v).astype(str)  # fmt: skip
     return shown
+
+
+def month_label_fr(period: Any) -> str:
+    """``2024-03`` (a month as text or a period) -> ``mars 2024``."""
+    import pandas as pd
+
+    stamp = pd.Period(str(period), "M").to_timestamp()
+    return f"{MONTHS[stamp.month - 1]} {stamp.year}"

@@ -236,7 +236,9 @@ def linked_settings(tmp_path_factory):
 
 
 def test_pages_show_the_stored_feed_figures(linked_settings, monkeypatch):
+    from observatoire.formats_fr import count_fr
     from observatoire.indicators import IndicatorInputs, flows
+    from observatoire.indicators.flows import measured_flows
     from observatoire.store import indicators_repository as ind
     from observatoire.store.indicators_tables import FeedAggregateRow
     from observatoire.store.linkage_repository import people_estimate
@@ -258,9 +260,11 @@ def test_pages_show_the_stored_feed_figures(linked_settings, monkeypatch):
     app = run("indicateurs.py", STAFF, indicateurs_section="Flux de la liste nominative")
     assert not app.exception, app.exception
     shown = app.dataframe[0].value
-    expected = flows(reference)
+    expected = measured_flows(flows(reference))
     assert len(shown) == len(expected) > 0
-    assert shown.iloc[:, -2].tolist() == expected["actifs"].tolist()
+    # Months with partner records show their actives in French; the others say so.
+    assert shown.iloc[:, -2].tolist() == [
+        "pas de données" if pd.isna(v) else count_fr(v) for v in expected["actifs"]]
     sys.modules.pop("dashboards.tableau_commun", None)
 
 
@@ -386,3 +390,52 @@ def test_admin_journal_shows_every_action_in_french_text(page, sample_settings):
     campaign_labels = {v for k, v in ACTION_LABELS.items() if k.startswith("campaign.")}
     assert ACTION_LABELS["campaign.lock"] in set(filtered["Action"]) <= campaign_labels
     assert "coordination" not in set(filtered["Auteur"])
+
+
+# --- staff figures as French statistics (issue 15) ------------------------------------------
+
+_DECIMAL_POINT = r"(?<![\w.])\d+\.\d+(?![\w.]*\.\w)"
+"""A number written with a decimal point (``20.3926``, ``0.00``), not a file name or a
+version (``a.csv``, ``1.2.3``)."""
+
+
+def _visible_texts(app: AppTest) -> list[str]:
+    """Every figure a staff page draws as text: tiles (label, value, change), texts, and each
+    cell of its tables as Streamlit would draw it (a float column is drawn with a point)."""
+    texts = []
+    for metric in app.metric:
+        texts += [str(metric.label), str(metric.value), str(metric.delta or "")]
+    for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "error",
+                 "success"):  # fmt: skip
+        texts += [str(e.value) for e in getattr(app, kind)]
+    for frame in app.dataframe:
+        value = frame.value
+        for column in value.columns:
+            if pd.api.types.is_float_dtype(value[column]):
+                texts += [f"{column} : {v}" for v in value[column].dropna()]
+            else:
+                texts += [f"{column} : {v}" for v in value[column].astype(str)]
+    return texts
+
+
+def _decimal_points(app: AppTest) -> list[str]:
+    import re
+
+    return [t for t in _visible_texts(app) if re.search(_DECIMAL_POINT, t)]
+
+
+@pytest.mark.parametrize(("script", "state"), [
+    ("tableau.py", {}),
+    ("tableau.py", {"carte_mesure": "Pour 10 000 habitants"}),
+    ("tableau_qualite.py", {}),
+    ("indicateurs.py", {"indicateurs_section": "Logement d'abord et objectifs"}),
+    ("indicateurs.py", {"indicateurs_section": "Flux de la liste nominative"}),
+    ("indicateurs.py", {"indicateurs_section": ICEBERG}),
+], ids=["tableau", "tableau-taux", "qualite", "logement-d-abord", "flux", "iceberg"])
+def test_staff_pages_show_no_number_with_a_decimal_point(linked_settings, monkeypatch, script,
+                                                         state):  # fmt: skip
+    run = _page_runner(linked_settings, monkeypatch)
+    app = run(script, STAFF, **state)
+    assert not app.exception, app.exception
+    assert _decimal_points(app) == []
+    sys.modules.pop("dashboards.tableau_commun", None)

@@ -53,42 +53,46 @@ coverage = campaign_coverage(inputs, campaign_id)
 st.caption(f"{plain(row['name'])} — nuit du {pd.Timestamp(row['night_date']):%d/%m/%Y}"
            + (f" — {len(codes)} commune(s) sélectionnée(s)" if codes else ""))  # fmt: skip
 
+
+
+def _tile(column, indicator: str, value: str, **options) -> None:
+    """A tile with the indicator's short label (it fits), its full label and definition in
+    the help."""
+    entry = catalogue[indicator]
+    column.metric(entry.tile_label, value,
+                  help=options.pop("help", f"{entry.label}. {entry.definition}"), **options)
+
+
 tiles = st.columns(4)
 delta = None if pd.isna(row["change"]) else int(row["change"])
-tiles[0].metric(
-    catalogue["a_minima_total"].label, count_fr(count.total),
-    delta=None if delta is None else f"{delta:+d} vs nuit précédente",
-    delta_color="inverse", help=catalogue["a_minima_total"].definition,
-)  # fmt: skip
+_tile(tiles[0], "a_minima_total", count_fr(count.total),
+      delta=None if delta is None else f"{delta:+d} vs nuit précédente",
+      delta_color="inverse")  # fmt: skip
 rate = count.total / population * 10_000 if population else None
-tiles[1].metric(catalogue["rate_per_10000"].label,
-                NO_DATA if rate is None else number_fr(rate))  # fmt: skip
-tiles[2].metric(catalogue["street_met"].label, count_fr(count.street))
-tiles[3].metric(catalogue["partner_places"].label,
-                count_fr(count.partners) if count.places else NO_DATA)  # fmt: skip
+_tile(tiles[1], "rate_per_10000", NO_DATA if rate is None else number_fr(rate))
+_tile(tiles[2], "street_met", count_fr(count.street))
+_tile(tiles[3], "partner_places", count_fr(count.partners) if count.places else NO_DATA)
 if row["caution"]:
     st.warning(row["caution"])
 
 tiles = st.columns(4)
 covered = coverage["parcourus"].sum() / coverage["prevus"].sum() if len(coverage) else None
-tiles[0].metric(catalogue["sectors_covered"].label, percent_fr(covered))
+_tile(tiles[0], "sectors_covered", percent_fr(covered))
 estimate = distinct_estimate(slug, feed_version())
 if estimate is None:
-    tiles[1].metric(catalogue["distinct_people"].label, NO_DATA,
-                    help="Aucun rapprochement enregistré : lancez "
-                    "`observatoire link --stored`.")  # fmt: skip
-    tiles[2].metric(catalogue["unknown_to_partners"].label, NO_DATA)
+    _tile(tiles[1], "distinct_people", NO_DATA,
+          help=f"{catalogue['distinct_people'].label} : aucun rapprochement enregistré, "
+          "lancez `observatoire link --stored`.")  # fmt: skip
+    _tile(tiles[2], "unknown_to_partners", NO_DATA)
 else:
-    tiles[1].metric(catalogue["distinct_people"].label, count_fr(estimate.estimate),
-                    help=f"Intervalle à 90 % : {count_fr(estimate.low)} – "
-                    f"{count_fr(estimate.high)} (dernier "
-                    "rapprochement, `observatoire link --stored`)")  # fmt: skip
+    _tile(tiles[1], "distinct_people", count_fr(estimate.estimate),
+          help=f"{catalogue['distinct_people'].label}. Intervalle à 90 % : "
+          f"{count_fr(estimate.low)} – {count_fr(estimate.high)} (dernier rapprochement, "
+          "`observatoire link --stored`).")  # fmt: skip
     tiles[1].caption(f"intervalle à 90 % : {count_fr(estimate.low)} – {count_fr(estimate.high)}")
-    tiles[2].metric(
-        catalogue["unknown_to_partners"].label,
-        count_fr(estimate.unknown_to_partners) if estimate.met_on_night else NO_DATA,
-    )
-tiles[3].metric("Nuits de comptage", len(trend))
+    _tile(tiles[2], "unknown_to_partners",
+          count_fr(estimate.unknown_to_partners) if estimate.met_on_night else NO_DATA)
+tiles[3].metric("Nuits de comptage", count_fr(len(trend)))
 
 left, right = st.columns([3, 2])
 with left:
@@ -96,9 +100,11 @@ with left:
     nights = pd.to_datetime(trend["night_date"])
     # graph_objects with the data given at once: plotly.express takes ten times longer.
     figure = go.Figure(
-        [go.Scatter(x=nights, y=trend[c], name=name, mode="lines+markers")
-         for c, name in (("total", "Total a minima"), ("rue", "Rue"),
-                         ("lieux", "Lieux partenaires"))],
+        [go.Scatter(x=nights, y=values, name=name, mode="lines+markers", connectgaps=False)
+         for values, name in (
+             (trend["total"], "Total a minima"), (trend["rue"], "Rue"),
+             # A night without partners' tallies is a gap in their line, not a zero.
+             (trend["lieux"].where(trend["lieux_decomptes"], None), "Lieux partenaires"))],
         layout={"height": 330, "margin": {"l": 0, "r": 0, "t": 10, "b": 0},
                 "xaxis": {"title": {"text": "Nuit"}}, "yaxis": {"title": {"text": "Personnes"}}},
     )  # fmt: skip

@@ -95,7 +95,9 @@ def test_staff_pages_render_for_staff(page, script):
 def test_dashboard_tiles_show_the_count_and_the_change(page, sample_settings):
     app = page("tableau.py", STAFF)
     metrics = {m.label: m for m in app.metric}
-    total = metrics["Personnes sans abri décomptées (a minima)"]
+    # Tiles carry the catalogue's short labels (they fit); the full label is in the help.
+    total = metrics["Décomptées (a minima)"]
+    assert total.help.startswith("Personnes sans abri décomptées (a minima). ")
     assert int(total.value.replace("\u202f", "")) > 100
     assert "vs nuit précédente" in total.delta
     # The partners' tallies of the night are imported with the sample: their total, from the
@@ -103,11 +105,21 @@ def test_dashboard_tiles_show_the_count_and_the_change(page, sample_settings):
     tallies = pd.read_csv(sample_settings.samples_dir / "dijon-metropole" / "decomptes_lieux.csv",
                           sep=";", encoding="cp1252", dtype=str)  # fmt: skip
     partners = tallies["Nombre de personnes"].astype(int).sum()
-    tile = metrics["Personnes décomptées par les partenaires"].value
+    tile = metrics["Décomptées par les partenaires"].value
     assert int(tile.replace("\u202f", "")) == partners > 0
     # No partner feed is linked in the sample database: the tile says so.
-    assert metrics["Personnes sans domicile distinctes sur la période (estimation dédoublonnée)"
-                   ].value == "pas de données"  # fmt: skip
+    assert metrics["Distinctes sur la période"].value == "pas de données"
+    assert all(len(m.label) <= 30 for m in app.metric), [m.label for m in app.metric]
+    # The trend across nights in French: decimal comma, French month names, French legend;
+    # a night without partners' tallies leaves a gap in their line.
+    import json
+
+    trend = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert trend["layout"]["separators"] == ", "
+    months = " ".join(trend["layout"]["xaxis"]["ticktext"])
+    assert any(m in months for m in ("janv.", "févr.", "nov.", "déc.")), months
+    names = {t["name"] for t in trend["data"]}
+    assert names == {"Total a minima", "Rue", "Lieux partenaires"}
     app.radio(key="carte_mesure").set_value("Pour 10 000 habitants").run()
     assert not app.exception
 
@@ -253,8 +265,7 @@ def test_pages_show_the_stored_feed_figures(linked_settings, monkeypatch):
     run = _page_runner(linked_settings, monkeypatch)
     page = run("tableau.py", STAFF)
     tiles = {m.label: m.value for m in page.metric}
-    assert tiles["Personnes sans domicile distinctes sur la période (estimation dédoublonnée)"
-                 ].replace("\u202f", "") == str(figure.people)  # fmt: skip
+    assert tiles["Distinctes sur la période"].replace("\u202f", "") == str(figure.people)
     captions = " ".join(c.value for c in page.caption).replace("\u202f", "")
     assert f"intervalle à 90 % : {figure.low} – {figure.high}" in captions
     app = run("indicateurs.py", STAFF, indicateurs_section="Flux de la liste nominative")

@@ -95,12 +95,13 @@ with keys:
              + (", ".join(sorted(configured)) or "aucune"))  # fmt: skip
 
 with journal:
-    prefix = st.selectbox("Actions", ["toutes", "user", "login", "setting", "publish",
-                                      "export", "team_code", "campaign", "countnight",
-                                      "feed", "indicator", "sample"])  # fmt: skip
+    from observatoire.audit import ACTION_FAMILIES, readable_log
+
+    prefix = st.selectbox("Actions", ["toutes", *ACTION_FAMILIES],
+                          format_func=lambda f: "Toutes" if f == "toutes" else ACTION_FAMILIES[f],
+                          key="journal_actions")
     with Session(engine()) as session:
         log = access.audit_log(session, 300, None if prefix == "toutes" else prefix)
-    log = log.rename(columns={"at": "Date", "actor": "Auteur", "action": "Action",
-                              "details": "Détails"})  # fmt: skip
-    st.dataframe(log, hide_index=True, width="stretch")
-    table_download(log, "journal.csv", actions=prefix)
+    shown = readable_log(log)
+    st.dataframe(shown, hide_index=True, width="stretch")
+    table_download(shown, "journal.csv", actions=prefix)

@@ -17,12 +17,17 @@ from dashboards.tableau_commun import (
     feed_flows,
     feed_plan_values,
     feed_version,
-    fmt_int,
     load_inputs,
     require,
 )
+from observatoire.formats_fr import count_fr, french_figure, month_label_fr, table_fr
 from observatoire.indicators import load_catalogue, plan_indicators
-from observatoire.indicators.flows import DEFAULT_INACTIVITY_DAYS, FLOW_LABELS, INACTIVITY_CHOICES
+from observatoire.indicators.flows import (
+    DEFAULT_INACTIVITY_DAYS,
+    FLOW_LABELS,
+    INACTIVITY_CHOICES,
+    measured_flows,
+)
 from observatoire.model import ObservatoireError
 
 user = require(*STAFF_ROLES)
@@ -72,14 +77,14 @@ def _show_iceberg() -> None:
                    f"sources de l'estimation : {plain(', '.join(layers.sources))}.")
     tiles = st.columns(len(layers.layers))
     for tile, layer in zip(tiles, layers.layers, strict=True):
-        tile.metric(layer.label, fmt_int(layer.value), help=layer.title)
+        tile.metric(layer.label, count_fr(layer.value), help=layer.title)
         tile.caption(("Estimation, " if layer.is_estimate else "") + _interval(layer))
     for warning in layers.warnings:
         st.warning(plain(warning))
     for layer in layers.layers:
         st.markdown(f"**{plain(layer.title)}** — {plain(layer.note)}")
     with st.expander("Sensibilité : chaque modèle, et le rapprochement lu bas ou haut"):
-        st.dataframe(layers.sensitivity, hide_index=True, width="stretch")
+        st.dataframe(table_fr(layers.sensitivity, 3), hide_index=True, width="stretch")
         table_download(layers.sensitivity, "sensibilite-estimation.csv", territory=slug)
 
 
@@ -89,26 +94,38 @@ elif section == FLOWS:
     st.subheader("Flux de la liste nominative, mois par mois")
     days = st.select_slider("Inactivité après (jours sans contact)", INACTIVITY_CHOICES,
                             value=DEFAULT_INACTIVITY_DAYS)  # fmt: skip
-    monthly = feed_flows(slug, days, version)
+    monthly = measured_flows(feed_flows(slug, days, version))
     if monthly.empty:
         st.info(f"Flux : {NO_DATA} (aucun enregistrement partenaire rapproché).")
     else:
+        def _drawn(values: pd.Series) -> list:
+            # A month no partner file covers is a gap in the lines and bars (None), not 0.
+            return [None if pd.isna(v) else float(v) for v in values]
+
+        months = pd.to_datetime(monthly["mois"])
         figure = go.Figure()
-        figure.add_bar(x=monthly["mois"], y=monthly["entrees"], name="Entrées")
-        figure.add_bar(x=monthly["mois"], y=-monthly["sorties"], name="Sorties")
-        figure.add_scatter(x=monthly["mois"], y=monthly["actifs"], name="Actifs",
-                           mode="lines+markers")
+        figure.add_bar(x=months, y=_drawn(monthly["entrees"]), name="Entrées")
+        figure.add_bar(x=months, y=_drawn(-monthly["sorties"]), name="Sorties")
+        figure.add_scatter(x=months, y=_drawn(monthly["actifs"]), name="Actifs",
+                           mode="lines+markers", connectgaps=False)
         figure.update_layout(barmode="relative", height=340,
                              margin={"l": 0, "r": 0, "t": 10, "b": 0})  # fmt: skip
-        st.plotly_chart(figure, width="stretch")
-        balanced = (monthly["ecart"] == 0).all()
+        st.plotly_chart(french_figure(figure), width="stretch")
+        gaps = monthly.loc[monthly["actifs"].isna(), "mois"]
+        if len(gaps):
+            st.caption(f"Aucun fichier partenaire pour {count_fr(len(gaps))} mois "
+                       f"({month_label_fr(gaps.iloc[0])} – {month_label_fr(gaps.iloc[-1])}) : "
+                       "pas de données, laissées en blanc sur le graphique.")
+        balanced = (monthly["ecart"].fillna(0) == 0).all()
         (st.success if balanced else st.error)(
             "Contrôle : actifs(t) = actifs(t-1) + entrées − sorties "
             + ("vérifié chaque mois." if balanced else "NON vérifié : voir la colonne Contrôle.")
         )
-        flows = monthly.rename(columns=FLOW_LABELS)
-        st.dataframe(flows, hide_index=True, width="stretch")
-        table_download(flows, f"flux-{days}-jours.csv", territory=slug, inactivity_days=days)
+        st.dataframe(table_fr(monthly.assign(mois=monthly["mois"].map(month_label_fr)),
+                              missing="pas de données").rename(columns=FLOW_LABELS),
+                     hide_index=True, width="stretch")  # fmt: skip
+        table_download(monthly.rename(columns=FLOW_LABELS), f"flux-{days}-jours.csv",
+                       territory=slug, inactivity_days=days)  # fmt: skip
 else:
     st.subheader("Indicateurs Logement d'abord et objectifs de la convention")
     inputs = load_inputs(slug)
@@ -121,10 +138,11 @@ else:
             atteint=table["met"].map({True: "oui", False: "non"}).fillna("—"),
             ecart=table["distance"],
         )[["label", "year", "value", "target", "ecart", "atteint"]]
-        shown = shown.rename(columns={
+        shown = shown.assign(year=shown["year"].map(
+            lambda y: "—" if pd.isna(y) else str(int(y)))).rename(columns={
             "label": "Indicateur", "year": "Année", "value": "Valeur", "target": "Objectif",
             "ecart": "Écart à l'objectif", "atteint": "Objectif atteint"})  # fmt: skip
-        st.dataframe(shown, hide_index=True, width="stretch")
+        st.dataframe(table_fr(shown), hide_index=True, width="stretch")
         table_download(shown, "indicateurs-logement-d-abord.csv", territory=slug)
 
     plan_ids = [i.id for i in catalogue.in_group("logement_d_abord")] + ["a_minima_total"]

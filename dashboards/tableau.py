@@ -15,11 +15,10 @@ from dashboards.tableau_commun import (
     distinct_estimate,
     feed_version,
     filters,
-    fmt_int,
-    fmt_pct,
     load_inputs,
     require,
 )
+from observatoire.formats_fr import count_fr, french_figure, number_fr, percent_fr, table_fr
 from observatoire.indicators import (
     campaign_a_minima,
     campaign_coverage,
@@ -55,43 +54,47 @@ coverage = campaign_coverage(inputs, campaign_id)
 st.caption(f"{plain(row['name'])} — nuit du {pd.Timestamp(row['night_date']):%d/%m/%Y}"
            + (f" — {len(codes)} commune(s) sélectionnée(s)" if codes else ""))  # fmt: skip
 
+
+
+def _tile(column, indicator: str, value: str, **options) -> None:
+    """A tile with the indicator's short label (it fits), its full label and definition in
+    the help."""
+    entry = catalogue[indicator]
+    column.metric(entry.tile_label, value,
+                  help=options.pop("help", f"{entry.label}. {entry.definition}"), **options)
+
+
 tiles = st.columns(4)
 delta = None if pd.isna(row["change"]) else int(row["change"])
-tiles[0].metric(
-    catalogue["a_minima_total"].label, fmt_int(count.total),
-    delta=None if delta is None else f"{delta:+d} vs nuit précédente",
-    delta_color="inverse", help=catalogue["a_minima_total"].definition,
-)  # fmt: skip
+_tile(tiles[0], "a_minima_total", count_fr(count.total),
+      delta=None if delta is None else f"{delta:+d} vs nuit précédente",
+      delta_color="inverse")  # fmt: skip
 rate = count.total / population * 10_000 if population else None
-tiles[1].metric(catalogue["rate_per_10000"].label,
-                NO_DATA if rate is None else f"{rate:.1f}".replace(".", ","))  # fmt: skip
-tiles[2].metric(catalogue["street_met"].label, fmt_int(count.street))
-tiles[3].metric(catalogue["partner_places"].label,
-                fmt_int(count.partners) if count.places else NO_DATA)  # fmt: skip
+_tile(tiles[1], "rate_per_10000", NO_DATA if rate is None else number_fr(rate))
+_tile(tiles[2], "street_met", count_fr(count.street))
+_tile(tiles[3], "partner_places", count_fr(count.partners) if count.places else NO_DATA)
 if row["caution"]:
     st.warning(row["caution"])
 
 tiles = st.columns(4)
 covered = coverage["parcourus"].sum() / coverage["prevus"].sum() if len(coverage) else None
-tiles[0].metric(catalogue["sectors_covered"].label, fmt_pct(covered))
+_tile(tiles[0], "sectors_covered", percent_fr(covered))
 estimate = distinct_estimate(slug, feed_version())
 if estimate is None:
-    tiles[1].metric(catalogue["distinct_people"].label, NO_DATA,
-                    help="Aucun rapprochement enregistré : lancez "
-                    "`observatoire link --stored`.")  # fmt: skip
-    tiles[2].metric(catalogue["unknown_to_partners"].label, NO_DATA)
+    _tile(tiles[1], "distinct_people", NO_DATA,
+          help=f"{catalogue['distinct_people'].label} : aucun rapprochement enregistré, "
+          "lancez `observatoire link --stored`.")  # fmt: skip
+    _tile(tiles[2], "unknown_to_partners", NO_DATA)
 else:
     # The wording of the terminal and of the publication (`indicators.wording`).
     value, interval = estimate_parts(estimate)
-    tiles[1].metric(catalogue["distinct_people"].label, value,
-                    help="Dernier rapprochement (`observatoire link --stored`), avec son "
-                    "intervalle à 90 %.")  # fmt: skip
+    _tile(tiles[1], "distinct_people", value,
+          help=f"{catalogue['distinct_people'].label}. Dernier rapprochement "
+          "(`observatoire link --stored`), avec son intervalle à 90 %.")  # fmt: skip
     tiles[1].caption(interval)
-    tiles[2].metric(
-        catalogue["unknown_to_partners"].label,
-        fmt_int(estimate.unknown_to_partners) if estimate.met_on_night else NO_DATA,
-    )
-tiles[3].metric("Nuits de comptage", len(trend))
+    _tile(tiles[2], "unknown_to_partners",
+          count_fr(estimate.unknown_to_partners) if estimate.met_on_night else NO_DATA)
+tiles[3].metric("Nuits de comptage", count_fr(len(trend)))
 
 left, right = st.columns([3, 2])
 with left:
@@ -99,12 +102,15 @@ with left:
     nights = pd.to_datetime(trend["night_date"])
     # graph_objects with the data given at once: plotly.express takes ten times longer.
     figure = go.Figure(
-        [go.Scatter(x=nights, y=trend[c], name=c, mode="lines+markers")
-         for c in ("total", "rue", "lieux")],
+        [go.Scatter(x=nights, y=values, name=name, mode="lines+markers", connectgaps=False)
+         for values, name in (
+             (trend["total"], "Total a minima"), (trend["rue"], "Rue"),
+             # A night without partners' tallies is a gap in their line, not a zero.
+             (trend["lieux"].where(trend["lieux_decomptes"], None), "Lieux partenaires"))],
         layout={"height": 330, "margin": {"l": 0, "r": 0, "t": 10, "b": 0},
                 "xaxis": {"title": {"text": "Nuit"}}, "yaxis": {"title": {"text": "Personnes"}}},
     )  # fmt: skip
-    st.plotly_chart(figure, width="stretch")
+    st.plotly_chart(french_figure(figure), width="stretch")
     cautions = trend[trend["caution"] != ""]
     for c in cautions.itertuples():
         st.caption(f"{c.name} : {c.caution}")
@@ -116,7 +122,7 @@ with right:
         layout={"height": 330, "margin": {"l": 0, "r": 0, "t": 10, "b": 0},
                 "xaxis": {"title": {"text": "Personnes"}}, "yaxis": {"autorange": "reversed"}},
     )  # fmt: skip
-    st.plotly_chart(figure, width="stretch")
+    st.plotly_chart(french_figure(figure), width="stretch")
 
 
 @st.cache_data(ttl=3600, max_entries=4)
@@ -143,11 +149,11 @@ st.plotly_chart(
                number_format="{:,.0f}" if column == "personnes" else "{:.1f}"),
     width="stretch",
 )  # fmt: skip
-by_commune = table.sort_values("personnes", ascending=False).rename(columns={
-    "code": "Code INSEE", "nom": "Commune", "population": "Population", "rue": "Rue",
-    "lieux": "Lieux partenaires", "personnes": "Total a minima",
-    "pour_10000": "Pour 10 000 hab."})  # fmt: skip
-st.dataframe(by_commune, hide_index=True, width="stretch")
+by_commune = table.sort_values("personnes", ascending=False).drop(columns="code").rename(
+    columns={"nom": "Commune", "population": "Population", "rue": "Rue",
+             "lieux": "Lieux partenaires", "personnes": "Total a minima",
+             "pour_10000": "Pour 10 000 hab."})  # fmt: skip
+st.dataframe(table_fr(by_commune), hide_index=True, width="stretch")
 table_download(by_commune, f"communes-{campaign_id}.csv", territory=slug,
                campaign_id=campaign_id)
 
@@ -156,11 +162,11 @@ profiles = campaign_profiles(inputs, campaign_id)
 profiles["libelle"] = profiles["indicator"].map(lambda i: catalogue[i].label)
 figure = go.Figure(
     go.Bar(x=profiles["share"], y=profiles["libelle"], orientation="h",
-           text=profiles["share"].map(lambda v: fmt_pct(v))),
+           text=profiles["share"].map(lambda v: percent_fr(v))),
     layout={"height": 360, "margin": {"l": 0, "r": 0, "t": 10, "b": 0},
             "xaxis": {"title": {"text": "Part"}, "range": [0, 1], "tickformat": ".0%"},
             "yaxis": {"autorange": "reversed"}},
 )  # fmt: skip
-st.plotly_chart(figure, width="stretch")
+st.plotly_chart(french_figure(figure), width="stretch")
 st.caption("Parts calculées parmi les personnes pour qui la réponse est connue "
            "(effectifs dans l'onglet qualité).")  # fmt: skip

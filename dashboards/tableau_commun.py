@@ -8,12 +8,12 @@ from sqlalchemy.orm import Session
 
 from dashboards import common
 from dashboards.common import engine, require  # noqa: F401 - pages import require from here
+from observatoire.formats_fr import NO_DATA, count_fr  # noqa: F401 - pages import NO_DATA
 from observatoire.indicators import IndicatorInputs
 from observatoire.indicators.dedup import DistinctEstimate
 from observatoire.model import Role
 
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
-NO_DATA = "pas de données"
 
 
 @st.cache_data(ttl=300, max_entries=4, show_spinner="Chargement des données…")
@@ -77,18 +77,6 @@ def feed_plan_values(territory_slug: str, version: tuple[int, ...]) -> pd.DataFr
         return plan_values(session, territory_slug, version)
 
 
-def fmt_int(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
-        return NO_DATA
-    return f"{int(round(float(value))):,}".replace(",", "\u202f")
-
-
-def fmt_pct(value: object, digits: int = 0) -> str:
-    if value is None or value is pd.NA or pd.isna(value):
-        return NO_DATA
-    return f"{100 * float(value):.{digits}f} %".replace(".", ",")
-
-
 def choose_territory() -> str:
     return common.choose_territory(st.sidebar, key="filtre_territoire")
 
@@ -108,7 +96,7 @@ def filters(inputs: IndicatorInputs) -> tuple[IndicatorInputs, int | None, list[
     communes = inputs.communes
     minimum = st.sidebar.select_slider(
         "Population des communes (au moins)", options=[0, 1_000, 5_000, 10_000, 50_000],
-        value=0, format_func=lambda v: f"{v:,} hab.".replace(",", "\u202f"),
+        value=0, format_func=lambda v: f"{count_fr(v)} hab.",
         key="filtre_population",
     )  # fmt: skip
     eligible = communes[communes["population"] >= minimum]

@@ -14,10 +14,10 @@ from dashboards.tableau_commun import (
     feed_counts,
     feed_version,
     filters,
-    fmt_int,
     load_inputs,
     require,
 )
+from observatoire.formats_fr import count_fr, percent_fr, table_fr
 from observatoire.indicators import campaign_coverage, campaign_profiles, load_catalogue
 from observatoire.indicators.quality import night_warnings
 
@@ -32,16 +32,16 @@ if campaign_id is None:
 
 observations = inputs.of_campaign("observations", campaign_id)
 tiles = st.columns(4)
-tiles[0].metric("Fiches de la nuit", fmt_int(len(observations)))
+tiles[0].metric("Fiches de la nuit", count_fr(len(observations)))
 already = (observations["situation"] == "already_answered").sum() if len(observations) else 0
-tiles[1].metric("Doublons déclarés (« déjà répondu »)", fmt_int(already))
+tiles[1].metric("Doublons déclarés (« déjà répondu »)", count_fr(already))
 records = feed_counts(slug, tuple(codes), feed_version())
 if not records["records"]:
     tiles[2].metric("Doublons trouvés par le rapprochement", NO_DATA)
 else:
-    tiles[2].metric("Doublons trouvés par le rapprochement", fmt_int(records["duplicates"]))
+    tiles[2].metric("Doublons trouvés par le rapprochement", count_fr(records["duplicates"]))
 tiles[3].metric("Enregistrements partenaires",
-                fmt_int(records["records"]) if records["records"] else NO_DATA)  # fmt: skip
+                count_fr(records["records"]) if records["records"] else NO_DATA)  # fmt: skip
 
 st.subheader("Champs manquants")
 fields = {"sex": "Sexe", "age_band": "Tranche d'âge", "sleeping_place": "Lieu",
@@ -56,7 +56,7 @@ else:
         columns=["Champ", "Fiches sans réponse"],
     )  # fmt: skip
     missing["Part"] = (missing["Fiches sans réponse"] / len(observations)).map(
-        lambda v: f"{100 * v:.0f} %")  # fmt: skip
+        lambda v: percent_fr(v, 0))  # fmt: skip
     st.dataframe(missing, hide_index=True, width="stretch")
     table_download(missing, f"champs-manquants-{campaign_id}.csv", territory=slug,
                    campaign_id=campaign_id)
@@ -65,7 +65,7 @@ else:
     st.caption("Effectifs derrière chaque part du profil :")
     counts = shares[["Indicateur", "numerator", "denominator"]].rename(
         columns={"numerator": "Concernées", "denominator": "Réponses connues"})
-    st.dataframe(counts, hide_index=True, width="stretch")
+    st.dataframe(table_fr(counts), hide_index=True, width="stretch")
     table_download(counts, f"effectifs-profil-{campaign_id}.csv", territory=slug,
                    campaign_id=campaign_id)
 
@@ -83,12 +83,12 @@ else:
     shown = coverage.assign(
         commune=coverage["commune_code"].map(names),
         non_couverts=coverage["non_couverts"].map(lambda c: ", ".join(c) or "—"),
-        couverture=coverage["couverture"].map(lambda v: f"{100 * v:.0f} %"),
+        couverture=coverage["couverture"].map(lambda v: percent_fr(v, 0)),
     )[["commune", "prevus", "parcourus", "sans_personne", "couverture", "non_couverts"]]
     shown = shown.rename(columns={"commune": "Commune", "prevus": "Secteurs prévus",
                                   "parcourus": "Parcourus", "sans_personne":
                                   "Sans personne rencontrée", "couverture": "Couverture",
                                   "non_couverts": "Secteurs non couverts"})  # fmt: skip
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(table_fr(shown), hide_index=True, width="stretch")
     table_download(shown, f"secteurs-non-couverts-{campaign_id}.csv", territory=slug,
                    campaign_id=campaign_id)

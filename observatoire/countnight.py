@@ -652,10 +652,11 @@ def create_campaign(
     sectors: gpd.GeoDataFrame | None = None,
     sector_size_m: float = 500.0,
     n_teams: int | None = None,
-    actor: str = "coordination",
+    actor: str,
 ) -> int:
     """Create a campaign with its sectors (given, or a grid clipped to the communes) and one
-    team per sector for the first ``n_teams`` sectors (all by default). Returns its id."""
+    team per sector for the first ``n_teams`` sectors (all by default), recorded in the audit
+    log under ``actor`` (the signed-in person, or the CLI's ``--actor``). Returns its id."""
     from observatoire.geo.sectors import generate_grid_sectors
 
     load_questionnaire(questionnaire_version)  # fail early on an unknown version

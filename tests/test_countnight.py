@@ -381,3 +381,23 @@ def _dump(engine) -> list:
         return [row for table in ("observation", "observation_revision",
                                   "observation_submission", "audit_log")
                 for row in c.execute(text(f"SELECT * FROM {table}")).all()]
+
+
+def test_a_campaign_is_created_under_the_person_who_creates_it(engine):
+    import inspect
+
+    from observatoire.store import access_repository
+    from observatoire.store.tables import AuditLogRow
+
+    # No default author any more: every caller names the signed-in person (or the CLI's).
+    assert inspect.signature(countnight.create_campaign).parameters["actor"].default is \
+        inspect.Parameter.empty
+    night = make_night(engine)
+    countnight.lock_campaign(engine, night.campaign_id, "marie")
+    with Session(engine) as session:
+        created = session.scalars(select(AuditLogRow).where(
+            AuditLogRow.action == "campaign.create")).one()  # fmt: skip
+        log = access_repository.audit_log(session, 50, "campaign")
+    assert created.actor == "test"  # make_night's author, not a fixed "coordination"
+    assert set(log["actor"]) == {"test", "marie"}
+    assert "coordination" not in set(log["actor"])

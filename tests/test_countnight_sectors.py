@@ -152,7 +152,7 @@ def uploaded_night(engine, tmp_path, communes):
                                           communes)
     campaign_id = countnight.create_campaign(
         engine, "test-territoire", "NDLS fichier", NIGHT, questionnaire_version="ndls-2026",
-        sectors=sectors,
+        sectors=sectors, actor="test",
     )
     countnight.open_campaign(engine, campaign_id, "test")
     sheet = team_sheets.team_sheets_table(engine, campaign_id)

@@ -95,7 +95,9 @@ def test_staff_pages_render_for_staff(page, script):
 def test_dashboard_tiles_show_the_count_and_the_change(page, sample_settings):
     app = page("tableau.py", STAFF)
     metrics = {m.label: m for m in app.metric}
-    total = metrics["Personnes sans abri décomptées (a minima)"]
+    # Tiles carry the catalogue's short labels (they fit); the full label is in the help.
+    total = metrics["Décomptées (a minima)"]
+    assert total.help.startswith("Personnes sans abri décomptées (a minima). ")
     assert int(total.value.replace("\u202f", "")) > 100
     assert "vs nuit précédente" in total.delta
     # The partners' tallies of the night are imported with the sample: their total, from the
@@ -103,11 +105,21 @@ def test_dashboard_tiles_show_the_count_and_the_change(page, sample_settings):
     tallies = pd.read_csv(sample_settings.samples_dir / "dijon-metropole" / "decomptes_lieux.csv",
                           sep=";", encoding="cp1252", dtype=str)  # fmt: skip
     partners = tallies["Nombre de personnes"].astype(int).sum()
-    tile = metrics["Personnes décomptées par les partenaires"].value
+    tile = metrics["Décomptées par les partenaires"].value
     assert int(tile.replace("\u202f", "")) == partners > 0
     # No partner feed is linked in the sample database: the tile says so.
-    assert metrics["Personnes sans domicile distinctes sur la période (estimation dédoublonnée)"
-                   ].value == "pas de données"  # fmt: skip
+    assert metrics["Distinctes sur la période"].value == "pas de données"
+    assert all(len(m.label) <= 30 for m in app.metric), [m.label for m in app.metric]
+    # The trend across nights in French: decimal comma, French month names, French legend;
+    # a night without partners' tallies leaves a gap in their line.
+    import json
+
+    trend = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert trend["layout"]["separators"] == ", "
+    months = " ".join(trend["layout"]["xaxis"]["ticktext"])
+    assert any(m in months for m in ("janv.", "févr.", "nov.", "déc.")), months
+    names = {t["name"] for t in trend["data"]}
+    assert names == {"Total a minima", "Rue", "Lieux partenaires"}
     app.radio(key="carte_mesure").set_value("Pour 10 000 habitants").run()
     assert not app.exception
 
@@ -240,7 +252,9 @@ def linked_settings(tmp_path_factory):
 
 
 def test_pages_show_the_stored_feed_figures(linked_settings, monkeypatch):
+    from observatoire.formats_fr import count_fr
     from observatoire.indicators import IndicatorInputs, flows
+    from observatoire.indicators.flows import measured_flows
     from observatoire.store import indicators_repository as ind
     from observatoire.store.indicators_tables import FeedAggregateRow
     from observatoire.store.linkage_repository import people_estimate
@@ -255,17 +269,18 @@ def test_pages_show_the_stored_feed_figures(linked_settings, monkeypatch):
     run = _page_runner(linked_settings, monkeypatch)
     page = run("tableau.py", STAFF)
     tiles = {m.label: m.value for m in page.metric}
-    assert tiles["Personnes sans domicile distinctes sur la période (estimation dédoublonnée)"
-                 ].replace("\u202f", "") == str(figure.people)  # fmt: skip
+    assert tiles["Distinctes sur la période"].replace("\u202f", "") == str(figure.people)
     from observatoire.indicators.wording import interval_text
 
     assert interval_text(figure.low, figure.high) in [c.value for c in page.caption]
     app = run("indicateurs.py", STAFF, indicateurs_section="Flux de la liste nominative")
     assert not app.exception, app.exception
     shown = app.dataframe[0].value
-    expected = flows(reference)
+    expected = measured_flows(flows(reference))
     assert len(shown) == len(expected) > 0
-    assert shown.iloc[:, -2].tolist() == expected["actifs"].tolist()
+    # Months with partner records show their actives in French; the others say so.
+    assert shown.iloc[:, -2].tolist() == [
+        "pas de données" if pd.isna(v) else count_fr(v) for v in expected["actifs"]]
     sys.modules.pop("dashboards.tableau_commun", None)
 
 
@@ -352,4 +367,91 @@ def test_the_indicators_page_shows_the_iceberg_with_intervals(linked_settings, m
     assert app.expander[0].label.startswith("Sensibilité")
     sensitivity = app.dataframe[0].value
     assert len(sensitivity) >= 2 and "Modèle" in sensitivity.columns
+    sys.modules.pop("dashboards.tableau_commun", None)
+
+
+def test_admin_journal_shows_every_action_in_french_text(page, sample_settings):
+    from observatoire.audit import ACTION_FAMILIES, ACTION_LABELS
+    from observatoire.store import repository
+
+    engine = open_database(sample_settings)
+    with Session(engine) as session, session.begin():
+        repository.record_audit(session, "marie", "campaign.lock", campaign_id=97)
+        repository.record_audit(session, "marie", "linkage.decision", record_a=12,
+                                record_b=40, decision="match", score=0.91234)  # fmt: skip
+        repository.record_audit(session, "alex", "publish.export", territory="dijon",
+                                files=["a.csv", "b.pdf"], threshold=11,
+                                options={"rounding": 5, "masked": True})  # fmt: skip
+    engine.dispose()
+    app = page("admin.py", ADMIN)
+    assert not app.exception, app.exception
+    journal = app.selectbox(key="journal_actions")
+    offered = journal.options  # as drawn (format_func applied)
+    for family in ("campaign", "linkage", "publish", "export", "feed", "indicator"):
+        assert ACTION_FAMILIES[family] in offered
+    log = app.dataframe[-1].value
+    assert list(log.columns) == ["Date", "Auteur", "Action", "Détails"]
+    # One column of text (no dicts for pyarrow to type), readable French, no JSON.
+    assert all(isinstance(v, str) for v in log["Détails"])
+    assert not log["Détails"].str.contains(r"[{}\[\]\"]").any()
+    # The sample's own entries come first in time: the latest of each action is ours.
+    details = dict(zip(log["Action"][::-1], log["Détails"][::-1], strict=True))
+    assert details[ACTION_LABELS["campaign.lock"]] == "campagne : 97"
+    assert "fiche A : 12" in details[ACTION_LABELS["linkage.decision"]]
+    assert "score : 0,91" in details[ACTION_LABELS["linkage.decision"]]
+    assert "fichiers : a.csv, b.pdf" in details[ACTION_LABELS["publish.export"]]
+    journal.set_value("campaign").run()
+    assert not app.exception
+    filtered = app.dataframe[-1].value
+    campaign_labels = {v for k, v in ACTION_LABELS.items() if k.startswith("campaign.")}
+    assert ACTION_LABELS["campaign.lock"] in set(filtered["Action"]) <= campaign_labels
+    assert "coordination" not in set(filtered["Auteur"])
+
+
+# --- staff figures as French statistics (issue 15) ------------------------------------------
+
+_DECIMAL_POINT = r"(?<![\w.])\d+\.\d+(?![\w.]*\.\w)"
+"""A number written with a decimal point (``20.3926``, ``0.00``), not a file name or a
+version (``a.csv``, ``1.2.3``)."""
+
+
+def _visible_texts(app: AppTest) -> list[str]:
+    """Every figure a staff page draws as text: tiles (label, value, change), texts, and each
+    cell of its tables as Streamlit would draw it (a float column is drawn with a point)."""
+    texts = []
+    for metric in app.metric:
+        texts += [str(metric.label), str(metric.value), str(metric.delta or "")]
+    for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "error",
+                 "success"):  # fmt: skip
+        texts += [str(e.value) for e in getattr(app, kind)]
+    for frame in app.dataframe:
+        value = frame.value
+        for column in value.columns:
+            if pd.api.types.is_float_dtype(value[column]):
+                texts += [f"{column} : {v}" for v in value[column].dropna()]
+            else:
+                texts += [f"{column} : {v}" for v in value[column].astype(str)]
+    return texts
+
+
+def _decimal_points(app: AppTest) -> list[str]:
+    import re
+
+    return [t for t in _visible_texts(app) if re.search(_DECIMAL_POINT, t)]
+
+
+@pytest.mark.parametrize(("script", "state"), [
+    ("tableau.py", {}),
+    ("tableau.py", {"carte_mesure": "Pour 10 000 habitants"}),
+    ("tableau_qualite.py", {}),
+    ("indicateurs.py", {"indicateurs_section": "Logement d'abord et objectifs"}),
+    ("indicateurs.py", {"indicateurs_section": "Flux de la liste nominative"}),
+    ("indicateurs.py", {"indicateurs_section": ICEBERG}),
+], ids=["tableau", "tableau-taux", "qualite", "logement-d-abord", "flux", "iceberg"])
+def test_staff_pages_show_no_number_with_a_decimal_point(linked_settings, monkeypatch, script,
+                                                         state):  # fmt: skip
+    run = _page_runner(linked_settings, monkeypatch)
+    app = run(script, STAFF, **state)
+    assert not app.exception, app.exception
+    assert _decimal_points(app) == []
     sys.modules.pop("dashboards.tableau_commun", None)

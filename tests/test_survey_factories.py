@@ -49,7 +49,7 @@ def make_night(engine: Engine, *, status: str = "open", training: bool = False) 
         repository.save_territory(session, small_territory())
     campaign_id = countnight.create_campaign(
         engine, "test-territoire", "NDLS test", NIGHT, questionnaire_version="ndls-2026",
-        sector_size_m=1000,
+        sector_size_m=1000, actor="test",
     )
     if status == "open":
         countnight.open_campaign(engine, campaign_id, "test")

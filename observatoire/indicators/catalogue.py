@@ -55,6 +55,12 @@ class Indicator:
     good: str
     priority: int
     publishable: bool
+    short_label: str = ""
+    """Optional: a few words that fit a dashboard tile (the full label goes in its help)."""
+
+    @property
+    def tile_label(self) -> str:
+        return self.short_label or self.label
 
     @property
     def priority_label(self) -> str:
@@ -83,9 +89,10 @@ def parse_catalogue(entries: list[dict]) -> Catalogue:
     """Validate raw catalogue entries; raises `ObservatoireError` naming the faulty entry."""
     catalogue = Catalogue()
     fields = set(Indicator.__dataclass_fields__)
+    optional = {"short_label"}
     for number, entry in enumerate(entries, start=1):
         name = entry.get("id", f"n°{number}")
-        missing = sorted(fields - set(entry))
+        missing = sorted(fields - optional - set(entry))
         extra = sorted(set(entry) - fields)
         if missing or extra:
             raise ObservatoireError(
@@ -106,7 +113,7 @@ def parse_catalogue(entries: list[dict]) -> Catalogue:
                 )
         if name in catalogue:
             raise ObservatoireError(f"Indicateur {name} défini deux fois dans le catalogue.")
-        catalogue[name] = Indicator(**{k: entry[k] for k in fields})
+        catalogue[name] = Indicator(**{k: entry[k] for k in fields if k in entry})
     return catalogue
 
 

@@ -109,9 +109,11 @@ def campaign_a_minima(inputs: IndicatorInputs, campaign_id: int) -> AMinima:
 
 
 def campaign_table(inputs: IndicatorInputs) -> pd.DataFrame:
-    """One row per count night: totals, coverage, method, and the year-on-year change."""
+    """One row per count night: totals, coverage, method, and the year-on-year change;
+    ``lieux_decomptes``: whether partners' places were tallied that night (when not,
+    ``lieux`` is no measure: a gap, not a zero)."""
     columns = ["campaign_id", "name", "night_date", "method", "rue", "lieux", "total",
-               "sectors", "communes"]  # fmt: skip
+               "sectors", "communes", "lieux_decomptes"]  # fmt: skip
     rows = []
     for campaign in inputs.campaigns.itertuples(index=False):
         count = campaign_a_minima(inputs, campaign.campaign_id)
@@ -121,7 +123,7 @@ def campaign_table(inputs: IndicatorInputs) -> pd.DataFrame:
             (campaign.campaign_id, campaign.name, campaign.night_date, campaign.method,
              count.street, count.partners, count.total,
              reports["sector_code"].nunique() if not reports.empty else len(sectors),
-             sectors["commune_code"].nunique())
+             sectors["commune_code"].nunique(), bool(count.places))
         )  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
     if frame.empty:

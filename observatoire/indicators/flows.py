@@ -28,11 +28,13 @@ DEFAULT_INACTIVITY_DAYS = 90
 INACTIVITY_CHOICES = (30, 60, 90, 180)
 
 FLOW_COLUMNS = [
-    "mois", "actifs_debut", "nouvelles", "retours_logement", "retours_inactivite", "entrees",
+    "mois", "en_contact", "actifs_debut", "nouvelles", "retours_logement", "retours_inactivite",
+    "entrees",
     "relogees", "inactives", "sorties", "actifs", "ecart",
 ]  # fmt: skip
 FLOW_LABELS = {
     "mois": "Mois",
+    "en_contact": "Personnes en contact dans le mois",
     "actifs_debut": "Actifs en début de mois",
     "nouvelles": "Nouvellement identifiées",
     "retours_logement": "Retours après un logement",
@@ -92,6 +94,10 @@ def monthly_flows(
     active = seen & ~housed & ((ends[None, :] - last_contact) <= inactivity_days)
     inactive = seen & ~housed & ~active
 
+    # People with a contact in each month: a month without any (no partner file covers it)
+    # is a gap, not a measured zero (`measured_flows`).
+    per_month = contacts.assign(month=dates.dt.to_period("M")).groupby("month")[
+        "person_id"].nunique()  # fmt: skip
     rows = []
     for t in range(1, len(grid)):
         was, now = active[:, t - 1], active[:, t]
@@ -104,9 +110,23 @@ def monthly_flows(
         dropped = int((went & inactive[:, t]).sum())
         before, after = int(was.sum()), int(now.sum())
         inflow, outflow = new + back_housing + back_inactive, moved + dropped
-        rows.append((str(months[t - 1]), before, new, back_housing, back_inactive, inflow,
-                     moved, dropped, outflow, after, after - (before + inflow - outflow)))
+        rows.append((str(months[t - 1]), int(per_month.get(months[t - 1], 0)), before, new,
+                     back_housing, back_inactive, inflow, moved, dropped, outflow, after,
+                     after - (before + inflow - outflow)))  # fmt: skip
     return pd.DataFrame(rows, columns=FLOW_COLUMNS)
+
+
+def measured_flows(monthly: pd.DataFrame) -> pd.DataFrame:
+    """``monthly`` with every figure of a month that no partner record covers set to missing
+    (drawn as a gap and written "pas de données", never as a zero). Flows stored before the
+    ``en_contact`` column existed are returned unchanged."""
+    if "en_contact" not in monthly:
+        return monthly
+    shown = monthly.copy()
+    figures = [c for c in FLOW_COLUMNS if c not in ("mois", "en_contact")]
+    shown[figures] = shown[figures].astype("Float64")
+    shown.loc[shown["en_contact"] == 0, figures] = pd.NA
+    return shown
 
 
 def _last_by_month(codes: np.ndarray, days: np.ndarray, ends: np.ndarray, n: int) -> np.ndarray:

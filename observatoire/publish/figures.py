@@ -44,7 +44,8 @@ def choropleth(
     figure = go.Figure()
     for (_, row), v, color in zip(shapes.iterrows(), values, colors, strict=True):
         shown = np.isfinite(v)
-        label = number_format.format(v).replace(",", "\u202f") if shown else secret_text
+        label = (number_format.format(v).replace(",", "\u202f").replace(".", ",") if shown
+                 else secret_text)  # fmt: skip
         text = f"{row[hover]}<br>{title} : {label}"
         for ring in _rings(row.geometry):
             figure.add_trace(

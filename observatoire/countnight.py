@@ -55,6 +55,11 @@ SOURCES = ("tablette", "odk", "kobo", "rejeu")
 TEAM_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud at night
 
 
+NOBODY_MET = "Secteur parcouru, personne rencontrée : aucune"
+"""The words of the tablet's action and of the printed sheet for a sector walked with
+nobody met (a zero that counts, not a gap)."""
+
+
 class UnknownTeamError(ObservatoireError):
     """A team code that no campaign knows."""
 
@@ -298,7 +303,7 @@ def _sector_of(engine: Engine, context: TeamContext, sector_code: str | None) ->
         if len(context.sectors) != 1:
             raise SubmissionRejected(
                 [Issue("sector_code", "secteur à préciser : l'équipe a "
-                                      f"{len(context.sectors)} secteurs")]
+                                      f"{len(context.sectors)} secteurs", label="Secteur")]
             )
         return next(iter(context.sectors.values()))
     if sector_code in context.sectors:
@@ -308,7 +313,8 @@ def _sector_of(engine: Engine, context: TeamContext, sector_code: str | None) ->
         found = survey_repository.campaign_sector(session, context.campaign_id, sector_code)
     if found is None:
         raise SubmissionRejected(
-            [Issue("sector_code", f"secteur inconnu dans la campagne : {sector_code!r}")]
+            [Issue("sector_code", f"secteur inconnu dans la campagne : {sector_code!r}",
+                   label="Secteur")]
         )
     return found
 
@@ -780,8 +786,9 @@ def team_sheets_html(engine: Engine, campaign_id: int) -> str:
             f"<p>Secteur(s) : {escape(', '.join(group['sector_code']))} — commune(s) "
             f"{escape(', '.join(sorted(set(group['commune_code']))))}</p>"
             f"<svg viewBox='{box}' preserveAspectRatio='xMidYMid meet'>{paths}</svg>"
-            "<p>Ne réveillez personne, ne prenez aucune photo. Un secteur parcouru sans "
-            "rencontre se signale aussi (« personne rencontrée »).</p></section>"
+            "<p>Ne réveillez personne, ne prenez aucune photo. En fin de tournée, signalez "
+            f"le secteur parcouru sur la tablette, même sans rencontre : « {NOBODY_MET} ».</p>"
+            "</section>"
         )
     parts.append("</body></html>")
     return "".join(parts)

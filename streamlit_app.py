@@ -10,6 +10,7 @@ otherwise.
 import streamlit as st
 
 from dashboards.common import signed_in_user
+from dashboards.francais import french_interface
 from observatoire.access import navigation_plan
 
 st.set_page_config(
@@ -17,6 +18,7 @@ st.set_page_config(
     page_icon="🏠",
     layout="wide",
 )
+french_interface()  # lang="fr", and Streamlit's own English texts in French
 
 # Section -> (script, title, icon). The first page is the default one.
 PAGES = {

@@ -100,6 +100,8 @@ with journal:
                                       "feed", "indicator", "sample"])  # fmt: skip
     with Session(engine()) as session:
         log = access.audit_log(session, 300, None if prefix == "toutes" else prefix)
-    st.dataframe(log.rename(columns={"at": "Date", "actor": "Auteur", "action": "Action",
-                                     "details": "Détails"}),
+    from dashboards.francais import details_fr
+
+    st.dataframe(log.assign(details=log["details"].map(details_fr)).rename(columns={
+        "at": "Date", "actor": "Auteur", "action": "Action", "details": "Détails"}),
                  hide_index=True, width="stretch")  # fmt: skip

@@ -118,3 +118,50 @@ def french_interface() -> None:
     """Mount the translator (hidden: it draws nothing); once per run of the navigation."""
     st.html(f"<style>.st-key-{KEY}{{display:none}}</style>")
     _component(key=KEY)
+
+
+def number_fr(value: object, decimals: int = 1) -> str:
+    """A number as French statistics print it: decimal comma, narrow no-break space between
+    thousands, no spurious decimals (``20.3926`` -> ``20,4``, ``45.0`` -> ``45``), ``—``
+    when there is none."""
+    import math
+
+    if value is None or isinstance(value, bool):
+        return "—" if value is None else ("oui" if value else "non")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(number):
+        return "—"
+    text = f"{round(number, decimals):,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+def table_fr(frame, decimals: int = 1):  # noqa: ANN001, ANN201 - a pandas DataFrame
+    """``frame`` as a table to read: numbers in French (`number_fr`), empty cells ``—``
+    (Streamlit draws them "None"), every other cell as text."""
+    import pandas as pd
+
+    shown = frame.copy()
+    for column in shown.columns:
+        values = shown[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            shown[column] = values.map(lambda v: number_fr(v, decimals)).astype(object)
+        else:
+            shown[column] = values.map(
+                lambda v: "—" if v is None or (not isinstance(v, list | dict) and pd.isna(v))
+                else number_fr(v) if isinstance(v, bool) else v).astype(object)  # fmt: skip
+    return shown
+
+
+def details_fr(details: object) -> str:
+    """An audit entry's details as one line of text (``clé : valeur ; …``, empty values
+    left out): a column of such lines, not of dicts whose keys differ from row to row
+    (which pyarrow cannot type, and the browser would show as ``None`` everywhere)."""
+    if not isinstance(details, dict):
+        return "" if details is None else str(details)
+    return " ; ".join(f"{key} : {number_fr(value) if isinstance(value, float | bool) else value}"
+                      for key, value in details.items() if value not in (None, "", [], {}))

@@ -117,7 +117,10 @@ else:
             atteint=table["met"].map({True: "oui", False: "non"}).fillna("—"),
             ecart=table["distance"],
         )[["label", "year", "value", "target", "ecart", "atteint"]]
-        st.dataframe(shown.rename(columns={
+        from dashboards.francais import table_fr
+
+        st.dataframe(table_fr(shown.assign(year=shown["year"].map(
+            lambda y: "—" if y != y or y is None else str(int(y))))).rename(columns={
             "label": "Indicateur", "year": "Année", "value": "Valeur", "target": "Objectif",
             "ecart": "Écart à l'objectif", "atteint": "Objectif atteint"}),
             hide_index=True, width="stretch")  # fmt: skip

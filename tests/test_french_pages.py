@@ -129,8 +129,9 @@ def _cases():
         for entries in plan.values():
             for path, _ in entries:
                 if only is None or path in only:
+                    # (A volunteer is sent on from the home page: no table there.)
                     marks = ([pytest.mark.xfail(strict=True, reason=KNOWN[path])]
-                             if path in KNOWN else [])  # fmt: skip
+                             if path in KNOWN and role is not Role.VOLUNTEER else [])
                     yield pytest.param(role_id, path, id=f"{role_id}-{Path(path).stem}",
                                        marks=marks)
 

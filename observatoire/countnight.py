@@ -106,6 +106,15 @@ class ImportReport:
     already_stored: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (record key, message)
     warnings: int = 0
+    warned: list[tuple[str, str]] = field(default_factory=list)
+    """(the record, its warnings) of each record kept with a warning: which one to check."""
+
+    def warning_lines(self, limit: int = 20) -> list[str]:
+        """One French line per record kept with a warning (the first ``limit``)."""
+        lines = [f"avertissement : {key} : {message}" for key, message in self.warned[:limit]]
+        if len(self.warned) > limit:
+            lines.append(f"… et {len(self.warned) - limit} autre(s) fiche(s) avec avertissement")
+        return lines
 
     @property
     def total(self) -> int:
@@ -156,6 +165,24 @@ def _check_code(context: TeamContext, now: dt.datetime | None = None) -> None:
             f"close depuis le {closes.astimezone(NIGHT_TIMEZONE):%d/%m/%Y à %H:%M}. Il "
             "n'ouvre plus ni la saisie ni les fiches de l'équipe ; contactez le coordinateur."
         )
+
+
+def team_code_state(engine: Engine, team_code: str, *, now: dt.datetime | None = None) -> str:
+    """What the codes of ``team_code``'s night open now, in French (for staff handing them
+    out): valid until when, not yet active, expired or closed."""
+    context = join_team(engine, team_code)
+    status = CampaignStatus(context.campaign_status)
+    if status.frozen:
+        return f"fermés (nuit {status.label.lower()})"
+    closes = codes_close_at(context)
+    until = f"{closes.astimezone(NIGHT_TIMEZONE):%d/%m/%Y à %H:%M}"
+    if (now or dt.datetime.now(dt.UTC)) > closes:
+        return f"expirés depuis le {until}"
+    if status is CampaignStatus.PLANNED and not context.training:
+        return ("pas encore actifs (nuit prévue : ouvrez-la ou passez-la en mode entraînement "
+                "sur la page Campagnes)")
+    mode = " ; mode entraînement : fiches hors résultats" if context.training else ""
+    return f"valides jusqu'au {until}{mode}"
 
 
 def join_for_entry(
@@ -354,7 +381,12 @@ def submit_many(
             report.created += 1
         else:
             report.already_stored += 1
-        report.warnings += bool(receipt.warnings)
+        if receipt.warnings:
+            report.warnings += 1
+            report.warned.append((
+                f"fiche {key} (équipe {item.team_code}, secteur {item.sector_code or '—'})",
+                " ; ".join(w.message for w in receipt.warnings),
+            ))
     return report
 
 

@@ -86,6 +86,22 @@ _gps = st.components.v2.component(
 )
 
 
+# The outcome of a tap is drawn next to the button; when the button sat at the screen's lower
+# edge the message could land below it, out of sight: this component scrolls it into view.
+_SHOW_JS = """
+export default function ({ parentElement, data }) {
+  const host = parentElement.getRootNode().host || parentElement;
+  const mine = host.closest('[data-testid="stElementContainer"]');
+  const message = mine && mine.previousElementSibling;
+  if (!message || window.__observatoireShown === data) return;
+  window.__observatoireShown = data;
+  requestAnimationFrame(() => message.scrollIntoView({ block: "nearest" }));
+}
+"""
+_show = st.components.v2.component("observatoire_montrer", html="", js=_SHOW_JS)
+st.html("<style>[class*='st-key-montrer-']{display:none}</style>")
+
+
 @st.cache_data(ttl=600, max_entries=64, show_spinner=False)
 def _team_sectors(team_code: str):
     cov = countnight.coverage(engine(), countnight.join_team(engine(), team_code).campaign_id)
@@ -120,7 +136,7 @@ def _answers(questionnaire: Questionnaire, form_id: str, year: int) -> dict:
 def _say(kind: str, text: str, where: str) -> None:
     """Keep a message for the next run, shown next to the button that was tapped
     (``where``: ``quick``, ``form`` or ``report``), where the volunteer is looking."""
-    st.session_state.message = (kind, text, where)
+    st.session_state.message = (kind, text, where, uuid.uuid4().hex)
 
 
 def _send(team_code: str, sector_code: str, form_id: str, answers: dict, where: str) -> None:
@@ -334,6 +350,7 @@ def _message_here(where: str) -> None:
     """The outcome of the last tap, when it was tapped here."""
     if message and message[2] == where:
         getattr(st, message[0])(plain(message[1]))
+        _show(key=f"montrer-{message[3]}", data=message[3])
 
 
 form_id = _form_id()

@@ -6,6 +6,7 @@ button they just tapped. Viewport screenshots (what the volunteer sees) are kept
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import text
 from streamlit_server import start_app, stop_app
 from test_survey_factories import make_night
@@ -37,11 +38,12 @@ def _scalar(engine, sql: str):
 
 
 def in_viewport(locator) -> bool:
-    """Whether the element is drawn and wholly inside the tablet's screen."""
+    """Whether the element is drawn and wholly inside the tablet's screen (to the pixel:
+    an element scrolled flush with an edge ends a fraction of a pixel beyond it)."""
     box = locator.bounding_box()
     return bool(box) and box["width"] > 0 and box["height"] > 0 and (
-        box["x"] >= 0 and box["y"] >= 0
-        and box["x"] + box["width"] <= WIDTH and box["y"] + box["height"] <= HEIGHT
+        box["x"] >= -1 and box["y"] >= -1
+        and box["x"] + box["width"] <= WIDTH + 1 and box["y"] + box["height"] <= HEIGHT + 1
     )  # fmt: skip
 
 
@@ -53,6 +55,14 @@ def _alert(page, fragment: str):
 def _tap(page, label: str) -> None:
     page.get_by_text(label, exact=True).first.click()
     _settled(page)
+
+
+def _tap_at_bottom(button) -> None:
+    """Tap ``button`` scrolled to the screen's lower edge: what a volunteer filling the form
+    from the top sees, and the worst place for a message drawn below it."""
+    button.evaluate("e => e.scrollIntoView({block: 'end'})")
+    button.page.wait_for_timeout(300)
+    button.click()
 
 
 def _settled(page) -> None:
@@ -90,7 +100,7 @@ def test_a_volunteer_sees_each_outcome_where_they_tapped(browser, app_and_night,
     # refusal, in French and with the questions' labels, is next to the button.
     _tap(page, "Questionnaire rempli")
     page.get_by_text("Âge (déclaré, ou apparent si la personne n'a pas répondu) *").wait_for()
-    save.click()
+    _tap_at_bottom(save)
     _settled(page)
     refusal = _alert(page, "Fiche pas encore enregistrée")
     refusal.wait_for()
@@ -107,9 +117,9 @@ def test_a_volunteer_sees_each_outcome_where_they_tapped(browser, app_and_night,
     initials.fill("md")
     initials.press("Tab")
     _settled(page)
-    assert initials.input_value() == "MD"
+    expect(initials).to_have_value("MD", timeout=15_000)  # read as it will be stored
     shot("corrigee")
-    save.click()
+    _tap_at_bottom(save)
     _settled(page)
     saved = _alert(page, "Fiche enregistrée ✓")
     saved.wait_for()

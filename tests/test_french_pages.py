@@ -266,3 +266,23 @@ def test_the_detector_sees_raw_values_and_empty_cells():
     texts = _table_texts(frame)
     assert {m.group(0) for t in texts for m in _FORBIDDEN.finditer(t)} == {"asleep", "None"}
     assert not _FORBIDDEN.search("Nonette, Nantes, Falsebourg : (ouverte)")
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (20.3926, "20,4"), (45.0, "45"), (0.0, "0"), (1234567.5, "1\u202f234\u202f567,5"),
+    (None, "—"), (float("nan"), "—"), (True, "oui"), ("texte", "texte"),
+])
+def test_numbers_read_as_french_statistics(value, shown):
+    assert francais.number_fr(value) == shown
+
+
+def test_a_table_in_french_has_no_none_cell():
+    frame = pd.DataFrame({"Valeur": [20.3926, None], "Indicateur": ["a", None]})
+    assert francais.table_fr(frame).to_dict("list") == {"Valeur": ["20,4", "—"],
+                                                        "Indicateur": ["a", "—"]}
+
+
+def test_audit_details_are_one_line_without_empty_values():
+    assert francais.details_fr({"campaign_id": 2.0, "login": None, "page": "saisie"}) == \
+        "campaign_id : 2 ; page : saisie"
+    assert francais.details_fr(None) == ""

@@ -264,7 +264,8 @@ _STREAMLIT_LINES = (
     (re.compile(r"^(\s*)URL: (.*)$"), r"\1Adresse : \2"),
     (re.compile(r"^\s*Stopping\.\.\.\s*$"), "  Arrêt de l'application…"),
     (re.compile(r"^\s*Collecting usage statistics.*$"), None),
-    (re.compile(r"^\s*Did not auto detect external IP\.?\s*$"), None),
+    # (logged with a time stamp in front)
+    (re.compile(r"^.*Did not auto detect external IP\.?\s*$"), None),
     (re.compile(r"^\s*Please go to https://docs\.streamlit\.io/ for debugging hints\.\s*$"),
      None),
 )

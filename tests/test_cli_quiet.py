@@ -44,6 +44,7 @@ def test_the_stress_scenarios_of_the_help_are_the_generator_s():
      "  Adresse sur le réseau local : http://10.0.0.2:8501"),
     ("  Stopping...", "  Arrêt de l'application…"),
     ("Did not auto detect external IP.", None),
+    ("2026-12-03 17:20:43.897 Did not auto detect external IP.", None),
     ("une ligne de l'application", "une ligne de l'application"),
 ])
 def test_streamlit_start_up_lines_are_shown_in_french(line, french):

@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 import streamlit as st
 
 from dashboards.common import signed_in_user
+from dashboards.francais import french_interface
 from observatoire.access import navigation_plan, refused_page_notice, refused_pages
 
 st.set_page_config(
@@ -19,6 +20,7 @@ st.set_page_config(
     page_icon="🏠",
     layout="wide",
 )
+french_interface()  # lang="fr", and Streamlit's own English texts in French
 
 # Section -> (script, title, icon). The first page is the default one.
 PAGES = {

@@ -9,6 +9,7 @@ from dashboards.common import choose_territory, engine
 from dashboards.tableau_commun import STAFF_ROLES, require
 from observatoire import countnight
 from observatoire.geo.display import area_map
+from observatoire.model import CampaignStatus
 from observatoire.store import repository
 
 COLOURS = {"Parcouru": "#59a14f", "En cours": "#f28e2b", "Pas commencé": "#bab0ac"}
@@ -25,7 +26,8 @@ def _campaigns(slug: str) -> dict[int, str]:
     from sqlalchemy.orm import Session
 
     with Session(engine()) as session:
-        return {c.id: f"{c.name} ({c.status})" for c in repository.list_campaigns(session, slug)}
+        return {c.id: f"{c.name} ({CampaignStatus(c.status).label.lower()})"
+                for c in repository.list_campaigns(session, slug)}
 
 
 require(*STAFF_ROLES)

@@ -25,7 +25,7 @@ from observatoire.geo.display import area_map
 from observatoire.model import ObservatoireError
 from observatoire.survey import Submission, browser_position, load_questionnaire
 from observatoire.survey.questionnaire import Question, Questionnaire
-from observatoire.survey.responses import clean_value
+from observatoire.survey.responses import clean_value, is_required, validate_response
 
 QUICK = {
     "asleep": "Endormie",
@@ -86,6 +86,22 @@ _gps = st.components.v2.component(
 )
 
 
+# The outcome of a tap is drawn next to the button; when the button sat at the screen's lower
+# edge the message could land below it, out of sight: this component scrolls it into view.
+_SHOW_JS = """
+export default function ({ parentElement, data }) {
+  const host = parentElement.getRootNode().host || parentElement;
+  const mine = host.closest('[data-testid="stElementContainer"]');
+  const message = mine && mine.previousElementSibling;
+  if (!message || window.__observatoireShown === data) return;
+  window.__observatoireShown = data;
+  requestAnimationFrame(() => message.scrollIntoView({ block: "nearest" }));
+}
+"""
+_show = st.components.v2.component("observatoire_montrer", html="", js=_SHOW_JS)
+st.html("<style>[class*='st-key-montrer-']{display:none}</style>")
+
+
 @st.cache_data(ttl=600, max_entries=64, show_spinner=False)
 def _team_sectors(team_code: str):
     cov = countnight.coverage(engine(), countnight.join_team(engine(), team_code).campaign_id)
@@ -98,10 +114,10 @@ def _form_id() -> str:
     return st.session_state.form_id
 
 
-def _answers(questionnaire: Questionnaire, form_id: str) -> dict:
-    """The values of the form's widgets, for the questions that apply (in order)."""
+def _answers(questionnaire: Questionnaire, form_id: str, year: int) -> dict:
+    """The values of the form's widgets, for the questions that apply (in order); ``year``:
+    the night's, for the skip logic."""
     values: dict = {}
-    year = dt.date.today().year
     for question in questionnaire.questions:
         if question.relevant is not None and not question.relevant.evaluate(values, year):
             continue
@@ -117,11 +133,17 @@ def _answers(questionnaire: Questionnaire, form_id: str) -> dict:
     return values
 
 
-def _send(team_code: str, sector_code: str, form_id: str, answers: dict) -> None:
+def _say(kind: str, text: str, where: str) -> None:
+    """Keep a message for the next run, shown next to the button that was tapped
+    (``where``: ``quick``, ``form`` or ``report``), where the volunteer is looking."""
+    st.session_state.message = (kind, text, where, uuid.uuid4().hex)
+
+
+def _send(team_code: str, sector_code: str, form_id: str, answers: dict, where: str) -> None:
     """Submit and remember the outcome for this form; runs in a button callback."""
     sent = st.session_state.setdefault("sent_forms", {})
     if form_id in sent:  # the same form tapped twice: already handled, show it again
-        st.session_state.message = ("info", "Fiche déjà enregistrée (envoi répété ignoré).")
+        _say("info", "Fiche déjà enregistrée (envoi répété ignoré).", where)
         return
     latitude, longitude = st.session_state.get(f"position:{form_id}") or (None, None)
     submission = Submission(
@@ -136,57 +158,86 @@ def _send(team_code: str, sector_code: str, form_id: str, answers: dict) -> None
     try:
         receipt = countnight.submit(engine(), submission)
     except countnight.SubmissionRejected as exc:
-        st.session_state.message = (
-            "error", "Fiche incomplète : " + " ; ".join(str(e) for e in exc.errors)
-        )
+        _say("error", "Fiche pas encore enregistrée, à compléter : "
+             + " ; ".join(str(e) for e in exc.errors), where)  # fmt: skip
         return
     except ObservatoireError as exc:
-        st.session_state.message = ("error", str(exc))
+        _say("error", str(exc), where)
         return
     sent[form_id] = receipt.observation_id
     st.session_state.pop(f"position:{form_id}", None)
     text = (
-        f"Fiche enregistrée ✓ — {receipt.team_tally} personne(s) comptée(s) par l'équipe."
+        f"Fiche enregistrée ✓ — {_people(receipt.team_tally)} par l'équipe."
         if receipt.created
         else "Fiche déjà enregistrée (envoi répété ignoré)."
     )
     if receipt.practice:
         text += " (entraînement : hors résultats)"
+    if receipt.created:
+        st.session_state.just_saved = True  # the tally beside the button shows +1
     if receipt.warnings:
-        text += " À vérifier : " + " ; ".join(w.message for w in receipt.warnings)
-    st.session_state.message = ("success", text)
+        text += " Point(s) à signaler au chef d'équipe : " + " ; ".join(
+            w.message for w in receipt.warnings)
+    _say("warning" if receipt.warnings else "success", text, where)
     st.session_state.form_id = str(uuid.uuid4())  # a fresh, empty questionnaire
 
 
-def _submit_form(team_code: str, sector_code: str, form_id: str) -> None:
+def _people(n: int | None) -> str:
+    return f"{n} personne comptée" if n == 1 else f"{n or 0} personnes comptées"
+
+
+def _submit_form(team_code: str, sector_code: str, form_id: str, year: int) -> None:
     questionnaire = load_questionnaire(st.session_state.questionnaire_version)
-    answers = _answers(questionnaire, form_id)
+    answers = _answers(questionnaire, form_id, year)
     if not answers and form_id not in st.session_state.get("sent_forms", {}):
-        st.session_state.message = ("info", "Fiche vide : rien à enregistrer.")
+        _say("info", "Fiche vide : rien à enregistrer.", "form")
         return
-    _send(team_code, sector_code, form_id, answers)
+    _send(team_code, sector_code, form_id, answers, "form")
 
 
 def _quick(team_code: str, sector_code: str, form_id: str, situation: str) -> None:
-    _send(team_code, sector_code, form_id, {"situation": situation})
+    _send(team_code, sector_code, form_id, {"situation": situation}, "quick")
+
+
+def _ask_report() -> None:
+    st.session_state.confirm_report = True
+
+
+def _cancel_report() -> None:
+    st.session_state.pop("confirm_report", None)
 
 
 def _report(team_code: str, sector_code: str) -> None:
+    st.session_state.pop("confirm_report", None)
     try:
         people = countnight.report_sector(engine(), team_code, sector_code)
     except ObservatoireError as exc:
-        st.session_state.message = ("error", str(exc))
+        _say("error", str(exc), "report")
         return
-    st.session_state.message = (
-        "success",
-        "Secteur signalé parcouru : personne rencontrée (zéro enregistré)."
-        if people == 0
-        else f"Secteur signalé parcouru : {people} personne(s) comptée(s).",
-    )
+    _say("success",
+         f"Secteur {sector_code} signalé parcouru — personne rencontrée : aucune (le zéro est "
+         "enregistré, il compte dans les résultats)." if people == 0
+         else f"Secteur {sector_code} signalé parcouru — {_people(people)} par l'équipe.",
+         "report")  # fmt: skip
+
+
+def _upper(key: str) -> None:
+    """Initials typed in lower case shown as they will be read (``jd`` -> ``JD``)."""
+    from observatoire.survey.responses import uppercase_answer
+
+    value = st.session_state.get(key)
+    if isinstance(value, str):
+        st.session_state[key] = uppercase_answer(value)
+
+
+# Everything the session keeps of a team: forgotten when the volunteer changes team, so that
+# neither the page nor the sidebar shows the old one.
+TEAM_STATE = ("team_code", "message", "form_id", "sent_forms", "confirm_report",
+              "just_saved", "saisie_audited", "sector")  # fmt: skip
 
 
 def _leave() -> None:
-    for key in ("team_code", "message", "form_id", "sent_forms"):
+    for key in TEAM_STATE:
         st.session_state.pop(key, None)
     st.query_params.clear()
 
@@ -199,8 +250,8 @@ def _joined(context: countnight.TeamContext) -> None:
         st.query_params[TEAM_CODE_PARAM] = context.team_code
 
 
-def _widget(question: Question, questionnaire: Questionnaire, key: str) -> None:
-    label = question.label + (" *" if question.required is True else "")
+def _widget(question: Question, questionnaire: Questionnaire, key: str, required: bool) -> None:
+    label = question.label + (" *" if required else "")
     if question.type in ("select_one", "select_multiple"):
         labels = {c.value: c.label for c in questionnaire.choices(question.name)}
         st.pills(
@@ -215,7 +266,9 @@ def _widget(question: Question, questionnaire: Questionnaire, key: str) -> None:
             step=1 if question.type == "integer" else 0.1, key=key, help=question.hint,
         )
     else:
-        st.text_input(label, key=key, help=question.hint, max_chars=question.max_length)
+        st.text_input(label, key=key, help=question.hint, max_chars=question.max_length,
+                      on_change=_upper if question.uppercase else None,
+                      args=(key,) if question.uppercase else None)
 
 
 # --- joining -------------------------------------------------------------------------------
@@ -276,7 +329,8 @@ sector = (
 )
 left, right = st.columns([2, 1])
 left.markdown(f"**Secteur {plain(sector)}** — commune {plain(context.sectors[sector][1])}")
-right.metric("Personnes comptées par l'équipe", countnight.team_tally(engine(), context))
+tally = countnight.team_tally(engine(), context)
+right.metric("Personnes comptées par l'équipe", tally)
 
 own_sectors = _team_sectors(context.team_code)
 # A toggle rather than an expander: the map is drawn when shown (a web map drawn in a
@@ -290,8 +344,14 @@ if len(own_sectors) and st.toggle("Carte du secteur", value=True):
     st.plotly_chart(figure, width="stretch")
 
 message = st.session_state.pop("message", None)
-if message:
-    getattr(st, message[0])(plain(message[1]))
+
+
+def _message_here(where: str) -> None:
+    """The outcome of the last tap, when it was tapped here."""
+    if message and message[2] == where:
+        getattr(st, message[0])(plain(message[1]))
+        _show(key=f"montrer-{message[3]}", data=message[3])
+
 
 form_id = _form_id()
 
@@ -317,27 +377,58 @@ for column, (situation, label) in zip(columns, QUICK.items(), strict=True):
         label, key=f"quick:{situation}:{form_id}", on_click=_quick,
         args=(context.team_code, sector, form_id, situation),
     )
+_message_here("quick")
 
 # --- the questionnaire ---------------------------------------------------------------------
 
 st.subheader("Questionnaire")
-current = _answers(questionnaire, form_id)
+st.caption("\\* réponse obligatoire")
+year = context.night_date.year
+current = _answers(questionnaire, form_id, year)
 for question in questionnaire.questions:
-    if question.relevant is not None and not question.relevant.evaluate(
-        current, dt.date.today().year
-    ):
+    if question.relevant is not None and not question.relevant.evaluate(current, year):
         continue
-    _widget(question, questionnaire, f"{form_id}:{question.name}")
+    _widget(question, questionnaire, f"{form_id}:{question.name}",
+            is_required(question, current, year))
 
-st.button(
+# The questionnaire's consistency rules, before saving (only once nothing blocks: a
+# half-filled form would otherwise raise warnings about answers still to come).
+if current:
+    check = validate_response(questionnaire, current, reference_year=year)
+    if check.ok and check.warnings:
+        st.warning("À vérifier avant d'enregistrer : "
+                   + " ; ".join(w.message for w in check.warnings))  # fmt: skip
+
+save, count = st.columns([2, 1], vertical_alignment="center")
+save.button(
     "Enregistrer la fiche", type="primary", key=f"submit:{form_id}", on_click=_submit_form,
-    args=(context.team_code, sector, form_id),
+    args=(context.team_code, sector, form_id, year),
 )
+count.metric("Fiches de l'équipe", tally,
+             delta="+1" if st.session_state.pop("just_saved", False) else None)
+_message_here("form")
+
+# --- end of the round ----------------------------------------------------------------------
 
 st.divider()
-st.button(
-    "Secteur parcouru : fin de tournée", key="report", on_click=_report,
-    args=(context.team_code, sector),
-    help="À la fin du parcours, même si vous n'avez rencontré personne : un zéro compte.",
-)
+nobody = tally == 0
+if st.session_state.get("confirm_report"):
+    with st.container(border=True):
+        st.markdown(
+            f"**{countnight.NOBODY_MET}** : confirmez-vous que l'équipe a parcouru tout le "
+            f"secteur {plain(sector)} sans rencontrer personne ?" if nobody else
+            f"**Fin de tournée** : confirmez-vous que l'équipe a parcouru tout le secteur "
+            f"{plain(sector)} ({_people(tally)}) ?"
+        )  # fmt: skip
+        yes, no = st.columns(2)
+        yes.button("Oui, je confirme", type="primary", key="report_confirm", on_click=_report,
+                   args=(context.team_code, sector))  # fmt: skip
+        no.button("Annuler", key="report_cancel", on_click=_cancel_report)
+else:
+    st.button(
+        countnight.NOBODY_MET if nobody else "Secteur parcouru : fin de tournée",
+        key="report", on_click=_ask_report,
+        help="À la fin du parcours, même si vous n'avez rencontré personne : un zéro compte.",
+    )
+_message_here("report")
 st.button("Changer d'équipe", key="leave", on_click=_leave)

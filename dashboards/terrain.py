@@ -10,6 +10,7 @@ correction form. Each opening with a team code is written to the audit log.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboards.common import client, engine, plain
@@ -19,14 +20,24 @@ from observatoire.model import ObservatoireError
 from observatoire.survey import load_questionnaire
 
 st.title("Chef d'équipe — corrections")
-code = st.text_input(
-    "Code d'équipe",
-    value=st.session_state.get("team_code") or st.query_params.get(TEAM_CODE_PARAM, ""),
-    max_chars=12,
-)
-if not code:
-    st.info("Saisissez le code de votre équipe pour voir ses fiches de la nuit.")
-    st.stop()
+
+
+def _change_team() -> None:
+    for key in ("team_code", "leader_code"):
+        st.session_state.pop(key, None)
+    st.query_params.clear()
+
+
+# The code the team already gave (on the entry page, or in the address): not asked again.
+known = (st.session_state.get("team_code") or st.session_state.get("leader_code")
+         or st.query_params.get(TEAM_CODE_PARAM))  # fmt: skip
+if known:
+    code = known
+else:
+    code = st.text_input("Code d'équipe", max_chars=12, placeholder="ex. K7QX2M")
+    if not code:
+        st.info("Saisissez le code de votre équipe pour voir ses fiches de la nuit.")
+        st.stop()
 try:
     # The leader's check (open night only) behind the team-code lockout.
     context = security.join_team(engine(), code, client=client(), page="terrain",
@@ -34,24 +45,39 @@ try:
     entries = countnight.team_entries(engine(), context.team_code)
 except ObservatoireError as exc:
     st.error(plain(exc))
+    if known:
+        st.button("Saisir un autre code", key="leader_retry", on_click=_change_team)
     st.stop()
 
+if not known:
+    st.session_state.leader_code = context.team_code
+    st.query_params[TEAM_CODE_PARAM] = context.team_code
 audited = f"terrain_audited:{context.team_code}"
 if not st.session_state.get(audited):
     countnight.record_team_access(engine(), context, "terrain")
     st.session_state[audited] = True
 
 questionnaire = load_questionnaire(context.questionnaire_version)
-st.caption(plain(f"{context.team_name} — {context.campaign_name}, nuit du "
-                 f"{context.night_date:%d/%m/%Y} : {len(entries)} fiche(s)"))  # fmt: skip
+caption, leave = st.columns([3, 1], vertical_alignment="center")
+caption.caption(plain(f"{context.team_name} ({context.team_code}) — {context.campaign_name}, "
+                      f"nuit du {context.night_date:%d/%m/%Y} : {len(entries)} fiche(s)"))
+leave.button("Changer d'équipe", key="leader_leave", on_click=_change_team)
 if entries.empty:
     st.info("Aucune fiche enregistrée pour l'instant.")
     st.stop()
 
 
 def _label(name: str, value: object) -> str:
-    choices = {c.value: c.label for c in questionnaire.choices(name)} if name else {}
-    return choices.get(value, "" if value is None or value != value else str(value))
+    """A stored value as the form shows it (``asleep`` -> « Observée seulement : endormie »)."""
+    if value is None or value != value or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "Oui" if value else "Non"
+    if isinstance(value, list):
+        return ", ".join(_label(name, v) for v in value)
+    if name in questionnaire and questionnaire.choices(name):
+        return questionnaire.choice_label(name, value)
+    return str(value)
 
 
 shown = entries.assign(
@@ -61,7 +87,9 @@ shown = entries.assign(
 )  # fmt: skip
 labels = {q.name: q.label for q in questionnaire.questions}
 shown = shown.rename(
-    columns={"id": "n°"} | {n: labels.get(n, n) for n in countnight.LEADER_COLUMNS}
+    columns={"id": "n°", "heure": "Heure", "secteur": "Secteur",
+             "avertissements": "Avertissements", "révision": "Corrections"}
+    | {n: labels.get(n, n) for n in countnight.LEADER_COLUMNS}
 )
 # A static table: no "Download as CSV" toolbar, and every cell shown as plain text.
 st.table(shown.map(plain), hide_index=True)
@@ -87,7 +115,8 @@ with st.form("correction"):
         elif question.type == "boolean":
             options = ["", "oui", "non"]
             shown_value = "" if current is None else ("oui" if current else "non")
-            value = st.selectbox(question.label, options, index=options.index(shown_value))
+            value = st.selectbox(question.label, options, index=options.index(shown_value),
+                                 format_func={"": "—", "oui": "Oui", "non": "Non"}.get)
             value = None if value == "" else value == "oui"
         else:
             value = st.text_input(question.label, value="" if current is None else str(current))
@@ -111,6 +140,12 @@ with st.form("correction"):
 history = countnight.observation_history(engine(), int(chosen))
 with st.expander(f"Historique de la fiche ({len(history)} correction(s))"):
     for item in history:
-        st.text(f"Révision {item['revision']} — {item['revised_at']:%d/%m %H:%M} — "
-                f"{item['actor']} : {item['reason']}")
-        st.json({"avant": item["before"], "après": item["after"]}, expanded=False)
+        st.markdown(plain(f"Correction {item['revision']} — {item['revised_at']:%d/%m %H:%M} — "
+                          f"{item['actor']} : {item['reason']}"))
+        before, after = item["before"] or {}, item["after"] or {}
+        changed = [name for name in {**before, **after} if before.get(name) != after.get(name)]
+        st.table(pd.DataFrame(
+            [{"Question": questionnaire.label(name), "Avant": _label(name, before.get(name)),
+              "Après": _label(name, after.get(name))} for name in changed],
+            columns=["Question", "Avant", "Après"],
+        ).map(plain), hide_index=True)  # fmt: skip

@@ -23,6 +23,11 @@ from observatoire import __version__
 from observatoire.config import load_settings, redact_url
 from observatoire.model import ObservatoireError, TerritoryKind
 
+STRESS_SCENARIOS = ("namesakes", "sparse", "clean", "large_families", "french_names",
+                    "dense_namesakes")
+"""Names of `observatoire.synthetic.stress.SCENARIOS`, written here so that ``--help`` does
+not import the generators (a test checks that both lists agree)."""
+
 # The app behind its HTTP security headers (`observatoire.web`), in Streamlit's ASGI mode.
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "serve.py"
 
@@ -233,7 +238,7 @@ def cmd_territory_import(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    return _run_streamlit(args.port, args.territory)
+    return _run_streamlit(args.port, args.territory, dev=args.dev)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -244,24 +249,92 @@ def cmd_demo(args: argparse.Namespace) -> int:
     build_sample_database(settings, args.territory, seed=args.seed, progress=_progress)
     if args.no_app:
         return 0
-    return _run_streamlit(args.port, args.territory)
+    return _run_streamlit(args.port, args.territory, dev=args.dev)
 
 
-def _run_streamlit(port: int, territory: str) -> int:
+DEFAULT_PORT = 8501
+
+# Streamlit's start-up and shutdown lines, in French (the others pass as they are).
+_STREAMLIT_LINES = (
+    (re.compile(r"^\s*You can now view your Streamlit app in your browser\.\s*$"),
+     "  L'application est prête : ouvrez-la dans votre navigateur."),
+    (re.compile(r"^(\s*)Local URL: (.*)$"), r"\1Adresse sur cet ordinateur : \2"),
+    (re.compile(r"^(\s*)Network URL: (.*)$"), r"\1Adresse sur le réseau local : \2"),
+    (re.compile(r"^(\s*)External URL: (.*)$"), r"\1Adresse publique : \2"),
+    (re.compile(r"^(\s*)URL: (.*)$"), r"\1Adresse : \2"),
+    (re.compile(r"^\s*Stopping\.\.\.\s*$"), "  Arrêt de l'application…"),
+    (re.compile(r"^\s*Collecting usage statistics.*$"), None),
+    # (logged with a time stamp in front)
+    (re.compile(r"^.*Did not auto detect external IP\.?\s*$"), None),
+    (re.compile(r"^\s*Please go to https://docs\.streamlit\.io/ for debugging hints\.\s*$"),
+     None),
+)
+
+
+def streamlit_line_fr(line: str) -> str | None:
+    """A line Streamlit prints, in French (``None``: a line not worth showing)."""
+    for pattern, french in _STREAMLIT_LINES:
+        if pattern.match(line):
+            return None if french is None else pattern.sub(french, line)
+    return line
+
+
+def port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(start: int, tries: int = 50) -> int | None:
+    """The first free port from ``start + 1`` on."""
+    return next((p for p in range(start + 1, start + 1 + tries) if port_is_free(p)), None)
+
+
+def _run_streamlit(port: int | None, territory: str, *, dev: bool = False) -> int:
     if not APP_SCRIPT.exists():
         raise ObservatoireError(
             f"Application introuvable : {APP_SCRIPT}. Installez le paquet en mode développement "
             "depuis le dépôt (pip install -e .)."
         )
-    _progress(f"Démarrage de l'application sur http://localhost:{port}")
+    chosen = DEFAULT_PORT if port is None else port
+    if not port_is_free(chosen):
+        other = free_port(chosen)
+        if port is not None or other is None:
+            raise ObservatoireError(
+                f"Le port {chosen} est déjà utilisé (l'application tourne peut-être déjà : "
+                f"ouvrez http://localhost:{chosen}). "
+                + (f"Choisissez-en un autre : --port {other}." if other else
+                   "Choisissez un autre port avec --port.")
+            )  # fmt: skip
+        print(f"observatoire : le port {chosen} est déjà utilisé (l'application tourne "
+              f"peut-être déjà : http://localhost:{chosen}) ; démarrage sur le port {other} "
+              f"(ou choisissez-en un avec --port).", file=sys.stderr, flush=True)
+        chosen = other
+    _progress(f"Démarrage de l'application sur http://localhost:{chosen}")
     env = dict(os.environ, OBSERVATOIRE_TERRITORY=territory)
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
-        "--server.port", str(port), "--server.headless", "true",
+        "--server.port", str(chosen), "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        # Outside development nothing is reloaded on save: no watcher on the checkout (a
+        # .venv holds tens of thousands of files: "Inotify queue overflowed").
+        "--server.fileWatcherType", "auto" if dev else "none",
+        "--server.runOnSave", "true" if dev else "false",
     ]
     try:
-        return subprocess.call(command, env=env)
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, bufsize=1)
+        for line in process.stdout:
+            shown = streamlit_line_fr(line.rstrip("\n"))
+            if shown is not None:
+                print(shown, flush=True)
+        return process.wait()
     except KeyboardInterrupt:
         return 0
 
@@ -307,14 +380,20 @@ def build_parser() -> Parser:
     )
     _territory_option(demo)
     demo.add_argument("--seed", type=int, default=2026, help="graine du générateur (2026)")
-    demo.add_argument("--port", type=int, default=8501, help="port de l'application (8501)")
+    demo.add_argument("--port", type=int, default=None,
+                      help="port de l'application (8501, ou le suivant libre)")
+    demo.add_argument("--dev", action="store_true",
+                      help="développement : recharge l'application quand un fichier change")
     demo.add_argument("--no-app", action="store_true", help="prépare la base sans lancer l'app")
     demo.set_defaults(func=cmd_demo)
 
     app = commands.add_parser("app", help="lance l'application Streamlit",
                               description="Lance l'application sur la base configurée.")
     _territory_option(app)
-    app.add_argument("--port", type=int, default=8501, help="port de l'application (8501)")
+    app.add_argument("--port", type=int, default=None,
+                     help="port de l'application (8501, ou le suivant libre)")
+    app.add_argument("--dev", action="store_true",
+                     help="développement : recharge l'application quand un fichier change")
     app.set_defaults(func=cmd_app)
 
     db_commands = command_group(commands, "db", help="schéma de la base de données",
@@ -357,8 +436,6 @@ def build_parser() -> Parser:
                           help="côté des secteurs en mètres (1000)")
     generate.add_argument("--output", required=True, help="dossier de sortie")
     generate.set_defaults(func=cmd_sample_generate)
-    from observatoire.synthetic.stress import SCENARIOS
-
     stress = sample_commands.add_parser(
         "stress", help="écrit une population de test du rapprochement (records.csv, verite.csv)",
         description=(
@@ -373,8 +450,8 @@ def build_parser() -> Parser:
     )
     stress.add_argument("--people", type=int, default=2000,
                         help="nombre de personnes vraies (2000)")
-    stress.add_argument("--scenario", default="namesakes", choices=list(SCENARIOS),
-                        help="famille de scénarios : " + ", ".join(SCENARIOS)
+    stress.add_argument("--scenario", default="namesakes", choices=STRESS_SCENARIOS,
+                        help="famille de scénarios : " + ", ".join(STRESS_SCENARIOS)
                         + " (namesakes par défaut)")
     stress.add_argument("--seed", type=int, default=0, help="graine du générateur (0)")
     stress.add_argument("--output", required=True, help="dossier de sortie")

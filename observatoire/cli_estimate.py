@@ -6,15 +6,19 @@ import argparse
 import json
 import sys
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from observatoire.model import ObservatoireError
+
+if TYPE_CHECKING:  # pandas is imported by the commands that run, not by --help
+    import pandas as pd
 
 STRATA = {"sexe": "sex", "age": "age_band"}
 
 
 def _age_band(records: pd.DataFrame) -> pd.Series:
+    import pandas as pd
+
     """Age band of each record from its age or birth year (at the record's year when known)."""
     age = pd.to_numeric(records.get("age"), errors="coerce")
     year = pd.to_numeric(records.get("birth_year"), errors="coerce")
@@ -25,6 +29,8 @@ def _age_band(records: pd.DataFrame) -> pd.Series:
 
 
 def read_links(persons_path: str, records_path: str) -> pd.DataFrame:
+    import pandas as pd
+
     """One row per record: its person (from `observatoire link`'s output) and its source."""
     from observatoire.linkage.records import read_records
 
@@ -124,7 +130,6 @@ def add_estimate_commands(commands: argparse._SubParsersAction) -> None:
             "  observatoire estimate hidden --persons personnes.csv "
             "--records enregistrements.csv --output estimation.json"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     hidden.add_argument("--persons", help="personnes écrites par `observatoire link --output`")
     hidden.add_argument("--records", help="enregistrements rapprochés (format d'échange)")

@@ -7,8 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from observatoire.model import ObservatoireError
 
 
@@ -114,6 +112,8 @@ def cmd_link(args: argparse.Namespace) -> int:
         path = Path(args.decisions)
         if not path.exists():
             raise ObservatoireError(f"Fichier de décisions introuvable : {path}.")
+        import pandas as pd
+
         decisions = pd.read_csv(path, dtype=str, keep_default_na=False)
         missing = {"record_id_a", "record_id_b", "decision"} - set(decisions.columns)
         if missing:
@@ -158,7 +158,6 @@ def add_linkage_commands(commands: argparse._SubParsersAction) -> None:
             "  observatoire link enregistrements.csv --output personnes.csv\n"
             "  observatoire link --stored --key-file cle.txt   (base de données)"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     link.add_argument("records", nargs="?", help="fichier CSV UTF-8 des enregistrements")
     link.add_argument("--output", help="fichier CSV des personnes à écrire")

@@ -15,20 +15,30 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
-
-from observatoire.indicators import IndicatorInputs
 from observatoire.model import ObservatoireError
-from observatoire.publish import DisclosureRules, Publication
+
+if TYPE_CHECKING:  # imported by the commands that run, not by --help
+    from sqlalchemy import Engine
+
+    from observatoire.indicators import IndicatorInputs
+    from observatoire.publish import DisclosureRules, Publication
+
+
+def Session(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - sqlalchemy's Session, lazily
+    """`sqlalchemy.orm.Session`, imported when a command runs (``--help`` stays fast)."""
+    from sqlalchemy.orm import Session as _Session
+
+    return _Session(*args, **kwargs)
+
 
 SYSTEM_ACTOR = "observatoire"
 
 
 def load_inputs(engine: Engine, territory_slug: str, *, with_feeds: bool = True) -> IndicatorInputs:
     """The indicator inputs of a territory read from the database."""
+    from observatoire.indicators import IndicatorInputs
     from observatoire.store.indicators_repository import load_inputs as load_frames
 
     with Session(engine) as session:
@@ -43,6 +53,8 @@ def disclosure_rules(engine: Engine, threshold: int | None = None,
     with Session(engine) as session:
         stored_threshold = int(get_setting(session, "publication.threshold"))
         stored_rounding = int(get_setting(session, "publication.rounding") or 0)
+    from observatoire.publish import DisclosureRules
+
     return DisclosureRules(
         threshold=threshold or stored_threshold,
         rounding=(rounding if rounding is not None else stored_rounding) or None,
@@ -186,7 +198,25 @@ def cmd_night_list(args: argparse.Namespace) -> int:
         published = (f"v{n.version} du {n.published_at:%d/%m/%Y}" if n.version else "—")
         print(f"{n.campaign_id:>4}  {n.night_date:%d/%m/%Y}  {n.statut:<20} {n.teams:>7} "
               f"{f'{n.walked}/{n.sectors}':>14}  {published:<15}  {n.name}")
+        if args.codes:
+            _print_team_codes(n.campaign_id)
     return 0
+
+
+def _print_team_codes(campaign_id: int) -> None:
+    """The night's team codes (what the printed sheets carry) and whether they still open
+    the entry page (`observatoire.countnight.team_code_state`)."""
+    from observatoire import countnight
+
+    sheet = countnight.team_sheets_table(_engine(), campaign_id)
+    if sheet.empty:
+        print("      (aucune équipe)")
+        return
+    state = countnight.team_code_state(_engine(), sheet["team_code"].iloc[0])
+    print(f"      codes d'équipe : {state}")
+    for team in sheet.groupby(["team_code", "team_name"], sort=False):
+        (code, name), rows = team
+        print(f"      {code}  {name} — secteur(s) {', '.join(rows['sector_code'])}")
 
 
 def cmd_night_close(args: argparse.Namespace) -> int:
@@ -247,6 +277,9 @@ def add_night_commands(nights: argparse._SubParsersAction) -> None:
                                 description="Liste les nuits de comptage.")  # fmt: skip
     listing.add_argument("--territory", metavar="SLUG", default=territory_default,
                          help="territoire (tous par défaut)")
+    listing.add_argument("--codes", action="store_true",
+                         help="affiche aussi les codes d'équipe de chaque nuit (pour ouvrir "
+                         "la saisie /saisie?equipe=CODE) et s'ils sont encore valides")
     listing.set_defaults(func=cmd_night_list)
     for name, func, text in (
         ("close", cmd_night_close, "clôt la saisie (coordination)"),

@@ -46,7 +46,6 @@ def add_report_commands(commands: argparse._SubParsersAction) -> None:
             "Exemple :\n  observatoire report annual --territory dijon-metropole --year 2025 "
             "--output rapport-2025.xlsx"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _territory_option(annual)
     annual.add_argument("--year", type=int, required=True, help="année du rapport")

@@ -58,6 +58,8 @@ def cmd_survey_import(args: argparse.Namespace) -> int:
     print(report.summary())
     for key, message in report.rejected[:50]:
         print(f"  refusée : {key} : {message}", file=sys.stderr)
+    for line in report.warning_lines(50):
+        print(f"  {line}", file=sys.stderr)
     return 1 if report.rejected else 0
 
 

@@ -55,6 +55,11 @@ SOURCES = ("tablette", "odk", "kobo", "rejeu")
 TEAM_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud at night
 
 
+NOBODY_MET = "Secteur parcouru, personne rencontrée : aucune"
+"""The words of the tablet's action and of the printed sheet for a sector walked with
+nobody met (a zero that counts, not a gap)."""
+
+
 class UnknownTeamError(ObservatoireError):
     """A team code that no campaign knows."""
 
@@ -101,6 +106,15 @@ class ImportReport:
     already_stored: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (record key, message)
     warnings: int = 0
+    warned: list[tuple[str, str]] = field(default_factory=list)
+    """(the record, its warnings) of each record kept with a warning: which one to check."""
+
+    def warning_lines(self, limit: int = 20) -> list[str]:
+        """One French line per record kept with a warning (the first ``limit``)."""
+        lines = [f"avertissement : {key} : {message}" for key, message in self.warned[:limit]]
+        if len(self.warned) > limit:
+            lines.append(f"… et {len(self.warned) - limit} autre(s) fiche(s) avec avertissement")
+        return lines
 
     @property
     def total(self) -> int:
@@ -151,6 +165,24 @@ def _check_code(context: TeamContext, now: dt.datetime | None = None) -> None:
             f"close depuis le {closes.astimezone(NIGHT_TIMEZONE):%d/%m/%Y à %H:%M}. Il "
             "n'ouvre plus ni la saisie ni les fiches de l'équipe ; contactez le coordinateur."
         )
+
+
+def team_code_state(engine: Engine, team_code: str, *, now: dt.datetime | None = None) -> str:
+    """What the codes of ``team_code``'s night open now, in French (for staff handing them
+    out): valid until when, not yet active, expired or closed."""
+    context = join_team(engine, team_code)
+    status = CampaignStatus(context.campaign_status)
+    if status.frozen:
+        return f"fermés (nuit {status.label.lower()})"
+    closes = codes_close_at(context)
+    until = f"{closes.astimezone(NIGHT_TIMEZONE):%d/%m/%Y à %H:%M}"
+    if (now or dt.datetime.now(dt.UTC)) > closes:
+        return f"expirés depuis le {until}"
+    if status is CampaignStatus.PLANNED and not context.training:
+        return ("pas encore actifs (nuit prévue : ouvrez-la ou passez-la en mode entraînement "
+                "sur la page Campagnes)")
+    mode = " ; mode entraînement : fiches hors résultats" if context.training else ""
+    return f"valides jusqu'au {until}{mode}"
 
 
 def join_for_entry(
@@ -298,7 +330,7 @@ def _sector_of(engine: Engine, context: TeamContext, sector_code: str | None) ->
         if len(context.sectors) != 1:
             raise SubmissionRejected(
                 [Issue("sector_code", "secteur à préciser : l'équipe a "
-                                      f"{len(context.sectors)} secteurs")]
+                                      f"{len(context.sectors)} secteurs", label="Secteur")]
             )
         return next(iter(context.sectors.values()))
     if sector_code in context.sectors:
@@ -308,7 +340,8 @@ def _sector_of(engine: Engine, context: TeamContext, sector_code: str | None) ->
         found = survey_repository.campaign_sector(session, context.campaign_id, sector_code)
     if found is None:
         raise SubmissionRejected(
-            [Issue("sector_code", f"secteur inconnu dans la campagne : {sector_code!r}")]
+            [Issue("sector_code", f"secteur inconnu dans la campagne : {sector_code!r}",
+                   label="Secteur")]
         )
     return found
 
@@ -348,7 +381,12 @@ def submit_many(
             report.created += 1
         else:
             report.already_stored += 1
-        report.warnings += bool(receipt.warnings)
+        if receipt.warnings:
+            report.warnings += 1
+            report.warned.append((
+                f"fiche {key} (équipe {item.team_code}, secteur {item.sector_code or '—'})",
+                " ; ".join(w.message for w in receipt.warnings),
+            ))
     return report
 
 

@@ -201,6 +201,8 @@ def build_sample_database(
             observations=report.created,
         )
     progress(f"Nuit enregistrée : {report.summary()}")
+    for line in report.warning_lines():
+        progress(line)
     return SampleBuild(territory_slug, campaign_id, report.created, files, created=True)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from observatoire.config import Settings, load_settings
+from observatoire.countnight import NOBODY_MET
 from observatoire.store import repository, survey_repository
 
 SHEET_LAYOUT = 2  # bump when the sheet's layout changes: cached sheets are rebuilt
@@ -163,9 +164,9 @@ def build_sheets(title: str, teams: pd.DataFrame, names: dict[str, str],
             f"<p>Secteur(s) : {escape(sectors)} — {escape(_commune_text(list(group['commune_code']), names))}</p>"  # noqa: E501
             f"</div><div>{_qr_svg(link)}<p class='link'>{escape(link)}</p></div></div>"
             f"{_map_html(geometries, settings.tiles_url)}"
-            "<p>Ne réveillez personne, ne prenez aucune photo. Un secteur parcouru sans "
-            "rencontre se signale aussi (« Secteur parcouru, personne rencontrée : "
-            "aucune »).</p></section>"
+            "<p>Ne réveillez personne, ne prenez aucune photo. En fin de tournée, signalez "
+            f"le secteur parcouru sur la tablette, même sans rencontre : « {NOBODY_MET} ».</p>"
+            "</section>"
         )
     parts.append("</body></html>")
     return "".join(parts)

@@ -72,7 +72,9 @@ def test_unknown_team_code_is_refused_clearly(engine):
 
 def test_invalid_questionnaire_is_refused_with_the_question(engine):
     night = make_night(engine)
-    with pytest.raises(SubmissionRejected, match="sex : valeur 'X' hors des choix"):
+    # Named by the question's label, as the volunteer or the ODK form shows it.
+    with pytest.raises(SubmissionRejected,
+                       match=r"« Sexe \(observé ou déclaré\) » : valeur 'X' hors des choix"):
         countnight.submit(engine, interview(night.teams[0], sex="X"))
     assert _count(engine) == 0
 
@@ -123,7 +125,7 @@ def test_team_leader_correction_is_validated_and_kept_in_history(engine):
     night = make_night(engine)
     team, other = night.teams[:2]
     stored = countnight.submit(engine, interview(team, sex="M"))
-    with pytest.raises(SubmissionRejected, match="age_band"):
+    with pytest.raises(SubmissionRejected, match="« Âge \\(déclaré"):
         countnight.correct_observation(engine, stored.observation_id, {"age_band": "120 ans"},
                                        actor=f"chef:{team}", reason="saisie", team_code=team)
     with pytest.raises(Exception, match="n'appartient pas à votre équipe"):

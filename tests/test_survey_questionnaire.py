@@ -123,7 +123,7 @@ INTERVIEW = {
                      id="not-an-integer"),
         pytest.param({"children_count": 40}, "children_count", "supérieur au maximum",
                      id="above-max"),
-        pytest.param({"initials": "jd"}, "initials", "deux lettres majuscules", id="pattern"),
+        pytest.param({"initials": "J1"}, "initials", "deux lettres", id="pattern"),
         pytest.param({"calls_115": "jamais"}, "calls_115_outcome", "ne s'applique pas",
                      id="answer-to-skipped-question"),
         pytest.param({"favourite_colour": "bleu"}, "favourite_colour", "question inconnue",
@@ -138,6 +138,52 @@ def test_response_errors_block(ndls, changes, question, fragment):
     assert any(e.question == question and fragment in e.message for e in check.errors), (
         check.errors
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        pytest.param({"age_band": None}, "« Âge (déclaré, ou apparent si la personne n'a pas "
+                     "répondu) » : réponse obligatoire", id="required"),
+        pytest.param({"initials": "J1"}, "« Initiales (prénom puis nom), seulement avec "
+                     "l'accord de la personne » : « J1 » ne convient pas : deux lettres, par "
+                     "exemple « JD »", id="pattern"),
+        pytest.param({"calls_115": "jamais"}, "« Lors de vos derniers appels au 115, qu'avez-"
+                     "vous obtenu ? » : réponse donnée alors que la question ne s'applique pas "
+                     "(condition d'affichage non remplie)", id="skipped"),
+    ],
+)
+def test_errors_read_with_the_question_label_not_its_name(ndls, changes, expected):
+    """What the volunteer reads: the question as printed on the form, never ``age_band``."""
+    check = validate_response(ndls, INTERVIEW | changes, reference_year=2026)
+    assert [str(e) for e in check.errors] == [expected]
+
+
+def test_a_skipped_question_names_the_condition_by_its_labels(ndls):
+    check = validate_response(ndls, {"situation": "asleep", "household": "alone"})
+    assert [str(e) for e in check.errors] == [
+        "« Avec qui êtes-vous ce soir ? » : réponse donnée alors que la question ne s'applique "
+        "pas (seulement si « Situation de la rencontre » = « Questionnaire rempli »)"]
+
+
+@pytest.mark.parametrize(("typed", "read"), [("jd", "JD"), ("é d", "ED"), ("j.d.", "JD"),
+                                             ("Jd", "JD")])
+def test_initials_are_read_upper_case_without_accents(ndls, typed, read):
+    check = validate_response(ndls, INTERVIEW | {"initials": typed}, reference_year=2026)
+    assert check.ok, check.errors
+    assert check.values["initials"] == read
+
+
+def test_uppercase_applies_to_text_questions_only():
+    source = """
+version: t
+title: T
+choice_lists: {}
+questions:
+  - {name: age, type: integer, label: Âge, uppercase: true}
+"""
+    with pytest.raises(QuestionnaireError, match="uppercase"):
+        parse_questionnaire(source)
 
 
 def test_a_clean_interview_passes_with_typed_values(ndls):

@@ -53,7 +53,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _TOP_KEYS = {"version", "title", "description", "choice_lists", "questions", "warnings"}
 _QUESTION_KEYS = {
     "name", "type", "label", "hint", "choices", "required", "relevant", "min", "max",
-    "pattern", "pattern_message", "max_length",
+    "pattern", "pattern_message", "max_length", "uppercase",
 }  # fmt: skip
 _COMPARISONS = ("equals", "not_equals", "in", "not_in", "min", "max", "answered")
 
@@ -136,6 +136,9 @@ class Question:
     pattern: str | None = None
     pattern_message: str | None = None
     max_length: int | None = None
+    uppercase: bool = False
+    """Text answers upper-cased and stripped of accents and spaces before they are checked
+    (initials typed ``jd`` or ``é d`` are read ``JD``, ``ED``)."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,11 @@ class Questionnaire:
         """Choices of the select question ``name`` (empty for other types)."""
         q = self.question(name)
         return self.choice_lists[q.choices] if q.choices else ()
+
+    def label(self, name: str) -> str:
+        """The French label of question ``name`` (the name itself when it is not a question:
+        an envelope field such as ``sector_code``)."""
+        return self._by_name[name].label if name in self._by_name else name
 
     def choice_label(self, name: str, value: Any) -> str:
         for choice in self.choices(name):
@@ -383,6 +391,10 @@ class _Parser:
             max_length = entry.get("max_length")
             if max_length is not None and (qtype != "text" or not isinstance(max_length, int)):
                 self.fail(where, "max_length est un entier, pour les questions de type text")
+            uppercase = entry.get("uppercase", False)
+            if not isinstance(uppercase, bool) or (uppercase and qtype != "text"):
+                self.fail(where, "uppercase vaut true ou false, pour les questions de type text")
+                uppercase = False
             defined[name] = str(qtype)
             question = Question(
                     name=name,
@@ -397,6 +409,7 @@ class _Parser:
                     pattern=str(pattern) if pattern is not None else None,
                     pattern_message=entry.get("pattern_message"),
                 max_length=max_length,
+                uppercase=uppercase,
             )
             self.seen[name] = question
             questions.append(question)

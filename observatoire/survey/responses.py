@@ -25,6 +25,8 @@ __all__ = [
     "Submission",
     "browser_position",
     "clean_value",
+    "is_required",
+    "uppercase_answer",
     "validate_response",
 ]
 
@@ -87,9 +89,13 @@ def browser_position(value: object) -> tuple[float, float] | None:
 class Issue:
     question: str | None
     message: str
+    label: str | None = None
+    """What the person who answers reads for ``question`` (its French label); ``""`` for a
+    message that stands alone (a consistency warning); ``None``: the question's name."""
 
     def __str__(self) -> str:
-        return f"{self.question} : {self.message}" if self.question else self.message
+        where = self.question if self.label is None else self.label
+        return f"{where} : {self.message}" if where else self.message
 
     def as_dict(self) -> dict[str, str | None]:
         return {"question": self.question, "message": self.message}
@@ -156,7 +162,19 @@ def clean_value(question: Question, raw: Any, questionnaire: Questionnaire) -> A
             return False
         raise ValueError(f"oui ou non attendu, pas {raw!r}")
     text = str(raw).strip()
+    if question.uppercase:
+        text = uppercase_answer(text)
     return text or None
+
+
+def uppercase_answer(text: str) -> str:
+    """``text`` upper-cased, without accents, spaces or dots: how an ``uppercase`` question
+    (initials) reads ``j.d``, ``é d`` or ``jd`` (``JD``, ``ED``, ``JD``)."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(ch for ch in kept if not ch.isspace() and ch != ".").upper()
 
 
 def validate_response(
@@ -183,34 +201,29 @@ def validate_response(
     values: dict[str, Any] = {}
     for question in questionnaire.questions:
         raw = answers.get(question.name)
+        issue = _issue_of(question)
         try:
             value = clean_value(question, raw, questionnaire)
         except ValueError as exc:
-            check.errors.append(Issue(question.name, str(exc)))
+            check.errors.append(issue(str(exc)))
             continue
         applies = question.relevant is None or question.relevant.evaluate(values, year)
         if not applies:
             if value is not None:
-                check.errors.append(
-                    Issue(question.name, f"réponse donnée alors que la question ne s'applique "
-                                         f"pas ({_describe(question, questionnaire)})")
-                )
+                check.errors.append(issue("réponse donnée alors que la question ne s'applique "
+                                          f"pas ({_describe(question, questionnaire)})"))
             continue
-        required = question.required
-        if not isinstance(required, bool):
-            required = required.evaluate(values, year)
         if value is None:
-            if required:
-                check.errors.append(Issue(question.name, f"réponse obligatoire "
-                                                         f"(« {question.label} »)"))
+            if is_required(question, values, year):
+                check.errors.append(issue("réponse obligatoire"))
             continue
         if question.type == "text" and (masked := mask_contacts(value)) != value:
             # Free text is stored and shown to staff: no way to reach the person in it.
-            check.warnings.append(Issue(question.name, CONTACT_MASKED))
+            check.warnings.append(issue(CONTACT_MASKED))
             value = masked
         problem = _constraint_problem(question, value)
         if problem:
-            check.errors.append(Issue(question.name, problem))
+            check.errors.append(issue(problem))
             continue
         values[question.name] = value
     check.values = values
@@ -218,8 +231,18 @@ def validate_response(
         for rule in questionnaire.warnings:
             if rule.when.evaluate(values, year):
                 questions = sorted(rule.when.questions())
-                check.warnings.append(Issue(", ".join(questions), rule.message))
+                check.warnings.append(Issue(", ".join(questions), rule.message, label=""))
     return check
+
+
+def is_required(question: Question, values: Mapping[str, Any], reference_year: int) -> bool:
+    """Whether ``question`` must be answered, given the (cleaned) answers before it."""
+    required = question.required
+    return required if isinstance(required, bool) else required.evaluate(values, reference_year)
+
+
+def _issue_of(question: Question):  # noqa: ANN202 - a small factory
+    return lambda message: Issue(question.name, message, label=f"« {question.label} »")
 
 
 def _constraint_problem(question: Question, value: Any) -> str | None:
@@ -228,7 +251,7 @@ def _constraint_problem(question: Question, value: Any) -> str | None:
     if question.max is not None and value > question.max:
         return f"{value} est supérieur au maximum ({question.max:g})"
     if question.pattern and not re.fullmatch(question.pattern, value):
-        return f"{value!r} ne convient pas : {question.pattern_message or question.pattern}"
+        return f"« {value} » ne convient pas : {question.pattern_message or question.pattern}"
     if question.max_length and len(value) > question.max_length:
         return f"texte trop long ({len(value)} caractères, {question.max_length} au plus)"
     return None
@@ -238,7 +261,7 @@ def _describe(question: Question, questionnaire: Questionnaire) -> str:
     cond = question.relevant
     if cond is not None and cond.kind == "equals" and cond.question in questionnaire:
         label = questionnaire.choice_label(cond.question, cond.value)
-        return f"seulement si {cond.question} = « {label} »"
+        return f"seulement si « {questionnaire.label(cond.question)} » = « {label} »"
     return "condition d'affichage non remplie"
 
 

@@ -93,7 +93,8 @@ def test_tablet_entry_double_submit_and_reload_keep_one_record(
     assert _rows(engine, "SELECT count(*) FROM observation WHERE situation = 'asleep'") == 1
 
     page.get_by_role("button", name="Secteur parcouru : fin de tournée").click()
-    page.get_by_text("Secteur signalé parcouru").wait_for()
+    page.get_by_role("button", name="Oui, je confirme").click()
+    page.get_by_text("signalé parcouru").wait_for()
     shot("06-secteur-parcouru")
     assert _rows(engine, "SELECT people_met FROM sector_report") == 2
     assert _rows(engine) == 2

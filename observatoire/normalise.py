@@ -78,7 +78,8 @@ class CleanName:
     ``display`` keeps accents and the spelling (only spaces and case are normalised): the
     linkage-ready encodings are computed on ``key``, which keeps the spelling too (accents,
     case, hyphens and apostrophes aside). ``compact`` also drops particles and spaces, so
-    that "Ben Salah", "BENSALAH" and "Ben-Salah" meet.
+    that "Ben Salah", "Ben-Salah" and "Salah" meet, as do "Abdel Kader" and "Abdelkader"
+    ("BENSALAH", written as one word, keeps its "ben": ``bensalah``).
     """
 
     original: str

@@ -435,7 +435,3 @@ def _load_reference(path: Path) -> CommuneReference:
 
     return CommuneReference(rows)
 
-
-def normalise_commune(value: str, reference: CommuneReference | None = None) -> str:
-    """Today's INSEE code of a commune code, postcode or name: idempotent."""
-    return (reference or CommuneReference.load()).resolve(value).code

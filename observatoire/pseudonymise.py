@@ -291,12 +291,6 @@ class Pseudonymiser:
             out["id_personne"] = self.person_ref(source, person_ref)
         return out
 
-    def row_key(self, source: str, parts: Mapping[str, str]) -> str:
-        """Key of a partner row: the same row in two extracts gets the same key."""
-        content = "\x1e".join(f"{k}\x1d{parts[k]}" for k in sorted(parts))
-        return self.hash(f"ligne:{source}", content)
-
-
 def pseudonymise_name(key: bytes, name: str) -> dict[str, str]:
     """Encodings of one name (``nom``, ``nom_compact``, ``nom_phon``, ``nom_bf``)."""
     cleaned = clean_name(name)

@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from observatoire.cli import main
-from observatoire.cli_feeds import load_secret_key
+from observatoire.config import load_secret_key
 from observatoire.feeds.formats import FeedFormatError, get_format, list_formats
 from observatoire.feeds.importer import import_feed, pseudonymise_file, purge_expired
 from observatoire.feeds.reading import read_table

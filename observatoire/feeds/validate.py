@@ -140,14 +140,15 @@ class RowParser:
         """The commune of ``cell`` (raw) with the row's cleaned ``postcode``, remembered per
         cell, postcode and départements known; learns the départements while too few are
         known (`departements_now`)."""
+        cache: dict[Any, Read] = plan.cache  # type: ignore[assignment] - a commune's is set
         cache_key = (cell, postcode, self.departements_now)
-        hit = plan.cache.get(cache_key)  # type: ignore[union-attr]
+        hit = cache.get(cache_key)
         if hit is None:
             text = clean_cell(cell)
             hit = self._resolve_commune(text, postcode) if text else (None, plan.missing)
-            if len(plan.cache) >= CACHE_LIMIT:  # type: ignore[arg-type]
-                plan.cache.clear()  # type: ignore[union-attr]
-            plan.cache[cache_key] = hit  # type: ignore[index]
+            if len(cache) >= CACHE_LIMIT:
+                cache.clear()
+            cache[cache_key] = hit
         if self.learning and hit[0] is not None:
             self._seen_departements.add(hit[0][:3] if hit[0].startswith("97") else hit[0][:2])
             self.departements_now = frozenset(self._seen_departements)

@@ -308,6 +308,62 @@ def _members(pseudonyms: dict[str, str]) -> str:
     return "".join(_code_member(k, h) for k, h in pseudonyms.items())
 
 
+class _Rows:
+    """The valid rows of a chunk (``selected``, positions among its regular rows), with the
+    per-value helpers that `person_columns` builds its columns from."""
+
+    def __init__(self, builder: RecordBuilder, chunk: ParsedChunk, selected: np.ndarray):
+        self.chunk = chunk
+        self.size = len(selected)
+        self.value_cache = builder.value_cache
+        self.codes = {name: codes[selected] for name, codes in chunk.codes.items()}
+
+    def has(self, name: str) -> bool:
+        return name in self.chunk.codes
+
+    def per_value(self, name: str, read: Callable[[Any], Any], default: Any,
+                  remember: str | None = None) -> list[Any]:
+        """``read`` of each distinct value of field ``name`` (``default`` for none), kept
+        from chunk to chunk under ``remember`` when given (names, dates and codes come back
+        in every chunk)."""
+        values = self.chunk.values[name]
+        if remember is None:
+            return [default if v is None else read(v) for v in values]
+        cache = self.value_cache.setdefault(remember, {})
+        if len(cache) >= CACHE_LIMIT:
+            cache.clear()
+        found_values = []
+        for v in values:
+            if v is None:
+                found_values.append(default)
+                continue
+            found = cache.get(v)
+            if found is None:
+                found = cache[v] = read(v)
+            found_values.append(found)
+        return found_values
+
+    def mapped(self, name: str, read: Callable[[Any], Any], default: Any,
+               remember: str | None = None) -> np.ndarray:
+        """``read`` of the value of field ``name`` of each row, as an object array."""
+        if not self.has(name):
+            return np.full(self.size, default, dtype=object)
+        return _objects(self.per_value(name, read, default, remember))[self.codes[name]]
+
+    def numbers(self, name: str, read: Callable[[Any], int], default: int) -> np.ndarray:
+        """As `mapped`, for integers (days, years, ages)."""
+        if not self.has(name):
+            return np.full(self.size, default, dtype=np.int64)
+        return np.array(self.per_value(name, read, default), dtype=np.int64)[self.codes[name]]
+
+    def known(self, name: str) -> np.ndarray:
+        """Whether each row has a value of field ``name``."""
+        if not self.has(name):
+            return np.zeros(self.size, dtype=bool)
+        present = np.array([v is not None for v in self.chunk.values[name]], dtype=bool)
+        return present[self.codes[name]]
+
+
 def person_columns(
     builder: RecordBuilder, chunk: ParsedChunk, import_id: int
 ) -> tuple[list[int], list[list[Any]]]:
@@ -326,85 +382,61 @@ def person_columns(
     if not len(regular):
         return [], []
     selected = np.flatnonzero(~chunk.blocked[regular])
-    size = len(selected)
-    if not size:
+    if not len(selected):
         return [], []
-    pseudonymiser, source = builder.pseudonymiser, builder.source
-    value_cache = builder.value_cache
-    row_codes = {name: codes[selected] for name, codes in chunk.codes.items()}
-
-    def per_value(name: str, read: Callable[[Any], Any], default: Any,
-                  remember: str | None = None) -> list[Any]:
-        """``read`` of each distinct value of field ``name`` (``default`` for none)."""
-        if remember is None:
-            return [default if v is None else read(v) for v in chunk.values[name]]
-        # Names, dates and codes come back in every chunk: their fragments are kept.
-        cache = value_cache.setdefault(remember, {})
-        if len(cache) >= CACHE_LIMIT:
-            cache.clear()
-        found_values = []
-        for v in chunk.values[name]:
-            if v is None:
-                found_values.append(default)
-                continue
-            found = cache.get(v)
-            if found is None:
-                found = cache[v] = read(v)
-            found_values.append(found)
-        return found_values
-
-    def mapped(name: str, read: Callable[[Any], Any], default: Any,
-               remember: str | None = None) -> np.ndarray:
-        """``read`` of the value of field ``name`` of each row, as an object array."""
-        if name not in chunk.codes:
-            return np.full(size, default, dtype=object)
-        return _objects(per_value(name, read, default, remember))[row_codes[name]]
-
-    def numbers(name: str, read: Callable[[Any], int], default: int) -> np.ndarray:
-        """As `mapped`, for integers (days, years, ages)."""
-        if name not in chunk.codes:
-            return np.full(size, default, dtype=np.int64)
-        return np.array(per_value(name, read, default), dtype=np.int64)[row_codes[name]]
-
-    def known(name: str) -> np.ndarray:
-        if name not in chunk.codes:
-            return np.zeros(size, dtype=bool)
-        present = np.array([v is not None for v in chunk.values[name]], dtype=bool)
-        return present[row_codes[name]]
-
+    rows = _Rows(builder, chunk, selected)
     # Last contact and birth year, as integers (0 and -1 when absent).
-    contact = np.zeros(size, dtype=np.int64)
+    contact = np.zeros(rows.size, dtype=np.int64)
     for name in builder.contact_fields:
-        days = numbers(name, lambda v: v.value.toordinal(), 0)
-        contact = np.maximum(contact, days)
+        contact = np.maximum(contact, rows.numbers(name, lambda v: v.value.toordinal(), 0))
     distinct_days, day_codes = np.unique(contact, return_inverse=True)
     dates = [dt.date.fromordinal(d) if d else None for d in distinct_days.tolist()]
     contact_iso = _objects([d.isoformat() if d else None for d in dates])[day_codes]
     contact_year = np.array([d.year if d else -1 for d in dates], dtype=np.int64)[day_codes]
-    birth_year = numbers("birth_date", lambda v: v.value.year, -1)
+    birth_year = rows.numbers("birth_date", lambda v: v.value.year, -1)
+    # The pseudonyms take the birth date's year, never one derived from the age.
+    pseudonyms = _pseudonym_texts(builder, rows, birth_year)
+    attributes, plan, birth_year = _attributes(builder, rows, import_id, contact,
+                                               contact_year, birth_year)
+    years_or_none = [None if y < 0 else y for y in birth_year.tolist()]
+    columns = [[builder.source] * rows.size, _row_keys(builder, rows).tolist(),
+               rows.mapped("commune", str, None).tolist(), rows.mapped("sex", str, None).tolist(),
+               years_or_none, contact_iso.tolist(), pseudonyms, attributes.tolist(), *plan]
+    return regular[selected].tolist(), columns
 
+
+def _attributes(
+    builder: RecordBuilder,
+    rows: _Rows,
+    import_id: int,
+    contact: np.ndarray,
+    contact_year: np.ndarray,
+    birth_year: np.ndarray,
+) -> tuple[np.ndarray, list[list[str | None]], np.ndarray]:
+    """Each row's attributes (JSON text), its plan attributes (a list per plan attribute)
+    and its birth year, from the age where the birth date is missing."""
     # The attributes' members, in their order: the fragments of each field's distinct
     # values, and the codes of the rows.
     members: list[tuple[list[str], np.ndarray]] = []
     dates_kept = builder.date_attributes
     for name in builder.attribute_fields:
-        if name in chunk.codes:
-            members.append((per_value(name, (lambda v, n=name: _member(n, v.isoformat()))
-                                      if name in dates_kept else
-                                      (lambda v, n=name: _member(n, v)),
-                                      "", f"attribut:{name}"), row_codes[name]))
-    if "age" in chunk.codes:
-        members.append((per_value("age", lambda v: _member("age", v), "", "attribut:age"),
-                        row_codes["age"]))
-        age = numbers("age", lambda v: v, -1)
-        from_age = (birth_year < 0) & (contact > 0) & known("age")
+        if rows.has(name):
+            members.append((rows.per_value(name, (lambda v, n=name: _member(n, v.isoformat()))
+                                           if name in dates_kept else
+                                           (lambda v, n=name: _member(n, v)),
+                                           "", f"attribut:{name}"), rows.codes[name]))
+    if rows.has("age"):
+        members.append((rows.per_value("age", lambda v: _member("age", v), "", "attribut:age"),
+                        rows.codes["age"]))
+        age = rows.numbers("age", lambda v: v, -1)
+        from_age = (birth_year < 0) & (contact > 0) & rows.known("age")
         birth_year = np.where(from_age, contact_year - age, birth_year)
         members.append((["", _member("annee_naissance_depuis_age", True)],
                         from_age.astype(np.int64)))
     last_member = _member("import_id", import_id) + "}"
     # Built once per distinct combination of the members (rows of one demand type, status,
     # household, ... share theirs), then given to each row.
-    combination, first_rows = _combinations([codes for _, codes in members], size)
+    combination, first_rows = _combinations([codes for _, codes in members], rows.size)
     chosen = [[texts[c] for c in codes[first_rows].tolist()] for texts, codes in members]
     attributes = _objects(["{" + "".join(parts)[1:] for parts in zip(
         *chosen, [last_member] * len(first_rows), strict=True)])[combination]
@@ -414,99 +446,96 @@ def person_columns(
     for alternatives in builder.plan_keys:
         found: list[str | None] = [None] * len(first_rows)
         for name in alternatives:
-            if name not in chunk.codes:
+            if not rows.has(name):
                 continue
-            texts = per_value(name, (lambda v: v.isoformat()) if name in dates_kept else
-                              attribute_text, None, f"texte:{name}")
-            codes = row_codes[name][first_rows].tolist()
+            texts = rows.per_value(name, (lambda v: v.isoformat()) if name in dates_kept else
+                                   attribute_text, None, f"texte:{name}")
+            codes = rows.codes[name][first_rows].tolist()
             found = [texts[c] if f is None else f for f, c in zip(found, codes, strict=True)]
         plan.append(_objects(found)[combination].tolist())
+    return attributes, plan, birth_year
 
-    # The pseudonyms' members, in the order of `Pseudonymiser.record`, joined per row.
+
+def _pseudonym_texts(builder: RecordBuilder, rows: _Rows, birth_year: np.ndarray) -> list[str]:
+    """Each row's pseudonyms (JSON text): their members in the order of
+    `Pseudonymiser.record`, joined per row."""
+    pseudonymiser, source = builder.pseudonymiser, builder.source
     pseudonyms = [
-        mapped(name, lambda v, p=prefix: _members(pseudonymiser.name(v, p)), "",
-               f"nom:{prefix}")
+        rows.mapped(name, lambda v, p=prefix: _members(pseudonymiser.name(v, p)), "",
+                    f"nom:{prefix}")
         for name, prefix in (("last_name", "nom"), ("first_name", "prenom"))
     ]
-    pseudonyms.append(mapped("birth_date",
-                             lambda v: _members(pseudonymiser.birth_date(v)), "", "naissance"))
-    partial = known("last_name") & known("first_name") & known("birth_date") & known("sex")
+    pseudonyms.append(rows.mapped("birth_date", lambda v: _members(pseudonymiser.birth_date(v)),
+                                  "", "naissance"))
+    partial = (rows.known("last_name") & rows.known("first_name") & rows.known("birth_date")
+               & rows.known("sex"))
     if partial.any():
-        pseudonyms.append(_count_night_members(builder, chunk, row_codes, partial, birth_year))
-    pseudonyms.append(mapped("phone", lambda v: _code_member(
+        pseudonyms.append(_count_night_members(builder, rows, partial, birth_year))
+    pseudonyms.append(rows.mapped("phone", lambda v: _code_member(
         "telephone", pseudonymiser.phone(v)) if v else "", ""))
-    pseudonyms.append(mapped("person_ref", lambda v: _code_member(
+    pseudonyms.append(rows.mapped("person_ref", lambda v: _code_member(
         "id_personne", pseudonymiser.person_ref(source, v)) if v else "", ""))
     for name in builder.custom_identifiers:
-        pseudonyms.append(mapped(name, lambda v, n=name: _member(
+        pseudonyms.append(rows.mapped(name, lambda v, n=name: _member(
             n, pseudonymiser.custom_identifier(n, canonical(v))), ""))
     opening = '{"v":' + encode_json(ENCODING_VERSION) + ',"cle":' + encode_json(
         pseudonymiser.key_id)
-    pseudonym_texts = list(map("".join, zip(
-        [opening] * size, *(p.tolist() for p in pseudonyms), ["}"] * size, strict=True)))
-
-    # The row keys: one hash per distinct combination of the key fields' values (per
-    # distinct value when a single field keys the row, as a SI-SIAO demand's number does).
-    key_fields = [n for n in builder.sorted_key_fields if n in chunk.codes]
-    row_key_hash = builder.row_key_hasher()
-    if len(key_fields) == 1:
-        name = key_fields[0]
-        keys = _objects(per_value(name, lambda v: row_key_hash(row_key_part(name, v)),
-                                  row_key_hash("")))[row_codes[name]]
-    else:
-        combination, first_rows = _combinations([row_codes[n] for n in key_fields], size)
-        contents = []
-        for name in key_fields:
-            texts = per_value(name, lambda v, n=name: ROW_KEY_SEPARATOR + row_key_part(n, v),
-                              "")
-            contents.append([texts[c] for c in row_codes[name][first_rows].tolist()])
-        if not contents:
-            contents = [[""] * len(first_rows)]
-        keys = _objects([row_key_hash("".join(parts)[1:])
-                         for parts in zip(*contents, strict=True)])[combination]
-
-    years_or_none = [None if y < 0 else y for y in birth_year.tolist()]
-    columns = [[source] * size, keys.tolist(), mapped("commune", str, None).tolist(),
-               mapped("sex", str, None).tolist(), years_or_none, contact_iso.tolist(),
-               pseudonym_texts, attributes.tolist(), *plan]
-    return regular[selected].tolist(), columns
+    return list(map("".join, zip([opening] * rows.size, *(p.tolist() for p in pseudonyms),
+                                 ["}"] * rows.size, strict=True)))
 
 
 def _count_night_members(
-    builder: RecordBuilder,
-    chunk: ParsedChunk,
-    row_codes: dict[str, np.ndarray],
-    partial: np.ndarray,
-    birth_year: np.ndarray,
+    builder: RecordBuilder, rows: _Rows, partial: np.ndarray, birth_year: np.ndarray
 ) -> np.ndarray:
     """The ``cle_ndls`` member of each row (``""`` for the rows not in ``partial``, which
     lack one of its parts): `Pseudonymiser.count_night_key` once per distinct combination of
     the initials, birth year and sex, given to each row of the combination."""
-    size = len(partial)
+    values = rows.chunk.values
 
     def initial_codes(name: str) -> tuple[list[str], np.ndarray]:
         """The distinct initials of field ``name`` and each partial row's among them."""
-        initials = [None if v is None else v.compact[:1] for v in chunk.values[name]]
+        initials = [None if v is None else v.compact[:1] for v in values[name]]
         codes, distinct = pd.factorize(_objects(initials))
-        return distinct.tolist(), codes[row_codes[name][partial]]
+        return distinct.tolist(), codes[rows.codes[name][partial]]
 
     last, last_codes = initial_codes("last_name")
     first, first_codes = initial_codes("first_name")
-    sex_codes = row_codes["sex"][partial]
-    # The birth date is known on these rows: their year never comes from the age.
+    sex_codes = rows.codes["sex"][partial]
     years = birth_year[partial]
     year_codes, distinct_years = pd.factorize(years)
     combination, first_rows = _combinations([last_codes, first_codes, year_codes, sex_codes],
                                             len(years))
-    sexes, hash_ = chunk.values["sex"], builder.pseudonymiser.count_night_key
+    sexes, hash_ = values["sex"], builder.pseudonymiser.count_night_key
     keys = [_code_member("cle_ndls", hash_(last[a], first[b], int(distinct_years[y]), sexes[s]))
             for a, b, y, s in zip(last_codes[first_rows].tolist(),
                                   first_codes[first_rows].tolist(),
                                   year_codes[first_rows].tolist(),
                                   sex_codes[first_rows].tolist(), strict=True)]
-    member_of_row = np.full(size, "", dtype=object)
+    member_of_row = np.full(rows.size, "", dtype=object)
     member_of_row[partial] = _objects(keys)[combination]
     return member_of_row
+
+
+def _row_keys(builder: RecordBuilder, rows: _Rows) -> np.ndarray:
+    """Each row's key (`RecordBuilder.row_key`): one hash per distinct combination of the key
+    fields' values (per distinct value when a single field keys the row, as a SI-SIAO
+    demand's number does)."""
+    key_fields = [n for n in builder.sorted_key_fields if rows.has(n)]
+    row_key_hash = builder.row_key_hasher()
+    if len(key_fields) == 1:
+        name = key_fields[0]
+        return _objects(rows.per_value(name, lambda v: row_key_hash(row_key_part(name, v)),
+                                       row_key_hash("")))[rows.codes[name]]
+    combination, first_rows = _combinations([rows.codes[n] for n in key_fields], rows.size)
+    contents = []
+    for name in key_fields:
+        texts = rows.per_value(name, lambda v, n=name: ROW_KEY_SEPARATOR + row_key_part(n, v),
+                               "")
+        contents.append([texts[c] for c in rows.codes[name][first_rows].tolist()])
+    if not contents:
+        contents = [[""] * len(first_rows)]
+    return _objects([row_key_hash("".join(parts)[1:])
+                     for parts in zip(*contents, strict=True)])[combination]
 
 
 def person_rows(

@@ -80,9 +80,15 @@ def missing(spec: FieldSpec) -> tuple[Problem, ...]:
     return (MISSING,) if spec.required else ()
 
 
+def read_as_is(text: str) -> Read:
+    """The reader of an identifier (pseudonymised, never shown) or of text that is not free
+    (the cleaned cell itself)."""
+    return text, ()
+
+
 def _text(context: CellContext) -> Reader:
     if not context.free_text:
-        return lambda text: (text, ())
+        return read_as_is
 
     def read_free_text(text: str) -> Read:
         masked = mask_contacts(text)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from observatoire.feeds.cells import Read
+from observatoire.feeds.cells import Problem, Read, read_as_is
 from observatoire.feeds.records import (
     ROW_KEY_SEPARATOR,
     RecordBuilder,
@@ -178,14 +178,18 @@ def _read_columns(
                     errors[row] = True
 
     for plan in parser.fields:
-        if plan.commune:
-            codes, hits = _read_communes(parser, plan, cells_table, columns)
-        else:
+        if plan.read is read_as_is:  # an identifier or a code word: the cleaned cell itself
             codes, uniques = columns[plan.index]
-            hits = _read_distinct(parser, plan, uniques.tolist())
+            values, problems = _as_is(plan, uniques.tolist())
+        else:
+            if plan.commune:
+                codes, hits = _read_communes(parser, plan, cells_table, columns)
+            else:
+                codes, uniques = columns[plan.index]
+                hits = _read_distinct(parser, plan, uniques.tolist())
+            values, problems = list(map(_VALUE, hits)), list(map(_PROBLEMS, hits))
         chunk.codes[plan.name] = codes
-        chunk.values[plan.name] = list(map(_VALUE, hits))
-        problems = list(map(_PROBLEMS, hits))
+        chunk.values[plan.name] = values
         if any(problems):
             note(codes, [i for i, p in enumerate(problems) if p], problems, plan.column)
     if parser.contact_fields:
@@ -201,6 +205,17 @@ def _read_columns(
     for row, row_issues in found.items():
         chunk.issues[int(regular[row])] = row_issues
     chunk.blocked[regular] = errors
+
+
+def _as_is(plan: FieldPlan, cells: list[str]) -> tuple[list[Any], list[tuple[Problem, ...]]]:
+    """`_read_distinct` for a field read as is (`cells.read_as_is`): the values and problems
+    that reader gives, without a call per distinct cell (partners' numbers are as many as
+    their rows)."""
+    texts = _clean_cells(cells)
+    if "" not in texts:  # the usual column: every cell filled in
+        return texts, []
+    return ([text or None for text in texts],
+            [() if text else plan.missing for text in texts])
 
 
 def _read_distinct(parser: RowParser, plan: FieldPlan, cells: list[str]) -> list[Read]:

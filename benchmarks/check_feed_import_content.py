@@ -225,15 +225,17 @@ def main() -> int:
         files = build_files(folder)
         dumps = {}
         for label, code in (("old", args.old.resolve()), ("new", HERE.parents[1])):
+            # Named with the process id: two checks on one server never share a database.
+            database = f"controle_import_{label}_{os.getpid()}"
             if args.database_url:
-                url = _fresh_database(args.database_url, f"controle_import_{label}")
+                url = _fresh_database(args.database_url, database)
             else:
                 url = f"sqlite:///{folder / f'{label}.sqlite'}"
             try:
                 _import_with(code, url, folder / f"{label}.json", files)
             finally:
                 if args.database_url:
-                    _fresh_database(args.database_url, f"controle_import_{label}", True)
+                    _fresh_database(args.database_url, database, True)
             dumps[label] = json.loads((folder / f"{label}.json").read_text())
     old, new = dumps["old"], dumps["new"]
     counts = {t: len(rows) for t, rows in new.items() if t != "reports" and rows}

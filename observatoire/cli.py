@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from observatoire import __version__
+from observatoire.cli_parser import Parser, command_group, territory_option
 from observatoire.config import load_settings, redact_url
 from observatoire.model import ObservatoireError, TerritoryKind
 
@@ -30,45 +31,6 @@ not import the generators (a test checks that both lists agree)."""
 
 # The app behind its HTTP security headers (`observatoire.web`), in Streamlit's ASGI mode.
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "serve.py"
-
-
-class FrenchHelpFormatter(argparse.RawDescriptionHelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):  # noqa: ANN001 - argparse API
-        return super().add_usage(
-            usage, actions, groups, "usage : " if prefix is None else prefix
-        )
-
-
-class Parser(argparse.ArgumentParser):
-    """An `ArgumentParser` that speaks French and never prints a traceback."""
-
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - argparse API
-        kwargs.setdefault("formatter_class", FrenchHelpFormatter)
-        kwargs.setdefault("add_help", False)
-        super().__init__(*args, **kwargs)
-        self._positionals.title = "arguments"
-        self._optionals.title = "options"
-        self.add_argument(
-            "-h", "--help", action="help", default=argparse.SUPPRESS,
-            help="affiche cette aide et quitte",
-        )
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        for english, french in _ARGPARSE_MESSAGES:
-            message = message.replace(english, french)
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog} : erreur : {message}\n"
-                     f"Aide : {self.prog} --help\n")
-
-
-_ARGPARSE_MESSAGES = (
-    ("the following arguments are required", "arguments obligatoires manquants"),
-    ("unrecognized arguments", "arguments non reconnus"),
-    ("invalid choice", "choix invalide"),
-    ("choose from", "choix possibles"),
-    ("invalid int value", "nombre entier invalide"),
-    ("expected one argument", "une valeur est attendue"),
-)
 
 
 def _progress(message: str) -> None:
@@ -342,19 +304,6 @@ def _run_streamlit(port: int | None, territory: str, *, dev: bool = False) -> in
 # --- parser --------------------------------------------------------------------------------
 
 
-def command_group(commands, name: str, *, help: str, description: str):  # noqa: ANN001
-    """Add the command ``name`` holding subcommands; returns the subparsers to add them to.
-
-    Every group speaks French (`Parser`) and requires one of its subcommands.
-    """
-    group = commands.add_parser(name, help=help, description=description)
-    subcommands = group.add_subparsers(
-        title="commandes", dest=f"{name}_command", metavar="COMMANDE", parser_class=Parser
-    )
-    subcommands.required = True
-    return subcommands
-
-
 def build_parser() -> Parser:
     parser = Parser(
         prog="observatoire",
@@ -378,7 +327,7 @@ def build_parser() -> Parser:
         description="Crée la base (si besoin), y charge un territoire réel et une nuit de "
         "comptage synthétique, puis lance l'application Streamlit.",
     )
-    _territory_option(demo)
+    territory_option(demo)
     demo.add_argument("--seed", type=int, default=2026, help="graine du générateur (2026)")
     demo.add_argument("--port", type=int, default=None,
                       help="port de l'application (8501, ou le suivant libre)")
@@ -389,7 +338,7 @@ def build_parser() -> Parser:
 
     app = commands.add_parser("app", help="lance l'application Streamlit",
                               description="Lance l'application sur la base configurée.")
-    _territory_option(app)
+    territory_option(app)
     app.add_argument("--port", type=int, default=None,
                      help="port de l'application (8501, ou le suivant libre)")
     app.add_argument("--dev", action="store_true",
@@ -413,7 +362,7 @@ def build_parser() -> Parser:
         "build", help="charge un territoire et une nuit de comptage synthétique dans la base",
         description="Charge un territoire de référence et une nuit de comptage synthétique.",
     )
-    _territory_option(build)
+    territory_option(build)
     build.add_argument("--seed", type=int, default=2026, help="graine du générateur (2026)")
     build.add_argument("--people", type=int, default=None,
                        help="taille de la population (par défaut selon le territoire)")
@@ -428,7 +377,7 @@ def build_parser() -> Parser:
         "generate", help="écrit les fichiers d'un échantillon sans toucher à la base",
         description="Écrit la vérité terrain, la nuit et les fichiers partenaires.",
     )
-    _territory_option(generate)
+    territory_option(generate)
     generate.add_argument("--seed", type=int, default=2026, help="graine du générateur (2026)")
     generate.add_argument("--people", type=int, default=None,
                           help="taille de la population (300000 : échelle nationale)")
@@ -505,16 +454,6 @@ def build_parser() -> Parser:
     ):
         add_commands(commands)
     return parser
-
-
-def _territory_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--territory",
-        metavar="SLUG",
-        default=os.environ.get("OBSERVATOIRE_TERRITORY", "dijon-metropole"),
-        help="territoire (dijon-metropole, aix-marseille-provence, paris ou un territoire "
-        "importé ; dijon-metropole par défaut)",
-    )
 
 
 ERROR_LOG = "erreurs.log"

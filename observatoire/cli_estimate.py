@@ -111,7 +111,7 @@ def cmd_estimate_hidden(args: argparse.Namespace) -> int:
 
 def add_estimate_commands(commands: argparse._SubParsersAction) -> None:
     """Register `observatoire estimate` and its sub-commands."""
-    from observatoire.cli import _territory_option, command_group
+    from observatoire.cli_parser import command_group, territory_option
 
     group = command_group(
         commands, "estimate", help="estimations : population cachée (capture-recapture)",
@@ -136,7 +136,7 @@ def add_estimate_commands(commands: argparse._SubParsersAction) -> None:
     hidden.add_argument("--output", help="fichier JSON à écrire")
     hidden.add_argument("--stored", action="store_true",
                         help="personnes du dernier rapprochement enregistré dans la base")
-    _territory_option(hidden)
+    territory_option(hidden)
     hidden.add_argument("--strata", choices=sorted(STRATA),
                         help="un modèle par strate (sexe ou âge) quand les effectifs le "
                         "permettent")

@@ -1,7 +1,8 @@
 """Commands of the partner feeds: ``feed``, ``pseudonymise``, ``purge``, ``key``.
 
 The secret key comes from ``--key-file``, ``OBSERVATOIRE_SECRET_KEY_FILE`` or
-``OBSERVATOIRE_SECRET_KEY`` (read here, passed down as bytes, never printed nor logged).
+``OBSERVATOIRE_SECRET_KEY`` (`observatoire.config.load_secret_key`, passed down as bytes,
+never printed nor logged).
 """
 
 from __future__ import annotations
@@ -11,45 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from observatoire.config import KEY_ENV, KEY_FILE_ENV, load_secret_key
 from observatoire.model import DEFAULT_PARTNER, ObservatoireError
-
-KEY_ENV = "OBSERVATOIRE_SECRET_KEY"
-KEY_FILE_ENV = "OBSERVATOIRE_SECRET_KEY_FILE"
-_KEY_HELP = (
-    "Créez une clé avec : observatoire key generate --output /chemin/hors/de/la/base/cle.txt\n"
-    f"puis : export {KEY_FILE_ENV}=/chemin/hors/de/la/base/cle.txt "
-    "(gardez-la hors de la base de données et de ses sauvegardes)."
-)
-_KEY_FILE_MAX_BYTES = 64 * 1024  # a key is 65 characters; a passphrase a line
-
-
-def load_secret_key(key_file: str | None = None, environ: dict[str, str] | None = None) -> bytes:
-    """The territory's key from ``key_file``, ``OBSERVATOIRE_SECRET_KEY_FILE`` or
-    ``OBSERVATOIRE_SECRET_KEY``; a clear French error when none is set."""
-    from observatoire.messages_fr import FileEncodingError, read_utf8
-    from observatoire.pseudonymise import SecretKeyError, parse_key
-
-    env = os.environ if environ is None else environ
-    path = key_file or env.get(KEY_FILE_ENV)
-    if path:
-        file = Path(path).expanduser()
-        try:
-            if file.is_file() and file.stat().st_size > _KEY_FILE_MAX_BYTES:
-                raise SecretKeyError(
-                    f"Fichier de clé trop gros : {path} ({file.stat().st_size} octets) : ce "
-                    "n'est pas un fichier de clé.\n" + _KEY_HELP
-                )
-            text = read_utf8(file, "Fichier de clé")
-        except OSError as exc:
-            raise SecretKeyError(
-                f"Fichier de clé illisible : {path} ({exc.strerror}).\n{_KEY_HELP}"
-            ) from None
-        except FileEncodingError as exc:
-            raise SecretKeyError(str(exc)) from None
-        return parse_key(text)
-    if env.get(KEY_ENV):
-        return parse_key(env[KEY_ENV])
-    raise SecretKeyError(f"Aucune clé secrète de pseudonymisation.\n{_KEY_HELP}")
 
 
 def _progress(message: str) -> None:
@@ -276,7 +240,7 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
 
 def add_feed_commands(commands) -> None:  # noqa: ANN001 - argparse subparsers action
     """Register ``feed``, ``pseudonymise``, ``purge`` and ``key`` on the main parser."""
-    from observatoire.cli import command_group
+    from observatoire.cli_parser import command_group
 
     actor_help = "auteur inscrit au journal (votre nom d'utilisateur par défaut)"
     feed_commands = command_group(

@@ -62,7 +62,7 @@ def cmd_link_stored(args: argparse.Namespace) -> int:
 
     key = None
     if args.key_file or not args.without_key:
-        from observatoire.cli_feeds import load_secret_key
+        from observatoire.config import load_secret_key
         from observatoire.pseudonymise import SecretKeyError
 
         try:
@@ -123,7 +123,7 @@ def cmd_link(args: argparse.Namespace) -> int:
             )
     key = None
     if args.pseudonymise:
-        from observatoire.cli_feeds import load_secret_key
+        from observatoire.config import load_secret_key
 
         key = load_secret_key(args.key_file)
     settings = LinkageSettings(threshold=args.threshold, review_share=args.max_review)

@@ -254,7 +254,7 @@ def cmd_night_publish(args: argparse.Namespace) -> int:
     if args.perturbation:
         from dataclasses import replace
 
-        from observatoire.cli_feeds import load_secret_key
+        from observatoire.config import load_secret_key
 
         rules, key = replace(rules, perturbation=True), load_secret_key(args.key_file)
     _progress(f"Protection des chiffres et contrôle par différence (seuil {rules.threshold})")
@@ -315,7 +315,7 @@ def add_night_commands(nights: argparse._SubParsersAction) -> None:
 
 def add_publish_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``publish``, ``user`` and ``indicators`` to the ``observatoire`` command line."""
-    from observatoire.cli import command_group
+    from observatoire.cli_parser import command_group
 
     territory_default = os.environ.get("OBSERVATOIRE_TERRITORY", "dijon-metropole")
     actor_default = os.environ.get("USER", SYSTEM_ACTOR)

@@ -30,7 +30,7 @@ def cmd_report_annual(args: argparse.Namespace) -> int:
 
 def add_report_commands(commands: argparse._SubParsersAction) -> None:
     """Register `observatoire report` and its sub-commands."""
-    from observatoire.cli import _territory_option, command_group
+    from observatoire.cli_parser import command_group, territory_option
 
     group = command_group(
         commands, "report", help="rapports : rapport d'exécution annuel de la convention",
@@ -47,7 +47,7 @@ def add_report_commands(commands: argparse._SubParsersAction) -> None:
             "--output rapport-2025.xlsx"
         ),
     )
-    _territory_option(annual)
+    territory_option(annual)
     annual.add_argument("--year", type=int, required=True, help="année du rapport")
     annual.add_argument("--output", required=True, help="fichier à écrire (.xlsx ou .html)")
     annual.set_defaults(func=cmd_report_annual)

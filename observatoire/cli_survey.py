@@ -89,7 +89,7 @@ def cmd_nuit_replay(args: argparse.Namespace) -> int:
 
 def add_survey_commands(commands: argparse._SubParsersAction) -> None:
     """Register ``survey`` and ``nuit`` on the main parser's sub-commands."""
-    from observatoire.cli import command_group
+    from observatoire.cli_parser import command_group
 
     sub = command_group(
         commands, "survey",

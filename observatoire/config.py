@@ -11,6 +11,9 @@
   ``OBSERVATOIRE_XLSX_MAX_BYTES``, ``OBSERVATOIRE_XLSX_MAX_RATIO``,
   ``OBSERVATOIRE_FEED_CELL_MAX_CHARS``, ``OBSERVATOIRE_LINK_NAME_MAX_CHARS``,
   ``OBSERVATOIRE_LINK_CELL_MAX_CHARS``.
+- ``OBSERVATOIRE_SECRET_KEY_FILE`` / ``OBSERVATOIRE_SECRET_KEY``: the territory's secret key
+  of pseudonymisation, a file kept outside the database and its backups, or the key itself
+  (`load_secret_key`; read only by the commands that need it, passed down as bytes).
 - ``OBSERVATOIRE_SESSION_IDLE_MINUTES``: a signed-in account that opens no page for this
   long is signed out (30 by default).
 - ``OBSERVATOIRE_PUBLIC_URL``: the address volunteers' tablets open the app at, for the
@@ -186,3 +189,44 @@ def redact_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+# --- the secret key of pseudonymisation ----------------------------------------------------
+
+KEY_ENV = "OBSERVATOIRE_SECRET_KEY"
+KEY_FILE_ENV = "OBSERVATOIRE_SECRET_KEY_FILE"
+_KEY_HELP = (
+    "Créez une clé avec : observatoire key generate --output /chemin/hors/de/la/base/cle.txt\n"
+    f"puis : export {KEY_FILE_ENV}=/chemin/hors/de/la/base/cle.txt "
+    "(gardez-la hors de la base de données et de ses sauvegardes)."
+)
+_KEY_FILE_MAX_BYTES = 64 * 1024  # a key is 65 characters; a passphrase a line
+
+
+def load_secret_key(key_file: str | None = None, environ: dict[str, str] | None = None) -> bytes:
+    """The territory's key from ``key_file``, ``OBSERVATOIRE_SECRET_KEY_FILE`` or
+    ``OBSERVATOIRE_SECRET_KEY``; a clear French error when none is set."""
+    from observatoire.messages_fr import FileEncodingError, read_utf8
+    from observatoire.pseudonymise import SecretKeyError, parse_key
+
+    env = os.environ if environ is None else environ
+    path = key_file or env.get(KEY_FILE_ENV)
+    if path:
+        file = Path(path).expanduser()
+        try:
+            if file.is_file() and file.stat().st_size > _KEY_FILE_MAX_BYTES:
+                raise SecretKeyError(
+                    f"Fichier de clé trop gros : {path} ({file.stat().st_size} octets) : ce "
+                    "n'est pas un fichier de clé.\n" + _KEY_HELP
+                )
+            text = read_utf8(file, "Fichier de clé")
+        except OSError as exc:
+            raise SecretKeyError(
+                f"Fichier de clé illisible : {path} ({exc.strerror}).\n{_KEY_HELP}"
+            ) from None
+        except FileEncodingError as exc:
+            raise SecretKeyError(str(exc)) from None
+        return parse_key(text)
+    if env.get(KEY_ENV):
+        return parse_key(env[KEY_ENV])
+    raise SecretKeyError(f"Aucune clé secrète de pseudonymisation.\n{_KEY_HELP}")

@@ -6,11 +6,9 @@ dashboards all speak these types.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from enum import StrEnum
 from typing import Annotated, Any
-from uuid import UUID, uuid4
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -233,67 +231,6 @@ class Territory(BaseModel):
     @property
     def population(self) -> int:
         return sum(c.population for c in self.communes)
-
-
-class Campaign(BaseModel):
-    """A count night on a territory."""
-
-    name: str
-    territory_slug: str
-    night_date: dt.date
-    questionnaire_version: str
-    status: CampaignStatus = CampaignStatus.PLANNED
-
-
-class Team(BaseModel):
-    code: str = Field(min_length=4, max_length=32)
-    name: str
-    leader_alias: str | None = None
-    size: int = Field(default=4, ge=1, le=12)
-
-
-class Sector(BaseModel):
-    code: str
-    commune_code: CodeCommune
-    team_code: str | None = None
-    geometry_wkb: bytes
-
-
-class Observation(BaseModel):
-    """One person met (interviewed or only observed) on the count night, or a zero report."""
-
-    submission_uuid: UUID = Field(default_factory=uuid4)
-    sector_code: str
-    team_code: str
-    situation: ContactSituation
-    sex: Sex | None = None
-    age_band: str | None = None
-    sleeping_place: str | None = None
-    collected_at: dt.datetime
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
-    answers: dict[str, Any] = Field(default_factory=dict)
-
-
-class SourceRecord(BaseModel):
-    """One row of a partner feed, once pseudonymised (no name in clear)."""
-
-    source: SourceKind
-    source_row_key: str
-    commune_code: CodeCommune | None = None
-    sex: Sex | None = None
-    birth_year: int | None = None
-    last_contact: dt.date | None = None
-    pseudonyms: dict[str, str] = Field(default_factory=dict)
-    attributes: dict[str, Any] = Field(default_factory=dict)
-
-
-class Person(BaseModel):
-    """A cluster of linked records believed to be one person."""
-
-    person_key: str
-    confidence: float = Field(ge=0, le=1)
-    record_count: int = Field(ge=1)
 
 
 class User(BaseModel):

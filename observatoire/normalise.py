@@ -78,7 +78,8 @@ class CleanName:
     ``display`` keeps accents and the spelling (only spaces and case are normalised): the
     linkage-ready encodings are computed on ``key``, which keeps the spelling too (accents,
     case, hyphens and apostrophes aside). ``compact`` also drops particles and spaces, so
-    that "Ben Salah", "BENSALAH" and "Ben-Salah" meet.
+    that "Ben Salah", "Ben-Salah" and "Salah" meet, as do "Abdel Kader" and "Abdelkader"
+    ("BENSALAH", written as one word, keeps its "ben": ``bensalah``).
     """
 
     original: str
@@ -434,7 +435,3 @@ def _load_reference(path: Path) -> CommuneReference:
 
     return CommuneReference(rows)
 
-
-def normalise_commune(value: str, reference: CommuneReference | None = None) -> str:
-    """Today's INSEE code of a commune code, postcode or name: idempotent."""
-    return (reference or CommuneReference.load()).resolve(value).code

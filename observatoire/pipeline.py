@@ -454,6 +454,7 @@ def link_stored_records(
     from observatoire.linkage.estimate import CALIBRATION
     from observatoire.linkage.stored import stored_features
     from observatoire.store import linkage_repository as linkage_repo
+    from observatoire.store.feed_aggregates import refresh_feed_aggregates
 
     settings = settings or LinkageSettings()
     with Session(engine) as session, session.begin():
@@ -464,7 +465,7 @@ def link_stored_records(
         if len(partners) + len(observations) == 0:
             raise ObservatoireError(
                 "Aucun enregistrement à rapprocher : importez d'abord des fichiers partenaires "
-                "(`observatoire feeds import`) ou une nuit de comptage."
+                "(`observatoire feed import`) ou une nuit de comptage."
             )
         progress(f"Rapprochement de {len(partners) + len(observations)} enregistrements")
         features = stored_features(partners, observations, key)
@@ -481,6 +482,9 @@ def link_stored_records(
             estimate_detail={"after_review": list(after), "draws": len(e.draws),
                              "calibration": asdict(CALIBRATION)},
         )  # fmt: skip
+        # The dashboards' aggregates read the persons just stored (`save_run` leaves them to
+        # its caller, the store never computing indicators itself).
+        refresh_feed_aggregates(session)
         progress(f"{e.clusters} personnes enregistrées ; {len(queue)} paires à revoir")
         return StoredLinkage(run.id, e.records, e.clusters, e.people, e.low, e.high,
                              len(queue), len(decisions), after)  # fmt: skip

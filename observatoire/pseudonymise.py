@@ -9,13 +9,15 @@ Encodings of one record (``PSEUDONYM_FIELDS``, all strings, version ``ENCODING_V
 
 - ``nom``, ``prenom``: HMAC of the folded name (no accents, case, hyphens, apostrophes);
 - ``nom_compact``, ``prenom_compact``: HMAC of the name without particles nor spaces
-  ("Ben Salah" = "BENSALAH");
-- ``nom_phon``, ``prenom_phon``: HMAC of a French phonetic code (`phonetic_code`);
+  ("Ben Salah" = "Ben-Salah" = "Salah", "Abdel Kader" = "Abdelkader"; "BENSALAH", written
+  as one word, keeps its "ben");
+- ``nom_phon``, ``prenom_phon``: HMAC of a French phonetic code
+  (`observatoire.names.phonetic_code`);
 - ``nom_squelette``, ``prenom_squelette``: HMAC of the consonant skeleton of the name's
-  phonetic key, as the clear-text linkage computes it (`observatoire.linkage.keys.skeleton`):
+  phonetic key, as the clear-text linkage computes it (`observatoire.names.skeleton`):
   transliterations that only change vowels (Mohamed / Mouhamed / Muhammad) share it;
 - ``nom_lettres``, ``prenom_lettres``: HMAC of the compact name's letters in alphabetical
-  order (`observatoire.linkage.keys.sorted_letters`): two letters swapped by a typo
+  order (`observatoire.names.sorted_letters`): two letters swapped by a typo
   (Rene / Rnee) share it, which bigrams cannot show (the swap breaks as many bigrams as two
   changed letters, while Jaro-Winkler on clear names counts it as one typo);
 - ``nom_bf``, ``prenom_bf``: keyed Bloom filter of the name's bigrams, base64 of
@@ -47,8 +49,8 @@ import secrets
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 
-from observatoire.linkage import keys as linkage_keys
 from observatoire.model import ObservatoireError
+from observatoire.names import name_skeleton, phonetic_code, sorted_letters
 from observatoire.normalise import CleanName, DatePrecision, FrenchDate, clean_name
 
 ENCODING_VERSION = "3"
@@ -103,50 +105,11 @@ def keyed_hash(key: bytes, purpose: str, value: str) -> str:
     return hmac.digest(key, message, "sha256")[: HMAC_HEX_CHARS // 2].hex()
 
 
-# --- phonetics -----------------------------------------------------------------------------
-
-# French-oriented phonetic reduction (in the spirit of Soundex-FR and Phonex), tuned on the
-# transliteration variants partners write: ch/sh/tch, ou/u, dj/j, kh/k, ph/f, y/i, double
-# consonants, silent h and final e.
-_PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), replacement)
-    for pattern, replacement in (
-        (r"[^a-z]", ""),
-        (r"y", "i"),
-        (r"w", "v"),
-        (r"ph", "f"),
-        (r"(?:t?sch|tch|tsh|ch|sh)", "X"),
-        (r"dj|dg|dz", "j"),
-        (r"kh|ck|qu|q", "k"),
-        (r"gu(?=[ei])", "g"),
-        (r"c(?=[ei])", "s"),
-        (r"c", "k"),
-        (r"gn", "ni"),
-        (r"eau|au", "o"),
-        (r"ou|oo", "u"),
-        (r"(?:ai|ei|é|è)", "e"),
-        (r"h", ""),
-        (r"(.)\1+", r"\1"),
-        (r"(?<=.)[es]+$", ""),
-        (r"(?<=.)[td]$", ""),
-    )
-)
-
-
-@lru_cache(maxsize=200_000)
-def phonetic_code(name: str) -> str:
-    """French phonetic code of a folded name: "Mouhamed" and "Muhamed" give the same code."""
-    code = name.lower()
-    for pattern, replacement in _PHONETIC_RULES:
-        code = pattern.sub(replacement, code)
-    return code.upper()
-
-
-@lru_cache(maxsize=200_000)
-def name_skeleton(folded: str) -> str:
-    """Consonant skeleton of a folded name, the clear-text linkage's (``"mouhamed"`` ->
-    ``"md"``); never empty for a name with a letter."""
-    return linkage_keys.skeleton(linkage_keys.phonetic_fr(linkage_keys.clean_name(folded)))
+def count_night_text(last_initial: str, first_initial: str, year: int, sex: str) -> str:
+    """What a ``cle_ndls`` is the keyed hash of: the initials of the last and first names
+    (lower case, as `normalise.CleanName.compact` and a count night's initials give them),
+    the birth year and the sex (``F``/``M``): ``"dj|1980|M"``."""
+    return f"{last_initial}{first_initial}|{year}|{sex}"
 
 
 # --- Bloom filters -------------------------------------------------------------------------
@@ -251,6 +214,23 @@ class Pseudonymiser:
             found = self._values[cache_key] = self.hash(purpose, value)
         return found
 
+    def phone(self, phone: str) -> str:
+        """``telephone``: a phone number in international form (`normalise.normalise_phone`)."""
+        return self.hash("tel", phone)
+
+    def person_ref(self, source: str, person_ref: str) -> str:
+        """``id_personne``: the partner's own person identifier, per source."""
+        return self.hash(f"id:{source}", person_ref)
+
+    def custom_identifier(self, field: str, text: str) -> str:
+        """The pseudonym of a format's own identifier field ``field`` (its canonical text)."""
+        return self.hash(f"champ:{field}", text)
+
+    def count_night_key(self, last_initial: str, first_initial: str, year: int,
+                        sex: str) -> str:
+        """``cle_ndls``: the partial key of count nights (see `count_night_text`)."""
+        return self.cached_hash("ndls", count_night_text(last_initial, first_initial, year, sex))
+
     def name(self, name: CleanName, prefix: str) -> dict[str, str]:
         cache_key = (prefix, name.key)
         cached = self._names.get(cache_key)
@@ -263,8 +243,7 @@ class Pseudonymiser:
                 f"{prefix}_phon": self.hash("phon", phonetic_code(name.key)),
                 f"{prefix}_bf": bloom_encode(self._key, name.key),
                 f"{prefix}_squelette": self.hash("squelette", name_skeleton(name.key)),
-                f"{prefix}_lettres": self.hash("lettres",
-                                               linkage_keys.sorted_letters(name.compact)),
+                f"{prefix}_lettres": self.hash("lettres", sorted_letters(name.compact)),
             }
             self._names[cache_key] = cached
         return cached
@@ -304,19 +283,13 @@ class Pseudonymiser:
         if birth_date is not None:
             out.update(self.birth_date(birth_date))
         if last_name is not None and first_name is not None and birth_date and sex:
-            initials = last_name.compact[:1] + first_name.compact[:1]
-            out["cle_ndls"] = self.cached_hash("ndls", f"{initials}|{birth_date.year}|{sex}")
+            out["cle_ndls"] = self.count_night_key(last_name.compact[:1],
+                                                   first_name.compact[:1], birth_date.year, sex)
         if phone:
-            out["telephone"] = self.hash("tel", phone)
+            out["telephone"] = self.phone(phone)
         if person_ref:
-            out["id_personne"] = self.hash(f"id:{source}", person_ref)
+            out["id_personne"] = self.person_ref(source, person_ref)
         return out
-
-    def row_key(self, source: str, parts: Mapping[str, str]) -> str:
-        """Key of a partner row: the same row in two extracts gets the same key."""
-        content = "\x1e".join(f"{k}\x1d{parts[k]}" for k in sorted(parts))
-        return self.hash(f"ligne:{source}", content)
-
 
 def pseudonymise_name(key: bytes, name: str) -> dict[str, str]:
     """Encodings of one name (``nom``, ``nom_compact``, ``nom_phon``, ``nom_bf``)."""

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from observatoire.cli import main
 from observatoire.feeds import importer
+from observatoire.feeds.chunks import parse_chunk
 from observatoire.feeds.formats import get_format
 from observatoire.feeds.importer import import_feed, pseudonymise_file, undo_import
 from observatoire.feeds.reading import read_table
-from observatoire.feeds.validate import RowParser, parse_chunk
+from observatoire.feeds.validate import RowParser
 from observatoire.model import ObservatoireError
 from observatoire.normalise import CommuneReference
 from observatoire.store.db import upgrade_database
@@ -74,7 +75,7 @@ def _stored(engine) -> dict[str, SourceRecordRow]:
 def _by_demand(engine, header: str, rows: list[list[str]], tmp_path: Path, partner=None):
     """Stored records by the partner's demand number (each row imported alone into the
     database would be another test: the row key is the demand number's keyed hash)."""
-    from observatoire.feeds.validate import RecordBuilder
+    from observatoire.feeds.records import RecordBuilder
     from observatoire.pseudonymise import Pseudonymiser
 
     builder = RecordBuilder(get_format("si_siao"), Pseudonymiser(KEY),

@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from observatoire.cli import main
-from observatoire.cli_feeds import load_secret_key
+from observatoire.config import load_secret_key
 from observatoire.feeds.formats import FeedFormatError, get_format, list_formats
 from observatoire.feeds.importer import import_feed, pseudonymise_file, purge_expired
 from observatoire.feeds.reading import read_table
@@ -482,7 +482,9 @@ def _read_by_row_and_by_column(path: Path, fmt, departements, chunk: int):  # no
     (`parse_chunk`, `person_rows`); a record as the row the bulk insert stores (JSON text)."""
     from itertools import islice
 
-    from observatoire.feeds.validate import RecordBuilder, RowParser, parse_chunk, person_rows
+    from observatoire.feeds.chunks import parse_chunk, person_rows
+    from observatoire.feeds.records import RecordBuilder
+    from observatoire.feeds.validate import RowParser
     from observatoire.normalise import CommuneReference
     from observatoire.plan_attributes import plan_attributes
     from observatoire.pseudonymise import Pseudonymiser
@@ -499,7 +501,7 @@ def _read_by_row_and_by_column(path: Path, fmt, departements, chunk: int):  # no
         if not row.blocked:
             r = builder.person(row.values)
             r["attributes"]["import_id"] = 7
-            # As `feeds_repository.insert_source_records` stores a record.
+            # As the bulk insert stores a record (`feeds_repository.insert_source_rows`).
             stored = (r["source"], r["source_row_key"], r["commune_code"], r["sex"],
                       r["birth_year"], r["last_contact"].isoformat() if r["last_contact"] else
                       None, encode(r["pseudonyms"]), encode(r["attributes"]),
@@ -542,10 +544,11 @@ def test_the_generator_files_read_per_column_as_per_row(partner_files, name, cac
     """As above on the generator's files of each format (ages, phones, repeated people):
     chunks of 50 rows, whose names, dates and keys come back from chunk to chunk; also with
     caches so small that they are emptied in every chunk, as a large import empties them."""
-    from observatoire.feeds import validate
+    from observatoire.feeds import chunks, validate
 
     if cache_limit:
-        monkeypatch.setattr(validate, "_CACHE_LIMIT", cache_limit)
+        monkeypatch.setattr(validate, "CACHE_LIMIT", cache_limit)
+        monkeypatch.setattr(chunks, "CACHE_LIMIT", cache_limit)
     by_row, by_column = _read_by_row_and_by_column(
         partner_files[name], get_format(name), frozenset({"21"}), 50)
     assert by_column == by_row
@@ -557,7 +560,7 @@ def test_the_generator_files_read_per_column_as_per_row(partner_files, name, cac
                         max_size=5),
                 max_size=6))
 def test_cells_checked_clean_together_read_as_one_by_one(cells):
-    from observatoire.feeds.validate import _clean_cells
+    from observatoire.feeds.chunks import _clean_cells
     from observatoire.normalise import clean_cell
 
     assert _clean_cells(cells) == [clean_cell(c) for c in cells]

@@ -28,8 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from observatoire.cli import main
-from observatoire.cli_feeds import load_secret_key
-from observatoire.config import InputLimits
+from observatoire.config import InputLimits, load_secret_key
 from observatoire.feeds.formats import (
     FORMATS_DIR,
     FeedFormatError,

@@ -28,22 +28,21 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from observatoire.feeds import reader_process
+from observatoire.feeds.chunks import PreparedChunk, prepare_chunks
 from observatoire.feeds.formats import FeedFormat
+from observatoire.feeds.headers import PSEUDO_PREFIX
 from observatoire.feeds.reader_process import chunks_read_in_worker
 from observatoire.feeds.reading import FeedReadError, RawTable, read_table
-from observatoire.feeds.report import ERROR, WARNING, ImportReport, Issue
-from observatoire.feeds.validate import (
-    PSEUDO_PREFIX,
-    ParsedRow,
-    PreparedChunk,
+from observatoire.feeds.records import (
     RecordBuilder,
     RecordRow,
-    RowParser,
     content_fingerprint,
     partner_name,
-    prepare_chunks,
     record_of_row,
+    record_row,
 )
+from observatoire.feeds.report import ERROR, WARNING, ImportReport, Issue
+from observatoire.feeds.validate import ParsedRow, RowParser
 from observatoire.formula import escape_cell, escape_text
 from observatoire.model import DEFAULT_PARTNER, ObservatoireError
 from observatoire.normalise import CommuneReference
@@ -55,7 +54,7 @@ from observatoire.store.repository import record_audit
 
 Progress = Callable[[str], None]
 BATCH_ROWS = 5000
-CHUNK_ROWS = 20_000  # rows read column by column at once (see `validate.parse_chunk`)
+CHUNK_ROWS = 20_000  # rows read column by column at once (see `chunks.parse_chunk`)
 # From this size on, a file of people is read in a second process (`reader_process`) while
 # this one stores it: about 30,000 rows, where starting a Python interpreter (about a second)
 # pays for itself.
@@ -223,7 +222,6 @@ def _load_rows(
     key: bytes,
 ) -> None:
     persons = parser.format.kind == "personnes"
-    key_name = "source_row_key" if persons else "row_key"
     seen: dict[str, int] = {}
     pending: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []
@@ -237,17 +235,17 @@ def _load_rows(
     # A source with nothing stored yet: every row not seen earlier in the file is new, and
     # the look-ups of stored keys are skipped (a row stored meanwhile by a concurrent import
     # is still skipped by the insert, and counted as already present).
-    first_of_source = prepared and not feeds_repo.has_source_records(session, builder.source)
+    first_of_source = persons and not feeds_repo.has_source_records(session, builder.source)
     # Stored values that a later extract's empty or unreadable cells left in place, noted by
     # the writer thread (`store`) and reported at the end, in the order of the rows.
     kept_issues: list[Issue] = []
     kept_absent: dict[str, int] = {}
-    column_of = {name: parser.headers[index] for name, index in parser._columns.items()}
+    column_of = {name: parser.headers[index] for name, index in parser.columns.items()}
     if parser.pseudonymised:  # identities come in the ps_* columns
         for name in ("last_name", "first_name", "birth_date", "phone", "person_ref",
-                     *builder._custom_identifiers):
+                     *builder.custom_identifiers):
             pseudonym = _PSEUDONYM_COLUMNS.get(name, name)
-            if pseudonym in parser._pseudo_columns:
+            if pseudonym in parser.pseudo_columns:
                 column_of[name] = PSEUDO_PREFIX + pseudonym
 
     def note_kept(key: str, fields: list[str]) -> None:
@@ -265,7 +263,8 @@ def _load_rows(
             ))
 
     def store(records: list[Any], quarantined: list[dict[str, Any]]) -> None:
-        if prepared:
+        # Records of people, read either way, come as `RecordRow`s: one store path.
+        if persons:
             if first_of_source:
                 new, updates = records, []
             else:
@@ -273,16 +272,10 @@ def _load_rows(
             imported = feeds_repo.insert_source_rows(session, new)
             feeds_repo.update_source_records(session, import_id, updates)
             report.rows_updated += len(updates)
-        elif persons:
-            keys = [r[key_name] for r in records]
-            new, updates = _sort_out(session, builder, records, keys, import_id, note_kept)
-            imported = feeds_repo.insert_source_records(session, new)
-            feeds_repo.update_source_records(session, import_id, updates)
-            report.rows_updated += len(updates)
         else:
-            keys = [r[key_name] for r in records]
+            keys = [r["row_key"] for r in records]
             present = feeds_repo.existing_tally_keys(session, keys)
-            new = [r for r in records if r[key_name] not in present]
+            new = [r for r in records if r["row_key"] not in present]
             updates = []
             for record in new:
                 record["import_id"] = import_id
@@ -326,7 +319,7 @@ def _load_rows(
                               seen, flush)
         else:
             _read_rows(table, parser, builder, report, import_id, pending, quarantine, seen,
-                       flush, check_key, key_name, persons)
+                       flush, check_key, persons)
         flush()
         flush()
     finally:
@@ -366,7 +359,7 @@ def _store_chunks(
         records, issues = chunk.records, chunk.issues
         if not issues:  # the usual chunk: every row valid
             for record, number in zip(records, chunk.numbers, strict=True):
-                first = seen.setdefault(record[1], number)
+                first = seen.setdefault(record.source_row_key, number)
                 if first != number:
                     _duplicate(report, file_name, number, first)
                     continue
@@ -389,7 +382,7 @@ def _store_chunks(
                         flush()
                     continue
             record = next_record()
-            first = seen.setdefault(record[1], number)
+            first = seen.setdefault(record.source_row_key, number)
             if first != number:
                 _duplicate(report, file_name, number, first)
                 continue
@@ -417,7 +410,6 @@ def _read_rows(
     seen: dict[str, int],
     flush: Callable[[], None],
     check_key: bool,
-    key_name: str,
     persons: bool,
 ) -> None:
     key_id = builder.pseudonymiser.key_id
@@ -439,8 +431,15 @@ def _read_rows(
                 if len(quarantine) >= BATCH_ROWS:
                     flush()
                 continue
-        record = builder.person(row.values) if persons else builder.tally(row.values)
-        key = record[key_name]
+        record: RecordRow | dict[str, Any]
+        if persons:
+            person = builder.person(row.values)
+            person["attributes"]["import_id"] = import_id
+            record = record_row(person)
+            key = record.source_row_key
+        else:
+            record = builder.tally(row.values)
+            key = record["row_key"]
         first = seen.setdefault(key, number)
         if first != number:
             report.rows_duplicate += 1
@@ -455,40 +454,6 @@ def _read_rows(
 
 
 NoteKept = Callable[[str, list[str]], None]
-
-
-def _sort_out(
-    session: Session,
-    builder: RecordBuilder,
-    records: list[dict[str, Any]],
-    keys: list[str],
-    import_id: int,
-    note_kept: NoteKept,
-) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], dict[str, Any]]]]:
-    """Records not stored yet, and stored ones that a later extract changes (as ``(stored,
-    new)`` pairs).
-
-    A partner row keyed by the partner's own number (a SI-SIAO demand) whose content differs
-    from what is stored is updated, unless the stored version is more recent (an older
-    extract imported late): its last contact then wins, and the row counts as already there.
-    An update never replaces a stored value by nothing (`_keep_stored_values`).
-    """
-    if not builder.updatable:
-        present = feeds_repo.existing_record_keys(session, builder.source, keys)
-        new = [r for r in records if r["source_row_key"] not in present]
-        for record in new:
-            record["attributes"]["import_id"] = import_id
-        return new, []
-    stored = feeds_repo.stored_records(session, builder.source, keys)
-    new, updates = [], []
-    for record in records:
-        old = stored.get(record["source_row_key"])
-        if old is None:
-            record["attributes"]["import_id"] = import_id
-            new.append(record)
-        elif _is_update(old, record, import_id, note_kept):
-            updates.append((old, record))
-    return new, updates
 
 
 def _is_update(old: dict[str, Any], record: dict[str, Any], import_id: int,
@@ -571,17 +536,24 @@ def _sort_out_rows(
     import_id: int,
     note_kept: NoteKept,
 ) -> tuple[list[RecordRow], list[tuple[dict[str, Any], dict[str, Any]]]]:
-    """`_sort_out` for prepared rows (`validate.person_rows`)."""
-    keys = [r[1] for r in rows]
+    """Records not stored yet, and stored ones that a later extract changes (as ``(stored,
+    new)`` pairs).
+
+    A partner row keyed by the partner's own number (a SI-SIAO demand) whose content differs
+    from what is stored is updated, unless the stored version is more recent (an older
+    extract imported late): its last contact then wins, and the row counts as already there.
+    An update never replaces a stored value by nothing (`_keep_stored_values`).
+    """
+    keys = [r.source_row_key for r in rows]
     if not builder.updatable:
         present = feeds_repo.existing_record_keys(session, builder.source, keys)
-        return [r for r in rows if r[1] not in present], []
+        return [r for r in rows if r.source_row_key not in present], []
     stored = feeds_repo.stored_records(session, builder.source, keys)
     if not stored:
         return rows, []
     new, updates = [], []
     for row in rows:
-        old = stored.get(row[1])
+        old = stored.get(row.source_row_key)
         if old is None:
             new.append(row)
             continue
@@ -676,10 +648,11 @@ def pseudonymise_file(
                     report.rows_quarantined += 1
                     continue
                 line = builder.pseudonymised_row(row.values)
-                if line[2] in seen:
+                row_key = line[2]  # the cle_ligne column (`pseudonymised_columns`)
+                if row_key in seen:
                     report.rows_duplicate += 1
                     continue
-                seen.add(line[2])
+                seen.add(row_key)
                 writer.writerow(map(escape_text, line))
                 report.rows_imported += 1
     except FeedReadError as exc:

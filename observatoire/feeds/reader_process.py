@@ -5,7 +5,7 @@ both hold Python's global lock: within one process an import keeps a single core
 large file the importer starts this module as a separate Python interpreter (a fresh one,
 as multiprocessing's ``spawn`` would: none of the importer's threads, sessions or database
 connections is inherited). It reads the file exactly as the importer would in process
-(`validate.prepare_chunks`, one chunk after the other in the file's order) and sends each
+(`chunks.prepare_chunks`, one chunk after the other in the file's order) and sends each
 chunk back as plain values; the importer keeps all the database work, so a file is still
 stored in ONE transaction.
 
@@ -34,9 +34,11 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from observatoire.feeds.chunks import PreparedChunk, prepare_chunks
 from observatoire.feeds.formats import FeedFormat
 from observatoire.feeds.reading import FeedReadError, RawTable, read_table
-from observatoire.feeds.validate import PreparedChunk, RecordBuilder, RowParser, prepare_chunks
+from observatoire.feeds.records import RecordBuilder
+from observatoire.feeds.validate import RowParser
 from observatoire.model import DEFAULT_PARTNER
 from observatoire.normalise import CommuneReference
 from observatoire.pseudonymise import Pseudonymiser

@@ -164,18 +164,6 @@ _OVER_YEAR = {"1_5_ans", "plus_5_ans", "plus_1_an", "plus_d_un_an"}
 _NEVER = {"jamais", "never"}
 _TENT_CAR = {"tente_campement", "tente", "campement", "voiture", "vehicule", "véhicule"}
 
-PROFILE_INDICATORS = (
-    "share_women",
-    "share_minors_families",
-    "share_18_24",
-    "share_60_plus",
-    "share_alone",
-    "share_over_one_year",
-    "share_never_115",
-    "share_tent_car",
-)
-
-
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     if name not in frame:
         return pd.Series(pd.NA, index=frame.index, dtype="object")

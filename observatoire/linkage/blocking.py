@@ -75,12 +75,6 @@ def _block_pairs(idx: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.nda
     return idx[a], idx[a + offsets]
 
 
-def self_pairs(key: np.ndarray, max_block: int) -> tuple[np.ndarray, int]:
-    """Pairs of records sharing ``key`` (>= 0), blocks over ``max_block`` records skipped."""
-    pairs, too_big = _self_pairs(key, max_block)
-    return pairs, len(too_big)
-
-
 def _self_pairs(key: np.ndarray, max_block: int) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of records sharing ``key`` and the records of the blocks over ``max_block``."""
     n = len(key)
@@ -96,12 +90,6 @@ def _self_pairs(key: np.ndarray, max_block: int) -> tuple[np.ndarray, np.ndarray
     idx, sizes = idx[~too_big], sizes[sizes <= max_block]
     a, b = _block_pairs(idx, sizes)
     return np.minimum(a, b) * n + np.maximum(a, b), skipped
-
-
-def cross_pairs(key: np.ndarray, left: np.ndarray, max_block: int) -> tuple[np.ndarray, int]:
-    """Pairs (a record of ``left``, any other record) sharing ``key``."""
-    pairs, too_big = _cross_pairs(key, left, max_block)
-    return pairs, len(too_big)
 
 
 def _cross_pairs(

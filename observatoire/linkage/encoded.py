@@ -7,11 +7,11 @@ their letters in alphabetical order (a swap of two letters), initials, the exact
 and the birth date with day and month swapped. Equality of
 tokens is equality of the values, so blocking and every exact level work unchanged; string
 similarity becomes the Dice coefficient of the Bloom filters. Birth year, sex, commune and
-the count-night position are not direct identifiers and stay as they are, as in
-`observatoire.model.SourceRecord`.
+the count-night position are not direct identifiers and stay as they are, as in a stored
+``source_record`` row (`observatoire.feeds.records.RecordRow`).
 
-Interface with the feeds (``SourceRecord.pseudonyms``): `features_from_tokens` builds the same
-features from a frame of tokens, one column per name in `TOKEN_COLUMNS`.
+Interface with the feeds (a ``source_record``'s ``pseudonyms``): `features_from_tokens` builds
+the same features from a frame of tokens, one column per name in `TOKEN_COLUMNS`.
 """
 
 from __future__ import annotations

@@ -64,10 +64,3 @@ def score(predicted, truth) -> Scores:
         int(len(size_p)), int(len(size_t)),
     )
 
-
-def pair_scores(found: set[tuple], truth: set[tuple]) -> tuple[float, float, float]:
-    """Precision, recall and F1 of a set of linked pairs (for two-file linkage)."""
-    tp = len(found & truth)
-    p = tp / len(found) if found else 1.0
-    r = tp / len(truth) if truth else 1.0
-    return p, r, _f1(p, r)

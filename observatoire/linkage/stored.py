@@ -46,12 +46,11 @@ def _night_key(initials: str, year: object, sex: object, key: bytes | None) -> s
     letters = "".join(ch for ch in str(initials or "").lower() if ch.isalpha())
     if len(letters) < 2 or pd.isna(year) or not year or sex not in ("F", "M"):
         return ""
-    text = f"{letters[1]}{letters[0]}|{int(year)}|{sex}"
-    if key is None:
-        return f"clair:{text}"  # never equal to a partner's token: night-to-night only
-    from observatoire.pseudonymise import Pseudonymiser
+    from observatoire.pseudonymise import Pseudonymiser, count_night_text
 
-    return Pseudonymiser(key).hash("ndls", text)
+    if key is None:  # never equal to a partner's token: night-to-night only
+        return "clair:" + count_night_text(letters[1], letters[0], int(year), str(sex))
+    return Pseudonymiser(key).count_night_key(letters[1], letters[0], int(year), str(sex))
 
 
 def stored_features(

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -169,18 +169,6 @@ def add_source_records(session: Session, records: list[dict[str, Any]]) -> int:
     return session.execute(statement, records).rowcount
 
 
-def insert_source_records(session: Session, records: list[dict[str, Any]]) -> int:
-    """Bulk insert of new pseudonymised records (as `add_source_records`, one already stored
-    is skipped); see `insert_source_rows`."""
-    return insert_source_rows(session, [
-        (r["source"], r["source_row_key"], r["commune_code"], r["sex"], r["birth_year"],
-         r["last_contact"].isoformat() if r["last_contact"] else None,
-         _encode_json(r["pseudonyms"]), _encode_json(r["attributes"]),
-         *plan_attributes(r["source"], r["attributes"]))
-        for r in records
-    ])
-
-
 def insert_source_rows(session: Session, rows: list[tuple[Any, ...]]) -> int:
     """Bulk insert of prepared records, one already stored (same source and key) skipped;
     returns how many were inserted.
@@ -309,21 +297,6 @@ def list_imports(session: Session, limit: int = 50) -> list[FeedImportRow]:
         select(FeedImportRow)
         .order_by(FeedImportRow.imported_at.desc(), FeedImportRow.id.desc()).limit(limit)
     ))
-
-
-def quarantined_rows(session: Session, import_id: int) -> list[FeedQuarantineRow]:
-    return list(session.scalars(
-        select(FeedQuarantineRow)
-        .where(FeedQuarantineRow.import_id == import_id)
-        .order_by(FeedQuarantineRow.row_number)
-    ))
-
-
-def count_source_records(session: Session, source: str | None = None) -> int:
-    query = select(func.count()).select_from(SourceRecordRow)
-    if source is not None:
-        query = query.where(SourceRecordRow.source == source)
-    return session.scalar(query) or 0
 
 
 def purge_before(session: Session, cutoff: dt.date) -> dict[str, int]:

@@ -17,7 +17,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from observatoire.model import ObservatoireError
-from observatoire.store.feed_aggregates import refresh_feed_aggregates
 from observatoire.store.linkage_tables import (
     LinkageRunRow,
     ObservationPersonRow,
@@ -261,7 +260,9 @@ def save_run(
     """Store a run's persons (replacing the previous run's), each record's person, and its
     review queue. ``clusters``: ``record_id`` (stable key), ``person_id``,
     ``match_confidence``, ``person_confidence``; ``queue``: ``record_id_a``,
-    ``record_id_b``, ``probability`` and one column per comparison (levels)."""
+    ``record_id_b``, ``probability`` and one column per comparison (levels). The caller
+    refreshes the dashboards' aggregates (`feed_aggregates.refresh_feed_aggregates`), in the
+    same transaction."""
     if "expected_people" not in clusters:
         clusters = clusters.assign(expected_people=1.0)
     persons = clusters.groupby("person_id").agg(
@@ -333,7 +334,6 @@ def save_run(
         session.execute(ReviewPairRow.__table__.insert(), pairs)
     record_audit(session, actor, "linkage.run", records=len(clusters), persons=len(persons),
                  review_pairs=len(queue))  # fmt: skip
-    refresh_feed_aggregates(session)
     return run
 
 

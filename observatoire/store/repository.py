@@ -192,29 +192,6 @@ def add_sectors(
     return {r.code: r.id for r in rows}
 
 
-def add_sector_reports(
-    session: Session,
-    campaign: CampaignRow,
-    reports: pd.DataFrame,
-    sector_ids: Mapping[str, int],
-    team_ids: Mapping[str, int],
-) -> int:
-    rows = [
-        SectorReportRow(
-            campaign_id=campaign.id,
-            sector_id=sector_ids[r.sector_code],
-            team_id=team_ids.get(r.team_code),
-            status=r.status,
-            people_met=int(r.people_met),
-            reported_at=_as_datetime(r.reported_at),
-        )
-        for r in reports.itertuples(index=False)
-    ]
-    session.add_all(rows)
-    session.flush()
-    return len(rows)
-
-
 # --- observations --------------------------------------------------------------------------
 
 OBSERVATION_COLUMNS = (

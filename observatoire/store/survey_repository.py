@@ -324,14 +324,6 @@ def campaign_teams(session: Session, campaign_id: int) -> list[TeamRow]:
     )
 
 
-def assign_sector(session: Session, campaign_id: int, sector_code: str, team_id: int | None):
-    session.execute(
-        update(SectorRow)
-        .where(SectorRow.campaign_id == campaign_id, SectorRow.code == sector_code)
-        .values(team_id=team_id)
-    )
-
-
 def get_campaign(session: Session, campaign_id: int) -> CampaignRow:
     from observatoire.store.repository import NotFoundError
 

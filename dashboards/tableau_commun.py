@@ -20,7 +20,7 @@ STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 def load_inputs(territory_slug: str) -> IndicatorInputs:
     """The count nights, targets and staff entries (small). The partner feeds are not read
     here: the pages ask the database for their aggregates (the functions below)."""
-    from observatoire.cli_publish import load_inputs as load
+    from observatoire.indicators.service import load_inputs as load
 
     return load(engine(), territory_slug, with_feeds=False)
 

@@ -81,7 +81,8 @@ def cmd_estimate_hidden(args: argparse.Namespace) -> int:
 
     if args.stored:
         from observatoire.config import load_settings
-        from observatoire.pipeline import open_database, stored_links
+        from observatoire.indicators.hidden_service import stored_links
+        from observatoire.pipeline import open_database
 
         links = stored_links(open_database(load_settings()), args.territory)
     else:

@@ -22,8 +22,7 @@ from observatoire.model import ObservatoireError
 if TYPE_CHECKING:  # imported by the commands that run, not by --help
     from sqlalchemy import Engine
 
-    from observatoire.indicators import IndicatorInputs
-    from observatoire.publish import DisclosureRules, Publication
+    from observatoire.publish import Publication
 
 
 def Session(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - sqlalchemy's Session, lazily
@@ -36,30 +35,9 @@ def Session(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - sqlalchemy's Ses
 SYSTEM_ACTOR = "observatoire"
 
 
-def load_inputs(engine: Engine, territory_slug: str, *, with_feeds: bool = True) -> IndicatorInputs:
-    """The indicator inputs of a territory read from the database."""
-    from observatoire.indicators import IndicatorInputs
-    from observatoire.store.indicators_repository import load_inputs as load_frames
-
-    with Session(engine) as session:
-        return IndicatorInputs(**load_frames(session, territory_slug, with_feeds=with_feeds))
-
-
-def disclosure_rules(engine: Engine, threshold: int | None = None,
-                     rounding: int | None = None) -> DisclosureRules:  # fmt: skip
-    """The installation's rules (admin settings), overridden by explicit values."""
-    from observatoire.store.access_repository import get_setting
-
-    with Session(engine) as session:
-        stored_threshold = int(get_setting(session, "publication.threshold"))
-        stored_rounding = int(get_setting(session, "publication.rounding") or 0)
-    from observatoire.publish import DisclosureRules
-
-    return DisclosureRules(
-        threshold=threshold or stored_threshold,
-        rounding=(rounding if rounding is not None else stored_rounding) or None,
-    )
-
+# What the commands and the pages read, from the library (no page imports the CLI).
+from observatoire.indicators.service import load_inputs  # noqa: E402, F401
+from observatoire.publish.rules import disclosure_rules  # noqa: E402, F401
 
 # --- commands ----------------------------------------------------------------------------------
 

@@ -62,8 +62,8 @@ def close_night(engine: Engine, campaign_id: int, actor: str) -> None:
 def quality_problems(engine: Engine, campaign_id: int) -> list[str]:
     """The night's data-quality warnings, as the quality page lists them
     (`observatoire.indicators.quality.night_warnings`)."""
-    from observatoire.cli_publish import load_inputs
     from observatoire.indicators.quality import night_warnings
+    from observatoire.indicators.service import load_inputs
 
     with Session(engine) as session:
         campaign = survey_repository.get_campaign(session, campaign_id)
@@ -123,8 +123,9 @@ def publish_night(
     publication as an interval (a choice per publication: a model's estimate, refused when
     the data cannot support it).
     """
-    from observatoire.cli_publish import disclosure_rules, load_inputs
+    from observatoire.indicators.service import load_inputs
     from observatoire.publish import attack, build_publication
+    from observatoire.publish.rules import disclosure_rules
 
     with Session(engine) as session:
         name, status = _status(session, campaign_id)

@@ -418,21 +418,6 @@ class StoredLinkage:
     after_review: tuple[int, int] | None = None  # the 90 % interval once the queue is answered
 
 
-def stored_links(engine: Engine, territory_slug: str) -> pd.DataFrame:
-    """The territory's records with their source and person, for the hidden-population
-    estimate (`observatoire estimate hidden --stored`)."""
-    from observatoire.store import indicators_repository
-
-    with Session(engine) as session:
-        links = indicators_repository.person_sources(session, territory_slug)
-    if links.empty or not (links["person_id"] != "").any():
-        raise ObservatoireError(
-            "Aucune personne rapprochée dans la base : lancez d'abord "
-            "`observatoire link --stored`."
-        )
-    return links
-
-
 def link_stored_records(
     engine: Engine,
     *,

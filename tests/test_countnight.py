@@ -324,7 +324,7 @@ def test_a_team_code_opens_nothing_once_its_night_is_over(engine):
 
 
 def _published_inputs(engine):
-    from observatoire.cli_publish import load_inputs
+    from observatoire.indicators.service import load_inputs
 
     frame = load_inputs(engine, "test-territoire", with_feeds=False).observations
     return frame.sort_values(list(frame.columns[:4])).reset_index(drop=True)

@@ -21,9 +21,6 @@ PACKAGE = "observatoire"
 
 # Cycles left, as sets of modules (to remove).
 KNOWN_CYCLES: list[frozenset[str]] = [
-    # to remove: `nights` takes `load_inputs` and `disclosure_rules` from the CLI; they
-    # belong to the library (`publish/`), with the publication work.
-    frozenset({"observatoire.cli_publish", "observatoire.nights", "observatoire.pipeline"}),
 ]
 # (page module, imported name) pairs left in dashboards/ (to remove): pages open their own
 # sessions instead of calling services that take an `Engine`, as `countnight`'s do.
@@ -34,11 +31,8 @@ KNOWN_PAGE_IMPORTS: set[tuple[str, str]] = {
     ("dashboards.connexion", "sqlalchemy.orm.Session"),  # to remove
     ("dashboards.couverture", "sqlalchemy.orm.Session"),  # to remove
     ("dashboards.indicateurs", "sqlalchemy.orm.Session"),  # to remove
-    ("dashboards.revue", "sqlalchemy.orm.Session"),  # to remove
     ("dashboards.tableau", "sqlalchemy.orm.Session"),  # to remove
     ("dashboards.tableau_commun", "sqlalchemy.orm.Session"),  # to remove
-    # to remove: the page reads the indicators' inputs through the CLI's `load_inputs`.
-    ("dashboards.tableau_commun", "observatoire.cli_publish.load_inputs"),
 }
 # Store modules that import `observatoire.indicators` (to remove): the store speaks SQL
 # only; computing the aggregates from the indicators belongs above it.

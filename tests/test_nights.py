@@ -572,7 +572,7 @@ def test_the_estimate_of_everybody_is_published_only_as_a_protected_interval(sam
     only when asked, as its interval (bounds widened to tens, never a bare point), with
     its method in the methodology; refused when the database has nothing to estimate
     from."""
-    from observatoire.cli_publish import load_inputs
+    from observatoire.indicators.service import load_inputs
     from observatoire.indicators.wording import HIDDEN_LABEL
     from observatoire.nights import PublicationStepError, publish_night, version_history
     from observatoire.publish import build_publication

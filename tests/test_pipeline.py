@@ -182,8 +182,8 @@ def _tally_breakdown(path) -> dict[str, int]:
 
 
 def _a_minima_by_night(engine) -> dict:
-    from observatoire.cli_publish import load_inputs
     from observatoire.indicators import campaign_a_minima
+    from observatoire.indicators.service import load_inputs
 
     inputs = load_inputs(engine, "dijon-metropole", with_feeds=False)
     return {

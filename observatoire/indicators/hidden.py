@@ -368,6 +368,20 @@ ASSUMPTIONS = (
 )
 
 
+# The method note of every surface that shows the estimate (staff page, publication).
+HIDDEN_NOTE = (
+    "Estimation par systèmes multiples (capture-recapture) : les recoupements entre les "
+    "sources (qui a été vu par quelles sources) permettent d'estimer combien de personnes "
+    "aucune source n'a vues, comme le fait Statistics Netherlands pour ses chiffres "
+    "officiels. Des modèles log-linéaires de Poisson (effets de chaque source et "
+    "interactions entre sources dépendantes, choisis par BIC et moyennés) sont ajustés sur "
+    "le tableau des recoupements ; l'intervalle à 95 % est un bootstrap paramétrique qui "
+    "tient compte du choix du modèle et des liens incertains du rapprochement, élargi quand "
+    "les recoupements sont plus dispersés que le modèle ne le prévoit. Hypothèses : "
+    + " ; ".join(ASSUMPTIONS) + "."
+)
+
+
 @dataclass(frozen=True)
 class _Reading:
     """One reading of the linkage: its tables (one per stratum) and their fitted models."""

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from observatoire.indicators.extrapolation import METHOD_NOTE as EXTRAPOLATION_NOTE
-from observatoire.indicators.hidden import ASSUMPTIONS, HiddenEstimate, SensitivityRow
+from observatoire.indicators.hidden import HIDDEN_NOTE, HiddenEstimate, SensitivityRow
 from observatoire.indicators.wording import HIDDEN_LABEL
 from observatoire.model import ObservatoireError, SourceKind
 
@@ -42,16 +42,25 @@ KNOWN_NOTE = (
     "enregistrement seul peut appartenir à une autre personne). Ce chiffre ne compte que "
     "les personnes qu'un partenaire ou la nuit a vues."
 )
-HIDDEN_NOTE = (
-    "Estimation par systèmes multiples (capture-recapture) : les recoupements entre les "
-    "sources (qui a été vu par quelles sources) permettent d'estimer combien de personnes "
-    "aucune source n'a vues, comme le fait Statistics Netherlands pour ses chiffres "
-    "officiels. Des modèles log-linéaires de Poisson (effets de chaque source et "
-    "interactions entre sources dépendantes, choisis par BIC et moyennés) sont ajustés sur "
-    "le tableau des recoupements ; l'intervalle à 95 % est un bootstrap paramétrique qui "
-    "tient compte du choix du modèle et des liens incertains du rapprochement. Hypothèses : "
-    + " ; ".join(ASSUMPTIONS) + "."
-)
+
+
+
+def stored_links(engine: Engine, territory_slug: str) -> pd.DataFrame:
+    """The territory's records with their source and person, for the hidden-population
+    estimate (`observatoire estimate hidden --stored`)."""
+    from sqlalchemy.orm import Session
+
+    from observatoire.model import ObservatoireError
+    from observatoire.store import indicators_repository
+
+    with Session(engine) as session:
+        links = indicators_repository.person_sources(session, territory_slug)
+    if links.empty or not (links["person_id"] != "").any():
+        raise ObservatoireError(
+            "Aucune personne rapprochée dans la base : lancez d'abord "
+            "`observatoire link --stored`."
+        )
+    return links
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,6 @@ def hidden_estimate(engine: Engine, territory_slug: str, *, draws: int = REPORT_
     """The multiple-systems estimate of the territory's linked records, or ``None`` when the
     database holds no linked person."""
     from observatoire.indicators.hidden import estimate_from_links
-    from observatoire.pipeline import stored_links
 
     try:
         links = stored_links(engine, territory_slug)

@@ -71,9 +71,11 @@ class Action(BaseModel):
     objective: str = ""
     expected: str = ""
     priority: int
+    axis: str = ""  # the AMI's axis or the plan's measure, as the convention words it
     pilot: str = ""
     partners: list[str] = Field(default_factory=list)
     budget: dict[int, float] = Field(default_factory=dict)  # year -> amount requested (€)
+    cofinancing: dict[int, float] = Field(default_factory=dict)  # year -> other funders (€)
     indicators: list[ConventionIndicator] = Field(default_factory=list)
 
     @field_validator("number", mode="before")

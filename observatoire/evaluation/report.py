@@ -212,8 +212,10 @@ def _overview(year: int, nights: pd.DataFrame, distinct: tuple[int, int, int] | 
         from observatoire.indicators.catalogue import load_catalogue
 
         catalogue = load_catalogue()
-        plan = values[(values["year"] == year) & values["indicator_id"].isin(
-            [i.id for i in catalogue.in_group("logement_d_abord")])]
+        # The plan's indicators, and the territory's own that it allows to publish.
+        shown = [i.id for i in catalogue.in_group("logement_d_abord")] + [
+            i.id for i in catalogue.in_group("territoire") if i.publishable]
+        plan = values[(values["year"] == year) & values["indicator_id"].isin(shown)]
         for row in plan.dropna(subset=["value"]).itertuples(index=False):
             entry = catalogue[row.indicator_id]
             rows.append({"Indicateur": entry.label,

@@ -5,18 +5,19 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from observatoire.evaluation.convention import load_convention
 from observatoire.evaluation.report import AnnualReport, build_annual_report
 
 
 def annual_report(engine: Engine, territory_slug: str, year: int, *,
                   hidden_draws: int | None = None,
                   hidden_replicates: int | None = None) -> AnnualReport:
-    """The report of ``year`` for the territory's convention covering it, on the stored data:
+    """The report of ``year`` for the territory's convention covering it (its latest stored
+    version, else the shipped one), on the stored data:
     count nights, staff entries and targets, the feeds' stored aggregates, the multiple-
     systems estimate of the linked persons (`hidden_draws` redrawings of the linkage and
     `hidden_replicates` bootstrap replicates; the command line's defaults when ``None``),
     the disclosure rules of the installation."""
+    from observatoire.evaluation.stored import current_convention, entered_values
     from observatoire.indicators import IndicatorInputs, campaign_table, plan_indicators
     from observatoire.indicators.hidden import HiddenPopulationError
     from observatoire.indicators.hidden_service import (
@@ -29,9 +30,12 @@ def annual_report(engine: Engine, territory_slug: str, year: int, *,
     from observatoire.store.access_repository import get_setting
     from observatoire.store.indicators_repository import load_inputs
 
-    convention = load_convention(territory_slug, year)
     with Session(engine) as session:
-        inputs = IndicatorInputs(**load_inputs(session, territory_slug, with_feeds=False))
+        convention = current_convention(session, territory_slug, year)
+        frames = load_inputs(session, territory_slug, with_feeds=False)
+        # Figures of the convention's own indicators too, with their units.
+        frames["values"] = entered_values(session, territory_slug)
+        inputs = IndicatorInputs(**frames)
         feed_values = feed_aggregates.plan_values(session, territory_slug)
         known = feed_aggregates.distinct_estimate(session, territory_slug)
         threshold = int(get_setting(session, "publication.threshold"))

@@ -146,6 +146,7 @@ class Role(LabelledEnum):
     STAFF = "staff"
     ADMIN = "admin"
     PUBLIC = "public"
+    MONITORING = "monitoring"  # the State services and partners of the steering committee
 
     @classmethod
     def _labels(cls) -> dict[str, str]:
@@ -154,6 +155,7 @@ class Role(LabelledEnum):
             "staff": "Équipe de l'observatoire",
             "admin": "Administrateur",
             "public": "Public / élus",
+            "monitoring": "Instance de suivi (État, comité de pilotage)",
         }
 
 

@@ -281,3 +281,12 @@ vertical-align:top}}th{{background:#eef}}</style></head><body>
 <h2>Méthodes et sources</h2><ul>{methods}</ul>
 </body></html>
 """
+
+
+def report_bytes(report: AnnualReport, suffix: str) -> bytes:
+    """The report as the bytes of a ``.xlsx`` or ``.html`` file (for a download)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_report(report, Path(folder) / f"rapport{suffix}")
+        return path.read_bytes()

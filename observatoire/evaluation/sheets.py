@@ -132,3 +132,11 @@ def write_book(path: str | Path, sheets: dict[str, pd.DataFrame], what: str) -> 
             for name, frame in sheets.items():
                 escape_frame(frame).to_excel(writer, sheet_name=name, index=False)
     return target
+
+
+def book_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """`write_book` as the bytes of the file (for a download)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        return write_book(Path(folder) / "classeur.xlsx", sheets, "Classeur").read_bytes()

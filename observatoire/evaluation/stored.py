@@ -248,3 +248,11 @@ def import_figures(session: Session, territory_slug: str, path: str | Path, *,
                          commune_code=entry["commune_code"], source=entry["source"],
                          comment=entry["comment"], known=set(units))
     return len(entries)
+
+
+def convention_years(session: Session, territory_slug: str) -> list[int]:
+    """Every year a stored or shipped convention of the territory covers, latest first."""
+    conventions = stored_conventions(session, territory_slug) + [
+        c for c in all_conventions() if c.territory == territory_slug]
+    return sorted({y for c in conventions for y in range(c.period[0], c.period[1] + 1)},
+                  reverse=True)

@@ -152,6 +152,26 @@ def cmd_partner_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def warn_without_agreement(engine, partner: str, *, dry_run: bool = False) -> None:  # noqa: ANN001
+    """After `feed import`: say so when the sending partner has no agreement in the
+    register (the import records the partner either way)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from observatoire.store.evaluation_repository import agreement_of
+
+    try:
+        with Session(engine) as session:
+            known = agreement_of(session, partner) is not None
+    except SQLAlchemyError:  # register not migrated on this database
+        return
+    if not known:
+        print(f"avertissement : aucune convention d'échange de données enregistrée pour le "
+              f"partenaire « {partner} »" + (" (essai à blanc)" if dry_run else "")
+              + f" : inscrivez-la au registre (observatoire partner add {partner} "
+              "--organisation … --legal-basis … --scope … --retention-months …).",
+              file=sys.stderr)
+
+
 def cmd_partner_list(args: argparse.Namespace) -> int:
     from observatoire.store.evaluation_repository import agreements, partners_without_agreement
 

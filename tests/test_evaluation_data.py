@@ -321,3 +321,98 @@ def test_migration_0017_creates_the_tables_the_models_describe(engine):
     mine = {"convention_version", "indicator_figure", "sharing_agreement"}
     ours = [d for d in diff if mine & set(str(d).replace("'", " ").split())]
     assert ours == [], f"tables de l'évaluation et migration 0017 en désaccord : {ours}"
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_dijon(tmp_path, monkeypatch):
+    """A data directory whose database holds Dijon Métropole and its convention."""
+    from observatoire.config import load_settings
+    from observatoire.evaluation.stored import seed_conventions
+    from observatoire.pipeline import open_database
+
+    data = tmp_path / "donnees"
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(data))
+    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
+    engine = open_database(load_settings())
+    with Session(engine) as session, session.begin():
+        repository.save_territory(session, Territory(
+            slug=DIJON, name="Dijon Métropole", kind=TerritoryKind.EPCI, cog_year=2024,
+            communes=[Commune(code="21231", name="Dijon", population=156_000,
+                              cog_year=2024)]))
+        seed_conventions(session, DIJON)
+    engine.dispose()
+    return tmp_path
+
+
+def test_convention_figures_and_partner_commands(cli_dijon, capsys):
+    from openpyxl import load_workbook
+
+    from observatoire.cli import main
+
+    book = cli_dijon / "convention.xlsx"
+    assert main(["convention", "export", "--territory", DIJON, "--year", "2025",
+                 "--output", str(book)]) == 0
+    workbook = load_workbook(book)
+    sheet = workbook["Actions"]
+    sheet.cell(row=3, column=[c.value for c in sheet[1]].index("Titre") + 1).value = None
+    workbook.save(book)
+    assert main(["convention", "import", str(book), "--territory", DIJON]) == 2
+    err = capsys.readouterr().err
+    assert "feuille « Actions », ligne 3, colonne « Titre » : titre vide" in err
+    assert "Traceback" not in err
+    workbook["Actions"].cell(row=3, column=2, value="Poste de cheffe de service")
+    workbook.save(book)
+    assert main(["convention", "import", str(book), "--territory", DIJON, "--note",
+                 "titre raccourci", "--actor", "marie"]) == 0
+    assert "version 2" in capsys.readouterr().err
+    assert main(["convention", "history", "--territory", DIJON]) == 0
+    out = capsys.readouterr().out
+    assert "v2" in out and "marie" in out and "titre raccourci" in out
+
+    figures = cli_dijon / "chiffres.csv"
+    figures.write_text("Indicateur;Année;Trimestre;Commune;Valeur;Source;Commentaire\n"
+                       "iml_places;2025;T4;;1100;DDETS;\n", encoding="utf-8")
+    assert main(["figures", "import", str(figures), "--territory", DIJON]) == 0
+    assert main(["figures", "add", "--territory", DIJON, "--indicator", "iml_places",
+                 "--year", "2025", "--quarter", "4", "--value", "1080", "--comment",
+                 "recompte DDETS", "--actor", "paul"]) == 0
+    assert main(["figures", "history", "--territory", DIJON]) == 0
+    out = capsys.readouterr().out
+    assert "1100" in out and "1080" in out and "recompte DDETS" in out
+
+    assert main(["partner", "add", "siao21", "--organisation", "SIAO de Côte-d'Or",
+                 "--legal-basis", "art. 6.1.e RGPD (mission d'intérêt public)",
+                 "--scope", "demandes et orientations SI-SIAO, pseudonymisées",
+                 "--retention-months", "24", "--format", "si_siao"]) == 0
+    assert main(["partner", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "SIAO de Côte-d'Or" in out and "24 mois" in out and "imports : 0" in out
+    assert main(["partner", "add", "x", "--organisation", "X", "--legal-basis", "b",
+                 "--scope", "s", "--retention-months", "0"]) == 2
+
+
+def test_an_import_from_a_partner_outside_the_register_is_flagged(dijon, capsys):
+    from observatoire.cli_evaluation import warn_without_agreement
+    from observatoire.store.evaluation_repository import (
+        agreements,
+        partners_without_agreement,
+        save_agreement,
+    )
+
+    warn_without_agreement(dijon, "samu21")
+    assert "aucune convention d'échange" in capsys.readouterr().err
+    with Session(dijon) as session, session.begin():
+        save_agreement(session, actor="marie", partner="samu21", organisation="Samu social",
+                       legal_basis="art. 6.1.e RGPD", scope="maraudes", retention_months=24)
+        save_agreement(session, actor="marie", partner="samu21", organisation="Samu social 21",
+                       legal_basis="art. 6.1.e RGPD", scope="maraudes", retention_months=12)
+    warn_without_agreement(dijon, "samu21")
+    assert capsys.readouterr().err == ""
+    with Session(dijon) as session:
+        register = agreements(session)
+        assert partners_without_agreement(session) == []
+    assert register[["partner", "organisation", "retention_months", "imports"]].values.tolist(
+        ) == [["samu21", "Samu social 21", 12, 0]]

@@ -55,6 +55,24 @@ def annual_report(engine: Engine, territory_slug: str, year: int, *,
         everybody = None
     hidden = (None if everybody is None
               else (everybody.estimate, *everybody.interval_95))
-    return build_annual_report(convention, year, values, campaign_table(inputs), distinct,
-                               DisclosureRules(threshold=threshold, rounding=rounding),
-                               hidden=hidden)
+    report = build_annual_report(convention, year, values, campaign_table(inputs), distinct,
+                                 DisclosureRules(threshold=threshold, rounding=rounding),
+                                 hidden=hidden)
+    report.methods.extend(_sharing_lines(engine))
+    return report
+
+
+def _sharing_lines(engine: Engine) -> list[str]:
+    """The data-sharing register as the report's methods state it."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from observatoire.store.evaluation_repository import agreements
+
+    try:
+        with Session(engine) as session:
+            register = agreements(session)
+    except SQLAlchemyError:  # register not migrated on this database
+        return []
+    return [f"Données transmises par {r.organisation} ({r.partner}) : {r.scope} ; base "
+            f"légale : {r.legal_basis} ; conservation {r.retention_months} mois."
+            for r in register.itertuples(index=False)]

@@ -416,3 +416,37 @@ def test_an_import_from_a_partner_outside_the_register_is_flagged(dijon, capsys)
         assert partners_without_agreement(session) == []
     assert register[["partner", "organisation", "retention_months", "imports"]].values.tolist(
         ) == [["samu21", "Samu social 21", 12, 0]]
+
+
+# --- squats and bidonvilles, their own kinds of tallied places ---------------------------------
+
+
+def test_squat_and_bidonville_tallies_import_as_their_own_kinds(dijon, tmp_path):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from observatoire.feeds.formats import get_format
+    from observatoire.feeds.importer import import_feed
+    from observatoire.indicators import a_minima
+    from observatoire.store.feeds_tables import PlaceTallyRow
+
+    path = tmp_path / "decomptes.csv"
+    path.write_text("Date de la nuit;Partenaire;Type de lieu;Commune;Nombre de personnes\n"
+                    "30/01/2025;DDETS;Squat;21231;14\n"
+                    "30/01/2025;DDETS;Bidonville;21231;23\n"
+                    "30/01/2025;SNCF;Gare;21231;6\n", encoding="utf-8")
+    report = import_feed(dijon, path, get_format("decomptes_lieux"), bytes(range(32)),
+                         today=dt.date(2025, 3, 1), actor="marie", partner="ddets21")
+    assert report.errors == 0, report.to_text()
+    with Session(dijon) as session:
+        stored = dict(session.execute(select(PlaceTallyRow.place_kind,
+                                             PlaceTallyRow.people_count)).all())
+    assert stored == {"squat": 14, "bidonville": 23, "gare": 6}
+    import pandas as pd
+
+    count = a_minima(0, pd.DataFrame({"place_kind": list(stored), "people": list(
+        stored.values())}))
+    assert count.total == 43
+    breakdown = count.breakdown().set_index("libelle")["personnes"].to_dict()
+    assert breakdown.get("Squats") == 14 and breakdown.get("Bidonvilles") == 23

@@ -450,3 +450,48 @@ def test_squat_and_bidonville_tallies_import_as_their_own_kinds(dijon, tmp_path)
     assert count.total == 43
     breakdown = count.breakdown().set_index("libelle")["personnes"].to_dict()
     assert breakdown.get("Squats") == 14 and breakdown.get("Bidonvilles") == 23
+
+
+# --- system performance from linked records ------------------------------------------------------
+
+
+def _contacts(rows):
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=["person_id", "date"])
+
+
+def test_first_time_homeless_needs_24_months_without_a_contact():
+    from observatoire.indicators.performance import first_time_homeless
+
+    contacts = _contacts([
+        (1, "2022-01-10"), (1, "2025-03-01"),   # back after 3 years: first time again in 2025
+        (2, "2024-06-01"), (2, "2025-02-01"),   # seen 8 months before: not a first time
+        (3, "2025-05-05"), (3, "2025-07-01"),   # new in 2025, counted once
+        (4, "2023-12-31"),
+    ])
+    frame = first_time_homeless(contacts).set_index("year")
+    assert frame.loc[2025, "value"] == 2  # persons 1 and 3
+    assert frame.loc[2025, "complete"]  # the records start in 2022-01, before 2023-01
+    assert not frame.loc[2022, "complete"]
+
+
+def test_returns_after_a_move_to_housing_within_each_window():
+    import pandas as pd
+
+    from observatoire.indicators.performance import MIN_BASE, returns_to_homelessness
+
+    moves = pd.DataFrame({"person_id": range(MIN_BASE + 1),
+                          "date": pd.Timestamp("2024-01-15")})
+    contacts = _contacts(
+        [(p, "2024-01-20") for p in range(MIN_BASE + 1)]     # follow-up: no return
+        + [(0, "2024-05-01"), (1, "2024-12-01"), (2, "2025-09-01")]
+        + [(99, "2025-12-01")])  # the records stop in Dec. 2025: 24 months have not passed
+    six = returns_to_homelessness(contacts, moves, 6).set_index("year").loc[2024]
+    twelve = returns_to_homelessness(contacts, moves, 12).set_index("year").loc[2024]
+    late = returns_to_homelessness(contacts, moves, 24).set_index("year").loc[2024]
+    assert (six["exits"], six["returned"]) == (MIN_BASE + 1, 1)
+    assert twelve["returned"] == 2 and twelve["value"] == pytest.approx(2 / (MIN_BASE + 1))
+    assert late["returned"] == 3 and late["value"] is None
+    few = returns_to_homelessness(contacts, moves.head(MIN_BASE - 1), 6).iloc[0]
+    assert few["value"] is None  # too few moves to give a share

@@ -213,7 +213,8 @@ def _overview(year: int, nights: pd.DataFrame, distinct: tuple[int, int, int] | 
 
         catalogue = load_catalogue()
         # The plan's indicators, and the territory's own that it allows to publish.
-        shown = [i.id for i in catalogue.in_group("logement_d_abord")] + [
+        shown = [i.id for group in ("logement_d_abord", "performance")
+                 for i in catalogue.in_group(group)] + [
             i.id for i in catalogue.in_group("territoire") if i.publishable]
         plan = values[(values["year"] == year) & values["indicator_id"].isin(shown)]
         for row in plan.dropna(subset=["value"]).itertuples(index=False):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -38,9 +39,11 @@ def annual_report(engine: Engine, territory_slug: str, year: int, *,
         inputs = IndicatorInputs(**frames)
         feed_values = feed_aggregates.plan_values(session, territory_slug)
         known = feed_aggregates.distinct_estimate(session, territory_slug)
+        performance = _performance_values(session, territory_slug)
         threshold = int(get_setting(session, "publication.threshold"))
         rounding = int(get_setting(session, "publication.rounding") or 0) or None
-    values = plan_indicators(inputs, feed_values)
+    values = plan_indicators(inputs, pd.concat([feed_values, performance],
+                                               ignore_index=True))
     # The latest linkage run's one figure and its 90 % interval, as every page shows it.
     distinct = None if known is None else (known.estimate, known.low, known.high)
     try:
@@ -60,6 +63,20 @@ def annual_report(engine: Engine, territory_slug: str, year: int, *,
                                  hidden=hidden)
     report.methods.extend(_sharing_lines(engine))
     return report
+
+
+def _performance_values(session: Session, territory_slug: str) -> pd.DataFrame:
+    """The system-performance measures of the catalogue (first-time homeless, returns after
+    a move to housing) on the linked persons' monthly contacts and the SI-SIAO moves."""
+    from observatoire.indicators import IndicatorInputs, load_catalogue
+    from observatoire.indicators.yearly import computed_values
+    from observatoire.store.indicators_repository import flow_contacts, plan_inputs
+
+    entries = {k: v for k, v in load_catalogue().items()
+               if v.computation.startswith("linked_")}
+    inputs = IndicatorInputs(linked_records=flow_contacts(session, territory_slug),
+                             orientations=plan_inputs(session, counting=True)["orientations"])
+    return computed_values(inputs, entries)
 
 
 def _sharing_lines(engine: Engine) -> list[str]:

@@ -42,6 +42,10 @@ COMPUTATIONS = {
     "siao_moves_to_housing": "SI-SIAO : orientations abouties vers un logement",
     "siao_social_housing": "SI-SIAO : orientations abouties vers le logement social",
     "calls_115_unanswered": "115 : demandes d'hébergement non pourvues / demandes",
+    "linked_first_time": "parcours rapprochés : premier contact après 24 mois sans contact",
+    "linked_returns_6": "parcours rapprochés : revus dans les 6 mois d'un relogement",
+    "linked_returns_12": "parcours rapprochés : revus dans les 12 mois d'un relogement",
+    "linked_returns_24": "parcours rapprochés : revus dans les 24 mois d'un relogement",
 }
 PRIORITIES = {
     1: "Produire et mobiliser des logements abordables",
@@ -57,6 +61,7 @@ GROUPS = {
     "liaison": "Estimation dédoublonnée",
     "flux": "Flux (liste nominative)",
     "logement_d_abord": "Indicateurs Logement d'abord",
+    "performance": "Performance du système (parcours rapprochés)",
     "territoire": "Indicateurs propres au territoire",
 }
 # What a territory's own entry may leave out, and what it then means.

@@ -44,6 +44,27 @@ def _unanswered(inputs: IndicatorInputs) -> pd.DataFrame:
     return unanswered_115(inputs.calls_115)[COLUMNS].reset_index(drop=True)
 
 
+def _first_time(inputs: IndicatorInputs) -> pd.DataFrame:
+    """Persons first seen in the year after 24 months without any contact."""
+    from observatoire.indicators.performance import first_time_homeless
+
+    return first_time_homeless(inputs.linked_records)[COLUMNS]
+
+
+def _returns(months: int) -> Callable[[IndicatorInputs], pd.DataFrame]:
+    def per_year(inputs: IndicatorInputs) -> pd.DataFrame:
+        from observatoire.indicators.housing import exits_to_housing
+        from observatoire.indicators.performance import returns_to_homelessness
+
+        exits = (exits_to_housing(inputs.orientations) if not inputs.orientations.empty
+                 else inputs.orientations)
+        frame = returns_to_homelessness(inputs.linked_records, exits, months)
+        return frame.dropna(subset=["value"])[COLUMNS].reset_index(drop=True)
+
+    per_year.__doc__ = f"Share of the year's moves to housing seen again within {months} months."
+    return per_year
+
+
 YEARLY: dict[str, Callable[[IndicatorInputs], pd.DataFrame]] = {
     "count_night_total": _night_column("total"),
     "count_night_street": _night_column("rue"),
@@ -51,6 +72,10 @@ YEARLY: dict[str, Callable[[IndicatorInputs], pd.DataFrame]] = {
     "siao_moves_to_housing": _housing("exits_to_housing"),
     "siao_social_housing": _housing("social_housing_allocations"),
     "calls_115_unanswered": _unanswered,
+    "linked_first_time": _first_time,
+    "linked_returns_6": _returns(6),
+    "linked_returns_12": _returns(12),
+    "linked_returns_24": _returns(24),
 }
 """Computation name -> its pure function (``year``, ``value``)."""
 

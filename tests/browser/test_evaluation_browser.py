@@ -65,6 +65,11 @@ def test_the_report_page_and_the_convention_editor_at_desktop_size(browser, app,
     assert page.get_by_text("Traceback").count() == 0
     assert page.get_by_text("30/09/2026").count() >= 1
     page.screenshot(path=str(artifacts / "evaluation-bureau-01-rapport.png"))
+    table = page.locator("[data-testid='stDataFrame']").first
+    table.wait_for(timeout=60_000)
+    table.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(artifacts / "evaluation-bureau-01b-rapport-actions.png"))
 
     page.get_by_role("link", name="Convention").first.evaluate("a => a.click()")
     page.get_by_role("heading", name="Convention Logement d'abord").wait_for(timeout=60_000)
@@ -78,7 +83,8 @@ def test_the_report_page_and_the_convention_editor_at_desktop_size(browser, app,
 
 def test_the_monitoring_body_sees_the_report_and_not_the_editor(browser, app, artifacts):
     page = _sign_in(browser, app, "ddets")
-    assert page.get_by_role("link", name="Rapport d'exécution").count() >= 1
+    # The menu is drawn again for the signed-in role: wait for its report link.
+    page.get_by_role("link", name="Rapport d'exécution").first.wait_for(timeout=30_000)
     assert page.get_by_role("link", name="Convention").count() == 0
     assert page.get_by_role("link", name="Revue des doublons").count() == 0
     page.get_by_role("link", name="Rapport d'exécution").first.evaluate("a => a.click()")

@@ -84,8 +84,9 @@ def _table(frame: pd.DataFrame) -> None:
     st.dataframe(frame.map(plain), hide_index=True, width="stretch")
 
 
-actions, indicators, overview, budget, methods = st.tabs(
-    ["Actions", "Indicateurs", "Bilan global", "Budget", "Méthodes et sources"])
+actions, indicators, overview, budget, methods, definitions = st.tabs(
+    ["Actions", "Indicateurs", "Bilan global", "Budget", "Méthodes et sources",
+     "Définitions des indicateurs"])
 with actions:
     _table(report.actions)
 with indicators:
@@ -97,6 +98,43 @@ with budget:
 with methods:
     for line in report.methods:
         st.markdown(f"- {plain(line)}")
+with definitions:
+    from observatoire.indicators.catalogue import COMPUTATIONS, FREQUENCIES, load_catalogue
+
+    _table(pd.DataFrame([
+        {"Indicateur": i.label, "Définition": i.definition, "Unité": i.unit,
+         "Fréquence": FREQUENCIES[i.frequency], "Source": i.source,
+         "Calcul": COMPUTATIONS[i.computation], "Fourni par": i.owner}
+        for i in load_catalogue().values() if i.publishable]))
+
+if user.role in (Role.STAFF, Role.ADMIN):
+    with st.form("rapport_commentaires"):
+        st.markdown(f"**Commentaires des actions pour {int(year)}** (repris dans la colonne "
+                    "Commentaire du rapport ; chaque enregistrement est une version de la "
+                    "convention)")
+        current = convention.comments.get(str(int(year)), {})
+        table = pd.DataFrame([{"N°": a.number, "Action": a.title,
+                               "Commentaire": current.get(a.number, "")}
+                              for a in convention.actions])
+        edited = st.data_editor(table, hide_index=True, width="stretch",
+                                disabled=["N°", "Action"], key="rapport_commentaires_table")
+        if st.form_submit_button("Enregistrer les commentaires"):
+            from observatoire.evaluation.stored import save_report_comments
+
+            try:
+                with Session(engine()) as session, session.begin():
+                    version = save_report_comments(
+                        session, slug, int(year),
+                        {str(r["N°"]): str(r["Commentaire"] or "")
+                         for r in edited.to_dict("records")}, actor=user.login)
+            except ObservatoireError as exc:
+                st.error(plain(exc))
+            else:
+                _evaluation_version.clear()
+                st.success("Commentaires enregistrés (version "
+                           f"{version} de la convention)." if version else
+                           "Aucun changement.")
+                st.rerun()
 
 from observatoire.evaluation.report import report_bytes  # noqa: E402
 

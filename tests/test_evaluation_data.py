@@ -495,3 +495,36 @@ def test_returns_after_a_move_to_housing_within_each_window():
     assert late["returned"] == 3 and late["value"] is None
     few = returns_to_homelessness(contacts, moves.head(MIN_BASE - 1), 6).iloc[0]
     assert few["value"] is None  # too few moves to give a share
+
+
+def test_report_comments_are_kept_in_a_version_and_survive_a_spreadsheet_import(dijon,
+                                                                               tmp_path):
+    import pandas as pd
+
+    from observatoire.evaluation.report import build_annual_report
+    from observatoire.evaluation.stored import (
+        current_convention,
+        export_convention,
+        import_convention,
+        save_report_comments,
+    )
+    from observatoire.publish.disclosure import DisclosureRules
+
+    with Session(dijon) as session, session.begin():
+        assert save_report_comments(session, DIJON, 2025, {"6": "Recrutement en mars.",
+                                                           "8": "  "}, actor="marie") == 2
+        with pytest.raises(ObservatoireError, match="Actions inconnues"):
+            save_report_comments(session, DIJON, 2025, {"99": "x"}, actor="marie")
+    path = tmp_path / "convention.xlsx"
+    with Session(dijon) as session:
+        export_convention(session, DIJON, path, 2025)
+    with Session(dijon) as session, session.begin():
+        _, version = import_convention(session, DIJON, path, actor="paul")
+        assert version is None  # the spreadsheet carries no comment and changes nothing
+        convention = current_convention(session, DIJON, 2025)
+    assert convention.comments == {"2025": {"6": "Recrutement en mars."}}
+    report = build_annual_report(convention, 2025, pd.DataFrame(columns=[
+        "indicator_id", "year", "value"]), pd.DataFrame(), None, DisclosureRules(),
+        comments=convention.comments["2025"])
+    comments = report.actions.set_index("N°")["Commentaire"]
+    assert comments["6"] == "Recrutement en mars." and comments["8"] == ""

@@ -94,7 +94,11 @@ def test_the_monitoring_body_reads_the_report_with_its_deadline_and_what_is_miss
     assert list(actions["N°"])[:3] == ["1", "1b", "2"]
     # The sample's only night is of 2026: no count for 2025, said so.
     assert actions.set_index("N°").loc["15", "Valeur(s) 2025"] == "non renseigné"
-    assert len(app.get("tabs")) == 5
+    assert len(app.get("tabs")) == 6
+    definitions = app.dataframe[-1].value
+    assert "Personnes sans abri décomptées (a minima)" in set(definitions["Indicateur"])
+    # Read only: no comment form for the monitoring body.
+    assert not [b for b in app.button if b.label == "Enregistrer les commentaires"]
 
 
 @pytest.mark.parametrize("script", ["convention.py", "chiffres.py", "revue.py", "tableau.py"])
@@ -131,3 +135,11 @@ def test_a_figure_entered_on_its_page_reaches_the_report(page):
     actions = report.dataframe[0].value.set_index("N°")
     assert actions.loc["6", "Valeur(s) 2025"] == "44 ménages"
     assert "Diagnostics réalisés avant" not in _text(report)
+
+
+def test_staff_write_the_report_comments_on_the_report_page(page):
+    app = page("rapport.py", "marie")
+    assert not app.exception, app.exception
+    save = next(b for b in app.button if b.label == "Enregistrer les commentaires")
+    app = save.click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]

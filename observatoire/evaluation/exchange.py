@@ -352,6 +352,8 @@ def convention_from_sheets(sheets: dict[str, pd.DataFrame], file: str,
         "report_deadline": fields.get("report_deadline"),
         "clawback": fields.get("clawback") or "", "source": fields.get("source") or "",
         "state_funding": fields.get("state_funding") or {}, "actions": actions,
+        # The report's comments are written on the report page, not in the spreadsheet.
+        "comments": document.get("comments", {}),
     }
     try:
         convention = Convention.model_validate(document)

@@ -60,6 +60,7 @@ def annual_report(engine: Engine, territory_slug: str, year: int, *,
               else (everybody.estimate, *everybody.interval_95))
     report = build_annual_report(convention, year, values, campaign_table(inputs), distinct,
                                  DisclosureRules(threshold=threshold, rounding=rounding),
+                                 comments=convention.comments.get(str(year), {}),
                                  hidden=hidden)
     report.methods.extend(_sharing_lines(engine))
     return report

@@ -256,3 +256,15 @@ def convention_years(session: Session, territory_slug: str) -> list[int]:
         c for c in all_conventions() if c.territory == territory_slug]
     return sorted({y for c in conventions for y in range(c.period[0], c.period[1] + 1)},
                   reverse=True)
+
+
+def save_report_comments(session: Session, territory_slug: str, year: int,
+                         comments: dict[str, str], *, actor: str) -> int | None:
+    """Keep the execution report's comment of each action for ``year`` (action number ->
+    text) in a new version of the convention; ``None`` when nothing changed."""
+    convention = current_convention(session, territory_slug, year)
+    unknown = sorted(set(comments) - {a.number for a in convention.actions})
+    if unknown:
+        raise ObservatoireError(f"Actions inconnues de la convention : {', '.join(unknown)}.")
+    return save_convention(session, convention.with_comments(year, comments), actor=actor,
+                           note=f"commentaires du rapport d'exécution {year}")

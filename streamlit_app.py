@@ -34,6 +34,11 @@ PAGES = {
         ("dashboards/tableau_qualite.py", "Qualité des données", ":material/rule:"),
         ("dashboards/revue.py", "Revue des doublons", ":material/compare_arrows:"),
     ],
+    "Évaluation de la convention": [
+        ("dashboards/rapport.py", "Rapport d'exécution", ":material/summarize:"),
+        ("dashboards/convention.py", "Convention", ":material/handshake:"),
+        ("dashboards/chiffres.py", "Chiffres saisis", ":material/edit_square:"),
+    ],
     "Nuit de comptage": [
         ("dashboards/saisie.py", "Saisie (tablette)", ":material/edit_note:"),
         ("dashboards/terrain.py", "Chef d'équipe", ":material/fact_check:"),

@@ -30,7 +30,7 @@ with accounts:
         cols = st.columns(2)
         login = cols[0].text_input("Identifiant (ou e-mail pour OIDC)")
         name = cols[1].text_input("Nom affiché")
-        role = cols[0].selectbox("Rôle", ["staff", "admin"],
+        role = cols[0].selectbox("Rôle", ["staff", "admin", "monitoring"],
                                  format_func=lambda r: Role(r).label)  # fmt: skip
         password = cols[1].text_input("Mot de passe (12 caractères au moins ; vide pour OIDC)",
                                       type="password")  # fmt: skip

@@ -1,9 +1,10 @@
 """Who may see what: roles, the pages each role reaches, password hashing.
 
-Four roles (`observatoire.model.Role`): the public / elected officials (published,
+Five roles (`observatoire.model.Role`): the public / elected officials (published,
 disclosure-controlled pages only), volunteers (logged in with their team code: count-night
-entry pages only), staff (every staff page and the data) and admins (staff plus accounts,
-keys and settings). The mapping of pages to roles is data (`PAGE_ACCESS`), so the navigation
+entry pages only), the monitoring body (published pages and the execution report, read
+only), staff (every staff page and the data) and admins (staff plus accounts, keys and
+settings). The mapping of pages to roles is data (`PAGE_ACCESS`), so the navigation
 and the tests read the same rules.
 """
 
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 from observatoire.model import ObservatoireError, Role
 
 PUBLIC, VOLUNTEER, STAFF, ADMIN = Role.PUBLIC, Role.VOLUNTEER, Role.STAFF, Role.ADMIN
+MONITORING = Role.MONITORING
 
 PARIS = ZoneInfo("Europe/Paris")
 ALL_ROLES = frozenset(Role)
@@ -43,8 +45,13 @@ PAGE_ACCESS: tuple[PageRule, ...] = (
     # Published, disclosure-controlled pages: the public and the observatory.
     # Volunteers reach it by link only: it is the app's "/" and sends them on to entry,
     # so that the entry page keeps its own address (and the team code) across reloads.
-    PageRule("dashboards/accueil.py", frozenset({PUBLIC, STAFF, ADMIN}), frozenset({VOLUNTEER})),
-    PageRule("dashboards/publication*.py", frozenset({PUBLIC, STAFF, ADMIN})),
+    PageRule("dashboards/accueil.py", frozenset({PUBLIC, MONITORING, STAFF, ADMIN}),
+             frozenset({VOLUNTEER})),
+    PageRule("dashboards/publication*.py", frozenset({PUBLIC, MONITORING, STAFF, ADMIN})),
+    # The monitoring body (State services, partners of the steering committee): the
+    # execution report and its indicators, disclosure-controlled, read only; no record-level
+    # data, no review queue, no entry.
+    PageRule("dashboards/rapport*.py", frozenset({MONITORING, STAFF, ADMIN})),
     # Count-night entry on tablets. The team code typed on the page is the volunteer's
     # sign-in: the public may open the page from the link volunteers are given (it shows
     # nothing but the code field until a valid code is typed), without seeing it in the menu.

@@ -109,6 +109,9 @@ def cmd_feed_import(args: argparse.Namespace) -> int:
                          actor=args.actor, partner=partner,
                          progress=_progress if args.progress else lambda _m: None)
     _print_report(report, args, engine)
+    from observatoire.cli_evaluation import warn_without_agreement
+
+    warn_without_agreement(engine, args.partner, dry_run=args.dry_run)
     if report.status.startswith("refusé"):
         return 1
     return 0 if report.ok else 3

@@ -325,7 +325,7 @@ def add_publish_commands(commands: argparse._SubParsersAction) -> None:
                                    description="Crée un compte équipe ou administrateur.")
     add.add_argument("login", help="identifiant (ou adresse e-mail pour la connexion OIDC)")
     add.add_argument("--name", help="nom affiché")
-    add.add_argument("--role", choices=["staff", "admin"], default="staff",
+    add.add_argument("--role", choices=["staff", "admin", "monitoring"], default="staff",
                      help="rôle (staff par défaut)")
     add.add_argument("--password-stdin", action="store_true",
                      help="lit le mot de passe sur l'entrée standard (scripts) ; demandé sinon")

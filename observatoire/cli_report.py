@@ -29,8 +29,12 @@ def cmd_report_annual(args: argparse.Namespace) -> int:
 
 
 def add_report_commands(commands: argparse._SubParsersAction) -> None:
-    """Register `observatoire report` and its sub-commands."""
+    """Register `observatoire report` and its sub-commands (and those of the convention,
+    the hand-entered figures and the data-sharing register it reads)."""
+    from observatoire.cli_evaluation import add_evaluation_commands
     from observatoire.cli_parser import command_group, territory_option
+
+    add_evaluation_commands(commands)
 
     group = command_group(
         commands, "report", help="rapports : rapport d'exécution annuel de la convention",

@@ -144,6 +144,7 @@ class Role(LabelledEnum):
     STAFF = "staff"
     ADMIN = "admin"
     PUBLIC = "public"
+    MONITORING = "monitoring"  # the State services and partners of the steering committee
 
     @classmethod
     def _labels(cls) -> dict[str, str]:
@@ -152,6 +153,7 @@ class Role(LabelledEnum):
             "staff": "Équipe de l'observatoire",
             "admin": "Administrateur",
             "public": "Public / élus",
+            "monitoring": "Instance de suivi (État, comité de pilotage)",
         }
 
 

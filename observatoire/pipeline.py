@@ -156,6 +156,10 @@ def build_sample_database(
         else:
             progress(f"Territoire {territory_slug} lu dans la base")
         communes = repository.territory_communes(session, territory_slug)
+        from observatoire.evaluation.stored import seed_conventions
+
+        if seed_conventions(session, territory_slug):
+            progress("Convention Logement d'abord du territoire enregistrée (annexes livrées)")
 
     progress(f"Découpage en secteurs de {SAMPLE_SECTOR_SIZE_M:.0f} m")
     sectors = generate_grid_sectors(communes, SAMPLE_SECTOR_SIZE_M)

@@ -71,9 +71,11 @@ class Action(BaseModel):
     objective: str = ""
     expected: str = ""
     priority: int
+    axis: str = ""  # the AMI's axis or the plan's measure, as the convention words it
     pilot: str = ""
     partners: list[str] = Field(default_factory=list)
     budget: dict[int, float] = Field(default_factory=dict)  # year -> amount requested (€)
+    cofinancing: dict[int, float] = Field(default_factory=dict)  # year -> other funders (€)
     indicators: list[ConventionIndicator] = Field(default_factory=list)
 
     @field_validator("number", mode="before")
@@ -105,6 +107,21 @@ class Convention(BaseModel):
     source: str
     state_funding: dict[int, float] = Field(default_factory=dict)
     actions: list[Action]
+    # The execution report's comment of each action, year by year (year -> number -> text).
+    comments: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @field_validator("comments", mode="before")
+    @classmethod
+    def _comment_years_as_text(cls, value: object) -> object:
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
+    def with_comments(self, year: int, comments: dict[str, str]) -> Convention:
+        """The same convention with the report comments of ``year`` replaced (empty ones
+        dropped)."""
+        kept = {n: t.strip() for n, t in comments.items() if t and t.strip()}
+        others = {y: c for y, c in self.comments.items() if y != str(year)}
+        return self.model_copy(update={"comments": others | ({str(year): kept} if kept
+                                                             else {})})
 
     def covers(self, year: int) -> bool:
         return self.period[0] <= year <= self.period[1]

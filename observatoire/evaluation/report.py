@@ -217,8 +217,11 @@ def _overview(year: int, nights: pd.DataFrame, distinct: tuple[int, int, int] | 
         from observatoire.indicators.catalogue import load_catalogue
 
         catalogue = load_catalogue()
-        plan = values[(values["year"] == year) & values["indicator_id"].isin(
-            [i.id for i in catalogue.in_group("logement_d_abord")])]
+        # The plan's indicators, and the territory's own that it allows to publish.
+        shown = [i.id for group in ("logement_d_abord", "performance")
+                 for i in catalogue.in_group(group)] + [
+            i.id for i in catalogue.in_group("territoire") if i.publishable]
+        plan = values[(values["year"] == year) & values["indicator_id"].isin(shown)]
         for row in plan.dropna(subset=["value"]).itertuples(index=False):
             entry = catalogue[row.indicator_id]
             rows.append({"Indicateur": entry.label,
@@ -284,3 +287,12 @@ vertical-align:top}}th{{background:#eef}}</style></head><body>
 <h2>Méthodes et sources</h2><ul>{methods}</ul>
 </body></html>
 """
+
+
+def report_bytes(report: AnnualReport, suffix: str) -> bytes:
+    """The report as the bytes of a ``.xlsx`` or ``.html`` file (for a download)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_report(report, Path(folder) / f"rapport{suffix}")
+        return path.read_bytes()

@@ -21,7 +21,7 @@ from observatoire.indicators.count import (
 )
 from observatoire.indicators.dedup import DistinctEstimate, PeopleFigure, distinct_people
 from observatoire.indicators.flows import DEFAULT_INACTIVITY_DAYS, monthly_flows
-from observatoire.indicators.housing import housing_values, target_progress, unanswered_115
+from observatoire.indicators.housing import target_progress
 from observatoire.indicators.trends import year_on_year
 
 _COLUMNS = {
@@ -180,35 +180,27 @@ def flows(
     return monthly_flows(contacts, housing, inactivity_days=inactivity_days)
 
 
+def _computed(inputs: IndicatorInputs, prefixes: tuple[str, ...]) -> pd.DataFrame:
+    from observatoire.indicators.catalogue import load_catalogue
+    from observatoire.indicators.yearly import computed_values
+
+    chosen = {k: v for k, v in load_catalogue().items() if v.computation.startswith(prefixes)}
+    return computed_values(inputs, chosen)
+
+
 def feed_plan_values(inputs: IndicatorInputs) -> pd.DataFrame:
     """The *Logement d'abord* yearly figures the feeds give (``indicator_id``, ``year``,
-    ``value``): moves to housing from SI-SIAO orientations, unanswered 115 requests."""
-    return pd.concat(
-        [
-            housing_values(inputs.orientations),
-            unanswered_115(inputs.calls_115)[["indicator_id", "year", "value"]],
-        ],
-        ignore_index=True,
-    )
+    ``value``): the catalogue entries computed from SI-SIAO orientations and 115 calls
+    (moves to housing, unanswered 115 requests)."""
+    return _computed(inputs, ("siao_", "calls_115_"))
 
 
 def count_night_values(inputs: IndicatorInputs) -> pd.DataFrame:
     """The count nights' yearly figures that a convention may target (``indicator_id``,
-    ``year``, ``value``): ``a_minima_total``, ``street_met``, ``partner_places``; a year
-    with several nights (a rerun, a second count) takes its latest night."""
-    columns = ["indicator_id", "year", "value"]
-    table = campaign_table(inputs)
-    if table.empty:
-        return pd.DataFrame(columns=columns)
-    table = table.assign(year=pd.to_datetime(table["night_date"]).dt.year)
-    latest = table.sort_values("night_date").drop_duplicates("year", keep="last")
-    frames = [
-        pd.DataFrame({"indicator_id": indicator, "year": latest["year"].astype(int),
-                      "value": latest[column].astype(float)})
-        for indicator, column in (("a_minima_total", "total"), ("street_met", "rue"),
-                                  ("partner_places", "lieux"))
-    ]
-    return pd.concat(frames, ignore_index=True)[columns]
+    ``year``, ``value``): the catalogue entries computed from the nights
+    (``a_minima_total``, ``street_met``, ``partner_places``); a year with several nights
+    (a rerun, a second count) takes its latest night."""
+    return _computed(inputs, ("count_night_",))
 
 
 def plan_indicators(

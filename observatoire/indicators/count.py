@@ -37,6 +37,8 @@ PLACE_KINDS: dict[str, str] = {
     "hopital": "Hôpitaux",
     "parking": "Parkings",
     "bailleur_social": "Bailleurs sociaux",
+    "squat": "Squats",
+    "bidonville": "Bidonvilles",
     "autre": "Autres lieux",
 }
 """Kinds of places counted by partners on the night, with their French labels."""
@@ -53,6 +55,9 @@ _PLACE_ALIASES = {
     "social_landlord": "bailleur_social", "social_landlords": "bailleur_social",
     "bailleur": "bailleur_social", "bailleurs": "bailleur_social",
     "bailleurs_sociaux": "bailleur_social", "other": "autre",
+    # Squats and bidonvilles are counted apart (the conventions name them): never camps.
+    "squats": "squat", "immeuble_occupe": "squat", "bidonvilles": "bidonville",
+    "slum": "bidonville", "slums": "bidonville", "squatted_building": "squat",
 }  # fmt: skip
 
 STREET_LABEL = "Rue (équipes bénévoles)"

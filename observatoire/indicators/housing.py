@@ -167,8 +167,11 @@ def target_progress(
         return merged.assign(label=[], distance=[], attainment=[], met=[])
     for column in ("value", "target"):
         merged[column] = pd.to_numeric(merged[column], errors="coerce")
-    directions = merged["indicator_id"].map(lambda i: catalogue[i].good)
-    merged["label"] = merged["indicator_id"].map(lambda i: catalogue[i].label)
+    # A convention's own indicator (not in the catalogue) reads as its id, rising is good.
+    directions = merged["indicator_id"].map(
+        lambda i: catalogue[i].good if i in catalogue else "up")
+    merged["label"] = merged["indicator_id"].map(
+        lambda i: catalogue[i].label if i in catalogue else i)
     merged["distance"] = merged["value"] - merged["target"]
     up = directions != "down"
     merged["attainment"] = (merged["value"] / merged["target"]).where(up).fillna(

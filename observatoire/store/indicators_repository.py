@@ -23,7 +23,7 @@ from observatoire.indicators import housing
 from observatoire.indicators.dedup import COUNT_NIGHT_SOURCE, ClusterSummary
 from observatoire.model import ObservatoireError
 from observatoire.store import repository
-from observatoire.store.indicators_tables import IndicatorTargetRow, IndicatorValueRow
+from observatoire.store.indicators_tables import IndicatorTargetRow
 from observatoire.store.tables import (
     CampaignRow,
     CommuneRow,
@@ -96,12 +96,7 @@ def load_inputs(
     frames["place_tallies"] = _place_tallies(session, campaigns, list(frames["communes"]["code"]))
     if with_feeds:
         frames.update(_feeds(session, territory_slug))
-    frames["values"] = _frame(
-        session,
-        select(IndicatorValueRow.indicator_id, IndicatorValueRow.year, IndicatorValueRow.value)
-        .where(IndicatorValueRow.territory_id == territory.id),
-        ["indicator_id", "year", "value"],
-    )
+    frames["values"] = entered_values(session, territory_slug)
     frames["targets"] = targets(session, territory_slug)
     return frames
 
@@ -534,9 +529,32 @@ def set_value(
     actor: str,
     source: str | None = None,
 ) -> None:
-    """Set (or remove) a yearly figure entered by staff; written to the audit log."""
-    _set_yearly(session, IndicatorValueRow, "value", territory_slug, indicator_id, year,
-                value, actor, source=source)  # fmt: skip
+    """Enter (or with ``value=None`` withdraw) a yearly figure of the whole territory:
+    a new entry of its history (`evaluation_repository.add_figure`), audited."""
+    from observatoire.store.evaluation_repository import add_figure
+
+    add_figure(session, territory_slug, indicator_id, year, value, actor=actor,
+               source=source)
+
+
+def entered_values(session: Session, territory_slug: str,
+                   unit_of=None) -> pd.DataFrame:  # noqa: ANN001 - id -> unit
+    """The yearly values of the figures staff entered (``indicator_id``, ``year``,
+    ``value``; `observatoire.indicators.figures.yearly_values`), the units of the
+    catalogue unless ``unit_of`` is given."""
+    from observatoire.indicators.catalogue import load_catalogue
+    from observatoire.indicators.figures import yearly_values
+    from observatoire.store.evaluation_repository import current_figures
+
+    if unit_of is None:
+        catalogue = load_catalogue()
+        unit_of = lambda i: catalogue[i].unit if i in catalogue else None  # noqa: E731
+    try:
+        current = current_figures(session, territory_slug)
+    except SQLAlchemyError:  # table not migrated yet on this database
+        session.rollback()
+        return pd.DataFrame(columns=["indicator_id", "year", "value"])
+    return yearly_values(current, unit_of)
 
 
 def _set_yearly(session, table, column, territory_slug, indicator_id, year, number, actor,

@@ -5,6 +5,7 @@ Alembic (``migrations/env.py``) and the schema test compare the migrations to th
 
 from observatoire.store import (  # noqa: F401 - each import registers its tables
     access_tables,
+    evaluation_tables,
     feeds_tables,
     indicators_tables,
     linkage_tables,

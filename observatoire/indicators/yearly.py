@@ -1,0 +1,93 @@
+"""One pure function per computed yearly indicator: what the catalogue's ``computation``
+names (`observatoire.indicators.catalogue.COMPUTATIONS`). Each reads the documented input
+frames (`IndicatorInputs`) and returns ``year``, ``value``; `computed_values` runs those
+the catalogue asks for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from observatoire.indicators.compute import IndicatorInputs, campaign_table
+from observatoire.indicators.housing import housing_values, unanswered_115
+
+COLUMNS = ["year", "value"]
+
+
+def _night_column(column: str) -> Callable[[IndicatorInputs], pd.DataFrame]:
+    def per_year(inputs: IndicatorInputs) -> pd.DataFrame:
+        # A year with several nights (a rerun, a second count) takes its latest night.
+        table = campaign_table(inputs)
+        if table.empty:
+            return pd.DataFrame(columns=COLUMNS)
+        table = table.assign(year=pd.to_datetime(table["night_date"]).dt.year)
+        latest = table.sort_values("night_date").drop_duplicates("year", keep="last")
+        return pd.DataFrame({"year": latest["year"].astype(int),
+                             "value": latest[column].astype(float)})[COLUMNS]
+
+    per_year.__doc__ = f"The column {column!r} of the year's latest count night."
+    return per_year
+
+
+def _housing(indicator: str) -> Callable[[IndicatorInputs], pd.DataFrame]:
+    def per_year(inputs: IndicatorInputs) -> pd.DataFrame:
+        values = housing_values(inputs.orientations)
+        return values[values["indicator_id"] == indicator][COLUMNS].reset_index(drop=True)
+
+    per_year.__doc__ = f"{indicator} from the SI-SIAO orientations that were carried out."
+    return per_year
+
+
+def _unanswered(inputs: IndicatorInputs) -> pd.DataFrame:
+    """Share of 115 shelter requests left unanswered, per year."""
+    return unanswered_115(inputs.calls_115)[COLUMNS].reset_index(drop=True)
+
+
+def _first_time(inputs: IndicatorInputs) -> pd.DataFrame:
+    """Persons first seen in the year after 24 months without any contact."""
+    from observatoire.indicators.performance import first_time_homeless
+
+    return first_time_homeless(inputs.linked_records)[COLUMNS]
+
+
+def _returns(months: int) -> Callable[[IndicatorInputs], pd.DataFrame]:
+    def per_year(inputs: IndicatorInputs) -> pd.DataFrame:
+        from observatoire.indicators.housing import exits_to_housing
+        from observatoire.indicators.performance import returns_to_homelessness
+
+        exits = (exits_to_housing(inputs.orientations) if not inputs.orientations.empty
+                 else inputs.orientations)
+        frame = returns_to_homelessness(inputs.linked_records, exits, months)
+        return frame.dropna(subset=["value"])[COLUMNS].reset_index(drop=True)
+
+    per_year.__doc__ = f"Share of the year's moves to housing seen again within {months} months."
+    return per_year
+
+
+YEARLY: dict[str, Callable[[IndicatorInputs], pd.DataFrame]] = {
+    "count_night_total": _night_column("total"),
+    "count_night_street": _night_column("rue"),
+    "count_night_places": _night_column("lieux"),
+    "siao_moves_to_housing": _housing("exits_to_housing"),
+    "siao_social_housing": _housing("social_housing_allocations"),
+    "calls_115_unanswered": _unanswered,
+    "linked_first_time": _first_time,
+    "linked_returns_6": _returns(6),
+    "linked_returns_12": _returns(12),
+    "linked_returns_24": _returns(24),
+}
+"""Computation name -> its pure function (``year``, ``value``)."""
+
+
+def computed_values(inputs: IndicatorInputs, catalogue=None) -> pd.DataFrame:  # noqa: ANN001
+    """``indicator_id``, ``year``, ``value`` of every catalogue entry one function computes."""
+    from observatoire.indicators.catalogue import load_catalogue
+
+    catalogue = catalogue or load_catalogue()
+    frames = [YEARLY[entry.computation](inputs).assign(indicator_id=entry.id)
+              for entry in catalogue.values() if entry.computation in YEARLY]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=["indicator_id", *COLUMNS])
+    return pd.concat(frames, ignore_index=True)[["indicator_id", *COLUMNS]]

@@ -157,24 +157,35 @@ def train(
     comparisons: tuple[Comparison, ...],
     sessions: list[tuple[np.ndarray, frozenset[int]]],
     total_pairs: float | None = None,
+    u_candidates: list[np.ndarray] | None = None,
 ) -> FellegiSunter:
     """Splink-style training: one EM per session (a subset of pairs, with the comparisons
     its blocking rule forced kept fixed), each comparison's ``m`` taken from the sessions
-    that could estimate it, then the prior on all pairs with every ``m`` fixed."""
-    start = estimate(gamma[:0], u, comparisons, max_iter=0)
+    that could estimate it, then the prior on all pairs with every ``m`` fixed.
+
+    ``u_candidates`` (how often two different people *among the candidate pairs* agree at
+    each level) replaces ``u`` in the EMs, which run on candidates: with the ``u`` of random
+    pairs, every candidate sharing a frequent name looks like a match (on namesake-dense
+    data the EM took 92 % of the candidates at 2,000 people and 99.99 % at 20,000 for
+    matches, against 9 % and 1 %: a prior 8 and 76 times the true rate). The model
+    returned still scores with ``u`` (and the prior over all pairs), as Splink does.
+    """
+    u_em = u if u_candidates is None else u_candidates
+    start = estimate(gamma[:0], u_em, comparisons, max_iter=0)
     sums = [np.zeros_like(x) for x in start.m]
     seen = [0] * len(comparisons)
     for mask, fixed in sessions:
         if mask.sum() < 10:
             continue
-        session = estimate(gamma[mask], u, comparisons, fixed=fixed)
+        session = estimate(gamma[mask], u_em, comparisons, fixed=fixed)
         for k in range(len(comparisons)):
             if k not in fixed and (gamma[mask, k] >= 0).any():
                 sums[k] += session.m[k]
                 seen[k] += 1
     m = [s / n if n else s0 for s, n, s0 in zip(sums, seen, start.m, strict=True)]
     everything = frozenset(range(len(comparisons)))
-    model = estimate(gamma, u, comparisons, m=m, fixed=everything)
+    model = estimate(gamma, u_em, comparisons, m=m, fixed=everything)
+    model.u = list(u)
     if total_pairs:
         # As Splink: the prior is the chance that two *random* records match (the matches
         # expected among the candidates, over all pairs). Being a candidate is not counted

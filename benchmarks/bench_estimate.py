@@ -1,19 +1,27 @@
 """The estimate of distinct people and its 90 % interval against the truth, over seeds.
 
-Tune the calibration (`observatoire.linkage.estimate.Calibration`) on the project's
-generator with seeds 0-4 only, then report on other seeds and on other generators::
+Tune the calibration (`observatoire.linkage.estimate.Calibration`: one logistic model per
+kind of unit, duplicate persons, new groups of satellites, stray records) on tuning seeds
+0-4 only, then report on seeds 100+ and on families never tuned on::
 
-    python benchmarks/bench_estimate.py --tune                       # seeds 0-4: factors
-    python benchmarks/bench_estimate.py --tune --generator sample namesakes sparse \
-        --people 1000 2000
+    python benchmarks/bench_estimate.py --tune --generator namesakes@2000 sparse@2000 \
+        clean@2000 namesakes@20000@0-1 sparse@20000@0 clean@20000@0 sample@none
     python benchmarks/bench_estimate.py --seeds 100-109 --people 1000 none
-    python benchmarks/bench_estimate.py --generator namesakes --seeds 100-109 --people 2000
+    python benchmarks/bench_estimate.py --generator namesakes sparse clean large_families \
+        french_names dense_namesakes --seeds 100-109 --people 2000
+    python benchmarks/bench_estimate.py --generator namesakes@20000@100-104
 
-``--people none`` is the generator's default territory (about 1,800 people, 17,500
-records). ``--generator namesakes`` (or another scenario of `observatoire.synthetic.stress`,
-an independently designed population with frequent namesakes) reports on it. Prints, per run, the
-truth, the persons found, the estimate, its interval and whether it covers the truth, the
-review queue; then the mean and spread of the error and the coverage.
+``--generator`` takes ``sample`` (the project's generator) or a scenario of
+`observatoire.synthetic.stress` (an independently designed population with frequent
+namesakes), each at every ``--people`` size, or ``name@size`` (one size; ``none`` is the
+generator's default territory, about 1,800 people and 17,500 records) or
+``name@size@seeds`` (its own seeds). ``--tune`` links every tuning population, fits the
+models on them all (each (generator, size) weighing the same) and prints them with the
+errors on the tuning populations and the held-out errors (each (generator, size)
+predicted by the models fitted without it), whose root mean square is the model error.
+Otherwise prints, per run, the truth, the persons found, the estimate, its interval and
+whether it covers the truth, the review queue; then the mean and spread of the error and
+the coverage.
 """
 
 from __future__ import annotations

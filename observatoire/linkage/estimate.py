@@ -39,6 +39,10 @@ from observatoire.linkage.cluster import satellite_shares
 
 Z_90 = 1.6448536269514722  # two-sided 90 %: 5 % on each side
 MAX_ODDS = 1e6  # odds of certain pairs (1e12 in the clustering), capped for the features
+# Candidates under this probability are left out of the features: how many weak pairs a
+# unit has depends on the blocking (``max_block`` 100 or 1000), not on the people, and
+# sorting every candidate pair of a million records costs gigabytes.
+MIN_CANDIDATE = 0.2
 
 
 @dataclass(frozen=True)
@@ -70,17 +74,17 @@ RECORD_FEATURES = ("logit best inside", "log1p best odds outside", "log records"
 @dataclass(frozen=True)
 class Calibration:
     # `python benchmarks/bench_estimate.py --tune --generator namesakes@2000 sparse@2000
-    # clean@2000 namesakes@20000@0-1 sparse@20000@0 clean@20000@0 sample@none` on
-    # 2026-12-03 (tuning seeds 0-4 only, 23 populations, clustering of main at 3eaab75).
-    # Errors on the tuning populations -6.1 % to +8.3 %; each (generator, size) predicted
-    # by the models fitted without it: -7.0 % to +11.2 % on the stress populations, +14 to
-    # +18 % on the project's generator (the only population of its kind): model error
-    # 0.0849, the root mean square of those held-out errors.
-    duplicate: UnitModel = UnitModel(-4.0277, (1.0149, -0.599, -0.1226, -3.0605, 1.1352))
-    new: UnitModel = UnitModel(-0.6262, (-0.3074, 0.114, 1.2202, 0.5066, 0.4295, -0.1228,
-                                         -0.0001, -0.6535))
-    stray: UnitModel = UnitModel(-0.7659, (-0.586, -0.1174, 0.2919, 1.0997, -0.9924))
-    model_error: float = 0.0849
+    # clean@2000 namesakes@20000@0-1 sparse@20000@0 clean@20000@0 sample@none
+    # sample@12500@0` on 2026-12-03 (tuning seeds 0-4 only, 24 populations, clustering of
+    # main at 3eaab75, default LinkageSettings). Errors on the tuning populations -6.5 % to
+    # +9.5 %; each (generator, size) predicted by the models fitted without it: -7.5 % to
+    # +12.9 % (sparse, 20,000 people): model error 0.0482, the root mean square of those
+    # held-out errors.
+    duplicate: UnitModel = UnitModel(-3.1185, (1.1998, -0.8205, -0.2734, -2.6135, 0.6194))
+    new: UnitModel = UnitModel(-0.5161, (-0.2126, 0.0653, 1.2417, 0.3608, 0.4246, -0.1101,
+                                         -0.031, -0.6917))
+    stray: UnitModel = UnitModel(-0.9979, (-0.574, -0.0898, 0.1667, 1.1441, -0.7705))
+    model_error: float = 0.0482
     """Relative standard error of the estimate that the draws do not explain (the root mean
     square of the held-out errors above), added in quadrature to the interval."""
 
@@ -227,7 +231,8 @@ def unit_features(
 
     # Persons built on full names: their links to the other such persons.
     persons = np.flatnonzero(anchored)
-    across = ~inside & anchored[li] & anchored[lj]
+    strong = probability >= MIN_CANDIDATE
+    across = ~inside & strong & anchored[li] & anchored[lj]
     lo, hi = np.minimum(li, lj)[across], np.maximum(li, lj)[across]
     keys, best = _best_pair_per(lo.astype(np.int64) * max(clusters, 1) + hi,
                                 pair_index[across], probability)
@@ -252,7 +257,8 @@ def unit_features(
     g_count = np.zeros(clusters)
     if len(groups):
         person_of = np.where(anchored[labels], labels, -1)
-        shares = satellite_shares(person_of, anchor, i, j, probability, cannot_link)
+        shares = satellite_shares(person_of, anchor, i[strong], j[strong],
+                                  probability[strong], cannot_link)
         s = shares["s"].to_numpy()
         s_odds = np.minimum(shares["odds"].to_numpy(), MAX_ODDS)
         rec_total = np.bincount(s, s_odds, n)
@@ -266,7 +272,7 @@ def unit_features(
         np.minimum.at(no_name, labels, (name_checked < 0).astype(float))
     # ... and among the other groups of satellites (one man met three times by a maraude,
     # never joined: three groups, one person).
-    among = ~inside & ~anchored[li] & ~anchored[lj]
+    among = ~inside & strong & ~anchored[li] & ~anchored[lj]
     lo, hi = np.minimum(li, lj)[among], np.maximum(li, lj)[among]
     keys, best = _best_pair_per(lo.astype(np.int64) * max(clusters, 1) + hi,
                                 pair_index[among], probability)
@@ -277,7 +283,7 @@ def unit_features(
     group_x = np.column_stack([np.log1p(g_total), np.log1p(g_count), np.log(size),
                                checked, no_name, np.log1p(s_total),
                                np.log1p(s_count), np.full(clusters, density)])[groups]
-    to_known = anchored[li] != anchored[lj]
+    to_known = (anchored[li] != anchored[lj]) & strong
     group_pair = np.full(clusters, -1, dtype=np.int64)
     if to_known.any():
         k, pick = _best_pair_per(np.where(anchored[li], lj, li)[to_known],
@@ -295,9 +301,10 @@ def unit_features(
         k, pick = _best_pair_per(np.concatenate([i[inside], j[inside]]),
                                  np.concatenate([pair_index[inside]] * 2), probability)
         record_pair[k] = pick
-    if (~inside).any():
-        np.maximum.at(best_out, i[~inside], probability[~inside])
-        np.maximum.at(best_out, j[~inside], probability[~inside])
+    outside = ~inside & strong
+    if outside.any():
+        np.maximum.at(best_out, i[outside], probability[outside])
+        np.maximum.at(best_out, j[outside], probability[outside])
     # Reviewed matches carry a probability of 2.
     q = np.clip(best_in, 1e-6, 1 - 1e-6)
     record_x = np.column_stack([np.log(q / (1 - q)), np.log1p(_odds(best_out)),

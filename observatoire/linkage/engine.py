@@ -58,11 +58,10 @@ class LinkageSettings:
     extra_blocking: tuple[tuple[str, ...], ...] = ()
     min_reviewed: int = 20  # reviewed pairs (both answers present) before retraining
     # Train m and the prior with the u of candidate non-matches and on small blocks only
-    # (`_candidate_u`, `_sessions`): precision 0.95 instead of 0.89 on the namesakes stress
-    # family at 2,000 people, 0.93 instead of 0.88 at 20,000 (tuning seed 0), but the
-    # project's sample falls from F1 0.824 to 0.802 and its pseudonymised gap to 0.022:
-    # off by default until that is understood (benchmarks/README.md, bench_robustness).
-    candidate_u: bool = False
+    # (`_candidate_u`, `_sessions`, `_satellite_prior`): on namesake-dense data the prior
+    # of random-pair u is 8 (2,000 people) to 76 (20,000) times the true match rate.
+    # False: the training of earlier versions (Splink's).
+    candidate_u: bool = True
 
 
 @dataclass
@@ -240,6 +239,42 @@ def _candidate_u(
         u[birth] = fellegi_sunter.level_frequencies(gamma[sexes][:, [birth]],
                                                     (comparisons[birth],))[0]
     return u
+
+
+# Pairs with a record lacking a full name are scored with the prior of random-pair u (see
+# `fellegi_sunter.train`), at most this many times the one of full-name pairs.
+SATELLITE_PRIOR_FACTOR = 4.0
+
+
+def _satellite_prior(
+    f: Features,
+    model: fellegi_sunter.FellegiSunter,
+    gamma: np.ndarray,
+    tf_u: dict[int, np.ndarray],
+    i: np.ndarray,
+    j: np.ndarray,
+    probability: np.ndarray,
+) -> np.ndarray:
+    """Probabilities of the pairs where a record has no full name, with a prior between
+    the two that training found: the share of matches among candidates (``model.prior``,
+    right for full names: 0.00054 for a true 0.00056 on the namesakes stress family) and
+    the one of random-pair u (``loose_prior``, 8 to 76 times too high there).
+
+    A record without a full name (initials, a first name, a sighting) joins a person only
+    when it dominates its candidates, its odds against "nobody known" (`cluster`); with
+    the lower prior alone, too few join (the project's sample: pair F1 0.824 -> 0.802).
+    Capped at `SATELLITE_PRIOR_FACTOR` times the full-name prior, so that it does not grow
+    with the population (stress tuning seeds, 20,000 people: precision 0.87 uncapped, 0.90
+    at 4)."""
+    if model.loose_prior is None:
+        return probability
+    loose = np.flatnonzero(~(f.has_names[i] & f.has_names[j]))
+    prior = min(model.loose_prior, SATELLITE_PRIOR_FACTOR * model.prior)
+    shift = np.log2(prior / (1 - prior)) - np.log2(model.prior / (1 - model.prior))
+    weight = model.match_weight(gamma[loose], {k: u[loose] for k, u in tf_u.items()}) + shift
+    out = probability.copy()
+    out[loose] = 1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))
+    return out
 
 
 def _sessions(
@@ -465,6 +500,7 @@ def link_features(
                                  if settings.candidate_u else None)
     tf_u = _tf_u(f, i, j, gamma)
     probability = model.probability(gamma, tf_u)
+    probability = _satellite_prior(f, model, gamma, tf_u, i, j, probability)
     si, sj = _sure_without_birth(model, gamma, tf_u, i, j, probability, settings.threshold)
     model_below = probability < settings.different_below  # before reviewers' answers
     lap("estimation")

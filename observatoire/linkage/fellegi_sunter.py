@@ -22,6 +22,7 @@ class FellegiSunter:
     u: list[np.ndarray]
     prior: float  # share of matches among the candidate pairs
     iterations: int = 0
+    loose_prior: float | None = None
 
     def weights(self) -> list[np.ndarray]:
         """log2(m/u) per comparison and level (the match weight of a level)."""
@@ -186,10 +187,15 @@ def train(
     everything = frozenset(range(len(comparisons)))
     model = estimate(gamma, u_em, comparisons, m=m, fixed=everything)
     model.u = list(u)
+    if u_candidates is not None:
+        model.loose_prior = estimate(gamma, u, comparisons, m=m, fixed=everything).prior
     if total_pairs:
         # As Splink: the prior is the chance that two *random* records match (the matches
         # expected among the candidates, over all pairs). Being a candidate is not counted
         # as evidence, since blocking keys repeat what the comparisons already weigh.
         expected = model.prior * len(gamma)
         model.prior = float(np.clip(expected / total_pairs, 1e-12, 0.5))
+        if model.loose_prior is not None:
+            model.loose_prior = float(np.clip(model.loose_prior * len(gamma) / total_pairs,
+                                              1e-12, 0.5))
     return model

@@ -2,7 +2,8 @@
 populations, the ``--summary`` file, and a review queue a team can finish.
 
 Seeds 100+ only: the calibration (`observatoire.linkage.estimate.Calibration`) was chosen
-on seeds 0-4 of the project's generator. Only synthetic people.
+on seeds 0-4 (stress families namesakes, sparse and clean at 2,000 and 20,000 people, the
+project's generator at its default size). Only synthetic people.
 """
 
 from __future__ import annotations
@@ -53,8 +54,7 @@ def test_the_90_interval_covers_the_truth_on_seeded_populations(population) -> N
     # 11 to 40 % low depending on their size.
     assert np.mean(np.abs(errors)) <= 0.10, errors
     assert np.max(np.abs(errors)) <= 0.20, errors
-    # An interval, not a range from 1 to everything: at most 60 % of the truth wide, and
-    # its low end at least half the estimate.
+    # An interval, not a range from 1 to everything: at most 60 % of the truth wide.
     assert np.median(widths) < 0.6, widths
 
 

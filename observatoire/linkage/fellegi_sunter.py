@@ -22,6 +22,8 @@ class FellegiSunter:
     u: list[np.ndarray]
     prior: float  # share of matches among the candidate pairs
     iterations: int = 0
+    # The prior the u of random pairs gives (trained with `u_candidates` only): higher,
+    # used for pairs with a record lacking a full name (`engine._satellite_prior`).
     loose_prior: float | None = None
 
     def weights(self) -> list[np.ndarray]:

@@ -298,31 +298,26 @@ def test_the_engine_keeps_apart_a_chain_of_two_sexes() -> None:
     assert persons["m"] != persons["f"]
 
 
-def test_a_group_of_nicknames_counts_as_the_checked_groups_of_its_source() -> None:
+def test_a_strong_link_makes_a_unit_less_likely_to_be_somebody_new() -> None:
     import numpy as np
 
-    from observatoire.linkage.estimate import Calibration, estimate_people
+    from observatoire.linkage.estimate import estimate_people
 
-    # Record 0 is a person (full name); 1-20 are satellites of one source whose names some
-    # anchor carries (each half likely new), 21 a nickname nobody carries, 22 a sighting.
-    n = 23
-    labels = np.arange(n)
-    anchor = np.zeros(n, dtype=bool)
-    anchor[0] = True
-    name_checked = np.array([1] + [1] * 20 + [0, -1], dtype=np.int8)
-    source = np.array([0] + [1] * 21 + [2])
-    i, j = np.zeros(20, dtype=np.int64), np.arange(1, 21)
-    p = np.full(20, 0.5)  # odds 1: "new" = 1 / (1 + 1)
-    raw = Calibration(known_odds=1.0)  # the pair odds as they are
-    before = estimate_people(labels, i, j, p, anchor=anchor, calibration=raw)
-    after = estimate_people(labels, i, j, p, anchor=anchor, name_checked=name_checked,
-                            source=source, calibration=raw)
-    assert before.expected.sum() == 1 + 20 * 0.5 + 1 + 1  # the nickname counts one
-    assert after.expected.sum() == 1 + 20 * 0.5 + 0.5 + 1  # now as its source's groups
-    # Fewer checked groups than the minimum: no correction.
-    few = estimate_people(labels, i, j, p, anchor=anchor, name_checked=name_checked,
-                          source=source, min_checked_groups=21, calibration=raw)
-    assert few.expected.sum() == before.expected.sum()
+    # Records 0-3 are persons with a full name, each alone; 4 and 5 are lone sightings.
+    # Person 1 is strongly linked to person 0 (kept apart by the clustering), sighting 4
+    # strongly to person 2; person 3 and sighting 5 resemble nobody.
+    labels = np.arange(6)
+    anchor = np.array([True, True, True, True, False, False])
+    i, j = np.array([0, 2]), np.array([1, 4])
+    p = np.array([0.99, 0.99])
+    e = estimate_people(labels, i, j, p, anchor=anchor)
+    assert e.expected[1] < e.expected[3] and e.expected[0] < e.expected[3]
+    assert e.expected[4] < e.expected[5]
+    assert 0 < e.expected.min() and e.expected.max() <= 1
+    assert e.people == round(e.expected.sum())
+    # The pairs to review: the strong links, each with the variance of its decision.
+    variance = e.sources.pair_variance(len(i))
+    assert (variance > 0).all()
 
 
 def test_a_name_is_checked_when_a_candidate_with_a_full_name_carries_it() -> None:

@@ -2,7 +2,8 @@
 populations, the ``--summary`` file, and a review queue a team can finish.
 
 Seeds 100+ only: the calibration (`observatoire.linkage.estimate.Calibration`) was chosen
-on seeds 0-4 of the project's generator. Only synthetic people.
+on seeds 0-4 (stress families namesakes, sparse and clean at 2,000 and 20,000 people, the
+project's generator at its default size). Only synthetic people.
 """
 
 from __future__ import annotations
@@ -19,31 +20,53 @@ from observatoire.linkage.records import validate_records
 from observatoire.linkage.sample import build_sample_records
 from observatoire.synthetic.stress import generate_stress, stress_scenario
 
-SEEDS = range(100, 110)
+SEEDS = range(100, 108)  # eight draws never tuned on (tuning: seeds 0-4)
+PEOPLE = 600  # a size the calibration was not fitted at (it was at 2,000 and 20,000)
 
 
 def _generator(seed: int) -> pd.DataFrame:
-    return build_sample_records(seed=seed, n_people=1000)
+    return build_sample_records(seed=seed, n_people=PEOPLE)
 
 
-def _stress(seed: int) -> pd.DataFrame:
-    sample = generate_stress(stress_scenario("namesakes", people=1000, seed=seed))
+def _stress(seed: int, scenario: str = "namesakes", people: int = PEOPLE) -> pd.DataFrame:
+    sample = generate_stress(stress_scenario(scenario, people=people, seed=seed))
     truth = sample.truth.set_index("record_id")["person_id"]
     return sample.records.assign(person_id=sample.records["record_id"].map(truth).to_numpy())
 
 
-@pytest.mark.parametrize("population", [_generator, _stress], ids=["generateur", "stress"])
+def _dense(seed: int) -> pd.DataFrame:
+    return _stress(seed, "dense_namesakes")  # a family no setting was chosen on
+
+
+@pytest.mark.parametrize("population", [_generator, _stress, _dense],
+                         ids=["generateur", "stress", "homonymes-denses"])
 def test_the_90_interval_covers_the_truth_on_seeded_populations(population) -> None:
-    covered, widths = 0, []
+    covered, widths, errors = 0, [], []
     for seed in SEEDS:
         records = population(seed)
         truth = records["person_id"].nunique()
         e = link(validate_records(records.drop(columns=["person_id"]))).estimate
         covered += e.low <= truth <= e.high
         widths.append((e.high - e.low) / truth)
-    assert covered >= 8, f"{covered} of 10 intervals cover the truth"
+        errors.append((e.people - truth) / truth)
+    assert covered >= 6, f"{covered} of {len(SEEDS)} intervals cover the truth: {errors}"
+    # Close to the truth, not only covered: before issue 12 the stress draws came out
+    # 11 to 40 % low depending on their size.
+    assert np.mean(np.abs(errors)) <= 0.10, errors
+    assert np.max(np.abs(errors)) <= 0.20, errors
     # An interval, not a range from 1 to everything: at most 60 % of the truth wide.
     assert np.median(widths) < 0.6, widths
+
+
+def test_the_expected_people_of_the_persons_sum_to_the_estimate() -> None:
+    records = _stress(100)
+    result = link(validate_records(records.drop(columns=["person_id"])))
+    e = result.estimate
+    per_person = result.clusters.groupby("person_id")["expected_people"].first()
+    assert per_person.sum() == pytest.approx(e.people, abs=1.0)
+    assert (e.expected >= 0).all() and (per_person <= result.clusters.groupby(
+        "person_id").size()).all()
+    assert e.low >= e.people / 2 and e.high <= 2 * e.people
 
 
 def _records_file(tmp_path):

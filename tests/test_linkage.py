@@ -145,7 +145,7 @@ def test_link_command_writes_one_row_per_record(tmp_path, capsys, monkeypatch) -
     clusters = pd.read_csv(output, dtype=str)
     assert list(clusters.columns[:2]) == ["record_id", "person_id"]
     assert sorted(clusters["record_id"]) == sorted(_people()["record_id"])
-    assert "personnes distinctes" in capsys.readouterr().err
+    assert "distinctes sur la période" in capsys.readouterr().err  # the one wording
     # The file written is an export of individual records: audited with who wrote it.
     engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'observatoire.sqlite'}")
     with Session(engine) as session:

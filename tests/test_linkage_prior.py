@@ -81,8 +81,10 @@ def test_candidate_non_matches_agree_on_names_more_than_random_pairs() -> None:
 def test_training_sessions_keep_small_name_blocks_only() -> None:
     result, _ = _linked("dense_namesakes", True)
     f, i, j = result.features, result.i, result.j
-    (by_names, _), _ = _sessions(f, i, j, LinkageSettings(candidate_u=True))[:2]
-    (all_names, _), _ = _sessions(f, i, j, LinkageSettings(candidate_u=False))[:2]
+    comparisons = result.model.comparisons
+    (by_names, _), _ = _sessions(f, i, j, LinkageSettings(candidate_u=True), comparisons)[:2]
+    (all_names, _), _ = _sessions(f, i, j, LinkageSettings(candidate_u=False),
+                                  comparisons)[:2]
     assert by_names.sum() < all_names.sum()
     assert not (by_names & ~all_names).any()
     from observatoire.linkage.blocking import blocking_keys

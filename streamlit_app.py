@@ -98,4 +98,4 @@ if user.role.value != "public" and not claimed:
     st.sidebar.caption(f"Connecté : {plain(user.display_name)} ({user.role.label})")
 if stand_ins:
     navigation.setdefault("Compte", []).extend(stand_ins)
-st.navigation(navigation).run()
+st.navigation(navigation, expanded=True).run()  # every page listed (no "View more")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboards.common import choose_territory, engine, plain, signed_in_user
+from observatoire.formats_fr import table_fr
 from observatoire.geo.display import area_map
 from observatoire.model import ObservatoireError, Role
 from observatoire.pipeline import home_page_data
@@ -106,8 +107,8 @@ st.caption(
 )
 with st.expander("Tableau par commune"):
     st.dataframe(
-        communes.drop(columns="geometry")
-        .sort_values("personnes", ascending=False)
+        table_fr(communes.drop(columns="geometry")
+                 .sort_values("personnes", ascending=False))
         .rename(columns={"code": "Code INSEE", "nom": "Commune", "population": "Population",
                          "personnes": "Personnes rencontrées", "pour_10000": "Pour 10 000 hab.",
                          "parent_code": "Commune parente"}),

@@ -61,18 +61,24 @@ if periods:
                f"{convention.report_deadline[:2]} de l'année suivante ; signataires : "
                + plain(" ; ".join(convention.signatories) or "—"))
 
+def _blank_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Empty cells as "" (an editor draws a missing value as "None"); the spreadsheet
+    parser reads them as empty cells, as in an imported file."""
+    return frame.astype(object).where(frame.notna(), "")
+
+
 edit, sheet, history = st.tabs(["Actions et objectifs", "Tableur", "Versions et historique"])
 
 if convention is not None:
     with edit, st.form("convention_edition"):
         st.markdown("**Actions** (une ligne par action ; partenaires séparés par « ; »)")
-        actions = exchange.actions_frame(convention)
+        actions = _blank_text(exchange.actions_frame(convention))
         actions.index = range(1, len(actions) + 1)
         edited_actions = st.data_editor(actions, num_rows="dynamic", width="stretch",
                                         key="convention_actions")
         st.markdown("**Indicateurs et objectifs par année** (« Catalogue » : oui pour un "
                     "indicateur calculé par l'observatoire)")
-        indicators = exchange.indicators_frame(convention)
+        indicators = _blank_text(exchange.indicators_frame(convention))
         indicators.index = range(1, len(indicators) + 1)
         edited_indicators = st.data_editor(indicators, num_rows="dynamic", width="stretch",
                                            key="convention_indicateurs")

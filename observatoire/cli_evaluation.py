@@ -34,7 +34,7 @@ def cmd_convention_export(args: argparse.Namespace) -> int:
     engine = _engine()
     with Session(engine) as session:
         path = export_convention(session, args.territory, args.output, args.year)
-    from observatoire.cli_feeds import audit_cli_export
+    from observatoire.cli_parser import audit_cli_export
 
     audit_cli_export("convention.export", args, engine, territory=args.territory)
     print(f"Convention écrite : {path} (feuilles Convention, Actions, Indicateurs). "

@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from observatoire.cli_parser import audit_cli_export
 from observatoire.config import KEY_ENV, KEY_FILE_ENV, load_secret_key
 from observatoire.model import DEFAULT_PARTNER, ObservatoireError
 
@@ -38,19 +39,6 @@ def _warn_format_problems() -> None:
         print(f"avertissement : {problem}", file=sys.stderr)
 
 
-
-
-def audit_cli_export(kind: str, args: argparse.Namespace, engine=None, **details) -> None:  # noqa: ANN001
-    """Write a file written by a command to the audit log, under ``--actor`` or the
-    operating-system user (the configured database is opened when the command has none)."""
-    from observatoire.exports import cli_actor, record_export
-
-    if engine is None:
-        from observatoire.config import load_settings
-        from observatoire.pipeline import open_database
-
-        engine = open_database(load_settings())
-    record_export(engine, cli_actor(getattr(args, "actor", None)), kind, **details)
 
 
 def _print_report(report, args: argparse.Namespace, engine=None) -> None:  # noqa: ANN001

@@ -134,7 +134,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     for frame, path in outputs:
         with replaced_atomically(path) as temporary:
             write_clusters(frame, temporary)
-    from observatoire.cli_feeds import audit_cli_export
+    from observatoire.cli_parser import audit_cli_export
 
     audit_cli_export("link", args, file=Path(args.records).name, output=str(args.output),
                      review=str(args.review) if args.review else None,

@@ -72,3 +72,16 @@ def territory_option(parser: argparse.ArgumentParser) -> None:
         help="territoire (dijon-metropole, aix-marseille-provence, paris ou un territoire "
         "importé ; dijon-metropole par défaut)",
     )
+
+
+def audit_cli_export(kind: str, args: argparse.Namespace, engine=None, **details) -> None:  # noqa: ANN001
+    """Write a file written by a command to the audit log, under ``--actor`` or the
+    operating-system user (the configured database is opened when the command has none)."""
+    from observatoire.exports import cli_actor, record_export
+
+    if engine is None:
+        from observatoire.config import load_settings
+        from observatoire.pipeline import open_database
+
+        engine = open_database(load_settings())
+    record_export(engine, cli_actor(getattr(args, "actor", None)), kind, **details)

@@ -185,8 +185,9 @@ def _print_team_codes(campaign_id: int) -> None:
     """The night's team codes (what the printed sheets carry) and whether they still open
     the entry page (`observatoire.countnight.team_code_state`)."""
     from observatoire import countnight
+    from observatoire.team_sheets import team_sheets_table
 
-    sheet = countnight.team_sheets_table(_engine(), campaign_id)
+    sheet = team_sheets_table(_engine(), campaign_id)
     if sheet.empty:
         print("      (aucune équipe)")
         return

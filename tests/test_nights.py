@@ -361,7 +361,10 @@ def test_the_estimate_reads_the_same_on_the_terminal_a_tile_the_publication_and_
         assert not app.exception, app.exception
         shown[page] = app
     sys.modules.pop("dashboards.tableau_commun", None)
-    tile = next(m for m in shown["tableau.py"].metric if m.label == estimate_label())
+    from observatoire.indicators import load_catalogue
+
+    tile_label = load_catalogue()["distinct_people"].tile_label  # the tile's short label
+    tile = next(m for m in shown["tableau.py"].metric if m.label == tile_label)
     captions = [c.value for c in shown["tableau.py"].caption]
     assert f"{tile.value} ({next(c for c in captions if c in text)})" == text
     public = [m.value for m in shown["publication.py"].markdown]

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 from test_survey_factories import interview, make_night
 
-from observatoire import countnight
+from observatoire import countnight, team_sheets
 from observatoire.store.db import make_engine
 
 REPO = Path(__file__).resolve().parents[1]
@@ -190,7 +190,7 @@ def test_the_end_of_round_with_people_met_says_how_many(night_db):
 
 def test_the_printed_sheet_uses_the_tablet_words(night_db):
     engine, night = night_db
-    sheets = countnight.team_sheets_html(engine, night.campaign_id)
+    sheets = team_sheets.team_sheets_html(engine, night.campaign_id)
     assert countnight.NOBODY_MET in sheets
     assert "(« personne rencontrée »)" not in sheets
 
@@ -199,6 +199,8 @@ def test_changing_team_forgets_it_in_the_sidebar_and_the_address(night_db):
     _, night = night_db
     team = night.teams[0]
     at = _entry(team, app=True)
+    # The sidebar names the team once the session has accepted its code (the next run).
+    at.run()
     assert any(team in c.value for c in at.sidebar.caption)
     _button(at, "Changer d'équipe").click().run()
     assert not at.exception, at.exception

@@ -33,8 +33,33 @@ def browser():
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
+        yield _Patient(browser)
         browser.close()
+
+
+# How long a browser test waits for the app at most: the suite runs on loaded machines, and
+# a wait is not a speed check (the page benchmark measures speed).
+WAIT_MS = 120_000
+
+
+class _Patient:
+    """The browser, whose pages and contexts wait up to `WAIT_MS` for what they look for."""
+
+    def __init__(self, browser) -> None:  # noqa: ANN001 - playwright's Browser
+        self._browser = browser
+
+    def new_page(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        page = self._browser.new_page(*args, **kwargs)
+        page.set_default_timeout(WAIT_MS)
+        return page
+
+    def new_context(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        context = self._browser.new_context(*args, **kwargs)
+        context.set_default_timeout(WAIT_MS)
+        return context
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self._browser, name)
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def _sign_in(page, url: str, login: str) -> None:
     page.get_by_label("Identifiant").fill(login)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
-    page.get_by_text("Connecté").first.wait_for(timeout=30_000)
+    page.get_by_text("Connecté").first.wait_for(timeout=120_000)
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -130,7 +130,7 @@ def test_optional_gps_position_is_stored_and_never_blocks(
     page.goto(f"{app.url}/?equipe={night.teams[0]}", wait_until="networkidle")
     page.get_by_role("button", name="Position GPS").click(timeout=60_000)
     expected = "Position prise pour cette fiche" if allowed else "Sans position"
-    page.get_by_text(expected).wait_for(timeout=30_000)
+    page.get_by_text(expected).wait_for(timeout=120_000)
     page.screenshot(path=str(artifacts / f"saisie-gps-{name}.png"), full_page=True)
     page.get_by_role("button", name="Endormie", exact=True).click()
     page.get_by_text("Fiche enregistrée").first.wait_for()

@@ -45,7 +45,7 @@ def _sign_in(browser, app, login: str):  # noqa: ANN001, ANN202
     page.get_by_label("Identifiant").fill(login)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
-    page.get_by_text("Connecté").first.wait_for(timeout=30_000)
+    page.get_by_text("Connecté").first.wait_for(timeout=120_000)
     return page
 
 
@@ -84,7 +84,7 @@ def test_the_report_page_and_the_convention_editor_at_desktop_size(browser, app,
 def test_the_monitoring_body_sees_the_report_and_not_the_editor(browser, app, artifacts):
     page = _sign_in(browser, app, "ddets")
     # The menu is drawn again for the signed-in role: wait for its report link.
-    page.get_by_role("link", name="Rapport d'exécution").first.wait_for(timeout=30_000)
+    page.get_by_role("link", name="Rapport d'exécution").first.wait_for(timeout=120_000)
     assert page.get_by_role("link", name="Convention").count() == 0
     assert page.get_by_role("link", name="Revue des doublons").count() == 0
     page.get_by_role("link", name="Rapport d'exécution").first.evaluate("a => a.click()")

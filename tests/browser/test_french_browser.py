@@ -49,14 +49,14 @@ def test_the_campaign_page_has_no_english_streamlit_text(browser, app, artifacts
     page.get_by_label("Identifiant").fill("marie")
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
-    page.get_by_text("Connecté").first.wait_for(timeout=30_000)
+    page.get_by_text("Connecté").first.wait_for(timeout=120_000)
     # In-app navigation keeps the session (on a tablet the sidebar is folded: the link is
     # clicked as a tap on the opened menu would).
     page.get_by_role("link", name="Campagnes").first.evaluate("a => a.click()")
     page.get_by_text("Nouvelle campagne").first.click(timeout=60_000)
     uploader = page.get_by_test_id("stFileUploader").first
     uploader.wait_for(state="attached", timeout=60_000)
-    page.wait_for_function("document.documentElement.lang === 'fr'", timeout=30_000)
+    page.wait_for_function("document.documentElement.lang === 'fr'", timeout=120_000)
     page.wait_for_timeout(1500)
     text = uploader.text_content() or ""
     assert "Mo au plus par fichier" in text, text

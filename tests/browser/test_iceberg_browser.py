@@ -37,7 +37,7 @@ def test_the_iceberg_section_at_desktop_size(browser, app, artifacts):
     page.get_by_label("Identifiant").fill("marie")
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
-    page.get_by_text("Connecté").first.wait_for(timeout=30_000)
+    page.get_by_text("Connecté").first.wait_for(timeout=120_000)
     page.get_by_role("link", name="Flux et Logement d'abord").first.evaluate("a => a.click()")
     page.get_by_role("heading", name="Flux et indicateurs Logement d'abord").wait_for(
         timeout=60_000)
@@ -49,7 +49,7 @@ def test_the_iceberg_section_at_desktop_size(browser, app, artifacts):
     page.screenshot(path=str(artifacts / "iceberg-bureau-equipe-01-couches.png"))
     expander = page.get_by_text("Sensibilité : chaque modèle").first
     expander.click()
-    page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=30_000)
+    page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=120_000)
     page.locator("[data-testid='stDataFrame']").first.scroll_into_view_if_needed()
     page.wait_for_timeout(1000)
     assert page.get_by_text("Traceback").count() == 0

@@ -80,7 +80,7 @@ def test_staff_downloads_are_built_on_click_and_audited(browser, served, artifac
     page.get_by_label("Identifiant").fill("camille.test")
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
-    page.get_by_text("Connecté").first.wait_for(timeout=30_000)
+    page.get_by_text("Connecté").first.wait_for(timeout=120_000)
     page.get_by_role("link", name="Campagnes").first.evaluate("a => a.click()")
     page.get_by_role("heading", name="Campagnes de comptage").wait_for(timeout=60_000)
     _settle(page)

@@ -58,15 +58,15 @@ def test_a_deactivated_account_loses_its_pages_at_once(served, browser, artifact
     page.get_by_label("Identifiant").fill("marie")
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
-    page.get_by_text("Connecté").first.wait_for(timeout=30_000)
+    page.get_by_text("Connecté").first.wait_for(timeout=120_000)
     # The sidebar's navigation is drawn after the page's text: wait for it.
-    page.get_by_role("link", name="Campagnes").wait_for(timeout=30_000)
+    page.get_by_role("link", name="Campagnes").wait_for(timeout=120_000)
     assert page.get_by_role("link", name="Campagnes").count() == 1
     with Session(engine) as session, session.begin():
         access_repository.update_user(session, "marie", actor="alex", active=False)
     page.get_by_role("link", name="Connexion").first.evaluate("a => a.click()")
     _settle(page)
-    page.get_by_text("Session fermée").first.wait_for(timeout=30_000)
+    page.get_by_text("Session fermée").first.wait_for(timeout=120_000)
     page.screenshot(path=str(artifacts / "securite-compte-desactive.png"))
     assert page.get_by_role("link", name="Campagnes").count() == 0
     assert page.get_by_label("Mot de passe").count() == 1
@@ -80,7 +80,7 @@ def test_signing_out_forgets_the_team_code_of_the_address(served, browser):
     _settle(page)
     page.get_by_role("button", name="Se déconnecter").click()
     _settle(page)
-    page.get_by_label("Identifiant").wait_for(timeout=30_000)
+    page.get_by_label("Identifiant").wait_for(timeout=120_000)
     assert "equipe=" not in page.url
     page.reload(wait_until="networkidle")
     _settle(page)
@@ -95,7 +95,7 @@ def test_a_protected_page_opened_by_its_address_asks_to_sign_in(served, browser,
     _settle(page)
     notice = page.get_by_text("La page « Revue des doublons » est réservée aux personnes "
                               "connectées")
-    notice.wait_for(timeout=30_000)
+    notice.wait_for(timeout=120_000)
     assert notice.is_visible()
     assert page.get_by_text("Page not found").count() == 0  # Streamlit's English modal
     assert page.get_by_text("Revue des doublons", exact=True).count() == 0  # not the page

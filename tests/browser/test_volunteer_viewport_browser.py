@@ -68,7 +68,7 @@ def _tap_at_bottom(button) -> None:
 def _settled(page) -> None:
     """Wait until Streamlit has finished the rerun the last tap started."""
     page.wait_for_timeout(300)
-    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=30_000)
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=120_000)
     page.wait_for_timeout(300)
 
 
@@ -83,7 +83,7 @@ def test_a_volunteer_sees_each_outcome_where_they_tapped(browser, app_and_night,
     # 1. Join: the page speaks French, Streamlit's own hints included.
     page.goto(f"{app.url}/saisie", wait_until="networkidle")
     page.get_by_label("Code d'équipe").wait_for(timeout=60_000)
-    page.wait_for_function("document.documentElement.lang === 'fr'", timeout=30_000)
+    page.wait_for_function("document.documentElement.lang === 'fr'", timeout=120_000)
     page.get_by_label("Code d'équipe").fill(first.lower())
     page.wait_for_timeout(300)
     assert not page.get_by_text("Press Enter").count()

@@ -30,7 +30,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 # Sidebar title of each page, in the order of the sidebar (staff role; admin for the last).
 PAGES = ["Accueil", "Carte publiée", "Tableau de bord", "Flux et Logement d'abord",
-         "Qualité des données", "Revue des doublons", "Campagnes", "Couverture en direct",
+         "Qualité des données", "Revue des doublons", "Rapport d'exécution", "Convention",
+         "Chiffres saisis", "Campagnes", "Couverture en direct",
          "Comptes et réglages"]  # fmt: skip
 COLD_BUDGET_S, WARM_BUDGET_S = 3.0, 1.5
 PASSWORD = "quatre tuiles sous la pluie"

@@ -133,6 +133,9 @@ def _answers(questionnaire: Questionnaire, form_id: str, year: int) -> dict:
     return values
 
 
+REPEATED = "Fiche enregistrée ✓ (envoi répété ignoré : elle ne compte qu'une fois)."
+
+
 def _say(kind: str, text: str, where: str) -> None:
     """Keep a message for the next run, shown next to the button that was tapped
     (``where``: ``quick``, ``form`` or ``report``), where the volunteer is looking."""
@@ -143,7 +146,8 @@ def _send(team_code: str, sector_code: str, form_id: str, answers: dict, where: 
     """Submit and remember the outcome for this form; runs in a button callback."""
     sent = st.session_state.setdefault("sent_forms", {})
     if form_id in sent:  # the same form tapped twice: already handled, show it again
-        _say("info", "Fiche déjà enregistrée (envoi répété ignoré).", where)
+        # The volunteer tapped twice: the answer they wait for is still "saved", once.
+        _say("success", REPEATED, where)
         return
     latitude, longitude = st.session_state.get(f"position:{form_id}") or (None, None)
     submission = Submission(
@@ -169,7 +173,7 @@ def _send(team_code: str, sector_code: str, form_id: str, answers: dict, where: 
     text = (
         f"Fiche enregistrée ✓ — {_people(receipt.team_tally)} par l'équipe."
         if receipt.created
-        else "Fiche déjà enregistrée (envoi répété ignoré)."
+        else REPEATED
     )
     if receipt.practice:
         text += " (entraînement : hors résultats)"

@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from observatoire.evaluation.convention import EACH_YEAR, Convention, _french
-from observatoire.evaluation.sheets import Problem, SheetImportError, number
+from observatoire.evaluation.sheets import Problem, SheetImportError, number, rows_of
 from observatoire.indicators.catalogue import PRIORITIES, UNITS, load_catalogue
 
 HEADER, ACTIONS, INDICATORS = "Convention", "Actions", "Indicateurs"
@@ -152,7 +152,7 @@ def _actions(reader: _Reader, sheet: str, frame: pd.DataFrame, old: dict) -> lis
     if _missing_columns(reader, sheet, frame, ["N°", "Titre", "Priorité du plan (1-5)"]):
         return []
     actions, seen = [], set()
-    for row, cells in frame.iterrows():
+    for row, cells in rows_of(frame):
         get = lambda c, r=row, v=cells: reader.text(sheet, r, c, v.get(c))  # noqa: E731
         number_ = get("N°")
         if not number_:
@@ -203,7 +203,7 @@ def _indicators(reader: _Reader, sheet: str, frame: pd.DataFrame,
     for action in actions:
         action["indicators"] = []
     seen = set()
-    for row, cells in frame.iterrows():
+    for row, cells in rows_of(frame):
         get = lambda c, r=row, v=cells: reader.text(sheet, r, c, v.get(c))  # noqa: E731
         number_, ident = get("N° action"), get("Identifiant")
         if number_ not in by_number:
@@ -264,7 +264,7 @@ def _header(reader: _Reader, frame: pd.DataFrame, base: dict) -> dict:
     fields = dict(base)
     funding = {}
     by_label = _FIELDS
-    for row, cells in frame.iterrows():
+    for row, cells in rows_of(frame):
         label = reader.text(HEADER, row, "Champ", cells.get("Champ"))
         value = cells.get("Valeur")
         if label.startswith("Financement de l'État "):

@@ -4,6 +4,7 @@ Nothing is stored when a problem blocks: the caller gets `SheetImportError`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +97,15 @@ def _table(rows: list) -> pd.DataFrame:
     frame.index = range(2, len(body) + 2)
     frame = frame.loc[:, [h for h in header if h]]
     return frame[frame.notna().any(axis=1)] if not frame.empty else frame
+
+
+def rows_of(frame: pd.DataFrame) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """``(row number, {column: text or None})`` for each row of a table of `read_sheets`:
+    an empty cell is ``None``, never NaN (pandas 3 infers a string dtype for a row of text
+    and writes its missing values NaN)."""
+    for row, values in zip(frame.index, frame.to_dict("records"), strict=True):
+        yield int(row), {k: None if v is None or (isinstance(v, float) and v != v) else v
+                         for k, v in values.items()}
 
 
 def _text(value: object) -> str | None:

@@ -20,7 +20,13 @@ from observatoire.evaluation.convention import (
     all_conventions,
     load_convention,
 )
-from observatoire.evaluation.sheets import Problem, SheetImportError, number, read_sheets
+from observatoire.evaluation.sheets import (
+    Problem,
+    SheetImportError,
+    number,
+    read_sheets,
+    rows_of,
+)
 from observatoire.model import ObservatoireError
 from observatoire.store import evaluation_repository as store
 
@@ -197,7 +203,7 @@ def import_figures(session: Session, territory_slug: str, path: str | Path, *,
     units = indicator_units(session, territory_slug)
     communes = {c.code for c in repository.get_territory(session, territory_slug).communes}
     entries = []
-    for row, cells in frame.iterrows():
+    for row, cells in rows_of(frame):
         def cell(header, r=row, c=cells):  # noqa: ANN001, ANN202
             value = c.get(header)
             if value is not None and is_formula(str(value)):

@@ -95,3 +95,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not passed and exitstatus == 0:
         reporter.write_line("ERREUR : aucun test PostgreSQL n'a été exécuté (--require-postgres).")
         session.exitstatus = 1
+
+
+@pytest.fixture
+def night_db(tmp_path, monkeypatch):
+    """An open count night (`test_survey_factories.make_night`) on a fresh SQLite database
+    that the pages read (``OBSERVATOIRE_DATABASE_URL``), caches emptied: ``(engine, night)``."""
+    from test_survey_factories import make_night
+
+    url = f"sqlite:///{tmp_path / 'observatoire.sqlite'}"
+    monkeypatch.setenv("OBSERVATOIRE_DATABASE_URL", url)
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OBSERVATOIRE_TERRITORY", "test-territoire")
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    engine = make_engine(url)
+    night = make_night(engine)
+    import streamlit as st
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield engine, night
+    engine.dispose()

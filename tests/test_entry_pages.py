@@ -11,31 +11,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
-from test_survey_factories import interview, make_night, sign_in_staff
+from test_survey_factories import interview, sign_in_staff
 
 from observatoire import countnight, team_sheets
 from observatoire.access import PUBLIC_USER, SESSION_KEY, can_open, current_user
 from observatoire.model import Role
-from observatoire.store.db import make_engine
 
 REPO_PAGES = "../dashboards/"
-
-
-@pytest.fixture
-def night_db(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'observatoire.sqlite'}"
-    monkeypatch.setenv("OBSERVATOIRE_DATABASE_URL", url)
-    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("OBSERVATOIRE_TERRITORY", "test-territoire")
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
-    engine = make_engine(url)
-    night = make_night(engine)
-    import streamlit as st
-
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield engine, night
-    engine.dispose()
 
 
 STAFF = "camille.test"

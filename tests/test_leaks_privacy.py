@@ -383,25 +383,6 @@ def test_the_import_blocks_every_payload_and_stores_none_as_a_formula(db, tmp_pa
 # --- the pages' downloads --------------------------------------------------------------------
 
 
-@pytest.fixture
-def night(tmp_path, monkeypatch):
-    from observatoire.store.db import make_engine
-
-    url = f"sqlite:///{tmp_path / 'observatoire.sqlite'}"
-    monkeypatch.setenv("OBSERVATOIRE_DATABASE_URL", url)
-    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("OBSERVATOIRE_TERRITORY", "test-territoire")
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
-    engine = make_engine(url)
-    made = make_night(engine)
-    import streamlit as st
-
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield engine, made
-    engine.dispose()
-
-
 def _page(name: str):
     from streamlit.testing.v1 import AppTest
 
@@ -409,10 +390,10 @@ def _page(name: str):
                              default_timeout=60)
 
 
-def test_the_team_leader_table_never_holds_a_live_formula(night):
+def test_the_team_leader_table_never_holds_a_live_formula(night_db):
     from observatoire import countnight
 
-    engine, made = night
+    engine, made = night_db
     for payload in PAYLOADS:
         countnight.submit(engine, interview(made.teams[0], comment=payload))
     at = _page("terrain.py")
@@ -428,7 +409,7 @@ def test_the_team_leader_table_never_holds_a_live_formula(night):
     assert [c for c in cells if c.startswith(_FORMULA_START) or is_formula(c)] == []
 
 
-def test_the_campaign_page_team_csv_never_holds_a_live_formula(night, monkeypatch):
+def test_the_campaign_page_team_csv_never_holds_a_live_formula(night_db, monkeypatch):
     import streamlit
 
     from observatoire import team_sheets

@@ -8,32 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
-from test_survey_factories import interview, make_night
+from test_survey_factories import interview
 
 from observatoire import countnight, team_sheets
-from observatoire.store.db import make_engine
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def night_db(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'observatoire.sqlite'}"
-    monkeypatch.setenv("OBSERVATOIRE_DATABASE_URL", url)
-    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("OBSERVATOIRE_TERRITORY", "test-territoire")
-    monkeypatch.syspath_prepend(str(REPO))
-    engine = make_engine(url)
-    night = make_night(engine)
-    import streamlit as st
-
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield engine, night
-    engine.dispose()
 
 
 def _scalar(engine, sql: str):

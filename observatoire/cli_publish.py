@@ -78,6 +78,12 @@ def cmd_publish(args: argparse.Namespace) -> int:
     for kind, path in files.items():
         print(f"{kind}\t{path}")
     _print_estimates(publication, sys.stderr)
+    if args.campaign is None:
+        from observatoire.nights import newer_unpublished_notice
+
+        notice = newer_unpublished_notice(engine, args.territory, publication)
+        if notice:
+            print(notice, file=sys.stderr)
     return 0
 
 

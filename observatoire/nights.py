@@ -247,6 +247,54 @@ def published_publication(
     return publication, geometries
 
 
+def newer_unpublished_notice(engine: Engine, territory_slug: str,
+                             published: Publication) -> str | None:  # fmt: skip
+    """What to say when nights newer than ``published`` (the latest published night) are
+    not published yet, naming each with its status and its next step; ``None`` otherwise.
+    `observatoire publish` without ``--campaign`` writes the latest published night only:
+    never an older one silently, never an unfinished one."""
+    nights = list_nights(engine, territory_slug)
+    newer = nights[(pd.to_datetime(nights["night_date"]).dt.date > published.night_date)
+                   & (nights["status"] != CampaignStatus.PUBLISHED.value)]  # fmt: skip
+    if newer.empty:
+        return None
+    lines = [f"  • « {n.name} » du {pd.Timestamp(n.night_date):%d/%m/%Y} (n°{n.campaign_id}, "
+             f"{n.statut.lower()}) : {_next_step(CampaignStatus(n.status), n.campaign_id)}"
+             for n in newer.itertuples(index=False)]  # fmt: skip
+    return (f"Attention : la publication écrite est celle de « {published.campaign} » du "
+            f"{published.night_date:%d/%m/%Y}, la dernière nuit publiée. "
+            f"{len(newer)} nuit(s) plus récente(s) ne sont pas publiées et n'y figurent pas :\n"
+            + "\n".join(lines))
+
+
+def _next_step(status: CampaignStatus, campaign_id: int) -> str:
+    if status is CampaignStatus.VALIDATED:
+        return f"publiez-la avec {_command('publish', campaign_id)}"
+    if status.frozen:
+        return (f"validez-la avec {_command('validate', campaign_id)}, puis "
+                f"{_command('publish', campaign_id)}")
+    return (f"comptage pas terminé : fermez-la avec {_command('close', campaign_id)} une "
+            "fois la saisie finie, puis validate et publish")
+
+
+PUBLISHED_NIGHT_COLUMNS = ["campaign_id", "name", "night_date", "rue", "lieux", "total",
+                           "distinct", "hidden", "version", "published_at"]  # fmt: skip
+
+
+def published_nights(engine: Engine, territory_slug: str) -> pd.DataFrame:
+    """Every published night of a territory with the figures of its latest version
+    (`Publication.night_figures`), oldest night first: the nights, and the only figures of
+    them, that the yearly report reads. An open, closed or validated night is not there;
+    data changed after publication does not change them (a new version does)."""
+    with Session(engine) as session:
+        rows = [{"campaign_id": v.campaign_id,
+                 **Publication.from_figures(v.figures).night_figures(),
+                 "version": v.version, "published_at": v.published_at}
+                for v in publication_repository.latest_versions(session, territory_slug)]
+    frame = pd.DataFrame(rows, columns=PUBLISHED_NIGHT_COLUMNS)
+    return frame.sort_values(["night_date", "campaign_id"]).reset_index(drop=True)
+
+
 def version_history(engine: Engine, campaign_id: int) -> pd.DataFrame:
     """The published versions of a night: ``version``, ``publiee_le``, ``auteur``, ``note``."""
     with Session(engine) as session:

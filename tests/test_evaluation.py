@@ -97,24 +97,43 @@ def test_small_counts_leave_the_report_as_secret():
     assert "7" not in " ".join(report.overview["Valeur"])
 
 
-def test_the_overview_gives_the_estimate_in_all_with_its_interval_under_the_threshold():
+def test_the_overview_gives_the_estimate_in_all_as_its_published_night_holds_it():
+    """The report computes no public figure: the estimate of everybody is the interval the
+    year's latest night published with it shows, else "non publiée" and how to publish."""
+    from observatoire.evaluation.report import NOT_PUBLISHED
+    from observatoire.indicators.wording import HIDDEN_LABEL, hidden_text
+
     convention = load_convention("dijon-metropole", 2025)
     values = _values([])
     without = build_annual_report(convention, 2025, values, NIGHTS, (1800, 1650, 1990),
                                   DisclosureRules())
-    report = build_annual_report(convention, 2025, values, NIGHTS, (1800, 1650, 1990),
-                                 DisclosureRules(rounding=10), hidden=(2437, 2101, 3096))
-    assert len(report.overview) == len(without.overview) + 1
-    row = report.overview[report.overview["Indicateur"].str.contains("systèmes multiples")]
-    assert len(row) == 1
-    # Through the disclosure control like every count: rounded here.
-    assert row["Valeur"].iloc[0] == "2\u202f440 personnes"
-    assert "intervalle à 95 % : 2\u202f100 personnes à 3\u202f100 personnes" in (
-        row["Commentaire"].iloc[0])
-    small = build_annual_report(convention, 2025, values, NIGHTS, None, DisclosureRules(),
-                                hidden=(9, 4, 30))
-    shown = small.overview.set_index("Indicateur").iloc[-1]
-    assert shown["Valeur"] == SECRET and f"{SECRET} à 30 personnes" in shown["Commentaire"]
+    row = without.overview.set_index("Indicateur").loc[HIDDEN_LABEL]
+    assert row["Valeur"] == NOT_PUBLISHED
+    assert "observatoire nuit publish ID --estimation-totale" in row["Commentaire"]
+    held = NIGHTS.assign(hidden=[hidden_text(1900, 2600), hidden_text(2100, 3100)])
+    report = build_annual_report(convention, 2025, values, held, (1800, 1650, 1990),
+                                 DisclosureRules(rounding=10))
+    assert len(report.overview) == len(without.overview)
+    row = report.overview.set_index("Indicateur").loc[HIDDEN_LABEL]
+    # The published text as it is: the interval only, never a point of the report's own.
+    assert row["Valeur"] == "intervalle à 95 % : 2\u202f100 à 3\u202f100"
+    assert "30/01/2025" in row["Commentaire"]
+    # A night of another year holding it is not this year's.
+    older = NIGHTS.assign(hidden=[hidden_text(1900, 2600), None])
+    shown = build_annual_report(convention, 2025, values, older, None, DisclosureRules())
+    assert shown.overview.set_index("Indicateur").loc[HIDDEN_LABEL, "Valeur"] == NOT_PUBLISHED
+
+
+def test_a_secret_published_total_reads_secret_in_the_report():
+    convention = load_convention("dijon-metropole", 2025)
+    nights = NIGHTS.assign(total=[290.0, float("nan")])
+    report = build_annual_report(convention, 2025, _values([]), nights, None,
+                                 DisclosureRules())
+    overview = report.overview.set_index("Indicateur")["Valeur"]
+    assert overview["Nuit de la Solidarité du 30/01/2025 : personnes décomptées (a minima)"] \
+        == SECRET
+    assert overview["Évolution depuis la première nuit (2023)"] == SECRET
+    assert report.actions.set_index("N°").loc["15", "Valeur(s) 2025"] == SECRET
 
 
 @pytest.fixture(scope="module")
@@ -150,40 +169,39 @@ def test_report_annual_on_the_sample(sample_with_history, tmp_path, monkeypatch,
     assert {"Bilan global", "Budget", "Méthodes et sources", "Indicateurs"} <= set(
         book.sheetnames)
     assert "30/09/2026" in capsys.readouterr().err
-    # The sample's partner files are linked: the overview gives the estimate in all.
+    # No sample night is published with the estimate in all: the row says how to.
     overview = {r[0].value: (r[1].value, r[2].value)
                 for r in book["Bilan global"].iter_rows(min_row=2)}
     hidden = [v for k, v in overview.items() if "systèmes multiples" in k]
-    assert len(hidden) == 1 and hidden[0][0].endswith("personnes")
-    assert hidden[0][1].startswith("intervalle à 95 % : ")
+    assert len(hidden) == 1 and hidden[0][0] == "non publiée"
+    assert "--estimation-totale" in hidden[0][1]
     html = tmp_path / "r.html"
     assert main(["report", "annual", "--territory", "dijon-metropole", "--year", "2025",
                  "--output", str(html)]) == 0
     assert "Rapport d'exécution 2025" in html.read_text(encoding="utf-8")
 
 
-def test_the_report_service_adds_the_estimate_in_all_on_the_sample(sample_with_history):
+def test_the_report_service_reads_the_estimate_in_all_from_the_published_night(
+        sample_with_history):
+    """No night of the sample is published with the estimate of everybody: the report says
+    so (it computes none of its own); the published nights' totals are the report's."""
     from observatoire.config import load_settings
+    from observatoire.evaluation.report import NOT_PUBLISHED
     from observatoire.evaluation.service import annual_report
-    from observatoire.indicators.hidden_service import hidden_estimate
+    from observatoire.indicators.wording import HIDDEN_LABEL
+    from observatoire.nights import published_nights
     from observatoire.pipeline import open_database
 
     engine = open_database(load_settings({"OBSERVATOIRE_DATA_DIR": str(sample_with_history)}))
-    report = annual_report(engine, "dijon-metropole", 2025, hidden_draws=4,
-                           hidden_replicates=40)
-    expected = hidden_estimate(engine, "dijon-metropole", draws=4, replicates=40)
+    report = annual_report(engine, "dijon-metropole", 2025)
+    nights = published_nights(engine, "dijon-metropole")
     engine.dispose()
-    overview = report.overview.set_index("Indicateur")
-    row = overview[overview.index.str.contains("systèmes multiples")]
-    assert len(row) == 1
-    low, high = expected.interval_95
-    number = lambda v: f"{v:,}".replace(",", "\u202f") + " personnes"  # noqa: E731
-    assert row["Valeur"].iloc[0] == number(expected.estimate)
-    assert row["Commentaire"].iloc[0].startswith(
-        f"intervalle à 95 % : {number(low)} à {number(high)}")
-    # The sample's partner files are linked: more people in all than known to the partners.
-    known = overview[overview.index.str.contains("estimation dédoublonnée")]["Valeur"].iloc[0]
-    assert int(known.split()[0].replace("\u202f", "")) < expected.estimate
+    overview = report.overview.set_index("Indicateur")["Valeur"]
+    assert overview[HIDDEN_LABEL] == NOT_PUBLISHED
+    night = nights[pd.to_datetime(nights["night_date"]).dt.year == 2025].iloc[-1]
+    label = (f"Nuit de la Solidarité du {pd.Timestamp(night['night_date']):%d/%m/%Y} : "
+             "personnes décomptées (a minima)")
+    assert overview[label] == f"{int(night['total']):,}".replace(",", "\u202f") + " personnes"
 
 
 def test_report_annual_refuses_a_bad_output_before_reading_anything(tmp_path, monkeypatch,

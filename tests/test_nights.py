@@ -372,8 +372,7 @@ def test_the_estimate_reads_the_same_on_the_terminal_a_tile_the_publication_and_
     from observatoire.evaluation.service import annual_report
 
     # The yearly report of the convention's last year (Dijon 2023-2025): the same figure.
-    report = annual_report(engine, "dijon-metropole", 2025, hidden_draws=2,
-                           hidden_replicates=10)  # fmt: skip
+    report = annual_report(engine, "dijon-metropole", 2025)
     engine.dispose()
     rows = report.overview.set_index("Indicateur")["Valeur"]
     assert rows[estimate_label()] == text
@@ -599,3 +598,81 @@ def test_the_estimate_of_everybody_is_published_only_as_a_protected_interval(sam
     with pytest.raises(PublicationStepError, match="aucune personne rapprochée"):
         publish_night(engine, new_id, "marie", with_hidden_estimate=True)
     assert len(version_history(engine, new_id)) == before
+
+
+REPORT_NIGHT = "Nuit de test du rapport"
+
+
+def _report_rows(engine, year: int) -> tuple[pd.Series, pd.Series]:
+    from observatoire.evaluation.service import annual_report
+
+    report = annual_report(engine, "dijon-metropole", year)
+    return (report.overview.set_index("Indicateur")["Valeur"],
+            report.actions.set_index("N°")[f"Valeur(s) {year}"])  # fmt: skip
+
+
+def test_the_yearly_report_lists_a_night_only_once_published(sample):
+    """The execution report reads the published version of a night, nothing else: an
+    unpublished night (closed, validated) is absent; once published, its figure is the
+    published one, and stays so when the raw data change afterwards (a new version is what
+    changes it). The estimate of everybody reads "non publiée" until a night holds it."""
+    from sqlalchemy import delete, func, select
+
+    from observatoire import countnight
+    from observatoire.evaluation.report import NOT_ENTERED, NOT_PUBLISHED
+    from observatoire.geo.sectors import generate_grid_sectors
+    from observatoire.indicators.wording import HIDDEN_LABEL
+    from observatoire.nights import (
+        publish_night,
+        published_nights,
+        published_publication,
+        validate_night,
+    )
+    from observatoire.pipeline import SAMPLE_SECTOR_SIZE_M
+    from observatoire.store import repository
+    from observatoire.store.tables import ObservationRow
+    from observatoire.synthetic import generate_sample
+
+    settings, engine, _ = sample
+    with Session(engine) as session:
+        communes = repository.territory_communes(session, "dijon-metropole")
+    sectors = generate_grid_sectors(communes, SAMPLE_SECTOR_SIZE_M)
+    night = generate_sample(communes, sectors, seed=25, n_people=300,
+                            night_date=dt.date(2025, 1, 30), campaign_name=REPORT_NIGHT)
+    night_id, _ = countnight.replay_sample(engine, "dijon-metropole", night, sectors,
+                                           name=REPORT_NIGHT, lock=True)  # fmt: skip
+    row = "Nuit de la Solidarité du 30/01/2025 : personnes décomptées (a minima)"
+    # Closed, then validated: not in the report (neither the overview nor action 15).
+    for step in ("closed", "validated"):
+        if step == "validated":
+            validate_night(engine, night_id, "marie", sign_off="nuit de test du rapport")
+        overview, actions = _report_rows(engine, 2025)
+        assert row not in overview.index, step
+        assert overview["Nuit de la Solidarité 2025"] == NOT_ENTERED, step
+        assert actions["15"] == NOT_ENTERED, step
+        assert night_id not in set(published_nights(engine, "dijon-metropole")["campaign_id"])
+    assert overview[HIDDEN_LABEL] == NOT_PUBLISHED
+
+    publish_night(engine, night_id, "marie")
+    publication, _ = published_publication(engine, "dijon-metropole", night_id)
+    published = publication.night_figures()
+    assert published["total"] is not None and published["total"] >= 11
+    assert published["rue"] + published["lieux"] == published["total"]
+    shown = f"{published['total']:,}".replace(",", "\u202f") + " personnes"
+    overview, actions = _report_rows(engine, 2025)
+    assert overview[row] == shown
+    assert actions["15"] == shown
+    assert "Nuit de la Solidarité 2025" not in overview.index
+    assert overview[HIDDEN_LABEL] == NOT_PUBLISHED  # published without it
+
+    # The raw data change after publication (a third of the street records go): the
+    # report keeps the published figure.
+    with Session(engine) as session, session.begin():
+        ids = session.scalars(select(ObservationRow.id)
+                              .where(ObservationRow.campaign_id == night_id)).all()
+        session.execute(delete(ObservationRow).where(ObservationRow.id.in_(ids[::3])))
+        left = session.scalar(select(func.count()).select_from(ObservationRow)
+                              .where(ObservationRow.campaign_id == night_id))  # fmt: skip
+    assert left < len(ids)
+    overview, actions = _report_rows(engine, 2025)
+    assert overview[row] == shown and actions["15"] == shown

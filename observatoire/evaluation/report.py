@@ -5,9 +5,11 @@ value for the year, distance to the target and a comment field; the overall revi
 nights, de-duplicated estimate with its interval, *Logement d'abord* indicators, trend since
 the first night); the budget per action; methods and sources. A figure counting people goes
 through the disclosure control before it leaves the observatory: under the threshold it
-reads "secret".
+reads "secret". The report reads the count nights only as published (their latest
+version): it computes no public figure of its own.
 
     report = build_annual_report(convention, 2025, values, nights, distinct, rules)
+    # nights: the published nights (`observatoire.nights.published_nights`)
     write_report(report, "rapport-2025.xlsx")       # or .html
 """
 
@@ -26,6 +28,11 @@ from observatoire.publish.disclosure import DisclosureRules
 
 NOT_ENTERED = "non renseigné"
 SECRET = "secret"
+NOT_PUBLISHED = "non publiée"
+HIDDEN_HOW_TO = ("aucune nuit de {year} n'a été publiée avec cette estimation : publiez la "
+                 "nuit avec `observatoire nuit publish ID --estimation-totale` (ou la case "
+                 "« Publier aussi l'estimation de la population totale » de la page "
+                 "Campagnes), puis refaites le rapport")
 # Units whose figures count people or households: protected by the threshold.
 COUNTED_UNITS = {"personnes", "ménages"}
 UNIT_LABELS = {"part": "%", "pour_10000": "pour 10 000 hab.", "mois": "mois"}
@@ -85,16 +92,16 @@ def build_annual_report(
     distinct: tuple[int, int, int] | None,
     rules: DisclosureRules,
     comments: dict[str, str] | None = None,
-    hidden: tuple[int, int, int] | None = None,
 ) -> AnnualReport:
     """The report of ``year``.
 
     ``values``: ``indicator_id``, ``year``, ``value`` (computed from the data and entered by
-    staff, e.g. `observatoire.indicators.plan_indicators`); ``nights``: the count nights
-    (`observatoire.indicators.campaign_table`); ``distinct``: the de-duplicated estimate of
-    distinct people and its interval (``estimate, low, high``), or ``None``; ``comments``:
-    action number -> comment; ``hidden``: the multiple-systems estimate of everybody, seen
-    by a source or not, and its 95 % interval (``estimate, low, high``), or ``None``.
+    staff, e.g. `observatoire.indicators.plan_indicators`, the count nights' figures as
+    published); ``nights``: the published count nights and their published figures
+    (`observatoire.nights.published_nights`: ``night_date``, ``total``, NaN where secret,
+    ``hidden``: the estimate of everybody's published interval, if the version holds it);
+    ``distinct``: the de-duplicated estimate of distinct people and its interval
+    (``estimate, low, high``), or ``None``; ``comments``: action number -> comment.
     """
     if not convention.covers(year):
         raise ObservatoireError(
@@ -105,13 +112,15 @@ def build_annual_report(
     known = values.dropna(subset=["value"]) if not values.empty else values
     value_of = {(r.indicator_id, int(r.year)): float(r.value)
                 for r in known.itertuples(index=False)}
+    secret = _secret_night_values(nights)
     indicator_rows, action_rows, missing = [], [], []
     for action in convention.actions:
         lines = []
         for indicator in (i.described() for i in action.indicators):
             target, target_year = convention.target(indicator, year)
             value = value_of.get((indicator.id, year))
-            shown = _shown(value, indicator.unit, rules)
+            shown = (SECRET if value is None and (indicator.id, year) in secret
+                     else _shown(value, indicator.unit, rules))
             objective = ("" if target is None else _shown(target, indicator.unit,
                                                           DisclosureRules(threshold=1)))
             if target is not None and target_year != year:
@@ -143,7 +152,7 @@ def build_annual_report(
             "Commentaire": comments.get(action.number, ""),
         })
 
-    overview = _overview(year, nights, distinct, values, rules, hidden)
+    overview = _overview(year, nights, distinct, values, rules)
     years = sorted({y for a in convention.actions for y in a.budget})
     budget = pd.DataFrame([
         {"N°": a.number, "Action": a.title,
@@ -167,29 +176,46 @@ def build_annual_report(
                         pd.DataFrame(indicator_rows), overview, budget, methods, missing)
 
 
+def _secret_night_values(nights: pd.DataFrame) -> set[tuple[str, int]]:
+    """(indicator, year) of the count-night figures a published night keeps secret."""
+    from observatoire.indicators.yearly import night_values
+
+    values = night_values(nights)
+    return {(r.indicator_id, int(r.year)) for r in values.itertuples(index=False)
+            if pd.isna(r.value)}  # fmt: skip
+
+
+def _published_count(value: float | None, rules: DisclosureRules) -> str:
+    """A count as its published night shows it: NaN/None there is secret."""
+    return SECRET if value is None or pd.isna(value) else _shown(value, "personnes", rules)
+
+
 def _overview(year: int, nights: pd.DataFrame, distinct: tuple[int, int, int] | None,
-              values: pd.DataFrame, rules: DisclosureRules,
-              hidden: tuple[int, int, int] | None = None) -> pd.DataFrame:
+              values: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
     rows = []
+    of_year = nights.iloc[0:0]
     if not nights.empty:
         dates = pd.to_datetime(nights["night_date"])
-        of_year = nights[dates.dt.year == year]
+        of_year = nights[dates.dt.year == year].sort_values("night_date")
         for night in of_year.itertuples(index=False):
             day = pd.Timestamp(night.night_date)
             rows.append({"Indicateur": f"Nuit de la Solidarité du {day:%d/%m/%Y} : personnes "
                          "décomptées (a minima)",
-                         "Valeur": _shown(night.total, "personnes", rules),
-                         "Commentaire": "rue et lieux décomptés par les partenaires"})
+                         "Valeur": _published_count(night.total, rules),
+                         "Commentaire": "rue et lieux décomptés par les partenaires, "
+                         "chiffre de la version publiée de la nuit"})
         first = nights.sort_values("night_date").iloc[0]
         if of_year.empty:
             rows.append({"Indicateur": f"Nuit de la Solidarité {year}", "Valeur": NOT_ENTERED,
-                         "Commentaire": "aucune nuit de comptage cette année"})
+                         "Commentaire": "aucune nuit de comptage publiée cette année"})
         elif pd.Timestamp(first.night_date).year < year:
-            latest = of_year.sort_values("night_date").iloc[-1]
-            change = latest.total - first.total
+            latest = of_year.iloc[-1]
+            both = (latest.total, first.total)
+            hidden_count = any(pd.isna(v) or v < rules.threshold for v in both)
+            change = None if hidden_count else latest.total - first.total
             rows.append({"Indicateur": f"Évolution depuis la première nuit "
                          f"({pd.Timestamp(first.night_date):%Y})",
-                         "Valeur": (SECRET if min(latest.total, first.total) < rules.threshold
+                         "Valeur": (SECRET if change is None
                                     else f"{'+' if change > 0 else ''}{_number(change)}"),
                          "Commentaire": "à lire avec prudence si la couverture ou la méthode "
                          "a changé"})
@@ -204,15 +230,7 @@ def _overview(year: int, nights: pd.DataFrame, distinct: tuple[int, int, int] | 
                                 else estimate_text(figure)),
                      "Commentaire": "nuit et partenaires, après rapprochement des "
                      "enregistrements (dernier rapprochement)"})
-    if hidden is not None:
-        estimate, low, high = hidden
-        rows.append({"Indicateur": "Personnes sans domicile estimées en tout, vues ou non "
-                     "par une source (estimation par systèmes multiples)",
-                     "Valeur": _shown(estimate, "personnes", rules),
-                     "Commentaire": f"intervalle à 95 % : {_shown(low, 'personnes', rules)} "
-                     f"à {_shown(high, 'personnes', rules)} ; capture-recapture sur les "
-                     "recoupements des sources rapprochées (hypothèses : population close, "
-                     "pas de sur-couverture, dépendance entre sources modélisée)"})
+    rows.append(_hidden_row(year, of_year))
     if not values.empty:
         from observatoire.indicators.catalogue import load_catalogue
 
@@ -228,6 +246,22 @@ def _overview(year: int, nights: pd.DataFrame, distinct: tuple[int, int, int] | 
                          "Valeur": _shown(row.value, entry.unit, rules),
                          "Commentaire": entry.source})
     return pd.DataFrame(rows, columns=["Indicateur", "Valeur", "Commentaire"])
+
+
+def _hidden_row(year: int, of_year: pd.DataFrame) -> dict[str, str]:
+    """The estimate of everybody as the year's latest night published with it gives it
+    (its interval: never a bare point), or "non publiée" and how to publish it."""
+    from observatoire.indicators.wording import HIDDEN_LABEL
+
+    held = (of_year.dropna(subset=["hidden"]) if "hidden" in of_year else of_year.iloc[0:0])
+    if held.empty:
+        return {"Indicateur": HIDDEN_LABEL, "Valeur": NOT_PUBLISHED,
+                "Commentaire": HIDDEN_HOW_TO.format(year=year)}
+    night = held.iloc[-1]
+    return {"Indicateur": HIDDEN_LABEL, "Valeur": str(night["hidden"]),
+            "Commentaire": f"publiée avec la nuit du {pd.Timestamp(night['night_date']):%d/%m/%Y}"
+            " ; capture-recapture sur les recoupements des sources rapprochées (hypothèses : "
+            "population close, pas de sur-couverture, dépendance entre sources modélisée)"}
 
 
 def write_report(report: AnnualReport, path: str | Path) -> Path:

@@ -9,23 +9,17 @@ from sqlalchemy.orm import Session
 from observatoire.evaluation.report import AnnualReport, build_annual_report
 
 
-def annual_report(engine: Engine, territory_slug: str, year: int, *,
-                  hidden_draws: int | None = None,
-                  hidden_replicates: int | None = None) -> AnnualReport:
+def annual_report(engine: Engine, territory_slug: str, year: int) -> AnnualReport:
     """The report of ``year`` for the territory's convention covering it (its latest stored
-    version, else the shipped one), on the stored data:
-    count nights, staff entries and targets, the feeds' stored aggregates, the multiple-
-    systems estimate of the linked persons (`hidden_draws` redrawings of the linkage and
-    `hidden_replicates` bootstrap replicates; the command line's defaults when ``None``),
-    the disclosure rules of the installation."""
+    version, else the shipped one), on the stored data: the published count nights (their
+    latest version's figures, `observatoire.nights.published_nights`: an unpublished night
+    is not in the report), staff entries and targets, the feeds' stored aggregates, the
+    latest linkage run's estimate, the disclosure rules of the installation. The estimate
+    of everybody is the one a published night holds: the report computes none."""
     from observatoire.evaluation.stored import current_convention, entered_values
-    from observatoire.indicators import IndicatorInputs, campaign_table, plan_indicators
-    from observatoire.indicators.hidden import HiddenPopulationError
-    from observatoire.indicators.hidden_service import (
-        REPORT_DRAWS,
-        REPORT_REPLICATES,
-        hidden_estimate,
-    )
+    from observatoire.indicators import IndicatorInputs, plan_indicators
+    from observatoire.indicators.yearly import night_values
+    from observatoire.nights import published_nights
     from observatoire.publish.disclosure import DisclosureRules
     from observatoire.store import feed_aggregates
     from observatoire.store.access_repository import get_setting
@@ -42,26 +36,17 @@ def annual_report(engine: Engine, territory_slug: str, year: int, *,
         performance = _performance_values(session, territory_slug)
         threshold = int(get_setting(session, "publication.threshold"))
         rounding = int(get_setting(session, "publication.rounding") or 0) or None
-    values = plan_indicators(inputs, pd.concat([feed_values, performance],
-                                               ignore_index=True))
+    nights = published_nights(engine, territory_slug)
+    computed = [f for f in (night_values(nights), feed_values, performance) if not f.empty]
+    values = plan_indicators(
+        inputs, pd.concat(computed, ignore_index=True) if computed else feed_values,
+        with_nights=False,
+    )  # fmt: skip
     # The latest linkage run's one figure and its 90 % interval, as every page shows it.
     distinct = None if known is None else (known.estimate, known.low, known.high)
-    try:
-        everybody = hidden_estimate(
-            engine, territory_slug,
-            draws=REPORT_DRAWS if hidden_draws is None else hidden_draws,
-            replicates=REPORT_REPLICATES if hidden_replicates is None else hidden_replicates,
-        )  # fmt: skip
-    except HiddenPopulationError:
-        # Too few overlaps for any model: the report goes out without the row (the command
-        # `observatoire estimate hidden` says why).
-        everybody = None
-    hidden = (None if everybody is None
-              else (everybody.estimate, *everybody.interval_95))
-    report = build_annual_report(convention, year, values, campaign_table(inputs), distinct,
+    report = build_annual_report(convention, year, values, nights, distinct,
                                  DisclosureRules(threshold=threshold, rounding=rounding),
-                                 comments=convention.comments.get(str(year), {}),
-                                 hidden=hidden)
+                                 comments=convention.comments.get(str(year), {}))  # fmt: skip
     report.methods.extend(_sharing_lines(engine))
     return report
 

@@ -204,13 +204,19 @@ def count_night_values(inputs: IndicatorInputs) -> pd.DataFrame:
 
 
 def plan_indicators(
-    inputs: IndicatorInputs, feed_values: pd.DataFrame | None = None
+    inputs: IndicatorInputs, feed_values: pd.DataFrame | None = None, *,
+    with_nights: bool = True,
 ) -> pd.DataFrame:
     """*Logement d'abord* figures by year (from feeds, then staff entries, which win) with
     their targets and distance to them. ``feed_values``: the `feed_plan_values` of the
-    inputs when already computed (the inputs' feed frames are then not read)."""
+    inputs when already computed (the inputs' feed frames are then not read).
+    ``with_nights``: the count nights' figures from the raw tables (`count_night_values`,
+    what staff see); the yearly report passes ``False`` and gives the published nights'
+    figures in ``feed_values`` instead (`observatoire.indicators.yearly.night_values`)."""
     computed = feed_plan_values(inputs) if feed_values is None else feed_values
     entered = inputs.values[["indicator_id", "year", "value"]]
-    values = pd.concat([count_night_values(inputs), computed, entered], ignore_index=True)
+    nights = [count_night_values(inputs)] if with_nights else []
+    frames = [f for f in (*nights, computed, entered) if not f.empty] or [entered]
+    values = pd.concat(frames, ignore_index=True)
     values = values.drop_duplicates(["indicator_id", "year"], keep="last")
     return target_progress(values, inputs.targets)

@@ -15,18 +15,42 @@ from observatoire.indicators.housing import housing_values, unanswered_115
 COLUMNS = ["year", "value"]
 
 
+NIGHT_COLUMNS = {"count_night_total": "total", "count_night_street": "rue",
+                 "count_night_places": "lieux"}
+"""Computation name -> the column of a night table (`campaign_table`, or the published
+nights of `observatoire.nights.published_nights`) it reads."""
+
+
+def _latest_of_year(nights: pd.DataFrame, column: str) -> pd.DataFrame:
+    # A year with several nights (a rerun, a second count) takes its latest night.
+    if nights.empty or column not in nights:
+        return pd.DataFrame(columns=COLUMNS)
+    table = nights.assign(year=pd.to_datetime(nights["night_date"]).dt.year)
+    latest = table.sort_values("night_date").drop_duplicates("year", keep="last")
+    return pd.DataFrame({"year": latest["year"].astype(int),
+                         "value": pd.to_numeric(latest[column]).astype(float)})[COLUMNS]
+
+
+def night_values(nights: pd.DataFrame, catalogue=None) -> pd.DataFrame:  # noqa: ANN001
+    """``indicator_id``, ``year``, ``value`` of the catalogue's count-night entries read
+    from a table of nights (``night_date`` and the `NIGHT_COLUMNS`): for the report, the
+    published nights' figures, a secret one as NaN. The year's latest night counts."""
+    from observatoire.indicators.catalogue import load_catalogue
+
+    catalogue = catalogue or load_catalogue()
+    frames = [_latest_of_year(nights, NIGHT_COLUMNS[e.computation]).assign(indicator_id=e.id)
+              for e in catalogue.values() if e.computation in NIGHT_COLUMNS]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=["indicator_id", *COLUMNS])
+    return pd.concat(frames, ignore_index=True)[["indicator_id", *COLUMNS]]
+
+
 def _night_column(column: str) -> Callable[[IndicatorInputs], pd.DataFrame]:
     def per_year(inputs: IndicatorInputs) -> pd.DataFrame:
-        # A year with several nights (a rerun, a second count) takes its latest night.
-        table = campaign_table(inputs)
-        if table.empty:
-            return pd.DataFrame(columns=COLUMNS)
-        table = table.assign(year=pd.to_datetime(table["night_date"]).dt.year)
-        latest = table.sort_values("night_date").drop_duplicates("year", keep="last")
-        return pd.DataFrame({"year": latest["year"].astype(int),
-                             "value": latest[column].astype(float)})[COLUMNS]
+        return _latest_of_year(campaign_table(inputs), column)
 
-    per_year.__doc__ = f"The column {column!r} of the year's latest count night."
+    per_year.__doc__ = f"The column {column!r} of the year's latest count night (raw data)."
     return per_year
 
 
@@ -66,9 +90,7 @@ def _returns(months: int) -> Callable[[IndicatorInputs], pd.DataFrame]:
 
 
 YEARLY: dict[str, Callable[[IndicatorInputs], pd.DataFrame]] = {
-    "count_night_total": _night_column("total"),
-    "count_night_street": _night_column("rue"),
-    "count_night_places": _night_column("lieux"),
+    **{name: _night_column(column) for name, column in NIGHT_COLUMNS.items()},
     "siao_moves_to_housing": _housing("exits_to_housing"),
     "siao_social_housing": _housing("social_housing_allocations"),
     "calls_115_unanswered": _unanswered,

@@ -183,6 +183,27 @@ class Publication:
         """Only the commune rows (no merged or total row), for maps."""
         return self.communes[~self.communes["statut"].isin([OTHER, TOTAL])]
 
+    def night_figures(self) -> dict:
+        """The night's figures as this version publishes them, what the yearly report
+        reads: ``name``, ``night_date``, ``rue`` (street count), ``lieux`` (partners'
+        places: the places table's total minus the street, both public), ``total`` (*a
+        minima*), ``None`` where secret; ``distinct`` and ``hidden``: the de-duplicated
+        estimate and the estimate of everybody as published (text with their interval),
+        ``None`` when the version does not hold them."""
+        places = self.places.set_index("libelle")["personnes"]
+        street = places.get(STREET_LABEL)
+        street = None if street is None or pd.isna(street) else int(street)
+        total_row = self.places.loc[self.places["statut"] == TOTAL, "personnes"]
+        in_places = (None if total_row.empty or pd.isna(total_row.iloc[0])
+                     else int(total_row.iloc[0]))  # fmt: skip
+        key = self.key_figures.set_index("indicateur")["valeur"]
+        return {
+            "name": self.campaign, "night_date": self.night_date, "rue": street,
+            "lieux": None if street is None or in_places is None else in_places - street,
+            "total": self.total, "distinct": key.get(DEDUP_LABEL),
+            "hidden": key.get(HIDDEN_LABEL),
+        }  # fmt: skip
+
 
 def _fmt(value: object) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):

@@ -165,6 +165,14 @@ def test_an_unpublished_night_reaches_no_public_page_nor_export(sample, monkeypa
         assert NEW_NIGHT not in text, step
         assert "synthétique" in text  # the published sample night is what shows
         assert NEW_NIGHT not in _export(settings, tmp_path), step
+        # Not silently: the newer night left out is named, with its next step.
+        notice = capsys.readouterr().err
+        assert f"« {NEW_NIGHT} » du 28/01/2027 (n°{new_id}" in notice, step
+        assert "la dernière nuit publiée" in notice
+        next_step = {"open": f"observatoire nuit close {new_id}",
+                     "closed": f"observatoire nuit validate {new_id}",
+                     "validated": f"publiez-la avec `observatoire nuit publish {new_id}`"}
+        assert next_step[step] in notice, notice
         assert _cli(settings, "publish", "--campaign", str(new_id), "--output",
                     str(tmp_path / "refus"), "--formats", "csv") == 2  # fmt: skip
         error = capsys.readouterr().err
@@ -178,8 +186,10 @@ def test_publishing_then_correcting_keeps_every_version(sample, monkeypatch, tmp
     assert _cli(settings, "nuit", "publish", str(new_id), "--actor", "marie") == 0
     assert "version 1" in capsys.readouterr().out
     assert NEW_NIGHT in _public_pages(settings, monkeypatch)
+    capsys.readouterr()
     html = _export(settings, tmp_path)
     assert NEW_NIGHT in html and "Données au" in html and "None" not in html
+    assert "Attention" not in capsys.readouterr().err  # the newest night is the one written
     assert _cli(settings, "nuit", "publish", str(new_id), "--note", "correction") == 0
     history = version_history(engine, new_id)
     assert history["version"].tolist() == [2, 1]

@@ -686,3 +686,40 @@ def test_the_yearly_report_lists_a_night_only_once_published(sample):
     assert left < len(ids)
     overview, actions = _report_rows(engine, 2025)
     assert overview[row] == shown and actions["15"] == shown
+
+
+def test_a_crafted_chenove_night_passes_published_and_fails_beside_a_street_page():
+    """The issue's Chenôve night built through `build_publication` (17 in the street, 4 in
+    partner places; Dijon 244 and 76): the publication alone gives nothing away; a page
+    showing the street count per commune beside it (what the home page used to show) is
+    found by the check, which names Chenôve's 4 people in partner places."""
+    from observatoire.indicators import IndicatorInputs
+    from observatoire.publish import build_publication
+    from observatoire.publish.attack import STREET
+
+    street = {"21231": 244, "21166": 17, "21617": 30, "21515": 16}
+    inputs = IndicatorInputs(
+        communes=pd.DataFrame({"code": list(street), "nom": ["Dijon", "Chenôve", "Talant",
+                                                             "Quetigny"],
+                               "population": [160_000, 14_000, 11_000, 10_000]}),
+        campaigns=pd.DataFrame({"campaign_id": [1], "name": ["Nuit fictive"],
+                                "night_date": [dt.date(2026, 1, 29)], "method": ["rue"],
+                                "status": ["published"]}),
+        observations=pd.DataFrame([
+            {"campaign_id": 1, "commune_code": code, "sector_code": f"S{code}",
+             "situation": "interviewed", "sex": None, "age_band": None,
+             "sleeping_place": None}
+            for code, n in street.items() for _ in range(n)]),
+        place_tallies=pd.DataFrame({"campaign_id": [1, 1], "place_kind": ["gare", "gare"],
+                                    "people": [76, 4], "commune_code": ["21231", "21166"]}),
+    )  # fmt: skip
+    publication = build_publication(inputs, 1)
+    shown = publication.communes.set_index("nom")["personnes"]
+    assert shown["Chenôve"] == 21 and shown["Dijon"] == 320
+    assert check_publications([publication], 11) == []
+    night = "2026-01-29"
+    home = PublicTable("accueil (rue par commune)", tuple(
+        Cell(code, frozenset({(night, code, STREET)}), n) for code, n in street.items()))
+    found = check_publications([publication], 11, surfaces=[home])
+    assert [(d.label, d.value) for d in found if d.value < 11] == [
+        ("Chenôve (2026-01-29), lieux partenaires", 4)]

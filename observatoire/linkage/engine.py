@@ -180,6 +180,67 @@ def _decision_pairs(
     return out
 
 
+# Normal prior (logit scale) on the correction of each comparison vector when retraining on
+# reviewed pairs (`_retrain`). Reviewed pairs are the uncertain band, a biased sample: a free
+# logistic fit on them that replaced the model's score gave 7,314 persons for 5,081 without
+# retraining on the sample (40 matches and 60 non-matches answered, pair F1 0.821 -> 0.701);
+# one correction per comparison level with the model as offset still gave 4,636 (the five
+# vectors answered moved every pair sharing a level with them).
+RETRAIN_PRIOR_SD = 0.25
+RETRAIN_BAND = (0.01, 0.99)  # pairs the correction applies to: the obvious ones keep theirs
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log(p) - np.log1p(-p)
+
+
+def fit_correction(
+    x: np.ndarray, y: np.ndarray, offset: np.ndarray, prior_sd: float = RETRAIN_PRIOR_SD,
+    max_iter: int = 50,
+) -> np.ndarray:
+    """Coefficients ``b`` of ``logit P(y) = offset + x @ b`` with a normal prior N(0,
+    ``prior_sd``²) on each: the maximum of the penalised likelihood, by Newton's method
+    (the objective is strictly concave)."""
+    b = np.zeros(x.shape[1])
+    precision = 1.0 / prior_sd**2
+    for _ in range(max_iter):
+        p = 1.0 / (1.0 + np.exp(-np.clip(offset + x @ b, -60, 60)))
+        gradient = x.T @ (y - p) - precision * b
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + precision * np.eye(len(b))
+        step = np.linalg.solve(hessian, gradient)
+        b += step
+        if np.abs(step).max(initial=0.0) < 1e-8:
+            break
+    return b
+
+
+def _rows_in(rows: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``rows``: whether it is a row of ``table`` (distinct rows), and which."""
+    width = rows.shape[1]
+    lowest = min(int(rows.min(initial=0)), int(table.min(initial=0)))
+    base = max(int(rows.max(initial=0)), int(table.max(initial=0))) - lowest + 1
+    if width * np.log2(max(base, 2)) >= 62:  # too many comparisons for one integer code
+        both, inverse = np.unique(np.vstack([table, rows]), axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        index = np.full(len(both), -1)
+        index[inverse[: len(table)]] = np.arange(len(table))
+        at = index[inverse[len(table):]]
+        return at >= 0, np.maximum(at, 0)
+
+    def code(g: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(g), dtype=np.int64)
+        for k in range(width):
+            out = out * base + (g[:, k].astype(np.int64) - lowest)
+        return out
+
+    keys = code(table)
+    order = np.argsort(keys)
+    wanted = code(rows)
+    pos = np.minimum(np.searchsorted(keys[order], wanted), len(keys) - 1)
+    return keys[order][pos] == wanted, order[pos]
+
+
 def _retrain(
     model: fellegi_sunter.FellegiSunter,
     f: Features,
@@ -187,32 +248,30 @@ def _retrain(
     gamma: np.ndarray,
     probability: np.ndarray,
     min_reviewed: int,
+    score: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
 ) -> tuple[np.ndarray, bool]:
-    """Refit the uncertain band on reviewed pairs (logistic regression on their vectors).
+    """Correct the uncertain band with reviewed pairs: the model's log-odds kept as an
+    offset, one correction per comparison vector that reviewers answered, shrunk to 0
+    (`RETRAIN_PRIOR_SD`). Reviewers can teach the model, for example, that a same first
+    name and commune without a birth date is not enough in their territory; their sample
+    (the pairs the model was unsure of) does not replace the model, and a vector nobody
+    answered keeps its score.
 
-    Features: the Fellegi-Sunter match weight and one indicator per comparison level, so
-    that reviewers can teach the model, for example, that a same first name and commune
-    without a birth date is not enough in their territory.
+    ``score(i, j, gamma)``: the model's probability of any pairs, as for the candidates.
     """
     li, lj, y = labelled
     if len(y) < min_reviewed or y.min() == y.max():
         return probability, False
-    from sklearn.linear_model import LogisticRegression
-
-    def design(g: np.ndarray) -> np.ndarray:
-        cols = [np.clip(model.match_weight(g), -40, 40)[:, None] / 10.0]  # without TF
-        for k, c in enumerate(model.comparisons):
-            cols.append(np.stack([g[:, k] == lev for lev in range(-1, len(c.levels))], axis=1))
-        return np.hstack(cols).astype(float)
-
     train = compare(f, li, lj, comparisons=model.comparisons)
-    classifier = LogisticRegression(C=1.0, max_iter=1000)
-    classifier.fit(design(train), y)
-    # Only where the model was unsure: reviewers see those pairs, not the obvious ones.
-    band = (probability > 0.01) & (probability < 0.99)
+    vectors, pattern = np.unique(train, axis=0, return_inverse=True)
+    x = (pattern.ravel()[:, None] == np.arange(len(vectors))[None, :]).astype(float)
+    correction = fit_correction(x, y.astype(float), _logit(score(li, lj, train)))
+    band = np.flatnonzero((probability > RETRAIN_BAND[0]) & (probability < RETRAIN_BAND[1]))
     updated = probability.copy()
-    if band.any():
-        updated[band] = classifier.predict_proba(design(gamma[band]))[:, 1]
+    found, at = _rows_in(gamma[band], vectors)
+    band, at = band[found], at[found]
+    eta = _logit(probability[band]) + correction[at]
+    updated[band] = 1.0 / (1.0 + np.exp(-np.clip(eta, -60, 60)))
     return updated, True
 
 
@@ -537,8 +596,12 @@ def link_features(
         np.concatenate([mj, nj]),
         np.concatenate([np.ones(len(mi), int), np.zeros(len(ni), int)]),
     )
+    def score(a: np.ndarray, b: np.ndarray, g: np.ndarray) -> np.ndarray:
+        tf = _tf_u(f, a, b, g, comparisons=comparisons)
+        return _satellite_prior(f, model, g, tf, a, b, model.probability(g, tf))
+
     probability, retrained = _retrain(
-        model, f, labelled, gamma, probability, settings.min_reviewed
+        model, f, labelled, gamma, probability, settings.min_reviewed, score
     )
     # Reviewers' answers override the model on the pairs they decided.
     codes = i * f.n + j

@@ -132,3 +132,25 @@ def test_the_feed_figures_before_any_feed_or_linkage(db):
     assert service.feed_counts(db, SLUG, (), version) == {
         "records": 0, "linked": 0, "people": 0, "duplicates": 0}
     assert service.feed_counts(db, SLUG, ("21231",), version)["records"] == 0
+
+
+# --- one vocabulary of review answers ---------------------------------------------------------
+
+
+def test_the_review_answers_are_one_vocabulary():
+    """`ReviewDecision` is what the store checks and the review page shows; the linkage
+    still spells the values out (`engine.DECISIONS`, `review.ANSWERS`, which other work is
+    changing): until they read the enum, they say the same."""
+    from observatoire.linkage import engine, review
+    from observatoire.model import ReviewDecision
+
+    assert tuple(ReviewDecision) == engine.DECISIONS
+    assert [(d, label) for d, label, _ in review.ANSWERS] == list(ReviewDecision.choices().items())
+
+
+def test_the_store_refuses_an_unknown_decision_naming_the_valid_ones(db):
+    from observatoire.store import linkage_repository
+
+    with Session(db) as session, pytest.raises(
+            ObservatoireError, match="Valeurs possibles : match, non_match, unsure"):
+        linkage_repository.add_decision(session, "nuit:1", "si_siao:2", "peut-etre", "marie")

@@ -20,11 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "observatoire"
 
 # Cycles left, as sets of modules (to remove).
-KNOWN_CYCLES: list[frozenset[str]] = [
-    # to remove: `compute.target_table` reads the yearly functions, which read the tables
-    # `compute` builds (the catalogue-driven values belong in `yearly` alone).
-    frozenset({"observatoire.indicators.compute", "observatoire.indicators.yearly"}),
-]
+KNOWN_CYCLES: list[frozenset[str]] = []
 # (page module, imported name) pairs left in dashboards/ (to remove): pages open their own
 # sessions instead of calling services that take an `Engine`, as `countnight`'s do.
 KNOWN_PAGE_IMPORTS: set[tuple[str, str]] = {

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
-from sqlalchemy.orm import Session
 
 from dashboards.common import engine, plain, table_download
 from dashboards.tableau_commun import require
+from observatoire import accounts
 from observatoire.model import ObservatoireError, Role
-from observatoire.store import access_repository as access
 
 admin = require(Role.ADMIN)
 st.title("Administration")
-accounts, settings_tab, keys, journal = st.tabs(
+accounts_tab, settings_tab, keys, journal = st.tabs(
     ["Comptes", "Réglages", "Clés", "Journal d'audit"]
 )
 
-with accounts:
-    with Session(engine()) as session:
-        users = access.list_users(session)
+with accounts_tab:
+    users = accounts.list_users(engine())
     st.dataframe(users.rename(columns={"login": "Identifiant", "display_name": "Nom",
                                        "role": "Rôle", "active": "Actif",
                                        "created_at": "Créé le"}),
@@ -36,9 +32,8 @@ with accounts:
                                       type="password")  # fmt: skip
         if st.form_submit_button("Créer le compte"):
             try:
-                with Session(engine()) as session, session.begin():
-                    access.create_user(session, login.strip(), name or login, role,
-                                       password or None, actor=admin.login)  # fmt: skip
+                accounts.create_user(engine(), login, name, role, password or None,
+                                     actor=admin.login)  # fmt: skip
             except (ObservatoireError, ValueError) as exc:
                 st.error(plain(exc))
             else:
@@ -53,13 +48,12 @@ with accounts:
             new_password = st.text_input("Nouveau mot de passe (facultatif)", type="password")
             if st.form_submit_button("Appliquer"):
                 try:
-                    with Session(engine()) as session, session.begin():
-                        access.update_user(
-                            session, target, actor=admin.login,
-                            role=None if new_role == "—" else new_role,
-                            active=None if active == "—" else active == "actif",
-                            password=new_password or None,
-                        )  # fmt: skip
+                    accounts.update_user(
+                        engine(), target, actor=admin.login,
+                        role=None if new_role == "—" else new_role,
+                        active=None if active == "—" else active == "actif",
+                        password=new_password or None,
+                    )  # fmt: skip
                 except ObservatoireError as exc:
                     st.error(plain(exc))
                 else:
@@ -67,8 +61,7 @@ with accounts:
                     st.rerun()
 
 with settings_tab:
-    with Session(engine()) as session:
-        current = access.all_settings(session)
+    current = accounts.settings(engine())
     with st.form("reglages"):
         threshold = st.number_input("Seuil du secret statistique (effectif minimal publié)",
                                     min_value=1, max_value=100,
@@ -76,10 +69,8 @@ with settings_tab:
         rounding = st.number_input("Arrondi des effectifs publiés (0 : aucun)", min_value=0,
                                    max_value=100, value=int(current["publication.rounding"]))
         if st.form_submit_button("Enregistrer les réglages"):
-            with Session(engine()) as session, session.begin():
-                access.set_setting(session, "publication.threshold", int(threshold),
-                                   actor=admin.login)  # fmt: skip
-                access.set_setting(session, "publication.rounding", int(rounding),
+            accounts.save_settings(engine(), {"publication.threshold": int(threshold),
+                                              "publication.rounding": int(rounding)},
                                    actor=admin.login)  # fmt: skip
             st.cache_data.clear()
             st.success("Réglages enregistrés (journal d'audit mis à jour).")
@@ -89,10 +80,8 @@ with keys:
         "La clé de pseudonymisation (HMAC) reste hors du domaine d'analyse : elle n'est ni "
         "stockée dans la base ni affichée ici."
     )
-    configured = [name for name in os.environ if name.startswith("OBSERVATOIRE_") and
-                  ("KEY" in name or "CLE" in name)]  # fmt: skip
     st.write("Variables de clé présentes dans l'environnement du serveur : "
-             + (", ".join(sorted(configured)) or "aucune"))  # fmt: skip
+             + (", ".join(accounts.key_variables()) or "aucune"))  # fmt: skip
 
 with journal:
     from observatoire.audit import ACTION_FAMILIES, readable_log
@@ -100,8 +89,7 @@ with journal:
     prefix = st.selectbox("Actions", ["toutes", *ACTION_FAMILIES],
                           format_func=lambda f: "Toutes" if f == "toutes" else ACTION_FAMILIES[f],
                           key="journal_actions")
-    with Session(engine()) as session:
-        log = access.audit_log(session, 300, None if prefix == "toutes" else prefix)
+    log = accounts.audit_log(engine(), 300, None if prefix == "toutes" else prefix)
     shown = readable_log(log)
     st.dataframe(shown, hide_index=True, width="stretch")
     table_download(shown, "journal.csv", actions=prefix)

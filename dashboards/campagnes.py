@@ -6,14 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import streamlit as st
-from sqlalchemy.orm import Session
 
 from dashboards.common import choose_territory, download, engine, plain
 from dashboards.tableau_commun import STAFF_ROLES, require
-from observatoire import countnight, nights, team_sheets
+from observatoire import countnight, nights, team_sheets, territory
 from observatoire.formula import frame_to_csv
 from observatoire.model import CampaignStatus, ObservatoireError
-from observatoire.store import repository
 from observatoire.survey import list_questionnaires
 
 
@@ -44,9 +42,7 @@ with st.expander("Nouvelle campagne"), st.form("new_campaign"):
             if mode == "Fichier de polygones":
                 if upload is None:
                     raise ObservatoireError("Choisissez un fichier de polygones.")
-                with Session(engine()) as session:
-                    communes = repository.territory_communes(session, slug)
-                sectors = countnight.read_sector_file(upload, communes)
+                sectors = countnight.read_sector_file(upload, territory.communes(engine(), slug))
             campaign_id = countnight.create_campaign(
                 engine(), slug, name, night, questionnaire_version=version, sectors=sectors,
                 sector_size_m=float(size), n_teams=int(teams) or None, actor=ACTOR,
@@ -56,27 +52,24 @@ with st.expander("Nouvelle campagne"), st.form("new_campaign"):
         else:
             st.success(f"Campagne créée (n°{campaign_id}).")
 
-with Session(engine()) as session:
-    campaigns = {c.id: c for c in repository.list_campaigns(session, slug)}
-    labels = {i: f"{c.name} — {c.night_date:%d/%m/%Y} ({CampaignStatus(c.status).label})"
-              for i, c in campaigns.items()}  # fmt: skip
+campaigns = {c.id: c for c in territory.campaigns(engine(), slug)}
 if not campaigns:
     st.info("Aucune campagne sur ce territoire.")
     st.stop()
-campaign_id = st.selectbox("Campagne", list(campaigns), format_func=labels.get)
+campaign_id = st.selectbox("Campagne", list(campaigns), format_func=lambda i: campaigns[i].label)
 campaign = campaigns[campaign_id]
 options = countnight.campaign_options(engine(), campaign_id)
 
 cols = st.columns(4)
-cols[0].metric("Statut", CampaignStatus(campaign.status).label)
+cols[0].metric("Statut", campaign.status.label)
 cols[1].metric("Mode entraînement", "oui" if options["training"] else "non")
 cols[2].metric("Fiches d'entraînement", options["practice_entries"])
 if options["locked_at"]:
     cols[3].metric("Verrouillée le", f"{options['locked_at']:%d/%m %H:%M}")
 
-locked = CampaignStatus(campaign.status).frozen
+locked = campaign.status.frozen
 actions = st.columns(4)
-if actions[0].button("Ouvrir la saisie", disabled=locked or campaign.status == "open"):
+if actions[0].button("Ouvrir la saisie", disabled=locked or campaign.status is CampaignStatus.OPEN):
     countnight.open_campaign(engine(), campaign_id, ACTOR)
     st.rerun()
 if actions[1].button("Désactiver l'entraînement" if options["training"]
@@ -95,7 +88,7 @@ st.subheader("Validation et publication")
 st.caption("Une nuit n'est publique qu'une fois publiée : close par la coordination "
            "(verrouillage ci-dessus), validée par l'équipe, puis publiée.")
 steps = st.columns(2)
-closed = campaign.status == CampaignStatus.LOCKED.value
+closed = campaign.status is CampaignStatus.LOCKED
 # The checks of the quality page, run for the validation (`observatoire nuit validate`).
 problems = _quality_problems(campaign_id) if closed else []
 sign_off = None
@@ -111,14 +104,14 @@ try:
                        or bool(problems and not (sign_off or "").strip())):
         nights.validate_night(engine(), campaign_id, ACTOR, sign_off=sign_off)
         st.rerun()
-    published = campaign.status == CampaignStatus.PUBLISHED.value
+    published = campaign.status is CampaignStatus.PUBLISHED
     with_hidden = steps[1].checkbox(
         "Publier aussi l'estimation de la population totale (en intervalle)",
         help="Estimation par systèmes multiples sur les sources rapprochées ; refusée si "
         "les données ne la soutiennent pas.")  # fmt: skip
     if steps[1].button("Publier une correction" if published else "Publier la nuit",
                        disabled=not published
-                       and campaign.status != CampaignStatus.VALIDATED.value):
+                       and campaign.status is not CampaignStatus.VALIDATED):
         with st.spinner("Protection des chiffres et contrôle par différence…"):
             nights.publish_night(engine(), campaign_id, ACTOR,
                                  with_hidden_estimate=with_hidden)  # fmt: skip

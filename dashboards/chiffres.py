@@ -5,11 +5,7 @@ entry: the history stays."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import streamlit as st
-from sqlalchemy.orm import Session
 
 from dashboards.common import choose_territory, download, engine, plain, require
 from dashboards.tableau_commun import STAFF_ROLES
@@ -22,35 +18,20 @@ st.caption("Ce qu'aucun fichier partenaire ne fournit. Le rapport d'exécution l
            "dernière saisie de chaque chiffre.")
 slug = choose_territory()
 
-from observatoire.evaluation.stored import (  # noqa: E402
-    enter_figure,
-    figures_template,
-    import_figures,
-    indicator_units,
-)
-from observatoire.indicators.catalogue import load_catalogue  # noqa: E402
-from observatoire.store import repository  # noqa: E402
-from observatoire.store.evaluation_repository import figure_history  # noqa: E402
+from observatoire.evaluation import figures  # noqa: E402
+from observatoire.evaluation.stored import figures_template  # noqa: E402
 
-catalogue = load_catalogue()
-with Session(engine()) as session:
-    try:
-        units = indicator_units(session, slug)
-        communes = {c.code: c.name for c in repository.get_territory(session, slug).communes}
-    except ObservatoireError as exc:
-        st.error(plain(exc))
-        st.stop()
-# Catalogue entries computed from the data are not typed in.
-choices = [i for i in units if i not in catalogue or catalogue[i].hand_entered]
-
-
-def _label(indicator: str) -> str:
-    return f"{catalogue[indicator].label} ({indicator})" if indicator in catalogue else indicator
-
+try:
+    choices = figures.entry_choices(engine(), slug)
+except ObservatoireError as exc:
+    st.error(plain(exc))
+    st.stop()
+communes = choices.communes
 
 with st.form("chiffre", clear_on_submit=True):
     cols = st.columns(3)
-    indicator = cols[0].selectbox("Indicateur", choices, format_func=_label,
+    indicator = cols[0].selectbox("Indicateur", list(choices.indicators),
+                                  format_func=choices.indicators.get,
                                   key="chiffre_indicateur")
     year = cols[1].number_input("Année", 2000, 2100, value=2025, step=1, key="chiffre_annee")
     quarter = cols[2].selectbox("Période", [None, 1, 2, 3, 4],
@@ -66,10 +47,9 @@ with st.form("chiffre", clear_on_submit=True):
     comment = st.text_input("Commentaire")
     if st.form_submit_button("Enregistrer"):
         try:
-            with Session(engine()) as session, session.begin():
-                enter_figure(session, slug, indicator, int(year), value, actor=user.login,
-                             quarter=quarter, commune_code=commune, source=source or None,
-                             comment=comment or None)
+            figures.enter_figure(engine(), slug, indicator, int(year), value,
+                                 actor=user.login, quarter=quarter, commune_code=commune,
+                                 source=source or None, comment=comment or None)
         except ObservatoireError as exc:
             st.error(plain(exc))
         else:
@@ -84,23 +64,19 @@ download("Modèle de tableur (.xlsx)", lambda: book_bytes({"Chiffres": figures_t
 upload = st.file_uploader("Colonnes : Indicateur, Année, Trimestre, Commune, Valeur, Source, "
                           "Commentaire", type=["xlsx", "csv"], key="chiffres_import")
 if upload is not None and st.button("Importer les chiffres"):
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / Path(upload.name).name
-        path.write_bytes(upload.getvalue())
-        try:
-            with Session(engine()) as session, session.begin():
-                stored = import_figures(session, slug, path, actor=user.login)
-        except SheetImportError as exc:
-            st.error(f"Rien n'a été enregistré : {len(exc.problems)} problème(s).")
-            st.dataframe(exc.frame().map(plain), hide_index=True, width="stretch")
-        except ObservatoireError as exc:
-            st.error(plain(exc))
-        else:
-            st.success(f"{stored} chiffre(s) enregistré(s).")
+    try:
+        stored = figures.import_figures(engine(), slug, upload.name, upload.getvalue(),
+                                        actor=user.login)
+    except SheetImportError as exc:
+        st.error(f"Rien n'a été enregistré : {len(exc.problems)} problème(s).")
+        st.dataframe(exc.frame().map(plain), hide_index=True, width="stretch")
+    except ObservatoireError as exc:
+        st.error(plain(exc))
+    else:
+        st.success(f"{stored} chiffre(s) enregistré(s).")
 
 st.subheader("Historique des saisies")
-with Session(engine()) as session:
-    history = figure_history(session, slug)
+history = figures.figure_history(engine(), slug)
 if history.empty:
     st.info("Aucun chiffre saisi.")
 else:

@@ -7,7 +7,6 @@ import uuid
 
 import streamlit as st
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from observatoire.access import AccessDeniedError, CurrentUser, current_user, require_role
 from observatoire.config import Settings, load_settings
@@ -27,10 +26,9 @@ def engine() -> Engine:
 
 def _account(login: str) -> CurrentUser | None:
     # Not cached: a deactivation, a role or a password change must end sessions at once.
-    from observatoire.store.access_repository import account_user
+    from observatoire.accounts import account_user
 
-    with Session(engine()) as session:
-        return account_user(session, login)
+    return account_user(engine(), login)
 
 
 def _checks() -> dict:
@@ -72,9 +70,9 @@ def client() -> str:
 @st.cache_data(ttl=300, show_spinner=False)
 def territories() -> dict[str, str]:
     """Slug -> name of the territories stored in the database."""
-    from observatoire.pipeline import territory_choices
+    from observatoire.territory import territories as stored
 
-    return territory_choices(engine())
+    return stored(engine())
 
 
 def choose_territory(where=st, key: str | None = None) -> str:  # noqa: ANN001 - st or a container

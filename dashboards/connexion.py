@@ -4,7 +4,6 @@ and sign out."""
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy.orm import Session
 
 from dashboards.common import client, engine, plain, signed_in_user
 from observatoire import countnight, security
@@ -81,10 +80,9 @@ if user.role is not Role.PUBLIC:
 
 # An identity from st.login (OIDC) is mapped to the account with the same e-mail.
 if _oidc_configured() and getattr(st.user, "is_logged_in", False):
-    from observatoire.store.access_repository import user_for_oidc
+    from observatoire.accounts import user_for_oidc
 
-    with Session(engine()) as session, session.begin():
-        oidc_user = user_for_oidc(session, st.user.get("email"), st.user.get("name"))
+    oidc_user = user_for_oidc(engine(), st.user.get("email"), st.user.get("name"))
     if oidc_user.role is not Role.PUBLIC:
         _sign_in(oidc_user)
     st.warning("Cette identité n'a pas de compte actif à l'observatoire : vue publique.")

@@ -7,10 +7,8 @@ import streamlit as st
 
 from dashboards.common import choose_territory, engine
 from dashboards.tableau_commun import STAFF_ROLES, require
-from observatoire import countnight
+from observatoire import countnight, territory
 from observatoire.geo.display import area_map
-from observatoire.model import CampaignStatus
-from observatoire.store import repository
 
 COLOURS = {"Parcouru": "#59a14f", "En cours": "#f28e2b", "Pas commencé": "#bab0ac"}
 REFRESH_SECONDS = 30
@@ -23,11 +21,8 @@ def _coverage(campaign_id: int) -> countnight.Coverage:
 
 @st.cache_data(ttl=300)
 def _campaigns(slug: str) -> dict[int, str]:
-    from sqlalchemy.orm import Session
-
-    with Session(engine()) as session:
-        return {c.id: f"{c.name} ({CampaignStatus(c.status).label.lower()})"
-                for c in repository.list_campaigns(session, slug)}
+    return {c.id: f"{c.name} ({c.status.label.lower()})"
+            for c in territory.campaigns(engine(), slug)}  # fmt: skip
 
 
 require(*STAFF_ROLES)

@@ -14,8 +14,10 @@ import streamlit as st
 from dashboards.common import engine, plain
 from dashboards.tableau_commun import STAFF_ROLES, require
 from observatoire.linkage import review
-from observatoire.model import ObservatoireError
+from observatoire.model import ObservatoireError, ReviewDecision
 
+# The answer buttons, in this order, with their keyboard shortcut (C and R are Streamlit's).
+SHORTCUTS = {ReviewDecision.MATCH: "M", ReviewDecision.NON_MATCH: "N", ReviewDecision.UNSURE: "I"}
 user = require(*STAFF_ROLES)
 st.title("Revue des doublons")
 st.caption(
@@ -88,9 +90,9 @@ else:
                 text=f"{state.answered} paire(s) revue(s) sur {state.size}")  # fmt: skip
     last = st.session_state.get("revue_derniere")
     if last and last[0] == "answer":
-        st.success(f"Réponse enregistrée : {review.ANSWER_LABELS[last[1]]}.")
+        st.success(f"Réponse enregistrée : {ReviewDecision(last[1]).label}.")
     elif last and last[0] == "undo":
-        st.info(f"Réponse annulée : {review.ANSWER_LABELS[last[1]]} ; la paire est de "
+        st.info(f"Réponse annulée : {ReviewDecision(last[1]).label} ; la paire est de "
                 "nouveau dans la file." if last[1] else "Aucune réponse à annuler.")  # fmt: skip
     st.button("Annuler ma dernière réponse", key="revue_annuler", on_click=_undo,
               disabled=state.answered == 0)  # fmt: skip
@@ -108,11 +110,12 @@ else:
         st.dataframe(pd.DataFrame(review.similarity_rows(pair["levels"]),
                                   columns=["Comparaison", "Niveau"]),
                      hide_index=True, width="stretch")  # fmt: skip
-        buttons = st.columns(len(review.ANSWERS))
-        for column, (decision, label, shortcut) in zip(buttons, review.ANSWERS, strict=True):
+        buttons = st.columns(len(SHORTCUTS))
+        for column, (decision, shortcut) in zip(buttons, SHORTCUTS.items(), strict=True):
             column.button(
-                label, key=f"revue_{decision}", shortcut=shortcut, width="stretch",
-                on_click=_answer, args=(*keys, decision, float(pair["probability"])),
+                decision.label, key=f"revue_{decision.value}", shortcut=shortcut,
+                width="stretch", on_click=_answer,
+                args=(*keys, decision.value, float(pair["probability"])),
             )  # fmt: skip
 
 st.divider()

@@ -127,13 +127,10 @@ with right:
 
 @st.cache_data(ttl=3600, max_entries=4)
 def _shapes(slug: str):
-    from sqlalchemy.orm import Session
-
     from dashboards.common import engine
-    from observatoire.store import repository
+    from observatoire.territory import communes
 
-    with Session(engine()) as session:
-        return repository.territory_communes(session, slug)[["code", "geometry"]]
+    return communes(engine(), slug)[["code", "geometry"]]
 
 
 st.subheader("Par commune")

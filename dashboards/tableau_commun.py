@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.orm import Session
 
 from dashboards import common
 from dashboards.common import engine, require  # noqa: F401 - pages import require from here
 from observatoire.formats_fr import NO_DATA, count_fr  # noqa: F401 - pages import NO_DATA
-from observatoire.indicators import IndicatorInputs
+from observatoire.indicators import IndicatorInputs, service
 from observatoire.indicators.dedup import DistinctEstimate
 from observatoire.model import Role
 
@@ -20,18 +19,13 @@ STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 def load_inputs(territory_slug: str) -> IndicatorInputs:
     """The count nights, targets and staff entries (small). The partner feeds are not read
     here: the pages ask the database for their aggregates (the functions below)."""
-    from observatoire.indicators.service import load_inputs as load
-
-    return load(engine(), territory_slug, with_feeds=False)
+    return service.load_inputs(engine(), territory_slug, with_feeds=False)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def feed_version() -> tuple[int, ...]:
     """Changes when partner records or the linkage change: the key of the feed caches."""
-    from observatoire.store.indicators_repository import feed_version as version
-
-    with Session(engine()) as session:
-        return version(session)
+    return service.feed_version(engine())
 
 
 # The feed aggregates are keyed by `feed_version` and have no ``ttl``: they are read again
@@ -41,40 +35,26 @@ def feed_version() -> tuple[int, ...]:
 def distinct_estimate(territory_slug: str, version: tuple[int, ...]) -> DistinctEstimate | None:
     """The latest linkage run's estimate of distinct people with its 90 % interval, and who
     is known to whom (``None`` before any run); ``by_source`` is left empty."""
-    from observatoire.store.feed_aggregates import distinct_estimate as stored
-
-    with Session(engine()) as session:
-        return stored(session, territory_slug, version)
+    return service.distinct_estimate(engine(), territory_slug, version)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def feed_counts(
     territory_slug: str, codes: tuple[str, ...], version: tuple[int, ...]
 ) -> dict[str, int]:
-    from observatoire.store import feed_aggregates, indicators_repository
-
-    with Session(engine()) as session:
-        if not codes:
-            return feed_aggregates.feed_counts(session, territory_slug, version)
-        return indicators_repository.feed_counts(session, territory_slug, list(codes))
+    return service.feed_counts(engine(), territory_slug, codes, version)
 
 
 @st.cache_data(max_entries=8, show_spinner="Calcul des flux…")
 def feed_flows(territory_slug: str, days: int, version: tuple[int, ...]) -> pd.DataFrame:
     """Monthly flows from each person's last contact per month and the moves to housing."""
-    from observatoire.store.feed_aggregates import monthly_flows
-
-    with Session(engine()) as session:
-        return monthly_flows(session, territory_slug, days, version)
+    return service.monthly_flows(engine(), territory_slug, days, version)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def feed_plan_values(territory_slug: str, version: tuple[int, ...]) -> pd.DataFrame:
     """The *Logement d'abord* yearly figures of the SI-SIAO and 115 feeds."""
-    from observatoire.store.feed_aggregates import plan_values
-
-    with Session(engine()) as session:
-        return plan_values(session, territory_slug, version)
+    return service.plan_values(engine(), territory_slug, version)
 
 
 def choose_territory() -> str:

@@ -208,6 +208,20 @@ class SourceKind(LabelledEnum):
         }
 
 
+class ReviewDecision(LabelledEnum):
+    """A reviewer's answer on a pair of records (clerical review), as stored; a person's
+    split is stored as ``non_match`` answers."""
+
+    MATCH = "match"
+    NON_MATCH = "non_match"
+    UNSURE = "unsure"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {"match": "Même personne", "non_match": "Pas la même personne",
+                "unsure": "Incertain"}  # fmt: skip
+
+
 class Commune(BaseModel):
     """A commune (or arrondissement municipal) of a territory, in a given COG year."""
 

@@ -401,14 +401,6 @@ def home_page_data(engine: Engine, territory_slug: str) -> HomePageData:
         )
 
 
-def territory_choices(engine: Engine) -> dict[str, str]:
-    """Slug -> name of the stored territories."""
-    with Session(engine) as session:
-        return {t.slug: t.name for t in repository.list_territories(session)}
-
-
-
-
 @dataclass(frozen=True)
 class StoredLinkage:
     run_id: int

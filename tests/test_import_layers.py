@@ -20,25 +20,13 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "observatoire"
 
 # Cycles left, as sets of modules (to remove).
-KNOWN_CYCLES: list[frozenset[str]] = [
-    # to remove: `compute.target_table` reads the yearly functions, which read the tables
-    # `compute` builds (the catalogue-driven values belong in `yearly` alone).
-    frozenset({"observatoire.indicators.compute", "observatoire.indicators.yearly"}),
-]
+KNOWN_CYCLES: list[frozenset[str]] = []
 # (page module, imported name) pairs left in dashboards/ (to remove): pages open their own
 # sessions instead of calling services that take an `Engine`, as `countnight`'s do.
 KNOWN_PAGE_IMPORTS: set[tuple[str, str]] = {
-    ("dashboards.admin", "sqlalchemy.orm.Session"),  # to remove
-    ("dashboards.chiffres", "sqlalchemy.orm.Session"),  # to remove
     ("dashboards.convention", "sqlalchemy.orm.Session"),  # to remove
     ("dashboards.rapport", "sqlalchemy.orm.Session"),  # to remove
-    ("dashboards.campagnes", "sqlalchemy.orm.Session"),  # to remove
-    ("dashboards.common", "sqlalchemy.orm.Session"),  # to remove
-    ("dashboards.connexion", "sqlalchemy.orm.Session"),  # to remove
-    ("dashboards.couverture", "sqlalchemy.orm.Session"),  # to remove
     ("dashboards.indicateurs", "sqlalchemy.orm.Session"),  # to remove
-    ("dashboards.tableau", "sqlalchemy.orm.Session"),  # to remove
-    ("dashboards.tableau_commun", "sqlalchemy.orm.Session"),  # to remove
 }
 # Store modules that import `observatoire.indicators` (to remove): the store speaks SQL
 # only; computing the aggregates from the indicators belongs above it.

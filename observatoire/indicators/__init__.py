@@ -1,15 +1,12 @@
 """The indicator catalogue and pure computations (no I/O: frames in, frames out)."""
 
+from observatoire.indicators.campaigns import campaign_a_minima, campaign_table
 from observatoire.indicators.catalogue import Catalogue, Indicator, load_catalogue
 from observatoire.indicators.compute import (
-    IndicatorInputs,
-    campaign_a_minima,
     campaign_coverage,
     campaign_profiles,
-    campaign_table,
     commune_table,
     deduplicated,
-    empty_frame,
     flows,
     plan_indicators,
 )
@@ -27,6 +24,7 @@ from observatoire.indicators.count import (
 from observatoire.indicators.dedup import DistinctEstimate, distinct_people
 from observatoire.indicators.flows import monthly_flows
 from observatoire.indicators.housing import target_progress
+from observatoire.indicators.inputs import IndicatorInputs, empty_frame
 from observatoire.indicators.trends import year_on_year
 
 __all__ = [

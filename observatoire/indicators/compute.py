@@ -8,13 +8,11 @@ out as ``None`` / empty and the pages say "pas de données".
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields
 
 import pandas as pd
 
+from observatoire.indicators.catalogue import load_catalogue
 from observatoire.indicators.count import (
-    AMinima,
-    a_minima,
     counts_by_commune,
     profile_shares,
     sector_coverage,
@@ -22,113 +20,8 @@ from observatoire.indicators.count import (
 from observatoire.indicators.dedup import DistinctEstimate, PeopleFigure, distinct_people
 from observatoire.indicators.flows import DEFAULT_INACTIVITY_DAYS, monthly_flows
 from observatoire.indicators.housing import target_progress
-from observatoire.indicators.trends import year_on_year
-
-_COLUMNS = {
-    "communes": ["code", "nom", "population"],
-    "campaigns": ["campaign_id", "name", "night_date", "method", "status"],
-    "observations": ["campaign_id", "commune_code", "sector_code", "situation", "sex",
-                     "age_band", "sleeping_place"],
-    "sectors": ["campaign_id", "sector_code", "commune_code"],
-    "sector_reports": ["campaign_id", "sector_code", "people_met"],
-    "place_tallies": ["campaign_id", "place_kind", "people", "commune_code"],
-    "linked_records": ["source", "person_id", "confidence", "expected_people", "date",
-                       "commune_code"],
-    "orientations": ["date", "orientation", "status", "person_id"],
-    "calls_115": ["date", "answer", "motive"],
-    "values": ["indicator_id", "year", "value"],
-    "targets": ["indicator_id", "year", "target"],
-}  # fmt: skip
-
-
-def empty_frame(name: str) -> pd.DataFrame:
-    """An empty frame with the documented columns of input ``name``."""
-    return pd.DataFrame(columns=_COLUMNS[name])
-
-
-@dataclass
-class IndicatorInputs:
-    """Everything the indicators read, as plain frames (columns in ``_COLUMNS``).
-
-    ``observations``, ``sectors``, ``sector_reports`` and ``place_tallies`` carry a
-    ``campaign_id``; ``linked_records`` are partner and count-night records with their
-    linkage cluster (see `observatoire.indicators.dedup`).
-    """
-
-    communes: pd.DataFrame = field(default_factory=lambda: empty_frame("communes"))
-    campaigns: pd.DataFrame = field(default_factory=lambda: empty_frame("campaigns"))
-    observations: pd.DataFrame = field(default_factory=lambda: empty_frame("observations"))
-    sectors: pd.DataFrame = field(default_factory=lambda: empty_frame("sectors"))
-    sector_reports: pd.DataFrame = field(default_factory=lambda: empty_frame("sector_reports"))
-    place_tallies: pd.DataFrame = field(default_factory=lambda: empty_frame("place_tallies"))
-    linked_records: pd.DataFrame = field(default_factory=lambda: empty_frame("linked_records"))
-    orientations: pd.DataFrame = field(default_factory=lambda: empty_frame("orientations"))
-    calls_115: pd.DataFrame = field(default_factory=lambda: empty_frame("calls_115"))
-    values: pd.DataFrame = field(default_factory=lambda: empty_frame("values"))
-    targets: pd.DataFrame = field(default_factory=lambda: empty_frame("targets"))
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            frame = getattr(self, f.name)
-            if frame is None:
-                setattr(self, f.name, empty_frame(f.name))
-
-    def of_campaign(self, name: str, campaign_id: int) -> pd.DataFrame:
-        frame = getattr(self, name)
-        if frame.empty or "campaign_id" not in frame:
-            return frame.iloc[0:0]
-        return frame[frame["campaign_id"] == campaign_id]
-
-    def latest_campaign_id(self) -> int | None:
-        if self.campaigns.empty:
-            return None
-        return int(self.campaigns.sort_values("night_date")["campaign_id"].iloc[-1])
-
-    def filter_communes(self, codes: list[str] | None) -> IndicatorInputs:
-        """The same inputs restricted to ``codes`` (all communes when ``None`` or empty)."""
-        if not codes:
-            return self
-        wanted = set(codes)
-        out = {}
-        for f in fields(self):
-            frame = getattr(self, f.name)
-            key = "code" if f.name == "communes" else "commune_code"
-            if key in frame and f.name != "place_tallies":
-                frame = frame[frame[key].isin(wanted)]
-            elif f.name == "place_tallies" and "commune_code" in frame:
-                frame = frame[frame["commune_code"].isin(wanted)]
-            out[f.name] = frame
-        return IndicatorInputs(**out)
-
-
-def campaign_a_minima(inputs: IndicatorInputs, campaign_id: int) -> AMinima:
-    return a_minima(
-        inputs.of_campaign("observations", campaign_id),
-        inputs.of_campaign("place_tallies", campaign_id),
-    )
-
-
-def campaign_table(inputs: IndicatorInputs) -> pd.DataFrame:
-    """One row per count night: totals, coverage, method, and the year-on-year change;
-    ``lieux_decomptes``: whether partners' places were tallied that night (when not,
-    ``lieux`` is no measure: a gap, not a zero)."""
-    columns = ["campaign_id", "name", "night_date", "method", "rue", "lieux", "total",
-               "sectors", "communes", "lieux_decomptes"]  # fmt: skip
-    rows = []
-    for campaign in inputs.campaigns.itertuples(index=False):
-        count = campaign_a_minima(inputs, campaign.campaign_id)
-        reports = inputs.of_campaign("sector_reports", campaign.campaign_id)
-        sectors = inputs.of_campaign("sectors", campaign.campaign_id)
-        rows.append(
-            (campaign.campaign_id, campaign.name, campaign.night_date, campaign.method,
-             count.street, count.partners, count.total,
-             reports["sector_code"].nunique() if not reports.empty else len(sectors),
-             sectors["commune_code"].nunique(), bool(count.places))
-        )  # fmt: skip
-    frame = pd.DataFrame(rows, columns=columns)
-    if frame.empty:
-        return frame.assign(previous=[], change=[], change_pct=[], caution=[])
-    return year_on_year(frame)
+from observatoire.indicators.inputs import IndicatorInputs
+from observatoire.indicators.yearly import computed_values
 
 
 def commune_table(inputs: IndicatorInputs, campaign_id: int) -> pd.DataFrame:
@@ -181,9 +74,6 @@ def flows(
 
 
 def _computed(inputs: IndicatorInputs, prefixes: tuple[str, ...]) -> pd.DataFrame:
-    from observatoire.indicators.catalogue import load_catalogue
-    from observatoire.indicators.yearly import computed_values
-
     chosen = {k: v for k, v in load_catalogue().items() if v.computation.startswith(prefixes)}
     return computed_values(inputs, chosen)
 

@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from observatoire.indicators.compute import IndicatorInputs, campaign_coverage
+from observatoire.indicators.compute import campaign_coverage
+from observatoire.indicators.inputs import IndicatorInputs
 
 
 def night_warnings(inputs: IndicatorInputs, campaign_id: int) -> list[str]:

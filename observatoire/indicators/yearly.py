@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from observatoire.indicators.compute import IndicatorInputs, campaign_table
+from observatoire.indicators.campaigns import campaign_table
 from observatoire.indicators.housing import housing_values, unanswered_115
+from observatoire.indicators.inputs import IndicatorInputs
 
 COLUMNS = ["year", "value"]
 

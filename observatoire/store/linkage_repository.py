@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from observatoire.model import ObservatoireError
+from observatoire.model import ObservatoireError, ReviewDecision
 from observatoire.store.linkage_tables import (
     LinkageRunRow,
     ObservationPersonRow,
@@ -27,7 +27,6 @@ from observatoire.store.linkage_tables import (
 from observatoire.store.repository import record_audit
 from observatoire.store.tables import ObservationRow, PersonRow, SourceRecordRow
 
-DECISIONS = ("match", "non_match", "unsure")
 NIGHT_SOURCE = "nuit"
 
 
@@ -124,16 +123,16 @@ def add_decision(
     session: Session,
     record_a: str,
     record_b: str,
-    decision: str,
+    decision: ReviewDecision | str,
     reviewer: str,
     probability: float | None = None,
     origin: str = "revue",
 ) -> ReviewDecisionRow:
     """Store a reviewer's answer on a pair (kept in the history; the latest one counts)."""
-    if decision not in DECISIONS:
-        raise ObservatoireError(
-            f"Décision inconnue : {decision!r}. Valeurs possibles : {', '.join(DECISIONS)}."
-        )
+    if decision not in ReviewDecision.choices():
+        raise ObservatoireError(f"Décision inconnue : {decision!r}. Valeurs possibles : "
+                                f"{', '.join(ReviewDecision.choices())}.")
+    decision = ReviewDecision(decision).value
     a, b = _ordered(record_a, record_b)
     row = ReviewDecisionRow(record_a=a, record_b=b, decision=decision, reviewer=reviewer,
                             probability=probability, origin=origin)  # fmt: skip
@@ -232,7 +231,7 @@ def split_person(session: Session, key: str, moved: Iterable[str], reviewer: str
         )
     for a in moved:
         for b in kept:
-            add_decision(session, a, b, "non_match", reviewer, origin="scission")
+            add_decision(session, a, b, ReviewDecision.NON_MATCH, reviewer, origin="scission")
     session.add(PersonSplitRow(person_key=key, moved=moved, kept=kept, reviewer=reviewer))
     record_audit(session, reviewer, "linkage.split", person=key, moved=len(moved),
                  kept=len(kept))  # fmt: skip

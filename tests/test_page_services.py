@@ -138,14 +138,31 @@ def test_the_feed_figures_before_any_feed_or_linkage(db):
 
 
 def test_the_review_answers_are_one_vocabulary():
-    """`ReviewDecision` is what the store checks and the review page shows; the linkage
-    still spells the values out (`engine.DECISIONS`, `review.ANSWERS`, which other work is
-    changing): until they read the enum, they say the same."""
-    from observatoire.linkage import engine, review
-    from observatoire.model import ReviewDecision
+    """The linkage reads reviewers' answers in `ReviewDecision`'s values (the ones the store
+    checks and the review page shows): each stored value selects its pairs, and another value
+    is refused with the list of accepted ones."""
+    from types import SimpleNamespace
 
-    assert tuple(ReviewDecision) == engine.DECISIONS
-    assert [(d, label) for d, label, _ in review.ANSWERS] == list(ReviewDecision.choices().items())
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    from observatoire.linkage import engine
+    from observatoire.model import ObservatoireError, ReviewDecision
+
+    records = SimpleNamespace(n=3, record_id=np.array(["a", "b", "c"]))
+    answers = pd.DataFrame({"record_id_a": ["a", "c"], "record_id_b": ["b", "a"],
+                            "decision": [ReviewDecision.MATCH.value,
+                                         ReviewDecision.NON_MATCH.value]})
+    pairs = engine._decision_pairs(records, answers)
+    assert set(pairs) == {d.value for d in ReviewDecision}
+    assert [list(x) for x in pairs["match"]] == [[0], [1]]
+    assert [list(x) for x in pairs["non_match"]] == [[0], [2]]
+    assert [len(x) for x in pairs["unsure"]] == [0, 0]
+    with pytest.raises(ObservatoireError, match="match, non_match, unsure"):
+        engine._decision_pairs(records, answers.assign(decision=["match", "peut-être"]))
+
+
 
 
 def test_the_store_refuses_an_unknown_decision_naming_the_valid_ones(db):

@@ -36,9 +36,9 @@ from observatoire.linkage.compare import (
 )
 from observatoire.linkage.estimate import PeopleEstimate, estimate_people
 from observatoire.linkage.prepare import Features, prepare
-from observatoire.model import ObservatoireError
+from observatoire.model import ObservatoireError, ReviewDecision
 
-DECISIONS = ("match", "non_match", "unsure")
+DECISIONS = tuple(ReviewDecision)  # the stored answers, in one vocabulary (model.py)
 REVIEW_SHARE = 0.05  # pairs to review, at most, per record linked
 DECISION_LABELS = {"match": "Même personne", "non_match": "Personnes différentes",
                    "unsure": "Je ne sais pas"}

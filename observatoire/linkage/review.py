@@ -22,14 +22,6 @@ from observatoire.model import ObservatoireError, Sex, SourceKind
 from observatoire.store import linkage_repository as repo
 from observatoire.store import repository
 
-ANSWERS = (
-    # decision, label, keyboard shortcut (C and R are reserved by Streamlit)
-    ("match", "Même personne", "M"),
-    ("non_match", "Pas la même personne", "N"),
-    ("unsure", "Incertain", "I"),
-)
-ANSWER_LABELS = {decision: label for decision, label, _ in ANSWERS}
-
 # The fields of `linkage_repository.record_details`, in the order shown, with their label.
 FIELD_LABELS = {
     "source": "Source", "commune": "Commune", "sexe": "Sexe",

@@ -38,6 +38,7 @@ Identity = tuple[np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray]]
 SURE_LINK = 1 - 1e-6  # a satellite link this sure is never in doubt
 SURE_ODDS = SURE_LINK / (1 - SURE_LINK)
 MAX_CHECKED_SIZE = 500  # larger components are only split by their compared pairs
+QUESTION_CHUNK = 200_000  # (person, code) questions asked at once (`_contradicts_person`)
 
 
 def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -304,10 +305,16 @@ def _contradicts_person(
     key = distinct(labels[held].astype(np.int64) * width + code[held])
     table = pd.DataFrame({"c": key // width, "held": key % width})
     asked = pd.DataFrame({"k": ask, "c": persons[ask].astype(np.int64), "mine": mine[ask]})
-    # Distinct (person, code) questions only: many satellites share a code.
-    questions = asked[["c", "mine"]].drop_duplicates().merge(table, on="c")
-    hit = clash(questions["mine"].to_numpy(), questions["held"].to_numpy())
-    bad = questions.loc[hit, ["c", "mine"]].drop_duplicates()
+    # Distinct (person, code) questions only: many satellites share a code. By chunks:
+    # each question meets every code its person holds (tens of millions at a million
+    # records).
+    distinct_questions = asked[["c", "mine"]].drop_duplicates()
+    found = []
+    for start in range(0, len(distinct_questions), QUESTION_CHUNK):
+        questions = distinct_questions.iloc[start:start + QUESTION_CHUNK].merge(table, on="c")
+        hit = clash(questions["mine"].to_numpy(), questions["held"].to_numpy())
+        found.append(questions.loc[hit, ["c", "mine"]].drop_duplicates())
+    bad = pd.concat(found) if found else distinct_questions[:0]
     if bad.empty:
         return out
     flagged = asked.merge(bad, on=["c", "mine"])["k"].to_numpy()

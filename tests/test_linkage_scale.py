@@ -169,3 +169,17 @@ def test_an_age_meets_the_namesakes_born_a_birth_year_cell_away() -> None:
     assert {frozenset(("r20", "aged")), frozenset(("r24", "aged"))} <= pairs
     assert frozenset(("r0", "aged")) not in pairs and frozenset(("r39", "aged")) not in pairs
     assert report.skipped_blocks == 0
+
+
+def test_a_record_without_any_year_meets_the_namesakes_of_its_place() -> None:
+    communes = ("21231", "21166", "21617", "21054", "21473")
+    rows = [_record(f"r{k}", birth_date=f"{1950 + k}-03-0{1 + k % 9}", sex="M",
+                    commune_code=communes[k % 5]) for k in range(40)]
+    rows.append(_record("yearless", "appels_115", sex="M", commune_code="21231"))
+    features = prepare(validate_records(pd.DataFrame(rows).fillna("")))
+    i, j, _ = candidate_pairs(features, max_block=10)
+    partners = {b for a, b in zip(features.record_id[i], features.record_id[j], strict=True)
+                if a == "yearless"} | {a for a, b in zip(features.record_id[i],
+                                                          features.record_id[j], strict=True)
+                                       if b == "yearless"}
+    assert partners == {f"r{k}" for k in range(0, 40, 5)}

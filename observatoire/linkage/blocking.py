@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -241,14 +242,20 @@ def _year_cells(f: Features, width: int = 4) -> tuple[tuple[np.ndarray, np.ndarr
     return grid_a, grid_b
 
 
-def refinements(f: Features) -> tuple:
+class Refinements(NamedTuple):
+    grids: tuple[tuple[np.ndarray, np.ndarray], ...]  # (record, cell) entries per grid
+    place: np.ndarray  # commune and sex, per record
+    yearless: np.ndarray  # records without any year (no date, year or age)
+
+
+def refinements(f: Features) -> Refinements:
     """Keys that split a block too big to pair whole: birth year within 2 (two shifted
-    grids; an age within `AGE_REACH_YEARS`), then commune and sex. A big population makes
-    big blocks of common names; cut by these, the pairs they hold stay near-linear in the
-    number of records."""
+    grids; an age within `AGE_REACH_YEARS`), then commune and sex; a record without any
+    year meets the records of its place. A big population makes big blocks of common
+    names; cut by these, the pairs they hold stay near-linear in the number of records."""
     place = combine(np.where(f.commune == "", 0, string_code(f.commune) + 1),
                     f.sex.astype(np.int64) + 1)
-    return (*_year_cells(f), place)
+    return Refinements(_year_cells(f), place, np.isnan(f.year_estimate))
 
 
 def _mask(n: int, records: np.ndarray) -> np.ndarray:
@@ -261,12 +268,13 @@ def _refined_pairs(
     key: np.ndarray,
     left: np.ndarray | None,
     max_block: int,
-    refine: tuple,
+    refine: Refinements,
 ) -> tuple[list[np.ndarray], int]:
     """Pairs of ``key``; its blocks over ``max_block`` records paired again by ``key`` and
     birth year (either grid of `refinements`), then also by place; blocks still too big
-    are skipped (their number is returned). Records without any year leave a too big
-    block unpaired."""
+    are skipped (their number is returned). A record without any year is paired with
+    the records of its place in its block (by the same key and place): a year cannot
+    put it anywhere."""
     n = len(key)
 
     def pair(k: np.ndarray, rec: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -277,8 +285,14 @@ def _refined_pairs(
     pairs, big = pair(key)
     out, still_big = [pairs], []
     if len(big):
-        *grids, place = refine
+        grids, place, yearless = refine
         in_big = _mask(n, big)
+        if (yearless & in_big).any():
+            pairs, _ = _cross_pairs(combine(np.where(in_big, key, -1), place), yearless,
+                                    max_block)
+            if left is not None:
+                pairs = pairs[left[pairs // n] | left[pairs % n]]
+            out.append(pairs)
         for rec, cell in grids:
             rec, cell = rec[in_big[rec]], cell[in_big[rec]]
             by_year = combine(key[rec], cell)

@@ -9,7 +9,8 @@ by initials and birth year, and count-night sightings by night and place.
 
 A block over ``max_block`` records (a common first name in a population of a million) is
 not paired whole, which would be quadratic, nor dropped: it is split by birth year within
-two years, then by commune and sex, and only what is still too big is skipped.
+two years (an age-derived year sitting in every cell within `AGE_REACH_YEARS`), then by
+commune and sex, and only what is still too big is skipped.
 
 Pairs are encoded as ``i * n + j`` with ``i < j`` in one int64 array.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -75,12 +77,18 @@ def _block_pairs(idx: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.nda
     return idx[a], idx[a + offsets]
 
 
-def _self_pairs(key: np.ndarray, max_block: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of records sharing ``key`` and the records of the blocks over ``max_block``."""
-    n = len(key)
+def _self_pairs(
+    key: np.ndarray, max_block: int, rec: np.ndarray | None = None, n: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of records sharing ``key`` and the positions (in ``key``) of the entries in
+    blocks over ``max_block``. ``key`` is per record, or per entry of ``rec`` (a record
+    may then sit in several blocks: an age-derived year in every cell it may fall in);
+    ``n`` records in all."""
+    rec = np.arange(len(key)) if rec is None else rec
+    n = len(key) if n is None else n
     idx = np.flatnonzero(key >= 0)
     if len(idx) < 2:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.empty(0, np.int64), idx[:0]
     k = key[idx]
     order = stable_order(k)
     idx, k = idx[order], k[order]
@@ -88,20 +96,23 @@ def _self_pairs(key: np.ndarray, max_block: int) -> tuple[np.ndarray, np.ndarray
     too_big = np.repeat(sizes > max_block, sizes)
     skipped = idx[too_big]
     idx, sizes = idx[~too_big], sizes[sizes <= max_block]
-    a, b = _block_pairs(idx, sizes)
+    a, b = _block_pairs(rec[idx], sizes)
     return np.minimum(a, b) * n + np.maximum(a, b), skipped
 
 
 def _cross_pairs(
-    key: np.ndarray, left: np.ndarray, max_block: int
+    key: np.ndarray, left: np.ndarray, max_block: int, rec: np.ndarray | None = None,
+    n: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    n = len(key)
+    """As `_self_pairs`, only the pairs with a record of ``left`` (a mask per record)."""
+    rec = np.arange(len(key)) if rec is None else rec
+    n = len(key) if n is None else n
     valid = key >= 0
-    frame = pd.DataFrame({"k": key[valid], "i": np.flatnonzero(valid)})
+    frame = pd.DataFrame({"k": key[valid], "i": rec[valid], "at": np.flatnonzero(valid)})
     sizes = frame["k"].map(frame["k"].value_counts())
     big = (sizes > max_block).to_numpy()
-    skipped = frame["i"].to_numpy()[big]
-    frame = frame[~big]
+    skipped = frame["at"].to_numpy()[big]
+    frame = frame[~big][["k", "i"]]
     lefts = frame[left[frame["i"].to_numpy()]]
     if lefts.empty:
         return np.empty(0, np.int64), skipped
@@ -200,14 +211,51 @@ def _blocking_keys(
     return rules
 
 
-def refinements(f: Features) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+# An age (a maraude's "about 40", a count night's decade, a 115 caller's stated age) says
+# the birth year within a few years only: in a block split by birth year, an age-derived
+# year sits in every cell within this many years of it, or it would lose the candidates
+# born a cell away (at 110,000 records, ``max_block`` 100 against 1000: the estimate's
+# units read the fewer candidates as more new people).
+AGE_REACH_YEARS = 5.0
+
+
+def _year_cells(f: Features, width: int = 4) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Per grid of `_year_buckets`, (record, cell) entries: a stated year (or a full date)
+    in its cell of each grid, an age-derived year in every cell of the first grid within
+    `AGE_REACH_YEARS` (the shifted grid adds nothing to a range of cells); no entry
+    without any year."""
+    year_a, year_b = _year_buckets(f.year_estimate, width)
+    precise = np.flatnonzero((year_a >= 0) & ~f.year_from_age)
+    aged = np.flatnonzero(f.year_from_age & ~np.isnan(f.year_estimate))
+    y = f.year_estimate[aged]
+    low = np.floor((y - AGE_REACH_YEARS) / width).astype(np.int64)
+    high = np.floor((y + AGE_REACH_YEARS) / width).astype(np.int64)
+    count = high - low + 1
+    rec = np.repeat(aged, count)
+    cell = np.repeat(low, count) + (np.arange(len(rec)) - np.repeat(np.cumsum(count) - count,
+                                                                    count))
+    # Cells are shifted to be non-negative codes (`combine` reads -1 as "none").
+    base = min(int(year_a[precise].min(initial=0)), int(cell.min(initial=0)))
+    grid_a = (np.concatenate([precise, rec]),
+              np.concatenate([year_a[precise], cell]) - base)
+    grid_b = (precise, year_b[precise] - base)
+    return grid_a, grid_b
+
+
+class Refinements(NamedTuple):
+    grids: tuple[tuple[np.ndarray, np.ndarray], ...]  # (record, cell) entries per grid
+    place: np.ndarray  # commune and sex, per record
+    yearless: np.ndarray  # records without any year (no date, year or age)
+
+
+def refinements(f: Features) -> Refinements:
     """Keys that split a block too big to pair whole: birth year within 2 (two shifted
-    grids), then commune and sex. A big population makes big blocks of common names; cut
-    by these, the pairs they hold stay near-linear in the number of records."""
-    year_a, year_b = _year_buckets(f.year_estimate)
+    grids; an age within `AGE_REACH_YEARS`), then commune and sex; a record without any
+    year meets the records of its place. A big population makes big blocks of common
+    names; cut by these, the pairs they hold stay near-linear in the number of records."""
     place = combine(np.where(f.commune == "", 0, string_code(f.commune) + 1),
                     f.sex.astype(np.int64) + 1)
-    return year_a, year_b, place
+    return Refinements(_year_cells(f), place, np.isnan(f.year_estimate))
 
 
 def _mask(n: int, records: np.ndarray) -> np.ndarray:
@@ -220,31 +268,42 @@ def _refined_pairs(
     key: np.ndarray,
     left: np.ndarray | None,
     max_block: int,
-    refine: tuple[np.ndarray, np.ndarray, np.ndarray],
+    refine: Refinements,
 ) -> tuple[list[np.ndarray], int]:
     """Pairs of ``key``; its blocks over ``max_block`` records paired again by ``key`` and
-    birth year (either grid), then also by place; blocks still too big are skipped (their
-    number is returned). Records without a year leave a too big block unpaired."""
-
-    def pair(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if left is None:
-            return _self_pairs(k, max_block)
-        return _cross_pairs(k, left, max_block)
-
+    birth year (either grid of `refinements`), then also by place; blocks still too big
+    are skipped (their number is returned). A record without any year is paired with
+    the records of its place in its block (by the same key and place): a year cannot
+    put it anywhere."""
     n = len(key)
+
+    def pair(k: np.ndarray, rec: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if left is None:
+            return _self_pairs(k, max_block, rec, n)
+        return _cross_pairs(k, left, max_block, rec, n)
+
     pairs, big = pair(key)
     out, still_big = [pairs], []
     if len(big):
-        year_a, year_b, place = refine
-        for year in (year_a, year_b):
-            by_year = combine(np.where(_mask(n, big), key, -1), year)
-            pairs, big_year = pair(by_year)
+        grids, place, yearless = refine
+        in_big = _mask(n, big)
+        if (yearless & in_big).any():
+            pairs, _ = _cross_pairs(combine(np.where(in_big, key, -1), place), yearless,
+                                    max_block)
+            if left is not None:
+                pairs = pairs[left[pairs // n] | left[pairs % n]]
+            out.append(pairs)
+        for rec, cell in grids:
+            rec, cell = rec[in_big[rec]], cell[in_big[rec]]
+            by_year = combine(key[rec], cell)
+            pairs, big_year = pair(by_year, rec)
             out.append(pairs)
             if len(big_year):
-                by_place = combine(np.where(_mask(n, big_year), by_year, -1), place)
-                pairs, remaining = pair(by_place)
+                rec = rec[big_year]
+                by_place = combine(by_year[big_year], place[rec])
+                pairs, remaining = pair(by_place, rec)
                 out.append(pairs)
-                still_big.append(remaining)
+                still_big.append(rec[remaining])
     skipped = len(np.unique(key[np.concatenate(still_big)])) if still_big else 0
     return out, skipped
 

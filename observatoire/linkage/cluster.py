@@ -38,6 +38,7 @@ Identity = tuple[np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray]]
 SURE_LINK = 1 - 1e-6  # a satellite link this sure is never in doubt
 SURE_ODDS = SURE_LINK / (1 - SURE_LINK)
 MAX_CHECKED_SIZE = 500  # larger components are only split by their compared pairs
+QUESTION_CHUNK = 200_000  # (person, code) questions asked at once (`_contradicts_person`)
 
 
 def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -68,27 +69,27 @@ def _greedy_merge(
 ) -> np.ndarray:
     """Greedy merge by decreasing probability that refuses to join two groups holding a
     negative pair, or, with ``code`` (per record) and ``clash_with`` (code -> the codes it
-    contradicts), two groups whose codes contradict; returns each record's representative
-    (records ``0..n-1``). Edges of probability 2 or more (reviewed matches) are merged
-    whatever the codes say: a reviewer saw both records.
+    contradicts, symmetric), two groups whose codes contradict; returns each record's
+    representative (records ``0..n-1``). Edges of probability 2 or more (reviewed
+    matches) are merged whatever the codes say: a reviewer saw both records.
 
     One pass over every component's edges: components never share a record, so this is the
     merge of each component on its own. The smaller group joins the larger and its records
     are given the new representative (each record moves a few times at most), so that an
     edge inside a group, most of them, costs two list look-ups.
+
+    Each group keeps only its codes that contradict some code (the others never refuse a
+    merge), and a merge looks the smaller set up in ``clash_with``: no group carries the
+    codes it contradicts (a copy per record of a code's contradictions took gigabytes at a
+    million records).
     """
     root = list(range(n))
     members: list[list[int]] = [[r] for r in range(n)]
     forbidden = _sets_by_record(n, ni, nj)
     codes: dict[int, set[int]] = {}
-    bad: dict[int, set[int]] = {}
     if code is not None and clash_with:
         for r, c in enumerate(code.tolist()):
             if c in clash_with:
-                codes[r] = {c}
-                bad[r] = set(clash_with[c])
-        for r, c in enumerate(code.tolist()):
-            if c >= 0 and r not in codes:
                 codes[r] = {c}
     order = np.argsort(-eprob, kind="stable")
     for a, b, p in zip(ei[order].tolist(), ej[order].tolist(), eprob[order].tolist(),
@@ -105,16 +106,15 @@ def _greedy_merge(
                     continue
             elif not fb.isdisjoint(members[ra]):
                 continue
-        if bad and p < 2.0:
-            ba, ca = bad.get(ra), codes.get(rb)
-            if ba is not None and ca is not None and not ba.isdisjoint(ca):
-                continue
-            bb, cb = bad.get(rb), codes.get(ra)
-            if bb is not None and cb is not None and not bb.isdisjoint(cb):
+        ca, cb = codes.get(ra), codes.get(rb)
+        if ca is not None and cb is not None and p < 2.0:
+            few, many = (ca, cb) if len(ca) <= len(cb) else (cb, ca)
+            if any(not clash_with[c].isdisjoint(many) for c in few):
                 continue
         if len(members[ra]) < len(members[rb]):
             ra, rb = rb, ra
             fa, fb = fb, fa
+            ca, cb = cb, ca
         moved = members[rb]
         for x in moved:
             root[x] = ra
@@ -129,19 +129,15 @@ def _greedy_merge(
             else:
                 fb |= fa
                 forbidden[ra] = fb
-        if bad:
-            for store in (codes, bad):
-                moving = store.pop(rb, None)
-                if moving is None:
-                    continue
-                staying = store.get(ra)
-                if staying is None:
-                    store[ra] = moving
-                elif len(staying) >= len(moving):
-                    staying |= moving
-                else:
-                    moving |= staying
-                    store[ra] = moving
+        if cb is not None:
+            del codes[rb]
+            if ca is None:
+                codes[ra] = cb
+            elif len(ca) >= len(cb):
+                ca |= cb
+            else:
+                cb |= ca
+                codes[ra] = cb
     return np.asarray(root, dtype=np.int64)
 
 
@@ -309,10 +305,16 @@ def _contradicts_person(
     key = distinct(labels[held].astype(np.int64) * width + code[held])
     table = pd.DataFrame({"c": key // width, "held": key % width})
     asked = pd.DataFrame({"k": ask, "c": persons[ask].astype(np.int64), "mine": mine[ask]})
-    # Distinct (person, code) questions only: many satellites share a code.
-    questions = asked[["c", "mine"]].drop_duplicates().merge(table, on="c")
-    hit = clash(questions["mine"].to_numpy(), questions["held"].to_numpy())
-    bad = questions.loc[hit, ["c", "mine"]].drop_duplicates()
+    # Distinct (person, code) questions only: many satellites share a code. By chunks:
+    # each question meets every code its person holds (tens of millions at a million
+    # records).
+    distinct_questions = asked[["c", "mine"]].drop_duplicates()
+    found = []
+    for start in range(0, len(distinct_questions), QUESTION_CHUNK):
+        questions = distinct_questions.iloc[start:start + QUESTION_CHUNK].merge(table, on="c")
+        hit = clash(questions["mine"].to_numpy(), questions["held"].to_numpy())
+        found.append(questions.loc[hit, ["c", "mine"]].drop_duplicates())
+    bad = pd.concat(found) if found else distinct_questions[:0]
     if bad.empty:
         return out
     flagged = asked.merge(bad, on=["c", "mine"])["k"].to_numpy()

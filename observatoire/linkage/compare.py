@@ -689,6 +689,9 @@ def _digits_apart(a: np.ndarray, b: np.ndarray, width: int = 8) -> np.ndarray:
     return out
 
 
+CLASH_CHUNK = 1_000_000  # pairs tested at once by `Identities.clash`
+
+
 @dataclass(frozen=True)
 class Identities:
     """The identifiers that can contradict, once per distinct combination.
@@ -715,8 +718,20 @@ class Identities:
         more than one year apart; an age further than `AGE_TOLERANCE_YEARS` from the other
         side's birth year or age. Keyed dates only show equality: two different keyed dates
         contradict only through their years. A 01/01 date is a year (see `prepare`).
+
+        By chunks of `CLASH_CHUNK`: the test holds some twenty temporary arrays per pair,
+        9 GB on the 39 million candidate pairs of a million records at once.
         """
         a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        if len(a) <= CLASH_CHUNK:
+            return self._clash(a, b)
+        out = np.empty(len(a), dtype=bool)
+        for start in range(0, len(a), CLASH_CHUNK):
+            end = start + CLASH_CHUNK
+            out[start:end] = self._clash(a[start:end], b[start:end])
+        return out
+
+    def _clash(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         known = (a >= 0) & (b >= 0)
         a, b = np.maximum(a, 0), np.maximum(b, 0)
         sa, sb = self.sex[a], self.sex[b]

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -86,6 +87,9 @@ class LinkResult:
     blocking: BlockingReport
     retrained: bool
     seconds: dict[str, float]
+    # The process's peak resident memory (MB) when the linkage ended (`peak_mb`): the
+    # linkage's own in a process that does nothing bigger before it, as the benchmark runs.
+    peak_mb: float = float("nan")
 
     def pairs(self, low: float = 0.0, high: float = 1.0) -> pd.DataFrame:
         """Scored candidate pairs with ``low <= probability < high`` (record ids, levels)."""
@@ -132,6 +136,18 @@ class LinkResult:
     def interval_after_review(self, queue: pd.DataFrame) -> tuple[int, int]:
         """The estimate's 90 % interval once ``queue`` (`review_queue`) is answered."""
         return self.estimate.interval_after_review(float(queue["impact"].sum()))
+
+
+def peak_mb() -> float:
+    """The peak resident memory of this process so far, in MB (NaN where the platform
+    does not report it: no ``resource`` module on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Kilobytes on Linux, bytes on macOS.
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def review_limit(records: int, max_share: float = REVIEW_SHARE) -> int:
@@ -643,7 +659,7 @@ def link_features(
         **_attachment(f, labels, i, j, probability, (ni, nj)),
     })
     return LinkResult(clusters, f, i, j, gamma, probability, model, estimate, report,
-                      retrained, seconds)
+                      retrained, seconds, peak_mb())
 
 
 def link(

@@ -40,9 +40,10 @@ def annual_report(engine: Engine, territory_slug: str, year: int, *,
         feed_values = feed_aggregates.plan_values(session, territory_slug)
         known = feed_aggregates.distinct_estimate(session, territory_slug)
         performance = _performance_values(session, territory_slug)
+        publics = _publics_values(session, frames["values"])
         threshold = int(get_setting(session, "publication.threshold"))
         rounding = int(get_setting(session, "publication.rounding") or 0) or None
-    values = plan_indicators(inputs, pd.concat([feed_values, performance],
+    values = plan_indicators(inputs, pd.concat([feed_values, performance, publics],
                                                ignore_index=True))
     # The latest linkage run's one figure and its 90 % interval, as every page shows it.
     distinct = None if known is None else (known.estimate, known.low, known.high)
@@ -77,6 +78,19 @@ def _performance_values(session: Session, territory_slug: str) -> pd.DataFrame:
                if v.computation.startswith("linked_")}
     inputs = IndicatorInputs(linked_records=flow_contacts(session, territory_slug),
                              orientations=plan_inputs(session, counting=True)["orientations"])
+    return computed_values(inputs, entries)
+
+
+def _publics_values(session: Session, entered: pd.DataFrame) -> pd.DataFrame:
+    """The groups and stays the annexes name (`observatoire.indicators.publics`) from the
+    SI-SIAO and 115 rows, and the shares of the staff figures (eviction prevention)."""
+    from observatoire.indicators import IndicatorInputs, load_catalogue
+    from observatoire.indicators.yearly import computed_values
+    from observatoire.store.indicators_repository import partner_rows
+
+    entries = {k: v for k, v in load_catalogue().items()
+               if v.computation.startswith(("publics_", "figures_"))}
+    inputs = IndicatorInputs(partner_rows=partner_rows(session), values=entered)
     return computed_values(inputs, entries)
 
 

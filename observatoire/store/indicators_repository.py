@@ -260,6 +260,27 @@ def plan_inputs(session: Session, *, counting: bool = False) -> dict[str, pd.Dat
     }  # fmt: skip
 
 
+def partner_rows(session: Session) -> pd.DataFrame:
+    """The SI-SIAO requests and 115 calls with the attributes the conventions' groups read
+    (`observatoire.indicators.publics.PARTNER_COLUMNS`; an attribute a partner's extract
+    lacks is empty). Like `plan_inputs`, not kept by commune: the same for every
+    territory."""
+    from observatoire.indicators.publics import PARTNER_COLUMNS
+
+    wanted = [c for c in PARTNER_COLUMNS if c not in ("source", "date", "person_id", "sex")]
+    rows = session.execute(
+        select(SourceRecordRow.source, SourceRecordRow.person_id, SourceRecordRow.sex,
+               cast(SourceRecordRow.last_contact, String), SourceRecordRow.attributes)
+        .where(SourceRecordRow.source.in_(("si_siao", "appels_115")))
+        .order_by(SourceRecordRow.id)).all()
+    frame = pd.DataFrame(
+        [(source, (attributes or {}).get("contact_date") or last_contact, person, sex,
+          *((attributes or {}).get(c) for c in wanted))
+         for source, person, sex, last_contact, attributes in rows],
+        columns=["source", "date", "person_id", "sex", *wanted])
+    return frame[PARTNER_COLUMNS]
+
+
 def _plan_attributes(
     session: Session, source: str, names: list[str], counted: housing.Counted | None
 ) -> pd.DataFrame:

@@ -138,3 +138,21 @@ def test_without_the_optional_columns_the_groups_have_no_value(engine, tmp_path)
         assert function(rows).empty
     assert publics.eviction_met_share(pd.DataFrame(columns=["indicator_id", "year",
                                                             "value"])).empty
+
+
+def test_first_time_homeless_reads_non_calculable_when_the_history_is_too_short():
+    from observatoire.evaluation.convention import load_convention
+    from observatoire.evaluation.report import NOT_COMPUTABLE, build_annual_report
+    from observatoire.publish.disclosure import DisclosureRules
+
+    values = pd.DataFrame({"indicator_id": ["first_time_homeless", "first_time_homeless"],
+                           "year": [2024, 2025], "value": [float("nan"), 40.0],
+                           "note": [NOT_COMPUTABLE, None]})
+    convention = load_convention(DIJON, 2024)
+    early = build_annual_report(convention, 2024, values, pd.DataFrame(), None,
+                                DisclosureRules()).overview.set_index("Indicateur")
+    later = build_annual_report(convention, 2025, values, pd.DataFrame(), None,
+                                DisclosureRules()).overview.set_index("Indicateur")
+    label = "Personnes sans domicile pour la première fois"
+    assert early.loc[label, "Valeur"] == "non calculable"
+    assert later.loc[label, "Valeur"] == "40 personnes"

@@ -45,6 +45,9 @@ def annual_report(engine: Engine, territory_slug: str, year: int, *,
         rounding = int(get_setting(session, "publication.rounding") or 0) or None
     values = plan_indicators(inputs, pd.concat([feed_values, performance, publics],
                                                ignore_index=True))
+    if "note" in performance:  # "non calculable" where the history is too short
+        values = values.merge(performance[["indicator_id", "year", "note"]].dropna(),
+                              on=["indicator_id", "year"], how="left")
     # The latest linkage run's one figure and its 90 % interval, as every page shows it.
     distinct = None if known is None else (known.estimate, known.low, known.high)
     try:
@@ -70,7 +73,9 @@ def annual_report(engine: Engine, territory_slug: str, year: int, *,
 def _performance_values(session: Session, territory_slug: str) -> pd.DataFrame:
     """The system-performance measures of the catalogue (first-time homeless, returns after
     a move to housing) on the linked persons' monthly contacts and the SI-SIAO moves."""
+    from observatoire.evaluation.report import NOT_COMPUTABLE
     from observatoire.indicators import IndicatorInputs, load_catalogue
+    from observatoire.indicators.performance import first_time_homeless
     from observatoire.indicators.yearly import computed_values
     from observatoire.store.indicators_repository import flow_contacts, plan_inputs
 
@@ -78,7 +83,16 @@ def _performance_values(session: Session, territory_slug: str) -> pd.DataFrame:
                if v.computation.startswith("linked_")}
     inputs = IndicatorInputs(linked_records=flow_contacts(session, territory_slug),
                              orientations=plan_inputs(session, counting=True)["orientations"])
-    return computed_values(inputs, entries)
+    values = computed_values(inputs, entries)
+    # A year whose 24-month look-back starts before the first record would count too many
+    # first-timers: no value, "non calculable".
+    short = {int(r.year) for r in first_time_homeless(inputs.linked_records)
+             .itertuples(index=False) if not r.complete}
+    first_time = [k for k, v in entries.items() if v.computation == "linked_first_time"]
+    unknowable = values["indicator_id"].isin(first_time) & values["year"].isin(short)
+    values = values.assign(note=None)
+    values.loc[unknowable, ["value", "note"]] = [float("nan"), NOT_COMPUTABLE]
+    return values
 
 
 def _publics_values(session: Session, entered: pd.DataFrame) -> pd.DataFrame:

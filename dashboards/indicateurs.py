@@ -1,6 +1,7 @@
 """Staff page: by-name-list flows month by month, the *Logement d'abord* indicators
-with the convention's targets (editable) and the distance to them, and how many people in
-all (the iceberg: counted on the night, known to partners, estimated in all)."""
+with the convention's targets (set on the Convention page) and the distance to them, and
+how many people in all (the iceberg: counted on the night, known to partners, estimated in
+all)."""
 
 from __future__ import annotations
 
@@ -131,8 +132,8 @@ else:
     inputs = load_inputs(slug)
     table = plan_indicators(inputs, feed_plan_values(slug, version))
     if table.empty:
-        st.info(f"Indicateurs Logement d'abord : {NO_DATA}. Saisissez les valeurs et les "
-                "objectifs ci-dessous.")  # fmt: skip
+        st.info(f"Indicateurs Logement d'abord : {NO_DATA}. Saisissez les valeurs "
+                "ci-dessous, les objectifs sur la page Convention.")  # fmt: skip
     else:
         shown = table.assign(
             atteint=table["met"].map({True: "oui", False: "non"}).fillna("—"),
@@ -145,38 +146,14 @@ else:
         st.dataframe(table_fr(shown), hide_index=True, width="stretch")
         table_download(shown, "indicateurs-logement-d-abord.csv", territory=slug)
 
-    plan_ids = [i.id for i in catalogue.in_group("logement_d_abord")] + ["a_minima_total"]
-    with st.form("objectifs"):
-        st.markdown("**Objectifs de la convention** (modifiables par l'équipe)")
-        targets = inputs.targets.reindex(columns=["indicator_id", "year", "target", "convention"])
-        edited = st.data_editor(
-            targets, num_rows="dynamic", hide_index=True, width="stretch", key="objectifs_table",
-            column_config={
-                "indicator_id": st.column_config.SelectboxColumn(
-                    "Indicateur", options=plan_ids, required=True),
-                "year": st.column_config.NumberColumn("Année", min_value=2000, max_value=2100,
-                                                      step=1, required=True),
-                "target": st.column_config.NumberColumn("Objectif", required=True),
-                "convention": st.column_config.TextColumn("Convention"),
-            },
-        )  # fmt: skip
-        if st.form_submit_button("Enregistrer les objectifs"):
-            from observatoire.store.indicators_repository import replace_targets
-
-            try:
-                with Session(engine()) as session, session.begin():
-                    saved = replace_targets(session, slug, edited, actor=user.login)
-            except ObservatoireError as exc:
-                st.error(plain(exc))
-            else:
-                load_inputs.clear()
-                st.success(f"{saved} objectif(s) enregistré(s) (journal d'audit mis à jour).")
-
+    plan_ids = [i.id for i in catalogue.in_group("logement_d_abord")]
+    st.caption("Les objectifs sont ceux de la convention : fixez-les sur la page "
+               "Convention (chaque révision est une nouvelle version datée).")
     with st.form("valeurs"):
         st.markdown("**Valeurs saisies** (places IML, pensions de famille, prévention des "
                     "expulsions : ce qu'aucun flux ne fournit)")  # fmt: skip
         cols = st.columns(3)
-        indicator = cols[0].selectbox("Indicateur", plan_ids[:-1],
+        indicator = cols[0].selectbox("Indicateur", plan_ids,
                                       format_func=lambda i: catalogue[i].label)  # fmt: skip
         year = cols[1].number_input("Année", 2000, 2100, value=pd.Timestamp.now().year - 1)
         value = cols[2].number_input("Valeur", min_value=0.0, step=1.0)

@@ -160,12 +160,13 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_target(args: argparse.Namespace) -> int:
-    from observatoire.store.indicators_repository import set_target
+    from observatoire.evaluation.stored import set_target
 
     with Session(_engine()) as session, session.begin():
-        set_target(session, args.territory, args.indicator, args.year, args.target,
-                   actor=args.actor, convention=args.convention)  # fmt: skip
-    print(f"Objectif {args.indicator} {args.year} : {args.target}")
+        version = set_target(session, args.territory, args.indicator, args.year, args.target,
+                             actor=args.actor, action=args.action)
+    print(f"Objectif {args.indicator} {args.year} : {args.target:g} (convention, "
+          + (f"version {version})" if version else "inchangée)"))
     return 0
 
 
@@ -353,12 +354,15 @@ def add_publish_commands(commands: argparse._SubParsersAction) -> None:
     history.set_defaults(func=cmd_history)
     target = ind_commands.add_parser(
         "target", help="fixe l'objectif annuel d'un indicateur (convention)",
-        description="Fixe l'objectif de la convention pour un indicateur et une année.",
+        description="Fixe l'objectif pour un indicateur et une année dans la convention qui "
+                    "couvre l'année (nouvelle version de la convention, comme la page "
+                    "Convention).",
     )
-    target.add_argument("indicator", help="identifiant du catalogue (ex. exits_to_housing)")
+    target.add_argument("indicator", help="identifiant de l'indicateur (ex. exits_to_housing)")
     target.add_argument("year", type=int, help="année")
     target.add_argument("target", type=float, help="valeur cible")
-    target.add_argument("--convention", help="référence de la convention")
+    target.add_argument("--action", metavar="N°",
+                        help="numéro de l'action (toutes celles qui ont l'indicateur sinon)")
     target.add_argument("--territory", metavar="SLUG", default=territory_default)
     target.add_argument("--actor", default=actor_default, help="auteur inscrit au journal")
     target.set_defaults(func=cmd_target)  # fmt: skip

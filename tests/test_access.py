@@ -182,27 +182,23 @@ def test_settings_default_change_and_audit(engine):
             access.get_setting(session, "secret")
 
 
-def test_targets_and_values_round_trip_and_are_audited(engine):
+def test_values_round_trip_and_are_audited(engine):
+    # The targets are the convention's (test_evaluation_data: set_target, migration 0018).
     upgrade_database(engine)
     from observatoire.indicators.catalogue import UnknownIndicatorError
     from observatoire.store import indicators_repository as ind
 
     with Session(engine) as session, session.begin():
         _territory(session)
-        ind.set_target(session, "t", "exits_to_housing", 2025, 120, actor="marie",
-                       convention="Convention AMI 2023-2025")  # fmt: skip
-        ind.set_target(session, "t", "exits_to_housing", 2025, 150, actor="marie")
+        ind.set_value(session, "t", "iml_places", 2025, 30, actor="marie")
         ind.set_value(session, "t", "iml_places", 2025, 40, actor="marie")
         with pytest.raises(UnknownIndicatorError):
-            ind.set_target(session, "t", "bogus", 2025, 1, actor="marie")
+            ind.set_value(session, "t", "bogus", 2025, 1, actor="marie")
     with Session(engine) as session:
-        targets = ind.targets(session, "t")
         frames = ind.load_inputs(session, "t")
         log = access.audit_log(session, action_prefix="indicator")
-    assert targets[["indicator_id", "year", "target"]].values.tolist() == [
-        ["exits_to_housing", 2025, 150.0]]  # fmt: skip
     assert frames["values"]["value"].tolist() == [40.0]
-    assert len(log) == 3
+    assert len(log) == 2
 
 
 def test_migration_0006_creates_the_tables_the_models_describe(engine):

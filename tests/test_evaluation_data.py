@@ -323,6 +323,74 @@ def test_migration_0017_creates_the_tables_the_models_describe(engine):
     assert ours == [], f"tables de l'évaluation et migration 0017 en désaccord : {ours}"
 
 
+def test_migration_0018_moves_the_old_targets_into_the_convention_and_back(engine):
+    """The targets of the old indicators page (table ``indicator_target``) become targets
+    of the convention covering their year: the shipped one (stored first as version 1), a
+    spare action when no action has the indicator, a document of their own for a year no
+    convention covers; the downgrade puts them back."""
+    import datetime as dt
+
+    import pandas as pd
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from observatoire.evaluation.report import build_annual_report
+    from observatoire.evaluation.stored import convention_targets, current_convention
+    from observatoire.publish.disclosure import DisclosureRules
+    from observatoire.store import evaluation_repository as store
+    from observatoire.store.db import _alembic_config
+
+    upgrade_database(engine, "0017")
+    with Session(engine) as session, session.begin():
+        repository.save_territory(session, Territory(
+            slug=DIJON, name="Dijon Métropole", kind=TerritoryKind.EPCI, cog_year=2024,
+            communes=[Commune(code="21231", name="Dijon", population=156_000,
+                              cog_year=2024)]))
+        territory_id = repository.get_territory(session, DIJON).id
+        now = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+        for indicator, year, target in [("a_minima_total", 2025, 250.0),
+                                        ("exits_to_housing", 2024, 90.0),
+                                        ("iml_places", 2025, 60.0),
+                                        ("a_minima_total", 2026, 240.0)]:
+            session.execute(text(
+                "INSERT INTO indicator_target (territory_id, indicator_id, year, target, "
+                "convention, updated_at, updated_by) VALUES (:t, :i, :y, :v, 'AMI 2', :at, "
+                "'marie')"), {"t": territory_id, "i": indicator, "y": year, "v": target,
+                              "at": now})
+    upgrade_database(engine)
+    assert "indicator_target" not in inspect(engine).get_table_names()
+    with Session(engine) as session:
+        versions = store.convention_versions(session, DIJON)
+        convention = current_convention(session, DIJON, 2025)
+        targets = convention_targets(session, DIJON).set_index(["indicator_id", "year"])
+    assert [(v.period, v.version, v.saved_by) for v in versions] == [
+        ("2023-2025", 1, "observatoire"), ("2023-2025", 2, "marie"),
+        ("2026-2026", 1, "marie")]
+    assert targets.loc[("a_minima_total", 2025), "target"] == 250
+    assert targets.loc[("exits_to_housing", 2024), "target"] == 90
+    assert targets.loc[("iml_places", 2025), "target"] == 60
+    assert targets.loc[("a_minima_total", 2026), "target"] == 240
+    # The annex's own actions got the targets of their indicators; iml_places has none.
+    by_action = {(a.number, i.id): i.targets for a in convention.actions for i in a.indicators}
+    assert by_action[("15", "a_minima_total")]["2025"] == 250
+    assert by_action[("objectifs-repris", "iml_places")] == {"2025": 60.0}
+    # The execution report reads them: the count night's target has its night's value.
+    values = pd.DataFrame({"indicator_id": ["a_minima_total"], "year": [2025],
+                           "value": [414.0]})
+    report = build_annual_report(convention, 2025, values, pd.DataFrame(), None,
+                                 DisclosureRules())
+    rows = report.indicators[report.indicators["N°"] == "15"].iloc[0]
+    assert (rows["Objectif 2025"], rows["Valeur 2025"]) == ("250 personnes", "414 personnes")
+
+    command.downgrade(_alembic_config(engine), "0018@-1")
+    with engine.connect() as connection:
+        back = connection.execute(text(
+            "SELECT indicator_id, year, target FROM indicator_target ORDER BY indicator_id, "
+            "year")).all()
+    assert ("a_minima_total", 2025, 250.0) in back and ("iml_places", 2025, 60.0) in back
+    assert ("a_minima_total", 2026, 240.0) in back
+
+
 # --- command line -----------------------------------------------------------------------------
 
 
@@ -392,6 +460,31 @@ def test_convention_figures_and_partner_commands(cli_dijon, capsys):
     assert "SIAO de Côte-d'Or" in out and "24 mois" in out and "imports : 0" in out
     assert main(["partner", "add", "x", "--organisation", "X", "--legal-basis", "b",
                  "--scope", "s", "--retention-months", "0"]) == 2
+
+
+def test_a_target_from_the_command_line_is_a_new_version_of_the_convention(cli_dijon, capsys):
+    from observatoire.cli import main
+    from observatoire.config import load_settings
+    from observatoire.evaluation.stored import convention_targets, target_history
+    from observatoire.pipeline import open_database
+
+    assert main(["indicators", "target", "exits_to_housing", "2025", "150", "--territory",
+                 DIJON, "--actor", "marie"]) == 0
+    assert "version 2" in capsys.readouterr().out
+    # An indicator no action has, a year no convention covers: refused, saying what to do.
+    assert main(["indicators", "target", "iml_places", "2025", "10", "--territory",
+                 DIJON]) == 2
+    assert main(["indicators", "target", "exits_to_housing", "2031", "10", "--territory",
+                 DIJON]) == 2
+    err = capsys.readouterr().err
+    assert "ajoutez-le à une action" in err and "ne couvre 2031" in err
+    assert "Traceback" not in err
+    with Session(open_database(load_settings())) as session:
+        targets = convention_targets(session, DIJON).set_index(["indicator_id", "year"])
+        history = target_history(session, DIJON, "2023-2025")
+    assert targets.loc[("exits_to_housing", 2025), "target"] == 150
+    assert history.iloc[-1][["indicator", "year", "target", "saved_by"]].tolist() == [
+        "exits_to_housing", "2025", 150.0, "marie"]
 
 
 def test_an_import_from_a_partner_outside_the_register_is_flagged(dijon, capsys):

@@ -134,6 +134,53 @@ class Convention(BaseModel):
     def indicators(self) -> list[tuple[Action, ConventionIndicator]]:
         return [(a, i.described()) for a in self.actions for i in a.indicators]
 
+    def targets_by_year(self) -> list[tuple[str, int, float]]:
+        """``(indicator id, year, target)`` for each year of the period that has a target
+        (`target`: the year's own, one for each year, or the latest earlier one); an
+        indicator of several actions counts once, its first action's target."""
+        found: dict[tuple[str, int], float] = {}
+        for _, indicator in self.indicators():
+            for year in range(self.period[0], self.period[1] + 1):
+                target, _ = self.target(indicator, year)
+                if target is not None:
+                    found.setdefault((indicator.id, year), target)
+        return [(i, y, t) for (i, y), t in found.items()]
+
+    def with_target(self, indicator_id: str, year: int, target: float | None,
+                    action: str | None = None) -> Convention:
+        """The same convention with the target of ``indicator_id`` for ``year`` set (or
+        removed when ``None``), on ``action`` or on every action that has the indicator."""
+        if not self.covers(year):
+            raise ConventionError(
+                f"{year} est hors de la période de la convention ({self.period[0]}-"
+                f"{self.period[1]}) : choisissez une année de la période.")
+        having = [a.number for a in self.actions if any(i.id == indicator_id
+                                                        for i in a.indicators)]
+        if action is not None and action not in having:
+            having = []
+        elif action is not None:
+            having = [action]
+        if not having:
+            where = f"l'action {action}" if action else "aucune action"
+            raise ConventionError(
+                f"L'indicateur {indicator_id!r} n'est pas dans {where} de la convention "
+                f"{self.period[0]}-{self.period[1]} : ajoutez-le à une action (page "
+                "Convention, ou observatoire convention export puis import).")
+        actions = []
+        for a in self.actions:
+            if a.number in having:
+                indicators = []
+                for i in a.indicators:
+                    if i.id == indicator_id:
+                        targets = {k: v for k, v in i.targets.items() if k != str(year)}
+                        if target is not None:
+                            targets[str(year)] = float(target)
+                        i = i.model_copy(update={"targets": targets})
+                    indicators.append(i)
+                a = a.model_copy(update={"indicators": indicators})
+            actions.append(a)
+        return self.model_copy(update={"actions": actions})
+
     @staticmethod
     def target(indicator: ConventionIndicator, year: int) -> tuple[float | None, int | None]:
         """The indicator's target for ``year`` and the year it was set for: the year's own,

@@ -27,6 +27,9 @@ from observatoire.model import ObservatoireError
 from observatoire.publish.disclosure import DisclosureRules
 
 NOT_ENTERED = "non renseigné"
+# A value the data cannot give yet (``note`` of a values row without value): e.g. first-time
+# homeless while the records do not go back 24 months before the year.
+NOT_COMPUTABLE = "non calculable"
 SECRET = "secret"
 NOT_PUBLISHED = "non publiée"
 HIDDEN_HOW_TO = ("aucune nuit de {year} n'a été publiée avec cette estimation : publiez la "
@@ -113,6 +116,7 @@ def build_annual_report(
     value_of = {(r.indicator_id, int(r.year)): float(r.value)
                 for r in known.itertuples(index=False)}
     secret = _secret_night_values(nights)
+    not_computable = _not_computable(values)
     indicator_rows, action_rows, missing = [], [], []
     for action in convention.actions:
         lines = []
@@ -121,6 +125,8 @@ def build_annual_report(
             value = value_of.get((indicator.id, year))
             shown = (SECRET if value is None and (indicator.id, year) in secret
                      else _shown(value, indicator.unit, rules))
+            if value is None and (indicator.id, year) in not_computable:
+                shown = NOT_COMPUTABLE
             objective = ("" if target is None else _shown(target, indicator.unit,
                                                           DisclosureRules(threshold=1)))
             if target is not None and target_year != year:
@@ -245,6 +251,11 @@ def _overview(year: int, nights: pd.DataFrame, distinct: tuple[int, int, int] | 
             rows.append({"Indicateur": entry.label,
                          "Valeur": _shown(row.value, entry.unit, rules),
                          "Commentaire": entry.source})
+        for indicator_id, of_year in sorted(_not_computable(values)):
+            if of_year == year and indicator_id in shown:
+                entry = catalogue[indicator_id]
+                rows.append({"Indicateur": entry.label, "Valeur": NOT_COMPUTABLE,
+                             "Commentaire": "historique des fichiers trop court"})
     return pd.DataFrame(rows, columns=["Indicateur", "Valeur", "Commentaire"])
 
 
@@ -262,6 +273,14 @@ def _hidden_row(year: int, of_year: pd.DataFrame) -> dict[str, str]:
             "Commentaire": f"publiée avec la nuit du {pd.Timestamp(night['night_date']):%d/%m/%Y}"
             " ; capture-recapture sur les recoupements des sources rapprochées (hypothèses : "
             "population close, pas de sur-couverture, dépendance entre sources modélisée)"}
+
+
+def _not_computable(values: pd.DataFrame) -> set[tuple[str, int]]:
+    """(indicator, year) of the values rows without value noted `NOT_COMPUTABLE`."""
+    if values.empty or "note" not in values:
+        return set()
+    rows = values[values["value"].isna() & (values["note"] == NOT_COMPUTABLE)]
+    return {(r.indicator_id, int(r.year)) for r in rows.itertuples(index=False)}
 
 
 def write_report(report: AnnualReport, path: str | Path) -> Path:

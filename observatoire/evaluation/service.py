@@ -34,14 +34,19 @@ def annual_report(engine: Engine, territory_slug: str, year: int) -> AnnualRepor
         feed_values = feed_aggregates.plan_values(session, territory_slug)
         known = feed_aggregates.distinct_estimate(session, territory_slug)
         performance = _performance_values(session, territory_slug)
+        publics = _publics_values(session, frames["values"])
         threshold = int(get_setting(session, "publication.threshold"))
         rounding = int(get_setting(session, "publication.rounding") or 0) or None
     nights = published_nights(engine, territory_slug)
-    computed = [f for f in (night_values(nights), feed_values, performance) if not f.empty]
+    computed = [f for f in (night_values(nights), feed_values, performance, publics)
+                if not f.empty]
     values = plan_indicators(
         inputs, pd.concat(computed, ignore_index=True) if computed else feed_values,
         with_nights=False,
     )  # fmt: skip
+    if "note" in performance:  # "non calculable" where the history is too short
+        values = values.merge(performance[["indicator_id", "year", "note"]].dropna(),
+                              on=["indicator_id", "year"], how="left")
     # The latest linkage run's one figure and its 90 % interval, as every page shows it.
     distinct = None if known is None else (known.estimate, known.low, known.high)
     report = build_annual_report(convention, year, values, nights, distinct,
@@ -54,7 +59,9 @@ def annual_report(engine: Engine, territory_slug: str, year: int) -> AnnualRepor
 def _performance_values(session: Session, territory_slug: str) -> pd.DataFrame:
     """The system-performance measures of the catalogue (first-time homeless, returns after
     a move to housing) on the linked persons' monthly contacts and the SI-SIAO moves."""
+    from observatoire.evaluation.report import NOT_COMPUTABLE
     from observatoire.indicators import IndicatorInputs, load_catalogue
+    from observatoire.indicators.performance import first_time_homeless
     from observatoire.indicators.yearly import computed_values
     from observatoire.store.indicators_repository import flow_contacts, plan_inputs
 
@@ -62,6 +69,28 @@ def _performance_values(session: Session, territory_slug: str) -> pd.DataFrame:
                if v.computation.startswith("linked_")}
     inputs = IndicatorInputs(linked_records=flow_contacts(session, territory_slug),
                              orientations=plan_inputs(session, counting=True)["orientations"])
+    values = computed_values(inputs, entries)
+    # A year whose 24-month look-back starts before the first record would count too many
+    # first-timers: no value, "non calculable".
+    short = {int(r.year) for r in first_time_homeless(inputs.linked_records)
+             .itertuples(index=False) if not r.complete}
+    first_time = [k for k, v in entries.items() if v.computation == "linked_first_time"]
+    unknowable = values["indicator_id"].isin(first_time) & values["year"].isin(short)
+    values = values.assign(note=None)
+    values.loc[unknowable, ["value", "note"]] = [float("nan"), NOT_COMPUTABLE]
+    return values
+
+
+def _publics_values(session: Session, entered: pd.DataFrame) -> pd.DataFrame:
+    """The groups and stays the annexes name (`observatoire.indicators.publics`) from the
+    SI-SIAO and 115 rows, and the shares of the staff figures (eviction prevention)."""
+    from observatoire.indicators import IndicatorInputs, load_catalogue
+    from observatoire.indicators.yearly import computed_values
+    from observatoire.store.indicators_repository import partner_rows
+
+    entries = {k: v for k, v in load_catalogue().items()
+               if v.computation.startswith(("publics_", "figures_"))}
+    inputs = IndicatorInputs(partner_rows=partner_rows(session), values=entered)
     return computed_values(inputs, entries)
 
 

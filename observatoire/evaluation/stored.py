@@ -132,6 +132,39 @@ def target_history(session: Session, territory_slug: str, period: str) -> pd.Dat
     return frame
 
 
+def convention_targets(session: Session, territory_slug: str) -> pd.DataFrame:
+    """The targets of the territory's conventions, year by year as the execution report
+    reads them (`Convention.targets_by_year` of the convention covering each year):
+    ``indicator_id``, ``year``, ``target``, ``convention`` (its title). The one place
+    targets are kept: the indicators page and the report read this."""
+    conventions = stored_conventions(session, territory_slug)
+    periods = {c.period for c in conventions}
+    conventions += [c for c in all_conventions()
+                    if c.territory == territory_slug and c.period not in periods]
+    rows, seen = [], set()
+    # As `current_convention`: for a year two conventions cover, the one that ends latest.
+    for convention in sorted(conventions, key=lambda c: -c.period[1]):
+        for indicator_id, year, target in convention.targets_by_year():
+            if (indicator_id, year) not in seen:
+                seen.add((indicator_id, year))
+                rows.append((indicator_id, year, target, convention.title))
+    return pd.DataFrame(sorted(rows), columns=["indicator_id", "year", "target",
+                                               "convention"])
+
+
+def set_target(session: Session, territory_slug: str, indicator_id: str, year: int,
+               target: float | None, *, actor: str, action: str | None = None,
+               note: str | None = None) -> int | None:
+    """Set (``None``: remove) the target of ``indicator_id`` for ``year`` in the convention
+    covering it, on ``action`` or every action that has the indicator: a new version of the
+    convention (``None``: unchanged)."""
+    convention = current_convention(session, territory_slug, year)
+    revised = convention.with_target(indicator_id, year, target, action)
+    seed_conventions(session, territory_slug)  # the shipped text first, as version 1
+    return save_convention(session, revised, actor=actor,
+                           note=note or f"objectif {indicator_id} {year}")
+
+
 # --- figures that come from no feed ----------------------------------------------------------
 
 

@@ -46,6 +46,13 @@ COMPUTATIONS = {
     "linked_returns_6": "parcours rapprochés : revus dans les 6 mois d'un relogement",
     "linked_returns_12": "parcours rapprochés : revus dans les 12 mois d'un relogement",
     "linked_returns_24": "parcours rapprochés : revus dans les 24 mois d'un relogement",
+    "publics_hotels": "SI-SIAO : orientations abouties vers l'hôtel",
+    "publics_emergency_stay": "SI-SIAO : durée des séjours en hébergement d'urgence terminés",
+    "publics_institution_leavers": "SI-SIAO : demandes à la sortie de prison, d'hôpital, d'ASE",
+    "publics_women_violence": "SI-SIAO et 115 : femmes victimes de violences",
+    "publics_households_children": "SI-SIAO et 115 : ménages avec enfants",
+    "publics_exits_rate": "SI-SIAO : relogés / demandeurs de l'année",
+    "figures_eviction_met_share": "saisies : ménages rencontrés / commandements de payer",
 }
 PRIORITIES = {
     1: "Produire et mobiliser des logements abordables",

@@ -25,6 +25,9 @@ _COLUMNS = {
     "calls_115": ["date", "answer", "motive"],
     "values": ["indicator_id", "year", "value"],
     "targets": ["indicator_id", "year", "target"],
+    "partner_rows": ["source", "date", "person_id", "sex", "household", "children",
+                     "orientation", "status", "orientation_date", "exit_date", "institution",
+                     "violence"],
 }  # fmt: skip
 
 
@@ -53,6 +56,7 @@ class IndicatorInputs:
     calls_115: pd.DataFrame = field(default_factory=lambda: empty_frame("calls_115"))
     values: pd.DataFrame = field(default_factory=lambda: empty_frame("values"))
     targets: pd.DataFrame = field(default_factory=lambda: empty_frame("targets"))
+    partner_rows: pd.DataFrame = field(default_factory=lambda: empty_frame("partner_rows"))
 
     def __post_init__(self) -> None:
         for f in fields(self):

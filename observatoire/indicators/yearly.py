@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from observatoire.indicators import publics
 from observatoire.indicators.campaigns import campaign_table
 from observatoire.indicators.housing import housing_values, unanswered_115
 from observatoire.indicators.inputs import IndicatorInputs
@@ -90,6 +91,16 @@ def _returns(months: int) -> Callable[[IndicatorInputs], pd.DataFrame]:
     return per_year
 
 
+def _publics(name: str) -> Callable[[IndicatorInputs], pd.DataFrame]:
+    def per_year(inputs: IndicatorInputs) -> pd.DataFrame:
+        frame = (publics.eviction_met_share(inputs.values) if name == "eviction_met_share"
+                 else getattr(publics, name)(inputs.partner_rows))
+        return frame[COLUMNS].reset_index(drop=True)
+
+    per_year.__doc__ = f"`observatoire.indicators.publics.{name}`, per year."
+    return per_year
+
+
 YEARLY: dict[str, Callable[[IndicatorInputs], pd.DataFrame]] = {
     **{name: _night_column(column) for name, column in NIGHT_COLUMNS.items()},
     "siao_moves_to_housing": _housing("exits_to_housing"),
@@ -99,6 +110,13 @@ YEARLY: dict[str, Callable[[IndicatorInputs], pd.DataFrame]] = {
     "linked_returns_6": _returns(6),
     "linked_returns_12": _returns(12),
     "linked_returns_24": _returns(24),
+    "publics_hotels": _publics("people_in_hotels"),
+    "publics_emergency_stay": _publics("emergency_stay_months"),
+    "publics_institution_leavers": _publics("institution_leavers"),
+    "publics_women_violence": _publics("women_victims_of_violence"),
+    "publics_households_children": _publics("households_with_children"),
+    "publics_exits_rate": _publics("exits_rate"),
+    "figures_eviction_met_share": _publics("eviction_met_share"),
 }
 """Computation name -> its pure function (``year``, ``value``)."""
 

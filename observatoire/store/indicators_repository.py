@@ -1,6 +1,7 @@
-"""Read the indicators' inputs from the database, and keep the convention's targets and
-the figures staff enter. Frames come out with the columns `observatoire.indicators`
-documents; a table that does not exist yet (a feature not installed) gives an empty frame.
+"""Read the indicators' inputs from the database, and keep the figures staff enter (the
+convention's targets are in its versions: `evaluation_repository`). Frames come out with
+the columns `observatoire.indicators` documents; a table that does not exist yet (a
+feature not installed) gives an empty frame.
 
 The partner feeds can hold hundreds of thousands of rows: the pages do not load them.
 `cluster_summary`, `feed_counts` and `flow_contacts` aggregate them in the database
@@ -15,15 +16,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Integer, String, case, cast, delete, func, literal, or_, select
+from sqlalchemy import Integer, String, case, cast, func, literal, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from observatoire.indicators import housing
 from observatoire.indicators.dedup import COUNT_NIGHT_SOURCE, ClusterSummary
-from observatoire.model import ObservatoireError
 from observatoire.store import repository
-from observatoire.store.indicators_tables import IndicatorTargetRow
 from observatoire.store.tables import (
     CampaignRow,
     CommuneRow,
@@ -97,7 +96,6 @@ def load_inputs(
     if with_feeds:
         frames.update(_feeds(session, territory_slug))
     frames["values"] = entered_values(session, territory_slug)
-    frames["targets"] = targets(session, territory_slug)
     return frames
 
 
@@ -260,6 +258,27 @@ def plan_inputs(session: Session, *, counting: bool = False) -> dict[str, pd.Dat
         "calls_115": _plan_attributes(session, "appels_115", ["date", "answer", "motive"],
                                       calls if counting else None),
     }  # fmt: skip
+
+
+def partner_rows(session: Session) -> pd.DataFrame:
+    """The SI-SIAO requests and 115 calls with the attributes the conventions' groups read
+    (`observatoire.indicators.publics.PARTNER_COLUMNS`; an attribute a partner's extract
+    lacks is empty). Like `plan_inputs`, not kept by commune: the same for every
+    territory."""
+    from observatoire.indicators.publics import PARTNER_COLUMNS
+
+    wanted = [c for c in PARTNER_COLUMNS if c not in ("source", "date", "person_id", "sex")]
+    rows = session.execute(
+        select(SourceRecordRow.source, SourceRecordRow.person_id, SourceRecordRow.sex,
+               cast(SourceRecordRow.last_contact, String), SourceRecordRow.attributes)
+        .where(SourceRecordRow.source.in_(("si_siao", "appels_115")))
+        .order_by(SourceRecordRow.id)).all()
+    frame = pd.DataFrame(
+        [(source, (attributes or {}).get("contact_date") or last_contact, person, sex,
+          *((attributes or {}).get(c) for c in wanted))
+         for source, person, sex, last_contact, attributes in rows],
+        columns=["source", "date", "person_id", "sex", *wanted])
+    return frame[PARTNER_COLUMNS]
 
 
 def _plan_attributes(
@@ -478,45 +497,7 @@ def flow_contacts(session: Session, territory_slug: str) -> pd.DataFrame:
     return frame
 
 
-# --- targets and staff-entered values ---------------------------------------------------------
-
-
-def targets(session: Session, territory_slug: str) -> pd.DataFrame:
-    """The convention's targets: ``indicator_id``, ``year``, ``target``, ``convention``."""
-    territory = repository.get_territory(session, territory_slug)
-    return _frame(
-        session,
-        select(
-            IndicatorTargetRow.indicator_id,
-            IndicatorTargetRow.year,
-            IndicatorTargetRow.target,
-            IndicatorTargetRow.convention,
-        )
-        .where(IndicatorTargetRow.territory_id == territory.id)
-        .order_by(IndicatorTargetRow.indicator_id, IndicatorTargetRow.year),
-        ["indicator_id", "year", "target", "convention"],
-    )
-
-
-def _check_indicator(indicator_id: str) -> None:
-    from observatoire.indicators.catalogue import load_catalogue
-
-    load_catalogue()[indicator_id]  # raises with the list of valid ids
-
-
-def set_target(
-    session: Session,
-    territory_slug: str,
-    indicator_id: str,
-    year: int,
-    target: float | None,
-    *,
-    actor: str,
-    convention: str | None = None,
-) -> None:
-    """Set (or with ``target=None`` remove) a yearly target; written to the audit log."""
-    _set_yearly(session, IndicatorTargetRow, "target", territory_slug, indicator_id, year,
-                target, actor, convention=convention)  # fmt: skip
+# --- staff-entered values -----------------------------------------------------------------
 
 
 def set_value(
@@ -555,54 +536,6 @@ def entered_values(session: Session, territory_slug: str,
         session.rollback()
         return pd.DataFrame(columns=["indicator_id", "year", "value"])
     return yearly_values(current, unit_of)
-
-
-def _set_yearly(session, table, column, territory_slug, indicator_id, year, number, actor,
-                **extra) -> None:  # fmt: skip
-    _check_indicator(indicator_id)
-    if not 1990 <= int(year) <= 2100:
-        raise ObservatoireError(f"Année invalide : {year} (attendue entre 1990 et 2100).")
-    territory = repository.get_territory(session, territory_slug)
-    where = (
-        table.territory_id == territory.id,
-        table.indicator_id == indicator_id,
-        table.year == int(year),
-    )
-    if number is None:
-        session.execute(delete(table).where(*where))
-    else:
-        row = session.scalar(select(table).where(*where))
-        if row is None:
-            row = table(territory_id=territory.id, indicator_id=indicator_id, year=int(year))
-            session.add(row)
-        setattr(row, column, float(number))
-        for key, value in extra.items():
-            setattr(row, key, value)
-        row.updated_by = actor
-        row.updated_at = dt.datetime.now(dt.UTC)
-    repository.record_audit(
-        session, actor, f"indicator.{column}", territory=territory_slug,
-        indicator=indicator_id, year=int(year), **{column: number},
-    )  # fmt: skip
-    session.flush()
-
-
-def replace_targets(
-    session: Session, territory_slug: str, frame: pd.DataFrame, *, actor: str
-) -> int:
-    """Store the targets edited in a table (``indicator_id``, ``year``, ``target``,
-    optional ``convention``): rows removed from the table are deleted. Returns the count."""
-    current = targets(session, territory_slug)
-    kept = frame.dropna(subset=["indicator_id", "year", "target"])
-    keys = {(r.indicator_id, int(r.year)) for r in kept.itertuples()}
-    for r in current.itertuples():
-        if (r.indicator_id, int(r.year)) not in keys:
-            set_target(session, territory_slug, r.indicator_id, int(r.year), None, actor=actor)
-    for r in kept.itertuples():
-        convention = getattr(r, "convention", None)
-        set_target(session, territory_slug, r.indicator_id, int(r.year), float(r.target),
-                   actor=actor, convention=convention if isinstance(convention, str) else None)
-    return len(kept)
 
 
 def person_sources(session: Session, territory_slug: str) -> pd.DataFrame:

@@ -1,5 +1,5 @@
-"""Tables of the indicators (migration 0006): the targets of the territory's *Logement
-d'abord* convention and the yearly figures that no feed provides (entered by staff); the
+"""Tables of the indicators (migration 0006): the yearly figures that no feed provides
+(entered by staff; the convention's targets moved into its versions, migration 0018); the
 stored aggregates of the partner records and the index they are computed with (0009)."""
 
 from __future__ import annotations
@@ -21,22 +21,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from observatoire.store.tables import Base, SourceRecordRow, _now
-
-
-class IndicatorTargetRow(Base):
-    """A yearly target of the convention for one indicator of the catalogue."""
-
-    __tablename__ = "indicator_target"
-    __table_args__ = (UniqueConstraint("territory_id", "indicator_id", "year"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    territory_id: Mapped[int] = mapped_column(ForeignKey("territory.id", ondelete="CASCADE"))
-    indicator_id: Mapped[str] = mapped_column(String(64))
-    year: Mapped[int] = mapped_column(Integer)
-    target: Mapped[float] = mapped_column(Float)
-    convention: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_by: Mapped[str] = mapped_column(String(64))
 
 
 class IndicatorValueRow(Base):

@@ -105,7 +105,7 @@ def test_the_annex_groups_come_from_the_imported_rows(imported):
 def test_the_annex_groups_are_rows_of_the_execution_report(imported):
     from observatoire.evaluation.service import annual_report
 
-    report = annual_report(imported, DIJON, 2025, hidden_draws=2, hidden_replicates=2)
+    report = annual_report(imported, DIJON, 2025)
     overview = report.overview.set_index("Indicateur")["Valeur"]
     assert overview["Personnes hébergées à l'hôtel par le SIAO"] == "12 personnes"
     assert overview["Durée moyenne de séjour en hébergement d'urgence"] == "4,50 mois"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -11,13 +13,15 @@ from observatoire.evaluation.report import AnnualReport, build_annual_report
 
 def annual_report(engine: Engine, territory_slug: str, year: int, *,
                   hidden_draws: int | None = None,
-                  hidden_replicates: int | None = None) -> AnnualReport:
+                  hidden_replicates: int | None = None,
+                  progress: Callable[[float, str], None] | None = None) -> AnnualReport:
     """The report of ``year`` for the territory's convention covering it (its latest stored
     version, else the shipped one), on the stored data:
     count nights, staff entries and targets, the feeds' stored aggregates, the multiple-
     systems estimate of the linked persons (`hidden_draws` redrawings of the linkage and
     `hidden_replicates` bootstrap replicates; the command line's defaults when ``None``),
-    the disclosure rules of the installation."""
+    the disclosure rules of the installation. ``progress(share, step)`` is told each step
+    (`observatoire.evaluation.prepared` shows it while the report is built)."""
     from observatoire.evaluation.stored import current_convention, entered_values
     from observatoire.indicators import IndicatorInputs, campaign_table, plan_indicators
     from observatoire.indicators.hidden import HiddenPopulationError
@@ -31,21 +35,30 @@ def annual_report(engine: Engine, territory_slug: str, year: int, *,
     from observatoire.store.access_repository import get_setting
     from observatoire.store.indicators_repository import load_inputs
 
+    def step(share: float, text: str) -> None:
+        if progress is not None:
+            progress(share, text)
+
+    step(0.0, "Lecture des nuits, des chiffres saisis et des flux")
     with Session(engine) as session:
         convention = current_convention(session, territory_slug, year)
         frames = load_inputs(session, territory_slug, with_feeds=False)
         # Figures of the convention's own indicators too, with their units.
         frames["values"] = entered_values(session, territory_slug)
         inputs = IndicatorInputs(**frames)
+        step(0.2, "Agrégats des flux partenaires")
         feed_values = feed_aggregates.plan_values(session, territory_slug)
         known = feed_aggregates.distinct_estimate(session, territory_slug)
+        step(0.3, "Parcours rapprochés (performance du système)")
         performance = _performance_values(session, territory_slug)
         threshold = int(get_setting(session, "publication.threshold"))
         rounding = int(get_setting(session, "publication.rounding") or 0) or None
+    step(0.45, "Calcul des indicateurs")
     values = plan_indicators(inputs, pd.concat([feed_values, performance],
                                                ignore_index=True))
     # The latest linkage run's one figure and its 90 % interval, as every page shows it.
     distinct = None if known is None else (known.estimate, known.low, known.high)
+    step(0.6, "Estimation de la population cachée")
     try:
         everybody = hidden_estimate(
             engine, territory_slug,
@@ -58,11 +71,13 @@ def annual_report(engine: Engine, territory_slug: str, year: int, *,
         everybody = None
     hidden = (None if everybody is None
               else (everybody.estimate, *everybody.interval_95))
+    step(0.9, "Mise en forme du rapport")
     report = build_annual_report(convention, year, values, campaign_table(inputs), distinct,
                                  DisclosureRules(threshold=threshold, rounding=rounding),
                                  comments=convention.comments.get(str(year), {}),
                                  hidden=hidden)
     report.methods.extend(_sharing_lines(engine))
+    step(1.0, "Rapport prêt")
     return report
 
 

@@ -129,13 +129,10 @@ with methods:
     for line in report.methods:
         st.markdown(f"- {plain(line)}")
 with definitions:
-    from observatoire.indicators.catalogue import COMPUTATIONS, FREQUENCIES, load_catalogue
+    from observatoire.indicators.catalogue import load_catalogue
 
-    _table(pd.DataFrame([
-        {"Indicateur": i.label, "Définition": i.definition, "Unité": i.unit,
-         "Fréquence": FREQUENCIES[i.frequency], "Source": i.source,
-         "Calcul": COMPUTATIONS[i.computation], "Fourni par": i.owner}
-        for i in load_catalogue().values() if i.publishable]))
+    _table(pd.DataFrame([i.definition_row() for i in load_catalogue().values()
+                         if i.publishable]))
 
 if staff:
     with st.form("rapport_commentaires"):

@@ -11,8 +11,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboards.common import choose_territory, download, engine, plain, require
-from dashboards.tableau_commun import feed_version
+from dashboards.common import choose_territory, download, engine, plain, require, settings
 from observatoire.model import ObservatoireError, Role
 
 user = require(Role.MONITORING, Role.STAFF, Role.ADMIN)
@@ -28,19 +27,36 @@ def _years(territory_slug: str) -> list[int]:
         return convention_years(session, territory_slug)
 
 
+@st.cache_data(ttl=15, show_spinner=False)
+def _inputs_version(territory_slug: str) -> tuple[str, ...]:
+    from observatoire.evaluation.prepared import inputs_version
+
+    return inputs_version(engine(), territory_slug)
+
+
 @st.cache_data(ttl=60, show_spinner=False)
-def _evaluation_version(territory_slug: str) -> tuple[int, int]:
-    from observatoire.store.evaluation_repository import evaluation_version
+def _unpublished(territory_slug: str) -> list[str]:
+    from observatoire.evaluation.prepared import unpublished_nights
 
-    with Session(engine()) as session:
-        return evaluation_version(session, territory_slug)
+    return unpublished_nights(engine(), territory_slug)
 
 
-@st.cache_data(ttl=3600, max_entries=8, show_spinner="Construction du rapport…")
-def _report(territory_slug: str, year: int, feeds: tuple, evaluation: tuple):
-    from observatoire.evaluation.service import annual_report
+def _prepared(year: int, *, retry: bool = False):
+    """The report once built (in the background, once per version of its inputs)."""
+    from observatoire.evaluation.prepared import prepared_report
 
-    return annual_report(engine(), territory_slug, year)
+    return prepared_report(engine(), settings().data_dir, slug, year, _inputs_version(slug),
+                           retry=retry)
+
+
+@st.fragment(run_every=2)
+def _preparing(year: int) -> None:
+    state = _prepared(year)
+    if state.ready or state.error:
+        st.rerun()  # the whole page, with the report
+    st.info("Rapport en préparation : il est construit une fois pour l'état actuel des "
+            "données, puis s'ouvre aussitôt. Cette page s'actualise seule.")
+    st.progress(state.progress, text=state.step)
 
 
 try:
@@ -53,11 +69,25 @@ if not years:
             "Convention (ou `observatoire convention import`).")
     st.stop()
 year = st.selectbox("Année du rapport", years, key="rapport_annee")
+staff = user.role in (Role.STAFF, Role.ADMIN)
+if staff and (unpublished := _unpublished(slug)):
+    st.caption("Nuits pas encore publiées, hors du rapport jusqu'à leur publication : "
+               + ", ".join(plain(n) for n in unpublished) + ".")
 try:
-    report = _report(slug, int(year), feed_version(), _evaluation_version(slug))
+    state = _prepared(int(year))
 except ObservatoireError as exc:
     st.error(plain(exc))
     st.stop()
+if state.error:
+    st.error(plain(state.error))
+    if st.button("Relancer la préparation du rapport"):
+        _prepared(int(year), retry=True)
+        st.rerun()
+    st.stop()
+if not state.ready:
+    _preparing(int(year))
+    st.stop()
+report = state.report
 
 convention = report.convention
 days = (report.deadline - dt.date.today()).days
@@ -99,15 +129,12 @@ with methods:
     for line in report.methods:
         st.markdown(f"- {plain(line)}")
 with definitions:
-    from observatoire.indicators.catalogue import COMPUTATIONS, FREQUENCIES, load_catalogue
+    from observatoire.indicators.catalogue import load_catalogue
 
-    _table(pd.DataFrame([
-        {"Indicateur": i.label, "Définition": i.definition, "Unité": i.unit,
-         "Fréquence": FREQUENCIES[i.frequency], "Source": i.source,
-         "Calcul": COMPUTATIONS[i.computation], "Fourni par": i.owner}
-        for i in load_catalogue().values() if i.publishable]))
+    _table(pd.DataFrame([i.definition_row() for i in load_catalogue().values()
+                         if i.publishable]))
 
-if user.role in (Role.STAFF, Role.ADMIN):
+if staff:
     with st.form("rapport_commentaires"):
         st.markdown(f"**Commentaires des actions pour {int(year)}** (repris dans la colonne "
                     "Commentaire du rapport ; chaque enregistrement est une version de la "
@@ -130,7 +157,7 @@ if user.role in (Role.STAFF, Role.ADMIN):
             except ObservatoireError as exc:
                 st.error(plain(exc))
             else:
-                _evaluation_version.clear()
+                _inputs_version.clear()
                 st.success("Commentaires enregistrés (version "
                            f"{version} de la convention)." if version else
                            "Aucun changement.")

@@ -18,7 +18,7 @@ import uuid
 
 import streamlit as st
 
-from dashboards.common import client, engine, plain
+from dashboards.common import client, engine, plain, settings
 from observatoire import countnight, security
 from observatoire.access import TEAM_CODE_PARAM
 from observatoire.geo.display import area_map
@@ -342,7 +342,7 @@ own_sectors = _team_sectors(context.team_code)
 if len(own_sectors) and st.toggle("Carte du secteur", value=True):
     figure = area_map(
         own_sectors, "sector_code", color="sector_code", color_discrete_sequence=["#f28e2b"],
-        height=320,
+        height=320, tiles_url=settings().tiles_url, attribution=settings().tiles_attribution,
     )
     figure.update_layout(showlegend=False)
     st.plotly_chart(figure, width="stretch")

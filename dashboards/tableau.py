@@ -61,7 +61,7 @@ def _tile(column, indicator: str, value: str, **options) -> None:
     the help."""
     entry = catalogue[indicator]
     column.metric(entry.tile_label, value,
-                  help=options.pop("help", f"{entry.label}. {entry.definition}"), **options)
+                  help=options.pop("help", entry.help_text), **options)
 
 
 tiles = st.columns(4)
@@ -82,14 +82,14 @@ _tile(tiles[0], "sectors_covered", percent_fr(covered))
 estimate = distinct_estimate(slug, feed_version())
 if estimate is None:
     _tile(tiles[1], "distinct_people", NO_DATA,
-          help=f"{catalogue['distinct_people'].label} : aucun rapprochement enregistré, "
+          help=f"{catalogue['distinct_people'].help_text} Aucun rapprochement enregistré : "
           "lancez `observatoire link --stored`.")  # fmt: skip
     _tile(tiles[2], "unknown_to_partners", NO_DATA)
 else:
     # The wording of the terminal and of the publication (`indicators.wording`).
     value, interval = estimate_parts(estimate)
     _tile(tiles[1], "distinct_people", value,
-          help=f"{catalogue['distinct_people'].label}. Dernier rapprochement "
+          help=f"{catalogue['distinct_people'].help_text} Dernier rapprochement "
           "(`observatoire link --stored`), avec son intervalle à 90 %.")  # fmt: skip
     tiles[1].caption(interval)
     _tile(tiles[2], "unknown_to_partners",
@@ -143,7 +143,7 @@ from observatoire.publish.figures import choropleth  # noqa: E402 - after the gu
 shapes = _shapes(slug).merge(table, on="code")
 st.plotly_chart(
     choropleth(shapes, column, measure, secret_text="population inconnue",
-               number_format="{:,.0f}" if column == "personnes" else "{:.1f}"),
+               decimals=0 if column == "personnes" else 1),
     width="stretch",
 )  # fmt: skip
 by_commune = table.sort_values("personnes", ascending=False).drop(columns="code").rename(

@@ -7,7 +7,7 @@ import argparse
 import datetime as dt
 import sys
 
-from sqlalchemy.orm import Session
+from observatoire.cli_parser import Session
 
 
 def _engine():  # noqa: ANN202

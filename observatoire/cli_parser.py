@@ -64,6 +64,14 @@ def command_group(commands, name: str, *, help: str, description: str):  # noqa:
     return subcommands
 
 
+def Session(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201, N802 - sqlalchemy's Session
+    """`sqlalchemy.orm.Session`, imported when a command runs: ``observatoire --help``
+    builds every command's parser and must not import SQLAlchemy's ORM for it."""
+    from sqlalchemy.orm import Session as _Session
+
+    return _Session(*args, **kwargs)
+
+
 def territory_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--territory",

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from observatoire.cli_parser import Session
 from observatoire.model import ObservatoireError
 
 if TYPE_CHECKING:  # imported by the commands that run, not by --help
@@ -25,19 +26,22 @@ if TYPE_CHECKING:  # imported by the commands that run, not by --help
     from observatoire.publish import Publication
 
 
-def Session(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - sqlalchemy's Session, lazily
-    """`sqlalchemy.orm.Session`, imported when a command runs (``--help`` stays fast)."""
-    from sqlalchemy.orm import Session as _Session
-
-    return _Session(*args, **kwargs)
-
-
 SYSTEM_ACTOR = "observatoire"
 
 
 # What the commands and the pages read, from the library (no page imports the CLI).
-from observatoire.indicators.service import load_inputs  # noqa: E402, F401
-from observatoire.publish.rules import disclosure_rules  # noqa: E402, F401
+# Imported when first asked for, not with the module: ``observatoire --help`` builds every
+# parser and must not import pandas and the indicators for it.
+_LAZY = {"load_inputs": "observatoire.indicators.service",
+         "disclosure_rules": "observatoire.publish.rules"}
+
+
+def __getattr__(name: str):  # noqa: ANN202 - module attributes, PEP 562
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # --- commands ----------------------------------------------------------------------------------
 
@@ -233,6 +237,7 @@ def cmd_night_validate(args: argparse.Namespace) -> int:
 
 def cmd_night_publish(args: argparse.Namespace) -> int:
     from observatoire.nights import publish_night
+    from observatoire.publish.rules import disclosure_rules
 
     engine = _engine()
     rules = disclosure_rules(engine, args.threshold, args.rounding)
@@ -372,6 +377,4 @@ __all__ = [
     "ObservatoireError",
     "add_night_commands",
     "add_publish_commands",
-    "disclosure_rules",
-    "load_inputs",
 ]

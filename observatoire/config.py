@@ -21,6 +21,8 @@
 - ``OBSERVATOIRE_TILES_URL``: the street basemap under the sectors of the team sheets, a
   tile address with ``{z}``, ``{x}``, ``{y}`` (Plan IGN by default, Licence Ouverte);
   ``aucun`` for none (a bare outline).
+- ``OBSERVATOIRE_TILES_ATTRIBUTION``: the credit printed under that basemap (Plan IGN's by
+  default; say the source and licence of another tile server).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ PLAN_IGN_TILES = (
     "&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM"
     "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&FORMAT=image/png"
 )
+PLAN_IGN_ATTRIBUTION = "Fond de plan : Plan IGN (IGN, Licence Ouverte Etalab 2.0)"
 NO_TILES = ("aucun", "none", "non")
 
 
@@ -86,6 +89,7 @@ class Settings:
     session_idle_minutes: float = 30.0
     public_url: str = DEFAULT_PUBLIC_URL
     tiles_url: str | None = PLAN_IGN_TILES  # None: team sheets without a basemap
+    tiles_attribution: str = PLAN_IGN_ATTRIBUTION
 
     @property
     def is_sqlite(self) -> bool:
@@ -118,6 +122,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         session_idle_minutes=_number(env, "OBSERVATOIRE_SESSION_IDLE_MINUTES", 30.0),
         public_url=_public_url(env.get("OBSERVATOIRE_PUBLIC_URL") or DEFAULT_PUBLIC_URL),
         tiles_url=_tiles_url(env.get("OBSERVATOIRE_TILES_URL")),
+        tiles_attribution=(env.get("OBSERVATOIRE_TILES_ATTRIBUTION") or "").strip()
+        or PLAN_IGN_ATTRIBUTION,
     )
 
 

@@ -31,7 +31,6 @@ SHEET_LAYOUT = 2  # bump when the sheet's layout changes: cached sheets are rebu
 MAP_PIXELS = 560  # side of the sector's map on the sheet, in CSS pixels
 TILE = 256
 MAX_ZOOM = 18
-ATTRIBUTION = "Fond de plan : Plan IGN (IGN, Licence Ouverte Etalab 2.0)"
 
 _built: dict[tuple[str, int], tuple[str, str]] = {}  # (database, campaign) -> (digest, sheets)
 _lock = threading.Lock()
@@ -67,7 +66,7 @@ def _zoom_for(bounds: tuple[float, float, float, float]) -> int:
     return 1
 
 
-def _map_html(geometries: list, tiles_url: str | None) -> str:
+def _map_html(geometries: list, tiles_url: str | None, attribution: str = "") -> str:
     """The sectors' outline (SVG, north up) over the basemap's tiles."""
     union = shapely.union_all(geometries)
     minx, miny, maxx, maxy = union.bounds
@@ -94,7 +93,7 @@ def _map_html(geometries: list, tiles_url: str | None) -> str:
                     f"<img src='{escape(url)}' alt='' onerror='this.remove()' "
                     f"style='left:{tx * TILE - left:.0f}px;top:{ty * TILE - top:.0f}px'>"
                 )
-    caption = f"<p class='credit'>{ATTRIBUTION}</p>" if tiles_url else ""
+    caption = f"<p class='credit'>{escape(attribution)}</p>" if tiles_url else ""
     return (
         f"<div class='map'>{''.join(tiles)}"
         f"<svg viewBox='0 0 {MAP_PIXELS} {MAP_PIXELS}'>{''.join(paths)}</svg></div>{caption}"
@@ -115,8 +114,8 @@ def _inputs(engine: Engine, campaign_id: int) -> tuple[str, pd.DataFrame, dict[s
 
 
 def _digest(title: str, teams: pd.DataFrame, names: dict[str, str], settings: Settings) -> str:
-    h = hashlib.sha256(f"{SHEET_LAYOUT}|{title}|{settings.public_url}|{settings.tiles_url}"
-                       .encode())  # fmt: skip
+    h = hashlib.sha256(f"{SHEET_LAYOUT}|{title}|{settings.public_url}|{settings.tiles_url}|"
+                       f"{settings.tiles_attribution}".encode())  # fmt: skip
     for row in teams.sort_values(["team_code", "sector_code"]).itertuples(index=False):
         h.update(f"|{row.team_code}|{row.team_name}|{row.sector_code}|{row.commune_code}|"
                  f"{names.get(row.commune_code, '')}|".encode())  # fmt: skip
@@ -163,7 +162,7 @@ def build_sheets(title: str, teams: pd.DataFrame, names: dict[str, str],
             f"<p class='code'>{escape(str(team))}</p>"
             f"<p>Secteur(s) : {escape(sectors)} — {escape(_commune_text(list(group['commune_code']), names))}</p>"  # noqa: E501
             f"</div><div>{_qr_svg(link)}<p class='link'>{escape(link)}</p></div></div>"
-            f"{_map_html(geometries, settings.tiles_url)}"
+            f"{_map_html(geometries, settings.tiles_url, settings.tiles_attribution)}"
             "<p>Ne réveillez personne, ne prenez aucune photo. En fin de tournée, signalez "
             f"le secteur parcouru sur la tablette, même sans rencontre : « {NOBODY_MET} ».</p>"
             "</section>"

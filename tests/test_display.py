@@ -42,3 +42,18 @@ def test_area_map_draws_every_area_without_tiles(sectors):
     drawn = {loc for trace in figure.data for loc in trace.locations}
     assert drawn == {"A", "B", "C"}
     assert all(f["geometry"] for f in figure.data[0].geojson["features"])
+
+
+def test_area_map_lays_the_configured_basemap_under_the_areas(sectors):
+    from observatoire.config import PLAN_IGN_TILES, load_settings
+
+    settings = load_settings({"OBSERVATOIRE_TILES_ATTRIBUTION": "Fond : essai (licence)"})
+    figure = area_map(sectors, "sector_code", color="sector_code",
+                      tiles_url=settings.tiles_url, attribution=settings.tiles_attribution)
+    (layer,) = figure.layout.map.layers
+    assert layer.source == (PLAN_IGN_TILES,) and layer.below == "traces"
+    assert layer.sourceattribution == "Fond : essai (licence)"
+    # The areas are still drawn: offline the browser shows them without the tiles.
+    assert figure.layout.map.style == "white-bg"
+    assert {loc for trace in figure.data for loc in trace.locations} == {"A", "B", "C"}
+    assert load_settings({}).tiles_attribution.startswith("Fond de plan : Plan IGN")

@@ -69,11 +69,29 @@ def page(sample, monkeypatch):
         with Session(engine) as session:
             app.session_state[SESSION_KEY] = session_entry(
                 access_repository.account_user(session, login))
+        app.run()
+        if script == "rapport.py":
+            # The report is built in the background: wait for it, then open the page again.
+            _wait_for_reports(engine)
+            app.run()
         engine.dispose()
-        return app.run()
+        return app
 
     yield run
     sys.modules.pop("dashboards.tableau_commun", None)
+
+
+def _wait_for_reports(engine) -> None:
+    from observatoire.evaluation import prepared
+    from observatoire.evaluation.stored import convention_years
+
+    settings = load_settings()
+    with Session(engine) as session:
+        years = convention_years(session, "dijon-metropole")
+    version = prepared.inputs_version(engine, "dijon-metropole")
+    for year in years:
+        state = prepared.wait(engine, settings.data_dir, "dijon-metropole", year, version)
+        assert state.ready, state.error
 
 
 def _text(app: AppTest) -> str:

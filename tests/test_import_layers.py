@@ -200,3 +200,17 @@ def test_pseudonymisation_and_linkage_do_not_import_each_other():
                 if t.startswith(f"{PACKAGE}.linkage")}
     assert f"{PACKAGE}.names" in graph[f"{PACKAGE}.pseudonymise"]
     assert f"{PACKAGE}.names" in graph[f"{PACKAGE}.linkage.keys"]
+
+
+def test_the_help_of_the_command_line_imports_neither_pandas_nor_the_orm():
+    """`observatoire --help` builds every parser; the commands import the stack when run."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom observatoire.cli import main\ntry:\n    main(['--help'])\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('pandas', 'sqlalchemy.orm', 'geopandas') "
+            "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=ROOT)
+    assert result.stdout.strip().splitlines()[-1] == "[]"

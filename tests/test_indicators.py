@@ -600,3 +600,15 @@ def test_place_tallies_of_a_shared_night_stay_with_their_territory(engine):
         other = ind.load_inputs(session, "u", with_feeds=False)["place_tallies"]
     assert sorted(own["people"]) == [3, 7, 11]
     assert sorted(other["people"]) == [5, 11, 40]
+
+
+def test_help_texts_and_definitions_come_from_the_catalogue():
+    from observatoire.indicators.catalogue import load_catalogue
+
+    entry = load_catalogue()["a_minima_total"]
+    assert entry.help_text.startswith(entry.label.rstrip("."))
+    assert entry.definition in entry.help_text
+    row = entry.definition_row()
+    assert row["Indicateur"] == entry.label and row["Fréquence"] in ("annuelle",
+                                                                      "trimestrielle")
+    assert row["Calcul"] and "_" not in row["Calcul"]  # a French label, not the code

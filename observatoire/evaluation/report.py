@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from observatoire.evaluation.convention import Convention
+from observatoire.formats_fr import number_fr
 from observatoire.model import ObservatoireError
 from observatoire.publish.disclosure import DisclosureRules
 
@@ -58,11 +59,7 @@ class AnnualReport:
 
 
 def _number(value: float | None) -> str:
-    if value is None or pd.isna(value):
-        return ""
-    if float(value).is_integer():
-        return f"{int(value):,}".replace(",", "\u202f")
-    return f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
+    return number_fr(value, 2, missing="")
 
 
 def _shown(value: float | None, unit: str | None, rules: DisclosureRules) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -9,13 +11,16 @@ from sqlalchemy.orm import Session
 from observatoire.evaluation.report import AnnualReport, build_annual_report
 
 
-def annual_report(engine: Engine, territory_slug: str, year: int) -> AnnualReport:
+def annual_report(engine: Engine, territory_slug: str, year: int, *,
+                  progress: Callable[[float, str], None] | None = None) -> AnnualReport:
     """The report of ``year`` for the territory's convention covering it (its latest stored
     version, else the shipped one), on the stored data: the published count nights (their
     latest version's figures, `observatoire.nights.published_nights`: an unpublished night
     is not in the report), staff entries and targets, the feeds' stored aggregates, the
     latest linkage run's estimate, the disclosure rules of the installation. The estimate
-    of everybody is the one a published night holds: the report computes none."""
+    of everybody is the one a published night holds: the report computes none.
+    ``progress(share, step)`` is told each step (`observatoire.evaluation.prepared` shows
+    it while the report is built)."""
     from observatoire.evaluation.stored import current_convention, entered_values
     from observatoire.indicators import IndicatorInputs, plan_indicators
     from observatoire.indicators.yearly import night_values
@@ -25,18 +30,26 @@ def annual_report(engine: Engine, territory_slug: str, year: int) -> AnnualRepor
     from observatoire.store.access_repository import get_setting
     from observatoire.store.indicators_repository import load_inputs
 
+    def step(share: float, text: str) -> None:
+        if progress is not None:
+            progress(share, text)
+
+    step(0.0, "Lecture des nuits, des chiffres saisis et des flux")
     with Session(engine) as session:
         convention = current_convention(session, territory_slug, year)
         frames = load_inputs(session, territory_slug, with_feeds=False)
         # Figures of the convention's own indicators too, with their units.
         frames["values"] = entered_values(session, territory_slug)
         inputs = IndicatorInputs(**frames)
+        step(0.2, "Agrégats des flux partenaires")
         feed_values = feed_aggregates.plan_values(session, territory_slug)
         known = feed_aggregates.distinct_estimate(session, territory_slug)
+        step(0.3, "Parcours rapprochés (performance du système)")
         performance = _performance_values(session, territory_slug)
         publics = _publics_values(session, frames["values"])
         threshold = int(get_setting(session, "publication.threshold"))
         rounding = int(get_setting(session, "publication.rounding") or 0) or None
+    step(0.45, "Calcul des indicateurs")
     nights = published_nights(engine, territory_slug)
     computed = [f for f in (night_values(nights), feed_values, performance, publics)
                 if not f.empty]
@@ -49,10 +62,12 @@ def annual_report(engine: Engine, territory_slug: str, year: int) -> AnnualRepor
                               on=["indicator_id", "year"], how="left")
     # The latest linkage run's one figure and its 90 % interval, as every page shows it.
     distinct = None if known is None else (known.estimate, known.low, known.high)
+    step(0.9, "Mise en forme du rapport")
     report = build_annual_report(convention, year, values, nights, distinct,
                                  DisclosureRules(threshold=threshold, rounding=rounding),
                                  comments=convention.comments.get(str(year), {}))  # fmt: skip
     report.methods.extend(_sharing_lines(engine))
+    step(1.0, "Rapport prêt")
     return report
 
 

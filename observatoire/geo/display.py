@@ -45,12 +45,17 @@ def area_map(
     *,
     height: int = 560,
     width_px: int = 560,
+    tiles_url: str | None = None,
+    attribution: str = "",
     **choropleth_options: Any,
 ):
     """A plotly choropleth of ``gdf``'s areas that draws with no network at all.
 
-    No basemap tiles (``white-bg``), and MapLibre rather than plotly's ``geo`` maps, which
-    fetch a world outline from a CDN and draw nothing without it. ``width_px`` is the
+    MapLibre on a blank style (``white-bg``) rather than plotly's ``geo`` maps, which fetch
+    a world outline from a CDN and draw nothing without it. ``tiles_url`` (``{z}``, ``{x}``,
+    ``{y}``; `Settings.tiles_url`) adds a street basemap under the areas, credited with
+    ``attribution``: the browser loads it when online, and offline the bare outline stays
+    on the blank style. ``width_px`` is the
     narrowest frame the map must fit (a tablet column); options go to
     `plotly.express.choropleth_map` (``color``, ``hover_data``, ``labels``...).
     """
@@ -62,9 +67,14 @@ def area_map(
         locations=id_column,
         featureidkey=f"properties.{id_column}",
         map_style="white-bg",
-        opacity=0.85,
+        # Over streets, a light fill: the team must read the street names under it.
+        opacity=0.4 if tiles_url else 0.85,
         **map_view(gdf, width_px=width_px, height_px=height),
         **choropleth_options,
     )
     figure.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=height)
+    if tiles_url:
+        figure.update_layout(map_layers=[{
+            "below": "traces", "sourcetype": "raster", "source": [tiles_url],
+            "sourceattribution": attribution}])  # fmt: skip
     return figure

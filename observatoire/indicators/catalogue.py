@@ -113,6 +113,18 @@ class Indicator:
         return self.short_label or self.label
 
     @property
+    def help_text(self) -> str:
+        """What a tile's or a column's help says: the full label and the definition."""
+        label = self.label.rstrip(".")
+        return f"{label}. {self.definition}" if self.definition else f"{label}."
+
+    def definition_row(self) -> dict[str, str]:
+        """The indicator as the tables of definitions print it (report, pages)."""
+        return {"Indicateur": self.label, "Définition": self.definition, "Unité": self.unit,
+                "Fréquence": FREQUENCIES[self.frequency], "Source": self.source,
+                "Calcul": COMPUTATIONS[self.computation], "Fourni par": self.owner}
+
+    @property
     def priority_label(self) -> str:
         return PRIORITIES[self.priority]
 

@@ -15,6 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
+from observatoire.formats_fr import number_fr
+
 MEASURES = {"personnes": "Personnes sans abri (a minima)", "pour_10000": "Pour 10 000 habitants"}
 SECRET_COLOR = "#d9d9d9"
 COLORSCALE = "OrRd"
@@ -32,9 +34,10 @@ def choropleth(
     *,
     hover: str = "nom",
     secret_text: str = "secret statistique",
-    number_format: str = "{:,.0f}",
+    decimals: int = 0,
 ) -> go.Figure:
-    """A choropleth of ``shapes[value]`` (NaN/NA drawn grey as ``secret_text``)."""
+    """A choropleth of ``shapes[value]`` (NaN/NA drawn grey as ``secret_text``), values in
+    French with at most ``decimals`` decimals."""
     values = pd.to_numeric(shapes[value].astype("Float64"), errors="coerce").astype(float)
     finite = values[np.isfinite(values)]
     low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
@@ -44,8 +47,7 @@ def choropleth(
     figure = go.Figure()
     for (_, row), v, color in zip(shapes.iterrows(), values, colors, strict=True):
         shown = np.isfinite(v)
-        label = (number_format.format(v).replace(",", "\u202f").replace(".", ",") if shown
-                 else secret_text)  # fmt: skip
+        label = number_fr(v, decimals) if shown else secret_text
         text = f"{row[hover]}<br>{title} : {label}"
         for ring in _rings(row.geometry):
             figure.add_trace(
@@ -97,7 +99,7 @@ def commune_map(publication, geometries: gpd.GeoDataFrame, measure: str = "perso
     return choropleth(
         shapes, measure, MEASURES[measure],
         secret_text=f"regroupée dans « {publication.rules.other_label} » (secret statistique)",
-        number_format="{:,.0f}" if measure == "personnes" else "{:.1f}",
+        decimals=0 if measure == "personnes" else 1,
     )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from observatoire.formats_fr import count_fr
 from observatoire.indicators import (
     IndicatorInputs,
     campaign_a_minima,
@@ -208,7 +209,7 @@ class Publication:
 def _fmt(value: object) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return "secret"
-    return f"{int(value):,}".replace(",", "\u202f")
+    return count_fr(value)
 
 
 def build_publication(

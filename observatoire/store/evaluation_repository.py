@@ -220,12 +220,3 @@ def agreement_of(session: Session, partner: str) -> dict | None:
     row = session.scalar(select(SharingAgreementRow).where(
         SharingAgreementRow.partner == partner))
     return None if row is None else {f: getattr(row, f) for f in AGREEMENT_FIELDS}
-
-
-def evaluation_version(session: Session, territory_slug: str) -> tuple[int, int]:
-    """A value that changes when the territory's convention or entered figures change:
-    pages cache the report under it."""
-    territory = repository.get_territory(session, territory_slug)
-    return tuple(int(session.scalar(select(func.coalesce(func.max(table.id), 0)).where(
-        table.territory_id == territory.id)))
-        for table in (ConventionVersionRow, IndicatorFigureRow))

@@ -50,6 +50,7 @@ MIN_OVERLAP = 20  # people seen by two sources or more below which the data cann
 DOMINANT_SHARE = 0.8  # one source holding more than this share of the people
 DISAGREEMENT = 2.0  # plausible models whose estimates differ by more than this factor
 SENSITIVITY_MODELS = 6  # leading models shown in the sensitivity table (with independence)
+RESELECT_MODELS = 12  # candidates the bootstrap chooses among on every replicate
 
 
 class HiddenPopulationError(ObservatoireError, ValueError):
@@ -335,12 +336,14 @@ class HiddenEstimate:
     sensitivity: tuple[SensitivityRow, ...] = field(default=(), repr=False)
     replicates: int = 0
     overdispersion: float = 1.0  # ĉ that widened the bootstrap interval (1: not widened)
+    interval_90: tuple[int, int] | None = None  # the same bootstrap's 5-95 % range
 
     def to_json(self) -> dict:
         return {
             "observed": self.observed,
             "estimate": self.estimate,
             "interval_95": list(self.interval_95),
+            "interval_90": list(self.interval_90 or self.interval_95),
             "model": self.model,
             "sources": list(self.sources),
             "strata": list(self.strata),
@@ -403,12 +406,27 @@ def _leading(fits: Sequence[ModelFit], weights: np.ndarray, top: int = 3,
 
 
 def _replicate_estimate(table: CaptureTable, leading: Sequence[ModelFit],
-                        criterion: str) -> float | None:
+                        criterion: str, reselect: bool) -> float | None:
+    """The replicate's estimate: with ``reselect``, that of the candidate the criterion
+    chooses on this replicate (Buckland, Burnham and Augustin 1997); otherwise the
+    leading models' weighted average."""
     fits = [f for f in (fit_model(table, m.model, m.params) for m in leading)
             if f is not None]
     if not fits:
         return None
+    if reselect:
+        score = (lambda f: f.bic) if criterion == "bic" else (lambda f: f.aic)
+        return min(fits, key=score).estimate
     return _averaged(fits, model_weights(fits, criterion))
+
+
+def _candidates(fits: Sequence[ModelFit], weights: np.ndarray, reselect: bool,
+                ) -> list[ModelFit]:
+    """The models each replicate refits: the `RESELECT_MODELS` best of the search when
+    the choice is remade on every replicate, else the three leading ones."""
+    if reselect:
+        return list(fits[:RESELECT_MODELS])
+    return _leading(fits, weights)
 
 
 def estimate_hidden(
@@ -420,6 +438,7 @@ def estimate_hidden(
     replicates: int = 200,
     seed: int = 2026,
     sensitivity: bool = True,
+    reselect: bool = True,
 ) -> HiddenEstimate:
     """The multiple-systems estimate of the total, its 95 % interval, warnings, sensitivity.
 
@@ -428,8 +447,10 @@ def estimate_hidden(
     list of tables, one per stratum (their sum is the total). The point estimate is the
     first reading's model-averaged total; the interval is the 2.5-97.5 % range of a
     parametric bootstrap whose replicates are spread over the readings, so that it holds
-    sampling, model choice (the leading models are refitted on every replicate) and linkage
-    uncertainty.
+    sampling, model choice and linkage uncertainty. With ``reselect`` (the default) each
+    replicate chooses its model again by the criterion among the search's best candidates
+    (Buckland, Burnham and Augustin 1997), so that the interval holds the uncertainty of
+    the choice itself; without it, the three leading models are refitted and averaged.
     """
     if not readings:
         raise HiddenPopulationError("Aucune lecture du rapprochement à estimer.")
@@ -471,20 +492,26 @@ def estimate_hidden(
             drawn = rng.multinomial(size, probabilities).astype(float)
             drawn[0] = 0.0
             value = _replicate_estimate(CaptureTable(sources, drawn),
-                                        _leading(fits, weights), criterion)
+                                        _candidates(fits, weights, reselect), criterion,
+                                        reselect)
             total += best.estimate if value is None else value
         totals.append(total)
-    low, high = (np.percentile(totals, [2.5, 97.5]) if replicates else (point, point))
-    low, high = min(low, point), max(high, point)
     # Cells more spread out than the Poisson model allows (catchability that no column of
     # the design captures) make a bootstrap drawn from the fitted model too narrow: widen it
     # by the square root of the variance inflation factor, as program MARK's c-hat does
     # (Pearson's chi-square over its degrees of freedom; never narrowed below 1).
     inflation = overdispersion(main)
-    low = point - math.sqrt(inflation) * (point - low)
-    high = point + math.sqrt(inflation) * (high - point)
-    low = max(low, float(sum(t.observed for t in main.tables)))
     observed = sum(t.observed for t in main.tables)
+
+    def interval(level: float) -> tuple[int, int]:
+        tail = (100 - level) / 2
+        low, high = (np.percentile(totals, [tail, 100 - tail]) if replicates
+                     else (point, point))
+        low, high = min(low, point), max(high, point)
+        low = point - math.sqrt(inflation) * (point - low)
+        high = point + math.sqrt(inflation) * (high - point)
+        return int(math.floor(max(low, float(observed)))), int(math.ceil(high))
+
     shown = [parsed[0], *_extremes(parsed)] if len(parsed) > 1 else [parsed[0]]
     rows = ([row for reading in shown for row in _sensitivity(reading, criterion)]
             if sensitivity else [])
@@ -494,7 +521,8 @@ def estimate_hidden(
     return HiddenEstimate(
         observed=observed,
         estimate=int(round(point)),
-        interval_95=(int(math.floor(low)), int(math.ceil(high))),
+        interval_95=interval(95),
+        interval_90=interval(90),
         model=model,
         sources=sources,
         strata=tuple(strata),
@@ -639,13 +667,15 @@ def linkage_readings(
 
 def estimate_from_links(links: pd.DataFrame, *, sources: Sequence[str] | None = None,
                         stratum: str | None = None, draws: int = 20, replicates: int = 200,
-                        criterion: str = "bic", seed: int = 2026) -> HiddenEstimate:
+                        criterion: str = "bic", seed: int = 2026, reselect: bool = True,
+                        sensitivity: bool = True) -> HiddenEstimate:
     """The multiple-systems estimate of records linked into persons (see
     `linkage_readings` and `estimate_hidden`)."""
     readings, labels, strata = linkage_readings(links, sources=sources, stratum=stratum,
                                                 draws=draws, seed=seed)
     estimate = estimate_hidden(readings, labels=labels, strata=strata, criterion=criterion,
-                               replicates=replicates, seed=seed)
+                               replicates=replicates, seed=seed, reselect=reselect,
+                               sensitivity=sensitivity)
     if stratum and not strata:
         note = (f"Strates « {stratum} » trop petites (moins de {MIN_OVERLAP} personnes vues "
                 "deux fois dans l'une d'elles) : un seul modèle pour toute la population.")

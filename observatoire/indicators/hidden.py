@@ -615,6 +615,31 @@ def _stratified(persons: pd.Series, sources: pd.Series, order: Sequence[str],
             for _, group in frame.groupby("stratum", sort=True)]
 
 
+POOLED = "autres strates"  # the stratum of the strata too thin for a model of their own
+
+
+def _pooled_thin(persons: pd.Series, sources: pd.Series, order: Sequence[str],
+                 stratum: pd.Series) -> pd.Series | None:
+    """Each record's stratum, the strata with fewer than `MIN_OVERLAP` people seen twice
+    merged into one pooled stratum; ``None`` when fewer than two strata would be left
+    that can carry a model (one model for everybody then)."""
+    values = stratum.astype(object)
+    frame = pd.DataFrame({"person": persons.to_numpy(), "stratum": values.to_numpy()})
+    # As `_stratified` reads it: a person's first known stratum, else "inconnu".
+    first = frame.dropna(subset=["stratum"]).groupby("person")["stratum"].first()
+    of_person = persons.map(first).fillna("inconnu")
+    names = sorted(of_person.unique(), key=str)
+    tables = dict(zip(names, _stratified(persons, sources, order, values), strict=True))
+    thin = [name for name, table in tables.items() if table.seen_twice < MIN_OVERLAP]
+    if not thin:
+        return values if len(tables) >= 2 else None
+    merged = values.where(~of_person.isin(thin), POOLED)
+    left = _stratified(persons, sources, order, merged)
+    if len(left) < 2 or min(t.seen_twice for t in left) < MIN_OVERLAP:
+        return None
+    return merged
+
+
 def linkage_readings(
     links: pd.DataFrame,
     *,
@@ -627,11 +652,17 @@ def linkage_readings(
 
     ``links``: one row per record with ``person_id`` and ``source`` and, optionally,
     ``match_confidence`` (the record's best link inside its person, as `observatoire link`
-    writes it). In each draw a record leaves its person, as somebody seen only there, with
-    probability ``1 - match_confidence``: the uncertain links are the linkage's uncertainty.
+    writes it) and ``expected_people`` (how many people the linkage expects the record's
+    person to be). In each draw a record leaves its person, as somebody seen only there,
+    with probability ``1 - match_confidence`` or, if higher, ``(e - 1) / (n - 1)`` for every
+    record but the person's first (``e`` its expected people, ``n`` its records), so that
+    a person splits on average into as many people as the linkage expects; a person whose
+    expected people ``e`` is below 1 (perhaps a fragment of another) leaves the table with
+    probability ``1 - e``. The uncertain links are the linkage's uncertainty.
     ``stratum`` names a column of ``links`` to fit one model per value; strata with fewer
-    than `MIN_OVERLAP` people seen twice are pooled into one model instead (said in the
-    returned strata, which are then empty).
+    than `MIN_OVERLAP` people seen twice are pooled into one stratum of their own
+    (`POOLED`), and when that leaves fewer than two strata able to carry a model, one model
+    serves everybody (said in the returned strata, which are then empty).
     """
     missing = {"person_id", "source"} - set(links.columns)
     if missing:
@@ -645,23 +676,34 @@ def linkage_readings(
     alone = "seul:" + frame.index.astype(str)
     person = person.fillna(pd.Series(alone, index=frame.index))
     order = tuple(sources) if sources else tuple(sorted(frame["source"].astype(str).unique()))
-    values = frame[stratum] if stratum else None
-    used_strata: tuple[str, ...] = (stratum,) if stratum else ()
+    values = _pooled_thin(person, frame["source"], order, frame[stratum]) if stratum else None
+    used_strata: tuple[str, ...] = (stratum,) if values is not None else ()
     tables = _stratified(person, frame["source"], order, values)
-    if stratum and (len(tables) < 2 or min(t.seen_twice for t in tables) < MIN_OVERLAP):
-        values, used_strata = None, ()
-        tables = _stratified(person, frame["source"], order, None)
     readings, labels = [tables], ["personnes rapprochées"]
-    if "match_confidence" in frame and draws > 0:
+    leave_probability = np.zeros(len(frame))
+    if "match_confidence" in frame:
         confidence = pd.to_numeric(frame["match_confidence"], errors="coerce").fillna(1.0)
         leave_probability = (1.0 - confidence.clip(0.0, 1.0)).to_numpy()
+    drop_probability = np.zeros(len(frame))
+    if "expected_people" in frame:
+        expected = pd.to_numeric(frame["expected_people"], errors="coerce").fillna(1.0)
+        records = person.map(person.value_counts())
+        split = ((expected - 1.0) / (records - 1.0).where(records > 1)).fillna(0.0)
+        split = split.clip(0.0, 1.0).where(person.duplicated(), 0.0)
+        leave_probability = np.maximum(leave_probability, split.to_numpy())
+        # Below 1, the person may be a fragment of somebody already counted: it leaves the
+        # table whole (its records most often repeat a source its true person has).
+        drop_probability = (1.0 - expected.clip(0.0, 1.0)).to_numpy()
+    if draws > 0 and (leave_probability.any() or drop_probability.any()):
         rng = np.random.default_rng(seed)
-        if leave_probability.any():
-            for d in range(1, draws + 1):
-                leaves = rng.random(len(frame)) < leave_probability
-                drawn = person.where(~leaves, pd.Series(alone, index=frame.index))
-                readings.append(_stratified(drawn, frame["source"], order, values))
-                labels.append(f"tirage {d}")
+        codes = pd.factorize(person)[0]
+        for d in range(1, draws + 1):
+            leaves = rng.random(len(frame)) < leave_probability
+            dropped = rng.random(codes.max() + 1)[codes] < drop_probability
+            drawn = person.where(~leaves, pd.Series(alone, index=frame.index))
+            drawn = drawn.where(~dropped)
+            readings.append(_stratified(drawn, frame["source"], order, values))
+            labels.append(f"tirage {d}")
     return readings, labels, used_strata
 
 

@@ -439,6 +439,7 @@ def estimate_hidden(
     seed: int = 2026,
     sensitivity: bool = True,
     reselect: bool = True,
+    empirical: bool = True,
 ) -> HiddenEstimate:
     """The multiple-systems estimate of the total, its 95 % interval, warnings, sensitivity.
 
@@ -451,6 +452,9 @@ def estimate_hidden(
     replicate chooses its model again by the criterion among the search's best candidates
     (Buckland, Burnham and Augustin 1997), so that the interval holds the uncertainty of
     the choice itself; without it, the three leading models are refitted and averaged.
+    With ``empirical`` (the default) the replicates are drawn from the observed cells and
+    the leading model's unseen cell; without it, from the leading model's fitted cells
+    (a bootstrap that assumes the model true, too narrow when heterogeneity is left over).
     """
     if not readings:
         raise HiddenPopulationError("Aucune lecture du rapprochement à estimer.")
@@ -485,10 +489,17 @@ def estimate_hidden(
     for b in range(replicates):
         reading = parsed[b % len(parsed)]
         total = 0.0
-        for fits, weights in zip(reading.fits, reading.weights, strict=True):
+        for table, fits, weights in zip(reading.tables, reading.fits, reading.weights,
+                                        strict=True):
             best = fits[0]
             size = int(round(best.estimate))
-            probabilities = best.fitted / best.fitted.sum()
+            cells = best.fitted
+            if empirical:
+                # The observed cells as they are, the unseen one as the model predicts it:
+                # the replicates keep what the model does not fit (Buckland, Burnham and
+                # Augustin resample the data, not the fitted model).
+                cells = np.concatenate([[best.unseen], table.counts[1:]])
+            probabilities = cells / cells.sum()
             drawn = rng.multinomial(size, probabilities).astype(float)
             drawn[0] = 0.0
             value = _replicate_estimate(CaptureTable(sources, drawn),

@@ -330,6 +330,32 @@ def test_the_iceberg_service_gives_three_layers_with_their_intervals(linked_sett
     assert "capture-recapture" in layers.hidden.note
 
 
+def test_the_stored_estimate_reads_the_latest_night_and_the_expected_people(linked_settings):
+    """The partner files cover the period around the latest night: earlier nights' sightings
+    stay out of the capture table (closed population), and each record carries how many
+    people the linkage expects its person to be (the linkage draws read it)."""
+    from sqlalchemy import func, select
+
+    from observatoire.indicators.hidden_service import stored_links
+    from observatoire.model import ContactSituation
+    from observatoire.store.linkage_tables import ObservationPersonRow
+    from observatoire.store.tables import CampaignRow, ObservationRow
+
+    engine = open_database(linked_settings)
+    links = stored_links(engine, "dijon-metropole")
+    with Session(engine) as session:
+        latest = session.scalar(select(func.max(CampaignRow.night_date)))
+        sightings = session.scalar(
+            select(func.count()).select_from(ObservationPersonRow)
+            .join(ObservationRow, ObservationRow.id == ObservationPersonRow.observation_id)
+            .join(CampaignRow, CampaignRow.id == ObservationRow.campaign_id)
+            .where(CampaignRow.night_date == latest,
+                   ObservationRow.situation != ContactSituation.ALREADY_ANSWERED.value))
+    engine.dispose()
+    assert (links["source"] == "nuit").sum() == sightings > 0
+    assert (links["expected_people"] > 0).all() and (links["expected_people"] != 1).any()
+
+
 def test_the_iceberg_is_none_without_linked_persons(sample_settings):
     from observatoire.indicators.hidden_service import iceberg
 

@@ -17,6 +17,7 @@ from observatoire.indicators.hidden import (
     estimate_from_links,
     estimate_hidden,
     fit_model,
+    linkage_readings,
     profile_interval,
 )
 from observatoire.synthetic.catchability import (
@@ -272,3 +273,28 @@ def test_partly_walked_sector_keeps_its_count_and_all_walked_adds_nothing():
     frame["status"] = "walked"
     result = extrapolate_count(frame, replicates=50)
     assert result.estimate == result.counted == 17 and result.interval_95 == (17, 17)
+
+
+def test_thin_strata_are_pooled_and_the_others_keep_their_model():
+    population = simulate_captures(CatchabilityScenario(people=3000, seed=5))
+    seen = seen_records(population)
+    seen["group"] = np.where(seen["person_id"] < 1500, "a", "b")
+    seen.loc[seen["person_id"] < 30, "group"] = "x"  # too few overlaps for a model
+    seen.loc[seen["person_id"].between(30, 59), "group"] = "y"
+    readings, _, strata = linkage_readings(seen, sources=SOURCES, stratum="group", draws=0)
+    assert strata == ("group",)
+    assert len(readings[0]) == 3  # a, b and the pooled x and y
+    assert sum(t.observed for t in readings[0]) == seen["person_id"].nunique()
+
+
+def test_expected_people_split_a_person_on_average_as_the_linkage_expects():
+    links = pd.DataFrame({"person_id": ["p"] * 5 + ["q"] * 2 + ["r"],
+                          "source": ["nuit", "si_siao", "appels_115", "maraude", "nuit",
+                                     "nuit", "si_siao", "maraude"],
+                          "expected_people": [3.0] * 5 + [1.0] * 2 + [0.25]})
+    readings, _, _ = linkage_readings(links, draws=400, seed=3)
+    observed = [sum(t.observed for t in r) for r in readings[1:]]
+    assert readings[0][0].observed == 3
+    # p splits into 3 on average, q stays whole, r (a likely fragment) stays a quarter of
+    # the time.
+    assert np.mean(observed) == pytest.approx(3.0 + 1 + 0.25, abs=0.15)

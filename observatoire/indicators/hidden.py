@@ -50,6 +50,7 @@ MIN_OVERLAP = 20  # people seen by two sources or more below which the data cann
 DOMINANT_SHARE = 0.8  # one source holding more than this share of the people
 DISAGREEMENT = 2.0  # plausible models whose estimates differ by more than this factor
 SENSITIVITY_MODELS = 6  # leading models shown in the sensitivity table (with independence)
+RESELECT_MODELS = 12  # candidates the bootstrap chooses among on every replicate
 
 
 class HiddenPopulationError(ObservatoireError, ValueError):
@@ -335,12 +336,14 @@ class HiddenEstimate:
     sensitivity: tuple[SensitivityRow, ...] = field(default=(), repr=False)
     replicates: int = 0
     overdispersion: float = 1.0  # ĉ that widened the bootstrap interval (1: not widened)
+    interval_90: tuple[int, int] | None = None  # the same bootstrap's 5-95 % range
 
     def to_json(self) -> dict:
         return {
             "observed": self.observed,
             "estimate": self.estimate,
             "interval_95": list(self.interval_95),
+            "interval_90": list(self.interval_90 or self.interval_95),
             "model": self.model,
             "sources": list(self.sources),
             "strata": list(self.strata),
@@ -403,12 +406,27 @@ def _leading(fits: Sequence[ModelFit], weights: np.ndarray, top: int = 3,
 
 
 def _replicate_estimate(table: CaptureTable, leading: Sequence[ModelFit],
-                        criterion: str) -> float | None:
+                        criterion: str, reselect: bool) -> float | None:
+    """The replicate's estimate: with ``reselect``, that of the candidate the criterion
+    chooses on this replicate (Buckland, Burnham and Augustin 1997); otherwise the
+    leading models' weighted average."""
     fits = [f for f in (fit_model(table, m.model, m.params) for m in leading)
             if f is not None]
     if not fits:
         return None
+    if reselect:
+        score = (lambda f: f.bic) if criterion == "bic" else (lambda f: f.aic)
+        return min(fits, key=score).estimate
     return _averaged(fits, model_weights(fits, criterion))
+
+
+def _candidates(fits: Sequence[ModelFit], weights: np.ndarray, reselect: bool,
+                ) -> list[ModelFit]:
+    """The models each replicate refits: the `RESELECT_MODELS` best of the search when
+    the choice is remade on every replicate, else the three leading ones."""
+    if reselect:
+        return list(fits[:RESELECT_MODELS])
+    return _leading(fits, weights)
 
 
 def estimate_hidden(
@@ -420,6 +438,8 @@ def estimate_hidden(
     replicates: int = 200,
     seed: int = 2026,
     sensitivity: bool = True,
+    reselect: bool = True,
+    empirical: bool = True,
 ) -> HiddenEstimate:
     """The multiple-systems estimate of the total, its 95 % interval, warnings, sensitivity.
 
@@ -428,8 +448,13 @@ def estimate_hidden(
     list of tables, one per stratum (their sum is the total). The point estimate is the
     first reading's model-averaged total; the interval is the 2.5-97.5 % range of a
     parametric bootstrap whose replicates are spread over the readings, so that it holds
-    sampling, model choice (the leading models are refitted on every replicate) and linkage
-    uncertainty.
+    sampling, model choice and linkage uncertainty. With ``reselect`` (the default) each
+    replicate chooses its model again by the criterion among the search's best candidates
+    (Buckland, Burnham and Augustin 1997), so that the interval holds the uncertainty of
+    the choice itself; without it, the three leading models are refitted and averaged.
+    With ``empirical`` (the default) the replicates are drawn from the observed cells and
+    the leading model's unseen cell; without it, from the leading model's fitted cells
+    (a bootstrap that assumes the model true, too narrow when heterogeneity is left over).
     """
     if not readings:
         raise HiddenPopulationError("Aucune lecture du rapprochement à estimer.")
@@ -464,27 +489,40 @@ def estimate_hidden(
     for b in range(replicates):
         reading = parsed[b % len(parsed)]
         total = 0.0
-        for fits, weights in zip(reading.fits, reading.weights, strict=True):
+        for table, fits, weights in zip(reading.tables, reading.fits, reading.weights,
+                                        strict=True):
             best = fits[0]
             size = int(round(best.estimate))
-            probabilities = best.fitted / best.fitted.sum()
+            cells = best.fitted
+            if empirical:
+                # The observed cells as they are, the unseen one as the model predicts it:
+                # the replicates keep what the model does not fit (Buckland, Burnham and
+                # Augustin resample the data, not the fitted model).
+                cells = np.concatenate([[best.unseen], table.counts[1:]])
+            probabilities = cells / cells.sum()
             drawn = rng.multinomial(size, probabilities).astype(float)
             drawn[0] = 0.0
             value = _replicate_estimate(CaptureTable(sources, drawn),
-                                        _leading(fits, weights), criterion)
+                                        _candidates(fits, weights, reselect), criterion,
+                                        reselect)
             total += best.estimate if value is None else value
         totals.append(total)
-    low, high = (np.percentile(totals, [2.5, 97.5]) if replicates else (point, point))
-    low, high = min(low, point), max(high, point)
     # Cells more spread out than the Poisson model allows (catchability that no column of
     # the design captures) make a bootstrap drawn from the fitted model too narrow: widen it
     # by the square root of the variance inflation factor, as program MARK's c-hat does
     # (Pearson's chi-square over its degrees of freedom; never narrowed below 1).
     inflation = overdispersion(main)
-    low = point - math.sqrt(inflation) * (point - low)
-    high = point + math.sqrt(inflation) * (high - point)
-    low = max(low, float(sum(t.observed for t in main.tables)))
     observed = sum(t.observed for t in main.tables)
+
+    def interval(level: float) -> tuple[int, int]:
+        tail = (100 - level) / 2
+        low, high = (np.percentile(totals, [tail, 100 - tail]) if replicates
+                     else (point, point))
+        low, high = min(low, point), max(high, point)
+        low = point - math.sqrt(inflation) * (point - low)
+        high = point + math.sqrt(inflation) * (high - point)
+        return int(math.floor(max(low, float(observed)))), int(math.ceil(high))
+
     shown = [parsed[0], *_extremes(parsed)] if len(parsed) > 1 else [parsed[0]]
     rows = ([row for reading in shown for row in _sensitivity(reading, criterion)]
             if sensitivity else [])
@@ -494,7 +532,8 @@ def estimate_hidden(
     return HiddenEstimate(
         observed=observed,
         estimate=int(round(point)),
-        interval_95=(int(math.floor(low)), int(math.ceil(high))),
+        interval_95=interval(95),
+        interval_90=interval(90),
         model=model,
         sources=sources,
         strata=tuple(strata),
@@ -587,6 +626,31 @@ def _stratified(persons: pd.Series, sources: pd.Series, order: Sequence[str],
             for _, group in frame.groupby("stratum", sort=True)]
 
 
+POOLED = "autres strates"  # the stratum of the strata too thin for a model of their own
+
+
+def _pooled_thin(persons: pd.Series, sources: pd.Series, order: Sequence[str],
+                 stratum: pd.Series) -> pd.Series | None:
+    """Each record's stratum, the strata with fewer than `MIN_OVERLAP` people seen twice
+    merged into one pooled stratum; ``None`` when fewer than two strata would be left
+    that can carry a model (one model for everybody then)."""
+    values = stratum.astype(object)
+    frame = pd.DataFrame({"person": persons.to_numpy(), "stratum": values.to_numpy()})
+    # As `_stratified` reads it: a person's first known stratum, else "inconnu".
+    first = frame.dropna(subset=["stratum"]).groupby("person")["stratum"].first()
+    of_person = persons.map(first).fillna("inconnu")
+    names = sorted(of_person.unique(), key=str)
+    tables = dict(zip(names, _stratified(persons, sources, order, values), strict=True))
+    thin = [name for name, table in tables.items() if table.seen_twice < MIN_OVERLAP]
+    if not thin:
+        return values if len(tables) >= 2 else None
+    merged = values.where(~of_person.isin(thin), POOLED)
+    left = _stratified(persons, sources, order, merged)
+    if len(left) < 2 or min(t.seen_twice for t in left) < MIN_OVERLAP:
+        return None
+    return merged
+
+
 def linkage_readings(
     links: pd.DataFrame,
     *,
@@ -599,11 +663,17 @@ def linkage_readings(
 
     ``links``: one row per record with ``person_id`` and ``source`` and, optionally,
     ``match_confidence`` (the record's best link inside its person, as `observatoire link`
-    writes it). In each draw a record leaves its person, as somebody seen only there, with
-    probability ``1 - match_confidence``: the uncertain links are the linkage's uncertainty.
+    writes it) and ``expected_people`` (how many people the linkage expects the record's
+    person to be). In each draw a record leaves its person, as somebody seen only there,
+    with probability ``1 - match_confidence`` or, if higher, ``(e - 1) / (n - 1)`` for every
+    record but the person's first (``e`` its expected people, ``n`` its records), so that
+    a person splits on average into as many people as the linkage expects; a person whose
+    expected people ``e`` is below 1 (perhaps a fragment of another) leaves the table with
+    probability ``1 - e``. The uncertain links are the linkage's uncertainty.
     ``stratum`` names a column of ``links`` to fit one model per value; strata with fewer
-    than `MIN_OVERLAP` people seen twice are pooled into one model instead (said in the
-    returned strata, which are then empty).
+    than `MIN_OVERLAP` people seen twice are pooled into one stratum of their own
+    (`POOLED`), and when that leaves fewer than two strata able to carry a model, one model
+    serves everybody (said in the returned strata, which are then empty).
     """
     missing = {"person_id", "source"} - set(links.columns)
     if missing:
@@ -617,35 +687,48 @@ def linkage_readings(
     alone = "seul:" + frame.index.astype(str)
     person = person.fillna(pd.Series(alone, index=frame.index))
     order = tuple(sources) if sources else tuple(sorted(frame["source"].astype(str).unique()))
-    values = frame[stratum] if stratum else None
-    used_strata: tuple[str, ...] = (stratum,) if stratum else ()
+    values = _pooled_thin(person, frame["source"], order, frame[stratum]) if stratum else None
+    used_strata: tuple[str, ...] = (stratum,) if values is not None else ()
     tables = _stratified(person, frame["source"], order, values)
-    if stratum and (len(tables) < 2 or min(t.seen_twice for t in tables) < MIN_OVERLAP):
-        values, used_strata = None, ()
-        tables = _stratified(person, frame["source"], order, None)
     readings, labels = [tables], ["personnes rapprochées"]
-    if "match_confidence" in frame and draws > 0:
+    leave_probability = np.zeros(len(frame))
+    if "match_confidence" in frame:
         confidence = pd.to_numeric(frame["match_confidence"], errors="coerce").fillna(1.0)
         leave_probability = (1.0 - confidence.clip(0.0, 1.0)).to_numpy()
+    drop_probability = np.zeros(len(frame))
+    if "expected_people" in frame:
+        expected = pd.to_numeric(frame["expected_people"], errors="coerce").fillna(1.0)
+        records = person.map(person.value_counts())
+        split = ((expected - 1.0) / (records - 1.0).where(records > 1)).fillna(0.0)
+        split = split.clip(0.0, 1.0).where(person.duplicated(), 0.0)
+        leave_probability = np.maximum(leave_probability, split.to_numpy())
+        # Below 1, the person may be a fragment of somebody already counted: it leaves the
+        # table whole (its records most often repeat a source its true person has).
+        drop_probability = (1.0 - expected.clip(0.0, 1.0)).to_numpy()
+    if draws > 0 and (leave_probability.any() or drop_probability.any()):
         rng = np.random.default_rng(seed)
-        if leave_probability.any():
-            for d in range(1, draws + 1):
-                leaves = rng.random(len(frame)) < leave_probability
-                drawn = person.where(~leaves, pd.Series(alone, index=frame.index))
-                readings.append(_stratified(drawn, frame["source"], order, values))
-                labels.append(f"tirage {d}")
+        codes = pd.factorize(person)[0]
+        for d in range(1, draws + 1):
+            leaves = rng.random(len(frame)) < leave_probability
+            dropped = rng.random(codes.max() + 1)[codes] < drop_probability
+            drawn = person.where(~leaves, pd.Series(alone, index=frame.index))
+            drawn = drawn.where(~dropped)
+            readings.append(_stratified(drawn, frame["source"], order, values))
+            labels.append(f"tirage {d}")
     return readings, labels, used_strata
 
 
 def estimate_from_links(links: pd.DataFrame, *, sources: Sequence[str] | None = None,
                         stratum: str | None = None, draws: int = 20, replicates: int = 200,
-                        criterion: str = "bic", seed: int = 2026) -> HiddenEstimate:
+                        criterion: str = "bic", seed: int = 2026, reselect: bool = True,
+                        sensitivity: bool = True) -> HiddenEstimate:
     """The multiple-systems estimate of records linked into persons (see
     `linkage_readings` and `estimate_hidden`)."""
     readings, labels, strata = linkage_readings(links, sources=sources, stratum=stratum,
                                                 draws=draws, seed=seed)
     estimate = estimate_hidden(readings, labels=labels, strata=strata, criterion=criterion,
-                               replicates=replicates, seed=seed)
+                               replicates=replicates, seed=seed, reselect=reselect,
+                               sensitivity=sensitivity)
     if stratum and not strata:
         note = (f"Strates « {stratum} » trop petites (moins de {MIN_OVERLAP} personnes vues "
                 "deux fois dans l'une d'elles) : un seul modèle pour toute la population.")

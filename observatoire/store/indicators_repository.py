@@ -540,20 +540,32 @@ def entered_values(session: Session, territory_slug: str,
 
 def person_sources(session: Session, territory_slug: str) -> pd.DataFrame:
     """Each record of the territory as the last linkage left it: ``record_id``, ``source``,
-    ``person_id`` (empty for a record linked to nobody) and ``match_confidence`` (count-night
-    sightings; partner rows keep none and read as certain)."""
+    ``person_id`` (empty for a record linked to nobody), ``match_confidence`` (count-night
+    sightings; partner rows keep none and read as certain) and ``expected_people`` (how many
+    people the linkage expects its person to be, 1 when sure).
+
+    Only the latest count night's sightings are kept: the partner files cover the period
+    around it, and earlier nights (a year before, most often) would break the closed
+    population the hidden-population estimate assumes."""
     from observatoire.store.linkage_tables import ObservationPersonRow
 
     linked = linked_records(session, territory_slug)
     frame = _frame(session, select(linked.c.kind, linked.c.id, linked.c.source,
-                                   linked.c.person_id),
-                   ["kind", "id", "source", "person_id"])
+                                   linked.c.person_id, linked.c.last_contact,
+                                   PersonRow.expected_people)
+                   .outerjoin(PersonRow, PersonRow.id == linked.c.person_id),
+                   ["kind", "id", "source", "person_id", "night_date", "expected_people"])
+    night = frame["kind"] == 1
+    if night.any():
+        latest = frame.loc[night, "night_date"].max()
+        frame = frame[~night | (frame["night_date"] == latest)].reset_index(drop=True)
+        night = frame["kind"] == 1
     confidence = dict(session.execute(
         select(ObservationPersonRow.observation_id, ObservationPersonRow.match_confidence)
     ).all())
-    night = frame["kind"] == 1
     frame["match_confidence"] = 1.0
     frame.loc[night, "match_confidence"] = frame.loc[night, "id"].map(confidence).fillna(1.0)
+    frame["expected_people"] = pd.to_numeric(frame["expected_people"]).fillna(1.0)
     frame["record_id"] = frame["kind"].astype(str) + ":" + frame["id"].astype(str)
     frame["person_id"] = frame["person_id"].astype("Int64").astype(str).replace("<NA>", "")
-    return frame[["record_id", "source", "person_id", "match_confidence"]]
+    return frame[["record_id", "source", "person_id", "match_confidence", "expected_people"]]

@@ -69,8 +69,7 @@ class CountingBuilder:
         self.release.wait()
         if self.fail is not None:
             raise self.fail
-        return annual_report(engine, territory_slug, year, progress=progress,
-                             hidden_draws=2, hidden_replicates=5)
+        return annual_report(engine, territory_slug, year, progress=progress)
 
 
 def test_the_version_moves_with_what_the_report_reads_and_only_then(sample):

@@ -36,7 +36,7 @@ from observatoire.evaluation.report import AnnualReport
 from observatoire.model import ObservatoireError
 from observatoire.output_files import replaced_atomically
 
-REPORT_FORMAT = 1
+REPORT_FORMAT = 2  # 2: published nights only, publics rows, targets in the convention
 """Raised whenever `AnnualReport` or its file below changes: older files are ignored."""
 FOLDER = "rapports"
 _FRAMES = ("actions", "indicators", "overview", "budget")

@@ -21,7 +21,7 @@ from observatoire.indicators.wording import HIDDEN_LABEL
 from observatoire.model import ObservatoireError, SourceKind
 
 # Modest settings so that a page stays fast (about ten seconds on the sample, cached): the
-# command line and the yearly report use the full ones (`REPORT_DRAWS`, `REPORT_REPLICATES`).
+# command line uses the full ones (`REPORT_DRAWS`, `REPORT_REPLICATES`).
 PAGE_DRAWS, PAGE_REPLICATES = 10, 100
 REPORT_DRAWS, REPORT_REPLICATES = 20, 200
 

@@ -28,6 +28,7 @@ from observatoire.store.tables import (
     CampaignRow,
     CommuneRow,
     ObservationRow,
+    PublicationVersionRow,
     SectorReportRow,
     SectorRow,
 )
@@ -37,7 +38,7 @@ def report_inputs_version(session: Session, territory_slug: str) -> tuple[str, .
     """A value that changes when anything the territory's execution report reads changes:
     its nights (and their status), observations and their corrections, sector reports,
     partner tallies, partner records and linkage runs (`feed_version`), convention versions,
-    entered figures, sharing register and publication settings."""
+    entered figures, sharing register, publication settings and published versions."""
     territory = repository.get_territory(session, territory_slug)
     nights = select(CampaignRow.id).where(CampaignRow.territory_id == territory.id)
     statements = [
@@ -62,6 +63,8 @@ def report_inputs_version(session: Session, territory_slug: str) -> tuple[str, .
         .where(IndicatorFigureRow.territory_id == territory.id),
         select(func.count(), func.max(SharingAgreementRow.updated_at)),
         select(func.count(), func.max(AppSettingRow.updated_at)),
+        # A published night's new version (a correction) changes the report's night figures.
+        select(func.count(), func.coalesce(func.max(PublicationVersionRow.id), 0)),
     ]
     version = [str(v) for v in feed_version(session)]
     # A handful of nights: each one's status as is (publishing one changes the report).

@@ -108,7 +108,7 @@ def test_the_annex_groups_are_rows_of_the_execution_report(imported):
     report = annual_report(imported, DIJON, 2025)
     overview = report.overview.set_index("Indicateur")["Valeur"]
     assert overview["Personnes hébergées à l'hôtel par le SIAO"] == "12 personnes"
-    assert overview["Durée moyenne de séjour en hébergement d'urgence"] == "4,5 mois"  # formats_fr: no trailing zero
+    assert overview["Durée moyenne de séjour en hébergement d'urgence"] == "4,5 mois"
     assert overview["Personnes sortant d'institution (prison, hôpital, aide sociale à "
                     "l'enfance)"] == "12 personnes"
     assert overview["Femmes victimes de violences demandant un hébergement"] == "13 personnes"

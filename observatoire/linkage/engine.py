@@ -234,9 +234,8 @@ def fit_correction(
 def _rows_in(rows: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row of ``rows``: whether it is a row of ``table`` (distinct rows), and which."""
     width = rows.shape[1]
-    lowest = min(int(rows.min(initial=0)), int(table.min(initial=0)))
-    base = max(int(rows.max(initial=0)), int(table.max(initial=0))) - lowest + 1
-    if width * np.log2(max(base, 2)) >= 62:  # too many comparisons for one integer code
+    base = max(int(rows.max(initial=0)), int(table.max(initial=0))) + 2
+    if width * np.log2(base) >= 62:  # too many comparisons for one integer code
         both, inverse = np.unique(np.vstack([table, rows]), axis=0, return_inverse=True)
         inverse = inverse.ravel()
         index = np.full(len(both), -1)
@@ -244,15 +243,9 @@ def _rows_in(rows: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarra
         at = index[inverse[len(table):]]
         return at >= 0, np.maximum(at, 0)
 
-    def code(g: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(g), dtype=np.int64)
-        for k in range(width):
-            out = out * base + (g[:, k].astype(np.int64) - lowest)
-        return out
-
-    keys = code(table)
+    keys = fellegi_sunter.vector_codes(table, base)
     order = np.argsort(keys)
-    wanted = code(rows)
+    wanted = fellegi_sunter.vector_codes(rows, base)
     pos = np.minimum(np.searchsorted(keys[order], wanted), len(keys) - 1)
     return keys[order][pos] == wanted, order[pos]
 

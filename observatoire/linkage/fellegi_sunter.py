@@ -77,15 +77,22 @@ def level_frequencies(gamma: np.ndarray, comparisons: tuple[Comparison, ...]) ->
     return out
 
 
+def vector_codes(gamma: np.ndarray, base: int) -> np.ndarray:
+    """One int64 per comparison vector (levels from -1 to ``base - 2``): the digits of
+    ``gamma + 1`` in ``base``. Unique while ``base ** width`` fits in 63 bits."""
+    code = np.zeros(len(gamma), dtype=np.int64)
+    for k in range(gamma.shape[1]):
+        code = code * base + (gamma[:, k].astype(np.int64) + 1)
+    return code
+
+
 def _patterns(gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct comparison vectors and how many pairs have each."""
     if len(gamma) == 0:
         return gamma, np.empty(0)
     base = int(gamma.max(initial=0)) + 2
     width = gamma.shape[1]
-    code = np.zeros(len(gamma), dtype=np.int64)
-    for k in range(width):
-        code = code * base + (gamma[:, k].astype(np.int64) + 1)
+    code = vector_codes(gamma, base)
     if base**width > 4 * len(gamma) + 1_000_000:
         _, first, counts = np.unique(code, return_index=True, return_counts=True)
         return gamma[first], counts.astype(float)

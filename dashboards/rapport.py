@@ -36,9 +36,9 @@ def _inputs_version(territory_slug: str) -> tuple[str, ...]:
 
 @st.cache_data(ttl=60, show_spinner=False)
 def _unpublished(territory_slug: str) -> list[str]:
-    from observatoire.evaluation.prepared import unpublished_nights
+    from observatoire.nights import unpublished_nights
 
-    return unpublished_nights(engine(), territory_slug)
+    return unpublished_nights(engine(), territory_slug)["name"].tolist()
 
 
 def _prepared(year: int, *, retry: bool = False):

@@ -247,15 +247,22 @@ def published_publication(
     return publication, geometries
 
 
+def unpublished_nights(engine: Engine, territory_slug: str) -> pd.DataFrame:
+    """The territory's nights not published yet (`list_nights`' columns), oldest first:
+    the report and `observatoire publish` leave them out until staff publish them."""
+    nights = list_nights(engine, territory_slug)
+    return (nights[nights["status"] != CampaignStatus.PUBLISHED.value]
+            .sort_values(["night_date", "campaign_id"]).reset_index(drop=True))
+
+
 def newer_unpublished_notice(engine: Engine, territory_slug: str,
                              published: Publication) -> str | None:  # fmt: skip
     """What to say when nights newer than ``published`` (the latest published night) are
     not published yet, naming each with its status and its next step; ``None`` otherwise.
     `observatoire publish` without ``--campaign`` writes the latest published night only:
     never an older one silently, never an unfinished one."""
-    nights = list_nights(engine, territory_slug)
-    newer = nights[(pd.to_datetime(nights["night_date"]).dt.date > published.night_date)
-                   & (nights["status"] != CampaignStatus.PUBLISHED.value)]  # fmt: skip
+    nights = unpublished_nights(engine, territory_slug)
+    newer = nights[pd.to_datetime(nights["night_date"]).dt.date > published.night_date]
     if newer.empty:
         return None
     lines = [f"  • « {n.name} » du {pd.Timestamp(n.night_date):%d/%m/%Y} (n°{n.campaign_id}, "

@@ -1,7 +1,8 @@
 """The execution report prepared once per version of its inputs, in the background.
 
-Building the report reads every night, entered figure and feed aggregate and redraws the
-linkage for the hidden-population estimate: tens of seconds at a territory's size. The page
+Building the report reads every published night, entered figure and feed aggregate, and
+computes the system-performance measures on the linked persons: seconds to tens of seconds
+at a territory's size. The page
 must not wait for it on every opening, so the report is built once per version of what it
 reads (`observatoire.store.report_inputs.report_inputs_version`), in a thread of the
 server, and kept on disk under ``<data_dir>/rapports/`` (files 0600, `output_files`): a
@@ -84,14 +85,6 @@ def inputs_version(engine: Engine, territory_slug: str) -> tuple[str, ...]:
 
     with Session(engine) as session:
         return report_inputs_version(session, territory_slug)
-
-
-def unpublished_nights(engine: Engine, territory_slug: str) -> list[str]:
-    """The territory's nights the report leaves out until they are published."""
-    from observatoire.store.report_inputs import unpublished_nights as names
-
-    with Session(engine) as session:
-        return names(session, territory_slug)
 
 
 def report_path(data_dir: Path, territory_slug: str, year: int,

@@ -1,5 +1,4 @@
-"""What the execution report reads, summed up as one version (`report_inputs_version`), and
-the nights it leaves out (`unpublished_nights`).
+"""What the execution report reads, summed up as one version (`report_inputs_version`).
 
 The report takes tens of seconds to build at a territory's size; it is built once per
 version of its inputs (`observatoire.evaluation.prepared`). The version changes whenever a
@@ -13,7 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from observatoire.model import CampaignStatus
 from observatoire.store import repository
 from observatoire.store.access_tables import AppSettingRow
 from observatoire.store.evaluation_tables import (
@@ -78,14 +76,3 @@ def report_inputs_version(session: Session, territory_slug: str) -> tuple[str, .
             session.rollback()
             version.append("-")
     return tuple(version)
-
-
-def unpublished_nights(session: Session, territory_slug: str) -> list[str]:
-    """Names of the territory's nights that are not published yet, by date: the report
-    leaves their figures out until staff publish them."""
-    territory = repository.get_territory(session, territory_slug)
-    return list(session.scalars(
-        select(CampaignRow.name)
-        .where(CampaignRow.territory_id == territory.id,
-               CampaignRow.status != CampaignStatus.PUBLISHED.value)
-        .order_by(CampaignRow.night_date)))

@@ -93,12 +93,15 @@ def _returns(months: int) -> Callable[[IndicatorInputs], pd.DataFrame]:
 
 def _publics(name: str) -> Callable[[IndicatorInputs], pd.DataFrame]:
     def per_year(inputs: IndicatorInputs) -> pd.DataFrame:
-        frame = (publics.eviction_met_share(inputs.values) if name == "eviction_met_share"
-                 else getattr(publics, name)(inputs.partner_rows))
-        return frame[COLUMNS].reset_index(drop=True)
+        return getattr(publics, name)(inputs.partner_rows)[COLUMNS].reset_index(drop=True)
 
-    per_year.__doc__ = f"`observatoire.indicators.publics.{name}`, per year."
+    per_year.__doc__ = f"`observatoire.indicators.publics.{name}` of the SI-SIAO and 115 rows."
     return per_year
+
+
+def _eviction_met_share(inputs: IndicatorInputs) -> pd.DataFrame:
+    """`observatoire.indicators.publics.eviction_met_share` of the staff figures."""
+    return publics.eviction_met_share(inputs.values)[COLUMNS].reset_index(drop=True)
 
 
 YEARLY: dict[str, Callable[[IndicatorInputs], pd.DataFrame]] = {
@@ -116,7 +119,7 @@ YEARLY: dict[str, Callable[[IndicatorInputs], pd.DataFrame]] = {
     "publics_women_violence": _publics("women_victims_of_violence"),
     "publics_households_children": _publics("households_with_children"),
     "publics_exits_rate": _publics("exits_rate"),
-    "figures_eviction_met_share": _publics("eviction_met_share"),
+    "figures_eviction_met_share": _eviction_met_share,
 }
 """Computation name -> its pure function (``year``, ``value``)."""
 

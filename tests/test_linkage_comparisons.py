@@ -209,3 +209,41 @@ def test_chunks_on_threads_give_the_matrix_of_one_pass(population, runs, encoded
     chunked = compare(features(), result.i, result.j, chunk=997, comparisons=comparisons)
     assert whole.shape == (len(result.i), len(comparisons))
     assert np.array_equal(whole, chunked)
+
+
+# --- names on keyed Bloom filters against Jaro-Winkler on clear names ---------------------
+
+NAME_KEYS = [KEY, b"another-key-for-the-name-tests-0123456789"]
+
+
+def _first_name_levels(a: str, b: str, key: bytes) -> tuple[int, int]:
+    """First-name level of two first-name-only records: clear, then pseudonymised."""
+    records = validate_records(pd.DataFrame({
+        "record_id": ["a", "b"], "source": ["maraude", "maraude"], "first_name": [a, b]}))
+    clear = prepare(records)
+    first = (COMPARISONS[comparison_index(COMPARISONS, "first_name")],)
+    pair = np.array([0]), np.array([1])
+    return tuple(int(compare(f, *pair, comparisons=first)[0, 0])
+                 for f in (clear, encode(clear, key)))
+
+
+@pytest.mark.parametrize("key", NAME_KEYS)
+@pytest.mark.parametrize(("a", "b"), [("Kaci", "Kaic"), ("Pons", "Posn")])
+def test_the_last_two_letters_swapped_in_a_short_name_are_very_close_encoded(a, b, key):
+    """Dice 0.4 (two bigrams of five kept), under "close": the swap alone decides."""
+    assert _first_name_levels(a, b, key) == (2, 2)
+
+
+@pytest.mark.parametrize("key", NAME_KEYS)
+@pytest.mark.parametrize(("a", "b"), [("Nicu", "Nic"), ("Remy", "Rmy"), ("Lyna", "Lna"),
+                                      ("Rene", "Ren"), ("Karim", "Kari")])
+def test_one_letter_dropped_is_very_close_encoded_as_on_clear_names(a, b, key):
+    assert _first_name_levels(a, b, key) == (2, 2)
+
+
+@pytest.mark.parametrize("key", NAME_KEYS)
+@pytest.mark.parametrize(("a", "b"), [("Nicu", "Nica"), ("Ahmed", "Ahmad"), ("Ali", "Al")])
+def test_one_letter_changed_or_a_two_letter_name_stays_close_encoded(a, b, key):
+    """A changed letter (Dice 1 - 2 / bigrams) and a name of two letters are not taken for
+    one letter dropped; Jaro-Winkler puts them under "very close" too."""
+    assert _first_name_levels(a, b, key) == (1, 1)

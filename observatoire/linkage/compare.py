@@ -38,6 +38,10 @@ SAME_FORTNIGHT_MINUTES = 14 * 24 * 60
 JARO_WINKLER_LEVELS = (0.92, 0.80)  # "very close", "close" on clear names
 DICE_LEVELS = (0.73, 0.54)  # the same on Bloom filters (see `NameComparison`)
 SWAPPED_BIGRAMS = 3  # bigrams that a swap of two neighbouring letters changes, at most
+# One letter added or dropped changes 1.5 bigrams per name on average, one changed letter 2:
+# the threshold halfway (see `_one_letter_apart`), for names of three letters or more.
+DROPPED_BIGRAMS = 1.75
+MIN_DROPPED_BIGRAMS = 3.5
 COMPARE_THREADS = 2  # chunks of pairs compared at once (see `compare`)
 
 
@@ -246,22 +250,48 @@ def _dice_between(f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray) -
     return _dice(stacked, i, j + f.n)
 
 
+def _bigram_counts(
+    f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """How many bigrams the filters of ``fa`` of ``i`` and ``fb`` of ``j`` hold, read from
+    their set bits: ``b`` bigrams set ``BLOOM_BITS * (1 - (1 - 1 / BLOOM_BITS) ** (BLOOM_K *
+    b))`` in expectation."""
+    from observatoire.pseudonymise import BLOOM_BITS, BLOOM_K
+
+    assert f.bloom is not None
+
+    def count(bloom: np.ndarray) -> np.ndarray:
+        share = np.minimum(np.bitwise_count(bloom).sum(axis=1), BLOOM_BITS - 1) / BLOOM_BITS
+        return np.log1p(-share) / (BLOOM_K * np.log1p(-1 / BLOOM_BITS))
+
+    return count(f.bloom[fa][i]), count(f.bloom[fb][j])
+
+
 def _one_swap_apart(
     f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray, sim: np.ndarray
 ) -> np.ndarray:
     """Whether two filters share as many bigrams as one swap of neighbouring letters leaves:
     all but three (``rene`` / ``rnee`` keep ``_r``, ``ne``, ``e_`` of five), so a Dice of at
-    least ``1 - 3 / bigrams``. The number of bigrams is read from the set bits: ``b``
-    bigrams set ``BLOOM_BITS * (1 - (1 - 1 / BLOOM_BITS) ** (BLOOM_K * b))`` in expectation.
-    Anagrams further apart (``laurent`` / ``renault``: four of eight shared) fall short."""
-    from observatoire.pseudonymise import BLOOM_BITS, BLOOM_K
-
-    assert f.bloom is not None
-    set_bits = (np.bitwise_count(f.bloom[fa][i]).sum(axis=1)
-                + np.bitwise_count(f.bloom[fb][j]).sum(axis=1)) / 2
-    share = np.minimum(set_bits, BLOOM_BITS - 1) / BLOOM_BITS
-    bigrams = np.log1p(-share) / (BLOOM_K * np.log1p(-1 / BLOOM_BITS))
+    least ``1 - 3 / bigrams`` (`_bigram_counts`). Anagrams further apart (``laurent`` /
+    ``renault``: four of eight shared, ``leon`` / ``noel``: none) fall short."""
+    bigrams = sum(_bigram_counts(f, fa, fb, i, j)) / 2
     return sim >= 1 - SWAPPED_BIGRAMS / np.maximum(bigrams, SWAPPED_BIGRAMS)
+
+
+def _one_letter_apart(
+    f: Features, fa: str, fb: str, i: np.ndarray, j: np.ndarray, sim: np.ndarray
+) -> np.ndarray:
+    """Whether two filters look one letter added or dropped apart (``nicu`` / ``nic``,
+    ``remy`` / ``rmy``): one bigram more on one side (`_bigram_counts`) and all of the
+    shorter one's but one shared, a Dice of ``1 - 1.5 / bigrams`` (their mean); a changed
+    letter (``nicu`` / ``nica``: ``1 - 2 / bigrams``) falls short of the threshold halfway
+    between. Jaro-Winkler puts such pairs "very close" (0.92-0.94 for four letters), Dice
+    only "close" (0.67-0.71). Shorter names of two letters stay where they are (``ali`` /
+    ``al``: Jaro-Winkler 0.91)."""
+    a, b = _bigram_counts(f, fa, fb, i, j)
+    gap = np.abs(a - b)
+    return ((gap >= 0.5) & (gap <= 1.5) & (np.minimum(a, b) >= MIN_DROPPED_BIGRAMS)
+            & (sim >= 1 - DROPPED_BIGRAMS / ((a + b) / 2)))
 
 
 def _swapped_names(pairs: Pairs, a: str, b: str) -> np.ndarray:
@@ -362,10 +392,13 @@ class NameComparison(Comparison):
             # close". Other anagrams ("leon" / "noel", "laurent" / "renault") stay where
             # they are. Records encoded before the sorted letters existed have none: no
             # information.
+            # ("kaci" / "kaic" keep two bigrams of five: Dice 0.4, under "close").
             letters = (same("letters") & ~f.empty(f"{fa}_letters")[i]
                        & ~f.empty(f"{fb}_letters")[j])
-            at = np.flatnonzero(letters & (level >= 1))
+            at = np.flatnonzero(letters)
             level[at[_one_swap_apart(f, fa, fb, i[at], j[at], sim[at])]] = 2
+            at = np.flatnonzero(level == 1)
+            level[at[_one_letter_apart(f, fa, fb, i[at], j[at], sim[at])]] = 2
         level[same("join")] = 3
         level[missing] = -1
         return level

@@ -7,9 +7,9 @@ import streamlit as st
 
 from dashboards.common import choose_territory, engine, plain, signed_in_user
 from observatoire.formats_fr import table_fr
-from observatoire.geo.display import area_map
 from observatoire.model import ObservatoireError, Role
 from observatoire.pipeline import home_page_data
+from observatoire.publish.figures import choropleth
 
 
 @st.cache_data(ttl=60, max_entries=8, show_spinner="Chargement du territoire…")
@@ -83,20 +83,8 @@ measure = st.radio(
 )
 column = "personnes" if measure == "Personnes rencontrées" else "pour_10000"
 communes = data.communes
-figure = area_map(
-    communes,
-    "code",
-    color=column,
-    color_continuous_scale="OrRd",
-    hover_name="nom",
-    hover_data={"code": True, "population": ":,", "personnes": True, "pour_10000": ":.1f"},
-    labels={
-        "personnes": "Personnes rencontrées",
-        "pour_10000": "Pour 10 000 hab.",
-        "population": "Population",
-        "code": "Code INSEE",
-    },
-)
+figure = choropleth(communes, column, measure, secret_text="population inconnue",
+                    decimals=0 if column == "personnes" else 1)
 st.plotly_chart(figure, width="stretch")
 
 st.caption(

@@ -8,7 +8,8 @@ import streamlit as st
 from dashboards.common import choose_territory, engine
 from dashboards.tableau_commun import STAFF_ROLES, require
 from observatoire import countnight, territory
-from observatoire.geo.display import area_map
+from observatoire.formats_fr import count_fr, table_fr
+from observatoire.geo.display import category_map
 
 COLOURS = {"Parcouru": "#59a14f", "En cours": "#f28e2b", "Pas commencé": "#bab0ac"}
 REFRESH_SECONDS = 30
@@ -17,6 +18,11 @@ REFRESH_SECONDS = 30
 @st.cache_data(ttl=REFRESH_SECONDS, max_entries=16, show_spinner=False)
 def _coverage(campaign_id: int) -> countnight.Coverage:
     return countnight.coverage(engine(), campaign_id)
+
+
+@st.cache_data(ttl=3600, max_entries=4, show_spinner=False)
+def _commune_names(slug: str) -> dict[str, str]:
+    return territory.commune_names(engine(), slug)
 
 
 @st.cache_data(ttl=300)
@@ -33,28 +39,29 @@ if not campaigns:
     st.info("Aucune campagne sur ce territoire.")
     st.stop()
 campaign_id = st.selectbox("Campagne", list(campaigns), format_func=campaigns.get)
+names = _commune_names(slug)
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def live() -> None:
     cov = _coverage(campaign_id)
     cols = st.columns(4)
-    cols[0].metric("Personnes comptées", cov.people)
-    cols[1].metric("Secteurs parcourus", cov.walked)
-    cols[2].metric("En cours", cov.in_progress)
-    cols[3].metric("Pas commencés", cov.not_started)
+    cols[0].metric("Personnes comptées", count_fr(cov.people))
+    cols[1].metric("Secteurs parcourus", count_fr(cov.walked))
+    cols[2].metric("En cours", count_fr(cov.in_progress))
+    cols[3].metric("Pas commencés", count_fr(cov.not_started))
     sectors = cov.sectors
     if len(sectors):
-        figure = area_map(
-            sectors, "sector_code", color="statut", color_discrete_map=COLOURS,
-            hover_data=["team_name", "people"], height=520,
-        )
-        st.plotly_chart(figure, width="stretch")
-    st.dataframe(cov.by_commune.rename(columns={"commune_code": "Commune",
-                                                "personnes": "Personnes",
-                                                "secteurs": "Secteurs",
-                                                "parcourus": "Parcourus"}),
-                 hide_index=True, width="stretch")
+        hover = ("Secteur " + sectors["sector_code"] + " — " + sectors["statut"] + "<br>"
+                 + sectors["team_name"].fillna("sans équipe") + " : "
+                 + sectors["people"].map(count_fr) + " personne(s)")  # fmt: skip
+        st.plotly_chart(category_map(sectors, "statut", COLOURS, hover, height=520),
+                        width="stretch")  # fmt: skip
+    by_commune = cov.by_commune.assign(
+        commune_code=cov.by_commune["commune_code"].map(lambda c: names.get(c, c)))
+    st.dataframe(table_fr(by_commune.rename(columns={
+        "commune_code": "Commune", "personnes": "Personnes", "secteurs": "Secteurs",
+        "parcourus": "Parcourus"})), hide_index=True, width="stretch")  # fmt: skip
     st.caption(f"Actualisé automatiquement toutes les {REFRESH_SECONDS} secondes.")
 
 

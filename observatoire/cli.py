@@ -461,6 +461,16 @@ DEBUG_ENV = "OBSERVATOIRE_DEBUG"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe fails here, not at the interpreter's exit
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -477,10 +487,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("observatoire : interrompu", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise  # the reader has gone: main() stops quietly
     except Exception as exc:  # noqa: BLE001 - no traceback, SQL nor value reaches the user
         if os.environ.get(DEBUG_ENV):
             raise
         return _unexpected_error(exc, args)
+
+
+def _reader_gone() -> int:
+    """Stop quietly when the reader of stdout has gone (``observatoire nuit list | head -3``).
+
+    What is still buffered can no longer be written: stdout is pointed at /dev/null so that
+    the interpreter's last flush at exit does not fail in turn.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + 13  # as a process ended by SIGPIPE, the shell's convention
 
 
 def _unexpected_error(exc: Exception, args: argparse.Namespace) -> int:

@@ -158,3 +158,24 @@ def test_a_batch_report_names_the_records_kept_with_a_warning(night_env):
     assert report.warning_lines() == [
         f"avertissement : fiche {odd.submission_uuid} (équipe {team}, secteur —) : Ménage "
         "« avec enfant(s) » mais aucun enfant compté."]
+
+
+def test_a_reader_that_stops_reading_ends_the_listing_quietly(night_env):
+    """`observatoire nuit list | head -3`: once head has read its lines the pipe is closed."""
+    import os
+    import subprocess
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before the first line is written
+    repo = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(repo) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop(cli.DEBUG_ENV, None)
+    try:
+        done = subprocess.run([sys.executable, "-m", "observatoire.cli", "nuit", "list",
+                               "--codes"], stdout=write_end, stderr=subprocess.PIPE, env=env,
+                              timeout=120, check=False)  # fmt: skip
+    finally:
+        os.close(write_end)
+    err = done.stderr.decode()
+    assert err == "", err
+    assert done.returncode == 141

@@ -1,6 +1,7 @@
 """Map shaping: every area keeps its shape, and the view frames the whole territory."""
 
 import geopandas as gpd
+import numpy as np
 import pytest
 from shapely.geometry import box, shape
 
@@ -57,3 +58,33 @@ def test_area_map_lays_the_configured_basemap_under_the_areas(sectors):
     assert figure.layout.map.style == "white-bg"
     assert {loc for trace in figure.data for loc in trace.locations} == {"A", "B", "C"}
     assert load_settings({}).tiles_attribution.startswith("Fond de plan : Plan IGN")
+
+
+def test_outlines_close_each_ring_and_separate_the_rings(sectors):
+    from observatoire.geo.display import in_degrees, outline_xy
+
+    x, y = outline_xy(in_degrees(sectors).geometry.to_numpy())
+    gaps = np.flatnonzero(np.isnan(x))
+    assert list(gaps) == [5, 11, 17]  # three boxes of four corners, each closed, then a gap
+    assert np.array_equal(np.isnan(x), np.isnan(y))
+    first = slice(0, 5)
+    assert (x[first][0], y[first][0]) == (x[first][-1], y[first][-1])
+    assert sorted(set(x[first])) == [5.0, 5.01] and sorted(set(y[first])) == [47.3, 47.31]
+
+
+def test_a_category_map_fills_each_area_with_its_category_s_colour(sectors):
+    from observatoire.geo.display import category_map
+
+    frame = sectors.assign(statut=["Parcouru", "Pas commencé", "Parcouru"])
+    colours = {"Parcouru": "#59a14f", "En cours": "#f28e2b", "Pas commencé": "#bab0ac"}
+    figure = category_map(frame, "statut", colours, frame["sector_code"] + " !")
+    filled = {t.name: t for t in figure.data if t.fill == "toself"}
+    assert list(filled) == list(colours)
+    assert {n: int(np.isnan(np.asarray(t.x, dtype=float)).sum()) for n, t in filled.items()} \
+        == {"Parcouru": 2, "En cours": 0, "Pas commencé": 1}  # fmt: skip
+    assert [t.showlegend for t in filled.values()] == [True, False, True]
+    assert {t.fillcolor for t in filled.values()} == set(colours.values())
+    (hover,) = [t for t in figure.data if t.mode == "markers"]
+    assert list(hover.text) == ["A !", "B !", "C !"]
+    assert 5.0 < hover.x[0] < 5.01 and 47.3 < hover.y[0] < 47.31  # inside A, in degrees
+    assert figure.layout.yaxis.scaleanchor == "x"

@@ -251,3 +251,28 @@ def test_publication_of_a_database_without_campaign_says_so(tmp_path, capsys):
         assert "Aucune nuit de comptage publiée" in capsys.readouterr().err
     finally:
         del os.environ["OBSERVATOIRE_DATA_DIR"]
+
+
+def test_the_choropleth_draws_one_filled_path_per_area_and_greys_the_secret_ones():
+    import geopandas as gpd
+    from shapely.geometry import MultiPolygon, box
+
+    from observatoire.publish.figures import SECRET_COLOR, choropleth
+
+    shapes = gpd.GeoDataFrame(
+        {"nom": ["Aval", "Bourg", "Combe"], "personnes": [3.0, None, 12.0]},
+        geometry=[box(5.0, 47.3, 5.01, 47.31),
+                  MultiPolygon([box(5.01, 47.3, 5.02, 47.31), box(5.03, 47.3, 5.04, 47.31)]),
+                  box(5.02, 47.31, 5.03, 47.32)],
+        crs="EPSG:4326",
+    )  # fmt: skip
+    figure = choropleth(shapes, "personnes", "Personnes", secret_text="secret")
+    paths = [shape.path for shape in figure.layout.shapes]
+    assert [p.count("M") for p in paths] == [1, 2, 1]  # the two parts of Bourg in one area
+    assert all(p.count("Z") == p.count("M") for p in paths)
+    colours = [shape.fillcolor for shape in figure.layout.shapes]
+    assert colours[1] == SECRET_COLOR and SECRET_COLOR not in (colours[0], colours[2])
+    hover = figure.data[0]
+    assert list(hover.text) == ["Aval<br>Personnes : 3", "Bourg<br>Personnes : secret",
+                                "Combe<br>Personnes : 12"]  # fmt: skip
+    assert figure.layout.separators == ", "

@@ -17,6 +17,7 @@ were, at 2,000 people, and at 20,000 for the overdispersion factor ĉ): ``--firs
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -50,7 +51,8 @@ def run(size: int, setting: dict, seed: int, replicates: int, strata: bool,
     low90, high90 = estimate.interval_90
     return {"observed": estimate.observed, "estimate": estimate.estimate,
             "low": low, "high": high, "truth": size, "covered": low <= size <= high,
-            "covered90": low90 <= size <= high90, "strata": bool(estimate.strata)}
+            "covered90": low90 <= size <= high90, "strata": bool(estimate.strata),
+            "model": estimate.model, "overdispersion": estimate.overdispersion}
 
 
 def main() -> None:
@@ -64,6 +66,8 @@ def main() -> None:
     parser.add_argument("--no-reselect", dest="reselect", action="store_false",
                         help="average the three leading models instead of choosing again "
                              "on every replicate")
+    parser.add_argument("--details", action="store_true",
+                        help="one line per seed on stderr (estimate, interval, model)")
     parser.add_argument("--settings", nargs="+", choices=range(1, len(SETTINGS) + 1),
                         type=int, default=list(range(1, len(SETTINGS) + 1)),
                         help="which settings (1-4, in the table's order)")
@@ -84,6 +88,12 @@ def main() -> None:
             rows = [run(size, setting, seed, args.replicates, args.strata, args.reselect)
                     for seed in range(args.first_seed, args.first_seed + args.seeds)]
             seconds = (time.perf_counter() - started) / len(rows)
+            if args.details:
+                for seed, r in enumerate(rows, args.first_seed):
+                    print(f"  {name} {size} seed {seed}: {r['estimate']} "
+                          f"[{r['low']}, {r['high']}] error "
+                          f"{(r['estimate'] - size) / size:+.1%} covered {r['covered']} "
+                          f"ĉ {r['overdispersion']:.2f} {r['model']}", file=sys.stderr)
             error = np.array([(r["estimate"] - r["truth"]) / r["truth"] for r in rows])
             unseen = np.mean([1 - r["observed"] / r["truth"] for r in rows])
             width = np.mean([(r["high"] - r["low"]) / r["truth"] for r in rows])

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from observatoire.hidden_method import HIDDEN_NOTE
 from observatoire.model import ObservatoireError
 
 if TYPE_CHECKING:  # pandas is imported by the commands that run, not by --help
@@ -121,12 +123,7 @@ def add_estimate_commands(commands: argparse._SubParsersAction) -> None:
     hidden = group.add_parser(
         "hidden", help="combien de personnes en tout, vues ou non par les sources",
         description=(
-            "Estimation par systèmes multiples (capture-recapture) : à partir des "
-            "recoupements entre sources (nuit, SI-SIAO, 115, maraudes, accueils de jour) des "
-            "personnes rapprochées, estime le nombre de personnes qu'aucune source n'a vues.\n"
-            "Modèles log-linéaires de Poisson (effets principaux et interactions entre "
-            "sources, choisis par BIC), intervalle à 95 % par bootstrap paramétrique qui "
-            "tient compte des liens incertains du rapprochement.\n\nExemple :\n"
+            f"{textwrap.fill(HIDDEN_NOTE, 78)}\n\nExemple :\n"
             "  observatoire link enregistrements.csv --output personnes.csv\n"
             "  observatoire estimate hidden --persons personnes.csv "
             "--records enregistrements.csv --output estimation.json"

@@ -215,6 +215,19 @@ def test_cli_writes_the_estimate_json(linked_files, tmp_path, capsys):
     assert f"{payload['estimate']} personnes estimées" in err
 
 
+def test_the_commands_help_prints_the_method_note_the_pages_print(capsys):
+    from observatoire.hidden_method import HIDDEN_NOTE
+
+    with pytest.raises(SystemExit):
+        main(["estimate", "hidden", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert HIDDEN_NOTE in shown
+    # The interval is a bootstrap of the observed cells that chooses its model again, not a
+    # bootstrap drawn from the fitted model.
+    assert "paramétrique" not in HIDDEN_NOTE
+    assert "choisit de nouveau le modèle" in HIDDEN_NOTE
+
+
 def test_cli_refuses_a_persons_file_from_elsewhere(linked_files, tmp_path, capsys):
     persons, records, _ = linked_files
     wrong = tmp_path / "autres.csv"

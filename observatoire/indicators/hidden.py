@@ -23,9 +23,10 @@ What each model assumes, said once here and printed with every estimate:
 Models are chosen by BIC (or AIC) among hierarchical models with pairwise interactions, by a
 forward search from independence; the estimate is averaged over the models within reach of
 the best (Burnham and Anderson's weights). Intervals: profile likelihood for one model
-(Cormack 1992) and a parametric bootstrap that refits the leading models on every replicate
-and, when several readings of the linkage are given, draws its replicates across them, so
-that the interval holds the linkage's own uncertainty. With two sources the model is
+(Cormack 1992) and a bootstrap whose replicates are drawn from the observed cells (plus the
+leading model's unseen cell), that chooses the model again on every replicate and, when
+several readings of the linkage are given, draws its replicates across them, so that the
+interval holds the model choice and the linkage's own uncertainty. With two sources the model is
 Lincoln-Petersen's and Chapman's small-sample correction is used.
 
 The fitting is statsmodels' GLM (Poisson family, log link): no optimiser is written here.
@@ -42,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from observatoire.hidden_method import ASSUMPTIONS
 from observatoire.model import ObservatoireError
 
 CHI2_1_95 = 3.841458820694124  # chi-square quantile, 1 degree of freedom, 95 %
@@ -358,31 +360,6 @@ class HiddenEstimate:
             ],
             "assumptions": list(ASSUMPTIONS),
         }
-
-
-ASSUMPTIONS = (
-    "population close sur la période couverte par les sources",
-    "pas de sur-couverture : chaque personne du tableau appartient à la population",
-    "dépendance entre sources représentée par les interactions du modèle retenu ; "
-    "l'interaction de plus haut ordre est supposée nulle",
-    "hétérogénéité de repérage prise en compte par les strates et, quand le critère la "
-    "retient, par une colonne d'hétérogénéité (forme de Poisson ou de Darroch) ; la "
-    "dispersion que le modèle n'explique pas élargit l'intervalle (facteur ĉ)",
-)
-
-
-# The method note of every surface that shows the estimate (staff page, publication).
-HIDDEN_NOTE = (
-    "Estimation par systèmes multiples (capture-recapture) : les recoupements entre les "
-    "sources (qui a été vu par quelles sources) permettent d'estimer combien de personnes "
-    "aucune source n'a vues, comme le fait Statistics Netherlands pour ses chiffres "
-    "officiels. Des modèles log-linéaires de Poisson (effets de chaque source et "
-    "interactions entre sources dépendantes, choisis par BIC et moyennés) sont ajustés sur "
-    "le tableau des recoupements ; l'intervalle à 95 % est un bootstrap paramétrique qui "
-    "tient compte du choix du modèle et des liens incertains du rapprochement, élargi quand "
-    "les recoupements sont plus dispersés que le modèle ne le prévoit. Hypothèses : "
-    + " ; ".join(ASSUMPTIONS) + "."
-)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from observatoire.hidden_method import HIDDEN_NOTE
 from observatoire.indicators.extrapolation import METHOD_NOTE as EXTRAPOLATION_NOTE
-from observatoire.indicators.hidden import HIDDEN_NOTE, HiddenEstimate, SensitivityRow
+from observatoire.indicators.hidden import HiddenEstimate, SensitivityRow
 from observatoire.indicators.wording import HIDDEN_LABEL
 from observatoire.model import ObservatoireError, SourceKind
 

@@ -308,7 +308,7 @@ def build_publication(
                                               "personnes")  # fmt: skip
     interval = None if hidden is None else protect_interval(*hidden, rules)
     if interval is not None:
-        from observatoire.indicators.hidden import HIDDEN_NOTE
+        from observatoire.hidden_method import HIDDEN_NOTE
 
         key_figures.loc[len(key_figures)] = (HIDDEN_LABEL, hidden_text(*interval),
                                               "personnes")  # fmt: skip

@@ -214,3 +214,25 @@ def test_report_annual_refuses_a_bad_output_before_reading_anything(tmp_path, mo
     assert "n'existe pas" in err and "Traceback" not in err
     assert main(["report", "annual", "--year", "2025", "--output",
                  str(tmp_path / "r.pdf")]) == 2
+
+
+def test_the_aix_marseille_provence_report_renders_its_annexed_actions_and_targets():
+    """The 2021-2022 convention of Aix-Marseille-Provence (annexes 1 and 2 transcribed):
+    one row per action, its published targets, « non renseigné » without a value, and the
+    report written as XLSX and HTML."""
+    from observatoire.evaluation.report import report_bytes
+
+    convention = load_convention("aix-marseille-provence", 2022)
+    values = _values([("iml_places", 2022, 900), ("designations_contingent_ville", 2021, 31)])
+    report = build_annual_report(convention, 2022, values, NIGHTS.iloc[0:0],
+                                 None, DisclosureRules())
+    actions = report.actions.set_index("N°")
+    assert list(actions.index) == [a.number for a in convention.actions]
+    assert actions.loc["9", "Objectif(s) 2022"] == "1\u202f100 places"
+    assert actions.loc["9", "Valeur(s) 2022"] == "900 places"
+    assert actions.loc["23", "Objectif(s) 2022"] == "20 logements"
+    # A figure of 2021 is not the value of 2022.
+    assert actions.loc["5", "Valeur(s) 2022"] == NOT_ENTERED
+    assert report.deadline.isoformat() == "2023-03-31"
+    assert report_bytes(report, ".xlsx")[:2] == b"PK"
+    assert "Mobilisation contingent Ville" in report_bytes(report, ".html").decode("utf-8")

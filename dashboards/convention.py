@@ -5,16 +5,12 @@ history stay readable."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
-from sqlalchemy.orm import Session
 
 from dashboards.common import choose_territory, download, engine, plain, require
 from dashboards.tableau_commun import STAFF_ROLES
-from observatoire.evaluation import exchange
+from observatoire.evaluation import convention_service, exchange
 from observatoire.evaluation.sheets import SheetImportError, book_bytes
 from observatoire.model import ObservatoireError
 
@@ -28,23 +24,17 @@ def _problems(error: SheetImportError) -> None:
     st.dataframe(error.frame().map(plain), hide_index=True, width="stretch")
 
 
-with Session(engine()) as session:
-    from observatoire.evaluation.stored import convention_years, stored_conventions
-
-    try:
-        stored = stored_conventions(session, slug)
-        years = convention_years(session, slug)
-    except ObservatoireError as exc:
-        st.error(plain(exc))
-        st.stop()
+try:
+    of_territory = convention_service.conventions_of(engine(), slug)
+except ObservatoireError as exc:
+    st.error(plain(exc))
+    st.stop()
+stored, years = of_territory.conventions, of_territory.years
 
 if not stored:
     st.info("Aucune convention enregistrée pour ce territoire.")
     if years and st.button("Enregistrer la convention livrée (annexes transcrites)"):
-        from observatoire.evaluation.stored import seed_conventions
-
-        with Session(engine()) as session, session.begin():
-            seed_conventions(session, slug, actor=user.login)
+        convention_service.seed_conventions(engine(), slug, actor=user.login)
         st.rerun()
     st.caption("Ou importez un classeur au modèle de `observatoire convention export` "
                "ci-dessous.")
@@ -85,8 +75,6 @@ if convention is not None:
         note = st.text_input("Motif de la révision (gardé avec la version)",
                              placeholder="ex. avenant n°1, comité de pilotage du 12/03")
         if st.form_submit_button("Enregistrer une nouvelle version"):
-            from observatoire.evaluation.stored import save_convention
-
             try:
                 revised = exchange.convention_from_sheets(
                     {exchange.HEADER: exchange.header_frame(convention),
@@ -95,9 +83,8 @@ if convention is not None:
                      exchange.INDICATORS: edited_indicators.reset_index(drop=True).set_axis(
                          range(1, len(edited_indicators) + 1))},
                     "page Convention", base=convention)
-                with Session(engine()) as session, session.begin():
-                    version = save_convention(session, revised, actor=user.login,
-                                              note=note or None)
+                version = convention_service.save_convention(
+                    engine(), revised, actor=user.login, note=note or None)
             except SheetImportError as exc:
                 _problems(exc)
             except ObservatoireError as exc:
@@ -122,32 +109,23 @@ with sheet:
                               type=["xlsx", "csv"], key="convention_import")
     import_note = st.text_input("Motif de la révision", key="convention_import_note")
     if upload is not None and st.button("Importer comme nouvelle version"):
-        from observatoire.evaluation.stored import import_convention
-
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / Path(upload.name).name
-            path.write_bytes(upload.getvalue())
-            try:
-                with Session(engine()) as session, session.begin():
-                    imported, version = import_convention(
-                        session, slug, path, actor=user.login, note=import_note or None,
-                        year=convention.period[0] if convention else None)
-            except SheetImportError as exc:
-                _problems(exc)
-            except ObservatoireError as exc:
-                st.error(plain(exc))
-            else:
-                st.success("Aucun changement." if version is None
-                           else f"Version {version} enregistrée.")
+        try:
+            imported, version = convention_service.import_convention(
+                engine(), slug, upload.name, upload.getvalue(), actor=user.login,
+                note=import_note or None,
+                year=convention.period[0] if convention else None)
+        except SheetImportError as exc:
+            _problems(exc)
+        except ObservatoireError as exc:
+            st.error(plain(exc))
+        else:
+            st.success("Aucun changement." if version is None
+                       else f"Version {version} enregistrée.")
 
 with history:
     if convention is not None:
-        from observatoire.evaluation.stored import target_history
-        from observatoire.store.evaluation_repository import convention_versions
-
-        with Session(engine()) as session:
-            versions = convention_versions(session, slug, period)
-            changes = target_history(session, slug, period)
+        history_of_period = convention_service.convention_history(engine(), slug, period)
+        versions, changes = history_of_period.versions, history_of_period.targets
         st.markdown("**Versions**")
         st.dataframe(pd.DataFrame([{"Version": v.version, "Date": f"{v.saved_at:%d/%m/%Y %H:%M}",
                                     "Auteur": plain(v.saved_by), "Motif": plain(v.note or "")}

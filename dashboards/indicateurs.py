@@ -8,7 +8,6 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from sqlalchemy.orm import Session
 
 from dashboards.common import engine, plain, table_download
 from dashboards.tableau_commun import (
@@ -158,11 +157,10 @@ else:
         year = cols[1].number_input("Année", 2000, 2100, value=pd.Timestamp.now().year - 1)
         value = cols[2].number_input("Valeur", min_value=0.0, step=1.0)
         if st.form_submit_button("Enregistrer la valeur"):
-            from observatoire.store.indicators_repository import set_value
+            from observatoire.evaluation.figures import enter_figure
 
-            with Session(engine()) as session, session.begin():
-                set_value(session, slug, indicator, int(year), value, actor=user.login,
-                          source="saisie")  # fmt: skip
+            enter_figure(engine(), slug, indicator, int(year), value, actor=user.login,
+                         source="saisie")
             load_inputs.clear()
             st.success("Valeur enregistrée.")
 

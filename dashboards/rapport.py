@@ -9,7 +9,6 @@ import datetime as dt
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.orm import Session
 
 from dashboards.common import choose_territory, download, engine, plain, require, settings
 from observatoire.model import ObservatoireError, Role
@@ -21,10 +20,9 @@ slug = choose_territory()
 
 @st.cache_data(ttl=300, show_spinner=False)
 def _years(territory_slug: str) -> list[int]:
-    from observatoire.evaluation.stored import convention_years
+    from observatoire.evaluation.convention_service import convention_years
 
-    with Session(engine()) as session:
-        return convention_years(session, territory_slug)
+    return convention_years(engine(), territory_slug)
 
 
 @st.cache_data(ttl=15, show_spinner=False)
@@ -146,14 +144,13 @@ if staff:
         edited = st.data_editor(table, hide_index=True, width="stretch",
                                 disabled=["N°", "Action"], key="rapport_commentaires_table")
         if st.form_submit_button("Enregistrer les commentaires"):
-            from observatoire.evaluation.stored import save_report_comments
+            from observatoire.evaluation.convention_service import save_report_comments
 
             try:
-                with Session(engine()) as session, session.begin():
-                    version = save_report_comments(
-                        session, slug, int(year),
-                        {str(r["N°"]): str(r["Commentaire"] or "")
-                         for r in edited.to_dict("records")}, actor=user.login)
+                version = save_report_comments(
+                    engine(), slug, int(year),
+                    {str(r["N°"]): str(r["Commentaire"] or "")
+                     for r in edited.to_dict("records")}, actor=user.login)
             except ObservatoireError as exc:
                 st.error(plain(exc))
             else:

@@ -54,6 +54,7 @@ DEFAULT_MASTER = "local[*]"
 DEFAULT_CONF = {
     "spark.driver.memory": "2g",
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     # Pairs per batch handed to the numpy kernels: large enough that the per-call work on
     # the records (session keys, block sizes) stays small beside the pairs'.
@@ -83,12 +84,14 @@ def spark_session(master: str = DEFAULT_MASTER, conf: dict[str, str] | None = No
     for name, value in {**DEFAULT_CONF, **(conf or {})}.items():
         builder = builder.config(name, value)
     try:
-        return builder.getOrCreate()
+        spark = builder.getOrCreate()
     except Exception as error:  # the JVM's own errors (no master, no memory) are varied
         raise ObservatoireError(
             f"Spark n'a pas pu démarrer sur « {master} » : {error}. Vérifiez --spark-master "
             "(par défaut local[*]) et l'installation de Java."
         ) from error
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
 
 
 def _gamma_columns(comparisons: tuple[Comparison, ...]) -> list[str]:
@@ -185,14 +188,15 @@ class SparkScorer:
             counted[gamma_cols].to_numpy(np.int8), counted[flag_cols].to_numpy(bool), fixed,
             weights=counted["count"].to_numpy(float),
         )
-        trained = sc.broadcast(model)
+        # Small (a few numbers per level), sent with the function: its comparisons hold
+        # functions that only cloudpickle, Spark's pickler of closures, can send.
 
         def scored(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             features, frequencies = shared.value
             for batch in batches:
                 pair = batch["pair"].to_numpy(np.int64)
                 gamma = batch[gamma_cols].to_numpy(np.int8)
-                probability, sure = score_pairs(features, trained.value, pair // n, pair % n,
+                probability, sure = score_pairs(features, model, pair // n, pair % n,
                                                 gamma, settings, frequencies)
                 yield batch[["pair", *gamma_cols]].assign(probability=probability, sure=sure)
 
@@ -203,7 +207,6 @@ class SparkScorer:
                  .toPandas())
         vectors.unpersist()
         shared.unpersist()
-        trained.unpersist()
         # The local engine's order (ascending pair codes): clustering reads pairs in order.
         table = table.sort_values("pair", kind="stable", ignore_index=True)
         pair = table["pair"].to_numpy(np.int64)

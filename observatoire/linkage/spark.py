@@ -116,6 +116,8 @@ class SparkScorer:
         spark = spark_session(self.master, self.conf)
         sc = spark.sparkContext
         parts = self.partitions or max(2 * sc.defaultParallelism, 2)
+        # Spark's default (200 shuffle partitions) is for clusters; one per part here.
+        spark.conf.set("spark.sql.shuffle.partitions", str(parts))
         seconds: dict[str, float] = {}
         clock = time.perf_counter()
 

@@ -637,11 +637,8 @@ def score_pairs(
     return probability, sure
 
 
-def score_candidates(
-    f: Features, settings: LinkageSettings, comparisons: tuple[Comparison, ...]
-) -> ScoredCandidates:
-    """Block, compare, train and score in this process."""
-    seconds: dict[str, float] = {}
+def stopwatch(seconds: dict[str, float]) -> Callable[[str], None]:
+    """``lap(name)`` records in ``seconds`` the time since the previous lap (or since now)."""
     clock = time.perf_counter()
 
     def lap(name: str) -> None:
@@ -650,6 +647,15 @@ def score_candidates(
         seconds[name] = now - clock
         clock = now
 
+    return lap
+
+
+def score_candidates(
+    f: Features, settings: LinkageSettings, comparisons: tuple[Comparison, ...]
+) -> ScoredCandidates:
+    """Block, compare, train and score in this process."""
+    seconds: dict[str, float] = {}
+    lap = stopwatch(seconds)
     i, j, report = candidate_pairs(
         f, link_only=settings.link_only, max_block=settings.max_block,
         extra_rules=settings.extra_blocking,

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -41,6 +40,7 @@ from observatoire.linkage.engine import (
     LinkageSettings,
     ScoredCandidates,
     score_pairs,
+    stopwatch,
     term_frequencies,
     train_model,
     training_flags,
@@ -119,13 +119,7 @@ class SparkScorer:
         # Spark's default (200 shuffle partitions) is for clusters; one per part here.
         spark.conf.set("spark.sql.shuffle.partitions", str(parts))
         seconds: dict[str, float] = {}
-        clock = time.perf_counter()
-
-        def lap(name: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            seconds[name] = now - clock
-            clock = now
+        lap = stopwatch(seconds)
 
         # Made before broadcasting, so that every executor reads them from the features.
         rules = blocking_keys(f, settings.extra_blocking)

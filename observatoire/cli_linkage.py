@@ -53,6 +53,19 @@ def write_summary(figures: dict, path: str | None) -> None:
                              encoding="utf-8")
 
 
+def scorer(args: argparse.Namespace):
+    """The engine's scorer that ``--engine`` (and ``--spark-master``) choose."""
+    from observatoire.linkage.engine import score_candidates
+
+    if args.engine != "spark":
+        if args.spark_master:
+            raise ObservatoireError("--spark-master ne vaut qu'avec --engine spark.")
+        return score_candidates
+    from observatoire.linkage.spark import DEFAULT_MASTER, SparkScorer
+
+    return SparkScorer(args.spark_master or DEFAULT_MASTER)
+
+
 def cmd_link_stored(args: argparse.Namespace) -> int:
     """`observatoire link --stored`: the pipeline's linkage of the database's records."""
     from observatoire.config import load_settings
@@ -78,6 +91,7 @@ def cmd_link_stored(args: argparse.Namespace) -> int:
         settings=LinkageSettings(threshold=args.threshold, review_share=args.max_review),
         actor=cli_actor(args.actor),
         progress=lambda m: print(f"• {m}…", file=sys.stderr, flush=True),
+        score_with=scorer(args),
     )  # fmt: skip
     figures = summary(run.records, run.people, run.low, run.high, run.persons,
                       run.review_pairs, run.after_review)  # fmt: skip
@@ -127,7 +141,7 @@ def cmd_link(args: argparse.Namespace) -> int:
 
         key = load_secret_key(args.key_file)
     settings = LinkageSettings(threshold=args.threshold, review_share=args.max_review)
-    result = link(records, settings, decisions=decisions, key=key)
+    result = link(records, settings, decisions=decisions, key=key, score_with=scorer(args))
     queue = result.review_queue(settings.review_band, settings.review_share)
     # Written whole at the end or not at all: a failure leaves the previous files as they were.
     outputs = [(result.clusters, args.output)] + ([(queue, args.review)] if args.review else [])
@@ -183,4 +197,10 @@ def add_linkage_commands(commands: argparse._SubParsersAction) -> None:
                       help="rapproche sur les encodages à clé (noms, initiales, dates) "
                       "au lieu des valeurs en clair")
     link.add_argument("--key-file", help="fichier de la clé secrète (--pseudonymise, --stored)")
+    link.add_argument("--engine", choices=("local", "spark"), default="local",
+                      help="moteur : local (ce processus, par défaut) ou spark (Apache Spark, "
+                      "extra [spark] : pip install -e '.[spark]')")
+    link.add_argument("--spark-master",
+                      help="avec --engine spark : maître Spark (par défaut local[*] ; par "
+                      "exemple spark://hote:7077 ou yarn)")
     link.set_defaults(func=cmd_link)

@@ -421,17 +421,19 @@ def link_stored_records(
     settings: object | None = None,
     actor: str = "observatoire",
     progress: Progress = _quiet,
+    score_with: Callable | None = None,
 ) -> StoredLinkage:
     """Link the stored (pseudonymised) partner rows and count-night observations with the
     engine of `observatoire link` and its settings, applying every stored review decision;
     writes the persons, each record's person and the review queue, in one transaction.
 
     ``key`` (the territory's secret key) turns count-night initials into the partners'
-    ``cle_ndls`` token; without it sightings only meet each other.
+    ``cle_ndls`` token; without it sightings only meet each other. ``score_with``: the
+    engine's scorer (`engine.score_candidates` by default, `spark.SparkScorer` on Spark).
     """
     from dataclasses import asdict
 
-    from observatoire.linkage.engine import LinkageSettings, link_features
+    from observatoire.linkage.engine import LinkageSettings, link_features, score_candidates
     from observatoire.linkage.estimate import CALIBRATION
     from observatoire.linkage.stored import stored_features
     from observatoire.store import linkage_repository as linkage_repo
@@ -450,7 +452,8 @@ def link_stored_records(
             )
         progress(f"Rapprochement de {len(partners) + len(observations)} enregistrements")
         features = stored_features(partners, observations, key)
-        result = link_features(features, settings, decisions)
+        result = link_features(features, settings, decisions,
+                               score_with or score_candidates)
         queue = result.review_queue(settings.review_band, settings.review_share)
         e = result.estimate
         after = result.interval_after_review(queue)

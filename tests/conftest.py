@@ -3,7 +3,9 @@
 PostgreSQL tests run when ``OBSERVATOIRE_TEST_POSTGRES_URL`` points at a server (an admin
 URL such as ``postgresql://postgres@127.0.0.1:5432/postgres``); each test gets a database
 of its own, dropped afterwards. With ``--require-postgres`` (as ``.ci/run`` passes), a
-missing server fails the run instead of skipping.
+missing server fails the run instead of skipping. Likewise the Spark tests (marker
+``spark``) run when PySpark and Java are installed, and ``--require-spark`` fails the run
+when they could not.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--require-postgres",
         action="store_true",
         help="fail (instead of skipping) when the PostgreSQL tests cannot run",
+    )
+    parser.addoption(
+        "--require-spark",
+        action="store_true",
+        help="fail (instead of skipping) when the Spark tests cannot run (PySpark, Java)",
     )
 
 
@@ -84,17 +91,37 @@ def engine(database_url: str):
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def spark_master(request: pytest.FixtureRequest):
+    """``local[2]`` once PySpark and Java are there (skips, or fails with --require-spark),
+    its session stopped after the tests."""
+    from observatoire.linkage.spark import spark_session
+    from observatoire.model import ObservatoireError
+
+    try:
+        spark = spark_session("local[2]")
+    except ObservatoireError as error:
+        if request.config.getoption("--require-spark"):
+            pytest.fail(f"--require-spark : {error}")
+        pytest.skip(str(error))
+    yield "local[2]"
+    spark.stop()
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """With --require-postgres, a run in which no PostgreSQL test passed is a failure."""
-    if not session.config.getoption("--require-postgres"):
-        return
+    """With --require-postgres (--require-spark), a run in which no PostgreSQL (Spark) test
+    passed is a failure."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:
         return
-    passed = [r for r in reporter.stats.get("passed", []) if "postgres" in r.keywords]
-    if not passed and exitstatus == 0:
-        reporter.write_line("ERREUR : aucun test PostgreSQL n'a été exécuté (--require-postgres).")
-        session.exitstatus = 1
+    for option, marker, label in (("--require-postgres", "postgres", "PostgreSQL"),
+                                  ("--require-spark", "spark", "Spark")):
+        if not session.config.getoption(option):
+            continue
+        passed = [r for r in reporter.stats.get("passed", []) if marker in r.keywords]
+        if not passed and exitstatus == 0:
+            reporter.write_line(f"ERREUR : aucun test {label} n'a été exécuté ({option}).")
+            session.exitstatus = 1
 
 
 @pytest.fixture

@@ -329,6 +329,23 @@ def test_link_command_on_the_stored_records(stored, database_url, monkeypatch, t
     assert "--stored" in capsys.readouterr().err
 
 
+@pytest.mark.spark
+def test_link_stored_on_spark_stores_the_local_persons(stored, database_url, monkeypatch,
+                                                       tmp_path, spark_master) -> None:
+    from observatoire.cli import main
+
+    monkeypatch.setenv("OBSERVATOIRE_DATABASE_URL", database_url)
+    key_file = tmp_path / "cle.txt"
+    key_file.write_text(KEY.decode(), encoding="utf-8")
+    stored_run = ["link", "--stored", "--key-file", str(key_file)]
+    assert main([*stored_run, "--summary", str(tmp_path / "local.json")]) == 0
+    local = _persons(stored)
+    assert main([*stored_run, "--summary", str(tmp_path / "spark.json"), "--engine", "spark",
+                 "--spark-master", spark_master]) == 0
+    assert _persons(stored) == local
+    assert (tmp_path / "local.json").read_text() == (tmp_path / "spark.json").read_text()
+
+
 def test_the_command_the_stored_run_and_the_tile_show_one_figure(
     stored, database_url, monkeypatch, tmp_path, capsys
 ) -> None:

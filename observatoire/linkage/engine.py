@@ -307,15 +307,26 @@ def _candidate_u(
     agree 33 % of the time among non-matching candidates of the namesakes stress family,
     0.6 % among random pairs); the EMs that find m and the share of matches among the
     candidates need this u, not the one of random pairs (`fellegi_sunter.train`)."""
-    apart = cannot_be_one(f, i, j)
-    if apart.sum() < MIN_CANDIDATE_NON_MATCHES:
+    return _apart_u(gamma, cannot_be_one(f, i, j), _different_sexes(f, i, j), comparisons)
+
+
+def _different_sexes(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    return (f.sex[i] >= 0) & (f.sex[j] >= 0) & (f.sex[i] != f.sex[j])
+
+
+def _apart_u(
+    gamma: np.ndarray, apart: np.ndarray, sexes: np.ndarray, comparisons: tuple,
+    weights: np.ndarray | None = None,
+) -> list[np.ndarray] | None:
+    """`_candidate_u` from the pairs' masks (``weights``: pairs per row of ``gamma``)."""
+    weights = np.ones(len(gamma)) if weights is None else weights
+    if weights[apart].sum() < MIN_CANDIDATE_NON_MATCHES:
         return None
-    u = fellegi_sunter.level_frequencies(gamma[apart], comparisons)
-    sexes = (f.sex[i] >= 0) & (f.sex[j] >= 0) & (f.sex[i] != f.sex[j])
+    u = fellegi_sunter.level_frequencies(gamma[apart], comparisons, weights[apart])
     birth = [c.name for c in comparisons].index("birth")
-    if sexes.sum() >= MIN_CANDIDATE_NON_MATCHES:
+    if weights[sexes].sum() >= MIN_CANDIDATE_NON_MATCHES:
         u[birth] = fellegi_sunter.level_frequencies(gamma[sexes][:, [birth]],
-                                                    (comparisons[birth],))[0]
+                                                    (comparisons[birth],), weights[sexes])[0]
     return u
 
 
@@ -513,22 +524,22 @@ def _sure_without_birth(
     model: fellegi_sunter.FellegiSunter,
     gamma: np.ndarray,
     tf_u: dict[str, np.ndarray],
-    i: np.ndarray,
-    j: np.ndarray,
     probability: np.ndarray,
     threshold: float,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
     """Linked pairs whose other identifiers are so sure that their birth dates, however
-    different, are a data error: the constraints treat them as reviewed matches."""
+    different, are a data error (a mask of the pairs): the constraints treat them as
+    reviewed matches."""
     birth = [c.name for c in model.comparisons].index("birth")
     at = np.flatnonzero((probability >= threshold) & (gamma[:, birth] >= 0))
+    sure = np.zeros(len(gamma), dtype=bool)
     if not len(at):
-        return i[:0], j[:0]
+        return sure
     without = gamma[at].copy()
     without[:, birth] = -1
     weight = model.match_weight(without, {k: u[at] for k, u in tf_u.items()})
-    sure = at[weight >= SURE_WITHOUT_BIRTH_BITS]
-    return i[sure], j[sure]
+    sure[at[weight >= SURE_WITHOUT_BIRTH_BITS]] = True
+    return sure
 
 
 def _attachment(
@@ -560,12 +571,74 @@ def _attachment(
     return {"attach_probability": np.round(attach, 4), "new_probability": np.round(new, 4)}
 
 
-def link_features(
-    f: Features, settings: LinkageSettings | None = None, decisions: pd.DataFrame | None = None
-) -> LinkResult:
-    """Link prepared (clear or pseudonymised) features; see `link`."""
-    settings = settings or LinkageSettings()
-    seconds: dict[str, float] = {}
+@dataclass
+class ScoredCandidates:
+    """The candidate pairs and their scores before reviewers' answers: what clustering and
+    the estimate start from, made here (`score_candidates`) or on Spark
+    (`observatoire.linkage.spark`)."""
+
+    i: np.ndarray  # candidate pairs, i < j, in ascending order of i * n + j
+    j: np.ndarray
+    gamma: np.ndarray
+    probability: np.ndarray  # the model's, with the satellites' prior (`_satellite_prior`)
+    sure: np.ndarray  # linked pairs sure without their birth dates (`_sure_without_birth`)
+    model: fellegi_sunter.FellegiSunter
+    blocking: BlockingReport
+    seconds: dict[str, float]
+
+
+def training_flags(
+    f: Features, i: np.ndarray, j: np.ndarray, settings: LinkageSettings,
+    comparisons: tuple[Comparison, ...],
+) -> tuple[np.ndarray, list[frozenset[int]]]:
+    """Per pair, the masks that training reads besides the comparison vector: one column
+    per training session (`_sessions`), then the pairs that cannot be one person and those
+    of different sexes (`_candidate_u`); and each session's fixed comparisons. Per pair
+    only, so that they can be counted with the vectors wherever the pairs are."""
+    sessions = _sessions(f, i, j, settings, comparisons)
+    columns = [mask for mask, _ in sessions]
+    columns += [cannot_be_one(f, i, j), _different_sexes(f, i, j)]
+    flags = np.column_stack(columns) if columns else np.zeros((len(i), 0), dtype=bool)
+    return flags, [fixed for _, fixed in sessions]
+
+
+def train_model(
+    f: Features, settings: LinkageSettings, comparisons: tuple[Comparison, ...],
+    gamma: np.ndarray, flags: np.ndarray, fixed: list[frozenset[int]],
+    weights: np.ndarray | None = None,
+) -> fellegi_sunter.FellegiSunter:
+    """The model from the candidates' vectors and `training_flags` (``weights``: how many
+    pairs each row stands for, when rows are distinct vectors counted elsewhere) and the
+    u of random pairs."""
+    ri, rj = _random_pairs(f, settings.u_pairs, settings.link_only, settings.seed)
+    u = fellegi_sunter.level_frequencies(compare(f, ri, rj, comparisons=comparisons),
+                                         comparisons)
+    sessions = [(flags[:, s], fixed[s]) for s in range(len(fixed))]
+    apart, sexes = flags[:, len(fixed)], flags[:, len(fixed) + 1]
+    return fellegi_sunter.train(gamma, u, comparisons, sessions,
+                                _total_pairs(f, settings.link_only),
+                                _apart_u(gamma, apart, sexes, comparisons, weights)
+                                if settings.candidate_u else None,
+                                weights=weights)
+
+
+def score_pairs(
+    f: Features, model: fellegi_sunter.FellegiSunter, i: np.ndarray, j: np.ndarray,
+    gamma: np.ndarray, settings: LinkageSettings,
+    frequencies: dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair: the model's probability (with the satellites' prior) and whether it is
+    sure without its birth dates. ``frequencies``: `term_frequencies` of ``f``, made once
+    by callers that score the pairs in parts."""
+    tf_u = _tf_u(f, i, j, gamma, frequencies, model.comparisons)
+    probability = model.probability(gamma, tf_u)
+    probability = _satellite_prior(f, model, gamma, tf_u, i, j, probability)
+    sure = _sure_without_birth(model, gamma, tf_u, probability, settings.threshold)
+    return probability, sure
+
+
+def stopwatch(seconds: dict[str, float]) -> Callable[[str], None]:
+    """``lap(name)`` records in ``seconds`` the time since the previous lap (or since now)."""
     clock = time.perf_counter()
 
     def lap(name: str) -> None:
@@ -574,7 +647,15 @@ def link_features(
         seconds[name] = now - clock
         clock = now
 
-    comparisons = comparisons_for(settings.extras, settings.comparisons)
+    return lap
+
+
+def score_candidates(
+    f: Features, settings: LinkageSettings, comparisons: tuple[Comparison, ...]
+) -> ScoredCandidates:
+    """Block, compare, train and score in this process."""
+    seconds: dict[str, float] = {}
+    lap = stopwatch(seconds)
     i, j, report = candidate_pairs(
         f, link_only=settings.link_only, max_block=settings.max_block,
         extra_rules=settings.extra_blocking,
@@ -582,20 +663,32 @@ def link_features(
     lap("blocking")
     gamma = compare(f, i, j, comparisons=comparisons)
     lap("comparisons")
-    ri, rj = _random_pairs(f, settings.u_pairs, settings.link_only, settings.seed)
-    u = fellegi_sunter.level_frequencies(compare(f, ri, rj, comparisons=comparisons),
-                                         comparisons)
-    model = fellegi_sunter.train(gamma, u, comparisons,
-                                 _sessions(f, i, j, settings, comparisons),
-                                 _total_pairs(f, settings.link_only),
-                                 _candidate_u(f, i, j, gamma, comparisons)
-                                 if settings.candidate_u else None)
-    tf_u = _tf_u(f, i, j, gamma, comparisons=comparisons)
-    probability = model.probability(gamma, tf_u)
-    probability = _satellite_prior(f, model, gamma, tf_u, i, j, probability)
-    si, sj = _sure_without_birth(model, gamma, tf_u, i, j, probability, settings.threshold)
-    model_below = probability < settings.different_below  # before reviewers' answers
+    flags, fixed = training_flags(f, i, j, settings, comparisons)
+    model = train_model(f, settings, comparisons, gamma, flags, fixed)
+    del flags
+    probability, sure = score_pairs(f, model, i, j, gamma, settings)
     lap("estimation")
+    return ScoredCandidates(i, j, gamma, probability, sure, model, report, seconds)
+
+
+# Block, compare, train and score: `score_candidates` here, `spark.SparkScorer` on Spark.
+Scorer = Callable[[Features, LinkageSettings, tuple[Comparison, ...]], ScoredCandidates]
+
+
+def link_features(
+    f: Features, settings: LinkageSettings | None = None, decisions: pd.DataFrame | None = None,
+    score_with: Scorer = score_candidates,
+) -> LinkResult:
+    """Link prepared (clear or pseudonymised) features; see `link`."""
+    settings = settings or LinkageSettings()
+    comparisons = comparisons_for(settings.extras, settings.comparisons)
+    scored = score_with(f, settings, comparisons)
+    seconds = dict(scored.seconds)
+    clock = time.perf_counter()
+    i, j, gamma, model, report = scored.i, scored.j, scored.gamma, scored.model, scored.blocking
+    probability = scored.probability
+    si, sj = i[scored.sure], j[scored.sure]
+    model_below = probability < settings.different_below  # before reviewers' answers
 
     decided = _decision_pairs(f, decisions)
     mi, mj = decided["match"]
@@ -633,7 +726,7 @@ def link_features(
                                anchor=anchor, cannot_link=(ni, nj),
                                name_checked=_name_checked(f, i, j, gamma, comparisons),
                                source=f.source, best_in=record_conf)
-    lap("clustering")
+    seconds["clustering"] = time.perf_counter() - clock
 
     # A person is named after its smallest record id: stable from run to run.
     ids = f.record_id.astype(str)
@@ -660,13 +753,15 @@ def link(
     settings: LinkageSettings | None = None,
     decisions: pd.DataFrame | None = None,
     key: bytes | None = None,
+    score_with: Scorer = score_candidates,
 ) -> LinkResult:
     """Link a validated records frame (`validate_records`): one person per group of records.
 
     ``decisions`` (columns ``record_id_a``, ``record_id_b``, ``decision`` in `DECISIONS`)
     override the model and, once there are enough of both answers, retrain it. With ``key``
     the names, initials and birth dates are first replaced by keyed encodings and linked
-    as such (what the pipeline does on stored, pseudonymised records).
+    as such (what the pipeline does on stored, pseudonymised records). ``score_with``
+    blocks, compares, trains and scores (`score_candidates`, or `spark.SparkScorer`).
     """
     settings = settings or LinkageSettings()
     start = time.perf_counter()
@@ -677,6 +772,6 @@ def link(
 
         features = encode(features, key)
     prepared = time.perf_counter() - start
-    result = link_features(features, settings, decisions)
+    result = link_features(features, settings, decisions, score_with)
     result.seconds = {"preparation": prepared, **result.seconds}
     return result

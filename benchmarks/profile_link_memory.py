@@ -8,7 +8,9 @@ Data sets of `bench_linkage.py` (``100k``, ``300k``, ``million``: cached in
 `link_features` looks them up, and a thread samples the resident memory (VmRSS, Linux)
 every 20 ms; each step over 0.5 s or 1.5 GB prints its duration and the highest sample
 inside it, then one JSON line: pairs, seconds, peak (``LinkResult.peak_mb``), truth,
-estimate and interval, pair and B-cubed scores.
+estimate and interval, pair and B-cubed scores. ``--save`` writes each record's person,
+its ``expected_people`` and the pairs' probabilities (``.npz``) to compare two versions
+array for array.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data", choices=("sample", "100k", "300k", "million"))
     parser.add_argument("--max-block", type=int, default=1000)
+    parser.add_argument("--save", type=Path, metavar="NPZ",
+                        help="write each record's person and expected_people (compare runs "
+                             "array for array)")
     args = parser.parse_args(argv)
 
     from bench_linkage import load
@@ -91,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         peak = max((mb for t, mb in samples if begin <= t <= end), default=0.0)
         if end - begin > 0.5 or peak > 1500:
             print(f"  {name:24s} {end - begin:7.1f} s  peak {peak:7.0f} MB")
+    if args.save:
+        import numpy as np
+
+        np.savez_compressed(args.save,
+                            person_id=result.clusters["person_id"].to_numpy().astype(str),
+                            expected_people=result.clusters["expected_people"].to_numpy(),
+                            probability=result.probability)
     truth = records["person_id"].to_numpy()
     people = len(set(truth))
     estimate = result.estimate

@@ -17,7 +17,12 @@ import pytest
 from observatoire.linkage import cluster as cluster_module
 from observatoire.linkage import compare as compare_module
 from observatoire.linkage.blocking import candidate_pairs
-from observatoire.linkage.cluster import _contradicts_person, _greedy_merge, code_clashes
+from observatoire.linkage.cluster import (
+    _contradicts_person,
+    _greedy_merge,
+    _merge_by_batches,
+    code_clashes,
+)
 from observatoire.linkage.compare import identities
 from observatoire.linkage.engine import LinkageSettings, link
 from observatoire.linkage.prepare import Features, prepare
@@ -126,12 +131,44 @@ def test_greedy_merge_never_joins_clashing_codes_and_matches_the_reference(seed)
     assert np.array_equal(got, _greedy_reference(n, ei, ej, ep, ni, nj, code, clash_with))
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_greedy_merge_by_batches_of_components_is_the_merge_of_all_at_once(
+    monkeypatch, seed
+) -> None:
+    rng = np.random.default_rng(seed)
+    n = 300
+    labels = rng.integers(0, 30, n)  # thirty components; every pair inside one
+    ei, ej = rng.integers(0, n, 3000), rng.integers(0, n, 3000)
+    keep = (ei != ej) & (labels[ei] == labels[ej])
+    ei, ej = ei[keep], ej[keep]
+    ep = rng.choice([0.6, 0.7, 0.9, 0.99, 2.0], len(ei), p=[0.3, 0.3, 0.2, 0.15, 0.05])
+    ni, nj = rng.integers(0, n, 600), rng.integers(0, n, 600)
+    inside = labels[ni] == labels[nj]
+    ni, nj = ni[inside], nj[inside]
+    code = rng.integers(-1, 8, n)
+    clash_with = {0: {1, 2}, 1: {0}, 2: {0}, 5: {6}, 6: {5}}
+    members = np.flatnonzero(labels % 3 > 0)  # some components only
+    flagged = (labels[ei] % 3 > 0)
+    e_at, n_at = np.flatnonzero(flagged), np.flatnonzero(labels[ni] % 3 > 0)
+    local = np.full(n, -1)
+    local[members] = np.arange(len(members))
+    whole = members[_greedy_merge(len(members), local[ei[e_at]], local[ej[e_at]], ep[e_at],
+                                  local[ni[n_at]], local[nj[n_at]], code[members],
+                                  clash_with)]
+    monkeypatch.setattr(cluster_module, "MERGE_BATCH", 40)  # several components a batch
+    got = _merge_by_batches(labels, members, ei[e_at], ej[e_at], ep[e_at], ni[n_at],
+                            nj[n_at], code, clash_with)
+    assert len(np.unique(labels[members])) > 5
+    assert np.array_equal(got, whole)
+
+
 def test_linking_by_small_chunks_gives_the_same_persons_and_estimate(monkeypatch) -> None:
     records = validate_records(_population())
     settings = LinkageSettings(max_block=30)  # split blocks too
     plain = link(records, settings)
     monkeypatch.setattr(compare_module, "CLASH_CHUNK", 101)
     monkeypatch.setattr(cluster_module, "QUESTION_CHUNK", 5)
+    monkeypatch.setattr(cluster_module, "MERGE_BATCH", 20)
     chunked = link(records, settings)
     pd.testing.assert_frame_equal(chunked.clusters, plain.clusters)
     assert chunked.estimate == plain.estimate

@@ -39,6 +39,9 @@ SURE_LINK = 1 - 1e-6  # a satellite link this sure is never in doubt
 SURE_ODDS = SURE_LINK / (1 - SURE_LINK)
 MAX_CHECKED_SIZE = 500  # larger components are only split by their compared pairs
 QUESTION_CHUNK = 200_000  # (person, code) questions asked at once (`_contradicts_person`)
+# Records + edges + negative pairs per batch of components given to `_greedy_merge` at
+# once: its per-record Python sets of negative pairs took 2.6 GB at a million records.
+MERGE_BATCH = 2_000_000
 
 
 def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -235,6 +238,44 @@ def _bounded_components(
     return labels
 
 
+def _merge_by_batches(
+    labels: np.ndarray,
+    members: np.ndarray,
+    ei: np.ndarray,
+    ej: np.ndarray,
+    ep: np.ndarray,
+    ni: np.ndarray,
+    nj: np.ndarray,
+    code: np.ndarray | None,
+    clash_with: dict[int, set[int]],
+) -> np.ndarray:
+    """`_greedy_merge` of the components holding ``members`` (ascending), a batch of whole
+    components of about `MERGE_BATCH` records, edges and negative pairs at a time (every
+    edge and negative pair inside one component); per member its representative record.
+
+    Components never share a record and each one's merge reads only its own edges, in the
+    same order: the same representatives as one merge of them all, with the memory of
+    one batch."""
+    width = int(labels.max(initial=-1)) + 1
+    weight = (np.bincount(labels[members], minlength=width)
+              + np.bincount(labels[ei], minlength=width)
+              + np.bincount(labels[ni], minlength=width))
+    batch = np.cumsum(weight) // MERGE_BATCH  # per component
+    member_batch, edge_batch, negative_batch = (batch[labels[x]] for x in (members, ei, ni))
+    local = np.full(len(labels), -1, dtype=np.int64)
+    roots = np.empty(len(members), dtype=np.int64)
+    for b in np.unique(member_batch).tolist():
+        at = np.flatnonzero(member_batch == b)
+        mine = members[at]
+        local[mine] = np.arange(len(mine))
+        e, g = edge_batch == b, negative_batch == b
+        roots[at] = mine[_greedy_merge(
+            len(mine), local[ei[e]], local[ej[e]], ep[e], local[ni[g]], local[nj[g]],
+            code[mine] if code is not None else None, clash_with,
+        )]
+    return roots
+
+
 def _constrained_components(
     n: int,
     ei: np.ndarray,
@@ -269,15 +310,12 @@ def _constrained_components(
     flagged[clash_labels] = True
     in_flagged = flagged[labels]
     members = np.flatnonzero(in_flagged)  # records of the flagged components, ascending
-    local = np.full(n, -1, dtype=np.int64)
-    local[members] = np.arange(len(members))
     edge_flag = in_flagged[ei]
-    roots = members[_greedy_merge(
-        len(members), local[ei[edge_flag]], local[ej[edge_flag]], ep[edge_flag],
-        local[ni[conflict]], local[nj[conflict]],
-        identity[0][members] if identity is not None else None,
+    roots = _merge_by_batches(
+        labels, members, ei[edge_flag], ej[edge_flag], ep[edge_flag],
+        ni[conflict], nj[conflict], identity[0] if identity is not None else None,
         _clash_sets(clash_a, clash_b),
-    )]
+    )
     # New labels: component by component, its groups in the order of their first record.
     order = np.lexsort((members, labels[members]))
     first_seen = pd.factorize(roots[order])[0]

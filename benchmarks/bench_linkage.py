@@ -227,10 +227,11 @@ def _per_value(values: pd.Series, function) -> pd.Series:  # noqa: ANN001
 
 def domain_columns(records: pd.DataFrame) -> pd.DataFrame:
     """The columns Splink's domain set-up compares, from interchange-format strings: the
-    engine's clean, phonetic and skeleton names (`observatoire.linkage.keys`), first letters
+    engine's clean, phonetic and skeleton names (`observatoire.names`), first letters
     (of the names, else of the count night's initials), the birth date with day and month
     swapped, the birth year (from the date or the year) and an approximate one from the age."""
-    from observatoire.linkage.keys import clean_name, initials_of, joined, phonetic_fr, skeleton
+    from observatoire.names import clean_letters as clean_name
+    from observatoire.names import initials_of, joined, phonetic_fr, skeleton
 
     def column(name: str) -> pd.Series:  # FEBRL has no age, initials, place or time
         if name in records:

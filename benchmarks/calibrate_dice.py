@@ -16,7 +16,7 @@ import numpy as np
 from rapidfuzz.distance import JaroWinkler
 from rapidfuzz.process import cdist
 
-from observatoire.linkage import keys
+from observatoire import names as keys
 from observatoire.linkage.compare import JARO_WINKLER_LEVELS
 from observatoire.linkage.encoded import bloom_matrix
 from observatoire.pseudonymise import bloom_encode
@@ -39,7 +39,7 @@ def matched_thresholds(names: list[str], key: bytes = b"calibration-key-not-secr
 def main() -> None:
     for seed in (1, 99):
         pools = build_name_pools(seed)
-        names = [keys.joined(keys.clean_name(n)) for pool in pools
+        names = [keys.joined(keys.clean_letters(n)) for pool in pools
                  for column in (pool.first_male, pool.first_female, pool.last_male,
                                 pool.last_female) for n in column]
         count, pairs = matched_thresholds(names)

@@ -112,6 +112,21 @@ def count_night_text(last_initial: str, first_initial: str, year: int, sex: str)
     return f"{last_initial}{first_initial}|{year}|{sex}"
 
 
+def sighting_night_key(pseudonymiser: Pseudonymiser | None, initials: str, year: int | None,
+                       sex: str | None) -> str:
+    """The ``cle_ndls`` of a count-night sighting, whose ``initials`` are given first name
+    first (``"jd"`` for Jean Dupont); ``""`` without two letters, a year or a sex ``F``/``M``.
+
+    Without a ``pseudonymiser`` (no territory key) the key is a clear form that never equals
+    a partner's token: sightings then only meet each other."""
+    letters = "".join(ch for ch in str(initials or "").lower() if ch.isalpha())
+    if len(letters) < 2 or not year or sex not in ("F", "M"):
+        return ""
+    if pseudonymiser is None:
+        return "clair:" + count_night_text(letters[1], letters[0], int(year), str(sex))
+    return pseudonymiser.count_night_key(letters[1], letters[0], int(year), str(sex))
+
+
 # --- Bloom filters -------------------------------------------------------------------------
 
 

@@ -195,7 +195,7 @@ def test_pseudonymisation_and_linkage_do_not_import_each_other():
     assert not {t for t in graph[f"{PACKAGE}.pseudonymise"]
                 if t.startswith(f"{PACKAGE}.linkage")}
     assert f"{PACKAGE}.names" in graph[f"{PACKAGE}.pseudonymise"]
-    assert f"{PACKAGE}.names" in graph[f"{PACKAGE}.linkage.keys"]
+    assert f"{PACKAGE}.names" in graph[f"{PACKAGE}.linkage.prepare"]
 
 
 def test_the_help_of_the_command_line_imports_neither_pandas_nor_the_orm():

@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 from observatoire.cli import main
 from observatoire.linkage.engine import LinkageSettings, link
 from observatoire.linkage.evaluate import score
-from observatoire.linkage.keys import clean_name, phonetic_fr, skeleton
 from observatoire.linkage.records import RecordsFormatError, validate_records
+from observatoire.names import clean_letters, phonetic_fr, skeleton
 
 KEY = b"k" * 32
 
 
 def skel(name: str) -> str:
-    return skeleton(phonetic_fr(clean_name(name)))
+    return skeleton(phonetic_fr(clean_letters(name)))
 
 
 @pytest.mark.parametrize(

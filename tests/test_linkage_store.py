@@ -18,10 +18,9 @@ from streamlit.testing.v1 import AppTest
 from observatoire.access import SESSION_KEY, session_entry
 from observatoire.linkage.engine import LinkageSettings, link
 from observatoire.linkage.records import validate_records
-from observatoire.linkage.stored import _night_key
 from observatoire.normalise import DatePrecision, FrenchDate, clean_name
 from observatoire.pipeline import link_stored_records
-from observatoire.pseudonymise import Pseudonymiser
+from observatoire.pseudonymise import Pseudonymiser, sighting_night_key
 from observatoire.store import access_repository
 from observatoire.store import linkage_repository as repo
 from observatoire.store.db import make_engine, upgrade_database
@@ -163,9 +162,9 @@ def test_night_initials_give_the_partners_key() -> None:
     partner = Pseudonymiser(KEY).record(
         last_name=clean_name("Benali"), first_name=clean_name("Mohamed"),
         birth_date=_date("1985-03-07"), sex="M")  # fmt: skip
-    assert _night_key("MB", 1985, "M", KEY) == partner["cle_ndls"]
-    assert _night_key("MB", 1985, "M", None) != partner["cle_ndls"]
-    assert _night_key("", 1985, "M", KEY) == ""
+    assert sighting_night_key(Pseudonymiser(KEY), "MB", 1985, "M") == partner["cle_ndls"]
+    assert sighting_night_key(None, "MB", 1985, "M") != partner["cle_ndls"]
+    assert sighting_night_key(Pseudonymiser(KEY), "", 1985, "M") == ""
 
 
 def test_reviewed_pairs_retrain_the_model() -> None:

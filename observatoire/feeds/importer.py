@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from observatoire.feeds import reader_process
 from observatoire.feeds.chunks import PreparedChunk, prepare_chunks
 from observatoire.feeds.formats import FeedFormat
-from observatoire.feeds.headers import PSEUDO_PREFIX
+from observatoire.feeds.headers import PSEUDO_PREFIX, ROW_KEY_COLUMN
 from observatoire.feeds.reader_process import chunks_read_in_worker
 from observatoire.feeds.reading import FeedReadError, RawTable, read_table
 from observatoire.feeds.records import (
@@ -639,7 +639,9 @@ def pseudonymise_file(
     try:
         with open_private(temporary, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, delimiter=";")
-            writer.writerow(map(escape_text, builder.pseudonymised_columns()))
+            columns = builder.pseudonymised_columns()
+            row_key_at = columns.index(ROW_KEY_COLUMN)
+            writer.writerow(map(escape_text, columns))
             for number, cells in table.rows():
                 report.rows_read += 1
                 row = parser.parse(number, cells)
@@ -648,7 +650,7 @@ def pseudonymise_file(
                     report.rows_quarantined += 1
                     continue
                 line = builder.pseudonymised_row(row.values)
-                row_key = line[2]  # the cle_ligne column (`pseudonymised_columns`)
+                row_key = line[row_key_at]
                 if row_key in seen:
                     report.rows_duplicate += 1
                     continue

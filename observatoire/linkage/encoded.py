@@ -22,8 +22,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from observatoire.linkage.keys import sorted_letters
 from observatoire.linkage.prepare import Features, _map_unique
+from observatoire.names import sorted_letters
 
 TOKEN_COLUMNS = (
     "first_join", "first_phon", "first_skel", "first_letters", "first_bloom",

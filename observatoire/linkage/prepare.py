@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from observatoire.linkage import keys
+from observatoire import names as keys
 
 NAME_FIELDS = ("first", "last")
 
@@ -90,7 +90,7 @@ def prepare(records: pd.DataFrame, extra_columns: tuple[str, ...] = ()) -> Featu
     names: dict[str, np.ndarray] = {}
     for name_field in NAME_FIELDS:
         raw = records[f"{name_field}_name"].to_numpy(dtype=str)
-        clean = _map_unique(raw, keys.clean_name)
+        clean = _map_unique(raw, keys.clean_letters)
         joined = _map_unique(clean, keys.joined)
         phon = _map_unique(clean, keys.phonetic_fr)
         names[f"{name_field}_clean"] = clean

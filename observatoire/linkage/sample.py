@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from observatoire.linkage.keys import clean_name
 from observatoire.linkage.records import RECORD_COLUMNS
+from observatoire.names import clean_letters
 
 _SEX = {"homme": "M", "h": "M", "m": "M", "femme": "F", "f": "F"}
 
@@ -43,10 +43,10 @@ def _midpoint(band: str) -> str:
 def sample_records(sample, communes: pd.DataFrame) -> pd.DataFrame:
     """Records (interchange columns, strings) of the count night and every partner file,
     with the truth in ``person_id``."""
-    names = {clean_name(n): c for n, c in zip(communes["nom"], communes["code"], strict=True)}
+    names = {clean_letters(n): c for n, c in zip(communes["nom"], communes["code"], strict=True)}
 
     def commune(values: pd.Series) -> pd.Series:
-        return values.astype(str).map(lambda v: names.get(clean_name(v), "")).fillna("")
+        return values.astype(str).map(lambda v: names.get(clean_letters(v), "")).fillna("")
 
     truth = sample.partner_truth.set_index(["file", "row_number"])["person_id"]
     frames = []

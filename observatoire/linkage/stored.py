@@ -28,6 +28,7 @@ import pandas as pd
 from observatoire.linkage.encoded import features_from_tokens
 from observatoire.linkage.prepare import Features, prepare
 from observatoire.linkage.records import validate_records
+from observatoire.pseudonymise import Pseudonymiser, sighting_night_key
 
 _TOKENS = {"first": "prenom", "last": "nom"}
 
@@ -41,16 +42,15 @@ def _age_midpoint(band: object) -> str:
     return str((low + high) / 2)
 
 
-def _night_key(initials: str, year: object, sex: object, key: bytes | None) -> str:
-    """The ``cle_ndls`` token of a sighting (initials given first name first)."""
-    letters = "".join(ch for ch in str(initials or "").lower() if ch.isalpha())
-    if len(letters) < 2 or pd.isna(year) or not year or sex not in ("F", "M"):
-        return ""
-    from observatoire.pseudonymise import Pseudonymiser, count_night_text
-
-    if key is None:  # never equal to a partner's token: night-to-night only
-        return "clair:" + count_night_text(letters[1], letters[0], int(year), str(sex))
-    return Pseudonymiser(key).count_night_key(letters[1], letters[0], int(year), str(sex))
+def _night_keys(initials: Sequence[object], years: Sequence[object], sexes: Sequence[object],
+                key: bytes | None) -> np.ndarray:
+    """The ``cle_ndls`` tokens of sightings (`pseudonymise.sighting_night_key`)."""
+    pseudonymiser = None if key is None else Pseudonymiser(key)
+    return np.array([
+        sighting_night_key(pseudonymiser, str(i or ""),
+                           None if y is None or pd.isna(y) or not y else int(y), s)  # type: ignore[arg-type]
+        for i, y, s in zip(initials, years, sexes, strict=True)
+    ], dtype=object)
 
 
 def stored_features(
@@ -93,10 +93,7 @@ def stored_features(
     frame = pd.concat([rows, night], ignore_index=True).fillna("").astype(str)
     clear_free = prepare(validate_records(frame, origin="base de données"))
 
-    night_keys = np.array([
-        _night_key(i, y, s, key) for i, y, s in
-        zip(observations["initials"], night_year, observations["sex"], strict=True)
-    ], dtype=object)  # fmt: skip
+    night_keys = _night_keys(observations["initials"], night_year, observations["sex"], key)
     return _features(clear_free, list(pseudo) + [{}] * len(night),
                      np.concatenate([np.full(len(pseudo), "", dtype=object), night_keys]))
 
@@ -140,8 +137,6 @@ def features_as_stored(records: pd.DataFrame, key: bytes) -> Features:
     sightings) as their ``cle_ndls``. Measures the linkage on exactly what is stored."""
     from observatoire.normalise import DatePrecision, FrenchDate
     from observatoire.normalise import clean_name as clean_partner_name
-    from observatoire.pseudonymise import Pseudonymiser
-
     pseudonymiser = Pseudonymiser(key)
     clear_free = prepare(records)
     births = records["birth_date"]
@@ -160,6 +155,6 @@ def features_as_stored(records: pd.DataFrame, key: bytes) -> Features:
         pseudonyms.append(pseudonymiser.record(
             last_name=last_name, first_name=first_name, birth_date=date, sex=sex or None))
         if first_name is None and last_name is None and initials:
-            night_keys[index] = _night_key(initials, year if year > 0 else None,
-                                           sex, key)
+            night_keys[index] = sighting_night_key(pseudonymiser, initials,
+                                                   year if year > 0 else None, sex)
     return _features(clear_free, pseudonyms, night_keys)

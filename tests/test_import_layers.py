@@ -21,8 +21,9 @@ PACKAGE = "observatoire"
 
 # Cycles left, as sets of modules (to remove).
 KNOWN_CYCLES: list[frozenset[str]] = []
-# (page module, imported name) pairs allowed in dashboards/: none; pages call services that
-# take an `Engine` (`countnight`, `accounts`, `evaluation.figures`, `evaluation.convention_service`).
+# (page module, imported name) pairs allowed in dashboards/: none; pages call services
+# that take an `Engine` (`countnight`, `accounts`, `evaluation.figures`,
+# `evaluation.convention_service`).
 KNOWN_PAGE_IMPORTS: set[tuple[str, str]] = set()
 # Store modules that import `observatoire.indicators` (to remove): the store speaks SQL
 # only; computing the aggregates from the indicators belongs above it.

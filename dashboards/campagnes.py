@@ -10,6 +10,7 @@ import streamlit as st
 from dashboards.common import choose_territory, download, engine, plain
 from dashboards.tableau_commun import STAFF_ROLES, require
 from observatoire import countnight, nights, team_sheets, territory
+from observatoire.formats_fr import count_fr
 from observatoire.formula import frame_to_csv
 from observatoire.model import CampaignStatus, ObservatoireError
 from observatoire.survey import list_questionnaires
@@ -35,7 +36,12 @@ with st.expander("Nouvelle campagne"), st.form("new_campaign"):
     size = st.number_input("Côté des secteurs (mètres)", 200, 5000, 800, step=100)
     upload = st.file_uploader("Polygones (GeoJSON ou GeoPackage)", type=["geojson", "json",
                                                                         "gpkg"])
-    teams = st.number_input("Nombre d'équipes (0 : une par secteur)", 0, 2000, 0)
+    teams = st.number_input(
+        "Nombre d'équipes", 0, 2000, countnight.proposed_team_count(engine(), slug),
+        help=f"Proposé : une équipe pour {count_fr(countnight.INHABITANTS_PER_TEAM)} "
+             "habitants. Chaque équipe reçoit des secteurs "
+             "voisins d'une même commune ; tous les secteurs ont une équipe. 0 : une équipe "
+             "par secteur.")
     if st.form_submit_button("Créer la campagne", type="primary"):
         try:
             sectors = None

@@ -9,12 +9,14 @@ from many volunteers' sessions.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import Engine
@@ -680,6 +682,31 @@ def read_sector_file(path_or_buffer: Any, communes: gpd.GeoDataFrame) -> gpd.Geo
     return sectors[["sector_code", "commune_code", "geometry"]]
 
 
+INHABITANTS_PER_TEAM = 2500
+"""Teams proposed for a new night: one per this many inhabitants (about 100 teams for
+Dijon Métropole's 255,000, the order of a metropole's *Nuit de la Solidarité*)."""
+
+
+def proposed_team_count(engine: Engine, territory_slug: str) -> int:
+    """The number of teams a new night of the territory is proposed with
+    (`INHABITANTS_PER_TEAM`)."""
+    with Session(engine) as session:
+        communes = repository.territory_communes(session, territory_slug)
+    population = int(communes["population"].sum())
+    return max(1, math.ceil(population / INHABITANTS_PER_TEAM))
+
+
+def sectors_by_team(sectors: pd.DataFrame, n_teams: int) -> dict[str, int]:
+    """Sector code -> team number (0 to ``n_teams`` - 1): the sectors in order of commune
+    and code (a grid numbers them north to south, then west to east, within a commune)
+    cut into ``n_teams`` runs of nearly equal length, so that a team walks neighbouring
+    sectors and every sector has a team."""
+    ordered = sectors.sort_values(["commune_code", "sector_code"], kind="stable")
+    runs = np.array_split(np.arange(len(ordered)), min(n_teams, len(ordered)))
+    return {code: k for k, run in enumerate(runs)
+            for code in ordered["sector_code"].iloc[run]}
+
+
 def create_campaign(
     engine: Engine,
     territory_slug: str,
@@ -692,9 +719,11 @@ def create_campaign(
     n_teams: int | None = None,
     actor: str,
 ) -> int:
-    """Create a campaign with its sectors (given, or a grid clipped to the communes) and one
-    team per sector for the first ``n_teams`` sectors (all by default), recorded in the audit
-    log under ``actor`` (the signed-in person, or the CLI's ``--actor``). Returns its id."""
+    """Create a campaign with its sectors (given, or a grid clipped to the communes) and
+    ``n_teams`` teams (one per sector by default, at most one per sector), recorded in the
+    audit log under ``actor`` (the signed-in person, or the CLI's ``--actor``). Every sector
+    gets a team: with fewer teams than sectors, each team walks a run of neighbouring
+    sectors (`sectors_by_team`). Returns its id."""
     from observatoire.geo.sectors import generate_grid_sectors
 
     load_questionnaire(questionnaire_version)  # fail early on an unknown version
@@ -713,8 +742,8 @@ def create_campaign(
              "size": 4}
         )
         team_ids = repository.add_teams(session, campaign, teams)
-        team_of_sector = dict(zip(sectors["sector_code"].iloc[:count],
-                                  [team_ids[c] for c in codes], strict=True))
+        team_of_sector = {code: team_ids[codes[k]] for code, k in
+                          sectors_by_team(sectors, count).items()}
         repository.add_sectors(session, campaign, sectors, team_of_sector)
         repository.record_audit(session, actor, "campaign.create", campaign_id=campaign.id,
                                 sectors=len(sectors), teams=count)

@@ -403,3 +403,32 @@ def test_a_campaign_is_created_under_the_person_who_creates_it(engine):
     assert created.actor == "test"  # make_night's author, not a fixed "coordination"
     assert set(log["actor"]) == {"test", "marie"}
     assert "coordination" not in set(log["actor"])
+
+
+def test_fewer_teams_than_sectors_walk_runs_of_neighbouring_sectors(engine):
+    import math
+
+    from test_survey_factories import NIGHT, small_territory
+
+    from observatoire.store import repository
+    from observatoire.store.db import upgrade_database
+
+    upgrade_database(engine)
+    territory = small_territory()
+    with Session(engine) as session, session.begin():
+        repository.save_territory(session, territory)
+    population = sum(c.population for c in territory.communes)
+    assert countnight.proposed_team_count(engine, "test-territoire") == max(
+        1, math.ceil(population / countnight.INHABITANTS_PER_TEAM))
+    campaign_id = countnight.create_campaign(
+        engine, "test-territoire", "NDLS test", NIGHT, questionnaire_version="ndls-2026",
+        sector_size_m=1000, n_teams=3, actor="test")
+    sectors = countnight.coverage(engine, campaign_id).sectors
+    assert len(sectors) > 3
+    assert sectors["team_code"].notna().all()  # every sector has a team
+    assert sectors["team_code"].nunique() == 3
+    ordered = sectors.sort_values(["commune_code", "sector_code"])["team_code"].tolist()
+    runs = [code for n, code in enumerate(ordered) if n == 0 or code != ordered[n - 1]]
+    assert len(runs) == 3  # each team's sectors follow each other
+    sizes = sectors["team_code"].value_counts()
+    assert sizes.max() - sizes.min() <= 1

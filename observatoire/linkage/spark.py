@@ -207,8 +207,11 @@ class SparkScorer:
         table = table.sort_values("pair", kind="stable", ignore_index=True)
         pair = table["pair"].to_numpy(np.int64)
         lap("estimation")
+        # Copies: the engine writes reviewers' answers into these arrays, and under pandas 3
+        # (copy on write) the frame's own arrays are read-only.
         return ScoredCandidates(
-            pair // n, pair % n, np.ascontiguousarray(table[gamma_cols].to_numpy(np.int8)),
-            table["probability"].to_numpy(float), table["sure"].to_numpy(bool), model,
+            pair // n, pair % n, np.array(table[gamma_cols].to_numpy(np.int8), order="C"),
+            table["probability"].to_numpy(float, copy=True),
+            table["sure"].to_numpy(bool, copy=True), model,
             BlockingReport(len(pair), per_rule, skipped), seconds,
         )

@@ -83,6 +83,7 @@ def test_a_category_map_fills_each_area_with_its_category_s_colour(sectors):
     assert {n: int(np.isnan(np.asarray(t.x, dtype=float)).sum()) for n, t in filled.items()} \
         == {"Parcouru": 2, "En cours": 0, "Pas commencé": 1}  # fmt: skip
     assert [t.showlegend for t in filled.values()] == [True, False, True]
+    assert not figure.layout.legend.title.text  # the categories say it: no raw "statut"
     assert {t.fillcolor for t in filled.values()} == set(colours.values())
     (hover,) = [t for t in figure.data if t.mode == "markers"]
     assert list(hover.text) == ["A !", "B !", "C !"]

@@ -12,7 +12,6 @@ select box relies on Streamlit's English placeholder.
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import re
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
+from app_pages import sections
 from google.protobuf.descriptor import FieldDescriptor
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
@@ -58,15 +58,6 @@ _FORBIDDEN = re.compile("|".join(
 _HIDDEN_FIELDS = {"id", "form_id", "key", "icon", "css", "js", "element_id", "page_script_hash",
                   "url_pathname", "page_name", "format", "spec", "data", "styles", "theme",
                   "component_name", "json_args", "url", "default_value_hash", "page_link"}
-
-
-def _sections() -> dict[str, list[str]]:
-    """``PAGES`` of streamlit_app.py, as the navigation reads it (section -> scripts)."""
-    tree = ast.parse((REPO / "streamlit_app.py").read_text(encoding="utf-8"))
-    value = next(node.value for node in tree.body if isinstance(node, ast.Assign)
-                 and any(getattr(t, "id", None) == "PAGES" for t in node.targets))
-    pages = ast.literal_eval(value)
-    return {section: [path for path, _, _ in entries] for section, entries in pages.items()}
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +111,7 @@ KNOWN: dict[str, str] = {}
 
 def _cases():
     for role_id, (role, only) in ROLES.items():
-        plan = navigation_plan(role, _sections())
+        plan = navigation_plan(role, sections())
         for entries in plan.values():
             for path, _ in entries:
                 if only is None or path in only:

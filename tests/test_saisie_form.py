@@ -212,3 +212,17 @@ def test_the_leader_page_speaks_french_and_does_not_ask_the_code_again(night_db)
                                            "Avant": "Homme", "Après": "Femme"}]
     _button(at, "Changer d'équipe").click().run()
     assert [t for t in at.text_input if t.label == "Code d'équipe"]
+
+
+def test_changing_team_on_the_leader_page_forgets_it_in_the_sidebar(night_db):
+    _, night = night_db
+    team = night.teams[0]
+    at = _entry(team, app=True)
+    at.run()  # the session has accepted the code: the sidebar names the team
+    at.switch_page("dashboards/terrain.py").run()
+    assert not at.exception, at.exception
+    assert any(team in c.value for c in at.sidebar.caption)
+    _button(at, "Changer d'équipe").click().run()
+    assert not at.exception, at.exception
+    assert not any(team in c.value for c in at.sidebar.caption)
+    assert [t for t in at.text_input if t.label == "Code d'équipe"]

@@ -1,21 +1,45 @@
-"""Every indicator, publication and admin page in headless Chromium, for the public, staff
-and an admin, at desktop and tablet sizes; screenshots kept in ``test-artifacts/``."""
+"""Every page of the app in headless Chromium, for the public, staff and an admin, at desktop
+and tablet sizes; screenshots kept in ``test-artifacts/`` (issue 15). The volunteer's pages
+with a team joined are shot by test_volunteer_viewport_browser.py."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import PurePosixPath
 
 import pytest
+from app_pages import sections, titles
+from english import english_texts
 from sqlalchemy.orm import Session
 from streamlit_server import start_app, stop_app
 
+from observatoire.access import navigation_plan
 from observatoire.config import load_settings
+from observatoire.model import Role
 from observatoire.pipeline import build_sample_database, open_database
 from observatoire.store import access_repository
 
 pytestmark = pytest.mark.browser
 
 SIZES = {"bureau": (1440, 900), "tablette": (768, 1024)}
+HEADINGS = {
+    "dashboards/accueil.py": "Observatoire social du sans-abrisme",
+    "dashboards/publication.py": "Carte et chiffres publiés",
+    "dashboards/tableau.py": "Tableau de bord",
+    "dashboards/indicateurs.py": "Flux et indicateurs Logement d'abord",
+    "dashboards/tableau_qualite.py": "Qualité des données",
+    "dashboards/revue.py": "Revue des doublons",
+    "dashboards/rapport.py": "Rapport d'exécution de la convention",
+    "dashboards/convention.py": "Convention Logement d'abord",
+    "dashboards/chiffres.py": "Chiffres saisis",
+    "dashboards/saisie.py": "Nuit de la Solidarité — saisie",
+    "dashboards/terrain.py": "Chef d'équipe — corrections",
+    "dashboards/campagnes.py": "Campagnes de comptage",
+    "dashboards/couverture.py": "Couverture en direct",
+    "dashboards/connexion.py": "Connexion",
+    "dashboards/admin.py": "Administration",
+}
+"""Each page's title, as it draws it: every page of the app is shot (test below)."""
 PASSWORD = "une phrase de passe"
 
 
@@ -72,11 +96,13 @@ def test_pages_per_role(browser, app, artifacts, size):
     page.goto(app.url, wait_until="networkidle")
     page.get_by_text("Observatoire social du sans-abrisme").wait_for(timeout=60_000)
     _settle(page)
+    assert not english_texts(page), english_texts(page)
     shot("public-01-accueil")
     page.goto(f"{app.url}/publication", wait_until="networkidle")
     page.get_by_text("Carte et chiffres publiés").wait_for(timeout=60_000)
     _settle(page)
     assert page.get_by_text("secret").count() > 0
+    assert not english_texts(page), english_texts(page)
     shot("public-02-publication")
     page.goto(f"{app.url}/tableau", wait_until="networkidle")
     _settle(page)
@@ -85,20 +111,20 @@ def test_pages_per_role(browser, app, artifacts, size):
     assert page.get_by_text("Tableau de bord", exact=True).count() == 0
     shot("public-03-tableau-refuse")
 
-    # Staff: every staff page, navigating in the same session.
+    # Staff: every page of the staff's navigation, in the same session.
     _sign_in(page, app.url, "marie")
     shot("equipe-01-connexion")
-    for link, title, name in (
-        ("Tableau de bord", "Tableau de bord", "02-tableau"),
-        ("Flux et Logement d'abord", "Flux et indicateurs Logement d'abord", "03-indicateurs"),
-        ("Qualité des données", "Qualité des données", "04-qualite"),
-    ):
-        _open(page, link)
-        page.get_by_role("heading", name=title).wait_for(timeout=60_000)
+    staff_pages = [path for entries in navigation_plan(Role.STAFF, sections()).values()
+                   for path, shown in entries if shown == "visible"]  # fmt: skip
+    assert set(staff_pages) == set(HEADINGS) - {"dashboards/admin.py"}
+    for number, path in enumerate(staff_pages, start=2):
+        _open(page, titles()[path])
+        page.get_by_role("heading", name=HEADINGS[path]).first.wait_for(timeout=60_000)
         _settle(page)
-        shot(f"equipe-{name}")
+        shot(f"equipe-{number:02d}-{PurePosixPath(path).stem}")
         assert page.get_by_text("Traceback").count() == 0
-        if name == "02-tableau":  # every tile has its figure on the sample
+        assert not english_texts(page), (path, english_texts(page))
+        if path == "dashboards/tableau.py":  # every tile has its figure on the sample
             assert page.get_by_text("pas de données").count() == 0
     assert page.get_by_role("link", name="Comptes et réglages").count() == 0
 
@@ -110,5 +136,6 @@ def test_pages_per_role(browser, app, artifacts, size):
     _open(page, "Comptes et réglages")
     page.get_by_role("heading", name="Administration").wait_for(timeout=60_000)
     _settle(page)
+    assert not english_texts(page), english_texts(page)
     shot("admin-01-comptes")
     page.close()

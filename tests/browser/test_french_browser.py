@@ -4,6 +4,7 @@ uploader, a text field's hint and the page's language, for a signed-in coordinat
 from __future__ import annotations
 
 import pytest
+from english import english_texts
 from sqlalchemy.orm import Session
 from streamlit_server import start_app, stop_app
 from test_survey_factories import make_night
@@ -14,9 +15,6 @@ from observatoire.store.db import make_engine
 pytestmark = pytest.mark.browser
 
 PASSWORD = "une phrase de passe"
-ENGLISH = ("Upload", "200MB per file", "Drag and drop", "Press Enter", "Choose an option",
-           "Browse files", "Help for")
-
 
 @pytest.fixture
 def app(tmp_path):
@@ -31,15 +29,6 @@ def app(tmp_path):
     finally:
         stop_app(served)
         engine.dispose()
-
-
-def _english(page) -> list[str]:
-    body = page.locator("body").inner_text()
-    labels = page.evaluate("""() => [...document.querySelectorAll(
-        '[aria-label],[placeholder],[title]')]
-        .flatMap(e => ['aria-label', 'placeholder', 'title'].map(a => e.getAttribute(a)))
-        .filter(Boolean).join('\\n')""")
-    return [word for word in ENGLISH if word in body or word in labels]
 
 
 @pytest.mark.parametrize("size", [(1366, 900), (768, 1024)], ids=["bureau", "tablette"])
@@ -61,7 +50,7 @@ def test_the_campaign_page_has_no_english_streamlit_text(browser, app, artifacts
     text = uploader.text_content() or ""
     assert "Mo au plus par fichier" in text, text
     assert "Choisir un fichier" in text or "Glissez-déposez" in text, text
-    assert not _english(page), _english(page)
+    assert not english_texts(page), english_texts(page)
     page.screenshot(path=str(artifacts / f"campagnes-francais-{page.viewport_size['width']}.png"),
                     full_page=True)
     page.close()

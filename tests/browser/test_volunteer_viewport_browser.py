@@ -6,10 +6,11 @@ button they just tapped. Viewport screenshots (what the volunteer sees) are kept
 from __future__ import annotations
 
 import pytest
+from english import english_texts
 from playwright.sync_api import expect
 from sqlalchemy import text
 from streamlit_server import start_app, stop_app
-from test_survey_factories import make_night
+from test_survey_factories import interview, make_night
 
 from observatoire import countnight
 from observatoire.store.db import make_engine
@@ -160,4 +161,34 @@ def test_a_volunteer_sees_each_outcome_where_they_tapped(browser, app_and_night,
     assert in_viewport(done), done.bounding_box()
     shot("personne-enregistre")
     assert _scalar(engine, "SELECT people_met FROM sector_report") == 0
+    page.close()
+
+
+@pytest.mark.parametrize("size", [(1366, 900), (768, 1024)], ids=["bureau", "tablette"])
+def test_the_volunteer_pages_with_a_team_joined_at_desktop_and_tablet_size(
+    browser, app_and_night, artifacts, size
+):
+    """The entry page and the team leader's page as a team sees them (screenshots of every
+    page: the others are in test_dashboards_browser.py); the leader's page knows the team."""
+    app, night, engine = app_and_night
+    team = night.teams[0]
+    countnight.submit(engine, interview(team))
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    name = "bureau" if size[0] > 1000 else "tablette"
+    page.goto(f"{app.url}/saisie?equipe={team}", wait_until="networkidle")
+    page.get_by_role("button", name="Enregistrer la fiche").wait_for(timeout=60_000)
+    _settled(page)
+    assert not english_texts(page), english_texts(page)
+    page.screenshot(path=str(artifacts / f"benevole-{name}-01-saisie.png"), full_page=True)
+    # In-app navigation keeps the session (the sidebar is folded on a tablet: a tap on the
+    # opened menu's link).
+    page.get_by_role("link", name="Chef d'équipe").first.evaluate("a => a.click()")
+    page.get_by_role("heading", name="Chef d'équipe — corrections").wait_for(timeout=60_000)
+    page.get_by_test_id("stTable").first.wait_for(timeout=60_000)
+    _settled(page)
+    assert page.get_by_label("Code d'équipe").count() == 0  # not asked again
+    assert page.get_by_text("Traceback").count() == 0
+    assert not english_texts(page), english_texts(page)
+    page.screenshot(path=str(artifacts / f"benevole-{name}-02-chef-equipe.png"),
+                    full_page=True)
     page.close()

@@ -198,11 +198,12 @@ def insert_source_rows(session: Session, rows: list[tuple[Any, ...]]) -> int:
             cursor.close()
     if dialect == "postgresql":
         return _copy_source_rows(driver, rows)
+    records = [dict(zip(_RECORD_COLUMNS, row, strict=True)) for row in rows]
     return add_source_records(session, [  # pragma: no cover - SQLite and PostgreSQL only
-        {**dict(zip(_RECORD_COLUMNS, row, strict=True)),
-         "last_contact": dt.date.fromisoformat(row[5]) if row[5] else None,
-         "pseudonyms": json.loads(row[6]), "attributes": json.loads(row[7])}
-        for row in rows
+        r | {"last_contact": dt.date.fromisoformat(r["last_contact"]) if r["last_contact"]
+             else None,
+             "pseudonyms": json.loads(r["pseudonyms"]), "attributes": json.loads(r["attributes"])}
+        for r in records
     ])
 
 

@@ -14,10 +14,12 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from observatoire.linkage.compare import cannot_be_one
 from observatoire.linkage.engine import (
     TRAINING_BLOCK,
     LinkageSettings,
     _candidate_u,
+    _different_sexes,
     _sessions,
     link,
 )
@@ -70,7 +72,8 @@ def test_candidate_non_matches_agree_on_names_more_than_random_pairs() -> None:
     result, _ = _linked("namesakes", True)
     f, i, j, gamma = result.features, result.i, result.j, result.gamma
     comparisons = result.model.comparisons
-    u_candidates = _candidate_u(f, i, j, gamma, comparisons)
+    u_candidates = _candidate_u(gamma, cannot_be_one(f, i, j), _different_sexes(f, i, j),
+                                comparisons)
     assert u_candidates is not None
     # First names identical (level 3): far likelier among candidates than random pairs.
     assert u_candidates[0][3] > 10 * result.model.u[0][3]

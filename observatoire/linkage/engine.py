@@ -294,31 +294,25 @@ TRAINING_BLOCKS = {NAMES_SESSION.name: TRAINING_BLOCK,
 MIN_CANDIDATE_NON_MATCHES = 100
 
 
+def _different_sexes(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    return (f.sex[i] >= 0) & (f.sex[j] >= 0) & (f.sex[i] != f.sex[j])
+
+
 def _candidate_u(
-    f: Features, i: np.ndarray, j: np.ndarray, gamma: np.ndarray,
-    comparisons: tuple,
+    gamma: np.ndarray, apart: np.ndarray, sexes: np.ndarray, comparisons: tuple,
+    weights: np.ndarray | None = None,
 ) -> list[np.ndarray] | None:
     """How often two different people among the candidate pairs agree at each level, read
-    from the candidates that cannot be one person (`cannot_be_one`: known non-matches),
-    the birth comparison from those of different sexes (the others contradict by their
-    births); None with too few of them (the u of random pairs is then used).
+    from the candidates that cannot be one person (``apart``: `cannot_be_one`, known
+    non-matches), the birth comparison from those of different sexes (``sexes``:
+    `_different_sexes`; the others contradict by their births); None with too few of them
+    (the u of random pairs is then used). ``weights``: pairs per row of ``gamma`` when its
+    rows are distinct vectors counted elsewhere (`training_flags`).
 
     Blocking makes candidates agree on names far more than random pairs do (first names
     agree 33 % of the time among non-matching candidates of the namesakes stress family,
     0.6 % among random pairs); the EMs that find m and the share of matches among the
     candidates need this u, not the one of random pairs (`fellegi_sunter.train`)."""
-    return _apart_u(gamma, cannot_be_one(f, i, j), _different_sexes(f, i, j), comparisons)
-
-
-def _different_sexes(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    return (f.sex[i] >= 0) & (f.sex[j] >= 0) & (f.sex[i] != f.sex[j])
-
-
-def _apart_u(
-    gamma: np.ndarray, apart: np.ndarray, sexes: np.ndarray, comparisons: tuple,
-    weights: np.ndarray | None = None,
-) -> list[np.ndarray] | None:
-    """`_candidate_u` from the pairs' masks (``weights``: pairs per row of ``gamma``)."""
     weights = np.ones(len(gamma)) if weights is None else weights
     if weights[apart].sum() < MIN_CANDIDATE_NON_MATCHES:
         return None
@@ -617,7 +611,7 @@ def train_model(
     apart, sexes = flags[:, len(fixed)], flags[:, len(fixed) + 1]
     return fellegi_sunter.train(gamma, u, comparisons, sessions,
                                 _total_pairs(f, settings.link_only),
-                                _apart_u(gamma, apart, sexes, comparisons, weights)
+                                _candidate_u(gamma, apart, sexes, comparisons, weights)
                                 if settings.candidate_u else None,
                                 weights=weights)
 
@@ -684,7 +678,7 @@ def link_features(
     comparisons = comparisons_for(settings.extras, settings.comparisons)
     scored = score_with(f, settings, comparisons)
     seconds = dict(scored.seconds)
-    clock = time.perf_counter()
+    lap = stopwatch(seconds)
     i, j, gamma, model, report = scored.i, scored.j, scored.gamma, scored.model, scored.blocking
     probability = scored.probability
     si, sj = i[scored.sure], j[scored.sure]
@@ -726,7 +720,7 @@ def link_features(
                                anchor=anchor, cannot_link=(ni, nj),
                                name_checked=_name_checked(f, i, j, gamma, comparisons),
                                source=f.source, best_in=record_conf)
-    seconds["clustering"] = time.perf_counter() - clock
+    lap("clustering")
 
     # A person is named after its smallest record id: stable from run to run.
     ids = f.record_id.astype(str)

@@ -39,8 +39,9 @@ class ConventionHistory:
 def conventions_of(engine: Engine, territory_slug: str) -> ConventionsOfTerritory:
     """`NotFoundError` for an unknown territory."""
     with Session(engine) as session:
-        return ConventionsOfTerritory(stored.stored_conventions(session, territory_slug),
-                                      stored.convention_years(session, territory_slug))
+        conventions = stored.stored_conventions(session, territory_slug)
+    return ConventionsOfTerritory(conventions,
+                                  stored.covered_years(conventions, territory_slug))
 
 
 def convention_years(engine: Engine, territory_slug: str) -> list[int]:

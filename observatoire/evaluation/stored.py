@@ -291,8 +291,13 @@ def import_figures(session: Session, territory_slug: str, path: str | Path, *,
 
 def convention_years(session: Session, territory_slug: str) -> list[int]:
     """Every year a stored or shipped convention of the territory covers, latest first."""
-    conventions = stored_conventions(session, territory_slug) + [
-        c for c in all_conventions() if c.territory == territory_slug]
+    return covered_years(stored_conventions(session, territory_slug), territory_slug)
+
+
+def covered_years(stored: list[Convention], territory_slug: str) -> list[int]:
+    """Every year the ``stored`` conventions or the territory's shipped ones cover, latest
+    first."""
+    conventions = stored + [c for c in all_conventions() if c.territory == territory_slug]
     return sorted({y for c in conventions for y in range(c.period[0], c.period[1] + 1)},
                   reverse=True)
 

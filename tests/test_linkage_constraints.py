@@ -181,32 +181,3 @@ def test_a_transliteration_of_a_frequent_first_name_weighs_less_than_of_a_rare_o
     # Mohamed / Mohammed and Wendpanga / Wendpangha: both the same phonetic key.
     rows = _frequent_and_rare(("Mohamed", "Mohammed"), ("Wendpanga", "Wendpangha"))
     assert _pair_probability(rows, "f1", "f2") < _pair_probability(rows, "r1", "r2")
-
-
-# --- satellites ---------------------------------------------------------------------------
-
-
-def test_a_first_name_only_record_needs_a_larger_share_to_join_a_person() -> None:
-    from observatoire.linkage.cluster import ATTACH_SHARE, cluster
-    from observatoire.linkage.engine import FRAGMENT_SHARE, attach_shares
-    from observatoire.linkage.prepare import prepare
-
-    # Persons A (records 0, 1) and B (record 2); satellites 3 (a first name only) and 4
-    # (initials), each with odds 3 to A and 0.25 to B: a share of 3 / 4.25 = 0.71 of A.
-    f = prepare(validate_records(pd.DataFrame([
-        record("a1", first_name="Moussa", last_name="Diallo", birth_year="1990"),
-        record("a2", first_name="Moussa", last_name="Diallo", birth_year="1990"),
-        record("b", first_name="Moussa", last_name="Diarra", birth_year="1990"),
-        record("m", source="maraude", first_name="Moussa", birth_year="1990"),
-        record("n", source="nuit", initials="MD", birth_year="1990"),
-    ]).fillna("").astype(str)))
-    needs = attach_shares(f)
-    assert needs.tolist() == [ATTACH_SHARE] * 3 + [FRAGMENT_SHARE, ATTACH_SHARE]
-    assert ATTACH_SHARE < 0.71 < FRAGMENT_SHARE
-    i, j = np.array([0, 3, 3, 4, 4]), np.array([1, 0, 2, 0, 2])
-    p = np.array([0.99, 0.75, 0.2, 0.75, 0.2])
-    labels = cluster(5, i, j, p, anchor=f.has_names, satellite_share=needs)
-    assert labels[0] == labels[1] != labels[2]
-    assert labels[4] == labels[0]  # initials: 0.71 of A is enough
-    assert labels[3] not in {labels[0], labels[2]}  # a first name only: not enough
-    assert cluster(5, i, j, p, anchor=f.has_names)[3] == labels[0]  # one share for all

@@ -37,7 +37,6 @@ Differ = Callable[[np.ndarray, np.ndarray], np.ndarray]
 Identity = tuple[np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray]]
 SURE_LINK = 1 - 1e-6  # a satellite link this sure is never in doubt
 SURE_ODDS = SURE_LINK / (1 - SURE_LINK)
-ATTACH_SHARE = 0.5  # a satellite's share of its candidates' odds that makes its person
 MAX_CHECKED_SIZE = 500  # larger components are only split by their compared pairs
 QUESTION_CHUNK = 200_000  # (person, code) questions asked at once (`_contradicts_person`)
 # Records + edges + negative pairs per batch of components given to `_greedy_merge` at
@@ -476,8 +475,7 @@ def cluster(
     cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
     anchor: np.ndarray | None = None,
     satellite_threshold: float = 0.5,
-    attach_share: float = ATTACH_SHARE,
-    satellite_share: np.ndarray | None = None,
+    attach_share: float = 0.5,
     differ: Differ | None = None,
     identity: Identity | None = None,
     mutual_dominance: bool = True,
@@ -487,9 +485,8 @@ def cluster(
 
     ``anchor`` marks the records identified well enough to build persons (a full name);
     the others (a first name only, initials, a sighting) are *satellites*: each joins the
-    person that clearly dominates its candidates (`satellite_shares`): its share reaches
-    ``satellite_share`` (per record; ``attach_share`` for all without it). It never bridges
-    two anchors. Satellites that no person dominates are grouped among themselves by pairs over
+    person that clearly dominates its candidates (`satellite_shares`), and never bridges two
+    anchors. Satellites that no person dominates are grouped among themselves by pairs over
     ``satellite_threshold``, where any pair under ``different_below`` forbids a merge.
 
     ``must_link`` pairs (reviewed matches) are merged first; ``cannot_link`` pairs (reviewed
@@ -544,8 +541,8 @@ def cluster(
 
     # 2. Each satellite joins a person only when that person clearly dominates: its posterior
     # share, odds / (1 + sum of the odds of every candidate person), reaches ``attach_share``
-    # (at most one person is the right one, and "nobody known" is the "1"), or its own
-    # ``satellite_share``. A satellite cannot bridge two persons, so this is its only way in.
+    # (at most one person is the right one, and "nobody known" is the "1"). A satellite
+    # cannot bridge two persons, so this is its only way in.
     share = satellite_shares(labels, anchor, i, j, p, (ci, cj), identity)
     # Per satellite its best person (the smallest label on a tie), rows being sorted by
     # satellite then person.
@@ -555,8 +552,7 @@ def cluster(
         top = np.repeat(np.maximum.reduceat(sh, first), np.diff(np.r_[first, len(sh)]))
         best = np.flatnonzero(sh == top)
         best = best[run_starts(s_of[best])]
-        need = (np.full(n, attach_share) if satellite_share is None else satellite_share)
-        best = best[sh[best] >= need[s_of[best]]]
+        best = best[sh[best] >= attach_share]
         labels[s_of[best]] = c_of[best]
         if identity is not None:
             # Each satellite agrees with its person's anchors; two satellites of one

@@ -21,7 +21,7 @@ from scipy.sparse.csgraph import connected_components
 
 from observatoire.linkage import fellegi_sunter
 from observatoire.linkage.blocking import BlockingReport, blocking_keys, candidate_pairs
-from observatoire.linkage.cluster import ATTACH_SHARE, cluster, confidence, satellite_shares
+from observatoire.linkage.cluster import cluster, confidence, satellite_shares
 from observatoire.linkage.compare import (
     BIRTH_DATE_SESSION,
     COMPARISONS,
@@ -358,21 +358,6 @@ def _satellite_prior(
     out = probability.copy()
     out[loose] = 1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))
     return out
-
-
-# The share of its candidates' odds a record with one name only (a first name or a
-# nickname and no last name, or the reverse: the outreach records) needs to join a person
-# (`cluster`, step 2). With `ATTACH_SHARE` (0.5), as other satellites, those attached at a
-# share of 0.5-0.8 were right 33-65 % of the time (benchmarks/README.md, link-precision2).
-FRAGMENT_SHARE = 0.7
-
-
-def attach_shares(f: Features) -> np.ndarray:
-    """Per record the share it needs to join a person as a satellite: `FRAGMENT_SHARE`
-    for a record carrying one of first and last name (clear or encoded), else
-    `ATTACH_SHARE` (initials, a sighting, a full name without a birth year)."""
-    fragment = ~f.has_names & ((f.names["first_join"] != "") | (f.names["last_join"] != ""))
-    return np.where(fragment, FRAGMENT_SHARE, ATTACH_SHARE)
 
 
 def _sessions(
@@ -729,7 +714,6 @@ def link_features(
         identity=(identities(f).code, identities(f).clash),
         # A name with only an age (or nothing) cannot choose among namesakes.
         undecided=anchor & (f.birth_year <= 0),
-        satellite_share=attach_shares(f),
     )
     person_conf, record_conf = confidence(labels, i, j, probability)
     estimate = estimate_people(labels, i, j, probability, settings.review_band,

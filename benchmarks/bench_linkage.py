@@ -64,8 +64,9 @@ FEBRL_EXTRAS = {"soc_sec_id": "string", "street_number": "exact", "address_1": "
 KEY = b"benchmark-key-not-secret-0123456789abcdef"
 ENCODED_METHODS = ("observatoire (pseudonymisé)", "observatoire (stocké)")
 # Synthetic sets: people drawn (None: the generator's default, ~17,000 records); ``100k``
-# and ``300k`` are the million set scaled down, to see how time, memory and F1 grow.
-SYNTHETIC_PEOPLE = {"sample": None, "100k": 12_500, "300k": 37_500, "million": 125_000}
+# ``200k`` and ``300k`` are the million set scaled down, to see how time, memory and F1 grow.
+SYNTHETIC_PEOPLE = {"sample": None, "100k": 12_500, "200k": 25_000, "300k": 37_500,
+                    "million": 125_000}
 
 
 # --- data sets -------------------------------------------------------------------------------

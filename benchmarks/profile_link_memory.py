@@ -44,7 +44,7 @@ def _rss_mb() -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data", choices=("sample", "100k", "300k", "million"))
+    parser.add_argument("data", choices=("sample", "100k", "200k", "300k", "million"))
     parser.add_argument("--max-block", type=int, default=1000)
     parser.add_argument("--save", type=Path, metavar="NPZ",
                         help="write each record's person and expected_people (compare runs "

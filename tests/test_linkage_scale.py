@@ -220,3 +220,21 @@ def test_a_record_without_any_year_meets_the_namesakes_of_its_place() -> None:
                                                           features.record_id[j], strict=True)
                                        if b == "yearless"}
     assert partners == {f"r{k}" for k in range(0, 40, 5)}
+
+
+def test_a_block_too_big_even_split_is_paired_by_neighbourhood_not_skipped() -> None:
+    # 40 maraude sightings of a "Mohamed" of about 55 in one commune, each at its own spot
+    # 2 km from the next: blocks of 10 at most, and year and place cannot split them. The
+    # first and the last are the same man, met at one bench eleven nights apart.
+    rows = [_record(f"s{k}", "maraude", last_name="", sex="M", age="55",
+                    commune_code="21231", observed_at=f"2026-01-{1 + k % 28:02d}T22:00:00+01:00",
+                    latitude=f"{47.30 + 0.02 * k:.4f}", longitude="5.04") for k in range(40)]
+    rows[-1]["latitude"] = "47.3001"
+    features = prepare(validate_records(pd.DataFrame(rows).fillna("")))
+    i, j, report = candidate_pairs(features, max_block=10)
+    pairs = {frozenset(p) for p in zip(features.record_id[i], features.record_id[j],
+                                       strict=True)}
+    assert frozenset(("s0", "s39")) in pairs
+    # Not every pair of the block: each sighting with a few neighbours (linear, not square).
+    assert report.skipped_blocks > 0
+    assert report.per_rule["first_name_commune"] <= 40 * (10 // 2) < 40 * 39 // 2

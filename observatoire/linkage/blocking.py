@@ -10,7 +10,9 @@ by initials and birth year, and count-night sightings by night and place.
 A block over ``max_block`` records (a common first name in a population of a million) is
 not paired whole, which would be quadratic, nor dropped: it is split by birth year within
 two years (an age-derived year sitting in every cell within `AGE_REACH_YEARS`), then by
-commune and sex, and only what is still too big is skipped.
+commune and sex, and what is still too big is paired by a sorted neighbourhood
+(`_neighbour_pairs`): each record with its nearest records in two sorts, so that the pairs
+grow linearly with the population. A block within ``max_block`` is paired whole, as before.
 
 Pairs are encoded as ``i * n + j`` with ``i < j`` in one int64 array.
 """
@@ -32,7 +34,7 @@ from observatoire.linkage.sorted_runs import run_starts, stable_order
 class BlockingReport:
     pairs: int
     per_rule: dict[str, int]
-    skipped_blocks: int
+    skipped_blocks: int  # blocks too big even split: paired by neighbourhood, not whole
 
 
 def _codes(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -246,6 +248,7 @@ class Refinements(NamedTuple):
     grids: tuple[tuple[np.ndarray, np.ndarray], ...]  # (record, cell) entries per grid
     place: np.ndarray  # commune and sex, per record
     yearless: np.ndarray  # records without any year (no date, year or age)
+    orders: tuple[np.ndarray, ...]  # ranks of the records in each neighbourhood sort
 
 
 def refinements(f: Features) -> Refinements:
@@ -255,7 +258,45 @@ def refinements(f: Features) -> Refinements:
     names; cut by these, the pairs they hold stay near-linear in the number of records."""
     place = combine(np.where(f.commune == "", 0, string_code(f.commune) + 1),
                     f.sex.astype(np.int64) + 1)
-    return Refinements(_year_cells(f), place, np.isnan(f.year_estimate))
+    return Refinements(_year_cells(f), place, np.isnan(f.year_estimate), _neighbour_orders(f))
+
+
+def _rank(*keys: np.ndarray) -> np.ndarray:
+    """Rank of each record when sorted by ``keys`` (the first the primary one)."""
+    rank = np.empty(len(keys[0]), dtype=np.int64)
+    rank[np.lexsort(keys[::-1])] = np.arange(len(keys[0]))
+    return rank
+
+
+def _neighbour_orders(f: Features) -> tuple[np.ndarray, ...]:
+    """The sorts of `_neighbour_pairs`: by last-name skeleton then year (namesakes of one
+    first name differ by their last name), and by year then where and when the record was
+    seen (a maraude's first name and age: the same person is met at the same places)."""
+    year = np.nan_to_num(f.year_estimate, nan=-1.0)
+    last = string_code(f.names["last_skel"])
+    place = np.nan_to_num(f.lat, nan=9.0) + np.nan_to_num(f.lon, nan=9.0)
+    return (_rank(last, year, f.birth_date), _rank(np.round(year), place, f.night))
+
+
+def _neighbour_pairs(
+    block: np.ndarray, rec: np.ndarray, refine: Refinements, max_block: int, n: int
+) -> np.ndarray:
+    """Pairs inside blocks still over ``max_block`` records after the splits by year and
+    place (``block`` per entry, ``rec`` its record): a sorted neighbourhood instead of
+    every pair. Per sort of `_neighbour_orders`, the entries of a block in that order,
+    each paired with the next ``max_block // 4`` of its block: at most ``max_block // 2``
+    pairs per entry in all, as many as in a block of ``max_block`` records, so that the
+    pairs grow linearly with the population, not with the square of a common name."""
+    window = max(max_block // 4, 1)
+    out = []
+    for rank in refine.orders:
+        order = np.lexsort((rank[rec], block))
+        b, r = block[order], rec[order]
+        for step in range(1, min(window, len(r) - 1) + 1):
+            same = b[step:] == b[:-step]
+            lo, hi = r[:-step][same], r[step:][same]
+            out.append(np.minimum(lo, hi) * n + np.maximum(lo, hi))
+    return np.concatenate(out) if out else np.empty(0, np.int64)
 
 
 def _mask(n: int, records: np.ndarray) -> np.ndarray:
@@ -272,7 +313,8 @@ def _refined_pairs(
 ) -> tuple[list[np.ndarray], int]:
     """Pairs of ``key``; its blocks over ``max_block`` records paired again by ``key`` and
     birth year (either grid of `refinements`), then also by place; blocks still too big
-    are skipped (their number is returned). A record without any year is paired with
+    are paired by `_neighbour_pairs` (their number is returned). A record without any
+    year is paired with
     the records of its place in its block (by the same key and place): a year cannot
     put it anywhere."""
     n = len(key)
@@ -285,11 +327,15 @@ def _refined_pairs(
     pairs, big = pair(key)
     out, still_big = [pairs], []
     if len(big):
-        grids, place, yearless = refine
+        grids, place, yearless, _ = refine
         in_big = _mask(n, big)
         if (yearless & in_big).any():
-            pairs, _ = _cross_pairs(combine(np.where(in_big, key, -1), place), yearless,
-                                    max_block)
+            by_place = combine(np.where(in_big, key, -1), place)
+            pairs, crowded = _cross_pairs(by_place, yearless, max_block)
+            if len(crowded):
+                around = _neighbour_pairs(by_place[crowded], crowded, refine, max_block, n)
+                pairs = np.concatenate([pairs, around[yearless[around // n]
+                                                      | yearless[around % n]]])
             if left is not None:
                 pairs = pairs[left[pairs // n] | left[pairs % n]]
             out.append(pairs)
@@ -303,7 +349,12 @@ def _refined_pairs(
                 by_place = combine(by_year[big_year], place[rec])
                 pairs, remaining = pair(by_place, rec)
                 out.append(pairs)
-                still_big.append(rec[remaining])
+                if len(remaining):
+                    pairs = _neighbour_pairs(by_place[remaining], rec[remaining], refine,
+                                             max_block, n)
+                    out.append(pairs if left is None
+                               else pairs[left[pairs // n] | left[pairs % n]])
+                    still_big.append(rec[remaining])
     skipped = len(np.unique(key[np.concatenate(still_big)])) if still_big else 0
     return out, skipped
 

@@ -85,15 +85,17 @@ def main() -> None:
         for name in chosen:
             setting = SETTINGS[name]
             started = time.perf_counter()
-            rows = [run(size, setting, seed, args.replicates, args.strata, args.reselect)
-                    for seed in range(args.first_seed, args.first_seed + args.seeds)]
-            seconds = (time.perf_counter() - started) / len(rows)
-            if args.details:
-                for seed, r in enumerate(rows, args.first_seed):
+            rows = []
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                r = run(size, setting, seed, args.replicates, args.strata, args.reselect)
+                rows.append(r)
+                if args.details:  # as each seed finishes, so that a long run shows progress
                     print(f"  {name} {size} seed {seed}: {r['estimate']} "
                           f"[{r['low']}, {r['high']}] error "
                           f"{(r['estimate'] - size) / size:+.1%} covered {r['covered']} "
-                          f"ĉ {r['overdispersion']:.2f} {r['model']}", file=sys.stderr)
+                          f"ĉ {r['overdispersion']:.2f} {r['model']}", file=sys.stderr,
+                          flush=True)
+            seconds = (time.perf_counter() - started) / len(rows)
             error = np.array([(r["estimate"] - r["truth"]) / r["truth"] for r in rows])
             unseen = np.mean([1 - r["observed"] / r["truth"] for r in rows])
             width = np.mean([(r["high"] - r["low"]) / r["truth"] for r in rows])

@@ -844,3 +844,11 @@ def test_killing_an_import_midway_leaves_the_database_as_before(database_url, tm
         assert session.scalar(select(func.count()).select_from(AuditLogRow)) == 0
     # And the same file then imports normally.
     engine.dispose()
+
+
+def test_a_prepared_row_names_the_columns_the_store_inserts_in_their_order():
+    # `insert_source_rows` passes `RecordRow`s to the driver by position.
+    from observatoire.feeds.records import RecordRow
+    from observatoire.store.feeds_repository import SOURCE_RECORD_COLUMNS
+
+    assert RecordRow._fields == SOURCE_RECORD_COLUMNS

@@ -20,6 +20,7 @@ import getpass
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from observatoire.feeds import reader_process
-from observatoire.feeds.chunks import PreparedChunk, prepare_chunks
+from observatoire.feeds.chunks import PreparedChunk, parse_chunk, person_rows, prepare_chunks
 from observatoire.feeds.formats import FeedFormat
 from observatoire.feeds.headers import PSEUDO_PREFIX, ROW_KEY_COLUMN
 from observatoire.feeds.reader_process import chunks_read_in_worker
@@ -229,8 +230,10 @@ def _load_rows(
     file_name = parser.file_name
     next_analyze = [2 * BATCH_ROWS]  # rows stored when the planner's statistics go stale
 
-    # Partner files of people go column by column (`parse_chunk`, `person_rows`); tallies and
-    # files pseudonymised by the partner, small and rare, row by row.
+    # Every file is read chunk by chunk, column by column (`parse_chunk`). The records of
+    # partner files of people are built column by column too (`person_columns`); those of
+    # tallies and of files pseudonymised by the partner, small and rare, row by row
+    # (`ParsedChunk.row_values`, `RecordBuilder.tally`, `RecordBuilder.person`).
     prepared = persons and not parser.pseudonymised
     # A source with nothing stored yet: every row not seen earlier in the file is new, and
     # the look-ups of stored keys are skipped (a row stored meanwhile by a concurrent import
@@ -414,18 +417,19 @@ def _read_rows(
 ) -> None:
     key_id = builder.pseudonymiser.key_id
     file_name = parser.file_name
-    for number, cells in table.rows():
+    for number, cells, row_issues, blocked, values in _read_chunks(table, parser):
         report.rows_read += 1
-        row = parser.parse(number, cells)
-        if check_key and row.values.get(f"{PSEUDO_PREFIX}cle") not in (None, key_id):
+        row = ParsedRow(number, values, row_issues, cells)
+        if check_key and values.get(f"{PSEUDO_PREFIX}cle") not in (None, key_id):
             row.issues.append(Issue(
                 ERROR, file_name, number, "ps_cle", "",
                 "Ligne pseudonymisée avec une autre clé que celle du territoire.",
                 "Demandez au partenaire d'utiliser la clé du territoire.",
             ))
+            blocked = True
         if row.issues:
             report.extend(row.issues)
-            if row.blocked:
+            if blocked:
                 report.rows_quarantined += 1
                 quarantine.append(_quarantine_row(import_id, row, parser))
                 if len(quarantine) >= BATCH_ROWS:
@@ -451,6 +455,19 @@ def _read_rows(
         pending.append(record)
         if len(pending) >= BATCH_ROWS:
             flush()
+
+
+def _read_chunks(
+    table: RawTable, parser: RowParser
+) -> Iterator[tuple[int, list[str], list[Issue], bool, dict[str, Any]]]:
+    """``(number, cells, issues, blocked, values)`` of each row of ``table``, read
+    `CHUNK_ROWS` at a time (`parse_chunk`, `ParsedChunk.row_values`)."""
+    rows = table.rows()
+    while batch := list(islice(rows, CHUNK_ROWS)):
+        chunk = parse_chunk(parser, batch)
+        for position, (number, cells) in enumerate(batch):
+            yield (number, cells, list(chunk.issues.get(position, ())),
+                   bool(chunk.blocked[position]), chunk.row_values(position))
 
 
 NoteKept = Callable[[str, list[str]], None]
@@ -642,21 +659,26 @@ def pseudonymise_file(
             columns = builder.pseudonymised_columns()
             row_key_at = columns.index(ROW_KEY_COLUMN)
             writer.writerow(map(escape_text, columns))
-            for number, cells in table.rows():
-                report.rows_read += 1
-                row = parser.parse(number, cells)
-                report.extend(row.issues)
-                if row.blocked:
-                    report.rows_quarantined += 1
-                    continue
-                line = builder.pseudonymised_row(row.values)
-                row_key = line[row_key_at]
-                if row_key in seen:
-                    report.rows_duplicate += 1
-                    continue
-                seen.add(row_key)
-                writer.writerow(map(escape_text, line))
-                report.rows_imported += 1
+            rows = table.rows()
+            while batch := list(islice(rows, CHUNK_ROWS)):
+                chunk = parse_chunk(parser, batch)
+                positions, records = person_rows(builder, chunk, 0)
+                record_at = dict(zip(positions, records, strict=True))
+                for position in range(len(batch)):
+                    report.rows_read += 1
+                    report.extend(chunk.issues.get(position, ()))
+                    record = record_at.get(position)
+                    if record is None:  # blocked
+                        report.rows_quarantined += 1
+                        continue
+                    line = builder.pseudonymised_row(record, chunk.row_values(position))
+                    row_key = line[row_key_at]
+                    if row_key in seen:
+                        report.rows_duplicate += 1
+                        continue
+                    seen.add(row_key)
+                    writer.writerow(map(escape_text, line))
+                    report.rows_imported += 1
     except FeedReadError as exc:
         temporary.unlink(missing_ok=True)
         report.add(Issue(ERROR, path.name, None, None, "", str(exc),

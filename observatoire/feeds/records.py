@@ -1,6 +1,6 @@
 """What a record is: the values of a valid partner row -> what is stored.
 
-`RecordBuilder` turns the values of a valid row (`validate.RowParser.parse`) into a
+`RecordBuilder` turns the values of a valid row (`chunks.ParsedChunk.row_values`) into a
 ``source_record`` (direct identifiers replaced by their pseudonyms, `observatoire.
 pseudonymise`) or a place tally. `RecordRow` is a record as the store inserts it (JSON as
 text), the one shape both the row path (`record_row`) and the column path
@@ -277,12 +277,13 @@ class RecordBuilder:
                 *(f"{PSEUDO_PREFIX}{f}" for f in PSEUDONYM_FIELDS[2:]),
                 *(f"{PSEUDO_PREFIX}{f}" for f in self.custom_identifiers)]
 
-    def pseudonymised_row(self, values: dict[str, Any]) -> list[str]:
-        record = self.person(values)
-        pseudonyms = record["pseudonyms"]
+    def pseudonymised_row(self, record: RecordRow, values: dict[str, Any]) -> list[str]:
+        """The line of `pseudonymised_columns` of a valid row: its record (`RecordRow`, for
+        the row key, birth year and pseudonyms) and its values (for the plain fields)."""
+        pseudonyms = json.loads(record.pseudonyms)
         plain = [n for n in self.format.fields if not self.format.is_identifier(n)]
-        cells = [ENCODING_VERSION, self.pseudonymiser.key_id, record["source_row_key"],
-                 "" if record["birth_year"] is None else str(record["birth_year"])]
+        cells = [ENCODING_VERSION, self.pseudonymiser.key_id, record.source_row_key,
+                 "" if record.birth_year is None else str(record.birth_year)]
         cells += ["" if n not in values else canonical(values[n]) for n in plain]
         cells += [pseudonyms.get(f, "") for f in PSEUDONYM_FIELDS[2:]]
         cells += [pseudonyms.get(f, "") for f in self.custom_identifiers]

@@ -24,7 +24,12 @@ import numpy as np
 import pandas as pd
 
 from observatoire.feeds.cells import Problem, Read, read_as_is
-from observatoire.feeds.headers import PSEUDO_PREFIX
+from observatoire.feeds.headers import (
+    BIRTH_YEAR_COLUMN,
+    PSEUDO_MARKER,
+    PSEUDO_PREFIX,
+    ROW_KEY_COLUMN,
+)
 from observatoire.feeds.records import (
     ROW_KEY_SEPARATOR,
     RecordBuilder,
@@ -442,7 +447,50 @@ def person_columns(
     columns = [[builder.source] * rows.size, _row_keys(builder, rows).tolist(),
                rows.mapped("commune", str, None).tolist(), rows.mapped("sex", str, None).tolist(),
                years_or_none, contact_iso.tolist(), pseudonyms, attributes.tolist(), *plan]
-    return regular[selected].tolist(), columns
+    positions = regular[selected].tolist()
+    if chunk.pseudo_columns:
+        _take_partner_pseudonyms(builder, chunk, positions, columns)
+    return positions, columns
+
+
+def _take_partner_pseudonyms(
+    builder: RecordBuilder, chunk: ParsedChunk, positions: list[int], columns: list[list[Any]]
+) -> None:
+    """Rows of a file pseudonymised at the partner's: their ``ps_*`` cells give their row key
+    (``cle_ligne``), birth year (``annee_naissance``) and, on a row marked ``ps_v``, their
+    pseudonyms, in place of what the (absent) identifiers would give. A row at a time: such
+    files are small and rare."""
+    keys, years, pseudonyms = columns[1], columns[4], columns[6]
+    kept = builder.kept_pseudonyms
+    for row, position in enumerate(positions):
+        cells = chunk.cells[position]
+        found = {key: cells[column].strip() for key, column in chunk.pseudo_columns.items()
+                 if column < len(cells) and cells[column]}
+        row_key = found.get(ROW_KEY_COLUMN)
+        if row_key is not None:
+            keys[row] = builder.partner_row_key(row_key)
+        year = found.get(BIRTH_YEAR_COLUMN)
+        if year:
+            years[row] = int(year)
+        if PSEUDO_MARKER[len(PSEUDO_PREFIX):] in found:
+            pseudonyms[row] = encode_json({k: v for k, v in found.items() if k in kept})
+
+
+def refuse_other_keys(chunk: ParsedChunk, file_name: str, key_id: str) -> None:
+    """Block the rows of a file pseudonymised at the partner's whose ``ps_cle`` is not the
+    territory's key (``key_id``): their pseudonyms could not be linked."""
+    column = chunk.pseudo_columns.get("cle")
+    if column is None:
+        return
+    for position in chunk.regular.tolist():
+        cell = chunk.cells[position][column]
+        if cell and cell.strip() != key_id:
+            chunk.issues.setdefault(position, []).append(Issue(
+                ERROR, file_name, chunk.numbers[position], "ps_cle", "",
+                "Ligne pseudonymisée avec une autre clé que celle du territoire.",
+                "Demandez au partenaire d'utiliser la clé du territoire.",
+            ))
+            chunk.blocked[position] = True
 
 
 def _attributes(
@@ -623,6 +671,8 @@ def prepare_chunks(
     rows = iter(rows)
     while batch := list(islice(rows, chunk_rows)):
         chunk = parse_chunk(parser, batch)
+        if parser.pseudonymised:
+            refuse_other_keys(chunk, parser.file_name, builder.pseudonymiser.key_id)
         _, columns = person_columns(builder, chunk, import_id)
         blocked = {p: chunk.cells[p] for p in np.flatnonzero(chunk.blocked).tolist()}
         yield PreparedChunk(chunk.numbers, chunk.issues, blocked, columns)

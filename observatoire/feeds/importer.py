@@ -40,7 +40,6 @@ from observatoire.feeds.records import (
     content_fingerprint,
     partner_name,
     record_of_row,
-    record_row,
 )
 from observatoire.feeds.report import ERROR, WARNING, ImportReport, Issue
 from observatoire.feeds.validate import ParsedRow, RowParser
@@ -226,15 +225,13 @@ def _load_rows(
     seen: dict[str, int] = {}
     pending: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []
-    check_key = persons and parser.pseudonymised
     file_name = parser.file_name
     next_analyze = [2 * BATCH_ROWS]  # rows stored when the planner's statistics go stale
 
     # Every file is read chunk by chunk, column by column (`parse_chunk`). The records of
-    # partner files of people are built column by column too (`person_columns`); those of
-    # tallies and of files pseudonymised by the partner, small and rare, row by row
-    # (`ParsedChunk.row_values`, `RecordBuilder.tally`, `RecordBuilder.person`).
-    prepared = persons and not parser.pseudonymised
+    # partner files of people (pseudonymised at the partner's or not) are built column by
+    # column too (`prepare_chunks`); those of tallies, small and rare, row by row
+    # (`ParsedChunk.row_values`, `RecordBuilder.tally`).
     # A source with nothing stored yet: every row not seen earlier in the file is new, and
     # the look-ups of stored keys are skipped (a row stored meanwhile by a concurrent import
     # is still skipped by the insert, and counted as already present).
@@ -310,7 +307,7 @@ def _load_rows(
         quarantine.clear()
 
     try:
-        if prepared:
+        if persons:
             if table.size >= WORKER_MIN_BYTES and reader_process.AVAILABLE:
                 chunks = chunks_read_in_worker(table, parser, key, import_id, CHUNK_ROWS,
                                                builder.partner)
@@ -321,8 +318,8 @@ def _load_rows(
                 _store_chunks(prepared_chunks, parser, report, import_id, pending, quarantine,
                               seen, flush)
         else:
-            _read_rows(table, parser, builder, report, import_id, pending, quarantine, seen,
-                       flush, check_key, persons)
+            _read_tallies(table, parser, builder, report, import_id, pending, quarantine,
+                          seen, flush)
         flush()
         flush()
     finally:
@@ -355,7 +352,8 @@ def _store_chunks(
     seen: dict[str, int],
     flush: Callable[[], None],
 ) -> None:
-    """As `_read_rows`, a chunk of rows at a time: the same issues, in the same order."""
+    """Count the rows of ``chunks`` (a file of people), report their issues, quarantine the
+    blocked ones and queue the records of the others (the first of duplicates only)."""
     file_name = parser.file_name
     for chunk in chunks:
         report.rows_read += len(chunk.numbers)
@@ -402,7 +400,7 @@ def _duplicate(report: ImportReport, file_name: str, number: int, first: int) ->
                      "Rien à faire, sauf si les deux lignes devaient différer."))
 
 
-def _read_rows(
+def _read_tallies(
     table: RawTable,
     parser: RowParser,
     builder: RecordBuilder,
@@ -412,45 +410,24 @@ def _read_rows(
     quarantine: list[dict[str, Any]],
     seen: dict[str, int],
     flush: Callable[[], None],
-    check_key: bool,
-    persons: bool,
 ) -> None:
-    key_id = builder.pseudonymiser.key_id
+    """As `_store_chunks`, for a file of place tallies (`RecordBuilder.tally`)."""
     file_name = parser.file_name
     for number, cells, row_issues, blocked, values in _read_chunks(table, parser):
         report.rows_read += 1
-        row = ParsedRow(number, values, row_issues, cells)
-        if check_key and values.get(f"{PSEUDO_PREFIX}cle") not in (None, key_id):
-            row.issues.append(Issue(
-                ERROR, file_name, number, "ps_cle", "",
-                "Ligne pseudonymisée avec une autre clé que celle du territoire.",
-                "Demandez au partenaire d'utiliser la clé du territoire.",
-            ))
-            blocked = True
-        if row.issues:
-            report.extend(row.issues)
+        if row_issues:
+            report.extend(row_issues)
             if blocked:
                 report.rows_quarantined += 1
+                row = ParsedRow(number, values, row_issues, cells)
                 quarantine.append(_quarantine_row(import_id, row, parser))
                 if len(quarantine) >= BATCH_ROWS:
                     flush()
                 continue
-        record: RecordRow | dict[str, Any]
-        if persons:
-            person = builder.person(row.values)
-            person["attributes"]["import_id"] = import_id
-            record = record_row(person)
-            key = record.source_row_key
-        else:
-            record = builder.tally(row.values)
-            key = record["row_key"]
-        first = seen.setdefault(key, number)
+        record = builder.tally(values)
+        first = seen.setdefault(record["row_key"], number)
         if first != number:
-            report.rows_duplicate += 1
-            report.add(Issue(WARNING, file_name, number, None, "",
-                             f"Ligne en double (même contenu ou même identifiant que la ligne "
-                             f"{first}) : ignorée.",
-                             "Rien à faire, sauf si les deux lignes devaient différer."))
+            _duplicate(report, file_name, number, first)
             continue
         pending.append(record)
         if len(pending) >= BATCH_ROWS:

@@ -39,7 +39,8 @@ def build(data_dir: Path, records: int) -> None:
     from sqlalchemy.orm import Session
 
     from observatoire.config import load_settings
-    from observatoire.pipeline import add_sample_history, build_sample_database, open_database
+    from observatoire.pipeline import open_database
+    from observatoire.sample_database import add_sample_history, build_sample_database
     from observatoire.store.feed_aggregates import refresh_feed_aggregates
     from observatoire.store.tables import PersonRow, SourceRecordRow
 

@@ -41,11 +41,12 @@ def build(data_dir: Path, records: int, teams: int | None) -> str:
     from bench_dashboards import build as build_dashboards
     from sqlalchemy.orm import Session
 
-    from observatoire import countnight
     from observatoire.config import load_settings
-    from observatoire.pipeline import SAMPLE_QUESTIONNAIRE, open_database
+    from observatoire.countnight import lifecycle
+    from observatoire.countnight.team_sheets import team_sheets_table
+    from observatoire.pipeline import open_database
+    from observatoire.sample_database import SAMPLE_QUESTIONNAIRE
     from observatoire.store import access_repository, repository
-    from observatoire.team_sheets import team_sheets_table
 
     settings = load_settings({**os.environ, "OBSERVATOIRE_DATA_DIR": str(data_dir)})
     marker = data_dir / "bench-pages.done"
@@ -55,7 +56,7 @@ def build(data_dir: Path, records: int, teams: int | None) -> str:
         began = time.perf_counter()
         with Session(engine) as session:
             known = {c.name: c.id for c in repository.list_campaigns(session, "dijon-metropole")}
-        campaign = known.get("Nuit du banc d'essai") or countnight.create_campaign(
+        campaign = known.get("Nuit du banc d'essai") or lifecycle.create_campaign(
             engine, "dijon-metropole", "Nuit du banc d'essai", dt.date(2027, 1, 28),
             questionnaire_version=SAMPLE_QUESTIONNAIRE, sector_size_m=800.0, n_teams=teams,
             actor="banc")  # fmt: skip

@@ -3,7 +3,7 @@
     python benchmarks/bench_submissions.py                       # SQLite in a temp folder
     python benchmarks/bench_submissions.py --database-url postgresql://postgres@127.0.0.1/x
 
-Prints p50/p95/p99 latency of `observatoire.countnight.submit` and the throughput. The
+Prints p50/p95/p99 latency of `observatoire.countnight.entry.submit` and the throughput. The
 PostgreSQL database must exist and be empty.
 """
 
@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from test_survey_factories import interview, make_night  # noqa: E402
 
-from observatoire import countnight  # noqa: E402
 from observatoire.config import normalise_database_url  # noqa: E402
+from observatoire.countnight import entry  # noqa: E402
 from observatoire.store.db import make_engine  # noqa: E402
 
 
@@ -43,11 +43,11 @@ def main() -> int:
     submissions = [interview(night.teams[i % len(night.teams)]) for i in range(args.submissions)]
     calls = submissions + rng.sample(submissions, int(args.retries * args.submissions))
     rng.shuffle(calls)
-    contexts = {code: countnight.join_team(engine, code) for code in night.teams}
+    contexts = {code: entry.join_team(engine, code) for code in night.teams}
 
     def send(submission):
         start = time.perf_counter()
-        countnight.submit(engine, submission, context=contexts[submission.team_code])
+        entry.submit(engine, submission, context=contexts[submission.team_code])
         return time.perf_counter() - start
 
     began = time.perf_counter()

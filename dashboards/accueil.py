@@ -8,8 +8,8 @@ import streamlit as st
 from dashboards.common import choose_territory, engine, plain, signed_in_user
 from observatoire.formats_fr import table_fr
 from observatoire.model import ObservatoireError, Role
-from observatoire.pipeline import home_page_data
 from observatoire.publish.figures import choropleth
+from observatoire.territory import home_page_data
 
 
 @st.cache_data(ttl=60, max_entries=8, show_spinner="Chargement du territoire…")

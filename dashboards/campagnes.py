@@ -9,7 +9,8 @@ import streamlit as st
 
 from dashboards.common import choose_territory, download, engine, plain
 from dashboards.tableau_commun import STAFF_ROLES, require
-from observatoire import countnight, nights, team_sheets, territory
+from observatoire import nights, territory
+from observatoire.countnight import lifecycle, sector_files, team_sheets
 from observatoire.formats_fr import count_fr
 from observatoire.formula import frame_to_csv
 from observatoire.model import CampaignStatus, ObservatoireError
@@ -37,8 +38,8 @@ with st.expander("Nouvelle campagne"), st.form("new_campaign"):
     upload = st.file_uploader("Polygones (GeoJSON ou GeoPackage)", type=["geojson", "json",
                                                                         "gpkg"])
     teams = st.number_input(
-        "Nombre d'équipes", 0, 2000, countnight.proposed_team_count(engine(), slug),
-        help=f"Proposé : une équipe pour {count_fr(countnight.INHABITANTS_PER_TEAM)} "
+        "Nombre d'équipes", 0, 2000, lifecycle.proposed_team_count(engine(), slug),
+        help=f"Proposé : une équipe pour {count_fr(lifecycle.INHABITANTS_PER_TEAM)} "
              "habitants. Chaque équipe reçoit des secteurs "
              "voisins d'une même commune ; tous les secteurs ont une équipe. 0 : une équipe "
              "par secteur.")
@@ -48,8 +49,8 @@ with st.expander("Nouvelle campagne"), st.form("new_campaign"):
             if mode == "Fichier de polygones":
                 if upload is None:
                     raise ObservatoireError("Choisissez un fichier de polygones.")
-                sectors = countnight.read_sector_file(upload, territory.communes(engine(), slug))
-            campaign_id = countnight.create_campaign(
+                sectors = sector_files.read_sector_file(upload, territory.communes(engine(), slug))
+            campaign_id = lifecycle.create_campaign(
                 engine(), slug, name, night, questionnaire_version=version, sectors=sectors,
                 sector_size_m=float(size), n_teams=int(teams) or None, actor=ACTOR,
             )
@@ -64,7 +65,7 @@ if not campaigns:
     st.stop()
 campaign_id = st.selectbox("Campagne", list(campaigns), format_func=lambda i: campaigns[i].label)
 campaign = campaigns[campaign_id]
-options = countnight.campaign_options(engine(), campaign_id)
+options = lifecycle.campaign_options(engine(), campaign_id)
 
 cols = st.columns(4)
 cols[0].metric("Statut", campaign.status.label)
@@ -76,18 +77,18 @@ if options["locked_at"]:
 locked = campaign.status.frozen
 actions = st.columns(4)
 if actions[0].button("Ouvrir la saisie", disabled=locked or campaign.status is CampaignStatus.OPEN):
-    countnight.open_campaign(engine(), campaign_id, ACTOR)
+    lifecycle.open_campaign(engine(), campaign_id, ACTOR)
     st.rerun()
 if actions[1].button("Désactiver l'entraînement" if options["training"]
                      else "Activer l'entraînement", disabled=locked):
-    countnight.set_training(engine(), campaign_id, not options["training"], ACTOR)
+    lifecycle.set_training(engine(), campaign_id, not options["training"], ACTOR)
     st.rerun()
 if actions[2].button("Effacer les fiches d'entraînement", disabled=not options["practice_entries"]):
-    countnight.purge_practice(engine(), campaign_id, ACTOR)
+    lifecycle.purge_practice(engine(), campaign_id, ACTOR)
     st.rerun()
 confirm = actions[3].checkbox("Je confirme le verrouillage", disabled=locked)
 if actions[3].button("Verrouiller la campagne", disabled=locked or not confirm):
-    countnight.lock_campaign(engine(), campaign_id, ACTOR)
+    lifecycle.lock_campaign(engine(), campaign_id, ACTOR)
     st.rerun()
 
 st.subheader("Validation et publication")

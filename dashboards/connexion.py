@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboards.common import client, engine, plain, signed_in_user
-from observatoire import countnight, security
+from observatoire import security
 from observatoire.access import (
     PUBLIC_USER,
     SESSION_KEY,
@@ -15,6 +15,7 @@ from observatoire.access import (
     session_entry,
     sign_out,
 )
+from observatoire.countnight import entry
 from observatoire.model import ObservatoireError, Role
 
 
@@ -40,10 +41,10 @@ def _verified_team(user):  # noqa: ANN001, ANN202 - CurrentUser in, CurrentUser 
     (known, campaign not locked, night not over, lockout): a code in the address is only a
     claim. A code this session already accepted is re-checked without being counted."""
     accepted = st.session_state.get("team_code")
-    code = countnight.normalise_team_code(user.team_code)
+    code = entry.normalise_team_code(user.team_code)
     if accepted and accepted == code:
         security.join_team(engine(), code, client=client(), page="connexion",
-                           join=countnight.join_for_entry, accepted=accepted)  # fmt: skip
+                           join=entry.join_for_entry, accepted=accepted)  # fmt: skip
         return user
     return security.team_sign_in(engine(), code, client=client(), page="connexion")
 

@@ -7,7 +7,8 @@ import streamlit as st
 
 from dashboards.common import choose_territory, engine
 from dashboards.tableau_commun import STAFF_ROLES, require
-from observatoire import countnight, territory
+from observatoire import territory
+from observatoire.countnight import coverage
 from observatoire.formats_fr import count_fr, table_fr
 from observatoire.geo.display import category_map
 
@@ -16,8 +17,8 @@ REFRESH_SECONDS = 30
 
 
 @st.cache_data(ttl=REFRESH_SECONDS, max_entries=16, show_spinner=False)
-def _coverage(campaign_id: int) -> countnight.Coverage:
-    return countnight.coverage(engine(), campaign_id)
+def _coverage(campaign_id: int) -> coverage.Coverage:
+    return coverage.coverage(engine(), campaign_id)
 
 
 @st.cache_data(ttl=3600, max_entries=4, show_spinner=False)

@@ -19,8 +19,9 @@ import uuid
 import streamlit as st
 
 from dashboards.common import client, engine, plain, settings
-from observatoire import countnight, security
+from observatoire import security
 from observatoire.access import TEAM_CODE_PARAM
+from observatoire.countnight import coverage, entry
 from observatoire.geo.display import area_map
 from observatoire.model import ObservatoireError
 from observatoire.survey import Submission, browser_position, load_questionnaire
@@ -104,7 +105,7 @@ st.html("<style>[class*='st-key-montrer-']{display:none}</style>")
 
 @st.cache_data(ttl=600, max_entries=64, show_spinner=False)
 def _team_sectors(team_code: str):
-    cov = countnight.coverage(engine(), countnight.join_team(engine(), team_code).campaign_id)
+    cov = coverage.coverage(engine(), entry.join_team(engine(), team_code).campaign_id)
     return cov.sectors[cov.sectors["team_code"] == team_code][["sector_code", "geometry"]]
 
 
@@ -160,8 +161,8 @@ def _send(team_code: str, sector_code: str, form_id: str, answers: dict, where: 
         answers=answers,
     )
     try:
-        receipt = countnight.submit(engine(), submission)
-    except countnight.SubmissionRejected as exc:
+        receipt = entry.submit(engine(), submission)
+    except entry.SubmissionRejected as exc:
         _say("error", "Fiche pas encore enregistrée, à compléter : "
              + " ; ".join(str(e) for e in exc.errors), where)  # fmt: skip
         return
@@ -214,7 +215,7 @@ def _cancel_report() -> None:
 def _report(team_code: str, sector_code: str) -> None:
     st.session_state.pop("confirm_report", None)
     try:
-        people = countnight.report_sector(engine(), team_code, sector_code)
+        people = entry.report_sector(engine(), team_code, sector_code)
     except ObservatoireError as exc:
         _say("error", str(exc), "report")
         return
@@ -246,7 +247,7 @@ def _leave() -> None:
     st.query_params.clear()
 
 
-def _joined(context: countnight.TeamContext) -> None:
+def _joined(context: entry.TeamContext) -> None:
     st.session_state.team_code = context.team_code
     # Kept in the address so that a reload (or a reconnect) reopens the team without
     # retyping; set on every run because a change of navigation may drop query parameters.
@@ -288,7 +289,7 @@ if not code:
     if st.button("Rejoindre l'équipe", type="primary"):
         try:
             context = security.join_team(engine(), typed, client=client(), page="saisie",
-                                         join=countnight.join_for_entry)  # fmt: skip
+                                         join=entry.join_for_entry)  # fmt: skip
         except ObservatoireError as exc:
             st.error(plain(exc))
         else:
@@ -301,7 +302,7 @@ if not code:
 # (and the public navigation, since the address no longer claims a team).
 try:
     context = security.join_team(engine(), code, client=client(), page="saisie",
-                                 join=countnight.join_for_entry,
+                                 join=entry.join_for_entry,
                                  accepted=st.session_state.get("team_code"))  # fmt: skip
 except ObservatoireError as exc:
     _leave()
@@ -309,7 +310,7 @@ except ObservatoireError as exc:
     st.rerun()
 _joined(context)
 if st.session_state.get("saisie_audited") != context.team_code:
-    countnight.record_team_access(engine(), context, "saisie")
+    entry.record_team_access(engine(), context, "saisie")
     st.session_state.saisie_audited = context.team_code
 st.session_state.questionnaire_version = context.questionnaire_version
 questionnaire = load_questionnaire(context.questionnaire_version)
@@ -333,7 +334,7 @@ sector = (
 )
 left, right = st.columns([2, 1])
 left.markdown(f"**Secteur {plain(sector)}** — commune {plain(context.sectors[sector][1])}")
-tally = countnight.team_tally(engine(), context)
+tally = entry.team_tally(engine(), context)
 right.metric("Personnes comptées par l'équipe", tally)
 
 own_sectors = _team_sectors(context.team_code)
@@ -419,7 +420,7 @@ nobody = tally == 0
 if st.session_state.get("confirm_report"):
     with st.container(border=True):
         st.markdown(
-            f"**{countnight.NOBODY_MET}** : confirmez-vous que l'équipe a parcouru tout le "
+            f"**{entry.NOBODY_MET}** : confirmez-vous que l'équipe a parcouru tout le "
             f"secteur {plain(sector)} sans rencontrer personne ?" if nobody else
             f"**Fin de tournée** : confirmez-vous que l'équipe a parcouru tout le secteur "
             f"{plain(sector)} ({_people(tally)}) ?"
@@ -430,7 +431,7 @@ if st.session_state.get("confirm_report"):
         no.button("Annuler", key="report_cancel", on_click=_cancel_report)
 else:
     st.button(
-        countnight.NOBODY_MET if nobody else "Secteur parcouru : fin de tournée",
+        entry.NOBODY_MET if nobody else "Secteur parcouru : fin de tournée",
         key="report", on_click=_ask_report,
         help="À la fin du parcours, même si vous n'avez rencontré personne : un zéro compte.",
     )

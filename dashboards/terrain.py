@@ -3,7 +3,7 @@ history.
 
 The team code is the only key: anyone holding the paper sheet may type it. So the page shows
 the records of the team's open night only, and nothing once the night is over or the
-campaign locked (`countnight.join_for_leader`); the list holds a few coded fields and no
+campaign locked (`countnight.entry.join_for_leader`); the list holds a few coded fields and no
 download (a static table, no toolbar); the other answers of a record appear only in its
 correction form. Each opening with a team code is written to the audit log.
 """
@@ -14,8 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboards.common import client, engine, plain
-from observatoire import countnight, security
+from observatoire import security
 from observatoire.access import TEAM_CODE_PARAM
+from observatoire.countnight import corrections, entry
 from observatoire.model import ObservatoireError
 from observatoire.survey import load_questionnaire
 
@@ -41,8 +42,8 @@ else:
 try:
     # The leader's check (open night only) behind the team-code lockout.
     context = security.join_team(engine(), code, client=client(), page="terrain",
-                                 join=countnight.join_for_leader)
-    entries = countnight.team_entries(engine(), context.team_code)
+                                 join=entry.join_for_leader)
+    entries = corrections.team_entries(engine(), context.team_code)
 except ObservatoireError as exc:
     st.error(plain(exc))
     if known:
@@ -54,7 +55,7 @@ if not known:
     st.query_params[TEAM_CODE_PARAM] = context.team_code
 audited = f"terrain_audited:{context.team_code}"
 if not st.session_state.get(audited):
-    countnight.record_team_access(engine(), context, "terrain")
+    entry.record_team_access(engine(), context, "terrain")
     st.session_state[audited] = True
 
 questionnaire = load_questionnaire(context.questionnaire_version)
@@ -83,13 +84,13 @@ def _label(name: str, value: object) -> str:
 shown = entries.assign(
     heure=entries["heure"].map(lambda t: f"{t:%H:%M}"),
     **{name: entries[name].map(lambda v, n=name: _label(n, v))
-       for name in countnight.LEADER_COLUMNS},
+       for name in corrections.LEADER_COLUMNS},
 )  # fmt: skip
 labels = {q.name: q.label for q in questionnaire.questions}
 shown = shown.rename(
     columns={"id": "n°", "heure": "Heure", "secteur": "Secteur",
              "avertissements": "Avertissements", "révision": "Corrections"}
-    | {n: labels.get(n, n) for n in countnight.LEADER_COLUMNS}
+    | {n: labels.get(n, n) for n in corrections.LEADER_COLUMNS}
 )
 # A static table: no "Download as CSV" toolbar, and every cell shown as plain text.
 st.table(shown.map(plain), hide_index=True)
@@ -97,7 +98,7 @@ st.table(shown.map(plain), hide_index=True)
 chosen = st.selectbox("Fiche à corriger", entries["id"].tolist(),
                       format_func=lambda i: f"Fiche n°{i}")
 try:
-    record = countnight.team_record(engine(), context.team_code, int(chosen))
+    record = corrections.team_record(engine(), context.team_code, int(chosen))
 except ObservatoireError as exc:
     st.error(plain(exc))
     st.stop()
@@ -128,7 +129,7 @@ with st.form("correction"):
     reason = st.text_input("Raison de la correction (obligatoire)")
     if st.form_submit_button("Enregistrer la correction", type="primary"):
         try:
-            countnight.correct_observation(
+            corrections.correct_observation(
                 engine(), int(chosen), changes, actor=f"chef:{context.team_code}",
                 reason=reason, team_code=context.team_code,
             )
@@ -137,7 +138,7 @@ with st.form("correction"):
         else:
             st.success(f"Correction enregistrée ({len(changes)} champ(s)).")
 
-history = countnight.observation_history(engine(), int(chosen))
+history = corrections.observation_history(engine(), int(chosen))
 with st.expander(f"Historique de la fiche ({len(history)} correction(s))"):
     for item in history:
         st.markdown(plain(f"Correction {item['revision']} — {item['revised_at']:%d/%m %H:%M} — "

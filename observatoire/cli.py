@@ -74,7 +74,7 @@ def cmd_db_status(args: argparse.Namespace) -> int:
 
 
 def cmd_sample_build(args: argparse.Namespace) -> int:
-    from observatoire.pipeline import build_sample_database
+    from observatoire.sample_database import build_sample_database
 
     settings = load_settings()
     result = build_sample_database(
@@ -204,7 +204,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from observatoire.pipeline import build_sample_database
+    from observatoire.sample_database import build_sample_database
 
     settings = load_settings()
     _progress(f"Dossier de données : {settings.data_dir}")

@@ -173,7 +173,7 @@ def cmd_pseudonymise(args: argparse.Namespace) -> int:
 
 def cmd_purge(args: argparse.Namespace) -> int:
     from observatoire.config import load_settings
-    from observatoire.countnight import purge_expired_nights
+    from observatoire.countnight.lifecycle import purge_expired_nights
     from observatoire.exports import cli_actor
     from observatoire.feeds.importer import purge_expired
     from observatoire.pipeline import open_database

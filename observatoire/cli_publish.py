@@ -153,7 +153,8 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from observatoire.config import load_settings
-    from observatoire.pipeline import add_sample_history, open_database
+    from observatoire.pipeline import open_database
+    from observatoire.sample_database import add_sample_history
 
     settings = load_settings()
     engine = open_database(settings)
@@ -194,15 +195,15 @@ def cmd_night_list(args: argparse.Namespace) -> int:
 
 def _print_team_codes(campaign_id: int) -> None:
     """The night's team codes (what the printed sheets carry) and whether they still open
-    the entry page (`observatoire.countnight.team_code_state`)."""
-    from observatoire import countnight
-    from observatoire.team_sheets import team_sheets_table
+    the entry page (`observatoire.countnight.entry.team_code_state`)."""
+    from observatoire.countnight import entry
+    from observatoire.countnight.team_sheets import team_sheets_table
 
     sheet = team_sheets_table(_engine(), campaign_id)
     if sheet.empty:
         print("      (aucune équipe)")
         return
-    state = countnight.team_code_state(_engine(), sheet["team_code"].iloc[0])
+    state = entry.team_code_state(_engine(), sheet["team_code"].iloc[0])
     print(f"      codes d'équipe : {state}")
     for team in sheet.groupby(["team_code", "team_name"], sort=False):
         (code, name), rows = team

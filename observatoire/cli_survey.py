@@ -41,7 +41,7 @@ def cmd_survey_export(args: argparse.Namespace) -> int:
 
 def cmd_survey_import(args: argparse.Namespace) -> int:
     from observatoire.config import load_settings
-    from observatoire.countnight import import_export_file
+    from observatoire.countnight.replay import import_export_file
     from observatoire.pipeline import open_database
 
     path = Path(args.file)
@@ -67,7 +67,7 @@ def cmd_nuit_replay(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
     from observatoire.config import load_settings
-    from observatoire.countnight import replay_sample
+    from observatoire.countnight.replay import replay_sample
     from observatoire.geo.sectors import generate_grid_sectors
     from observatoire.pipeline import import_reference_territory, open_database
     from observatoire.store import repository

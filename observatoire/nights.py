@@ -50,13 +50,13 @@ def _status(session: Session, campaign_id: int) -> tuple[str, CampaignStatus]:
 
 def close_night(engine: Engine, campaign_id: int, actor: str) -> None:
     """The coordinator closes the night: no entry, correction or report afterwards."""
-    from observatoire import countnight
+    from observatoire.countnight import lifecycle
 
     with Session(engine) as session:
         name, status = _status(session, campaign_id)
     if status.frozen:
         raise PublicationStepError(f"La nuit « {name} » est déjà close ({status.label}).")
-    countnight.lock_campaign(engine, campaign_id, actor)
+    lifecycle.lock_campaign(engine, campaign_id, actor)
 
 
 def quality_problems(engine: Engine, campaign_id: int) -> list[str]:

@@ -113,8 +113,8 @@ def join_team(
     join: Callable[[Engine, str], T] | None = None, accepted: str | None = None,
     now: float | None = None,
 ) -> T:  # fmt: skip
-    """``join(engine, team_code)`` (`countnight.join_team` by default; the entry page passes
-    `countnight.join_for_entry`) behind the team-code lockout of ``client``: a code it
+    """``join(engine, team_code)`` (`countnight.entry.join_team` by default; the entry page passes
+    `countnight.entry.join_for_entry`) behind the team-code lockout of ``client``: a code it
     refuses (any `ObservatoireError`) is counted and audited with ``page``; a locked client
     gets `TooManyAttemptsError` without any check.
 
@@ -122,10 +122,10 @@ def join_team(
     run (a campaign locked meanwhile), it is neither refused by the lockout nor counted, so
     that a guesser sharing the volunteers' address cannot put them out during the night.
     """
-    from observatoire import countnight
+    from observatoire.countnight import entry
 
-    join = join or countnight.join_team
-    if accepted and countnight.normalise_team_code(team_code) == accepted:
+    join = join or entry.join_team
+    if accepted and entry.normalise_team_code(team_code) == accepted:
         return join(engine, team_code)
     now = time.time() if now is None else now
     keys = team_code_keys(client)

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from observatoire.config import load_settings
-from observatoire.pipeline import build_sample_database, open_database
+from observatoire.pipeline import open_database
+from observatoire.sample_database import build_sample_database
 from observatoire.store import repository
 
 REPO = Path(__file__).resolve().parent.parent

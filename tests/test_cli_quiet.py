@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from observatoire import cli, countnight
+from observatoire import cli
 from observatoire.cli import build_parser, main
+from observatoire.countnight import entry, lifecycle
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_survey_factories import interview, make_night  # noqa: E402
@@ -144,7 +145,7 @@ def test_night_list_shows_the_team_codes_for_staff(night_env, capsys):
 
 def test_night_list_says_when_the_codes_open_nothing(night_env, capsys):
     engine, night, _ = night_env
-    countnight.lock_campaign(engine, night.campaign_id, "test")
+    lifecycle.lock_campaign(engine, night.campaign_id, "test")
     assert main(["nuit", "list", "--codes"]) == 0
     assert "codes d'équipe : fermés (nuit close (verrouillée))" in capsys.readouterr().out
 
@@ -153,7 +154,7 @@ def test_a_batch_report_names_the_records_kept_with_a_warning(night_env):
     engine, night, _ = night_env
     team = night.teams[0]
     odd = interview(team, household="with_children", children_count=0)
-    report = countnight.submit_many(engine, [interview(team), odd], source="rejeu")
+    report = entry.submit_many(engine, [interview(team), odd], source="rejeu")
     assert report.warnings == 1
     assert report.warning_lines() == [
         f"avertissement : fiche {odd.submission_uuid} (équipe {team}, secteur —) : Ménage "

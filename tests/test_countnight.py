@@ -12,9 +12,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from test_survey_factories import interview, make_night
 
-from observatoire import countnight, team_sheets
 from observatoire.config import load_settings
-from observatoire.countnight import (
+from observatoire.countnight import corrections, coverage, entry, lifecycle, replay, team_sheets
+from observatoire.countnight.entry import (
     CampaignLockedError,
     CampaignNotOpenError,
     SubmissionRejected,
@@ -34,8 +34,8 @@ def test_submitting_the_same_questionnaire_twice_stores_it_once(engine):
     night = make_night(engine)
     team = night.teams[0]
     submission = interview(team.lower())  # codes are typed in any case
-    first = countnight.submit(engine, submission)
-    again = countnight.submit(engine, submission)
+    first = entry.submit(engine, submission)
+    again = entry.submit(engine, submission)
     assert first.created and not again.created
     assert first.observation_id == again.observation_id
     assert (first.team_tally, again.team_tally) == (1, 1)
@@ -45,7 +45,7 @@ def test_submitting_the_same_questionnaire_twice_stores_it_once(engine):
 def test_a_stored_record_carries_campaign_sector_team_times_and_warnings(engine):
     night = make_night(engine)
     team = night.teams[0]
-    receipt = countnight.submit(
+    receipt = entry.submit(
         engine, interview(team, age_band="18-24", household="with_children", children_count=3,
                           calls_115="souvent", calls_115_outcome=["pas_de_place"])
     )
@@ -67,7 +67,7 @@ def test_a_stored_record_carries_campaign_sector_team_times_and_warnings(engine)
 def test_unknown_team_code_is_refused_clearly(engine):
     make_night(engine)
     with pytest.raises(UnknownTeamError, match="Code d'équipe inconnu : « ZZZZZZ »"):
-        countnight.submit(engine, interview("ZZZZZZ"))
+        entry.submit(engine, interview("ZZZZZZ"))
 
 
 def test_invalid_questionnaire_is_refused_with_the_question(engine):
@@ -75,72 +75,72 @@ def test_invalid_questionnaire_is_refused_with_the_question(engine):
     # Named by the question's label, as the volunteer or the ODK form shows it.
     with pytest.raises(SubmissionRejected,
                        match=r"« Sexe \(observé ou déclaré\) » : valeur 'X' hors des choix"):
-        countnight.submit(engine, interview(night.teams[0], sex="X"))
+        entry.submit(engine, interview(night.teams[0], sex="X"))
     assert _count(engine) == 0
 
 
 def test_unknown_sector_is_refused(engine):
     night = make_night(engine)
     with pytest.raises(SubmissionRejected, match="secteur inconnu"):
-        countnight.submit(engine, interview(night.teams[0], sector_code="NOPE"))
+        entry.submit(engine, interview(night.teams[0], sector_code="NOPE"))
 
 
 def test_a_locked_campaign_accepts_nothing(engine):
     night = make_night(engine)
     team = night.teams[0]
-    stored = countnight.submit(engine, interview(team))
-    countnight.lock_campaign(engine, night.campaign_id, "coordination")
+    stored = entry.submit(engine, interview(team))
+    lifecycle.lock_campaign(engine, night.campaign_id, "coordination")
     with pytest.raises(CampaignLockedError, match="verrouillée"):
-        countnight.submit(engine, interview(team))
+        entry.submit(engine, interview(team))
     with pytest.raises(CampaignLockedError):
-        countnight.correct_observation(engine, stored.observation_id, {"sex": "F"},
+        corrections.correct_observation(engine, stored.observation_id, {"sex": "F"},
                                        actor="chef", reason="erreur")
     with pytest.raises(CampaignLockedError):
-        countnight.report_sector(engine, team)
+        entry.report_sector(engine, team)
     assert _count(engine) == 1
 
 
 def test_a_planned_campaign_is_not_open_yet(engine):
     night = make_night(engine, status="planned")
     with pytest.raises(CampaignNotOpenError, match="pas encore ouverte"):
-        countnight.submit(engine, interview(night.teams[0]))
+        entry.submit(engine, interview(night.teams[0]))
 
 
 def test_training_entries_stay_out_of_results(engine):
     night = make_night(engine, status="planned", training=True)
     team = night.teams[0]
-    receipt = countnight.submit(engine, interview(team))
-    countnight.submit(engine, interview(team))
+    receipt = entry.submit(engine, interview(team))
+    entry.submit(engine, interview(team))
     assert receipt.practice and receipt.team_tally == 1
     assert _count(engine) == 0 and _count(engine, "practice_observation") == 2
-    assert countnight.coverage(engine, night.campaign_id).people == 0
-    assert countnight.purge_practice(engine, night.campaign_id, "coordination") == 2
-    countnight.set_training(engine, night.campaign_id, False, "coordination")
-    countnight.open_campaign(engine, night.campaign_id, "coordination")
-    assert countnight.submit(engine, interview(team)).practice is False
+    assert coverage.coverage(engine, night.campaign_id).people == 0
+    assert lifecycle.purge_practice(engine, night.campaign_id, "coordination") == 2
+    lifecycle.set_training(engine, night.campaign_id, False, "coordination")
+    lifecycle.open_campaign(engine, night.campaign_id, "coordination")
+    assert entry.submit(engine, interview(team)).practice is False
     assert _count(engine) == 1
 
 
 def test_team_leader_correction_is_validated_and_kept_in_history(engine):
     night = make_night(engine)
     team, other = night.teams[:2]
-    stored = countnight.submit(engine, interview(team, sex="M"))
+    stored = entry.submit(engine, interview(team, sex="M"))
     with pytest.raises(SubmissionRejected, match="« Âge \\(déclaré"):
-        countnight.correct_observation(engine, stored.observation_id, {"age_band": "120 ans"},
+        corrections.correct_observation(engine, stored.observation_id, {"age_band": "120 ans"},
                                        actor=f"chef:{team}", reason="saisie", team_code=team)
     with pytest.raises(Exception, match="n'appartient pas à votre équipe"):
-        countnight.correct_observation(engine, stored.observation_id, {"sex": "F"},
+        corrections.correct_observation(engine, stored.observation_id, {"sex": "F"},
                                        actor=f"chef:{other}", reason="x", team_code=other)
-    countnight.correct_observation(engine, stored.observation_id, {"sex": "F"},
+    corrections.correct_observation(engine, stored.observation_id, {"sex": "F"},
                                    actor=f"chef:{team}", reason="erreur de saisie",
                                    team_code=team)
-    countnight.correct_observation(engine, stored.observation_id, {"initials": "AB"},
+    corrections.correct_observation(engine, stored.observation_id, {"initials": "AB"},
                                    actor=f"chef:{team}", reason="consentement donné")
-    history = countnight.observation_history(engine, stored.observation_id)
+    history = corrections.observation_history(engine, stored.observation_id)
     assert [h["revision"] for h in history] == [1, 2]
     assert history[0]["before"]["sex"] == "M" and history[0]["after"]["sex"] == "F"
     assert history[1]["after"]["initials"] == "AB"
-    entries = countnight.team_entries(engine, team)
+    entries = corrections.team_entries(engine, team)
     assert entries.loc[0, "sex"] == "F" and entries.loc[0, "révision"] == 2
     assert _count(engine) == 1
 
@@ -148,11 +148,11 @@ def test_team_leader_correction_is_validated_and_kept_in_history(engine):
 def test_sector_walked_with_nobody_met_is_a_zero_and_coverage_follows(engine):
     night = make_night(engine)
     empty, busy, started = night.teams[:3]
-    assert countnight.report_sector(engine, empty) == 0
-    countnight.submit(engine, interview(busy))
-    countnight.submit(engine, interview(started))
-    assert countnight.report_sector(engine, busy) == 1
-    cov = countnight.coverage(engine, night.campaign_id)
+    assert entry.report_sector(engine, empty) == 0
+    entry.submit(engine, interview(busy))
+    entry.submit(engine, interview(started))
+    assert entry.report_sector(engine, busy) == 1
+    cov = coverage.coverage(engine, night.campaign_id)
     status = dict(zip(cov.sectors["team_code"], cov.sectors["status"], strict=True))
     assert status[empty] == "walked" and status[busy] == "walked"
     assert status[started] == "in_progress"
@@ -220,10 +220,10 @@ def test_2000_questionnaires_from_50_clients_with_retries_give_2000_records(engi
     ]
     calls = submissions + rng.sample(submissions, 200)
     rng.shuffle(calls)
-    contexts = {code: countnight.join_team(engine, code) for code in night.teams}
+    contexts = {code: entry.join_team(engine, code) for code in night.teams}
 
     def send(submission):
-        return countnight.submit(engine, submission, context=contexts[submission.team_code])
+        return entry.submit(engine, submission, context=contexts[submission.team_code])
 
     with ThreadPoolExecutor(max_workers=50) as pool:
         receipts = list(pool.map(send, calls))
@@ -248,18 +248,18 @@ def test_2000_questionnaires_from_50_clients_with_retries_give_2000_records(engi
 def test_lock_during_submissions_lets_nothing_in_afterwards(engine):
     night = make_night(engine)
     team = night.teams[0]
-    context = countnight.join_team(engine, team)
-    countnight.lock_campaign(engine, night.campaign_id, "coordination")
+    context = entry.join_team(engine, team)
+    lifecycle.lock_campaign(engine, night.campaign_id, "coordination")
     # A client that joined before the lock still cannot write after it.
     with pytest.raises(CampaignLockedError):
-        countnight.submit(engine, interview(team), context=context)
+        entry.submit(engine, interview(team), context=context)
     assert _count(engine) == 0
 
 
 def test_distinct_uuids_are_all_kept(engine):
     night = make_night(engine)
     for _ in range(3):
-        countnight.submit(engine, interview(night.teams[0]))
+        entry.submit(engine, interview(night.teams[0]))
     assert _count(engine) == 3
     assert len({str(uuid.uuid4()) for _ in range(3)}) == 3
 
@@ -284,9 +284,9 @@ def test_the_optional_position_is_stored_with_the_record(engine):
     night = make_night(engine)
     team = night.teams[0]
     with_position = interview(team).model_copy(update={"latitude": 47.31, "longitude": 5.01})
-    countnight.submit(engine, with_position)
-    countnight.submit(engine, interview(team))  # no position: stored all the same
-    stored = countnight.stored_observations(engine, night.campaign_id).set_index(
+    entry.submit(engine, with_position)
+    entry.submit(engine, interview(team))  # no position: stored all the same
+    stored = replay.stored_observations(engine, night.campaign_id).set_index(
         "submission_uuid"
     )
     assert stored.loc[str(with_position.submission_uuid), ["latitude", "longitude"]].tolist() == [
@@ -303,24 +303,24 @@ def test_a_team_code_opens_nothing_once_its_night_is_over(engine):
 
     night = make_night(engine)
     team = night.teams[0]
-    countnight.submit(engine, interview(team))
-    context = countnight.join_team(engine, team)
-    closes = countnight.codes_close_at(context)
+    entry.submit(engine, interview(team))
+    context = entry.join_team(engine, team)
+    closes = entry.codes_close_at(context)
     # Opened late (the campaign was opened now, long after its night): a day from opening.
     assert closes - context.codes_opened_at.replace(tzinfo=closes.tzinfo or dt.UTC) >= (
         dt.timedelta(hours=23))
-    assert len(countnight.team_entries(engine, team)) == 1
+    assert len(corrections.team_entries(engine, team)) == 1
     later = closes + dt.timedelta(minutes=1)
-    with pytest.raises(countnight.TeamCodeExpiredError, match="a expiré"):
-        countnight.join_for_entry(engine, team, now=later)
-    with pytest.raises(countnight.TeamCodeExpiredError, match="a expiré"):
-        countnight.team_entries(engine, team, now=later)
+    with pytest.raises(entry.TeamCodeExpiredError, match="a expiré"):
+        entry.join_for_entry(engine, team, now=later)
+    with pytest.raises(entry.TeamCodeExpiredError, match="a expiré"):
+        corrections.team_entries(engine, team, now=later)
     # Training mode turned on during the open night gives the codes no second day.
-    countnight.set_training(engine, night.campaign_id, True, "camille.test")
-    assert countnight.codes_close_at(countnight.join_team(engine, team)) == closes
-    countnight.lock_campaign(engine, night.campaign_id, "camille.test")
+    lifecycle.set_training(engine, night.campaign_id, True, "camille.test")
+    assert entry.codes_close_at(entry.join_team(engine, team)) == closes
+    lifecycle.lock_campaign(engine, night.campaign_id, "camille.test")
     with pytest.raises(CampaignLockedError):
-        countnight.team_entries(engine, team)
+        corrections.team_entries(engine, team)
 
 
 def _published_inputs(engine):
@@ -342,16 +342,16 @@ def test_purge_strips_old_count_night_records_and_keeps_what_the_tables_count(en
     detailed = interview(night.teams[0], comment="Dort près de la gare, chien noir",
                          initials="JD", birth_year=1980, household="couple")
     detailed = detailed.model_copy(update={"latitude": 47.32, "longitude": 5.04})
-    stored = countnight.submit(engine, detailed)
-    countnight.submit(engine, interview(night.teams[1], sex="F", age_band="25-34"))
-    countnight.correct_observation(engine, stored.observation_id, {"sex": "F"},
+    stored = entry.submit(engine, detailed)
+    entry.submit(engine, interview(night.teams[1], sex="F", age_band="25-34"))
+    corrections.correct_observation(engine, stored.observation_id, {"sex": "F"},
                                    actor="camille.test", reason="erreur de saisie")
     before = _published_inputs(engine)
 
-    within = countnight.purge_expired_nights(engine, 730, actor="camille.test",
+    within = lifecycle.purge_expired_nights(engine, 730, actor="camille.test",
                                              today=NIGHT + dt.timedelta(days=700))
     assert within["fiches_de_nuit_minimisees"] == 0
-    result = countnight.purge_expired_nights(engine, 730, actor="camille.test",
+    result = lifecycle.purge_expired_nights(engine, 730, actor="camille.test",
                                              today=NIGHT + dt.timedelta(days=731))
     assert result["fiches_de_nuit_minimisees"] == 2
     assert result["corrections_supprimees"] == 1
@@ -373,7 +373,7 @@ def test_purge_strips_old_count_night_records_and_keeps_what_the_tables_count(en
     from pandas.testing import assert_frame_equal
 
     assert_frame_equal(_published_inputs(engine), before)
-    again = countnight.purge_expired_nights(engine, 730, actor="camille.test",
+    again = lifecycle.purge_expired_nights(engine, 730, actor="camille.test",
                                             today=NIGHT + dt.timedelta(days=731))
     assert again["fiches_de_nuit_minimisees"] == 0
 
@@ -392,10 +392,10 @@ def test_a_campaign_is_created_under_the_person_who_creates_it(engine):
     from observatoire.store.tables import AuditLogRow
 
     # No default author any more: every caller names the signed-in person (or the CLI's).
-    assert inspect.signature(countnight.create_campaign).parameters["actor"].default is \
+    assert inspect.signature(lifecycle.create_campaign).parameters["actor"].default is \
         inspect.Parameter.empty
     night = make_night(engine)
-    countnight.lock_campaign(engine, night.campaign_id, "marie")
+    lifecycle.lock_campaign(engine, night.campaign_id, "marie")
     with Session(engine) as session:
         created = session.scalars(select(AuditLogRow).where(
             AuditLogRow.action == "campaign.create")).one()  # fmt: skip
@@ -418,12 +418,12 @@ def test_fewer_teams_than_sectors_walk_runs_of_neighbouring_sectors(engine):
     with Session(engine) as session, session.begin():
         repository.save_territory(session, territory)
     population = sum(c.population for c in territory.communes)
-    assert countnight.proposed_team_count(engine, "test-territoire") == max(
-        1, math.ceil(population / countnight.INHABITANTS_PER_TEAM))
-    campaign_id = countnight.create_campaign(
+    assert lifecycle.proposed_team_count(engine, "test-territoire") == max(
+        1, math.ceil(population / lifecycle.INHABITANTS_PER_TEAM))
+    campaign_id = lifecycle.create_campaign(
         engine, "test-territoire", "NDLS test", NIGHT, questionnaire_version="ndls-2026",
         sector_size_m=1000, n_teams=3, actor="test")
-    sectors = countnight.coverage(engine, campaign_id).sectors
+    sectors = coverage.coverage(engine, campaign_id).sectors
     assert len(sectors) > 3
     assert sectors["team_code"].notna().all()  # every sector has a team
     assert sectors["team_code"].nunique() == 3

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from observatoire import countnight
+from observatoire.countnight import replay
 from observatoire.geo.sectors import generate_grid_sectors
 from observatoire.geo.territories import load_reference_territory
 from observatoire.pipeline import import_reference_territory
@@ -36,9 +36,9 @@ def _replayed(url: str, sample, via: str):
     upgrade_database(engine)
     with Session(engine) as session, session.begin():
         import_reference_territory(session, TERRITORY)
-    campaign_id, report = countnight.replay_sample(engine, TERRITORY, sample[0], sample[1],
+    campaign_id, report = replay.replay_sample(engine, TERRITORY, sample[0], sample[1],
                                                    via=via)
-    stored = countnight.stored_observations(engine, campaign_id)
+    stored = replay.stored_observations(engine, campaign_id)
     with engine.connect() as c:
         reports = c.execute(text("SELECT s.code, r.people_met FROM sector_report r "
                                  "JOIN sector s ON s.id = r.sector_id ORDER BY s.code")).all()
@@ -72,9 +72,9 @@ def test_importing_the_same_odk_and_kobo_exports_twice_adds_nothing(tmp_path, sa
                                         "tablette")
     # Reopening is refused once locked: imports into a locked campaign are refused per record.
     q = load_questionnaire("ndls-2026")
-    submissions, _ = countnight.sample_submissions(sample[0].observations)
+    submissions, _ = replay.sample_submissions(sample[0].observations)
     csv_bytes = odk_central_csv(q, submissions[:20], {})
-    report = countnight.import_export_file(engine, csv_bytes, kind="odk",
+    report = replay.import_export_file(engine, csv_bytes, kind="odk",
                                            questionnaire_version="ndls-2026")
     assert report.created == 0 and len(report.rejected) == 20
     assert "verrouillée" in report.rejected[0][1]
@@ -85,26 +85,26 @@ def test_odk_import_is_idempotent_on_an_open_campaign(tmp_path, sample):
     upgrade_database(engine)
     with Session(engine) as session, session.begin():
         import_reference_territory(session, TERRITORY)
-    campaign_id, _ = countnight.replay_sample(engine, TERRITORY, sample[0], sample[1],
+    campaign_id, _ = replay.replay_sample(engine, TERRITORY, sample[0], sample[1],
                                               via="tablette", lock=False)
     with engine.begin() as c:
         c.execute(text("DELETE FROM observation_submission"))
         c.execute(text("DELETE FROM observation"))
     q = load_questionnaire("ndls-2026")
-    submissions, _ = countnight.sample_submissions(sample[0].observations)
+    submissions, _ = replay.sample_submissions(sample[0].observations)
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("ndls-2026.csv", odk_central_csv(q, submissions, {}))
-    first = countnight.import_export_file(engine, archive.getvalue(), kind="odk",
+    first = replay.import_export_file(engine, archive.getvalue(), kind="odk",
                                           questionnaire_version="ndls-2026")
-    again = countnight.import_export_file(engine, archive.getvalue(), kind="odk",
+    again = replay.import_export_file(engine, archive.getvalue(), kind="odk",
                                           questionnaire_version="ndls-2026")
-    kobo = countnight.import_export_file(engine, kobo_json(q, submissions, {}), kind="kobo",
+    kobo = replay.import_export_file(engine, kobo_json(q, submissions, {}), kind="kobo",
                                          questionnaire_version="ndls-2026")
     assert first.created == len(submissions)
     assert again.created == 0 and again.already_stored == len(submissions)
     assert kobo.created == 0 and kobo.already_stored == len(submissions)
-    assert len(countnight.stored_observations(engine, campaign_id)) == len(submissions)
+    assert len(replay.stored_observations(engine, campaign_id)) == len(submissions)
 
 
 @pytest.mark.parametrize(
@@ -124,7 +124,7 @@ def test_odk_import_is_idempotent_on_an_open_campaign(tmp_path, sample):
 def test_bad_exports_are_refused_clearly(tmp_path, kind, data, fragment):
     engine = make_engine(f"sqlite:///{tmp_path / 'o'}.sqlite")
     with pytest.raises(ExportFormatError, match=fragment):
-        countnight.import_export_file(engine, data, kind=kind, questionnaire_version="ndls-2026")
+        replay.import_export_file(engine, data, kind=kind, questionnaire_version="ndls-2026")
 
 
 def test_zip_of_another_form_is_refused(tmp_path):
@@ -133,5 +133,5 @@ def test_zip_of_another_form_is_refused(tmp_path):
         z.writestr("enquete-sante.csv", "KEY\n")
     engine = make_engine(f"sqlite:///{tmp_path / 'o'}.sqlite")
     with pytest.raises(ExportFormatError, match="autre formulaire"):
-        countnight.import_export_file(engine, archive.getvalue(), kind="odk",
+        replay.import_export_file(engine, archive.getvalue(), kind="odk",
                                       questionnaire_version="ndls-2026")

@@ -12,7 +12,7 @@ from shapely.geometry import Point, box
 from sqlalchemy.orm import Session
 from test_survey_factories import NIGHT, interview, small_territory
 
-from observatoire import countnight, team_sheets
+from observatoire.countnight import coverage, entry, lifecycle, sector_files, team_sheets
 from observatoire.model import ObservatoireError
 from observatoire.store import repository
 from observatoire.store.db import upgrade_database
@@ -51,7 +51,7 @@ def _sectors(geometries=SECTORS, crs=4326, **columns) -> gpd.GeoDataFrame:
 
 
 def test_a_good_geojson_gets_communes_and_generated_codes(tmp_path, communes):
-    read = countnight.read_sector_file(_write(tmp_path, _sectors()), communes)
+    read = sector_files.read_sector_file(_write(tmp_path, _sectors()), communes)
     assert list(read.columns) == ["sector_code", "commune_code", "geometry"]
     assert read.crs.to_epsg() == 4326
     assert list(read["commune_code"]) == [DIJON, DIJON, CHENOVE, CHENOVE]
@@ -64,7 +64,7 @@ def test_a_good_geojson_gets_communes_and_generated_codes(tmp_path, communes):
 def test_codes_given_in_the_file_are_kept(tmp_path, communes):
     frame = _sectors(sector_code=["N1", "N2", "S1", "S2"],
                      commune_code=[DIJON, DIJON, CHENOVE, CHENOVE])
-    read = countnight.read_sector_file(_write(tmp_path, frame), communes)
+    read = sector_files.read_sector_file(_write(tmp_path, frame), communes)
     assert list(read["sector_code"]) == ["N1", "N2", "S1", "S2"]
     assert list(read["commune_code"]) == [DIJON, DIJON, CHENOVE, CHENOVE]
 
@@ -72,7 +72,7 @@ def test_codes_given_in_the_file_are_kept(tmp_path, communes):
 def test_an_uploaded_buffer_reads_like_a_file(tmp_path, communes):
     """`st.file_uploader` hands over a file-like object, not a path."""
     data = _write(tmp_path, _sectors()).read_bytes()
-    read = countnight.read_sector_file(io.BytesIO(data), communes)
+    read = sector_files.read_sector_file(io.BytesIO(data), communes)
     assert len(read) == 4
 
 
@@ -84,7 +84,7 @@ def test_an_uploaded_buffer_reads_like_a_file(tmp_path, communes):
 def test_sectors_in_lambert93_are_reprojected(tmp_path, communes, name, driver):
     frame = _sectors(sector_code=["N1", "N2", "S1", "S2"]).to_crs(2154)
     assert frame.total_bounds[0] > 800_000  # metres, not degrees
-    read = countnight.read_sector_file(_write(tmp_path, frame, name, driver=driver), communes)
+    read = sector_files.read_sector_file(_write(tmp_path, frame, name, driver=driver), communes)
     assert read.crs.to_epsg() == 4326
     assert list(read["commune_code"]) == [DIJON, DIJON, CHENOVE, CHENOVE]
     for got, expected in zip(read.geometry, SECTORS, strict=True):
@@ -99,13 +99,13 @@ def test_projected_coordinates_without_a_declared_crs_are_refused(tmp_path, comm
     path.write_text(frame.to_json())
     with pytest.raises(ObservatoireError, match="4 secteur\\(s\\) hors du territoire : "
                                                 "vérifiez le système de coordonnées"):
-        countnight.read_sector_file(path, communes)
+        sector_files.read_sector_file(path, communes)
 
 
 def test_a_polygon_outside_the_territory_is_refused(tmp_path, communes):
     paris = box(2.34, 48.85, 2.35, 48.86)
     with pytest.raises(ObservatoireError, match="1 secteur\\(s\\) hors du territoire"):
-        countnight.read_sector_file(_write(tmp_path, _sectors([*SECTORS, paris])), communes)
+        sector_files.read_sector_file(_write(tmp_path, _sectors([*SECTORS, paris])), communes)
 
 
 @pytest.mark.parametrize(
@@ -124,7 +124,7 @@ def test_missing_corrupt_or_empty_files_are_refused_clearly(tmp_path, communes, 
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(ObservatoireError, match=message) as error:
-        countnight.read_sector_file(path, communes)
+        sector_files.read_sector_file(path, communes)
     if message.startswith("Fichier"):
         assert "Fournissez un GeoJSON ou un GeoPackage" in str(error.value)
 
@@ -132,10 +132,10 @@ def test_missing_corrupt_or_empty_files_are_refused_clearly(tmp_path, communes, 
 def test_points_and_duplicate_codes_are_refused(tmp_path, communes):
     points = _sectors([Point(5.005, 47.31), Point(5.005, 47.29)])
     with pytest.raises(ObservatoireError, match="doivent être des polygones"):
-        countnight.read_sector_file(_write(tmp_path, points), communes)
+        sector_files.read_sector_file(_write(tmp_path, points), communes)
     twice = _sectors(sector_code=["N1", "N1", "S1", "S2"])
     with pytest.raises(ObservatoireError, match="Codes de secteur en double : N1"):
-        countnight.read_sector_file(_write(tmp_path, twice, "double.geojson"), communes)
+        sector_files.read_sector_file(_write(tmp_path, twice, "double.geojson"), communes)
 
 
 # --- a campaign cut from the file, and its live coverage (both backends) -------------------
@@ -148,20 +148,20 @@ def uploaded_night(engine, tmp_path, communes):
     with Session(engine) as session, session.begin():
         repository.save_territory(session, small_territory())
     frame = _sectors(sector_code=["N1", "N2", "S1", "S2"]).to_crs(2154)
-    sectors = countnight.read_sector_file(_write(tmp_path, frame, "s.gpkg", driver="GPKG"),
+    sectors = sector_files.read_sector_file(_write(tmp_path, frame, "s.gpkg", driver="GPKG"),
                                           communes)
-    campaign_id = countnight.create_campaign(
+    campaign_id = lifecycle.create_campaign(
         engine, "test-territoire", "NDLS fichier", NIGHT, questionnaire_version="ndls-2026",
         sectors=sectors, actor="test",
     )
-    countnight.open_campaign(engine, campaign_id, "test")
+    lifecycle.open_campaign(engine, campaign_id, "test")
     sheet = team_sheets.team_sheets_table(engine, campaign_id)
     return campaign_id, dict(zip(sheet["sector_code"], sheet["team_code"], strict=True))
 
 
 def test_a_campaign_keeps_the_uploaded_sectors(engine, uploaded_night):
     campaign_id, teams = uploaded_night
-    cov = countnight.coverage(engine, campaign_id)
+    cov = coverage.coverage(engine, campaign_id)
     assert list(cov.sectors["sector_code"]) == ["N1", "N2", "S1", "S2"]
     assert list(cov.sectors["commune_code"]) == [DIJON, DIJON, CHENOVE, CHENOVE]
     assert cov.sectors.crs.to_epsg() == 4326
@@ -172,7 +172,7 @@ def test_a_campaign_keeps_the_uploaded_sectors(engine, uploaded_night):
 
 def test_before_anything_is_sent_every_sector_is_not_started(engine, uploaded_night):
     campaign_id, _ = uploaded_night
-    cov = countnight.coverage(engine, campaign_id)
+    cov = coverage.coverage(engine, campaign_id)
     assert (cov.people, cov.walked, cov.in_progress, cov.not_started) == (0, 0, 0, 4)
     assert set(cov.sectors["statut"]) == {"Pas commencé"}
     assert cov.by_commune.to_dict("records") == [
@@ -187,17 +187,17 @@ def test_coverage_follows_the_night(engine, uploaded_night):
     across the border of S2 counts in S2, which then shows as in progress."""
     campaign_id, teams = uploaded_night
     for _ in range(2):
-        countnight.submit(engine, interview(teams["N1"]))
-    countnight.submit(engine, interview(teams["N1"], sector_code="S2"))
-    assert countnight.report_sector(engine, teams["N1"]) == 3  # the team's tally
-    assert countnight.report_sector(engine, teams["N2"]) == 0
-    countnight.submit(engine, interview(teams["S1"], sex="F"))
+        entry.submit(engine, interview(teams["N1"]))
+    entry.submit(engine, interview(teams["N1"], sector_code="S2"))
+    assert entry.report_sector(engine, teams["N1"]) == 3  # the team's tally
+    assert entry.report_sector(engine, teams["N2"]) == 0
+    entry.submit(engine, interview(teams["S1"], sex="F"))
     # The same questionnaire sent again (lost connection) counts once.
     again = interview(teams["S1"])
-    countnight.submit(engine, again)
-    countnight.submit(engine, again)
+    entry.submit(engine, again)
+    entry.submit(engine, again)
 
-    cov = countnight.coverage(engine, campaign_id)
+    cov = coverage.coverage(engine, campaign_id)
     by_sector = cov.sectors.set_index("sector_code")
     assert by_sector["status"].to_dict() == {
         "N1": "walked", "N2": "walked", "S1": "in_progress", "S2": "in_progress",
@@ -215,14 +215,14 @@ def test_coverage_follows_the_night(engine, uploaded_night):
 
 def test_a_sector_started_without_anyone_met_is_in_progress(engine, uploaded_night):
     campaign_id, teams = uploaded_night
-    countnight.report_sector(engine, teams["S2"], status="in_progress")
-    cov = countnight.coverage(engine, campaign_id)
+    entry.report_sector(engine, teams["S2"], status="in_progress")
+    cov = coverage.coverage(engine, campaign_id)
     status = dict(zip(cov.sectors["sector_code"], cov.sectors["statut"], strict=True))
     assert status == {"N1": "Pas commencé", "N2": "Pas commencé", "S1": "Pas commencé",
                       "S2": "En cours"}
     # Reported walked later: the report is replaced, not added.
-    countnight.report_sector(engine, teams["S2"])
-    cov = countnight.coverage(engine, campaign_id)
+    entry.report_sector(engine, teams["S2"])
+    cov = coverage.coverage(engine, campaign_id)
     assert (cov.walked, cov.in_progress, cov.not_started) == (1, 0, 3)
     assert cov.by_commune.set_index("commune_code").loc[CHENOVE, "parcourus"] == 1
 
@@ -232,10 +232,10 @@ def test_sectors_not_walked_are_estimated_beside_the_count(engine, uploaded_nigh
     started get the walked sectors' mean (one each); the count itself stays two."""
     campaign_id, teams = uploaded_night
     for _ in range(2):
-        countnight.submit(engine, interview(teams["N1"]))
-    countnight.report_sector(engine, teams["N1"])
-    countnight.report_sector(engine, teams["N2"])
-    result = countnight.coverage_extrapolation(engine, campaign_id)
+        entry.submit(engine, interview(teams["N1"]))
+    entry.report_sector(engine, teams["N1"])
+    entry.report_sector(engine, teams["N2"])
+    result = coverage.coverage_extrapolation(engine, campaign_id)
     assert (result.counted, result.estimate) == (2, 4)
     assert (result.sectors, result.walked, result.estimated_sectors) == (4, 2, 2)
     low, high = result.interval_95

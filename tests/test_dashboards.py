@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from observatoire.access import SESSION_KEY, session_entry
 from observatoire.config import load_settings
-from observatoire.pipeline import build_sample_database, open_database
+from observatoire.pipeline import open_database
+from observatoire.sample_database import build_sample_database
 from observatoire.store import access_repository
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,7 +25,7 @@ STAFF_PAGES = ["tableau.py", "indicateurs.py", "tableau_qualite.py"]
 def sample_settings(tmp_path_factory):
     import datetime as dt
 
-    from observatoire.pipeline import add_sample_history
+    from observatoire.sample_database import add_sample_history
 
     data_dir = tmp_path_factory.mktemp("tableau")
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)})

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 from test_survey_factories import interview, sign_in_staff
 
-from observatoire import countnight, team_sheets
 from observatoire.access import PUBLIC_USER, SESSION_KEY, can_open, current_user
+from observatoire.countnight import corrections, entry, lifecycle, team_sheets
 from observatoire.model import Role
 
 REPO_PAGES = "../dashboards/"
@@ -76,7 +76,7 @@ def test_saisie_unknown_code(night_db):
 def test_terrain_lists_and_corrects(night_db):
     engine, night = night_db
     team = night.teams[0]
-    stored = countnight.submit(engine, interview(team, comment="Commentaire de test visible"))
+    stored = entry.submit(engine, interview(team, comment="Commentaire de test visible"))
     at = _page("terrain.py")
     at.query_params["equipe"] = team
     at.run()
@@ -89,7 +89,7 @@ def test_terrain_lists_and_corrects(night_db):
     next(b for b in at.button if b.label == "Enregistrer la correction").click().run()
     assert not at.exception, at.exception
     assert any("Correction enregistrée (1 champ(s))" in s.value for s in at.success)
-    history = countnight.observation_history(engine, stored.observation_id)
+    history = corrections.observation_history(engine, stored.observation_id)
     assert history[0]["after"]["sex"] == "F"
     assert history[0]["actor"] == f"chef:{team}"
 
@@ -129,7 +129,7 @@ def test_a_fresh_session_with_the_team_code_in_the_address_reopens_the_entry_pag
     """What a reload, a restored tab or a reconnect to a new server session does."""
     engine, night = night_db
     team = night.teams[0]
-    countnight.submit(engine, interview(team))
+    entry.submit(engine, interview(team))
     at = _app()
     at.query_params["equipe"] = team.lower()
     at.run()
@@ -150,7 +150,7 @@ def test_a_fresh_session_with_the_team_code_in_the_address_reopens_the_entry_pag
 def test_a_refused_code_in_the_address_goes_back_to_the_code_field(night_db, locked):
     engine, night = night_db
     if locked:
-        countnight.lock_campaign(engine, night.campaign_id, "coordination")
+        lifecycle.lock_campaign(engine, night.campaign_id, "coordination")
     at = _app()
     at.query_params["equipe"] = night.teams[0] if locked else "ZZZZZZ"
     at.run()
@@ -165,7 +165,7 @@ def test_a_refused_code_in_the_address_goes_back_to_the_code_field(night_db, loc
 
 def test_a_typed_code_of_a_locked_campaign_is_refused(night_db):
     engine, night = night_db
-    countnight.lock_campaign(engine, night.campaign_id, "coordination")
+    lifecycle.lock_campaign(engine, night.campaign_id, "coordination")
     at = _page("saisie.py")
     at.run()
     at.text_input[0].input(night.teams[0])
@@ -180,7 +180,7 @@ def test_a_campaign_locked_during_the_night_sends_the_tablet_back_to_the_code(ni
     at.query_params["equipe"] = night.teams[0]
     at.run()
     assert any(b.label == "Enregistrer la fiche" for b in at.button)
-    countnight.lock_campaign(engine, night.campaign_id, "coordination")
+    lifecycle.lock_campaign(engine, night.campaign_id, "coordination")
     at.run()
     assert any("est verrouillée" in e.value for e in at.error)
     assert not any(b.label == "Enregistrer la fiche" for b in at.button)
@@ -193,9 +193,9 @@ def test_a_campaign_locked_during_the_night_sends_the_tablet_back_to_the_code(ni
 def test_the_leader_page_shows_no_record_of_a_locked_or_finished_night(night_db, closed):
     engine, night = night_db
     team = night.teams[0]
-    countnight.submit(engine, interview(team, comment="Commentaire de test visible"))
+    entry.submit(engine, interview(team, comment="Commentaire de test visible"))
     if closed == "verrouillee":
-        countnight.lock_campaign(engine, night.campaign_id, "camille.test")
+        lifecycle.lock_campaign(engine, night.campaign_id, "camille.test")
     else:
         _close_the_night(engine, night.campaign_id)
     at = _page("terrain.py")
@@ -211,7 +211,7 @@ def test_the_leader_page_shows_no_record_of_a_locked_or_finished_night(night_db,
 def test_the_leader_page_offers_no_download_and_audits_the_team_code(night_db):
     engine, night = night_db
     team = night.teams[0]
-    countnight.submit(engine, interview(team, comment="Commentaire de test visible",
+    entry.submit(engine, interview(team, comment="Commentaire de test visible",
                                         initials="JD", birth_year=1980))
     at = _page("terrain.py")
     at.query_params["equipe"] = team
@@ -356,7 +356,7 @@ def test_staff_tables_have_an_audited_csv_download_instead_of_the_toolbar(
     import streamlit
 
     engine, night = night_db
-    countnight.submit(engine, interview(night.teams[0]))
+    entry.submit(engine, interview(night.teams[0]))
     downloads: dict[str, tuple] = {}
 
     def capture(label, data, *_a, file_name, **_k):  # noqa: ANN001, ANN202

@@ -139,7 +139,7 @@ def test_a_secret_published_total_reads_secret_in_the_report():
 @pytest.fixture(scope="module")
 def sample_with_history(tmp_path_factory):
     from observatoire.config import load_settings
-    from observatoire.pipeline import build_sample_database
+    from observatoire.sample_database import build_sample_database
 
     data_dir = tmp_path_factory.mktemp("rapport")
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)})

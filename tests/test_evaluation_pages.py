@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 from observatoire.access import SESSION_KEY, can_open, navigation_plan, session_entry
 from observatoire.config import load_settings
 from observatoire.model import Role
-from observatoire.pipeline import build_sample_database, open_database
+from observatoire.pipeline import open_database
+from observatoire.sample_database import build_sample_database
 from observatoire.store import access_repository
 
 REPO = Path(__file__).resolve().parent.parent

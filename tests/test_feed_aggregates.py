@@ -24,11 +24,7 @@ from observatoire.indicators.compute import feed_plan_values
 from observatoire.indicators.dedup import summarise_clusters
 from observatoire.indicators.flows import INACTIVITY_CHOICES
 from observatoire.model import TerritoryKind
-from observatoire.pipeline import (
-    import_reference_territory,
-    import_territory,
-    link_stored_records,
-)
+from observatoire.pipeline import import_reference_territory, import_territory, link_stored_records
 from observatoire.store import feed_aggregates as stored
 from observatoire.store import indicators_repository as ind
 from observatoire.store import linkage_repository as linkage_repo

@@ -103,7 +103,7 @@ def test_an_update_with_empty_or_invalid_cells_keeps_the_stored_values(
         row[8] = ""
     later[5][5], later[5][4], later[5][8] = "X", "31/02/1980", "Nulle-Part-sur-Ouche"
     file = _write(tmp_path / "fevrier.csv", header, later)
-    if path == "pseudonymise":  # the partner pseudonymised it: read row by row
+    if path == "pseudonymise":  # the partner pseudonymised it: its ps_* cells are read
         output = tmp_path / "fevrier_pseudo.csv"
         pseudonymise_file(file, get_format("si_siao"), KEY, output,
                           departements=frozenset({"21"}), today=TODAY)

@@ -844,3 +844,51 @@ def test_killing_an_import_midway_leaves_the_database_as_before(database_url, tm
         assert session.scalar(select(func.count()).select_from(AuditLogRow)) == 0
     # And the same file then imports normally.
     engine.dispose()
+
+
+def test_a_prepared_row_names_the_columns_the_store_inserts_in_their_order():
+    # `insert_source_rows` passes `RecordRow`s to the driver by position.
+    from observatoire.feeds.records import RecordRow
+    from observatoire.store.feeds_repository import SOURCE_RECORD_COLUMNS
+
+    assert RecordRow._fields == SOURCE_RECORD_COLUMNS
+
+
+@pytest.mark.parametrize("chunk", [1, 100])
+def test_a_partner_pseudonymised_file_reads_per_column_as_per_row(partner_files, tmp_path,
+                                                                   chunk):
+    """A file pseudonymised at the partner's goes through the column path (`person_columns`
+    reads its ps_* cells): the same records as `RecordBuilder.person` row by row, and a row
+    whose ps_v is empty keeps the pseudonyms of its (absent) identifiers."""
+    output = tmp_path / "si_siao_pseudo.csv"
+    pseudonymise_file(partner_files["si_siao"], get_format("si_siao"), KEY, output,
+                      departements=frozenset({"21"}), today=TODAY)
+    header, *lines = output.read_text(encoding="utf-8").splitlines(keepends=True)
+    cells = lines[2].split(";")
+    cells[0] = ""  # no ps_v on this row
+    lines[2] = ";".join(cells)
+    cells = lines[4].split(";")
+    cells[3] = ""  # no birth year on this one
+    lines[4] = ";".join(cells)
+    output.write_text("".join([header, *lines[:30]]), encoding="utf-8")
+    by_row, by_column = _read_by_row_and_by_column(output, get_format("si_siao"),
+                                                   frozenset({"21"}), chunk)
+    assert by_column == by_row
+    records = [json.loads(record[6]) for *_, record in by_column if record is not None]
+    assert len(records) == 30 and "nom_bf" in records[0] and "nom_bf" not in records[2]
+
+
+def test_rows_pseudonymised_with_another_key_are_quarantined(db, partner_files, tmp_path):
+    output = tmp_path / "si_siao_pseudo.csv"
+    pseudonymise_file(partner_files["si_siao"], get_format("si_siao"), KEY, output,
+                      departements=frozenset({"21"}), today=TODAY)
+    header, *lines = output.read_text(encoding="utf-8").splitlines(keepends=True)
+    cells = lines[1].split(";")
+    cells[1] = "autrecle"
+    lines[1] = ";".join(cells)
+    output.write_text("".join([header, *lines[:10]]), encoding="utf-8")
+    report = _import(db, output, "si_siao")
+    assert (report.rows_imported, report.rows_quarantined) == (9, 1)
+    refused = [i for i in report.issues if i.severity == "erreur"]
+    assert [(i.row, i.column, i.message) for i in refused] == [
+        (3, "ps_cle", "Ligne pseudonymisée avec une autre clé que celle du territoire.")]

@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 from test_survey_factories import interview
 
-from observatoire import countnight, team_sheets
 from observatoire.access import SESSION_KEY, navigation_plan, session_entry
 from observatoire.config import load_settings
+from observatoire.countnight import corrections, entry, lifecycle, team_sheets
 from observatoire.model import Role
-from observatoire.pipeline import build_sample_database, open_database
+from observatoire.pipeline import open_database
+from observatoire.sample_database import build_sample_database
 from observatoire.store import access_repository
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,16 +70,16 @@ def territory(tmp_path_factory):
     build_sample_database(settings, "dijon-metropole", seed=11, history=False,
                           partner_feeds=False)
     engine = open_database(settings)
-    campaign = countnight.create_campaign(
+    campaign = lifecycle.create_campaign(
         engine, "dijon-metropole", "Nuit d'essai", dt.date.today(),
         questionnaire_version="ndls-2026", sector_size_m=4000, actor="test")
-    countnight.open_campaign(engine, campaign, "test")
+    lifecycle.open_campaign(engine, campaign, "test")
     team = team_sheets.team_sheets_table(engine, campaign)["team_code"].iloc[0]
-    countnight.submit(engine, interview(team))
-    asleep = countnight.submit(engine, interview(
+    entry.submit(engine, interview(team))
+    asleep = entry.submit(engine, interview(
         team, situation="asleep", age_band=None, sleeping_place=None, with_animals=None,
         household=None, children_count=None, homeless_duration=None, calls_115=None))
-    countnight.correct_observation(engine, asleep.observation_id, {"sex": "F"},
+    corrections.correct_observation(engine, asleep.observation_id, {"sex": "F"},
                                    actor=f"chef:{team}", reason="erreur", team_code=team)
     with Session(engine) as session, session.begin():
         access_repository.create_user(session, "marie", "Marie", "staff", None, actor="test")

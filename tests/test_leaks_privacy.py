@@ -164,16 +164,16 @@ def test_a_phone_number_and_an_e_mail_in_a_comment_are_stored_masked(db, tmp_pat
 
 
 def test_a_volunteer_comment_is_stored_without_phone_number_nor_e_mail(tmp_path):
-    from observatoire import countnight
+    from observatoire.countnight import corrections, entry
     from observatoire.store.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'nuit.sqlite'}")
     night = make_night(engine)
-    receipt = countnight.submit(engine, interview(
+    receipt = entry.submit(engine, interview(
         night.teams[0], comment="a donné son 06 12 34 56 78 et jean.dupont@example.org"))
     assert any(w.question == "comment" for w in receipt.warnings)
-    entries = countnight.team_entries(engine, night.teams[0])
-    record = countnight.team_record(engine, night.teams[0], int(entries["id"].iloc[0]))
+    entries = corrections.team_entries(engine, night.teams[0])
+    record = corrections.team_record(engine, night.teams[0], int(entries["id"].iloc[0]))
     assert record["comment"] == f"a donné son {PHONE_MASK} et {EMAIL_MASK}"
     with engine.connect() as connection:
         stored = "\n".join(str(row) for row in connection.execute(
@@ -391,11 +391,11 @@ def _page(name: str):
 
 
 def test_the_team_leader_table_never_holds_a_live_formula(night_db):
-    from observatoire import countnight
+    from observatoire.countnight import entry
 
     engine, made = night_db
     for payload in PAYLOADS:
-        countnight.submit(engine, interview(made.teams[0], comment=payload))
+        entry.submit(engine, interview(made.teams[0], comment=payload))
     at = _page("terrain.py")
     at.query_params["equipe"] = made.teams[0]
     at.run()
@@ -412,7 +412,7 @@ def test_the_team_leader_table_never_holds_a_live_formula(night_db):
 def test_the_campaign_page_team_csv_never_holds_a_live_formula(night_db, monkeypatch):
     import streamlit
 
-    from observatoire import team_sheets
+    from observatoire.countnight import team_sheets
 
     downloads: dict[str, object] = {}
     monkeypatch.setattr(streamlit, "download_button",

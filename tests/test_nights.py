@@ -75,8 +75,9 @@ def test_the_check_finds_a_suppressed_cell_from_the_total_and_across_tables():
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    from observatoire import countnight
-    from observatoire.pipeline import SAMPLE_KEY_FILE, build_sample_database, open_database
+    from observatoire.countnight import lifecycle
+    from observatoire.pipeline import open_database
+    from observatoire.sample_database import SAMPLE_KEY_FILE, build_sample_database
     from observatoire.survey import list_questionnaires
 
     data_dir = tmp_path_factory.mktemp("nuits")
@@ -86,11 +87,11 @@ def sample(tmp_path_factory):
     build_sample_database(settings, "dijon-metropole", seed=11, history=False,
                           partner_feeds=False)  # fmt: skip
     engine = open_database(settings)
-    new_id = countnight.create_campaign(
+    new_id = lifecycle.create_campaign(
         engine, "dijon-metropole", NEW_NIGHT, dt.date(2027, 1, 28),
         questionnaire_version=list_questionnaires()[0], sector_size_m=4000.0, actor="test",
     )  # fmt: skip
-    countnight.open_campaign(engine, new_id, "test")
+    lifecycle.open_campaign(engine, new_id, "test")
     yield settings, engine, new_id
     engine.dispose()
 
@@ -208,14 +209,14 @@ def test_steps_out_of_order_are_refused_in_french(sample, capsys):
     assert _cli(settings, "nuit", "close", str(new_id)) == 2
     assert "déjà close" in capsys.readouterr().err
     # An open night can be neither validated nor published.
-    from observatoire import countnight
+    from observatoire.countnight import lifecycle
     from observatoire.survey import list_questionnaires
 
-    other = countnight.create_campaign(
+    other = lifecycle.create_campaign(
         engine, "dijon-metropole", "Nuit ouverte", dt.date(2026, 12, 1),
         questionnaire_version=list_questionnaires()[0], sector_size_m=6000.0, actor="test",
     )  # fmt: skip
-    countnight.open_campaign(engine, other, "test")
+    lifecycle.open_campaign(engine, other, "test")
     assert _cli(settings, "nuit", "validate", str(other), "--signer-les-anomalies",
                 "--commentaire", "test") == 2
     assert f"`observatoire nuit close {other}`" in capsys.readouterr().err
@@ -329,7 +330,8 @@ def test_the_estimate_reads_the_same_on_the_terminal_a_tile_the_publication_and_
 
     from observatoire.indicators.wording import estimate_label, estimate_text
     from observatoire.nights import list_nights
-    from observatoire.pipeline import SAMPLE_KEY_FILE, build_sample_database, open_database
+    from observatoire.pipeline import open_database
+    from observatoire.sample_database import SAMPLE_KEY_FILE, build_sample_database
     from observatoire.store import linkage_repository
 
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(tmp_path)})
@@ -391,8 +393,8 @@ def test_the_estimate_reads_the_same_on_the_terminal_a_tile_the_publication_and_
 def test_a_night_published_with_cell_key_perturbation(sample):
     pytest.importorskip("cell_key_perturbation")
     from observatoire.nights import list_nights, publish_night, published_publication
-    from observatoire.pipeline import sample_secret_key
     from observatoire.publish import DisclosureRules
+    from observatoire.sample_database import sample_secret_key
 
     settings, engine, new_id = sample
     nights = list_nights(engine)
@@ -522,17 +524,17 @@ def test_validation_runs_the_quality_checks_and_needs_a_signed_comment(sample, c
                                                                         monkeypatch):
     from sqlalchemy import select
 
-    from observatoire import countnight
+    from observatoire.countnight import lifecycle
     from observatoire.nights import close_night
     from observatoire.store.tables import AuditLogRow
     from observatoire.survey import list_questionnaires
 
     settings, engine, _ = sample
-    night = countnight.create_campaign(
+    night = lifecycle.create_campaign(
         engine, "dijon-metropole", "Nuit à valider", dt.date(2026, 11, 15),
         questionnaire_version=list_questionnaires()[0], sector_size_m=6000.0, actor="test",
     )  # fmt: skip
-    countnight.open_campaign(engine, night, "test")
+    lifecycle.open_campaign(engine, night, "test")
     close_night(engine, night, "coordinatrice")
     # Nothing entered, no partner tally, no sector report: refused, every problem listed.
     assert _cli(settings, "nuit", "validate", str(night)) == 2
@@ -628,7 +630,7 @@ def test_the_yearly_report_lists_a_night_only_once_published(sample):
     changes it). The estimate of everybody reads "non publiée" until a night holds it."""
     from sqlalchemy import delete, func, select
 
-    from observatoire import countnight
+    from observatoire.countnight import replay
     from observatoire.evaluation.report import NOT_ENTERED, NOT_PUBLISHED
     from observatoire.geo.sectors import generate_grid_sectors
     from observatoire.indicators.wording import HIDDEN_LABEL
@@ -638,7 +640,7 @@ def test_the_yearly_report_lists_a_night_only_once_published(sample):
         published_publication,
         validate_night,
     )
-    from observatoire.pipeline import SAMPLE_SECTOR_SIZE_M
+    from observatoire.sample_database import SAMPLE_SECTOR_SIZE_M
     from observatoire.store import repository
     from observatoire.store.tables import ObservationRow
     from observatoire.synthetic import generate_sample
@@ -649,7 +651,7 @@ def test_the_yearly_report_lists_a_night_only_once_published(sample):
     sectors = generate_grid_sectors(communes, SAMPLE_SECTOR_SIZE_M)
     night = generate_sample(communes, sectors, seed=25, n_people=300,
                             night_date=dt.date(2025, 1, 30), campaign_name=REPORT_NIGHT)
-    night_id, _ = countnight.replay_sample(engine, "dijon-metropole", night, sectors,
+    night_id, _ = replay.replay_sample(engine, "dijon-metropole", night, sectors,
                                            name=REPORT_NIGHT, lock=True)  # fmt: skip
     row = "Nuit de la Solidarité du 30/01/2025 : personnes décomptées (a minima)"
     # Closed, then validated: not in the report (neither the overview nor action 15).

@@ -62,7 +62,7 @@ def test_bad_requests_are_refused_with_a_message(args, message, tmp_path, monkey
 def test_an_interrupted_sample_build_is_replaced(tmp_path):
     from sqlalchemy import func, select, update
 
-    from observatoire.pipeline import SAMPLE_CAMPAIGN_NAME, build_sample_database
+    from observatoire.sample_database import SAMPLE_CAMPAIGN_NAME, build_sample_database
     from observatoire.store.tables import CampaignRow, ObservationRow
 
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(tmp_path)})
@@ -90,7 +90,7 @@ def test_the_sample_build_imports_the_partner_files_pseudonymised_and_links_them
     import pandas as pd
     from sqlalchemy import func, select, text
 
-    from observatoire.pipeline import SAMPLE_KEY_FILE, build_sample_database
+    from observatoire.sample_database import SAMPLE_KEY_FILE, build_sample_database
     from observatoire.store.tables import PersonRow, SourceRecordRow
 
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(tmp_path)})
@@ -197,7 +197,11 @@ def test_the_sample_a_minima_counts_the_partner_places_of_each_night(tmp_path):
 
     from sqlalchemy import func, select
 
-    from observatoire.pipeline import SAMPLE_NIGHT, add_sample_history, build_sample_database
+    from observatoire.sample_database import (
+        SAMPLE_NIGHT,
+        add_sample_history,
+        build_sample_database,
+    )
     from observatoire.store.feeds_tables import PlaceTallyRow
 
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(tmp_path)})

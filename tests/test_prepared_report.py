@@ -21,7 +21,8 @@ from observatoire.evaluation import prepared
 from observatoire.evaluation.service import annual_report
 from observatoire.evaluation.stored import enter_figure
 from observatoire.model import CampaignStatus, ObservatoireError
-from observatoire.pipeline import build_sample_database, open_database
+from observatoire.pipeline import open_database
+from observatoire.sample_database import build_sample_database
 from observatoire.store import access_repository, repository, survey_repository
 
 REPO = Path(__file__).resolve().parent.parent

@@ -103,7 +103,8 @@ def test_shares_of_small_groups_are_not_published(numerator, denominator, publis
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     from observatoire.config import load_settings
-    from observatoire.pipeline import add_sample_history, build_sample_database, open_database
+    from observatoire.pipeline import open_database
+    from observatoire.sample_database import add_sample_history, build_sample_database
 
     data_dir = tmp_path_factory.mktemp("publication")
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)})

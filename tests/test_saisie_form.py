@@ -12,7 +12,7 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 from test_survey_factories import interview
 
-from observatoire import countnight, team_sheets
+from observatoire.countnight import corrections, entry, team_sheets
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -117,7 +117,7 @@ def test_initials_typed_in_lower_case_are_shown_and_stored_upper_case(night_db):
     initials.input("md").run()
     assert next(t for t in at.text_input if t.label.startswith("Initiales")).value == "MD"
     _button(at, "Enregistrer la fiche").click().run()
-    stored = countnight.team_record(engine, night.teams[0],
+    stored = corrections.team_record(engine, night.teams[0],
                                     _scalar(engine, "SELECT id FROM observation"))
     assert stored["initials"] == "MD"
 
@@ -143,16 +143,16 @@ def test_consistency_warnings_show_before_saving(night_db):
 def test_nobody_met_is_asked_for_confirmation_then_stored_as_a_zero(night_db):
     engine, night = night_db
     at = _entry(night.teams[0])
-    _button(at, countnight.NOBODY_MET).click().run()
+    _button(at, entry.NOBODY_MET).click().run()
     assert _scalar(engine, "SELECT count(*) FROM sector_report") == 0  # not yet: confirm
-    assert any(countnight.NOBODY_MET in m.value and "sans rencontrer personne" in m.value
+    assert any(entry.NOBODY_MET in m.value and "sans rencontrer personne" in m.value
                for m in at.markdown)
     _button(at, "Annuler").click().run()
     assert _scalar(engine, "SELECT count(*) FROM sector_report") == 0
-    _button(at, countnight.NOBODY_MET).click().run()
+    _button(at, entry.NOBODY_MET).click().run()
     _button(at, "Oui, je confirme").click().run()
     assert _scalar(engine, "SELECT people_met FROM sector_report") == 0
-    shown = _texts(_after(at, countnight.NOBODY_MET))
+    shown = _texts(_after(at, entry.NOBODY_MET))
     assert shown and "personne rencontrée : aucune" in shown[0], shown
     assert "personne(s)" not in shown[0]
 
@@ -160,9 +160,9 @@ def test_nobody_met_is_asked_for_confirmation_then_stored_as_a_zero(night_db):
 def test_the_end_of_round_with_people_met_says_how_many(night_db):
     engine, night = night_db
     team = night.teams[0]
-    countnight.submit(engine, interview(team))
+    entry.submit(engine, interview(team))
     at = _entry(team)
-    assert not any(b.label == countnight.NOBODY_MET for b in at.button)
+    assert not any(b.label == entry.NOBODY_MET for b in at.button)
     _button(at, "Secteur parcouru : fin de tournée").click().run()
     assert any("(1 personne comptée)" in m.value for m in at.markdown)
     _button(at, "Oui, je confirme").click().run()
@@ -172,7 +172,7 @@ def test_the_end_of_round_with_people_met_says_how_many(night_db):
 def test_the_printed_sheet_uses_the_tablet_words(night_db):
     engine, night = night_db
     sheets = team_sheets.team_sheets_html(engine, night.campaign_id)
-    assert countnight.NOBODY_MET in sheets
+    assert entry.NOBODY_MET in sheets
     assert "(« personne rencontrée »)" not in sheets
 
 
@@ -193,11 +193,11 @@ def test_changing_team_forgets_it_in_the_sidebar_and_the_address(night_db):
 def test_the_leader_page_speaks_french_and_does_not_ask_the_code_again(night_db):
     engine, night = night_db
     team = night.teams[0]
-    asleep = countnight.submit(engine, interview(team, situation="asleep", age_band=None,
+    asleep = entry.submit(engine, interview(team, situation="asleep", age_band=None,
                                                  sleeping_place=None, household=None,
                                                  children_count=None, homeless_duration=None,
                                                  calls_115=None, with_animals=None))
-    countnight.correct_observation(engine, asleep.observation_id, {"sex": "F"},
+    corrections.correct_observation(engine, asleep.observation_id, {"sex": "F"},
                                    actor=f"chef:{team}", reason="erreur", team_code=team)
     at = AppTest.from_file(str(REPO / "dashboards/terrain.py"), default_timeout=60)
     at.session_state["team_code"] = team  # joined on the entry page

@@ -32,7 +32,7 @@ from observatoire.access import (
     password_problem,
     session_entry,
 )
-from observatoire.countnight import UnknownTeamError
+from observatoire.countnight.entry import UnknownTeamError
 from observatoire.model import Role
 from observatoire.store import access_repository as access
 from observatoire.store.access_tables import SignInThrottleRow
@@ -312,12 +312,12 @@ def test_a_team_code_in_the_address_is_checked_before_anyone_is_shown_connected(
                                                                                claim):
     """``/connexion?equipe=ANYTHING`` said "Connecté : Équipe ANYTHING": the code of the
     address is now checked like a typed one (known, campaign not locked, lockout)."""
-    from observatoire import countnight
+    from observatoire.countnight import lifecycle
 
     engine, night = app_db
     code = "ZZZZZZ" if claim == "unknown" else night.teams[0]
     if claim == "closed":
-        countnight.lock_campaign(engine, night.campaign_id, "t")
+        lifecycle.lock_campaign(engine, night.campaign_id, "t")
     for script in ("dashboards/connexion.py", "streamlit_app.py"):
         app = AppTest.from_file(str(REPO / script), default_timeout=60)
         app.query_params["equipe"] = code

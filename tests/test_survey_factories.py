@@ -11,7 +11,7 @@ from shapely.geometry import box
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from observatoire import countnight, team_sheets
+from observatoire.countnight import lifecycle, team_sheets
 from observatoire.model import Commune, Territory, TerritoryKind
 from observatoire.store import repository
 from observatoire.store.db import upgrade_database
@@ -47,14 +47,14 @@ def make_night(engine: Engine, *, status: str = "open", training: bool = False) 
     upgrade_database(engine)
     with Session(engine) as session, session.begin():
         repository.save_territory(session, small_territory())
-    campaign_id = countnight.create_campaign(
+    campaign_id = lifecycle.create_campaign(
         engine, "test-territoire", "NDLS test", NIGHT, questionnaire_version="ndls-2026",
         sector_size_m=1000, actor="test",
     )
     if status == "open":
-        countnight.open_campaign(engine, campaign_id, "test")
+        lifecycle.open_campaign(engine, campaign_id, "test")
     if training:
-        countnight.set_training(engine, campaign_id, True, "test")
+        lifecycle.set_training(engine, campaign_id, True, "test")
     sheet = team_sheets.team_sheets_table(engine, campaign_id)
     return Night(
         campaign_id=campaign_id,

@@ -6,8 +6,8 @@ read over its distinct cells only (`pandas.factorize`) with the same readers as 
 path (`RowParser.fields`), and the results are spread back to the rows with integer codes.
 The pseudonyms, likewise, come from the same `Pseudonymiser` methods, called once per
 distinct value (or combination of values), and the records are the importer's one shape
-(`records.RecordRow`). Irregular rows (wrong width, spreadsheet formula) still go through
-`parse`, so that their messages stay the same.
+(`records.RecordRow`). Irregular rows (wrong width, spreadsheet formula) are blocked with the
+messages of `RowParser.width_issue` and `RowParser.formula_issues`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
 from typing import Any
@@ -24,6 +24,12 @@ import numpy as np
 import pandas as pd
 
 from observatoire.feeds.cells import Problem, Read, read_as_is
+from observatoire.feeds.headers import (
+    BIRTH_YEAR_COLUMN,
+    PSEUDO_MARKER,
+    PSEUDO_PREFIX,
+    ROW_KEY_COLUMN,
+)
 from observatoire.feeds.records import (
     ROW_KEY_SEPARATOR,
     RecordBuilder,
@@ -88,9 +94,30 @@ class ParsedChunk:
     cells: list[list[str]]
     issues: dict[int, list[Issue]]
     blocked: np.ndarray
-    regular: np.ndarray  # positions read per column (the others went through `parse`)
+    regular: np.ndarray  # positions read per column (the others are blocked)
     codes: dict[str, np.ndarray]
     values: dict[str, list[Any]]
+    pseudo_columns: dict[str, int] = field(default_factory=dict)
+    """``ps_*`` column of a file pseudonymised at the partner's -> index (`row_values`)."""
+
+    def row_values(self, position: int) -> dict[str, Any]:
+        """The values read from the row at ``position`` in the chunk, by field, in the order
+        of the fields, then its ``ps_*`` cells (a file pseudonymised at the partner's): what
+        `RecordBuilder.person` and `RecordBuilder.tally` take. Nothing for a row of the
+        wrong width or with a formula, which is not read."""
+        index = int(np.searchsorted(self.regular, position))
+        if index == len(self.regular) or self.regular[index] != position:
+            return {}
+        values = {}
+        for name, codes in self.codes.items():
+            value = self.values[name][codes[index]]
+            if value is not None:
+                values[name] = value
+        cells = self.cells[position]
+        for key, column in self.pseudo_columns.items():
+            if column < len(cells) and cells[column]:
+                values[f"{PSEUDO_PREFIX}{key}"] = cells[column].strip()
+        return values
 
 
 # Looks for a cell starting like a formula among a column's distinct cells, each after a
@@ -116,7 +143,7 @@ def parse_chunk(parser: RowParser, rows: list[tuple[int, list[str]]]) -> ParsedC
             if count == width:
                 regular_cells.append(row)
                 regular.append(position)
-            else:  # refused by `parse`, empty extra cells included
+            else:  # refused (`width_issue`), empty extra cells included
                 odd.append(position)
     # The regular rows as one table of cells, each column split into its distinct cells and
     # the codes of the rows.
@@ -140,12 +167,15 @@ def parse_chunk(parser: RowParser, rows: list[tuple[int, list[str]]]) -> ParsedC
         cells_table = cells_table[keep]
         columns = [(codes[keep], uniques) for codes, uniques in columns]
     blocked = np.zeros(len(rows), dtype=bool)
-    for position in sorted(odd):
-        parsed = parser.parse(numbers[position], cells[position])
-        issues[position] = parsed.issues
-        blocked[position] = parsed.blocked
+    for position in sorted(odd):  # blocked: the wrong width first, else the formulas
+        number, row = numbers[position], cells[position]
+        wrong_width = parser.width_issue(number, row)
+        issues[position] = ([wrong_width] if wrong_width is not None else
+                            parser.formula_issues(number, row))
+        blocked[position] = True
     regular_array = np.asarray(regular, dtype=np.int64)
-    chunk = ParsedChunk(numbers, cells, issues, blocked, regular_array, {}, {})
+    chunk = ParsedChunk(numbers, cells, issues, blocked, regular_array, {}, {},
+                        parser.pseudo_columns if parser.pseudonymised else {})
     if len(regular):
         _read_columns(parser, chunk, cells_table, columns)
     return chunk
@@ -417,7 +447,50 @@ def person_columns(
     columns = [[builder.source] * rows.size, _row_keys(builder, rows).tolist(),
                rows.mapped("commune", str, None).tolist(), rows.mapped("sex", str, None).tolist(),
                years_or_none, contact_iso.tolist(), pseudonyms, attributes.tolist(), *plan]
-    return regular[selected].tolist(), columns
+    positions = regular[selected].tolist()
+    if chunk.pseudo_columns:
+        _take_partner_pseudonyms(builder, chunk, positions, columns)
+    return positions, columns
+
+
+def _take_partner_pseudonyms(
+    builder: RecordBuilder, chunk: ParsedChunk, positions: list[int], columns: list[list[Any]]
+) -> None:
+    """Rows of a file pseudonymised at the partner's: their ``ps_*`` cells give their row key
+    (``cle_ligne``), birth year (``annee_naissance``) and, on a row marked ``ps_v``, their
+    pseudonyms, in place of what the (absent) identifiers would give. A row at a time: such
+    files are small and rare."""
+    keys, years, pseudonyms = columns[1], columns[4], columns[6]
+    kept = builder.kept_pseudonyms
+    for row, position in enumerate(positions):
+        cells = chunk.cells[position]
+        found = {key: cells[column].strip() for key, column in chunk.pseudo_columns.items()
+                 if column < len(cells) and cells[column]}
+        row_key = found.get(ROW_KEY_COLUMN)
+        if row_key is not None:
+            keys[row] = builder.partner_row_key(row_key)
+        year = found.get(BIRTH_YEAR_COLUMN)
+        if year:
+            years[row] = int(year)
+        if PSEUDO_MARKER[len(PSEUDO_PREFIX):] in found:
+            pseudonyms[row] = encode_json({k: v for k, v in found.items() if k in kept})
+
+
+def refuse_other_keys(chunk: ParsedChunk, file_name: str, key_id: str) -> None:
+    """Block the rows of a file pseudonymised at the partner's whose ``ps_cle`` is not the
+    territory's key (``key_id``): their pseudonyms could not be linked."""
+    column = chunk.pseudo_columns.get("cle")
+    if column is None:
+        return
+    for position in chunk.regular.tolist():
+        cell = chunk.cells[position][column]
+        if cell and cell.strip() != key_id:
+            chunk.issues.setdefault(position, []).append(Issue(
+                ERROR, file_name, chunk.numbers[position], "ps_cle", "",
+                "Ligne pseudonymisée avec une autre clé que celle du territoire.",
+                "Demandez au partenaire d'utiliser la clé du territoire.",
+            ))
+            chunk.blocked[position] = True
 
 
 def _attributes(
@@ -598,6 +671,8 @@ def prepare_chunks(
     rows = iter(rows)
     while batch := list(islice(rows, chunk_rows)):
         chunk = parse_chunk(parser, batch)
+        if parser.pseudonymised:
+            refuse_other_keys(chunk, parser.file_name, builder.pseudonymiser.key_id)
         _, columns = person_columns(builder, chunk, import_id)
         blocked = {p: chunk.cells[p] for p in np.flatnonzero(chunk.blocked).tolist()}
         yield PreparedChunk(chunk.numbers, chunk.issues, blocked, columns)

@@ -20,6 +20,7 @@ import getpass
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from observatoire.feeds import reader_process
-from observatoire.feeds.chunks import PreparedChunk, prepare_chunks
+from observatoire.feeds.chunks import PreparedChunk, parse_chunk, person_rows, prepare_chunks
 from observatoire.feeds.formats import FeedFormat
 from observatoire.feeds.headers import PSEUDO_PREFIX, ROW_KEY_COLUMN
 from observatoire.feeds.reader_process import chunks_read_in_worker
@@ -39,7 +40,6 @@ from observatoire.feeds.records import (
     content_fingerprint,
     partner_name,
     record_of_row,
-    record_row,
 )
 from observatoire.feeds.report import ERROR, WARNING, ImportReport, Issue
 from observatoire.feeds.validate import ParsedRow, RowParser
@@ -225,13 +225,13 @@ def _load_rows(
     seen: dict[str, int] = {}
     pending: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []
-    check_key = persons and parser.pseudonymised
     file_name = parser.file_name
     next_analyze = [2 * BATCH_ROWS]  # rows stored when the planner's statistics go stale
 
-    # Partner files of people go column by column (`parse_chunk`, `person_rows`); tallies and
-    # files pseudonymised by the partner, small and rare, row by row.
-    prepared = persons and not parser.pseudonymised
+    # Every file is read chunk by chunk, column by column (`parse_chunk`). The records of
+    # partner files of people (pseudonymised at the partner's or not) are built column by
+    # column too (`prepare_chunks`); those of tallies, small and rare, row by row
+    # (`ParsedChunk.row_values`, `RecordBuilder.tally`).
     # A source with nothing stored yet: every row not seen earlier in the file is new, and
     # the look-ups of stored keys are skipped (a row stored meanwhile by a concurrent import
     # is still skipped by the insert, and counted as already present).
@@ -307,7 +307,7 @@ def _load_rows(
         quarantine.clear()
 
     try:
-        if prepared:
+        if persons:
             if table.size >= WORKER_MIN_BYTES and reader_process.AVAILABLE:
                 chunks = chunks_read_in_worker(table, parser, key, import_id, CHUNK_ROWS,
                                                builder.partner)
@@ -318,8 +318,8 @@ def _load_rows(
                 _store_chunks(prepared_chunks, parser, report, import_id, pending, quarantine,
                               seen, flush)
         else:
-            _read_rows(table, parser, builder, report, import_id, pending, quarantine, seen,
-                       flush, check_key, persons)
+            _read_tallies(table, parser, builder, report, import_id, pending, quarantine,
+                          seen, flush)
         flush()
         flush()
     finally:
@@ -352,7 +352,8 @@ def _store_chunks(
     seen: dict[str, int],
     flush: Callable[[], None],
 ) -> None:
-    """As `_read_rows`, a chunk of rows at a time: the same issues, in the same order."""
+    """Count the rows of ``chunks`` (a file of people), report their issues, quarantine the
+    blocked ones and queue the records of the others (the first of duplicates only)."""
     file_name = parser.file_name
     for chunk in chunks:
         report.rows_read += len(chunk.numbers)
@@ -399,7 +400,7 @@ def _duplicate(report: ImportReport, file_name: str, number: int, first: int) ->
                      "Rien à faire, sauf si les deux lignes devaient différer."))
 
 
-def _read_rows(
+def _read_tallies(
     table: RawTable,
     parser: RowParser,
     builder: RecordBuilder,
@@ -409,48 +410,41 @@ def _read_rows(
     quarantine: list[dict[str, Any]],
     seen: dict[str, int],
     flush: Callable[[], None],
-    check_key: bool,
-    persons: bool,
 ) -> None:
-    key_id = builder.pseudonymiser.key_id
+    """As `_store_chunks`, for a file of place tallies (`RecordBuilder.tally`)."""
     file_name = parser.file_name
-    for number, cells in table.rows():
+    for number, cells, row_issues, blocked, values in _read_chunks(table, parser):
         report.rows_read += 1
-        row = parser.parse(number, cells)
-        if check_key and row.values.get(f"{PSEUDO_PREFIX}cle") not in (None, key_id):
-            row.issues.append(Issue(
-                ERROR, file_name, number, "ps_cle", "",
-                "Ligne pseudonymisée avec une autre clé que celle du territoire.",
-                "Demandez au partenaire d'utiliser la clé du territoire.",
-            ))
-        if row.issues:
-            report.extend(row.issues)
-            if row.blocked:
+        if row_issues:
+            report.extend(row_issues)
+            if blocked:
                 report.rows_quarantined += 1
+                row = ParsedRow(number, values, row_issues, cells)
                 quarantine.append(_quarantine_row(import_id, row, parser))
                 if len(quarantine) >= BATCH_ROWS:
                     flush()
                 continue
-        record: RecordRow | dict[str, Any]
-        if persons:
-            person = builder.person(row.values)
-            person["attributes"]["import_id"] = import_id
-            record = record_row(person)
-            key = record.source_row_key
-        else:
-            record = builder.tally(row.values)
-            key = record["row_key"]
-        first = seen.setdefault(key, number)
+        record = builder.tally(values)
+        first = seen.setdefault(record["row_key"], number)
         if first != number:
-            report.rows_duplicate += 1
-            report.add(Issue(WARNING, file_name, number, None, "",
-                             f"Ligne en double (même contenu ou même identifiant que la ligne "
-                             f"{first}) : ignorée.",
-                             "Rien à faire, sauf si les deux lignes devaient différer."))
+            _duplicate(report, file_name, number, first)
             continue
         pending.append(record)
         if len(pending) >= BATCH_ROWS:
             flush()
+
+
+def _read_chunks(
+    table: RawTable, parser: RowParser
+) -> Iterator[tuple[int, list[str], list[Issue], bool, dict[str, Any]]]:
+    """``(number, cells, issues, blocked, values)`` of each row of ``table``, read
+    `CHUNK_ROWS` at a time (`parse_chunk`, `ParsedChunk.row_values`)."""
+    rows = table.rows()
+    while batch := list(islice(rows, CHUNK_ROWS)):
+        chunk = parse_chunk(parser, batch)
+        for position, (number, cells) in enumerate(batch):
+            yield (number, cells, list(chunk.issues.get(position, ())),
+                   bool(chunk.blocked[position]), chunk.row_values(position))
 
 
 NoteKept = Callable[[str, list[str]], None]
@@ -642,21 +636,26 @@ def pseudonymise_file(
             columns = builder.pseudonymised_columns()
             row_key_at = columns.index(ROW_KEY_COLUMN)
             writer.writerow(map(escape_text, columns))
-            for number, cells in table.rows():
-                report.rows_read += 1
-                row = parser.parse(number, cells)
-                report.extend(row.issues)
-                if row.blocked:
-                    report.rows_quarantined += 1
-                    continue
-                line = builder.pseudonymised_row(row.values)
-                row_key = line[row_key_at]
-                if row_key in seen:
-                    report.rows_duplicate += 1
-                    continue
-                seen.add(row_key)
-                writer.writerow(map(escape_text, line))
-                report.rows_imported += 1
+            rows = table.rows()
+            while batch := list(islice(rows, CHUNK_ROWS)):
+                chunk = parse_chunk(parser, batch)
+                positions, records = person_rows(builder, chunk, 0)
+                record_at = dict(zip(positions, records, strict=True))
+                for position in range(len(batch)):
+                    report.rows_read += 1
+                    report.extend(chunk.issues.get(position, ()))
+                    record = record_at.get(position)
+                    if record is None:  # blocked
+                        report.rows_quarantined += 1
+                        continue
+                    line = builder.pseudonymised_row(record, chunk.row_values(position))
+                    row_key = line[row_key_at]
+                    if row_key in seen:
+                        report.rows_duplicate += 1
+                        continue
+                    seen.add(row_key)
+                    writer.writerow(map(escape_text, line))
+                    report.rows_imported += 1
     except FeedReadError as exc:
         temporary.unlink(missing_ok=True)
         report.add(Issue(ERROR, path.name, None, None, "", str(exc),

@@ -1,10 +1,10 @@
 """What a record is: the values of a valid partner row -> what is stored.
 
-`RecordBuilder` turns the values of a valid row (`validate.RowParser.parse`) into a
+`RecordBuilder` turns the values of a valid row (`chunks.ParsedChunk.row_values`) into a
 ``source_record`` (direct identifiers replaced by their pseudonyms, `observatoire.
 pseudonymise`) or a place tally. `RecordRow` is a record as the store inserts it (JSON as
-text), the one shape both the row path (`record_row`) and the column path
-(`chunks.person_columns`) hand to the importer. Pure: no database, no file.
+text), the one shape the column path (`chunks.person_columns`) hands to the importer.
+Pure: no database, no file.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from observatoire.feeds.headers import (
 )
 from observatoire.model import DEFAULT_PARTNER, ObservatoireError
 from observatoire.normalise import CleanName, FrenchDate, fold
-from observatoire.plan_attributes import PLAN_ATTRIBUTES, plan_attributes
+from observatoire.plan_attributes import PLAN_ATTRIBUTES
 from observatoire.pseudonymise import ENCODING_VERSION, PSEUDONYM_FIELDS, Pseudonymiser
 
 _PSEUDO_ROW_KEY = PSEUDO_PREFIX + ROW_KEY_COLUMN
@@ -47,16 +47,6 @@ class RecordRow(NamedTuple):
     plan_date: str | None
     plan_label: str | None
     plan_status: str | None
-
-
-def record_row(record: dict[str, Any]) -> RecordRow:
-    """The `RecordRow` of a record as `RecordBuilder.person` gives it."""
-    last_contact = record["last_contact"]
-    return RecordRow(
-        record["source"], record["source_row_key"], record["commune_code"], record["sex"],
-        record["birth_year"], last_contact.isoformat() if last_contact else None,
-        encode_json(record["pseudonyms"]), encode_json(record["attributes"]),
-        *plan_attributes(record["source"], record["attributes"]))
 
 
 def record_of_row(row: RecordRow) -> dict[str, Any]:
@@ -165,7 +155,8 @@ class RecordBuilder:
         self._row_purpose = f"ligne:{self.source}"
         self._row_key_hash = self.row_key_hasher()
         self.date_attributes = {n for n in self.attribute_fields if fields[n].type == "date"}
-        self._kept_pseudonyms = set(PSEUDONYM_FIELDS) | set(self.custom_identifiers)
+        # The ps_* cells of a file pseudonymised at the partner's that are pseudonyms.
+        self.kept_pseudonyms = set(PSEUDONYM_FIELDS) | set(self.custom_identifiers)
         # The attributes of `observatoire.plan_attributes` this format may hold.
         self.plan_keys = [
             [k for k in keys if k in self.attribute_fields]
@@ -189,10 +180,15 @@ class RecordBuilder:
             return unscoped
         return lambda content: scope(unscoped(content))
 
+    def partner_row_key(self, pseudonymised: str) -> str:
+        """The row key of a row pseudonymised at the partner's (its ``cle_ligne``), scoped by
+        the partner."""
+        return pseudonymised if self._scope is None else self._scope(pseudonymised)
+
     def row_key(self, values: dict[str, Any]) -> str:
         pseudonymised = values.get(_PSEUDO_ROW_KEY)
         if pseudonymised is not None:
-            return pseudonymised if self._scope is None else self._scope(pseudonymised)
+            return self.partner_row_key(pseudonymised)
         if self.format.kind == "decomptes":
             parts = [canonical(values.get(f, "")) for f in
                      ("night_date", "place_kind", "place_name", "commune", "partner")]
@@ -226,7 +222,7 @@ class RecordBuilder:
         if pseudo_year:
             birth_year = int(pseudo_year)
         if f"{PSEUDO_PREFIX}v" in values:
-            kept = self._kept_pseudonyms
+            kept = self.kept_pseudonyms
             pseudonyms = {
                 k[len(PSEUDO_PREFIX):]: v for k, v in values.items()
                 if k.startswith(PSEUDO_PREFIX) and k[len(PSEUDO_PREFIX):] in kept
@@ -277,12 +273,13 @@ class RecordBuilder:
                 *(f"{PSEUDO_PREFIX}{f}" for f in PSEUDONYM_FIELDS[2:]),
                 *(f"{PSEUDO_PREFIX}{f}" for f in self.custom_identifiers)]
 
-    def pseudonymised_row(self, values: dict[str, Any]) -> list[str]:
-        record = self.person(values)
-        pseudonyms = record["pseudonyms"]
+    def pseudonymised_row(self, record: RecordRow, values: dict[str, Any]) -> list[str]:
+        """The line of `pseudonymised_columns` of a valid row: its record (`RecordRow`, for
+        the row key, birth year and pseudonyms) and its values (for the plain fields)."""
+        pseudonyms = json.loads(record.pseudonyms)
         plain = [n for n in self.format.fields if not self.format.is_identifier(n)]
-        cells = [ENCODING_VERSION, self.pseudonymiser.key_id, record["source_row_key"],
-                 "" if record["birth_year"] is None else str(record["birth_year"])]
+        cells = [ENCODING_VERSION, self.pseudonymiser.key_id, record.source_row_key,
+                 "" if record.birth_year is None else str(record.birth_year)]
         cells += ["" if n not in values else canonical(values[n]) for n in plain]
         cells += [pseudonyms.get(f, "") for f in PSEUDONYM_FIELDS[2:]]
         cells += [pseudonyms.get(f, "") for f in self.custom_identifiers]

@@ -1,11 +1,11 @@
 """Row-level validation: the cells of a partner's row -> canonical values and issues.
 
-`RowParser` maps a file's columns (`headers.map_columns`), then checks every cell of a row
-against its format (types, value mappings, required fields, spreadsheet formulas) with the
-readers of `cells` and returns the values with the row's issues. `records.RecordBuilder`
-turns the values of a valid row into what is stored; `chunks.parse_chunk` reads many rows
-at once, column by column, with the same readers (`RowParser.fields`). Pure: no database,
-no file.
+`RowParser` maps a file's columns (`headers.map_columns`) and decides how each field is read
+(`RowParser.fields`, the readers of `cells`); it checks a row's width (`width_issue`) and
+its spreadsheet formulas (`formula_issues`). `chunks.parse_chunk`, the importer's one way
+of reading a file, reads many rows at once, column by column, with them; `RowParser.parse`
+reads one row the same way. `records.RecordBuilder` turns the values of a valid row into
+what is stored. Pure: no database, no file.
 
 A file written by ``observatoire pseudonymise`` has canonical column names, no identifier
 column and the pseudonyms in ``ps_*`` columns; the same classes read it (``pseudonymised``).
@@ -167,27 +167,49 @@ class RowParser:
 
     # --- rows --------------------------------------------------------------------------------
 
+    def width_issue(self, number: int, cells: list[str]) -> Issue | None:
+        """The blocking error of a row with more or fewer cells than the header, if so.
+
+        Extra cells are refused even when empty: a separator in an unquoted value shifts
+        every later cell by one, and the last cell, often empty, is the extra one (the row
+        would be read with every column shifted)."""
+        width, count = len(self.headers), len(cells)
+        if count == width:
+            return None
+        hint = ("ligne incomplète (fichier tronqué ?)" if count < width else
+                "séparateur dans une valeur non protégée par des guillemets ?")
+        return Issue(
+            ERROR, self.file_name, number, None, "",
+            f"{count} champs au lieu de {width} : {hint}",
+            "Vérifiez cette ligne dans le fichier d'origine et renvoyez-le complet ; si "
+            "toutes les lignes finissent par un séparateur en trop, ajoutez-le aussi à la "
+            "ligne d'en-tête.",
+        )
+
+    def formula_issues(self, number: int, cells: list[str]) -> list[Issue]:
+        """The blocking errors of a row's spreadsheet formulas (one per cell holding one;
+        none for a row without formula)."""
+        found = []
+        for index, cell in enumerate(cells):
+            if cell and (cell[0] in FORMULA_FIRST or "|" in cell) and is_formula(cell):
+                value = escape_cell(self.shown_cell(index, cell[:40]))
+                found.append(Issue(
+                    ERROR, self.file_name, number, self.headers[index], value,
+                    "Formule de tableur dans une cellule (injection possible) : ligne bloquée.",
+                    "Remplacez la formule par la valeur attendue dans le fichier d'origine.",
+                ))
+        return found
+
     def parse(self, number: int, cells: list[str]) -> ParsedRow:
         row = ParsedRow(number, {}, [], cells)
-        width = len(self.headers)
-        count = len(cells)
-        if count != width:
-            # Extra cells are refused even when empty: a separator in an unquoted value
-            # shifts every later cell by one, and the last cell, often empty, is the extra
-            # one (the row would be read with every column shifted).
-            hint = ("ligne incomplète (fichier tronqué ?)" if count < width else
-                    "séparateur dans une valeur non protégée par des guillemets ?")
-            row.issues.append(Issue(
-                ERROR, self.file_name, number, None, "",
-                f"{count} champs au lieu de {width} : {hint}",
-                "Vérifiez cette ligne dans le fichier d'origine et renvoyez-le complet ; si "
-                "toutes les lignes finissent par un séparateur en trop, ajoutez-le aussi à la "
-                "ligne d'en-tête.",
-            ))
+        wrong_width = self.width_issue(number, cells)
+        if wrong_width is not None:
+            row.issues.append(wrong_width)
             return row
+        count = len(cells)
         for cell in cells:
             if cell and (cell[0] in FORMULA_FIRST or "|" in cell):
-                self._check_formulas(row)
+                row.issues.extend(self.formula_issues(number, cells))
                 if row.issues:
                     return row
                 break
@@ -225,13 +247,3 @@ class RowParser:
         pseudonym or of a column the format does not read."""
         kind, identifier = self._kinds.get(index, (None, False))
         return shown_value(cell, kind, identifier)
-
-    def _check_formulas(self, row: ParsedRow) -> None:
-        for index, cell in enumerate(row.cells):
-            if cell and (cell[0] in FORMULA_FIRST or "|" in cell) and is_formula(cell):
-                value = escape_cell(self.shown_cell(index, cell[:40]))
-                row.issues.append(Issue(
-                    ERROR, self.file_name, row.number, self.headers[index], value,
-                    "Formule de tableur dans une cellule (injection possible) : ligne bloquée.",
-                    "Remplacez la formule par la valeur attendue dans le fichier d'origine.",
-                ))

@@ -138,7 +138,7 @@ def iceberg(engine: Engine, territory_slug: str, *, draws: int = PAGE_DRAWS,
     estimate from): the latest count night's *a minima* count with its extrapolated total
     beside it (an estimate), the distinct people known to the sources, and the multiple-
     systems estimate of everybody, each with its interval and method note."""
-    from observatoire.countnight import coverage_extrapolation
+    from observatoire.countnight.coverage import coverage_extrapolation
     from observatoire.indicators import IndicatorInputs, campaign_table
     from observatoire.store import feed_aggregates
     from observatoire.store.indicators_repository import load_inputs

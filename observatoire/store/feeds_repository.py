@@ -25,10 +25,14 @@ from observatoire.store.tables import CommuneRow, SourceRecordRow, plan_attribut
 # Well under SQLite's bound-parameter limit (32,766) for the IN lists and multi-row inserts.
 _IN_CHUNK = 900
 _SQLITE_CACHE_KIB = 256 * 1024  # page cache of an import, within the 2 GB budget
-_RECORD_COLUMNS = ("source", "source_row_key", "commune_code", "sex", "birth_year",
-                   "last_contact", "pseudonyms", "attributes", "plan_date", "plan_label",
-                   "plan_status")
-_PLAN_COLUMNS = _RECORD_COLUMNS[8:]
+# The columns of a ``source_record`` row in the order `insert_source_rows` takes them
+# (`feeds.records.RecordRow`): the record's key, what the partner's file says, and the plan
+# attributes derived from it (`tables.plan_attributes`).
+_KEY_COLUMNS = ("source", "source_row_key")
+_CONTENT_COLUMNS = ("commune_code", "sex", "birth_year", "last_contact", "pseudonyms",
+                    "attributes")
+_PLAN_COLUMNS = ("plan_date", "plan_label", "plan_status")
+SOURCE_RECORD_COLUMNS = (*_KEY_COLUMNS, *_CONTENT_COLUMNS, *_PLAN_COLUMNS)
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -128,7 +132,7 @@ def existing_record_keys(session: Session, source: str, keys: Sequence[str]) -> 
 def stored_records(session: Session, source: str, keys: Sequence[str]) -> dict[str, dict]:
     """The stored records of ``source`` with these keys, by key: id and content columns."""
     table = SourceRecordRow.__table__
-    columns = [table.c.id, *(table.c[name] for name in _RECORD_COLUMNS)]
+    columns = [table.c.id, *(table.c[name] for name in SOURCE_RECORD_COLUMNS)]
     found: dict[str, dict] = {}
     for start in range(0, len(keys), _IN_CHUNK):
         chunk = keys[start : start + _IN_CHUNK]
@@ -188,8 +192,8 @@ def insert_source_rows(session: Session, rows: list[tuple[Any, ...]]) -> int:
         cursor = driver.cursor()
         try:
             cursor.executemany(
-                f"INSERT INTO source_record ({', '.join(_RECORD_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(_RECORD_COLUMNS))}) "
+                f"INSERT INTO source_record ({', '.join(SOURCE_RECORD_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(SOURCE_RECORD_COLUMNS))}) "
                 "ON CONFLICT (source, source_row_key) DO NOTHING",
                 rows,
             )
@@ -198,7 +202,7 @@ def insert_source_rows(session: Session, rows: list[tuple[Any, ...]]) -> int:
             cursor.close()
     if dialect == "postgresql":
         return _copy_source_rows(driver, rows)
-    records = [dict(zip(_RECORD_COLUMNS, row, strict=True)) for row in rows]
+    records = [dict(zip(SOURCE_RECORD_COLUMNS, row, strict=True)) for row in rows]
     return add_source_records(session, [  # pragma: no cover - SQLite and PostgreSQL only
         r | {"last_contact": dt.date.fromisoformat(r["last_contact"]) if r["last_contact"]
              else None,
@@ -208,7 +212,7 @@ def insert_source_rows(session: Session, rows: list[tuple[Any, ...]]) -> int:
 
 
 def _copy_source_rows(driver, rows: list[tuple[Any, ...]]) -> int:  # noqa: ANN001
-    columns = ", ".join(_RECORD_COLUMNS)
+    columns = ", ".join(SOURCE_RECORD_COLUMNS)
     with driver.cursor() as cursor:
         # Dropped with the import's transaction; ON CONFLICT keeps the skip of rows stored
         # meanwhile by a concurrent import (COPY alone would fail on them).
@@ -246,7 +250,7 @@ def update_source_records(
     table = SourceRecordRow.__table__
     session.execute(
         update(table).where(table.c.id == bindparam("record_id")),
-        [{"record_id": old["id"], **{c: r[c] for c in _RECORD_COLUMNS[2:8]},
+        [{"record_id": old["id"], **{c: r[c] for c in _CONTENT_COLUMNS},
           **dict(zip(_PLAN_COLUMNS, plan_attributes(r["source"], r["attributes"]),
                      strict=True))}
          for old, r in updates],
@@ -255,7 +259,7 @@ def update_source_records(
 
 def _previous(record: dict[str, Any]) -> dict[str, Any]:
     """The content columns of a stored record, as JSON values."""
-    content = {c: record[c] for c in _RECORD_COLUMNS[2:]}
+    content = {c: record[c] for c in (*_CONTENT_COLUMNS, *_PLAN_COLUMNS)}
     if content["last_contact"] is not None:
         content["last_contact"] = content["last_contact"].isoformat()
     return content

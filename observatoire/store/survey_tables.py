@@ -28,7 +28,7 @@ class CampaignOptionRow(Base):
     locked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     locked_by: Mapped[str | None] = mapped_column(String(64))
     # When entry (or training) was opened: team codes expire a day after a late opening
-    # (migration 0012, `observatoire.countnight.codes_close_at`).
+    # (migration 0012, `observatoire.countnight.entry.codes_close_at`).
     codes_opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 

@@ -2,7 +2,7 @@
 back ODK Central CSV and KoboToolbox JSON exports as `Submission` records.
 
 Parsing is separate from storing: `read_odk_central` and `read_kobo_json` turn an export into
-submissions (or per-record errors), `observatoire.countnight.submit_many` stores them. The
+submissions (or per-record errors), `observatoire.countnight.entry.submit_many` stores them. The
 instance ID of each ODK/Kobo submission becomes its ``submission_uuid``, so importing the
 same export twice adds nothing.
 """

@@ -16,7 +16,8 @@ from streamlit_server import start_app, stop_app
 from observatoire.access import navigation_plan
 from observatoire.config import load_settings
 from observatoire.model import Role
-from observatoire.pipeline import build_sample_database, open_database
+from observatoire.pipeline import open_database
+from observatoire.sample_database import build_sample_database
 from observatoire.store import access_repository
 
 pytestmark = pytest.mark.browser
@@ -45,7 +46,7 @@ PASSWORD = "une phrase de passe"
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from observatoire.pipeline import add_sample_history
+    from observatoire.sample_database import add_sample_history
 
     data_dir = tmp_path_factory.mktemp("navigateur")
     settings = load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)})

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from streamlit_server import start_app, stop_app
 
 from observatoire.config import load_settings
-from observatoire.pipeline import build_sample_database, open_database
+from observatoire.pipeline import open_database
+from observatoire.sample_database import build_sample_database
 from observatoire.store import access_repository
 
 pytestmark = pytest.mark.browser

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from streamlit_server import start_app, stop_app
 from test_survey_factories import interview, make_night
 
-from observatoire import countnight
+from observatoire.countnight import entry
 from observatoire.store import access_repository
 from observatoire.store.db import make_engine
 from observatoire.store.tables import AuditLogRow
@@ -31,7 +31,7 @@ def served(tmp_path_factory):
     url = f"sqlite:///{data_dir / 'observatoire.sqlite'}"
     engine = make_engine(url)
     night = make_night(engine)
-    countnight.submit(engine, interview(night.teams[0]))
+    entry.submit(engine, interview(night.teams[0]))
     with Session(engine) as session, session.begin():
         access_repository.create_user(session, "camille.test", "Camille Test", "staff",
                                       PASSWORD, actor="t")  # fmt: skip

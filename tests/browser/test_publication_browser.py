@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from streamlit_server import start_app, stop_app
 
 from observatoire.config import load_settings
-from observatoire.pipeline import build_sample_database, open_database
+from observatoire.pipeline import open_database
+from observatoire.sample_database import build_sample_database
 
 pytestmark = pytest.mark.browser
 
@@ -52,9 +53,9 @@ def _public_pages(browser, url: str, artifacts, moment: str) -> dict[str, str]:
 def _new_night_with_figures(engine, settings) -> int:
     """A night of November 2026 entered through the tablets' path (a synthetic night of
     another seed) with its partners' tallies, left open: a night with figures."""
-    from observatoire.countnight import replay_sample
+    from observatoire.countnight.replay import replay_sample
     from observatoire.geo.sectors import generate_grid_sectors
-    from observatoire.pipeline import (
+    from observatoire.sample_database import (
         SAMPLE_QUESTIONNAIRE,
         SAMPLE_SECTOR_SIZE_M,
         TALLY_FEED,

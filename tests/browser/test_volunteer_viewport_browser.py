@@ -12,7 +12,7 @@ from sqlalchemy import text
 from streamlit_server import start_app, stop_app
 from test_survey_factories import interview, make_night
 
-from observatoire import countnight
+from observatoire.countnight import entry
 from observatoire.store.db import make_engine
 
 pytestmark = pytest.mark.browser
@@ -145,7 +145,7 @@ def test_a_volunteer_sees_each_outcome_where_they_tapped(browser, app_and_night,
     assert first not in (page.get_by_test_id("stSidebar").text_content() or "")
 
     # 5. Nobody met: asked for confirmation, in view, then stored as a zero.
-    nobody = page.get_by_role("button", name=countnight.NOBODY_MET)
+    nobody = page.get_by_role("button", name=entry.NOBODY_MET)
     nobody.click()
     _settled(page)
     confirm = page.get_by_role("button", name="Oui, je confirme")
@@ -172,7 +172,7 @@ def test_the_volunteer_pages_with_a_team_joined_at_desktop_and_tablet_size(
     page: the others are in test_dashboards_browser.py); the leader's page knows the team."""
     app, night, engine = app_and_night
     team = night.teams[0]
-    countnight.submit(engine, interview(team))
+    entry.submit(engine, interview(team))
     page = browser.new_page(viewport={"width": size[0], "height": size[1]})
     name = "bureau" if size[0] > 1000 else "tablette"
     page.goto(f"{app.url}/saisie?equipe={team}", wait_until="networkidle")

@@ -1,7 +1,7 @@
 """When a campaign's team codes were opened (``campaign_option.codes_opened_at``): a team
 code works from the opening (entry or training mode) until the morning after the count
 night, or 24 hours after a late opening, and never once the campaign is locked
-(`observatoire.countnight.codes_close_at`).
+(`observatoire.countnight.entry.codes_close_at`).
 
 Campaigns opened before this migration have no opening time: their codes close the morning
 after their night.

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from observatoire.config import Settings, load_settings
-from observatoire.countnight import NOBODY_MET
+from observatoire.countnight.entry import NOBODY_MET
 from observatoire.store import repository, survey_repository
 
 SHEET_LAYOUT = 2  # bump when the sheet's layout changes: cached sheets are rebuilt

@@ -52,6 +52,8 @@ COMPUTATIONS = {
     "publics_women_violence": "SI-SIAO et 115 : femmes victimes de violences",
     "publics_households_children": "SI-SIAO et 115 : ménages avec enfants",
     "publics_exits_rate": "SI-SIAO : relogés / demandeurs de l'année",
+    "publics_exits_from_street": "SI-SIAO : relogés dans l'année venant de la rue",
+    "publics_exits_from_shelter": "SI-SIAO : relogés dans l'année venant de l'hébergement",
     "figures_eviction_met_share": "saisies : ménages rencontrés / commandements de payer",
 }
 PRIORITIES = {

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 
 import pandas as pd
 
+from observatoire.indicators.publics import PARTNER_COLUMNS
+
 _COLUMNS = {
     "communes": ["code", "nom", "population"],
     "campaigns": ["campaign_id", "name", "night_date", "method", "status"],
@@ -25,9 +27,7 @@ _COLUMNS = {
     "calls_115": ["date", "answer", "motive"],
     "values": ["indicator_id", "year", "value"],
     "targets": ["indicator_id", "year", "target"],
-    "partner_rows": ["source", "date", "person_id", "sex", "household", "children",
-                     "orientation", "status", "orientation_date", "exit_date", "institution",
-                     "violence"],
+    "partner_rows": PARTNER_COLUMNS,
 }  # fmt: skip
 
 

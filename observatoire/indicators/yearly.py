@@ -119,6 +119,8 @@ YEARLY: dict[str, Callable[[IndicatorInputs], pd.DataFrame]] = {
     "publics_women_violence": _publics("women_victims_of_violence"),
     "publics_households_children": _publics("households_with_children"),
     "publics_exits_rate": _publics("exits_rate"),
+    "publics_exits_from_street": _publics("exits_from_street"),
+    "publics_exits_from_shelter": _publics("exits_from_shelter"),
     "figures_eviction_met_share": _eviction_met_share,
 }
 """Computation name -> its pure function (``year``, ``value``)."""

@@ -45,16 +45,10 @@ def _siao_rows(faker) -> list[str]:
     return rows
 
 
-@pytest.fixture
-def imported(engine, tmp_path):
-    """Dijon Métropole with a SI-SIAO extract and a 115 log imported with the shipped
-    formats, and its eviction-prevention figures entered."""
-    from faker import Faker
+def _dijon(engine):
+    """Dijon Métropole (one commune) and its shipped conventions, on a new database."""
+    from observatoire.evaluation.stored import seed_conventions
 
-    from observatoire.evaluation.stored import enter_figure, seed_conventions
-
-    faker = Faker("fr_FR")
-    faker.seed_instance(13)
     upgrade_database(engine)
     with Session(engine) as session, session.begin():
         repository.save_territory(session, Territory(
@@ -62,6 +56,20 @@ def imported(engine, tmp_path):
             communes=[Commune(code="21231", name="Dijon", population=156_000,
                               cog_year=2024)]))
         seed_conventions(session, DIJON)
+    return engine
+
+
+@pytest.fixture
+def imported(engine, tmp_path):
+    """Dijon Métropole with a SI-SIAO extract and a 115 log imported with the shipped
+    formats, and its eviction-prevention figures entered."""
+    from faker import Faker
+
+    from observatoire.evaluation.stored import enter_figure
+
+    faker = Faker("fr_FR")
+    faker.seed_instance(13)
+    _dijon(engine)
     siao = tmp_path / "si_siao.csv"
     siao.write_text("\n".join([SIAO_HEADER, *_siao_rows(faker)]) + "\n", encoding="utf-8")
     report = import_feed(engine, siao, get_format("si_siao"), KEY, today=TODAY,
@@ -234,3 +242,30 @@ def test_exits_from_the_street_are_a_row_of_the_execution_report(imported, tmp_p
     assert overview["Sorties de la rue vers le logement"] == "12 personnes"
     # Two people from shelter: under the threshold of the disclosure control.
     assert overview["Sorties de l'hébergement vers le logement"] == "secret"
+
+
+def test_time_homeless_from_linked_requests_to_the_execution_report(engine, tmp_path):
+    """Twelve people asked the SI-SIAO in January 2024 and again in June 2025: once the
+    linkage has joined each one's two requests, each has been known 17 months in 2025."""
+    from faker import Faker
+
+    from observatoire.evaluation.service import annual_report
+    from observatoire.pipeline import link_stored_records
+
+    faker = Faker("fr_FR")
+    faker.seed_instance(7)
+    lines = ["N° demande;N° usager SI-SIAO;Nom;Prénom;Date de naissance;Sexe;Commune;"
+             "Date de la demande"]
+    for i in range(12):
+        person = (f"U{i:04d};{faker.unique.last_name()};{faker.first_name_male()};"
+                  f"{1 + i:02d}/03/19{60 + i};Homme;21231")
+        lines.append(f"T{i}a;{person};15/01/2024")
+        lines.append(f"T{i}b;{person};15/06/2025")
+    path = tmp_path / "si_siao_known.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = import_feed(_dijon(engine), path, get_format("si_siao"), KEY, today=TODAY,
+                         departements=frozenset({"21"}))
+    assert report.errors == 0, report.to_text()
+    link_stored_records(engine, key=KEY)
+    overview = annual_report(engine, DIJON, 2025).overview.set_index("Indicateur")["Valeur"]
+    assert overview["Durée sans domicile connue des partenaires (médiane)"] == "17 mois"

@@ -43,6 +43,7 @@ COMPUTATIONS = {
     "siao_social_housing": "SI-SIAO : orientations abouties vers le logement social",
     "calls_115_unanswered": "115 : demandes d'hébergement non pourvues / demandes",
     "linked_first_time": "parcours rapprochés : premier contact après 24 mois sans contact",
+    "linked_time_homeless": "parcours rapprochés : du premier contact au dernier de l'année",
     "linked_returns_6": "parcours rapprochés : revus dans les 6 mois d'un relogement",
     "linked_returns_12": "parcours rapprochés : revus dans les 12 mois d'un relogement",
     "linked_returns_24": "parcours rapprochés : revus dans les 24 mois d'un relogement",

@@ -77,6 +77,13 @@ def _first_time(inputs: IndicatorInputs) -> pd.DataFrame:
     return first_time_homeless(inputs.linked_records)[COLUMNS]
 
 
+def _time_homeless(inputs: IndicatorInputs) -> pd.DataFrame:
+    """Median months from a person's first contact on record to their last of the year."""
+    from observatoire.indicators.performance import time_homeless_months
+
+    return time_homeless_months(inputs.linked_records)[COLUMNS]
+
+
 def _returns(months: int) -> Callable[[IndicatorInputs], pd.DataFrame]:
     def per_year(inputs: IndicatorInputs) -> pd.DataFrame:
         from observatoire.indicators.housing import exits_to_housing
@@ -110,6 +117,7 @@ YEARLY: dict[str, Callable[[IndicatorInputs], pd.DataFrame]] = {
     "siao_social_housing": _housing("social_housing_allocations"),
     "calls_115_unanswered": _unanswered,
     "linked_first_time": _first_time,
+    "linked_time_homeless": _time_homeless,
     "linked_returns_6": _returns(6),
     "linked_returns_12": _returns(12),
     "linked_returns_24": _returns(24),

@@ -269,3 +269,19 @@ def test_time_homeless_from_linked_requests_to_the_execution_report(engine, tmp_
     link_stored_records(engine, key=KEY)
     overview = annual_report(engine, DIJON, 2025).overview.set_index("Indicateur")["Valeur"]
     assert overview["Durée sans domicile connue des partenaires (médiane)"] == "17 mois"
+
+
+def test_without_rights_pools_the_nights_of_a_year_and_leaves_unknowns_out():
+    from observatoire.indicators.publics import without_rights
+
+    interviews = pd.DataFrame({
+        "night_date": ["2025-01-30", "2025-01-30", "2025-06-12", "2025-06-12", "2024-01-25"],
+        "resources": [["aucune"], "rsa aah", None, ["aucune"], ["travail"]],
+        "health_cover": ["aucune", "ne_sait_pas", "css", None, "aucune"],
+    })
+    resources = without_rights(interviews, "resources").set_index("year")
+    assert resources.loc[2025, ["numerator", "denominator"]].tolist() == [2, 3]
+    assert resources.loc[2024, "value"] == 0.0
+    health = without_rights(interviews, "health_cover").set_index("year")
+    assert health.loc[2025, ["numerator", "denominator"]].tolist() == [1, 2]
+    assert without_rights(interviews.drop(columns="health_cover"), "health_cover").empty

@@ -55,6 +55,8 @@ COMPUTATIONS = {
     "publics_exits_rate": "SI-SIAO : relogés / demandeurs de l'année",
     "publics_exits_from_street": "SI-SIAO : relogés dans l'année venant de la rue",
     "publics_exits_from_shelter": "SI-SIAO : relogés dans l'année venant de l'hébergement",
+    "night_no_resources": "nuits de la Solidarité : personnes interrogées sans ressources",
+    "night_no_health_cover": "nuits de la Solidarité : interrogées sans couverture maladie",
     "figures_eviction_met_share": "saisies : ménages rencontrés / commandements de payer",
 }
 PRIORITIES = {

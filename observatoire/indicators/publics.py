@@ -216,6 +216,42 @@ def exits_from_shelter(rows: pd.DataFrame) -> pd.DataFrame:
     return _moves_from(rows, {s.value for s in PriorSituation if s.in_shelter})
 
 
+# People with incomplete rights, from the count night's questionnaire (`survey/ndls-2026.yaml`):
+# computation name -> the answer it reads; « aucune » is the choice that means none.
+RIGHTS_ANSWERS = {"night_no_resources": "resources", "night_no_health_cover": "health_cover"}
+NONE_CHOICE, UNKNOWN_CHOICE = "aucune", "ne_sait_pas"
+
+
+def without_rights(interviews: pd.DataFrame, answer: str) -> pd.DataFrame:
+    """``year``, ``value``, ``numerator``, ``denominator``: per year of the count nights,
+    the share of the interviewed people who answered ``answer`` (``resources``, several
+    choices; ``health_cover``, one) and said « aucune ». Not answered and « ne sait pas »
+    are out of the denominator; the year's nights are pooled. ``interviews``: one row per
+    interviewed person (``night_date`` and the answers). The caller applies the
+    disclosure control to ``numerator`` / ``denominator``."""
+    columns = ["year", "value", "numerator", "denominator"]
+    if interviews.empty or answer not in interviews:
+        return pd.DataFrame(columns=columns)
+
+    def choices(value: object) -> set[str]:
+        if isinstance(value, (list, tuple, set)):
+            return {str(v) for v in value}
+        return set(str(value).split()) if isinstance(value, str) else set()
+
+    given = interviews[answer].map(choices)
+    known = given.map(lambda c: bool(c - {UNKNOWN_CHOICE}))
+    frame = pd.DataFrame({"year": _year(interviews["night_date"]),
+                          "none": given.map(lambda c: NONE_CHOICE in c)})[known]
+    frame = frame.dropna(subset=["year"])
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    counts = frame.groupby("year")["none"].agg(["sum", "size"]).reset_index()
+    return pd.DataFrame({"year": counts["year"].astype(int),
+                         "value": counts["sum"] / counts["size"],
+                         "numerator": counts["sum"].astype(int),
+                         "denominator": counts["size"].astype(int)})[columns]
+
+
 def eviction_met_share(values: pd.DataFrame) -> pd.DataFrame:
     """Share of the households at the payment-order stage that the prevention met in the
     year (staff figures ``eviction_households_met`` / ``eviction_payment_orders``)."""

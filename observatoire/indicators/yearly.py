@@ -106,6 +106,15 @@ def _publics(name: str) -> Callable[[IndicatorInputs], pd.DataFrame]:
     return per_year
 
 
+def _without_rights(name: str) -> Callable[[IndicatorInputs], pd.DataFrame]:
+    def per_year(inputs: IndicatorInputs) -> pd.DataFrame:
+        return publics.without_rights(inputs.interviews, publics.RIGHTS_ANSWERS[name])
+
+    per_year.__doc__ = (f"Share of the interviewed saying « aucune » to "
+                        f"{publics.RIGHTS_ANSWERS[name]!r} (with numerator and denominator).")
+    return per_year
+
+
 def _eviction_met_share(inputs: IndicatorInputs) -> pd.DataFrame:
     """`observatoire.indicators.publics.eviction_met_share` of the staff figures."""
     return publics.eviction_met_share(inputs.values)[COLUMNS].reset_index(drop=True)
@@ -130,6 +139,7 @@ YEARLY: dict[str, Callable[[IndicatorInputs], pd.DataFrame]] = {
     "publics_exits_from_street": _publics("exits_from_street"),
     "publics_exits_from_shelter": _publics("exits_from_shelter"),
     "figures_eviction_met_share": _eviction_met_share,
+    **{name: _without_rights(name) for name in publics.RIGHTS_ANSWERS},
 }
 """Computation name -> its pure function (``year``, ``value``)."""
 

@@ -186,6 +186,31 @@ class Sex(LabelledEnum):
         return {"F": "Femme", "M": "Homme"}
 
 
+class PriorSituation(LabelledEnum):
+    """Where a person lived before a SI-SIAO request (the optional column « Situation
+    avant » of the shipped format, `feeds/formats/si_siao.yaml`): the exits to housing from
+    the street and from shelter read it (`observatoire.indicators.publics`)."""
+
+    RUE = "rue"
+    HEBERGEMENT_URGENCE = "hebergement_urgence"
+    HEBERGEMENT_INSERTION = "hebergement_insertion"
+    HOTEL = "hotel"
+    INSTITUTION = "institution"
+    AUTRE = "autre"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {"rue": "Rue", "hebergement_urgence": "Hébergement d'urgence",
+                "hebergement_insertion": "Hébergement d'insertion", "hotel": "Hôtel",
+                "institution": "Institution", "autre": "Autre"}  # fmt: skip
+
+    @property
+    def in_shelter(self) -> bool:
+        """Sheltered before the request: emergency or insertion shelter, or a hotel."""
+        return self in (PriorSituation.HEBERGEMENT_URGENCE,
+                        PriorSituation.HEBERGEMENT_INSERTION, PriorSituation.HOTEL)
+
+
 class SourceKind(LabelledEnum):
     """Where a record comes from: the count night or a partner feed."""
 

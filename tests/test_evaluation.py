@@ -181,6 +181,54 @@ def test_report_annual_on_the_sample(sample_with_history, tmp_path, monkeypatch,
     assert "Rapport d'exécution 2025" in html.read_text(encoding="utf-8")
 
 
+def _answer_rights(data_dir, year: int, resources: list, health: list) -> None:
+    """Give the interviewed people of the territory's published night of ``year`` the
+    answers « ressources » and « couverture maladie » (the sample's teams leave them
+    empty), as the field entry stores them, one person per answer."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from observatoire.config import load_settings
+    from observatoire.nights import published_nights
+    from observatoire.pipeline import open_database
+    from observatoire.store.tables import ObservationRow
+
+    engine = open_database(load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)}))
+    nights = published_nights(engine, "dijon-metropole")
+    night = nights[pd.to_datetime(nights["night_date"]).dt.year == year].iloc[-1]
+    with Session(engine) as session, session.begin():
+        people = session.scalars(
+            select(ObservationRow).where(ObservationRow.campaign_id == int(night["campaign_id"]),
+                                         ObservationRow.situation == "interviewed")
+            .order_by(ObservationRow.id)).all()
+        assert len(people) >= len(resources)
+        for row, given, cover in zip(people, resources, health, strict=False):
+            row.answers = {**(row.answers or {}), "resources": given, "health_cover": cover}
+    engine.dispose()
+
+
+def test_people_without_resources_or_health_cover_in_the_report(sample_with_history, tmp_path,
+                                                                monkeypatch):
+    """Interviewed people's rights answers reach `report annual` as shares, « ne sait
+    pas » left out, and a share of fewer than 11 people on one side stays « secret »."""
+    import shutil
+
+    data_dir = tmp_path / "donnees"
+    shutil.copytree(sample_with_history, data_dir)
+    resources = [["aucune"]] * 15 + [["rsa", "mendicite"]] * 30 + [["travail"]] * 15
+    health = ["aucune"] * 4 + ["securite_sociale"] * 50 + ["ne_sait_pas"] * 6
+    _answer_rights(data_dir, 2025, resources, health)
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
+    output = tmp_path / "r.xlsx"
+    assert main(["report", "annual", "--territory", "dijon-metropole", "--year", "2025",
+                 "--output", str(output)]) == 0
+    overview = {r[0].value: r[1].value
+                for r in load_workbook(output)["Bilan global"].iter_rows(min_row=2)}
+    assert overview["Part des personnes interrogées sans aucune ressource"] == "25 %"
+    assert overview["Part des personnes interrogées sans couverture maladie"] == SECRET
+
+
 def test_the_report_service_reads_the_estimate_in_all_from_the_published_night(
         sample_with_history):
     """No night of the sample is published with the estimate of everybody: the report says

@@ -621,3 +621,17 @@ def test_report_comments_are_kept_in_a_version_and_survive_a_spreadsheet_import(
         comments=convention.comments["2025"])
     comments = report.actions.set_index("N°")["Commentaire"]
     assert comments["6"] == "Recrutement en mars." and comments["8"] == ""
+
+
+def test_time_homeless_is_the_median_from_the_first_contact_and_needs_11_people():
+    from observatoire.indicators.performance import MIN_BASE, time_homeless_months
+
+    rows = []
+    for i in range(MIN_BASE):  # known since January 2024, seen again in 2025 after i months
+        rows += [(f"p{i}", "2024-01-01"), (f"p{i}", f"2025-{1 + i:02d}-01")]
+    frame = time_homeless_months(_contacts(rows)).set_index("year")["value"]
+    # 2025: 12 + i months for i = 0..10, median 17; 2024: everybody at 0 months.
+    assert frame[2025] == pytest.approx(17.0, abs=0.1)
+    assert frame[2024] == 0.0
+    fewer = time_homeless_months(_contacts(rows[2:]))  # 10 people in each year
+    assert fewer.empty

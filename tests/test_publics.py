@@ -45,16 +45,10 @@ def _siao_rows(faker) -> list[str]:
     return rows
 
 
-@pytest.fixture
-def imported(engine, tmp_path):
-    """Dijon Métropole with a SI-SIAO extract and a 115 log imported with the shipped
-    formats, and its eviction-prevention figures entered."""
-    from faker import Faker
+def _dijon(engine):
+    """Dijon Métropole (one commune) and its shipped conventions, on a new database."""
+    from observatoire.evaluation.stored import seed_conventions
 
-    from observatoire.evaluation.stored import enter_figure, seed_conventions
-
-    faker = Faker("fr_FR")
-    faker.seed_instance(13)
     upgrade_database(engine)
     with Session(engine) as session, session.begin():
         repository.save_territory(session, Territory(
@@ -62,6 +56,20 @@ def imported(engine, tmp_path):
             communes=[Commune(code="21231", name="Dijon", population=156_000,
                               cog_year=2024)]))
         seed_conventions(session, DIJON)
+    return engine
+
+
+@pytest.fixture
+def imported(engine, tmp_path):
+    """Dijon Métropole with a SI-SIAO extract and a 115 log imported with the shipped
+    formats, and its eviction-prevention figures entered."""
+    from faker import Faker
+
+    from observatoire.evaluation.stored import enter_figure
+
+    faker = Faker("fr_FR")
+    faker.seed_instance(13)
+    _dijon(engine)
     siao = tmp_path / "si_siao.csv"
     siao.write_text("\n".join([SIAO_HEADER, *_siao_rows(faker)]) + "\n", encoding="utf-8")
     report = import_feed(engine, siao, get_format("si_siao"), KEY, today=TODAY,
@@ -156,3 +164,124 @@ def test_first_time_homeless_reads_non_calculable_when_the_history_is_too_short(
     label = "Personnes sans domicile pour la première fois"
     assert early.loc[label, "Valeur"] == "non calculable"
     assert later.loc[label, "Valeur"] == "40 personnes"
+
+
+def _prior_situation_extract(tmp_path, faker, street: int = 3):
+    """Moves into housing: ``street`` from the street (labels of « rue »), 2 from shelter
+    (CHU, hotel), 1 from a relative's home; one more person from the street whose
+    orientation to housing is still waiting (no move)."""
+    labels = ["Rue", "À la rue", "Sans abri"]
+    before = [labels[i % 3] for i in range(street)] + ["CHU", "Hôtel social", "Chez un tiers"]
+    lines = ["N° demande;Nom;Prénom;Sexe;Date de la demande;Orientation;Statut;"
+             "Date d'orientation;Situation avant"]
+    for i, where in enumerate(before):
+        lines.append(f"P{i};{faker.last_name()};{faker.first_name_male()};Homme;"
+                     f"03/03/2025;Logement social;Orientée;20/03/2025;{where}")
+    lines.append(f"P9;{faker.last_name()};{faker.first_name_male()};Homme;04/04/2025;"
+                 "Pension de famille;En attente;;Rue")
+    path = tmp_path / "si_siao_situation.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_exits_from_the_street_and_from_shelter_through_feed_import(engine, tmp_path):
+    from faker import Faker
+
+    from observatoire.indicators import publics
+    from observatoire.model import PriorSituation
+    from observatoire.store.indicators_repository import partner_rows
+
+    faker = Faker("fr_FR")
+    faker.seed_instance(5)
+    upgrade_database(engine)
+    report = import_feed(engine, _prior_situation_extract(tmp_path, faker),
+                         get_format("si_siao"), KEY, today=TODAY)
+    assert report.errors == 0, report.to_text()
+    with Session(engine) as session:
+        rows = partner_rows(session)
+    assert set(rows["prior_situation"]) == {"rue", "hebergement_urgence", "hotel", "autre"}
+    assert set(rows["prior_situation"]) <= {s.value for s in PriorSituation}
+    street = publics.exits_from_street(rows)
+    shelter = publics.exits_from_shelter(rows)
+    assert street.to_dict("records") == [{"year": 2025, "value": 3.0}]
+    assert shelter.to_dict("records") == [{"year": 2025, "value": 2.0}]
+
+
+def test_the_format_maps_prior_situations_to_the_vocabulary_only():
+    from observatoire.model import PriorSituation
+
+    spec = get_format("si_siao").fields["prior_situation"]
+    assert set(spec.values.values()) == {s.value for s in PriorSituation}
+    for situation in PriorSituation:  # each label of the vocabulary is read as its code
+        assert spec.values[situation.label] == situation.value
+
+
+def test_without_the_prior_situation_column_no_street_or_shelter_exit(imported):
+    from observatoire.indicators import publics
+    from observatoire.store.indicators_repository import partner_rows
+
+    with Session(imported) as session:
+        rows = partner_rows(session)
+    assert rows["prior_situation"].isna().all()
+    assert publics.exits_from_street(rows).empty
+    assert publics.exits_from_shelter(rows).empty
+
+
+def test_exits_from_the_street_are_a_row_of_the_execution_report(imported, tmp_path):
+    from faker import Faker
+
+    from observatoire.evaluation.service import annual_report
+
+    faker = Faker("fr_FR")
+    faker.seed_instance(6)
+    report = import_feed(imported, _prior_situation_extract(tmp_path, faker, street=12),
+                         get_format("si_siao"), KEY, today=TODAY,
+                         departements=frozenset({"21"}))
+    assert report.errors == 0, report.to_text()
+    overview = annual_report(imported, DIJON, 2025).overview.set_index("Indicateur")["Valeur"]
+    assert overview["Sorties de la rue vers le logement"] == "12 personnes"
+    # Two people from shelter: under the threshold of the disclosure control.
+    assert overview["Sorties de l'hébergement vers le logement"] == "secret"
+
+
+def test_time_homeless_from_linked_requests_to_the_execution_report(engine, tmp_path):
+    """Twelve people asked the SI-SIAO in January 2024 and again in June 2025: once the
+    linkage has joined each one's two requests, each has been known 17 months in 2025."""
+    from faker import Faker
+
+    from observatoire.evaluation.service import annual_report
+    from observatoire.pipeline import link_stored_records
+
+    faker = Faker("fr_FR")
+    faker.seed_instance(7)
+    lines = ["N° demande;N° usager SI-SIAO;Nom;Prénom;Date de naissance;Sexe;Commune;"
+             "Date de la demande"]
+    for i in range(12):
+        person = (f"U{i:04d};{faker.unique.last_name()};{faker.first_name_male()};"
+                  f"{1 + i:02d}/03/19{60 + i};Homme;21231")
+        lines.append(f"T{i}a;{person};15/01/2024")
+        lines.append(f"T{i}b;{person};15/06/2025")
+    path = tmp_path / "si_siao_known.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = import_feed(_dijon(engine), path, get_format("si_siao"), KEY, today=TODAY,
+                         departements=frozenset({"21"}))
+    assert report.errors == 0, report.to_text()
+    link_stored_records(engine, key=KEY)
+    overview = annual_report(engine, DIJON, 2025).overview.set_index("Indicateur")["Valeur"]
+    assert overview["Durée sans domicile connue des partenaires (médiane)"] == "17 mois"
+
+
+def test_without_rights_pools_the_nights_of_a_year_and_leaves_unknowns_out():
+    from observatoire.indicators.publics import without_rights
+
+    interviews = pd.DataFrame({
+        "night_date": ["2025-01-30", "2025-01-30", "2025-06-12", "2025-06-12", "2024-01-25"],
+        "resources": [["aucune"], "rsa aah", None, ["aucune"], ["travail"]],
+        "health_cover": ["aucune", "ne_sait_pas", "css", None, "aucune"],
+    })
+    resources = without_rights(interviews, "resources").set_index("year")
+    assert resources.loc[2025, ["numerator", "denominator"]].tolist() == [2, 3]
+    assert resources.loc[2024, "value"] == 0.0
+    health = without_rights(interviews, "health_cover").set_index("year")
+    assert health.loc[2025, ["numerator", "denominator"]].tolist() == [1, 2]
+    assert without_rights(interviews.drop(columns="health_cover"), "health_cover").empty

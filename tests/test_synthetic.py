@@ -405,3 +405,40 @@ def test_scale_smoke(territory):
     # Its speed is measured by benchmarks/bench_generator.py, not asserted here.
     big = generate_sample(communes, sectors, seed=1, n_people=20_000)
     assert len(big.people) == 20_000
+
+
+def test_the_sample_siao_file_fills_the_optional_columns_read_through_feed_import(
+        sample, tmp_path):
+    """The generator's SI-SIAO and 115 files carry « Situation avant », « Date de sortie »,
+    « Sortie d'institution » and « Victime de violences »; `feed import` reads each value
+    into the format's codes (no issue on those columns, no unknown prior situation)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from observatoire.feeds.formats import get_format
+    from observatoire.feeds.importer import import_feed
+    from observatoire.model import PriorSituation
+    from observatoire.store.db import upgrade_database
+    from observatoire.store.indicators_repository import partner_rows
+
+    files = write_sample(sample, tmp_path, names=["si_siao", "appels_115"])
+    engine = create_engine(f"sqlite:///{tmp_path / 'o.sqlite'}")
+    upgrade_database(engine)
+    for name in ("si_siao", "appels_115"):
+        report = import_feed(engine, files[name], get_format(name), bytes(range(32)),
+                             today=dt.date(2026, 3, 1))
+        assert report.rows_imported > 0
+        optional = {"Situation avant", "Date de sortie", "Sortie d'institution",
+                    "Victime de violences"}
+        assert not [i for i in report.issues if i.column in optional], report.to_text()
+    with Session(engine) as session:
+        rows = partner_rows(session)
+    siao = rows[rows["source"] == "si_siao"]
+    assert set(siao["prior_situation"].dropna()) <= {s.value for s in PriorSituation}
+    assert siao["prior_situation"].notna().mean() > 0.95
+    assert {"rue", "hebergement_urgence", "hotel", "institution"} <= set(siao["prior_situation"])
+    assert siao["exit_date"].notna().any() and siao["institution"].eq("prison").any()
+    calls = rows[rows["source"] == "appels_115"]
+    assert calls["violence"].notna().any()
+    # Asked of women only (a few have lost their « Sexe » to the injected errors).
+    assert (calls.loc[calls["violence"].notna(), "sex"] != "M").all()

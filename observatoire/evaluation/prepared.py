@@ -37,7 +37,8 @@ from observatoire.evaluation.report import AnnualReport
 from observatoire.model import ObservatoireError
 from observatoire.output_files import replaced_atomically
 
-REPORT_FORMAT = 2  # 2: published nights only, publics rows, targets in the convention
+REPORT_FORMAT = 3  # 2: published nights only, publics rows, targets in the convention; 3: exits
+# from the street / from shelter, time homeless, rights shares ("secret" notes)
 """Raised whenever `AnnualReport` or its file below changes: older files are ignored."""
 FOLDER = "rapports"
 _FRAMES = ("actions", "indicators", "overview", "budget")

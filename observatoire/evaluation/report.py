@@ -112,8 +112,8 @@ def build_annual_report(
     known = values.dropna(subset=["value"]) if not values.empty else values
     value_of = {(r.indicator_id, int(r.year)): float(r.value)
                 for r in known.itertuples(index=False)}
-    secret = _secret_night_values(nights)
-    not_computable = _not_computable(values)
+    secret = _secret_night_values(nights) | _noted(values, SECRET)
+    not_computable = _noted(values, NOT_COMPUTABLE)
     indicator_rows, action_rows, missing = [], [], []
     for action in convention.actions:
         lines = []
@@ -248,11 +248,14 @@ def _overview(year: int, nights: pd.DataFrame, distinct: tuple[int, int, int] | 
             rows.append({"Indicateur": entry.label,
                          "Valeur": _shown(row.value, entry.unit, rules),
                          "Commentaire": entry.source})
-        for indicator_id, of_year in sorted(_not_computable(values)):
-            if of_year == year and indicator_id in shown:
-                entry = catalogue[indicator_id]
-                rows.append({"Indicateur": entry.label, "Valeur": NOT_COMPUTABLE,
-                             "Commentaire": "historique des fichiers trop court"})
+        for note, why in ((NOT_COMPUTABLE, "historique des fichiers trop court"),
+                          (SECRET, f"moins de {rules.threshold} personnes d'un côté ou de "
+                           "l'autre de la part (secret statistique)")):
+            for indicator_id, of_year in sorted(_noted(values, note)):
+                if of_year == year and indicator_id in shown:
+                    entry = catalogue[indicator_id]
+                    rows.append({"Indicateur": entry.label, "Valeur": note,
+                                 "Commentaire": why})
     return pd.DataFrame(rows, columns=["Indicateur", "Valeur", "Commentaire"])
 
 
@@ -272,11 +275,12 @@ def _hidden_row(year: int, of_year: pd.DataFrame) -> dict[str, str]:
             "population close, pas de sur-couverture, dépendance entre sources modélisée)"}
 
 
-def _not_computable(values: pd.DataFrame) -> set[tuple[str, int]]:
-    """(indicator, year) of the values rows without value noted `NOT_COMPUTABLE`."""
+def _noted(values: pd.DataFrame, note: str) -> set[tuple[str, int]]:
+    """(indicator, year) of the values rows without value noted ``note`` (`NOT_COMPUTABLE`:
+    history too short; `SECRET`: withheld by the disclosure control)."""
     if values.empty or "note" not in values:
         return set()
-    rows = values[values["value"].isna() & (values["note"] == NOT_COMPUTABLE)]
+    rows = values[values["value"].isna() & (values["note"] == note)]
     return {(r.indicator_id, int(r.year)) for r in rows.itertuples(index=False)}
 
 

@@ -51,20 +51,24 @@ def annual_report(engine: Engine, territory_slug: str, year: int, *,
         rounding = int(get_setting(session, "publication.rounding") or 0) or None
     step(0.45, "Calcul des indicateurs")
     nights = published_nights(engine, territory_slug)
-    computed = [f for f in (night_values(nights), feed_values, performance, publics)
+    rules = DisclosureRules(threshold=threshold, rounding=rounding)
+    rights = _rights_values(engine, nights, rules)
+    computed = [f for f in (night_values(nights), feed_values, performance, publics, rights)
                 if not f.empty]
     values = plan_indicators(
         inputs, pd.concat(computed, ignore_index=True) if computed else feed_values,
         with_nights=False,
     )  # fmt: skip
-    if "note" in performance:  # "non calculable" where the history is too short
-        values = values.merge(performance[["indicator_id", "year", "note"]].dropna(),
+    # "non calculable" where the history is too short, "secret" where a share is withheld.
+    notes = [f[["indicator_id", "year", "note"]].dropna() for f in (performance, rights)
+             if "note" in f]
+    if notes:
+        values = values.merge(pd.concat(notes, ignore_index=True),
                               on=["indicator_id", "year"], how="left")
     # The latest linkage run's one figure and its 90 % interval, as every page shows it.
     distinct = None if known is None else (known.estimate, known.low, known.high)
     step(0.9, "Mise en forme du rapport")
-    report = build_annual_report(convention, year, values, nights, distinct,
-                                 DisclosureRules(threshold=threshold, rounding=rounding),
+    report = build_annual_report(convention, year, values, nights, distinct, rules,
                                  comments=convention.comments.get(str(year), {}))  # fmt: skip
     report.methods.extend(_sharing_lines(engine))
     step(1.0, "Rapport prêt")
@@ -107,6 +111,30 @@ def _publics_values(session: Session, entered: pd.DataFrame) -> pd.DataFrame:
                if v.computation.startswith(("publics_", "figures_"))}
     inputs = IndicatorInputs(partner_rows=partner_rows(session), values=entered)
     return computed_values(inputs, entries)
+
+
+def _rights_values(engine: Engine, nights: pd.DataFrame, rules) -> pd.DataFrame:  # noqa: ANN001
+    """The shares of interviewed people without resources / health cover on the published
+    nights (`observatoire.indicators.publics.without_rights`), through the disclosure
+    control (`protect_share`): a withheld share has no value and the note « secret »."""
+    from observatoire.evaluation.report import SECRET
+    from observatoire.indicators import IndicatorInputs, load_catalogue
+    from observatoire.indicators.publics import RIGHTS_ANSWERS
+    from observatoire.indicators.yearly import YEARLY
+    from observatoire.publish.disclosure import protect_share
+    from observatoire.store.indicators_repository import interviews
+
+    entries = [e for e in load_catalogue().values() if e.computation in RIGHTS_ANSWERS]
+    ids = [int(i) for i in nights["campaign_id"]] if not nights.empty else []
+    with Session(engine) as session:
+        inputs = IndicatorInputs(interviews=interviews(session, ids))
+    rows = []
+    for entry in entries:
+        for r in YEARLY[entry.computation](inputs).itertuples(index=False):
+            share = protect_share(r.numerator, r.denominator, rules)
+            rows.append((entry.id, int(r.year), float("nan") if share is None else share,
+                         SECRET if share is None else None))
+    return pd.DataFrame(rows, columns=["indicator_id", "year", "value", "note"])
 
 
 def _sharing_lines(engine: Engine) -> list[str]:

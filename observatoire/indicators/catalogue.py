@@ -43,6 +43,7 @@ COMPUTATIONS = {
     "siao_social_housing": "SI-SIAO : orientations abouties vers le logement social",
     "calls_115_unanswered": "115 : demandes d'hébergement non pourvues / demandes",
     "linked_first_time": "parcours rapprochés : premier contact après 24 mois sans contact",
+    "linked_time_homeless": "parcours rapprochés : du premier contact au dernier de l'année",
     "linked_returns_6": "parcours rapprochés : revus dans les 6 mois d'un relogement",
     "linked_returns_12": "parcours rapprochés : revus dans les 12 mois d'un relogement",
     "linked_returns_24": "parcours rapprochés : revus dans les 24 mois d'un relogement",
@@ -52,6 +53,10 @@ COMPUTATIONS = {
     "publics_women_violence": "SI-SIAO et 115 : femmes victimes de violences",
     "publics_households_children": "SI-SIAO et 115 : ménages avec enfants",
     "publics_exits_rate": "SI-SIAO : relogés / demandeurs de l'année",
+    "publics_exits_from_street": "SI-SIAO : relogés dans l'année venant de la rue",
+    "publics_exits_from_shelter": "SI-SIAO : relogés dans l'année venant de l'hébergement",
+    "night_no_resources": "nuits de la Solidarité : personnes interrogées sans ressources",
+    "night_no_health_cover": "nuits de la Solidarité : interrogées sans couverture maladie",
     "figures_eviction_met_share": "saisies : ménages rencontrés / commandements de payer",
 }
 PRIORITIES = {

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 
 import pandas as pd
 
+from observatoire.indicators.publics import PARTNER_COLUMNS, RIGHTS_ANSWERS
+
 _COLUMNS = {
     "communes": ["code", "nom", "population"],
     "campaigns": ["campaign_id", "name", "night_date", "method", "status"],
@@ -25,9 +27,8 @@ _COLUMNS = {
     "calls_115": ["date", "answer", "motive"],
     "values": ["indicator_id", "year", "value"],
     "targets": ["indicator_id", "year", "target"],
-    "partner_rows": ["source", "date", "person_id", "sex", "household", "children",
-                     "orientation", "status", "orientation_date", "exit_date", "institution",
-                     "violence"],
+    "partner_rows": PARTNER_COLUMNS,
+    "interviews": ["campaign_id", "night_date", *RIGHTS_ANSWERS.values()],
 }  # fmt: skip
 
 
@@ -57,6 +58,9 @@ class IndicatorInputs:
     values: pd.DataFrame = field(default_factory=lambda: empty_frame("values"))
     targets: pd.DataFrame = field(default_factory=lambda: empty_frame("targets"))
     partner_rows: pd.DataFrame = field(default_factory=lambda: empty_frame("partner_rows"))
+    # The interviewed people of the published nights with their rights answers
+    # (`observatoire.store.indicators_repository.interviews`).
+    interviews: pd.DataFrame = field(default_factory=lambda: empty_frame("interviews"))
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -2,6 +2,8 @@
 Performance Measures define them), pure functions of the contacts of linked persons
 (``person_id``, ``date``) and of their moves to housing (`housing.exits_to_housing`).
 
+- length of time homeless: for the persons seen in a year, the months from their first
+  contact on record to their last contact of that year (median);
 - first-time homeless in a year: persons whose first contact of the year follows no
   contact in the previous 24 months;
 - returns to homelessness: among the persons moved to housing in a year, the share seen
@@ -19,7 +21,8 @@ import pandas as pd
 LOOK_BACK_MONTHS = 24
 GRACE_DAYS = 14
 RETURN_WINDOWS = (6, 12, 24)
-MIN_BASE = 11  # a share of fewer exits than this is not given (it would single people out)
+MIN_BASE = 11  # a share (a median) of fewer people than this is not given: it singles them out
+DAYS_PER_MONTH = 365.25 / 12
 
 
 def _contacts(contacts: pd.DataFrame) -> pd.DataFrame:
@@ -76,3 +79,23 @@ def returns_to_homelessness(contacts: pd.DataFrame, exits: pd.DataFrame,
         share = back / count if count >= MIN_BASE and passed else None
         rows.append((int(year), count, back, share))
     return pd.DataFrame(rows, columns=columns)
+
+
+def time_homeless_months(contacts: pd.DataFrame) -> pd.DataFrame:
+    """``year``, ``value``: the median, over the persons seen in the year, of the months
+    from their first contact on record to their last contact of the year (a lower bound:
+    the records do not go back to the start of homelessness, and contacts before the first
+    file sent are not seen). Years with fewer than `MIN_BASE` persons give none."""
+    columns = ["year", "value"]
+    frame = _contacts(contacts)
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    first = frame.groupby("person_id")["date"].transform("min")
+    frame = frame.assign(year=frame["date"].dt.year, since=first)
+    last = frame.groupby(["person_id", "year"]).agg(date=("date", "max"),
+                                                    since=("since", "first")).reset_index()
+    last["months"] = (last["date"] - last["since"]).dt.days / DAYS_PER_MONTH
+    per_year = last.groupby("year")["months"].agg(["median", "size"]).reset_index()
+    per_year = per_year[per_year["size"] >= MIN_BASE]
+    return pd.DataFrame({"year": per_year["year"].astype(int),
+                         "value": per_year["median"].round(1).astype(float)})[columns]

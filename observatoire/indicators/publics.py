@@ -6,7 +6,8 @@ Input ``partner_rows`` (`observatoire.store.indicators_repository.partner_rows`)
 SI-SIAO request or 115 call as the shipped formats store it: ``source`` (``si_siao`` or
 ``appels_115``), ``date`` (request or call), ``person_id`` (the linkage's, may be empty),
 ``sex``, ``household``, ``children``, ``orientation``, ``status``, ``orientation_date``,
-``exit_date``, ``institution``, ``violence``. A column the partner's extract lacks is empty:
+``exit_date``, ``institution``, ``violence``, ``prior_situation`` (codes of
+`observatoire.model.PriorSituation`). A column the partner's extract lacks is empty:
 the indicators that need it have no value (never a zero).
 
 People are counted once a year: by their linked person when there is one, else each row
@@ -23,12 +24,13 @@ from observatoire.indicators.housing import (
     exits_to_housing,
     orientation_done,
 )
+from observatoire.model import PriorSituation
 
 COLUMNS = ["year", "value"]
 SIAO, CALLS_115 = "si_siao", "appels_115"
 PARTNER_COLUMNS = ["source", "date", "person_id", "sex", "household", "children",
                    "orientation", "status", "orientation_date", "exit_date", "institution",
-                   "violence"]
+                   "violence", "prior_situation"]
 # `institution` codes of the shipped SI-SIAO format (`feeds/formats/si_siao.yaml`) that
 # mean leaving an institution: prison, hospital (psychiatric too), child welfare.
 INSTITUTIONS = {"prison", "hopital", "psychiatrie", "ase"}
@@ -186,6 +188,68 @@ def exits_rate(rows: pd.DataFrame) -> pd.DataFrame:
     frame = frame[frame["value_asked"] > 0]
     return pd.DataFrame({"year": frame["year"].astype(int),
                          "value": frame["value_moved"].fillna(0.0) / frame["value_asked"]})
+
+
+def _moves_from(rows: pd.DataFrame, before: set[str]) -> pd.DataFrame:
+    """People who moved into housing in the year (orientation to housing carried out) and
+    whose request said they lived, before it, in one of the ``before`` situations."""
+    siao = _of(rows, SIAO, "orientation", "status", "prior_situation")
+    if siao.empty:
+        return _empty()
+    moves = exits_to_housing(siao.assign(
+        date=siao["orientation_date"].fillna(siao["date"])))
+    moves = moves[moves["prior_situation"].isin(before)] if not moves.empty else moves
+    if moves.empty:
+        return _empty()
+    return _people_per_year(moves, moves["year"])
+
+
+def exits_from_street(rows: pd.DataFrame) -> pd.DataFrame:
+    """People who moved from the street into housing in the year (SI-SIAO « Situation
+    avant » : rue); extracts without the column give none."""
+    return _moves_from(rows, {PriorSituation.RUE.value})
+
+
+def exits_from_shelter(rows: pd.DataFrame) -> pd.DataFrame:
+    """People who moved from shelter (emergency, insertion, hotel) into housing in the
+    year (SI-SIAO « Situation avant »); extracts without the column give none."""
+    return _moves_from(rows, {s.value for s in PriorSituation if s.in_shelter})
+
+
+# People with incomplete rights, from the count night's questionnaire (`survey/ndls-2026.yaml`):
+# computation name -> the answer it reads; « aucune » is the choice that means none.
+RIGHTS_ANSWERS = {"night_no_resources": "resources", "night_no_health_cover": "health_cover"}
+NONE_CHOICE, UNKNOWN_CHOICE = "aucune", "ne_sait_pas"
+
+
+def without_rights(interviews: pd.DataFrame, answer: str) -> pd.DataFrame:
+    """``year``, ``value``, ``numerator``, ``denominator``: per year of the count nights,
+    the share of the interviewed people who answered ``answer`` (``resources``, several
+    choices; ``health_cover``, one) and said « aucune ». Not answered and « ne sait pas »
+    are out of the denominator; the year's nights are pooled. ``interviews``: one row per
+    interviewed person (``night_date`` and the answers). The caller applies the
+    disclosure control to ``numerator`` / ``denominator``."""
+    columns = ["year", "value", "numerator", "denominator"]
+    if interviews.empty or answer not in interviews:
+        return pd.DataFrame(columns=columns)
+
+    def choices(value: object) -> set[str]:
+        if isinstance(value, (list, tuple, set)):
+            return {str(v) for v in value}
+        return set(str(value).split()) if isinstance(value, str) else set()
+
+    given = interviews[answer].map(choices)
+    known = given.map(lambda c: bool(c - {UNKNOWN_CHOICE}))
+    frame = pd.DataFrame({"year": _year(interviews["night_date"]),
+                          "none": given.map(lambda c: NONE_CHOICE in c)})[known]
+    frame = frame.dropna(subset=["year"])
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    counts = frame.groupby("year")["none"].agg(["sum", "size"]).reset_index()
+    return pd.DataFrame({"year": counts["year"].astype(int),
+                         "value": counts["sum"] / counts["size"],
+                         "numerator": counts["sum"].astype(int),
+                         "denominator": counts["size"].astype(int)})[columns]
 
 
 def eviction_met_share(values: pd.DataFrame) -> pd.DataFrame:

@@ -77,6 +77,13 @@ def _first_time(inputs: IndicatorInputs) -> pd.DataFrame:
     return first_time_homeless(inputs.linked_records)[COLUMNS]
 
 
+def _time_homeless(inputs: IndicatorInputs) -> pd.DataFrame:
+    """Median months from a person's first contact on record to their last of the year."""
+    from observatoire.indicators.performance import time_homeless_months
+
+    return time_homeless_months(inputs.linked_records)[COLUMNS]
+
+
 def _returns(months: int) -> Callable[[IndicatorInputs], pd.DataFrame]:
     def per_year(inputs: IndicatorInputs) -> pd.DataFrame:
         from observatoire.indicators.housing import exits_to_housing
@@ -99,6 +106,15 @@ def _publics(name: str) -> Callable[[IndicatorInputs], pd.DataFrame]:
     return per_year
 
 
+def _without_rights(name: str) -> Callable[[IndicatorInputs], pd.DataFrame]:
+    def per_year(inputs: IndicatorInputs) -> pd.DataFrame:
+        return publics.without_rights(inputs.interviews, publics.RIGHTS_ANSWERS[name])
+
+    per_year.__doc__ = (f"Share of the interviewed saying « aucune » to "
+                        f"{publics.RIGHTS_ANSWERS[name]!r} (with numerator and denominator).")
+    return per_year
+
+
 def _eviction_met_share(inputs: IndicatorInputs) -> pd.DataFrame:
     """`observatoire.indicators.publics.eviction_met_share` of the staff figures."""
     return publics.eviction_met_share(inputs.values)[COLUMNS].reset_index(drop=True)
@@ -110,6 +126,7 @@ YEARLY: dict[str, Callable[[IndicatorInputs], pd.DataFrame]] = {
     "siao_social_housing": _housing("social_housing_allocations"),
     "calls_115_unanswered": _unanswered,
     "linked_first_time": _first_time,
+    "linked_time_homeless": _time_homeless,
     "linked_returns_6": _returns(6),
     "linked_returns_12": _returns(12),
     "linked_returns_24": _returns(24),
@@ -119,7 +136,10 @@ YEARLY: dict[str, Callable[[IndicatorInputs], pd.DataFrame]] = {
     "publics_women_violence": _publics("women_victims_of_violence"),
     "publics_households_children": _publics("households_with_children"),
     "publics_exits_rate": _publics("exits_rate"),
+    "publics_exits_from_street": _publics("exits_from_street"),
+    "publics_exits_from_shelter": _publics("exits_from_shelter"),
     "figures_eviction_met_share": _eviction_met_share,
+    **{name: _without_rights(name) for name in publics.RIGHTS_ANSWERS},
 }
 """Computation name -> its pure function (``year``, ``value``)."""
 

@@ -124,6 +124,32 @@ def _observations(session: Session, campaign_ids: list[int]) -> pd.DataFrame:
     return frame
 
 
+def interviews(session: Session, campaign_ids: list[int]) -> pd.DataFrame:
+    """The interviewed people of the nights ``campaign_ids`` with their rights answers
+    (`observatoire.indicators.publics.RIGHTS_ANSWERS`): ``campaign_id``, ``night_date``,
+    ``resources``, ``health_cover``. These answers are not `PROFILE_ANSWERS`: the
+    minimisation of old nights deletes them, and those nights then have no such figure."""
+    from observatoire.indicators.inputs import empty_frame
+    from observatoire.indicators.publics import RIGHTS_ANSWERS
+    from observatoire.model import ContactSituation
+
+    columns = list(empty_frame("interviews").columns)
+    if not campaign_ids:
+        return pd.DataFrame(columns=columns)
+    frame = _frame(
+        session,
+        select(ObservationRow.campaign_id, CampaignRow.night_date, ObservationRow.answers)
+        .join(CampaignRow, CampaignRow.id == ObservationRow.campaign_id)
+        .where(ObservationRow.campaign_id.in_(campaign_ids),
+               ObservationRow.situation == ContactSituation.INTERVIEWED.value),
+        ["campaign_id", "night_date", "answers"],
+    )
+    answers = frame.pop("answers")
+    for key in RIGHTS_ANSWERS.values():
+        frame[key] = [a.get(key) if isinstance(a, dict) else None for a in answers]
+    return frame[columns]
+
+
 def _place_tallies(
     session: Session, campaigns: pd.DataFrame, commune_codes: list[str]
 ) -> pd.DataFrame:

@@ -6,12 +6,14 @@ Every partner frame holds strings only ("" for an empty cell), exactly as writte
 "N° demande", "N° usager SI-SIAO" (a few people have two accounts), "Nom", "Prénom",
 "Date de naissance", "Sexe" (Homme/Femme), "Composition familiale", "Nombre d'enfants",
 "Commune" (commune name), "Date de la demande", "Type de demande" (Urgence/Insertion),
-"Orientation", "Statut", "Date d'orientation".
+"Orientation", "Statut", "Date d'orientation", and the optional columns the conventions'
+indicators read: "Situation avant", "Date de sortie" (emergency stays that ended),
+"Sortie d'institution", "Victime de violences" (Oui/Non).
 
 ``appels_115`` (115 call log, one row per call, frequent callers, many "Pas de place" /
 "Sans solution"; often the first name only, the age as declared): "N° appel",
 "Date et heure" (JJ/MM/AAAA HH:MM), "Prénom", "Nom", "Âge", "Sexe" (H/F), "Composition",
-"Nombre d'enfants", "Commune", "Motif", "Réponse".
+"Nombre d'enfants", "Commune", "Motif", "Réponse", "Victime de violences" (women: Oui/Non).
 
 ``maraude`` (outreach log, first name or street nickname, estimated age): "Date", "Structure",
 "Prénom ou surnom", "Âge estimé", "Sexe" (H/F), "Lieu", "Commune", "Chien" (oui/"").
@@ -81,6 +83,42 @@ def _pick(rng: np.random.Generator, values, p, size: int) -> np.ndarray:
 
 def _year_dates(rng: np.random.Generator, night: dt.date, size: int) -> np.ndarray:
     return np.datetime64(night, "D") - rng.integers(1, 366, size).astype("timedelta64[D]")
+
+
+# Where a person who usually sleeps in a shelter place lived before a SI-SIAO request, as
+# the extraction writes it (codes: `observatoire.model.PriorSituation`, through the format).
+_SHELTER_BEFORE = {"hebergement_urgence": "Hébergement d'urgence", "hotel": "Hôtel",
+                   "chez_un_tiers": "Hébergé chez un tiers"}  # fmt: skip
+_INSTITUTIONS = ["Prison", "Hôpital", "Aide sociale à l'enfance"]
+MEAN_EMERGENCY_STAY_DAYS = 120
+
+
+def _siao_optional_columns(
+    rng: np.random.Generator, place: np.ndarray, orientation: np.ndarray,
+    oriented_on: np.ndarray, night: dt.date, violence: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """« Situation avant », « Date de sortie », « Sortie d'institution » and « Victime de
+    violences » of each SI-SIAO request (``place``: its person's usual sleeping place)."""
+    r = len(place)
+    leaving = rng.random(r) < 0.06
+    institution = np.where(leaving, _pick(rng, _INSTITUTIONS, [0.4, 0.4, 0.2], r), "Non")
+    before = np.array([_SHELTER_BEFORE.get(p, "Rue") for p in place], dtype=object)
+    # Some of the sheltered were on the street at the time of the request, and vice versa.
+    moved = rng.random(r) < 0.15
+    before = np.where(moved & (before == "Rue"), "Hébergement d'urgence",
+                      np.where(moved, "Rue", before))
+    before = np.where(leaving, "Sortie d'institution", before)
+    stay = np.ceil(rng.exponential(MEAN_EMERGENCY_STAY_DAYS, r)).astype("timedelta64[D]")
+    ended = oriented_on + stay
+    shelter = (orientation == "Hébergement d'urgence") & ~np.isnat(oriented_on)
+    exit_on = np.where(shelter & (ended <= np.datetime64(night, "D")), ended,
+                       np.datetime64("NaT"))
+    return {
+        "Situation avant": before.astype(object),
+        "Date de sortie": _fmt_dates(exit_on.astype("datetime64[D]"), "%d/%m/%Y"),
+        "Sortie d'institution": institution.astype(object),
+        "Victime de violences": np.where(violence, "Oui", "Non").astype(object),
+    }
 
 
 def build_partner_files(
@@ -177,6 +215,13 @@ def build_partner_files(
         }
     )
     owners["si_siao"] = rows
+    # The optional columns the conventions' indicators read, drawn from a child generator:
+    # the draws above and below, hence every file and linkage benchmark, stay as they were.
+    extra = rng.spawn(1)[0]
+    violence = female & (extra.random(n) < 0.2)  # per person: the SIAO and the 115 agree
+    for column, values in _siao_optional_columns(
+            extra, place[rows], orientation, oriented_on, night, violence[rows]).items():
+        frames["si_siao"][column] = values
 
     # 115 calls: a few frequent callers make most of the calls.
     n_calls = np.select(
@@ -224,6 +269,8 @@ def build_partner_files(
         }
     )
     owners["appels_115"] = rows
+    frames["appels_115"]["Victime de violences"] = np.where(
+        female[rows], np.where(violence[rows], "Oui", "Non"), "").astype(object)
 
     # Outreach: people sleeping outside, met several times in the year.
     n_contacts = np.where(street, 1 + rng.poisson(2.5, n), (rng.random(n) < 0.1).astype(int))

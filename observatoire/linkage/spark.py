@@ -222,21 +222,37 @@ class SparkScorer:
                 out.update({c: gamma[:, k] for k, c in enumerate(gamma_cols)})
                 yield pd.DataFrame({**out, "probability": probability, "sure": sure})
 
-        table = (pairs.mapInPandas(scored, ", ".join(["pair long", *(f"{c} tinyint"
-                                                                     for c in gamma_cols),
-                                                      "probability double", "sure boolean"]))
-                 .toPandas())
+        table = pairs.mapInPandas(scored, ", ".join(
+            ["pair long", *(f"{c} tinyint" for c in gamma_cols), "probability double",
+             "sure boolean"]))
+        pair, gamma, probability, sure = _in_pair_order(table, gamma_cols)
+        del table
         blocked.unpersist()
         shared.unpersist()
-        # The local engine's order (ascending pair codes): clustering reads pairs in order.
-        table = table.sort_values("pair", kind="stable", ignore_index=True)
-        pair = table["pair"].to_numpy(np.int64)
         lap("estimation")
-        # Copies: the engine writes reviewers' answers into these arrays, and under pandas 3
-        # (copy on write) the frame's own arrays are read-only.
-        return ScoredCandidates(
-            pair // n, pair % n, np.array(table[gamma_cols].to_numpy(np.int8), order="C"),
-            table["probability"].to_numpy(float, copy=True),
-            table["sure"].to_numpy(bool, copy=True), model,
-            BlockingReport(len(pair), per_rule, skipped), seconds,
-        )
+        return ScoredCandidates(pair // n, pair % n, gamma, probability, sure, model,
+                                BlockingReport(len(pair), per_rule, skipped), seconds)
+
+
+def _in_pair_order(table, gamma_cols: list[str]) -> tuple[np.ndarray, ...]:  # noqa: ANN001
+    """The scored pairs' columns on the driver in ascending pair codes (the local engine's
+    order: clustering reads pairs in order), one column at a time from Arrow: no pandas
+    frame of the whole table, no sorted copy of it. Writable arrays: the engine writes
+    reviewers' answers into them."""
+    if not hasattr(table, "toArrow"):  # PySpark before 4.0
+        frame = table.toPandas()
+        columns = {c: frame[c].to_numpy() for c in frame.columns}
+        del frame
+    else:
+        arrow = table.toArrow()
+        columns = {c: arrow.column(c).to_numpy() for c in arrow.column_names}
+        del arrow
+    pair = columns.pop("pair").astype(np.int64, copy=False)
+    order = np.argsort(pair, kind="stable")
+    pair = pair[order]
+    gamma = np.empty((len(pair), len(gamma_cols)), dtype=np.int8)
+    for k, c in enumerate(gamma_cols):
+        gamma[:, k] = columns.pop(c)[order]
+    probability = columns.pop("probability").astype(float)[order]
+    sure = columns.pop("sure").astype(bool)[order]
+    return pair, gamma, probability, sure

@@ -4,18 +4,21 @@
 
     result = link(records, score_with=SparkScorer("local[2]"))
 
-It runs the engine's own numpy kernels inside Spark: the records' features (one value per
-record, never the pairs) are broadcast; each blocking pass is paired block by block (its
-keys split into ``partitions`` groups, `_refined_pairs` on each group: a block and its
-refinements never cross groups); the distinct pairs are compared in partitions
-(`compare`, `training_flags`); only the distinct comparison vectors and their counts come
-back to the driver to train the model (`train_model`: the same EM on the same counts);
-the pairs are then scored in partitions (`score_pairs`). The same pairs, vectors, model
-and probabilities as `score_candidates`, hence the same persons and estimate.
+It runs the engine's own numpy kernels inside Spark: the records' features, their term
+frequencies and their training-session keys (one value per record, never the pairs) are
+broadcast, made once on the driver; each blocking pass is paired block by block (its keys
+split into ``partitions`` groups, `_refined_pairs` on each group: a block and its
+refinements never cross groups); the pairs are made distinct in one shuffle partitioned by
+pair; they are compared in partitions (`compare`, `training_flags`) and only the distinct
+comparison vectors of each batch and their counts leave the workers, summed by Spark, to
+train the model on the driver (`train_model`: the same EM on the same counts); the pairs
+are then compared again and scored in partitions (`score_pairs`). The same pairs, vectors,
+model and probabilities as `score_candidates`, hence the same persons and estimate.
 
-Not distributed yet: the driver collects the scored pairs (i, j, vector, probability) for
-the engine's clustering and estimate (`engine.link_features`), and the u of random pairs
-(`LinkageSettings.u_pairs` pairs, not the data's size) is computed on the driver.
+Not distributed yet: the driver collects the scored pairs (i, j, vector, probability),
+column by column from Arrow, for the engine's clustering and estimate
+(`engine.link_features`), and the u of random pairs (`LinkageSettings.u_pairs` pairs, not
+the data's size) is computed on the driver.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ the whole process tree, the peak resident memory of the linking process (the Spa
 Python), the peak of its whole process tree sampled every 0.2 s (with Spark: the JVM, its
 Python workers and the driver), the persons, the estimate and its interval, the pairs, the
 engine's own laps, and whether both engines wrote the same persons; then the load.
-Spark runs with ``spark.driver.memory`` 2g (`spark.DEFAULT_CONF`).
+Spark runs with ``spark.driver.memory`` 2g (`spark.DEFAULT_CONF`) unless
+``--driver-memory`` says otherwise.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from pathlib import Path
 CACHE = Path(__file__).resolve().parent / ".cache"
 
 
+def _cached(people: int, seed: int) -> Path:
+    return CACHE / f"spark_people_{people}_seed_{seed}.parquet"
+
+
 def records_for(people: int, seed: int):  # noqa: ANN201
     """The generator's records for ``people`` people, cached as Parquet."""
     import pandas as pd
@@ -34,7 +39,7 @@ def records_for(people: int, seed: int):  # noqa: ANN201
     from observatoire.linkage.records import validate_records
     from observatoire.linkage.sample import build_sample_records
 
-    path = CACHE / f"spark_people_{people}_seed_{seed}.parquet"
+    path = _cached(people, seed)
     if not path.exists():
         CACHE.mkdir(exist_ok=True)
         build_sample_records(n_people=people, seed=seed).to_parquet(path)
@@ -78,7 +83,7 @@ def _tree_figures(pid: int) -> tuple[float, float]:
 
 
 def _child(engine: str, people: int, seed: int, master: str, partitions: int | None,
-           queue) -> None:  # noqa: ANN001
+           conf: dict[str, str], queue) -> None:  # noqa: ANN001
     from observatoire.linkage.engine import link, score_candidates
 
     records = records_for(people, seed)
@@ -86,8 +91,8 @@ def _child(engine: str, people: int, seed: int, master: str, partitions: int | N
     if engine == "spark":
         from observatoire.linkage.spark import SparkScorer, spark_session
 
-        spark_session(master)  # the JVM's start is not the linkage's time
-        score_with = SparkScorer(master, partitions)
+        spark_session(master, conf)  # the JVM's start is not the linkage's time
+        score_with = SparkScorer(master, partitions, conf)
     watched: dict[str, float] = {"peak": 0.0, "cpu": 0.0}
     done = threading.Event()
 
@@ -124,16 +129,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--partitions", type=int, default=None)
+    parser.add_argument("--driver-memory", default=None,
+                        help="spark.driver.memory (2g by default, `spark.DEFAULT_CONF`)")
     parser.add_argument("--engines", nargs="+", default=["local", "spark"],
                         choices=["local", "spark"])
     args = parser.parse_args(argv)
-    records_for(args.people, args.seed)  # generated once, outside the measured runs
+    if not _cached(args.people, args.seed).exists():
+        # Generated once, outside the measured runs, in a process of its own: this one
+        # stays small beside the engines it starts.
+        generate = mp.get_context("spawn").Process(target=records_for,
+                                                   args=(args.people, args.seed))
+        generate.start()
+        generate.join()
+    conf = {"spark.driver.memory": args.driver_memory} if args.driver_memory else {}
     context = mp.get_context("spawn")
     rows = []
     for engine in args.engines:
         queue = context.Queue()
         process = context.Process(target=_child, args=(engine, args.people, args.seed,
-                                                       args.master, args.partitions, queue))
+                                                       args.master, args.partitions, conf,
+                                                       queue))
         process.start()
         row = queue.get()
         process.join()

@@ -162,6 +162,29 @@ def test_link_command_rejects_a_bad_file_with_a_message(tmp_path, capsys) -> Non
     assert "record_id" in capsys.readouterr().err
 
 
+def test_link_command_reads_parquet_as_it_reads_csv(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("OBSERVATOIRE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("OBSERVATOIRE_DATABASE_URL", raising=False)
+    # Typed columns (dates, numbers) as a Parquet export holds them, not only strings.
+    typed = validate_records(_people())
+    typed.to_parquet(tmp_path / "records.parquet")
+    _people().to_csv(tmp_path / "records.csv", index=False)
+    for name in ("records.csv", "records.parquet"):
+        assert main(["link", str(tmp_path / name), "--output", str(tmp_path / f"{name}.out"),
+                     "--actor", "camille.test"]) == 0
+    csv, parquet = (tmp_path / "records.csv.out", tmp_path / "records.parquet.out")
+    assert pd.read_csv(csv, dtype=str)["record_id"].nunique() == len(_people())
+    assert csv.read_text() == parquet.read_text()
+
+
+def test_an_unreadable_parquet_file_is_refused_with_a_message(tmp_path, capsys) -> None:
+    source = tmp_path / "records.parquet"
+    source.write_text("record_id,source\na1,si_siao\n", encoding="utf-8")  # a CSV, renamed
+    assert main(["link", str(source), "--output", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "Parquet illisible" in err and str(source) in err and "Traceback" not in err
+
+
 def test_scores_of_a_perfect_and_a_merged_clustering() -> None:
     assert score([1, 1, 2], ["x", "x", "y"]).f1 == 1.0
     merged = score([1, 1, 1], ["x", "x", "y"])

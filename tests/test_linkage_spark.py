@@ -63,8 +63,9 @@ def test_spark_gives_the_local_answer_on_stored_encodings(records, spark_master)
 def test_link_engine_spark_writes_the_local_persons(records, spark_master, tmp_path, capsys):
     path = tmp_path / "records.csv"
     records.to_csv(path, index=False)
+    records.to_parquet(tmp_path / "records.parquet")  # the large files' format
     assert main(["link", str(path), "--output", str(tmp_path / "local.csv")]) == 0
-    assert main(["link", str(path), "--output", str(tmp_path / "spark.csv"),
+    assert main(["link", str(tmp_path / "records.parquet"), "--output", str(tmp_path / "spark.csv"),
                  "--engine", "spark", "--spark-master", spark_master]) == 0
     assert (tmp_path / "local.csv").read_text() == (tmp_path / "spark.csv").read_text()
 

@@ -360,20 +360,16 @@ def _satellite_prior(
     return out
 
 
-def _sessions(
-    f: Features,
-    i: np.ndarray,
-    j: np.ndarray,
-    settings: LinkageSettings,
-    comparisons: tuple[Comparison, ...],
+def session_keys(
+    f: Features, settings: LinkageSettings, comparisons: tuple[Comparison, ...]
 ) -> list[tuple[np.ndarray, frozenset[int]]]:
-    """Training sessions (`training_sessions`): the pairs each one's blocking key forces to
-    agree, and the positions of the comparisons whose ``m`` it keeps fixed."""
+    """Per training session (`training_sessions`): each record's key (-1 where the session
+    cannot use it) and the positions of the comparisons whose ``m`` it keeps fixed. Per
+    record, made once per linkage (`training_flags` reads them for any pairs)."""
     keys = {name: key for name, key, _ in blocking_keys(f, settings.extra_blocking)}
     sessions = []
     for session, fixed in training_sessions(comparisons, settings.extra_blocking):
         code = session.key(f, keys)
-        agree = (code[i] >= 0) & (code[i] == code[j])
         limit = TRAINING_BLOCKS.get(session.name) if settings.candidate_u else None
         if limit is not None:
             # Only keys that few records share: in a block of k namesakes most pairs are
@@ -381,10 +377,24 @@ def _sessions(
             # namesakes stress family, birth dates disagreeing for 86 % of "matches", 2 %
             # in truth).
             block = np.bincount(np.maximum(code, 0))[np.maximum(code, 0)]
-            agree &= block[i] <= limit
+            code = np.where(block <= limit, code, -1)
         sessions.append(
-            (agree, frozenset(k for k, c in enumerate(comparisons) if c.name in fixed)))
+            (code, frozenset(k for k, c in enumerate(comparisons) if c.name in fixed)))
     return sessions
+
+
+def _sessions(
+    f: Features,
+    i: np.ndarray,
+    j: np.ndarray,
+    settings: LinkageSettings,
+    comparisons: tuple[Comparison, ...],
+    keys: list[tuple[np.ndarray, frozenset[int]]] | None = None,
+) -> list[tuple[np.ndarray, frozenset[int]]]:
+    """Training sessions: the pairs each one's key (`session_keys`) forces to agree, and the
+    positions of the comparisons whose ``m`` it keeps fixed."""
+    keys = keys if keys is not None else session_keys(f, settings, comparisons)
+    return [((code[i] >= 0) & (code[i] == code[j]), fixed) for code, fixed in keys]
 
 
 def _total_pairs(f: Features, link_only: bool) -> float:
@@ -584,12 +594,14 @@ class ScoredCandidates:
 def training_flags(
     f: Features, i: np.ndarray, j: np.ndarray, settings: LinkageSettings,
     comparisons: tuple[Comparison, ...],
+    keys: list[tuple[np.ndarray, frozenset[int]]] | None = None,
 ) -> tuple[np.ndarray, list[frozenset[int]]]:
     """Per pair, the masks that training reads besides the comparison vector: one column
     per training session (`_sessions`), then the pairs that cannot be one person and those
     of different sexes (`_candidate_u`); and each session's fixed comparisons. Per pair
-    only, so that they can be counted with the vectors wherever the pairs are."""
-    sessions = _sessions(f, i, j, settings, comparisons)
+    only, so that they can be counted with the vectors wherever the pairs are.
+    ``keys``: `session_keys`, made once by callers that flag the pairs in parts."""
+    sessions = _sessions(f, i, j, settings, comparisons, keys)
     columns = [mask for mask, _ in sessions]
     columns += [cannot_be_one(f, i, j), _different_sexes(f, i, j)]
     flags = np.column_stack(columns) if columns else np.zeros((len(i), 0), dtype=bool)

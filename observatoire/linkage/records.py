@@ -44,10 +44,13 @@ class RecordsFormatError(ObservatoireError, ValueError):
 
 
 def read_records(path: str | Path, limits: InputLimits | None = None) -> pd.DataFrame:
-    """Read and validate a records file; returns the typed frame of `validate_records`."""
+    """Read and validate a records file (CSV UTF-8, or Parquet when its name ends in
+    ``.parquet``); returns the typed frame of `validate_records`."""
     path = Path(path)
     if not path.exists():
         raise RecordsFormatError(f"Fichier introuvable : {path}.")
+    if path.suffix.lower() == ".parquet":
+        return validate_records(_parquet_as_text(path), origin=str(path), limits=limits)
     try:
         frame = pd.read_csv(
             path, dtype=str, keep_default_na=False, encoding="utf-8", skipinitialspace=True
@@ -67,6 +70,33 @@ def read_records(path: str | Path, limits: InputLimits | None = None) -> pd.Data
             "rapprocher. Vérifiez que l'export contient bien des lignes."
         )
     return validate_records(frame, origin=str(path), limits=limits)
+
+
+def _parquet_as_text(path: Path) -> pd.DataFrame:
+    """A Parquet records file (large exports, `observatoire link records.parquet`) as the
+    frame of strings a CSV gives: empty cells for missing values, dates as AAAA-MM-JJ."""
+    try:
+        frame = pd.read_parquet(path)
+    except ImportError as exc:
+        raise RecordsFormatError(
+            f"{path} : lire du Parquet demande pyarrow (pip install pyarrow, ou l'extra "
+            "[spark]) ; sinon exportez le fichier en CSV UTF-8."
+        ) from exc
+    except Exception as exc:  # pyarrow's errors (not Parquet, truncated, ...) are varied
+        raise RecordsFormatError(
+            f"{path} : fichier Parquet illisible ({type(exc).__name__}). Vérifiez qu'il "
+            "s'agit bien d'un export Parquet complet, ou exportez-le en CSV UTF-8."
+        ) from None
+    out = {}
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            midnight = (values.dropna() == values.dropna().dt.normalize()).all()
+            text = values.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%dT%H:%M:%S%z")
+        else:
+            text = values.astype(object).map(str)
+        out[str(column)] = text.where(values.notna(), "").astype(object)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 
 def _parser_error_fr(exc: pd.errors.ParserError) -> str:

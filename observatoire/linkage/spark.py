@@ -4,18 +4,21 @@
 
     result = link(records, score_with=SparkScorer("local[2]"))
 
-It runs the engine's own numpy kernels inside Spark: the records' features (one value per
-record, never the pairs) are broadcast; each blocking pass is paired block by block (its
-keys split into ``partitions`` groups, `_refined_pairs` on each group: a block and its
-refinements never cross groups); the distinct pairs are compared in partitions
-(`compare`, `training_flags`); only the distinct comparison vectors and their counts come
-back to the driver to train the model (`train_model`: the same EM on the same counts);
-the pairs are then scored in partitions (`score_pairs`). The same pairs, vectors, model
-and probabilities as `score_candidates`, hence the same persons and estimate.
+It runs the engine's own numpy kernels inside Spark: the records' features, their term
+frequencies and their training-session keys (one value per record, never the pairs) are
+broadcast, made once on the driver; each blocking pass is paired block by block (its keys
+split into ``partitions`` groups, `_refined_pairs` on each group: a block and its
+refinements never cross groups); the pairs are made distinct in one shuffle partitioned by
+pair; they are compared in partitions (`compare`, `training_flags`) and only the distinct
+comparison vectors of each batch and their counts leave the workers, summed by Spark, to
+train the model on the driver (`train_model`: the same EM on the same counts); the pairs
+are then compared again and scored in partitions (`score_pairs`). The same pairs, vectors,
+model and probabilities as `score_candidates`, hence the same persons and estimate.
 
-Not distributed yet: the driver collects the scored pairs (i, j, vector, probability) for
-the engine's clustering and estimate (`engine.link_features`), and the u of random pairs
-(`LinkageSettings.u_pairs` pairs, not the data's size) is computed on the driver.
+Not distributed yet: the driver collects the scored pairs (i, j, vector, probability),
+column by column from Arrow, for the engine's clustering and estimate
+(`engine.link_features`), and the u of random pairs (`LinkageSettings.u_pairs` pairs, not
+the data's size) is computed on the driver.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from observatoire.linkage.engine import (
     LinkageSettings,
     ScoredCandidates,
     score_pairs,
+    session_keys,
     stopwatch,
     term_frequencies,
     train_model,
@@ -121,12 +125,15 @@ class SparkScorer:
         seconds: dict[str, float] = {}
         lap = stopwatch(seconds)
 
-        # Made before broadcasting, so that every executor reads them from the features.
+        # Made once, before broadcasting: every executor reads them for all its pairs.
         rules = blocking_keys(f, settings.extra_blocking)
-        shared = sc.broadcast((f, term_frequencies(f, comparisons)))
+        shared = sc.broadcast((f, term_frequencies(f, comparisons),
+                               session_keys(f, settings, comparisons)))
         n = f.n
 
         def block(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            # Pair rows (pair >= 0), then one row per task: ``-1 - rule``, the pass's
+            # distinct pairs in this group of keys, and the records its blocks skipped.
             features = shared.value[0]
             keys = blocking_keys(features, settings.extra_blocking)
             refine = refinements(features)
@@ -138,20 +145,37 @@ class SparkScorer:
                     pairs = distinct(np.concatenate(found))
                     if settings.link_only:
                         pairs = pairs[features.source[pairs // n] != features.source[pairs % n]]
-                    yield pd.DataFrame({"pair": pairs, "rule": np.full(len(pairs), rule),
-                                        "skipped": np.zeros(len(pairs), np.int64)})
-                    yield pd.DataFrame({"pair": [-1], "rule": [rule], "skipped": [skipped]})
+                    zeros = np.zeros(len(pairs), np.int64)
+                    yield pd.DataFrame({"pair": pairs, "found": zeros, "skipped": zeros})
+                    yield pd.DataFrame({"pair": [-1 - rule], "found": [len(pairs)],
+                                        "skipped": [skipped]})
+
+        def deduplicated(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            # A partition holds every copy of its pairs (partitioned by pair): the distinct
+            # ones, in order, and the blocking's tallies passed on.
+            frames = list(batches)
+            if not frames:
+                return
+            frame = pd.concat(frames, ignore_index=True)
+            tallies = frame["pair"].to_numpy() < 0
+            yield frame[tallies]
+            pair = distinct(frame["pair"].to_numpy(np.int64)[~tallies])
+            del frame, frames
+            zeros = np.zeros(len(pair), np.int64)
+            yield pd.DataFrame({"pair": pair, "found": zeros, "skipped": zeros})
 
         tasks = spark.createDataFrame(
             [(r, p) for r in range(len(rules)) for p in range(parts)], "rule int, part int"
         ).repartition(parts)
-        blocked = tasks.mapInPandas(block, "pair long, rule int, skipped long").persist()
-        per_rule_rows = (blocked.where("pair >= 0").groupBy("rule").count().collect())
+        schema = "pair long, found long, skipped long"
+        blocked = (tasks.mapInPandas(block, schema).repartition(parts, "pair")
+                   .mapInPandas(deduplicated, schema).persist())
         per_rule = {rules[r][0]: 0 for r in range(len(rules))}
-        for row in per_rule_rows:
-            per_rule[rules[row["rule"]][0]] = int(row["count"])
-        skipped = int(blocked.where("pair < 0").agg({"skipped": "sum"}).collect()[0][0] or 0)
-        pairs = blocked.where("pair >= 0").select("pair").distinct().repartition(parts)
+        skipped = 0
+        for row in blocked.where("pair < 0").collect():
+            per_rule[rules[-1 - row["pair"]][0]] += int(row["found"])
+            skipped += int(row["skipped"])
+        pairs = blocked.where("pair >= 0").select("pair")
         lap("blocking")
 
         gamma_cols = _gamma_columns(comparisons)
@@ -159,59 +183,79 @@ class SparkScorer:
                                comparisons)[1]
         flag_cols = [f"flag_{s}" for s in range(len(fixed) + 2)]
 
-        def compared(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-            features = shared.value[0]
+        def counted(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            # Only the distinct (vector, flags) rows of each batch and their counts leave.
+            features, _, keys = shared.value
             for batch in batches:
                 pair = batch["pair"].to_numpy(np.int64)
                 i, j = pair // n, pair % n
                 gamma = compare(features, i, j, comparisons=comparisons)
-                flags, _ = training_flags(features, i, j, settings, comparisons)
-                out = {"pair": pair}
-                out.update({c: gamma[:, k] for k, c in enumerate(gamma_cols)})
+                flags, _ = training_flags(features, i, j, settings, comparisons, keys)
+                out = {c: gamma[:, k] for k, c in enumerate(gamma_cols)}
                 out.update({c: flags[:, s] for s, c in enumerate(flag_cols)})
-                yield pd.DataFrame(out)
+                yield (pd.DataFrame(out).value_counts(sort=False).rename("count")
+                       .reset_index())
 
-        schema = ", ".join(["pair long", *(f"{c} tinyint" for c in gamma_cols),
-                            *(f"{c} boolean" for c in flag_cols)])
-        vectors = pairs.mapInPandas(compared, schema).persist()
-        counted = vectors.groupBy(*gamma_cols, *flag_cols).count().toPandas()
-        blocked.unpersist()
+        schema = ", ".join([*(f"{c} tinyint" for c in gamma_cols),
+                            *(f"{c} boolean" for c in flag_cols), "count long"])
+        counts = (pairs.mapInPandas(counted, schema).groupBy(*gamma_cols, *flag_cols)
+                  .agg({"count": "sum"}).withColumnRenamed("sum(count)", "count").toPandas())
         lap("comparisons")
 
         # Only distinct (vector, flags) rows and their counts reach the driver.
         model = train_model(
             f, settings, comparisons,
-            counted[gamma_cols].to_numpy(np.int8), counted[flag_cols].to_numpy(bool), fixed,
-            weights=counted["count"].to_numpy(float),
+            counts[gamma_cols].to_numpy(np.int8), counts[flag_cols].to_numpy(bool), fixed,
+            weights=counts["count"].to_numpy(float),
         )
         # Small (a few numbers per level), sent with the function: its comparisons hold
         # functions that only cloudpickle, Spark's pickler of closures, can send.
 
         def scored(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-            features, frequencies = shared.value
+            # Compared again rather than kept: a comparison costs less than storing and
+            # reading back its vector.
+            features, frequencies, _ = shared.value
             for batch in batches:
                 pair = batch["pair"].to_numpy(np.int64)
-                gamma = batch[gamma_cols].to_numpy(np.int8)
-                probability, sure = score_pairs(features, model, pair // n, pair % n,
-                                                gamma, settings, frequencies)
-                yield batch[["pair", *gamma_cols]].assign(probability=probability, sure=sure)
+                i, j = pair // n, pair % n
+                gamma = compare(features, i, j, comparisons=comparisons)
+                probability, sure = score_pairs(features, model, i, j, gamma, settings,
+                                                frequencies)
+                out = {"pair": pair}
+                out.update({c: gamma[:, k] for k, c in enumerate(gamma_cols)})
+                yield pd.DataFrame({**out, "probability": probability, "sure": sure})
 
-        table = (vectors.select("pair", *gamma_cols)
-                 .mapInPandas(scored, ", ".join(["pair long", *(f"{c} tinyint"
-                                                                for c in gamma_cols),
-                                                 "probability double", "sure boolean"]))
-                 .toPandas())
-        vectors.unpersist()
+        table = pairs.mapInPandas(scored, ", ".join(
+            ["pair long", *(f"{c} tinyint" for c in gamma_cols), "probability double",
+             "sure boolean"]))
+        pair, gamma, probability, sure = _in_pair_order(table, gamma_cols)
+        del table
+        blocked.unpersist()
         shared.unpersist()
-        # The local engine's order (ascending pair codes): clustering reads pairs in order.
-        table = table.sort_values("pair", kind="stable", ignore_index=True)
-        pair = table["pair"].to_numpy(np.int64)
         lap("estimation")
-        # Copies: the engine writes reviewers' answers into these arrays, and under pandas 3
-        # (copy on write) the frame's own arrays are read-only.
-        return ScoredCandidates(
-            pair // n, pair % n, np.array(table[gamma_cols].to_numpy(np.int8), order="C"),
-            table["probability"].to_numpy(float, copy=True),
-            table["sure"].to_numpy(bool, copy=True), model,
-            BlockingReport(len(pair), per_rule, skipped), seconds,
-        )
+        return ScoredCandidates(pair // n, pair % n, gamma, probability, sure, model,
+                                BlockingReport(len(pair), per_rule, skipped), seconds)
+
+
+def _in_pair_order(table, gamma_cols: list[str]) -> tuple[np.ndarray, ...]:  # noqa: ANN001
+    """The scored pairs' columns on the driver in ascending pair codes (the local engine's
+    order: clustering reads pairs in order), one column at a time from Arrow: no pandas
+    frame of the whole table, no sorted copy of it. Writable arrays: the engine writes
+    reviewers' answers into them."""
+    if not hasattr(table, "toArrow"):  # PySpark before 4.0
+        frame = table.toPandas()
+        columns = {c: frame[c].to_numpy() for c in frame.columns}
+        del frame
+    else:
+        arrow = table.toArrow()
+        columns = {c: arrow.column(c).to_numpy() for c in arrow.column_names}
+        del arrow
+    pair = columns.pop("pair").astype(np.int64, copy=False)
+    order = np.argsort(pair, kind="stable")
+    pair = pair[order]
+    gamma = np.empty((len(pair), len(gamma_cols)), dtype=np.int8)
+    for k, c in enumerate(gamma_cols):
+        gamma[:, k] = columns.pop(c)[order]
+    probability = columns.pop("probability").astype(float)[order]
+    sure = columns.pop("sure").astype(bool)[order]
+    return pair, gamma, probability, sure

@@ -16,6 +16,7 @@ import pytest
 
 from observatoire.linkage import cluster as cluster_module
 from observatoire.linkage import compare as compare_module
+from observatoire.linkage import engine as engine_module
 from observatoire.linkage.blocking import candidate_pairs
 from observatoire.linkage.cluster import (
     _contradicts_person,
@@ -85,6 +86,9 @@ def test_contradictions_with_a_person_by_chunks_are_the_same(monkeypatch) -> Non
     persons = truth[rng.integers(0, f.n, 5000)]
     whole = _contradicts_person(records, persons, truth, (ids.code, ids.clash))
     monkeypatch.setattr(cluster_module, "QUESTION_CHUNK", 7)
+    chunked = _contradicts_person(records, persons, truth, (ids.code, ids.clash))
+    assert np.array_equal(chunked, whole)
+    monkeypatch.setattr(cluster_module, "ASKED_CHUNK", 13)  # records keyed by parts too
     chunked = _contradicts_person(records, persons, truth, (ids.code, ids.clash))
     assert np.array_equal(chunked, whole)
     assert whole.any() and not whole.all()
@@ -168,9 +172,12 @@ def test_linking_by_small_chunks_gives_the_same_persons_and_estimate(monkeypatch
     plain = link(records, settings)
     monkeypatch.setattr(compare_module, "CLASH_CHUNK", 101)
     monkeypatch.setattr(cluster_module, "QUESTION_CHUNK", 5)
+    monkeypatch.setattr(cluster_module, "ASKED_CHUNK", 11)
     monkeypatch.setattr(cluster_module, "MERGE_BATCH", 20)
+    monkeypatch.setattr(engine_module, "SCORED_CHUNK", 17)
     chunked = link(records, settings)
     pd.testing.assert_frame_equal(chunked.clusters, plain.clusters)
+    assert np.array_equal(chunked.probability, plain.probability)
     assert chunked.estimate == plain.estimate
     assert chunked.peak_mb > 0
 

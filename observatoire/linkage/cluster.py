@@ -39,6 +39,7 @@ SURE_LINK = 1 - 1e-6  # a satellite link this sure is never in doubt
 SURE_ODDS = SURE_LINK / (1 - SURE_LINK)
 MAX_CHECKED_SIZE = 500  # larger components are only split by their compared pairs
 QUESTION_CHUNK = 200_000  # (person, code) questions asked at once (`_contradicts_person`)
+ASKED_CHUNK = 4_000_000  # (record, person) rows keyed at once (`_contradicts_person`)
 # Records + edges + negative pairs per batch of components given to `_greedy_merge` at
 # once: its per-record Python sets of negative pairs took 2.6 GB at a million records.
 MERGE_BATCH = 2_000_000
@@ -334,29 +335,39 @@ def _contradicts_person(
     """Whether ``records[k]`` contradicts a record of person ``persons[k]`` (by codes)."""
     code, clash = identity
     out = np.zeros(len(records), dtype=bool)
-    mine = code[records]
-    ask = np.flatnonzero(mine >= 0)
     held = (labels >= 0) & (code >= 0)
-    if not len(ask) or not held.any():
+    if not len(records) or not held.any():
         return out
     width = int(code.max()) + 1
     key = distinct(labels[held].astype(np.int64) * width + code[held])
     table = pd.DataFrame({"c": key // width, "held": key % width})
-    asked = pd.DataFrame({"k": ask, "c": persons[ask].astype(np.int64), "mine": mine[ask]})
-    # Distinct (person, code) questions only: many satellites share a code. By chunks:
-    # each question meets every code its person holds (tens of millions at a million
-    # records).
-    distinct_questions = asked[["c", "mine"]].drop_duplicates()
+    starts = range(0, len(records), ASKED_CHUNK)
+
+    def questions(start: int) -> np.ndarray:
+        """(person, code) of ``records[start:start + ASKED_CHUNK]`` as one key, -1 if none."""
+        mine = code[records[start:start + ASKED_CHUNK]]
+        return np.where(mine >= 0, persons[start:start + ASKED_CHUNK].astype(np.int64)
+                        * width + mine, -1)
+
+    # Distinct (person, code) questions only: many satellites share a code. By chunks of
+    # records, then of questions: each question meets every code its person holds (tens
+    # of millions at a million records).
+    asked = distinct(np.concatenate([distinct(questions(s)) for s in starts]))
+    asked = asked[asked >= 0]
     found = []
-    for start in range(0, len(distinct_questions), QUESTION_CHUNK):
-        questions = distinct_questions.iloc[start:start + QUESTION_CHUNK].merge(table, on="c")
-        hit = clash(questions["mine"].to_numpy(), questions["held"].to_numpy())
-        found.append(questions.loc[hit, ["c", "mine"]].drop_duplicates())
-    bad = pd.concat(found) if found else distinct_questions[:0]
-    if bad.empty:
+    for start in range(0, len(asked), QUESTION_CHUNK):
+        part = asked[start:start + QUESTION_CHUNK]
+        chunk = pd.DataFrame({"q": part, "c": part // width, "mine": part % width})
+        chunk = chunk.merge(table, on="c")
+        hit = clash(chunk["mine"].to_numpy(), chunk["held"].to_numpy())
+        found.append(distinct(chunk["q"].to_numpy()[hit]))
+    bad = np.concatenate(found) if found else asked[:0]
+    if not len(bad):
         return out
-    flagged = asked.merge(bad, on=["c", "mine"])["k"].to_numpy()
-    out[flagged] = True
+    for start in starts:
+        mine = questions(start)
+        at = np.minimum(np.searchsorted(bad, mine), len(bad) - 1)
+        out[start:start + ASKED_CHUNK] = (mine >= 0) & (bad[at] == mine)
     return out
 
 

@@ -327,6 +327,7 @@ def _candidate_u(
 # Pairs with a record lacking a full name are scored with the prior of random-pair u (see
 # `fellegi_sunter.train`), at most this many times the one of full-name pairs.
 SATELLITE_PRIOR_FACTOR = 4.0
+SCORED_CHUNK = 2_000_000  # pairs given to `match_weight` at once by `_satellite_prior`
 
 
 def _satellite_prior(
@@ -354,9 +355,11 @@ def _satellite_prior(
     loose = np.flatnonzero(~(f.has_names[i] & f.has_names[j]))
     prior = min(model.loose_prior, SATELLITE_PRIOR_FACTOR * model.prior)
     shift = np.log2(prior / (1 - prior)) - np.log2(model.prior / (1 - model.prior))
-    weight = model.match_weight(gamma[loose], {k: u[loose] for k, u in tf_u.items()}) + shift
     out = probability.copy()
-    out[loose] = 1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))
+    for start in range(0, len(loose), SCORED_CHUNK):  # the pairs' vectors copied by parts
+        part = loose[start:start + SCORED_CHUNK]
+        weight = model.match_weight(gamma[part], {k: u[part] for k, u in tf_u.items()}) + shift
+        out[part] = 1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))
     return out
 
 

@@ -169,6 +169,15 @@ def test_report_annual_on_the_sample(sample_with_history, tmp_path, monkeypatch,
     assert {"Bilan global", "Budget", "Méthodes et sources", "Indicateurs"} <= set(
         book.sheetnames)
     assert "30/09/2026" in capsys.readouterr().err
+    # The sample's interviewed people answer on their rights: both shares have a value,
+    # the one their stored answers give.
+    overview = {r[0].value: r[1].value for r in book["Bilan global"].iter_rows(min_row=2)}
+    for label, answer in (("Part des personnes interrogées sans aucune ressource", "resources"),
+                          ("Part des personnes interrogées sans couverture maladie",
+                           "health_cover")):
+        none, known = _stored_rights(sample_with_history, 2025, answer)
+        assert known >= 100 and 0 < none < known
+        assert overview[label] == f"{none / known * 100:.0f} %"
     # No sample night is published with the estimate in all: the row says how to.
     overview = {r[0].value: (r[1].value, r[2].value)
                 for r in book["Bilan global"].iter_rows(min_row=2)}
@@ -181,10 +190,36 @@ def test_report_annual_on_the_sample(sample_with_history, tmp_path, monkeypatch,
     assert "Rapport d'exécution 2025" in html.read_text(encoding="utf-8")
 
 
+def _stored_rights(data_dir, year: int, answer: str) -> tuple[int, int]:
+    """Of the interviewed people of the published night of ``year``: how many answered
+    ``answer`` with « aucune », how many answered it otherwise than « ne sait pas »."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from observatoire.config import load_settings
+    from observatoire.nights import published_nights
+    from observatoire.pipeline import open_database
+    from observatoire.store.tables import ObservationRow
+
+    engine = open_database(load_settings({"OBSERVATOIRE_DATA_DIR": str(data_dir)}))
+    nights = published_nights(engine, "dijon-metropole")
+    night = nights[pd.to_datetime(nights["night_date"]).dt.year == year].iloc[-1]
+    with Session(engine) as session:
+        given = [a.get(answer) for a in session.scalars(
+            select(ObservationRow.answers).where(
+                ObservationRow.campaign_id == int(night["campaign_id"]),
+                ObservationRow.situation == "interviewed"))]
+    engine.dispose()
+    given = [set(g) if isinstance(g, list) else {g} for g in given if g]
+    known = [g for g in given if g - {"ne_sait_pas"}]
+    return sum("aucune" in g for g in known), len(known)
+
+
 def _answer_rights(data_dir, year: int, resources: list, health: list) -> None:
     """Give the interviewed people of the territory's published night of ``year`` the
-    answers « ressources » and « couverture maladie » (the sample's teams leave them
-    empty), as the field entry stores them, one person per answer."""
+    answers « ressources » and « couverture maladie » as the field entry stores them, one
+    person per answer, in place of the sample's: the other interviewed people's are removed
+    (as if they had not answered)."""
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
@@ -202,8 +237,11 @@ def _answer_rights(data_dir, year: int, resources: list, health: list) -> None:
                                          ObservationRow.situation == "interviewed")
             .order_by(ObservationRow.id)).all()
         assert len(people) >= len(resources)
+        for row in people:
+            row.answers = {k: v for k, v in (row.answers or {}).items()
+                           if k not in ("resources", "health_cover")}
         for row, given, cover in zip(people, resources, health, strict=False):
-            row.answers = {**(row.answers or {}), "resources": given, "health_cover": cover}
+            row.answers = {**row.answers, "resources": given, "health_cover": cover}
     engine.dispose()
 
 

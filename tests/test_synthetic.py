@@ -442,3 +442,25 @@ def test_the_sample_siao_file_fills_the_optional_columns_read_through_feed_impor
     assert calls["violence"].notna().any()
     # Asked of women only (a few have lost their « Sexe » to the injected errors).
     assert (calls.loc[calls["violence"].notna(), "sex"] != "M").all()
+
+
+def test_interviewed_people_answer_on_their_rights_in_the_questionnaires_words(sample):
+    """``resources`` / ``health_cover``: choices of the shipped questionnaire, « aucune »
+    alone, the same answer for a person interviewed twice, "" for people only observed."""
+    from observatoire.survey.questionnaire import load_questionnaire
+
+    q = load_questionnaire("ndls-2026")
+    obs = sample.observations
+    interviewed = obs["situation"] == ContactSituation.INTERVIEWED.value
+    assert (obs.loc[~interviewed, ["resources", "health_cover"]] == "").all().all()
+    for answer in ("resources", "health_cover"):
+        given = obs.loc[interviewed, answer]
+        allowed = {c.value for c in q.choices(answer)}
+        assert set(" ".join(given).split()) <= allowed
+        # Most answer, a few leave it blank; a plausible minority says « aucune ».
+        assert 0.8 <= (given != "").mean() < 1.0
+        assert 0.1 <= given.str.split().map(lambda c: "aucune" in c).mean() <= 0.4
+        assert given.groupby(obs.loc[interviewed, "person_id"]).nunique().max() == 1
+    resources = obs.loc[interviewed, "resources"].str.split()
+    assert not resources.map(lambda c: "aucune" in c and len(c) > 1).any()
+    assert (resources.map(len) == 2).any()

@@ -127,10 +127,12 @@ class SyntheticSample:
     letters, interviewed and consenting only, else ""), ``household``, ``children_count``
     (Int64), ``with_animals`` (boolean), ``sleeping_place`` (`STREET_PLACES`),
     ``homeless_duration`` (`HOMELESS_DURATIONS`), ``calls_115`` (jamais/parfois/souvent),
-    ``collected_at`` (local ISO time between 22:00 and 01:00), ``latitude``, ``longitude``
-    (inside the sector), ``second_sighting`` (truth: True for the later row of a person seen
-    twice, by a neighbouring team near the border or as ``already_answered``). Questionnaire
-    fields are "" / NA for people only observed.
+    ``resources`` (« aucune » or one or two sources, space-separated) and ``health_cover``
+    (choices of `survey/ndls-2026.yaml`, "" for a few interviewed people), ``collected_at``
+    (local ISO time between 22:00 and 01:00), ``latitude``, ``longitude`` (inside the sector),
+    ``second_sighting`` (truth: True for the later row of a person seen twice, by a
+    neighbouring team near the border or as ``already_answered``). Questionnaire fields are
+    "" / NA for people only observed.
 
     ``partner_files``: name -> frame of strings, exactly as the partner's file holds it (see
     `observatoire.synthetic.partners`). ``place_tallies``: the partners' tallies of the places
@@ -576,6 +578,42 @@ def _night(
     return teams, reports, obs, night_sector, met, partner_place
 
 
+# The count night's answers on rights (`survey/ndls-2026.yaml`, lists ``resources`` and
+# ``health_cover``): choice -> share of the interviewed people. About a quarter of the
+# people met in the street say they have no resources and a fifth no health cover.
+_NO_RESOURCES_SHARE = 0.27
+_RESOURCES = {"travail": 0.12, "rsa": 0.36, "aah": 0.09, "chomage": 0.08, "retraite": 0.05,
+              "mendicite": 0.24, "autre": 0.06}  # fmt: skip
+_HEALTH_COVER = {"aucune": 0.21, "securite_sociale": 0.38, "css": 0.22, "ame": 0.11,
+                 "ne_sait_pas": 0.08}  # fmt: skip
+_RIGHTS_UNANSWERED = 0.06  # interviewed people who leave one of these questions blank
+
+
+def _rights_answers(
+    rng: np.random.Generator, people: pd.DataFrame, obs: pd.DataFrame
+) -> dict[str, np.ndarray]:
+    """``resources`` (« aucune », or one or two sources separated by a space, as ODK writes
+    a multiple choice) and ``health_cover`` of each observation: drawn once per person, so
+    that a person interviewed twice answers the same; "" unless interviewed, and "" for a
+    few who did not answer."""
+    n = len(people)
+    sources = np.array(list(_RESOURCES), dtype=object)
+    p = np.array(list(_RESOURCES.values()))
+    first = rng.choice(len(sources), size=n, p=p / p.sum())
+    second = rng.choice(len(sources), size=n, p=p / p.sum())
+    both = (rng.random(n) < 0.3) & (second != first)
+    resources = np.where(both, sources[np.minimum(first, second)] + " "
+                         + sources[np.maximum(first, second)], sources[first])
+    resources[rng.random(n) < _NO_RESOURCES_SHARE] = "aucune"
+    resources[rng.random(n) < _RIGHTS_UNANSWERED] = ""
+    health = _pick(rng, list(_HEALTH_COVER), list(_HEALTH_COVER.values()), n)
+    health[rng.random(n) < _RIGHTS_UNANSWERED] = ""
+    row = pd.Index(people["person_id"]).get_indexer(obs["person_id"])
+    interviewed = (obs["situation"] == ContactSituation.INTERVIEWED.value).to_numpy()
+    return {"resources": np.where(interviewed, resources[row], "").astype(object),
+            "health_cover": np.where(interviewed, health[row], "").astype(object)}
+
+
 def generate_sample(
     communes: gpd.GeoDataFrame,
     sectors: gpd.GeoDataFrame,
@@ -631,6 +669,10 @@ def generate_sample(
     )
     people["counted_by_partner"] = counted
     people["siao_user_id"] = siao_ids
+    # The rights answers, drawn from a child generator spawned after the partners' one:
+    # every draw above, hence every file and benchmark, stays as it was.
+    for column, values in _rights_answers(rng.spawn(1)[0], people, obs).items():
+        obs[column] = values
     return SyntheticSample(
         people=people,
         teams=teams,

@@ -50,7 +50,8 @@ class RecordRow(NamedTuple):
 
 
 def record_of_row(row: RecordRow) -> dict[str, Any]:
-    """A prepared row as `RecordBuilder.person` gives it (to compare with a stored one)."""
+    """A prepared row as a record (dict, date as `datetime.date`, JSON read): what an
+    update is compared with a stored record as (`importer`, `content_fingerprint`)."""
     return {
         "source": row.source, "source_row_key": row.source_row_key,
         "commune_code": row.commune_code, "sex": row.sex, "birth_year": row.birth_year,
@@ -201,56 +202,6 @@ class RecordBuilder:
             row_key_part(f, values[f]) for f in self.sorted_key_fields if f in values
         )
         return self._row_key_hash(content)
-
-    def person(self, values: dict[str, Any]) -> dict[str, Any]:
-        """A ``source_record`` row (without import id) from the values of a valid row."""
-        contacts = [values[f].value for f in self.contact_fields if f in values]
-        last_contact = max(contacts) if contacts else None
-        birth = values.get("birth_date")
-        birth_year: int | None = birth.value.year if birth else None
-        dates = self.date_attributes
-        attributes = {
-            f: values[f].isoformat() if f in dates else values[f]
-            for f in self.attribute_fields if f in values
-        }
-        if "age" in values:
-            attributes["age"] = values["age"]
-            if birth_year is None and last_contact is not None:
-                birth_year = last_contact.year - values["age"]
-                attributes["annee_naissance_depuis_age"] = True
-        pseudo_year = values.get(f"{PSEUDO_PREFIX}{BIRTH_YEAR_COLUMN}")
-        if pseudo_year:
-            birth_year = int(pseudo_year)
-        if f"{PSEUDO_PREFIX}v" in values:
-            kept = self.kept_pseudonyms
-            pseudonyms = {
-                k[len(PSEUDO_PREFIX):]: v for k, v in values.items()
-                if k.startswith(PSEUDO_PREFIX) and k[len(PSEUDO_PREFIX):] in kept
-            }
-        else:
-            pseudonyms = self.pseudonymiser.record(
-                last_name=values.get("last_name"),
-                first_name=values.get("first_name"),
-                birth_date=birth,
-                sex=values.get("sex"),
-                phone=values.get("phone"),
-                person_ref=values.get("person_ref"),
-                source=self.source,
-            )
-            for name in self.custom_identifiers:
-                if name in values:
-                    pseudonyms[name] = self.pseudonymiser.custom_identifier(
-                        name, canonical(values[name]))
-        return {
-            "source": self.source,
-            "source_row_key": self.row_key(values),
-            "commune_code": values.get("commune"),
-            "sex": values.get("sex"),
-            "birth_year": birth_year,
-            "last_contact": last_contact,
-            "pseudonyms": pseudonyms,
-            "attributes": attributes,
-        }
 
     def tally(self, values: dict[str, Any]) -> dict[str, Any]:
         return {

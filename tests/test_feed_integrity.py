@@ -75,13 +75,14 @@ def _stored(engine) -> dict[str, SourceRecordRow]:
 def _by_demand(engine, header: str, rows: list[list[str]], tmp_path: Path, partner=None):
     """Stored records by the partner's demand number (each row imported alone into the
     database would be another test: the row key is the demand number's keyed hash)."""
-    from observatoire.feeds.records import RecordBuilder
+    from observatoire.feeds.records import RecordBuilder, row_key_part
     from observatoire.pseudonymise import Pseudonymiser
 
     builder = RecordBuilder(get_format("si_siao"), Pseudonymiser(KEY),
                             *(() if partner is None else (partner,)))
+    row_key = builder.row_key_hasher()
     stored = _stored(engine)
-    return {r[0]: stored.get(builder.row_key({"record_id": r[0]})) for r in rows}
+    return {r[0]: stored.get(row_key(row_key_part("record_id", r[0]))) for r in rows}
 
 
 # --- 1. an update never replaces a stored value by nothing -----------------------------------

@@ -613,9 +613,10 @@ def _count_night_members(
 
 
 def _row_keys(builder: RecordBuilder, rows: _Rows) -> np.ndarray:
-    """Each row's key (`RecordBuilder.row_key`): one hash per distinct combination of the key
-    fields' values (per distinct value when a single field keys the row, as a SI-SIAO
-    demand's number does)."""
+    """Each row's key: `RecordBuilder.row_key_hasher` of its key fields' parts
+    (`row_key_part`, sorted by field, joined by `ROW_KEY_SEPARATOR`), one hash per distinct
+    combination of the key fields' values (per distinct value when a single field keys the
+    row, as a SI-SIAO demand's number does)."""
     key_fields = [n for n in builder.sorted_key_fields if rows.has(n)]
     row_key_hash = builder.row_key_hasher()
     if len(key_fields) == 1:

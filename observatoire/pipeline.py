@@ -16,15 +16,10 @@ from sqlalchemy.orm import Session
 
 from observatoire.config import Settings
 from observatoire.model import ObservatoireError, TerritoryKind
+from observatoire.progress import Progress, quiet
 from observatoire.store import repository
 from observatoire.store.db import make_engine, upgrade_database
 from observatoire.store.tables import TerritoryRow
-
-Progress = Callable[[str], None]
-
-
-def quiet(_message: str) -> None:
-    """The progress callable that shows nothing (the default)."""
 
 
 def open_database(settings: Settings, progress: Progress = quiet) -> Engine:

@@ -16,13 +16,8 @@ from sqlalchemy.orm import Session
 
 from observatoire.config import Settings
 from observatoire.model import CampaignStatus, ObservatoireError
-from observatoire.pipeline import (
-    Progress,
-    import_reference_territory,
-    link_stored_records,
-    open_database,
-    quiet,
-)
+from observatoire.pipeline import import_reference_territory, link_stored_records, open_database
+from observatoire.progress import Progress, quiet
 from observatoire.store import repository
 from observatoire.store.tables import CampaignRow, TerritoryRow
 

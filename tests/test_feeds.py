@@ -476,37 +476,19 @@ D8;82;Petit;Marie;;F;Personne seule;;Beaune;;14/03/2025;Urgence;Sans solution;16
 """
 
 
-def _read_by_row_and_by_column(path: Path, fmt, departements, chunk: int):  # noqa: ANN001
-    """``(row number, issues, blocked, record)`` of each row of ``path``, read row by row
-    (`RowParser.parse`, `RecordBuilder.person`) and chunk by chunk, column by column
-    (`parse_chunk`, `person_rows`); a record as the row the bulk insert stores (JSON text)."""
+def _read_by_column(path: Path, fmt, departements, chunk: int):  # noqa: ANN001
+    """``(row number, issues, blocked, record)`` of each row of ``path``, read chunk by chunk
+    of ``chunk`` rows, column by column, as the importer reads it (`parse_chunk`,
+    `person_rows`); a record as the row the bulk insert stores (`RecordRow`, JSON text)."""
     from itertools import islice
 
     from observatoire.feeds.chunks import parse_chunk, person_rows
     from observatoire.feeds.records import RecordBuilder
     from observatoire.feeds.validate import RowParser
     from observatoire.normalise import CommuneReference
-    from observatoire.plan_attributes import plan_attributes
     from observatoire.pseudonymise import Pseudonymiser
 
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    by_row, by_column = [], []
-    table = read_table(path)
-    parser = RowParser(fmt, table.headers, path.name, CommuneReference.load(), departements,
-                       TODAY)
-    builder = RecordBuilder(fmt, Pseudonymiser(KEY))
-    for number, cells in table.rows():
-        row = parser.parse(number, cells)
-        stored = None
-        if not row.blocked:
-            r = builder.person(row.values)
-            r["attributes"]["import_id"] = 7
-            # As the bulk insert stores a record (`feeds_repository.insert_source_rows`).
-            stored = (r["source"], r["source_row_key"], r["commune_code"], r["sex"],
-                      r["birth_year"], r["last_contact"].isoformat() if r["last_contact"] else
-                      None, encode(r["pseudonyms"]), encode(r["attributes"]),
-                      *plan_attributes(r["source"], r["attributes"]))
-        by_row.append((number, row.issues, row.blocked, stored))
+    read = []
     table = read_table(path)
     parser = RowParser(fmt, table.headers, path.name, CommuneReference.load(), departements,
                        TODAY)
@@ -517,42 +499,103 @@ def _read_by_row_and_by_column(path: Path, fmt, departements, chunk: int):  # no
         positions, records = person_rows(builder, parsed, 7)
         found = dict(zip(positions, records, strict=True))
         for position, number in enumerate(parsed.numbers):
-            by_column.append((number, parsed.issues.get(position, []),
-                              bool(parsed.blocked[position]), found.get(position)))
-    return by_row, by_column
+            read.append((number, parsed.issues.get(position, []),
+                         bool(parsed.blocked[position]), found.get(position)))
+    return read
+
+
+# What the format (`feeds/formats/si_siao.yaml`) makes of each line of `_MESSY_SI_SIAO`:
+# row number -> (blocked, issues as (severity, column, shown value, message), and for a
+# valid row its commune's INSEE code, sex, birth year, last contact, attributes and plan
+# attributes). Dijon is 21231, Talant 21617, Beaune 21054; "Homme" and "femme" are M and F;
+# the last contact is the latest of the request and orientation dates; 01/01/1900 is a
+# date whose day and month are unknown (the year kept as written).
+_FORMAT_DATE = ("Date impossible : ce jour n'existe pas dans le calendrier. Formats acceptés "
+                ": JJ/MM/AAAA, JJ/MM/AA, AAAA ou AAAA-MM-JJ.")
+_DUPONT = ("21231", "M", 1980, "2025-03-15",
+           {"household": "seul", "children": 0, "contact_date": "2025-03-15",
+            "request_type": "urgence", "status": "orientee", "import_id": 7},
+           (None, None, "orientee"))
+_MESSY_SI_SIAO_READ = {
+    2: (False, [], _DUPONT),
+    3: (True, [
+        ("avertissement", "Nombre d'enfants", "-1", "Nombre entier positif attendu."),
+        ("avertissement", "Commune", "Xyzville",
+         "Code postal inconnu : 'abcde'. Vérifiez-le (5 chiffres, Dijon : 21000)."),
+        ("avertissement", "Code postal", "[masqué]", "Code postal invalide (5 chiffres)."),
+        ("erreur", "Date de la demande", "", "Valeur obligatoire manquante."),
+        ("erreur", "Date d'orientation", "31/02/1990", _FORMAT_DATE)], None),
+    4: (True, [("erreur", "Nom", "[masqué]",
+                "Formule de tableur dans une cellule (injection possible) : ligne bloquée.")],
+        None),
+    5: (False, [
+        ("avertissement", "Prénom", "[masqué]", "Nom sans aucune lettre : ignoré."),
+        ("avertissement", "Nombre d'enfants", "[masqué]", "Nombre illisible.")],
+        ("21617", "F", 1975, "1900-01-01",
+         {"household": "couple", "contact_date": "1900", "request_type": "urgence",
+          "import_id": 7}, (None, None, None))),
+    6: (True, [("erreur", None, "", "3 champs au lieu de 14 : ligne incomplète (fichier "
+                "tronqué ?)")], None),
+    7: (True, [("erreur", None, "", "16 champs au lieu de 14 : séparateur dans une valeur "
+                "non protégée par des guillemets ?")], None),
+    8: (True, [("erreur", None, "", "15 champs au lieu de 14 : séparateur dans une valeur "
+                "non protégée par des guillemets ?")], None),
+    9: (False, [], _DUPONT),
+    10: (False, [], ("21054", "F", None, "2025-03-16",
+                     {"household": "seul", "contact_date": "2025-03-14",
+                      "request_type": "urgence", "status": "sans_solution",
+                      "orientation_date": "2025-03-16", "import_id": 7},
+                     ("2025-03-16", None, "sans_solution"))),
+}
 
 
 @pytest.mark.parametrize("departements", [frozenset(), frozenset({"21"})], ids=["sans", "21"])
 @pytest.mark.parametrize("chunk", [1, 3, 100])
-def test_reading_per_column_gives_what_reading_per_row_gives(tmp_path, departements, chunk):
-    """The importer reads chunks column by column (`parse_chunk`, `person_rows`): same
-    values, issues (in the same order) and records, to the character of their JSON, as
-    `RowParser.parse` and `RecordBuilder.person`, row by row, messy rows included."""
+def test_messy_rows_read_as_the_format_says(tmp_path, departements, chunk):
+    """The importer's reading (`parse_chunk`, `person_rows`), in chunks of any size: the
+    issues of each row (in the order of the columns), which rows are blocked, and what is
+    stored of the others, written out from the format; the same request read twice gives
+    the same record, to the character of its JSON (pseudonyms and row key included)."""
     path = tmp_path / "desordre.csv"
     path.write_text(_MESSY_SI_SIAO, encoding="utf-8")
-    by_row, by_column = _read_by_row_and_by_column(path, get_format("si_siao"), departements,
-                                                   chunk)
-    assert by_column == by_row
-    assert any(blocked for _, _, blocked, _ in by_row)
-    assert sum(record is not None for *_, record in by_row) >= 4
+    read = _read_by_column(path, get_format("si_siao"), departements, chunk)
+    found = {}
+    for number, issues, blocked, record in read:
+        stored = None if record is None else (
+            record.commune_code, record.sex, record.birth_year, record.last_contact,
+            json.loads(record.attributes),
+            (record.plan_date, record.plan_label, record.plan_status))
+        found[number] = (blocked, [(i.severity, i.column, i.value, i.message)
+                                   for i in issues], stored)
+    assert found == _MESSY_SI_SIAO_READ
+    records = {number: record for number, *_, record in read}
+    assert records[2] == records[9]  # D1 twice: one row key, one content
+    assert len({records[n].source_row_key for n in (2, 5, 10)}) == 3
+    pseudonyms = {n: json.loads(records[n].pseudonyms) for n in (2, 5, 10)}
+    assert {"nom", "prenom", "naissance", "id_personne"} <= set(pseudonyms[2])
+    assert "prenom" not in pseudonyms[5]  # "123" is no first name
+    assert "naissance" not in pseudonyms[10]  # no birth date
+    assert len({pseudonyms[n]["id_personne"] for n in (2, 5, 10)}) == 3
+    shown = " ".join(r.pseudonyms + r.attributes for r in records.values() if r)
+    for clear in ("Dupont", "DUPONT", "Elodie", "Élodie", "Petit", "01/02/1980", "1980-02-01"):
+        assert clear not in shown
 
 
-@pytest.mark.parametrize("cache_limit", [None, 3], ids=["caches", "caches-videes"])
 @pytest.mark.parametrize("name", ["si_siao", "appels_115", "maraude", "accueil_jour"])
-def test_the_generator_files_read_per_column_as_per_row(partner_files, name, cache_limit,
-                                                        monkeypatch):
-    """As above on the generator's files of each format (ages, phones, repeated people):
-    chunks of 50 rows, whose names, dates and keys come back from chunk to chunk; also with
-    caches so small that they are emptied in every chunk, as a large import empties them."""
+def test_the_generator_files_read_the_same_in_any_chunks_and_caches(partner_files, name,
+                                                                    monkeypatch):
+    """On the generator's files of each format (ages, phones, repeated people), chunks of 50
+    rows, whose names, dates and keys come back from chunk to chunk, with caches so small
+    that they are emptied in every chunk (as a large import empties them), give what one
+    chunk of the whole file with its caches kept gives."""
     from observatoire.feeds import chunks, validate
 
-    if cache_limit:
-        monkeypatch.setattr(validate, "CACHE_LIMIT", cache_limit)
-        monkeypatch.setattr(chunks, "CACHE_LIMIT", cache_limit)
-    by_row, by_column = _read_by_row_and_by_column(
-        partner_files[name], get_format(name), frozenset({"21"}), 50)
-    assert by_column == by_row
-    assert sum(record is not None for *_, record in by_row) > 100
+    whole = _read_by_column(partner_files[name], get_format(name), frozenset({"21"}), 10**6)
+    monkeypatch.setattr(validate, "CACHE_LIMIT", 3)
+    monkeypatch.setattr(chunks, "CACHE_LIMIT", 3)
+    small = _read_by_column(partner_files[name], get_format(name), frozenset({"21"}), 50)
+    assert small == whole
+    assert sum(record is not None for *_, record in whole) > 100
 
 
 @settings(max_examples=300, derandomize=True)
@@ -855,11 +898,12 @@ def test_a_prepared_row_names_the_columns_the_store_inserts_in_their_order():
 
 
 @pytest.mark.parametrize("chunk", [1, 100])
-def test_a_partner_pseudonymised_file_reads_per_column_as_per_row(partner_files, tmp_path,
-                                                                   chunk):
+def test_a_partner_pseudonymised_file_reads_as_the_file_in_clear(partner_files, tmp_path,
+                                                                 chunk):
     """A file pseudonymised at the partner's goes through the column path (`person_columns`
-    reads its ps_* cells): the same records as `RecordBuilder.person` row by row, and a row
-    whose ps_v is empty keeps the pseudonyms of its (absent) identifiers."""
+    reads its ps_* cells): each row gives the record its row of the file in clear gives
+    (same row key, pseudonyms, birth year and attributes); a row whose ps_v is empty has the
+    pseudonyms of absent identifiers (none of a person's), a row without birth year none."""
     output = tmp_path / "si_siao_pseudo.csv"
     pseudonymise_file(partner_files["si_siao"], get_format("si_siao"), KEY, output,
                       departements=frozenset({"21"}), today=TODAY)
@@ -871,11 +915,26 @@ def test_a_partner_pseudonymised_file_reads_per_column_as_per_row(partner_files,
     cells[3] = ""  # no birth year on this one
     lines[4] = ";".join(cells)
     output.write_text("".join([header, *lines[:30]]), encoding="utf-8")
-    by_row, by_column = _read_by_row_and_by_column(output, get_format("si_siao"),
-                                                   frozenset({"21"}), chunk)
-    assert by_column == by_row
-    records = [json.loads(record[6]) for *_, record in by_column if record is not None]
-    assert len(records) == 30 and "nom_bf" in records[0] and "nom_bf" not in records[2]
+    read = _read_by_column(output, get_format("si_siao"), frozenset({"21"}), chunk)
+    assert [issues for _, issues, *_ in read] == [[]] * 30
+    # Pseudonyms compared as what they say: a pseudonymised file gives them in the order of
+    # its ps_* columns.
+    records = [record._replace(pseudonyms=json.loads(record.pseudonyms)) for *_, record in read]
+    clear = {record.source_row_key: record._replace(pseudonyms=json.loads(record.pseudonyms))
+             for *_, record in _read_by_column(partner_files["si_siao"], get_format("si_siao"),
+                                               frozenset({"21"}), 1000) if record}
+    for position, record in enumerate(records):
+        in_clear = clear[record.source_row_key]
+        if position == 2:
+            # The encoding version and key only: no pseudonym of a person.
+            assert record.pseudonyms == {k: in_clear.pseudonyms[k] for k in ("v", "cle")}
+            assert record._replace(pseudonyms={}) == in_clear._replace(pseudonyms={})
+        elif position == 4:
+            assert record.birth_year is None and in_clear.birth_year is not None
+            assert record._replace(birth_year=None) == in_clear._replace(birth_year=None)
+        else:
+            assert record == in_clear
+    assert "nom_bf" in records[0].pseudonyms
 
 
 def test_rows_pseudonymised_with_another_key_are_quarantined(db, partner_files, tmp_path):

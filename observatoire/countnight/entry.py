@@ -14,7 +14,7 @@ from observatoire.access import NIGHT_TIMEZONE, team_code_closes_at
 from observatoire.model import CampaignStatus, ObservatoireError
 from observatoire.store import repository, survey_repository
 from observatoire.store.survey_repository import COLUMN_FIELDS, TeamContext
-from observatoire.survey import Issue, Submission, load_questionnaire, validate_response
+from observatoire.survey import AnswerIssue, Submission, load_questionnaire, validate_response
 
 SOURCES = ("tablette", "odk", "kobo", "rejeu")
 
@@ -43,7 +43,7 @@ class TeamCodeExpiredError(ObservatoireError):
 class SubmissionRejected(ObservatoireError):
     """A questionnaire with blocking errors; ``errors`` lists them question by question."""
 
-    def __init__(self, errors: list[Issue]) -> None:
+    def __init__(self, errors: list[AnswerIssue]) -> None:
         self.errors = errors
         super().__init__(
             "Questionnaire refusé : " + " ; ".join(str(e) for e in errors)
@@ -57,7 +57,7 @@ class Receipt:
     submission_uuid: str
     created: bool
     observation_id: int | None
-    warnings: list[Issue]
+    warnings: list[AnswerIssue]
     team_tally: int | None
     practice: bool = False
 
@@ -290,7 +290,7 @@ def _sector_of(engine: Engine, context: TeamContext, sector_code: str | None) ->
     if sector_code is None:
         if len(context.sectors) != 1:
             raise SubmissionRejected(
-                [Issue("sector_code", "secteur à préciser : l'équipe a "
+                [AnswerIssue("sector_code", "secteur à préciser : l'équipe a "
                                       f"{len(context.sectors)} secteurs", label="Secteur")]
             )
         return next(iter(context.sectors.values()))
@@ -301,7 +301,7 @@ def _sector_of(engine: Engine, context: TeamContext, sector_code: str | None) ->
         found = survey_repository.campaign_sector(session, context.campaign_id, sector_code)
     if found is None:
         raise SubmissionRejected(
-            [Issue("sector_code", f"secteur inconnu dans la campagne : {sector_code!r}",
+            [AnswerIssue("sector_code", f"secteur inconnu dans la campagne : {sector_code!r}",
                    label="Secteur")]
         )
     return found

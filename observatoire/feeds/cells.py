@@ -3,8 +3,8 @@
 A reader takes the cleaned text of a non-empty cell (`observatoire.normalise.clean_cell`)
 and returns ``(value, problems)``: the canonical value (``None`` when unreadable) and what is
 wrong with the cell, as `Problem` tuples. Readers are pure, so that their result can be
-remembered per distinct cell: the row path (`validate.RowParser.parse`) and the column path
-(`chunks.parse_chunk`) call the same readers, once per row or once per distinct cell.
+remembered per distinct cell: the importer's reading (`chunks.parse_chunk`) calls them once
+per distinct cell of a column.
 
 Adding a field type: add it to `formats.FieldType`, write its reader factory here and put it
 in `READERS`, and describe it in the README (*Partner feeds*; the docs test checks it).

@@ -1,9 +1,9 @@
 """Chunked execution: many rows of a file of people read and pseudonymised at once.
 
-A million rows cannot go through `RowParser.parse` and `RecordBuilder.person` one at a time
-on two cores: names, dates, communes and codes repeat heavily, so each column of a chunk is
-read over its distinct cells only (`pandas.factorize`) with the same readers as the row
-path (`RowParser.fields`), and the results are spread back to the rows with integer codes.
+A million rows cannot be read one at a time on two cores: names, dates, communes and codes
+repeat heavily, so each column of a chunk is read over its distinct cells only
+(`pandas.factorize`) with the readers the file's fields are read with (`RowParser.fields`),
+and the results are spread back to the rows with integer codes.
 The pseudonyms, likewise, come from the same `Pseudonymiser` methods, called once per
 distinct value (or combination of values), and the records are the importer's one shape
 (`records.RecordRow`). Irregular rows (wrong width, spreadsheet formula) are blocked with the
@@ -103,8 +103,8 @@ class ParsedChunk:
     def row_values(self, position: int) -> dict[str, Any]:
         """The values read from the row at ``position`` in the chunk, by field, in the order
         of the fields, then its ``ps_*`` cells (a file pseudonymised at the partner's): what
-        `RecordBuilder.person` and `RecordBuilder.tally` take. Nothing for a row of the
-        wrong width or with a formula, which is not read."""
+        `RecordBuilder.tally` and `RecordBuilder.pseudonymised_row` take. Nothing for a row
+        of the wrong width or with a formula, which is not read."""
         index = int(np.searchsorted(self.regular, position))
         if index == len(self.regular) or self.regular[index] != position:
             return {}
@@ -413,8 +413,16 @@ def person_columns(
     builder: RecordBuilder, chunk: ParsedChunk, import_id: int
 ) -> tuple[list[int], list[list[Any]]]:
     """The records of the valid rows of ``chunk``: their positions in the chunk and the
-    columns of the rows to store (`RecordRow`, a list per column), as `RecordBuilder.person`
-    would build them (``import_id`` in the attributes).
+    columns of the rows to store (`RecordRow`, a list per column), ``import_id`` in the
+    attributes. What a record is: its last contact is the latest of the row's contact dates;
+    its birth year that of the birth date, else the last contact's year minus the age
+    (attribute ``annee_naissance_depuis_age``), or a pseudonymised file's birth-year cell
+    when it has one; its attributes are the fields that identify no one but the sex,
+    commune and postcode (stored apart), dates as ISO text, then the age; its pseudonyms
+    those of `Pseudonymiser.record` (with the birth date's year, never the age's) and
+    `Pseudonymiser.custom_identifier`, or, on a row of a file pseudonymised at the
+    partner's with a ``ps_v``, its ``ps_*`` cells that are pseudonyms
+    (`_take_partner_pseudonyms`).
 
     The pseudonyms come from `RecordBuilder.pseudonymiser`'s methods, called once per
     distinct value (names, birth dates, phones, identifiers) or combination of values (the
@@ -605,9 +613,10 @@ def _count_night_members(
 
 
 def _row_keys(builder: RecordBuilder, rows: _Rows) -> np.ndarray:
-    """Each row's key (`RecordBuilder.row_key`): one hash per distinct combination of the key
-    fields' values (per distinct value when a single field keys the row, as a SI-SIAO
-    demand's number does)."""
+    """Each row's key: `RecordBuilder.row_key_hasher` of its key fields' parts
+    (`row_key_part`, sorted by field, joined by `ROW_KEY_SEPARATOR`), one hash per distinct
+    combination of the key fields' values (per distinct value when a single field keys the
+    row, as a SI-SIAO demand's number does)."""
     key_fields = [n for n in builder.sorted_key_fields if rows.has(n)]
     row_key_hash = builder.row_key_hasher()
     if len(key_fields) == 1:

@@ -47,12 +47,12 @@ from observatoire.formula import escape_cell, escape_text
 from observatoire.model import DEFAULT_PARTNER, ObservatoireError
 from observatoire.normalise import CommuneReference
 from observatoire.output_files import open_private
+from observatoire.progress import Progress, quiet
 from observatoire.pseudonymise import Pseudonymiser
 from observatoire.store import feeds_repository as feeds_repo
 from observatoire.store.feed_aggregates import refresh_feed_aggregates
 from observatoire.store.repository import record_audit
 
-Progress = Callable[[str], None]
 BATCH_ROWS = 5000
 CHUNK_ROWS = 20_000  # rows read column by column at once (see `chunks.parse_chunk`)
 # From this size on, a file of people is read in a second process (`reader_process`) while
@@ -65,10 +65,6 @@ DEFAULT_RETENTION_DAYS = 730
 
 class _DryRun(Exception):
     """Raised to roll the dry run's transaction back."""
-
-
-def _quiet(_message: str) -> None:
-    pass
 
 
 def _actor() -> str:
@@ -89,7 +85,7 @@ def import_feed(
     partner: str = DEFAULT_PARTNER,
     departements: frozenset[str] | None = None,
     today: dt.date | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> ImportReport:
     """Import one partner file sent by the organisation ``partner`` (its rows' keys are
     scoped by it: see `RecordBuilder`); returns its report (never half-loads a file)."""

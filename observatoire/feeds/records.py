@@ -50,7 +50,8 @@ class RecordRow(NamedTuple):
 
 
 def record_of_row(row: RecordRow) -> dict[str, Any]:
-    """A prepared row as `RecordBuilder.person` gives it (to compare with a stored one)."""
+    """A prepared row as a record (dict, date as `datetime.date`, JSON read): what an
+    update is compared with a stored record as (`importer`, `content_fingerprint`)."""
     return {
         "source": row.source, "source_row_key": row.source_row_key,
         "commune_code": row.commune_code, "sex": row.sex, "birth_year": row.birth_year,
@@ -76,7 +77,7 @@ ROW_KEY_SEPARATOR = "\x1e"
 
 
 def row_key_part(name: str, value: Any) -> str:
-    """The part of field ``name`` in a row's key content (`RecordBuilder.row_key`)."""
+    """The part of field ``name`` in a row's key content (`chunks._row_keys`)."""
     return f"{name}\x1d{canonical(value)}"
 
 
@@ -153,7 +154,6 @@ class RecordBuilder:
         self._key_fields = feed_format.row_key or list(fields)
         self.sorted_key_fields = sorted(self._key_fields)
         self._row_purpose = f"ligne:{self.source}"
-        self._row_key_hash = self.row_key_hasher()
         self.date_attributes = {n for n in self.attribute_fields if fields[n].type == "date"}
         # The ps_* cells of a file pseudonymised at the partner's that are pseudonyms.
         self.kept_pseudonyms = set(PSEUDONYM_FIELDS) | set(self.custom_identifiers)
@@ -173,7 +173,8 @@ class RecordBuilder:
         return self.format.kind == "personnes" and bool(self.format.row_key)
 
     def row_key_hasher(self) -> Callable[[str], str]:
-        """The row key of a row's key content (see `row_key`), scoped by the partner."""
+        """The row key of a person row's key content (`chunks._row_keys`), scoped by the
+        partner."""
         unscoped = self.pseudonymiser.hasher(self._row_purpose)
         scope = self._scope
         if scope is None:
@@ -185,76 +186,22 @@ class RecordBuilder:
         the partner."""
         return pseudonymised if self._scope is None else self._scope(pseudonymised)
 
-    def row_key(self, values: dict[str, Any]) -> str:
+    def tally_row_key(self, values: dict[str, Any]) -> str:
+        """The row key of a place tally: its night, place and partner (a person row's key is
+        its key fields' keyed hash, `row_key_hasher`, computed in `chunks._row_keys`)."""
         pseudonymised = values.get(_PSEUDO_ROW_KEY)
         if pseudonymised is not None:
             return self.partner_row_key(pseudonymised)
-        if self.format.kind == "decomptes":
-            parts = [canonical(values.get(f, "")) for f in
-                     ("night_date", "place_kind", "place_name", "commune", "partner")]
-            parts[2] = fold(parts[2])
-            if self._scope is not None:
-                parts.append(self.partner)
-            return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
-        # Same as `Pseudonymiser.row_key` over the key fields present, without the dict.
-        content = ROW_KEY_SEPARATOR.join(
-            row_key_part(f, values[f]) for f in self.sorted_key_fields if f in values
-        )
-        return self._row_key_hash(content)
-
-    def person(self, values: dict[str, Any]) -> dict[str, Any]:
-        """A ``source_record`` row (without import id) from the values of a valid row."""
-        contacts = [values[f].value for f in self.contact_fields if f in values]
-        last_contact = max(contacts) if contacts else None
-        birth = values.get("birth_date")
-        birth_year: int | None = birth.value.year if birth else None
-        dates = self.date_attributes
-        attributes = {
-            f: values[f].isoformat() if f in dates else values[f]
-            for f in self.attribute_fields if f in values
-        }
-        if "age" in values:
-            attributes["age"] = values["age"]
-            if birth_year is None and last_contact is not None:
-                birth_year = last_contact.year - values["age"]
-                attributes["annee_naissance_depuis_age"] = True
-        pseudo_year = values.get(f"{PSEUDO_PREFIX}{BIRTH_YEAR_COLUMN}")
-        if pseudo_year:
-            birth_year = int(pseudo_year)
-        if f"{PSEUDO_PREFIX}v" in values:
-            kept = self.kept_pseudonyms
-            pseudonyms = {
-                k[len(PSEUDO_PREFIX):]: v for k, v in values.items()
-                if k.startswith(PSEUDO_PREFIX) and k[len(PSEUDO_PREFIX):] in kept
-            }
-        else:
-            pseudonyms = self.pseudonymiser.record(
-                last_name=values.get("last_name"),
-                first_name=values.get("first_name"),
-                birth_date=birth,
-                sex=values.get("sex"),
-                phone=values.get("phone"),
-                person_ref=values.get("person_ref"),
-                source=self.source,
-            )
-            for name in self.custom_identifiers:
-                if name in values:
-                    pseudonyms[name] = self.pseudonymiser.custom_identifier(
-                        name, canonical(values[name]))
-        return {
-            "source": self.source,
-            "source_row_key": self.row_key(values),
-            "commune_code": values.get("commune"),
-            "sex": values.get("sex"),
-            "birth_year": birth_year,
-            "last_contact": last_contact,
-            "pseudonyms": pseudonyms,
-            "attributes": attributes,
-        }
+        parts = [canonical(values.get(f, "")) for f in
+                 ("night_date", "place_kind", "place_name", "commune", "partner")]
+        parts[2] = fold(parts[2])
+        if self._scope is not None:
+            parts.append(self.partner)
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
     def tally(self, values: dict[str, Any]) -> dict[str, Any]:
         return {
-            "row_key": self.row_key(values),
+            "row_key": self.tally_row_key(values),
             "campaign": values.get("campaign"),
             "night_date": values["night_date"].value,
             "place_kind": values["place_kind"],

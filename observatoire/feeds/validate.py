@@ -3,8 +3,8 @@
 `RowParser` maps a file's columns (`headers.map_columns`) and decides how each field is read
 (`RowParser.fields`, the readers of `cells`); it checks a row's width (`width_issue`) and
 its spreadsheet formulas (`formula_issues`). `chunks.parse_chunk`, the importer's one way
-of reading a file, reads many rows at once, column by column, with them; `RowParser.parse`
-reads one row the same way. `records.RecordBuilder` turns the values of a valid row into
+of reading a file, reads many rows at once, column by column, with them;
+`chunks.person_columns` and `records.RecordBuilder` turn the values of the valid rows into
 what is stored. Pure: no database, no file.
 
 A file written by ``observatoire pseudonymise`` has canonical column names, no identifier
@@ -28,7 +28,7 @@ from observatoire.feeds.cells import (
     reader,
 )
 from observatoire.feeds.formats import FeedFormat
-from observatoire.feeds.headers import PSEUDO_PREFIX, map_columns
+from observatoire.feeds.headers import map_columns
 from observatoire.feeds.report import ERROR, WARNING, Issue
 from observatoire.formula import SUSPECT_FIRST, escape_cell, is_formula
 from observatoire.masking import shown_value
@@ -199,47 +199,6 @@ class RowParser:
                     "Remplacez la formule par la valeur attendue dans le fichier d'origine.",
                 ))
         return found
-
-    def parse(self, number: int, cells: list[str]) -> ParsedRow:
-        row = ParsedRow(number, {}, [], cells)
-        wrong_width = self.width_issue(number, cells)
-        if wrong_width is not None:
-            row.issues.append(wrong_width)
-            return row
-        count = len(cells)
-        for cell in cells:
-            if cell and (cell[0] in FORMULA_FIRST or "|" in cell):
-                row.issues.extend(self.formula_issues(number, cells))
-                if row.issues:
-                    return row
-                break
-        values, issues, file_name = row.values, row.issues, self.file_name
-        postcode = ""
-        if self.postcode_index is not None:
-            postcode = clean_cell(cells[self.postcode_index])
-        for plan in self.fields:  # in the order of the fields: so are the row's issues
-            cell = cells[plan.index]
-            if plan.read is None:
-                hit = self.read_commune(plan, cell, postcode)
-            elif plan.cache is None:
-                hit = self.remember(plan, cell)
-            else:
-                hit = plan.cache.get(cell)
-                if hit is None:
-                    hit = self.remember(plan, cell)
-            if hit[0] is not None:
-                values[plan.name] = hit[0]
-            for severity, shown, message, fix in hit[1]:
-                issues.append(Issue(severity, file_name, number, plan.column, shown, message,
-                                    fix))
-        if self.contact_fields and not any(n in values for n in self.contact_fields) and (
-                not row.blocked):
-            issues.append(Issue(ERROR, file_name, number, None, "", *NO_CONTACT_DATE))
-        if self.pseudonymised:
-            for key, index in self.pseudo_columns.items():
-                if index < count and cells[index]:
-                    values[f"{PSEUDO_PREFIX}{key}"] = cells[index].strip()
-        return row
 
     def shown_cell(self, index: int, cell: str) -> str:
         """What may be shown or stored of the cell of column ``index`` of a row of the

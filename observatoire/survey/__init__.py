@@ -12,7 +12,7 @@ from observatoire.survey.questionnaire import (
     parse_questionnaire,
 )
 from observatoire.survey.responses import (
-    Issue,
+    AnswerIssue,
     ResponseCheck,
     Submission,
     browser_position,
@@ -20,7 +20,7 @@ from observatoire.survey.responses import (
 )
 
 __all__ = [
-    "Issue",
+    "AnswerIssue",
     "Question",
     "Questionnaire",
     "QuestionnaireError",

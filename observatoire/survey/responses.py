@@ -20,7 +20,7 @@ from observatoire.masking import mask_contacts
 from observatoire.survey.questionnaire import Question, Questionnaire, default_reference_year
 
 __all__ = [
-    "Issue",
+    "AnswerIssue",
     "ResponseCheck",
     "Submission",
     "browser_position",
@@ -86,7 +86,10 @@ def browser_position(value: object) -> tuple[float, float] | None:
 
 
 @dataclass(frozen=True)
-class Issue:
+class AnswerIssue:
+    """One problem with an answer: the question it is about and what is wrong (a partner
+    file's problems are `feeds.report.Issue`)."""
+
     question: str | None
     message: str
     label: str | None = None
@@ -106,8 +109,8 @@ class ResponseCheck:
     """The cleaned values (only answered questions, in questionnaire order) and the issues."""
 
     values: dict[str, Any] = field(default_factory=dict)
-    errors: list[Issue] = field(default_factory=list)
-    warnings: list[Issue] = field(default_factory=list)
+    errors: list[AnswerIssue] = field(default_factory=list)
+    warnings: list[AnswerIssue] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -196,7 +199,7 @@ def validate_response(
     for name in answers:
         if name not in questionnaire and not _missing(answers[name]):
             check.errors.append(
-                Issue(name, f"question inconnue du questionnaire {questionnaire.version}")
+                AnswerIssue(name, f"question inconnue du questionnaire {questionnaire.version}")
             )
     values: dict[str, Any] = {}
     for question in questionnaire.questions:
@@ -231,7 +234,7 @@ def validate_response(
         for rule in questionnaire.warnings:
             if rule.when.evaluate(values, year):
                 questions = sorted(rule.when.questions())
-                check.warnings.append(Issue(", ".join(questions), rule.message, label=""))
+                check.warnings.append(AnswerIssue(", ".join(questions), rule.message, label=""))
     return check
 
 
@@ -242,7 +245,7 @@ def is_required(question: Question, values: Mapping[str, Any], reference_year: i
 
 
 def _issue_of(question: Question):  # noqa: ANN202 - a small factory
-    return lambda message: Issue(question.name, message, label=f"« {question.label} »")
+    return lambda message: AnswerIssue(question.name, message, label=f"« {question.label} »")
 
 
 def _constraint_problem(question: Question, value: Any) -> str | None:

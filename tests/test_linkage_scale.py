@@ -175,11 +175,35 @@ def test_linking_by_small_chunks_gives_the_same_persons_and_estimate(monkeypatch
     monkeypatch.setattr(cluster_module, "ASKED_CHUNK", 11)
     monkeypatch.setattr(cluster_module, "MERGE_BATCH", 20)
     monkeypatch.setattr(engine_module, "SCORED_CHUNK", 17)
+    monkeypatch.setattr(cluster_module, "RIVAL_CHUNK", 7)
     chunked = link(records, settings)
     pd.testing.assert_frame_equal(chunked.clusters, plain.clusters)
     assert np.array_equal(chunked.probability, plain.probability)
     assert chunked.estimate == plain.estimate
     assert chunked.peak_mb > 0
+
+
+def test_satellites_rival_odds_by_ranges_are_the_sums_of_all_at_once(monkeypatch) -> None:
+    rng = np.random.default_rng(5)
+    n, m = 300, 4000
+    i, j = rng.integers(0, n, m), rng.integers(0, n, m)
+    keep = i != j
+    i, j = np.minimum(i, j)[keep], np.maximum(i, j)[keep]
+    odds = rng.exponential(2.0, len(i))
+    group = rng.integers(0, 120, n)  # some satellites share a group: not rivals
+    whole = np.zeros(n)
+    cluster_module._add_rival_odds(whole, group, i, j, odds, n)
+    monkeypatch.setattr(cluster_module, "RIVAL_CHUNK", 37)  # about 200 ranges
+    chunked = np.zeros(n)
+    cluster_module._add_rival_odds(chunked, group, i, j, odds, n)
+    assert np.array_equal(chunked, whole)  # same sums in the same order: bit for bit
+    # each satellite's total is its best link to every other group, summed
+    s = 17
+    best = {}
+    for a, b, o in zip(np.r_[i, j], np.r_[j, i], np.r_[odds, odds], strict=True):
+        if a == s and group[b] != group[s]:
+            best[group[b]] = max(best.get(group[b], 0.0), o)
+    assert whole[s] == pytest.approx(sum(best.values()))
 
 
 def test_code_clashes_find_the_contradictions_a_person_holds() -> None:
@@ -231,17 +255,17 @@ def test_a_record_without_any_year_meets_the_namesakes_of_its_place() -> None:
 
 def test_a_block_too_big_even_split_is_paired_by_neighbourhood_not_skipped() -> None:
     # 40 maraude sightings of a "Mohamed" of about 55 in one commune, each at its own spot
-    # 2 km from the next: blocks of 10 at most, and year and place cannot split them. The
+    # 2 km from the next: blocks of 16 at most, and year and place cannot split them. The
     # first and the last are the same man, met at one bench eleven nights apart.
     rows = [_record(f"s{k}", "maraude", last_name="", sex="M", age="55",
                     commune_code="21231", observed_at=f"2026-01-{1 + k % 28:02d}T22:00:00+01:00",
                     latitude=f"{47.30 + 0.02 * k:.4f}", longitude="5.04") for k in range(40)]
     rows[-1]["latitude"] = "47.3001"
     features = prepare(validate_records(pd.DataFrame(rows).fillna("")))
-    i, j, report = candidate_pairs(features, max_block=10)
+    i, j, report = candidate_pairs(features, max_block=16)
     pairs = {frozenset(p) for p in zip(features.record_id[i], features.record_id[j],
                                        strict=True)}
     assert frozenset(("s0", "s39")) in pairs
     # Not every pair of the block: each sighting with a few neighbours (linear, not square).
     assert report.skipped_blocks > 0
-    assert report.per_rule["first_name_commune"] <= 40 * (10 // 2) < 40 * 39 // 2
+    assert report.per_rule["first_name_commune"] <= 40 * (16 // 4) < 40 * 39 // 2

@@ -36,13 +36,15 @@ Differ = Callable[[np.ndarray, np.ndarray], np.ndarray]
 # person never holds two records whose codes clash, however its records were joined.
 Identity = tuple[np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray]]
 SURE_LINK = 1 - 1e-6  # a satellite link this sure is never in doubt
+RIVAL_CHUNK = 8_000_000  # satellites' link ends whose rivals are summed at once (step 3)
 SURE_ODDS = SURE_LINK / (1 - SURE_LINK)
 MAX_CHECKED_SIZE = 500  # larger components are only split by their compared pairs
 QUESTION_CHUNK = 200_000  # (person, code) questions asked at once (`_contradicts_person`)
 ASKED_CHUNK = 4_000_000  # (record, person) rows keyed at once (`_contradicts_person`)
 # Records + edges + negative pairs per batch of components given to `_greedy_merge` at
-# once: its per-record Python sets of negative pairs took 2.6 GB at a million records.
-MERGE_BATCH = 2_000_000
+# once: its per-record Python sets of negative pairs took 2.6 GB at a million records
+# (batches of 2 million still peaked at 8,068 MB there, with 61.6 million pairs).
+MERGE_BATCH = 1_000_000
 
 
 def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -599,17 +601,8 @@ def cluster(
             # everything else) are one candidate, and never rivals of each other.
             sure = edges & (p >= SURE_LINK)
             group = _components(n, i[sure], j[sure])
-            a = np.concatenate([i[pair_alone], j[pair_alone]])
-            b = np.concatenate([j[pair_alone], i[pair_alone]])
-            odds = np.tile(_odds(p[pair_alone]), 2)
-            rival = group[a] != group[b]
-            a, odds = a[rival], odds[rival]
-            key = a.astype(np.int64) * n + group[b[rival]]
-            order = np.argsort(key, kind="stable")
-            key, odds = key[order], odds[order]
-            start = run_starts(key)
-            if len(start):
-                np.add.at(total, key[start] // n, np.maximum.reduceat(odds, start))
+            _add_rival_odds(total, group, i[pair_alone], j[pair_alone],
+                            _odds(p[pair_alone]), n)
             edge_odds = _odds(p[edges])
             edge_share = np.minimum(edge_odds / (1.0 + total[i[edges]]),
                                     edge_odds / (1.0 + total[j[edges]]))
@@ -625,6 +618,29 @@ def cluster(
         )
         labels[alone] = sat_labels[alone] + labels.max(initial=-1) + 1
     return pd.factorize(labels)[0]
+
+
+def _add_rival_odds(total: np.ndarray, group: np.ndarray, i: np.ndarray, j: np.ndarray,
+                    odds: np.ndarray, n: int) -> None:
+    """Add to ``total`` of each satellite the odds of its best link to every other group
+    of satellites (both ends of each pair ``i, j``), by ranges of satellites holding about
+    `RIVAL_CHUNK` links each: the same sums in the same order as all at once (each
+    satellite's links all fall in its range), without the temporaries of every link."""
+    ends = np.bincount(i, minlength=n) + np.bincount(j, minlength=n)
+    bounds = np.searchsorted(np.cumsum(ends), np.arange(RIVAL_CHUNK, ends.sum(), RIVAL_CHUNK))
+    for lo, hi in zip(np.r_[0, bounds + 1], np.r_[bounds + 1, n], strict=True):
+        left, right = (i >= lo) & (i < hi), (j >= lo) & (j < hi)
+        a = np.concatenate([i[left], j[right]])
+        b = np.concatenate([j[left], i[right]])
+        o = np.concatenate([odds[left], odds[right]])
+        rival = group[a] != group[b]
+        a, o = a[rival], o[rival]
+        key = a.astype(np.int64) * n + group[b[rival]]
+        order = np.argsort(key, kind="stable")
+        key, o = key[order], o[order]
+        start = run_starts(key)
+        if len(start):
+            np.add.at(total, key[start] // n, np.maximum.reduceat(o, start))
 
 
 def confidence(

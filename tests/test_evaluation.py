@@ -178,6 +178,13 @@ def test_report_annual_on_the_sample(sample_with_history, tmp_path, monkeypatch,
         none, known = _stored_rights(sample_with_history, 2025, answer)
         assert known >= 100 and 0 < none < known
         assert overview[label] == f"{none / known * 100:.0f} %"
+    # First-timers count as the people the linkage expects (not as the persons found,
+    # which over-split): never more than the de-duplicated people of the period.
+    def people(label_part: str) -> int:
+        [value] = [v for k, v in overview.items() if label_part in str(k)]
+        return int("".join(ch for ch in str(value).split("(")[0] if ch.isdigit()))
+
+    assert 0 < people("première fois") <= people("dédoublonn")
     # No sample night is published with the estimate in all: the row says how to.
     overview = {r[0].value: (r[1].value, r[2].value)
                 for r in book["Bilan global"].iter_rows(min_row=2)}

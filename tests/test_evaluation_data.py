@@ -569,6 +569,24 @@ def test_first_time_homeless_needs_24_months_without_a_contact():
     assert not frame.loc[2022, "complete"]
 
 
+def test_first_timers_count_as_the_people_the_linkage_expects():
+    import pandas as pd
+
+    from observatoire.indicators.performance import first_time_homeless
+
+    # One woman split by the linkage into three persons (each expected a third of a
+    # person), and a man who is one person: two first-timers in 2025, not four.
+    contacts = pd.DataFrame({
+        "person_id": [1, 2, 3, 4, 4],
+        "date": ["2025-01-05", "2025-02-01", "2025-03-01", "2025-04-01", "2025-06-01"],
+        "expected_people": [1 / 3, 1 / 3, 1 / 3, 1.0, 1.0],
+    })
+    frame = first_time_homeless(contacts).set_index("year")
+    assert frame.loc[2025, "value"] == 2
+    assert first_time_homeless(contacts.drop(columns="expected_people")).set_index(
+        "year").loc[2025, "value"] == 4  # persons found, without the linkage's expectation
+
+
 def test_returns_after_a_move_to_housing_within_each_window():
     import pandas as pd
 

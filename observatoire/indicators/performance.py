@@ -25,16 +25,24 @@ MIN_BASE = 11  # a share (a median) of fewer people than this is not given: it s
 DAYS_PER_MONTH = 365.25 / 12
 
 
-def _contacts(contacts: pd.DataFrame) -> pd.DataFrame:
-    frame = contacts.dropna(subset=["person_id"])[["person_id", "date"]].copy()
+def _contacts(contacts: pd.DataFrame, *extra: str) -> pd.DataFrame:
+    columns = ["person_id", "date", *(c for c in extra if c in contacts)]
+    frame = contacts.dropna(subset=["person_id"])[columns].copy()
     frame["date"] = pd.to_datetime(frame["date"], errors="coerce")
     return frame.dropna(subset=["date"])
 
 
 def first_time_homeless(contacts: pd.DataFrame) -> pd.DataFrame:
     """``year``, ``value`` (persons first seen that year after 24 months without a
-    contact), ``complete`` (the records cover the whole look-back window)."""
-    frame = _contacts(contacts)
+    contact), ``complete`` (the records cover the whole look-back window).
+
+    With an ``expected_people`` column (the linkage's, per person), each first-timer counts
+    as the people the linkage expects it to be, as the de-duplicated estimate does: a
+    person the clustering split in three is three persons found but about one person
+    expected, and counting the persons found would give more first-timers than people."""
+    frame = _contacts(contacts, "expected_people")
+    expected = frame.get("expected_people", pd.Series(1.0, index=frame.index))
+    frame["weight"] = pd.to_numeric(expected, errors="coerce").fillna(1.0).clip(lower=0.0)
     columns = ["year", "value", "complete"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
@@ -49,7 +57,7 @@ def first_time_homeless(contacts: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for year, group in first[new].groupby("year"):
         complete = pd.Timestamp(int(year), 1, 1) - pd.DateOffset(months=LOOK_BACK_MONTHS) >= start
-        rows.append((int(year), float(len(group)), bool(complete)))
+        rows.append((int(year), float(round(group["weight"].sum())), bool(complete)))
     return pd.DataFrame(rows, columns=columns)
 
 

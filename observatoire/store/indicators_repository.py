@@ -507,17 +507,20 @@ def _month(session: Session, day):
 
 
 def flow_contacts(session: Session, territory_slug: str) -> pd.DataFrame:
-    """``person_id``, ``date``: each linked person's last contact in each month, which is
-    all `observatoire.indicators.flows.monthly_flows` reads of the contacts (the flows of
-    these rows equal those of every contact)."""
+    """``person_id``, ``date``, ``expected_people``: each linked person's last contact in
+    each month, which is all `observatoire.indicators.flows.monthly_flows` reads of the
+    contacts (the flows of these rows equal those of every contact), and how many people
+    the linkage expects the person to be (`performance.first_time_homeless` weighs by it)."""
     records = linked_records(session, territory_slug)
     day = records.c.last_contact
     frame = _frame(
         session,
-        select(records.c.person_id, func.max(_epoch_days(session, day)))
+        select(records.c.person_id, func.max(_epoch_days(session, day)),
+               func.max(PersonRow.expected_people))
+        .outerjoin(PersonRow, PersonRow.id == records.c.person_id)
         .where(records.c.person_id.is_not(None), day.is_not(None))
         .group_by(records.c.person_id, _month(session, day)),
-        ["person_id", "date"],
+        ["person_id", "date", "expected_people"],
     )  # fmt: skip
     frame["date"] = pd.to_datetime(frame["date"].astype("int64"), unit="D")
     return frame
